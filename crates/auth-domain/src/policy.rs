@@ -1,0 +1,30 @@
+//! Tunable rules of the identity core.
+
+use chrono::TimeDelta;
+
+use crate::password::PasswordPolicy;
+
+/// The rules every use case follows. Built once from configuration.
+#[derive(Debug, Clone)]
+pub struct AuthPolicy {
+    /// Lifetime of access tokens (default 30 minutes).
+    pub access_ttl: TimeDelta,
+    /// Lifetime of refresh tokens (default 7 days).
+    pub refresh_ttl: TimeDelta,
+    /// How long after rotation a spent refresh token may be replayed without
+    /// being treated as theft (default 0: never).
+    pub refresh_reuse_grace: TimeDelta,
+    /// Rules for new passwords.
+    pub password: PasswordPolicy,
+}
+
+impl Default for AuthPolicy {
+    fn default() -> Self {
+        Self {
+            access_ttl: TimeDelta::minutes(30),
+            refresh_ttl: TimeDelta::days(7),
+            refresh_reuse_grace: TimeDelta::zero(),
+            password: PasswordPolicy::default(),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The ports: what the identity core needs from the outside world.
+//!
+//! Ports are named by role; adapters (in `auth-infra`) by technology. Each
+//! method documents its errors. A [`PortError`] always means "the
+//! infrastructure failed", never "not found": absence is `Ok(None)`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::PortError;
+use crate::password::{NewPassword, PasswordHash};
+use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId};
+use crate::token::{AccessClaims, RefreshClaims, TokenError};
+use crate::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
+
+/// Why a user could not be inserted.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// A unique constraint rejected the row. The database is the source of
+    /// truth for duplicates: two racing inserts produce one user.
+    #[error("duplicate {0:?}")]
+    Duplicate(UniqueField),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// Stores users.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Inserts a user and returns it with its numeric id.
+    ///
+    /// # Errors
+    /// MUST return [`InsertUserError::Duplicate`] when the login id or the
+    /// email is already taken (decided by the database's unique constraints),
+    /// and [`InsertUserError::Port`] on any other failure.
+    async fn insert(&self, user: NewUser) -> Result<User, InsertUserError>;
+
+    /// Finds a user by numeric id.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn by_id(&self, id: UserId) -> Result<Option<User>, PortError>;
+
+    /// Finds a user by UUID.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn by_uuid(&self, uuid: Uuid) -> Result<Option<User>, PortError>;
+
+    /// Finds a user by login id.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn by_login_id(&self, login_id: &LoginId) -> Result<Option<User>, PortError>;
+
+    /// Finds a user by email.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn by_email(&self, email: &Email) -> Result<Option<User>, PortError>;
+
+    /// Replaces a user's password hash. Returns whether the user existed.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<bool, PortError>;
+
+    /// Deletes a user and, with it, their sessions and refresh tokens.
+    /// Returns whether the user existed.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn delete(&self, id: UserId) -> Result<bool, PortError>;
+}
+
+/// Stores sessions and their refresh tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session and its first refresh token, atomically.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn create(&self, session: &Session, first: &RefreshRecord) -> Result<(), PortError>;
+
+    /// Finds a session.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, PortError>;
+
+    /// Finds a refresh token record by hash.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn refresh_record(&self, hash: &RefreshTokenHash) -> Result<Option<RefreshRecord>, PortError>;
+
+    /// Exchanges `spent` for `next`, atomically and decided by the database:
+    /// MUST mark `spent` as spent at `now` and insert `next` only when
+    /// `spent` exists, is unspent and its session is live. Of any number of
+    /// concurrent calls with the same `spent`, at most one returns
+    /// [`RotateOutcome::Rotated`].
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn rotate(
+        &self,
+        spent: &RefreshTokenHash,
+        next: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<RotateOutcome, PortError>;
+
+    /// Adds another refresh token to a live session without spending any
+    /// (used for the reuse grace window). Returns `false`, storing nothing,
+    /// when the session is revoked or gone.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn add_refresh(&self, next: &RefreshRecord) -> Result<bool, PortError>;
+
+    /// Revokes one session. Returns `true` if it was live.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn revoke(&self, id: SessionId, reason: RevokeReason, now: DateTime<Utc>) -> Result<bool, PortError>;
+
+    /// Revokes every live session of a user and returns their ids.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionId>, PortError>;
+}
+
+/// Hashes and verifies passwords. Implementations MUST keep the work off
+/// async executor threads (a bounded blocking pool) and MUST spend the same
+/// work on `verify(_, None)` as on a real verification.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a new password with a fresh salt.
+    ///
+    /// # Errors
+    /// [`PortError`] if the hashing pool fails.
+    async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, PortError>;
+
+    /// Verifies `password` against `hash`. With `hash = None` (unknown user,
+    /// or a social-only user) it verifies against a dummy hash, so the
+    /// response time reveals nothing, and returns `false`.
+    ///
+    /// # Errors
+    /// [`PortError`] if the hashing pool fails. A malformed stored hash is
+    /// `Ok(false)`.
+    async fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> Result<bool, PortError>;
+}
+
+/// Signs and verifies tokens. Verification takes `now` so expiry follows the
+/// [`Clock`] port.
+pub trait TokenCodec: Send + Sync {
+    /// Signs an access token.
+    ///
+    /// # Errors
+    /// [`PortError`] if signing fails (misconfigured key).
+    fn sign_access(&self, claims: &AccessClaims) -> Result<String, PortError>;
+
+    /// Signs a refresh token.
+    ///
+    /// # Errors
+    /// [`PortError`] if signing fails (misconfigured key).
+    fn sign_refresh(&self, claims: &RefreshClaims) -> Result<String, PortError>;
+
+    /// Verifies an access token's signature, algorithm and kind, and its
+    /// expiry unless `allow_expired`.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for anything not signed by us as an access
+    /// token; [`TokenError::Expired`] when past `exp` (and not allowed).
+    fn verify_access(&self, token: &str, now: DateTime<Utc>, allow_expired: bool) -> Result<AccessClaims, TokenError>;
+
+    /// Verifies a refresh token's signature, algorithm, kind and expiry.
+    ///
+    /// # Errors
+    /// As [`TokenCodec::verify_access`].
+    fn verify_refresh(&self, token: &str, now: DateTime<Utc>) -> Result<RefreshClaims, TokenError>;
+}
+
+/// The current time.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Cryptographically secure randomness.
+pub trait Random: Send + Sync {
+    /// Fills `buf` with random bytes from a CSPRNG.
+    fn fill(&self, buf: &mut [u8]);
+}

@@ -1,0 +1,149 @@
+//! Sign-up, withdrawal and availability checks.
+
+use crate::error::PortError;
+use crate::password::PolicyViolation;
+use crate::ports::InsertUserError;
+use crate::session::RevokeReason;
+use crate::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
+
+use super::AuthService;
+use super::login::Identifier;
+
+/// A sign-up request, as typed by the user.
+#[derive(Clone)]
+pub struct SignUp {
+    /// Wanted login id.
+    pub login_id: String,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Wanted password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignUp")
+            .field("login_id", &self.login_id)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a sign-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    /// The login id breaks the format rules.
+    #[error("invalid login id")]
+    InvalidLoginId,
+    /// The email is not an address.
+    #[error("invalid email")]
+    InvalidEmail,
+    /// The name is empty, too long or has control characters.
+    #[error("invalid name")]
+    InvalidName,
+    /// The password breaks the password policy.
+    #[error(transparent)]
+    WeakPassword(#[from] PolicyViolation),
+    /// The login id or email belongs to another account.
+    #[error("duplicate {0:?}")]
+    Duplicate(UniqueField),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a withdrawal failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawError {
+    /// No account has this login id.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+impl AuthService {
+    /// Registers a user with a password. Validation happens first, then the
+    /// hash (before any storage access), then one insert whose unique
+    /// constraints decide duplicates.
+    ///
+    /// # Errors
+    /// [`SignUpError`].
+    pub async fn sign_up(&self, request: SignUp) -> Result<User, SignUpError> {
+        let login_id = LoginId::parse(&request.login_id).map_err(|_| SignUpError::InvalidLoginId)?;
+        let email = Email::parse(&request.email).map_err(|_| SignUpError::InvalidEmail)?;
+        let name = DisplayName::parse(&request.name).map_err(|_| SignUpError::InvalidName)?;
+        let password = self.policy.password.check(&request.password)?;
+        let hash = self.ports.hasher.hash(&password).await?;
+        let new = NewUser {
+            uuid: self.random_uuid(),
+            login_id: Some(login_id),
+            email,
+            name,
+            profile_image: None,
+            password_hash: Some(hash),
+            created_at: self.ports.clock.now(),
+        };
+        self.ports.users.insert(new).await.map_err(|e| match e {
+            InsertUserError::Duplicate(field) => SignUpError::Duplicate(field),
+            InsertUserError::Port(e) => SignUpError::Internal(e),
+        })
+    }
+
+    /// Deletes an account after checking its password: every session is
+    /// revoked, then the user's data is deleted.
+    ///
+    /// # Errors
+    /// [`WithdrawError`].
+    pub async fn withdraw(&self, login_id: &str, password: &str) -> Result<(), WithdrawError> {
+        let user = self
+            .find_by_identifier(&Identifier::LoginId(login_id.to_owned()))
+            .await?;
+        let verified = self
+            .ports
+            .hasher
+            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_ref()))
+            .await?;
+        let user = match (user, verified) {
+            (None, _) => return Err(WithdrawError::UnknownUser),
+            (Some(_), false) => return Err(WithdrawError::WrongPassword),
+            (Some(user), true) => user,
+        };
+        let now = self.ports.clock.now();
+        self.ports
+            .sessions
+            .revoke_all(user.id, RevokeReason::Withdrawal, now)
+            .await?;
+        self.ports.users.delete(user.id).await?;
+        Ok(())
+    }
+
+    /// Whether a login id is free for sign-up: well-formed and unused.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn login_id_available(&self, raw: &str) -> Result<bool, PortError> {
+        match LoginId::parse(raw) {
+            Ok(id) => Ok(self.ports.users.by_login_id(&id).await?.is_none()),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Whether an email is free for sign-up: well-formed and unused.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn email_available(&self, raw: &str) -> Result<bool, PortError> {
+        match Email::parse(raw) {
+            Ok(email) => Ok(self.ports.users.by_email(&email).await?.is_none()),
+            Err(_) => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! In-memory fakes of the ports, for unit tests of the use cases only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::error::PortError;
+use crate::password::{NewPassword, PasswordHash};
+use crate::policy::AuthPolicy;
+use crate::ports::*;
+use crate::session::*;
+use crate::token::*;
+use crate::user::*;
+
+use super::{AuthService, Ports};
+
+#[derive(Default)]
+pub struct MemUsers {
+    rows: Mutex<Vec<User>>,
+}
+
+#[async_trait]
+impl UserRepository for MemUsers {
+    async fn insert(&self, u: NewUser) -> Result<User, InsertUserError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.iter().any(|r| r.login_id == u.login_id && u.login_id.is_some()) {
+            return Err(InsertUserError::Duplicate(UniqueField::LoginId));
+        }
+        if rows.iter().any(|r| r.email == u.email) {
+            return Err(InsertUserError::Duplicate(UniqueField::Email));
+        }
+        let user = User {
+            id: UserId::new(rows.len() as i64 + 1),
+            uuid: u.uuid,
+            login_id: u.login_id,
+            email: u.email,
+            name: u.name.as_str().to_owned(),
+            profile_image: u.profile_image,
+            password_hash: u.password_hash,
+            created_at: u.created_at,
+        };
+        rows.push(user.clone());
+        Ok(user)
+    }
+    async fn by_id(&self, id: UserId) -> Result<Option<User>, PortError> {
+        Ok(self.rows.lock().unwrap().iter().find(|u| u.id == id).cloned())
+    }
+    async fn by_uuid(&self, uuid: Uuid) -> Result<Option<User>, PortError> {
+        Ok(self.rows.lock().unwrap().iter().find(|u| u.uuid == uuid).cloned())
+    }
+    async fn by_login_id(&self, l: &LoginId) -> Result<Option<User>, PortError> {
+        Ok(self.rows.lock().unwrap().iter().find(|u| u.login_id.as_ref() == Some(l)).cloned())
+    }
+    async fn by_email(&self, e: &Email) -> Result<Option<User>, PortError> {
+        Ok(self.rows.lock().unwrap().iter().find(|u| &u.email == e).cloned())
+    }
+    async fn set_password(&self, id: UserId, h: &PasswordHash) -> Result<bool, PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        Ok(rows.iter_mut().find(|u| u.id == id).map(|u| u.password_hash = Some(h.clone())).is_some())
+    }
+    async fn delete(&self, id: UserId) -> Result<bool, PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        let before = rows.len();
+        rows.retain(|u| u.id != id);
+        Ok(rows.len() != before)
+    }
+}
+
+#[derive(Default)]
+pub struct MemSessions {
+    pub sessions: Mutex<HashMap<SessionId, Session>>,
+    pub refresh: Mutex<HashMap<RefreshTokenHash, RefreshRecord>>,
+}
+
+#[async_trait]
+impl SessionStore for MemSessions {
+    async fn create(&self, s: &Session, first: &RefreshRecord) -> Result<(), PortError> {
+        self.sessions.lock().unwrap().insert(s.id, s.clone());
+        self.refresh.lock().unwrap().insert(first.hash.clone(), first.clone());
+        Ok(())
+    }
+    async fn get(&self, id: SessionId) -> Result<Option<Session>, PortError> {
+        Ok(self.sessions.lock().unwrap().get(&id).cloned())
+    }
+    async fn refresh_record(&self, h: &RefreshTokenHash) -> Result<Option<RefreshRecord>, PortError> {
+        Ok(self.refresh.lock().unwrap().get(h).cloned())
+    }
+    async fn rotate(&self, spent: &RefreshTokenHash, next: &RefreshRecord, now: DateTime<Utc>) -> Result<RotateOutcome, PortError> {
+        let mut refresh = self.refresh.lock().unwrap();
+        let Some(rec) = refresh.get_mut(spent) else { return Ok(RotateOutcome::Unknown) };
+        if let Some(at) = rec.spent_at {
+            return Ok(RotateOutcome::AlreadySpent(at));
+        }
+        let live = self.sessions.lock().unwrap().get(&rec.session_id).is_some_and(Session::is_live);
+        if !live {
+            return Ok(RotateOutcome::SessionRevoked);
+        }
+        rec.spent_at = Some(now);
+        refresh.insert(next.hash.clone(), next.clone());
+        Ok(RotateOutcome::Rotated)
+    }
+    async fn add_refresh(&self, next: &RefreshRecord) -> Result<bool, PortError> {
+        let live = self.sessions.lock().unwrap().get(&next.session_id).is_some_and(Session::is_live);
+        if live {
+            self.refresh.lock().unwrap().insert(next.hash.clone(), next.clone());
+        }
+        Ok(live)
+    }
+    async fn revoke(&self, id: SessionId, reason: RevokeReason, now: DateTime<Utc>) -> Result<bool, PortError> {
+        let mut s = self.sessions.lock().unwrap();
+        match s.get_mut(&id) {
+            Some(s) if s.is_live() => {
+                s.revoked_at = Some(now);
+                s.revoke_reason = Some(reason);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: DateTime<Utc>) -> Result<Vec<SessionId>, PortError> {
+        let mut out = vec![];
+        for s in self.sessions.lock().unwrap().values_mut() {
+            if s.user_id == user && s.is_live() {
+                s.revoked_at = Some(now);
+                s.revoke_reason = Some(reason);
+                out.push(s.id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// "Hashes" by prefixing; counts verifications so timing-equivalence
+/// (one verification per login, known user or not) is checkable.
+#[derive(Default)]
+pub struct FakeHasher {
+    pub verifications: AtomicU64,
+}
+
+#[async_trait]
+impl PasswordHasher for FakeHasher {
+    async fn hash(&self, p: &NewPassword) -> Result<PasswordHash, PortError> {
+        Ok(PasswordHash::from_phc(format!("fake${}", p.expose())))
+    }
+    async fn verify(&self, p: &str, h: Option<&PasswordHash>) -> Result<bool, PortError> {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+        Ok(h.is_some_and(|h| h.as_phc() == format!("fake${p}")))
+    }
+}
+
+/// Tokens as readable strings: `A|sub|sid|iat|exp`, `R|sub|sid|jti|iat|exp`.
+pub struct FakeTokens;
+
+impl TokenCodec for FakeTokens {
+    fn sign_access(&self, c: &AccessClaims) -> Result<String, PortError> {
+        Ok(format!("A|{}|{}|{}|{}", c.sub, c.sid, c.iat, c.exp))
+    }
+    fn sign_refresh(&self, c: &RefreshClaims) -> Result<String, PortError> {
+        Ok(format!("R|{}|{}|{}|{}|{}", c.sub, c.sid, c.jti, c.iat, c.exp))
+    }
+    fn verify_access(&self, t: &str, now: DateTime<Utc>, allow_expired: bool) -> Result<AccessClaims, TokenError> {
+        let p: Vec<&str> = t.split('|').collect();
+        if p.len() != 5 || p[0] != "A" {
+            return Err(TokenError::Invalid);
+        }
+        let c = AccessClaims {
+            sub: p[1].parse().map_err(|_| TokenError::Invalid)?,
+            sid: SessionId::from_uuid(p[2].parse().map_err(|_| TokenError::Invalid)?),
+            iat: p[3].parse().map_err(|_| TokenError::Invalid)?,
+            exp: p[4].parse().map_err(|_| TokenError::Invalid)?,
+        };
+        if !allow_expired && c.exp <= now.timestamp() {
+            return Err(TokenError::Expired);
+        }
+        Ok(c)
+    }
+    fn verify_refresh(&self, t: &str, now: DateTime<Utc>) -> Result<RefreshClaims, TokenError> {
+        let p: Vec<&str> = t.split('|').collect();
+        if p.len() != 6 || p[0] != "R" {
+            return Err(TokenError::Invalid);
+        }
+        let c = RefreshClaims {
+            sub: p[1].parse().map_err(|_| TokenError::Invalid)?,
+            sid: SessionId::from_uuid(p[2].parse().map_err(|_| TokenError::Invalid)?),
+            jti: p[3].to_owned(),
+            iat: p[4].parse().map_err(|_| TokenError::Invalid)?,
+            exp: p[5].parse().map_err(|_| TokenError::Invalid)?,
+        };
+        if c.exp <= now.timestamp() {
+            return Err(TokenError::Expired);
+        }
+        Ok(c)
+    }
+}
+
+pub struct ManualClock(pub Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn advance(&self, by: TimeDelta) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Deterministic, never-repeating bytes.
+#[derive(Default)]
+pub struct CountingRandom(AtomicU64);
+
+impl Random for CountingRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let n = self.0.fetch_add(1, Ordering::SeqCst).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            chunk.copy_from_slice(&n.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+pub struct World {
+    pub service: AuthService,
+    pub sessions: Arc<MemSessions>,
+    pub hasher: Arc<FakeHasher>,
+    pub clock: Arc<ManualClock>,
+}
+
+pub fn world(policy: AuthPolicy) -> World {
+    let sessions = Arc::new(MemSessions::default());
+    let hasher = Arc::new(FakeHasher::default());
+    let clock = Arc::new(ManualClock(Mutex::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())));
+    let ports = Ports {
+        users: Arc::new(MemUsers::default()),
+        sessions: sessions.clone(),
+        hasher: hasher.clone(),
+        tokens: Arc::new(FakeTokens),
+        clock: clock.clone(),
+        random: Arc::new(CountingRandom::default()),
+    };
+    World { service: AuthService::new(ports, policy), sessions, hasher, clock }
+}

@@ -1,0 +1,147 @@
+//! Use cases. [`AuthService`] holds the ports and exposes one method per use
+//! case; each returns its own error enum. Handlers parse a request, call one
+//! method, and render the result in their contract's envelope.
+
+mod account;
+mod login;
+mod tokens;
+
+pub use account::{SignUp, SignUpError, WithdrawError};
+pub use login::{Identifier, Login, LoginError, SessionMeta};
+pub use tokens::{LogoutError, RefreshError, ReissueError};
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::PortError;
+use crate::policy::AuthPolicy;
+use crate::ports::{Clock, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository};
+use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
+use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
+
+/// The adapters an [`AuthService`] works through.
+#[derive(Clone)]
+pub struct Ports {
+    /// User storage.
+    pub users: Arc<dyn UserRepository>,
+    /// Session and refresh-token storage.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Token signing and verification.
+    pub tokens: Arc<dyn TokenCodec>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ports { .. }")
+    }
+}
+
+/// The identity core's use cases. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AuthService {
+    ports: Ports,
+    policy: AuthPolicy,
+}
+
+impl AuthService {
+    /// Builds the service from its adapters and policy.
+    pub fn new(ports: Ports, policy: AuthPolicy) -> Self {
+        Self { ports, policy }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &AuthPolicy {
+        &self.policy
+    }
+
+    /// Verifies an access token statelessly (signature, kind, expiry) and
+    /// returns its claims. Costs no storage access.
+    ///
+    /// # Errors
+    /// [`TokenError`] when the token is unusable.
+    pub fn authenticate(&self, access_token: &str) -> Result<AccessClaims, TokenError> {
+        self.ports
+            .tokens
+            .verify_access(access_token, self.ports.clock.now(), false)
+    }
+
+    fn random_uuid(&self) -> Uuid {
+        let mut bytes = [0u8; 16];
+        self.ports.random.fill(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
+    fn random_token_id(&self) -> String {
+        let mut bytes = [0u8; 32];
+        self.ports.random.fill(&mut bytes);
+        hex::encode(bytes)
+    }
+
+    /// Signs an access token for `(user, session)` at `now`.
+    fn sign_access(&self, sub: Uuid, sid: SessionId, now: DateTime<Utc>) -> Result<IssuedAccess, PortError> {
+        let expires_at = now + self.policy.access_ttl;
+        let claims = AccessClaims {
+            sub,
+            sid,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = self.ports.tokens.sign_access(&claims)?;
+        Ok(IssuedAccess {
+            token,
+            claims,
+            issued_at: now,
+            expires_at,
+        })
+    }
+
+    /// Signs a new refresh token for `(user, session)` and returns it with
+    /// the record to store.
+    fn sign_refresh(
+        &self,
+        sub: Uuid,
+        sid: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(IssuedRefresh, RefreshRecord), PortError> {
+        let expires_at = now + self.policy.refresh_ttl;
+        let jti = self.random_token_id();
+        let record = RefreshRecord {
+            hash: RefreshTokenHash::of_jti(&jti),
+            session_id: sid,
+            issued_at: now,
+            expires_at,
+            spent_at: None,
+        };
+        let claims = RefreshClaims {
+            sub,
+            sid,
+            jti,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = self.ports.tokens.sign_refresh(&claims)?;
+        Ok((IssuedRefresh { token, expires_at }, record))
+    }
+
+    fn sign_pair(
+        &self,
+        sub: Uuid,
+        sid: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(TokenPair, RefreshRecord), PortError> {
+        let access = self.sign_access(sub, sid, now)?;
+        let (refresh, record) = self.sign_refresh(sub, sid, now)?;
+        Ok((TokenPair { access, refresh }, record))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fakes;

@@ -1,0 +1,235 @@
+//! Refresh, reissue (rotation with reuse detection) and logout.
+
+use crate::error::PortError;
+use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome};
+use crate::token::{IssuedAccess, RefreshClaims, TokenError, TokenPair};
+
+use super::AuthService;
+
+/// Why a refresh (new access token, same refresh token) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Not a refresh token of ours, expired, unknown, or its session is
+    /// revoked.
+    #[error("invalid refresh token")]
+    Invalid,
+    /// The token had been spent by a rotation: treated as theft, and the
+    /// whole session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a reissue (rotation) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReissueError {
+    /// The access token is not ours (an expired one is accepted).
+    #[error("invalid access token")]
+    InvalidAccessToken,
+    /// The refresh token is not ours, expired, unknown, or its session is
+    /// revoked.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// The two tokens belong to different sessions.
+    #[error("tokens belong to different sessions")]
+    SessionMismatch,
+    /// A spent refresh token was presented outside the grace window: the
+    /// whole session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a logout failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The token is not ours, or expired.
+    #[error("invalid token")]
+    InvalidToken,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// The verdict on a presented refresh token.
+enum Presented {
+    /// Unspent, session live.
+    Fresh(RefreshClaims),
+    /// Spent within the grace window, session live.
+    Graced(RefreshClaims),
+}
+
+enum PresentedError {
+    Invalid,
+    Reused,
+    Port(PortError),
+}
+
+impl From<PortError> for PresentedError {
+    fn from(e: PortError) -> Self {
+        Self::Port(e)
+    }
+}
+
+impl AuthService {
+    /// Issues a new access token for a refresh token, which stays valid (the
+    /// `session` and `picsel` contracts). A spent refresh token presented
+    /// here is reuse, as anywhere.
+    ///
+    /// # Errors
+    /// [`RefreshError`].
+    pub async fn refresh(&self, refresh_token: &str) -> Result<IssuedAccess, RefreshError> {
+        let claims = match self.check_refresh(refresh_token).await {
+            Ok(Presented::Fresh(c) | Presented::Graced(c)) => c,
+            Err(PresentedError::Invalid) => return Err(RefreshError::Invalid),
+            Err(PresentedError::Reused) => return Err(RefreshError::Reused),
+            Err(PresentedError::Port(e)) => return Err(e.into()),
+        };
+        Ok(self.sign_access(claims.sub, claims.sid, self.ports.clock.now())?)
+    }
+
+    /// Exchanges an access token (expired is fine, the signature is still
+    /// checked) and a refresh token of the same session for a new pair; the
+    /// presented refresh token is spent (rotation). Presenting a spent
+    /// refresh token again revokes the session, unless it was spent less than
+    /// the policy's grace period ago.
+    ///
+    /// # Errors
+    /// [`ReissueError`].
+    pub async fn reissue(&self, access_token: &str, refresh_token: &str) -> Result<TokenPair, ReissueError> {
+        let now = self.ports.clock.now();
+        let access = self
+            .ports
+            .tokens
+            .verify_access(access_token, now, true)
+            .map_err(|_| ReissueError::InvalidAccessToken)?;
+        let presented = match self.check_refresh(refresh_token).await {
+            Ok(p) => p,
+            Err(PresentedError::Invalid) => return Err(ReissueError::InvalidRefreshToken),
+            Err(PresentedError::Reused) => return Err(ReissueError::Reused),
+            Err(PresentedError::Port(e)) => return Err(e.into()),
+        };
+        let claims = match &presented {
+            Presented::Fresh(c) | Presented::Graced(c) => c,
+        };
+        if claims.sid != access.sid || claims.sub != access.sub {
+            return Err(ReissueError::SessionMismatch);
+        }
+        let (pair, next) = self.sign_pair(claims.sub, claims.sid, now)?;
+        match presented {
+            Presented::Graced(_) => {
+                if self.ports.sessions.add_refresh(&next).await? {
+                    Ok(pair)
+                } else {
+                    Err(ReissueError::InvalidRefreshToken)
+                }
+            }
+            Presented::Fresh(claims) => {
+                let spent = RefreshTokenHash::of_jti(&claims.jti);
+                match self.ports.sessions.rotate(&spent, &next, now).await? {
+                    RotateOutcome::Rotated => Ok(pair),
+                    RotateOutcome::AlreadySpent(spent_at) => {
+                        // Lost a race with a concurrent rotation of the same token.
+                        if self.within_grace(spent_at, now) && self.ports.sessions.add_refresh(&next).await? {
+                            Ok(pair)
+                        } else {
+                            self.revoke_for_reuse(&claims).await?;
+                            Err(ReissueError::Reused)
+                        }
+                    }
+                    RotateOutcome::SessionRevoked | RotateOutcome::Unknown => Err(ReissueError::InvalidRefreshToken),
+                }
+            }
+        }
+    }
+
+    /// Logs out the session a refresh token belongs to (`picsel`). Logging
+    /// out an already revoked session succeeds: the outcome the client wants
+    /// holds.
+    ///
+    /// # Errors
+    /// [`LogoutError::InvalidToken`] when the token is not a live refresh
+    /// token of ours.
+    pub async fn logout_with_refresh(&self, refresh_token: &str) -> Result<(), LogoutError> {
+        let now = self.ports.clock.now();
+        let claims = self
+            .ports
+            .tokens
+            .verify_refresh(refresh_token, now)
+            .map_err(|_| LogoutError::InvalidToken)?;
+        let known = self
+            .ports
+            .sessions
+            .refresh_record(&RefreshTokenHash::of_jti(&claims.jti))
+            .await?;
+        if known.is_none() {
+            return Err(LogoutError::InvalidToken);
+        }
+        self.ports.sessions.revoke(claims.sid, RevokeReason::Logout, now).await?;
+        Ok(())
+    }
+
+    /// Logs out the session an access token belongs to (`standard`).
+    ///
+    /// # Errors
+    /// [`LogoutError::InvalidToken`] when the access token is not valid.
+    pub async fn logout_with_access(&self, access_token: &str) -> Result<(), LogoutError> {
+        let now = self.ports.clock.now();
+        let claims = self
+            .ports
+            .tokens
+            .verify_access(access_token, now, false)
+            .map_err(|_| LogoutError::InvalidToken)?;
+        self.ports.sessions.revoke(claims.sid, RevokeReason::Logout, now).await?;
+        Ok(())
+    }
+
+    fn within_grace(&self, spent_at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let grace = self.policy.refresh_reuse_grace;
+        grace > chrono::TimeDelta::zero() && now - spent_at <= grace
+    }
+
+    async fn revoke_for_reuse(&self, claims: &RefreshClaims) -> Result<(), PortError> {
+        let now = self.ports.clock.now();
+        self.ports
+            .sessions
+            .revoke(claims.sid, RevokeReason::RefreshReuse, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Verifies a refresh token and judges it against the store.
+    async fn check_refresh(&self, token: &str) -> Result<Presented, PresentedError> {
+        let now = self.ports.clock.now();
+        let claims = self.ports.tokens.verify_refresh(token, now).map_err(|e| match e {
+            TokenError::Invalid | TokenError::Expired => PresentedError::Invalid,
+        })?;
+        let record: Option<RefreshRecord> = self
+            .ports
+            .sessions
+            .refresh_record(&RefreshTokenHash::of_jti(&claims.jti))
+            .await?;
+        let Some(record) = record else {
+            return Err(PresentedError::Invalid);
+        };
+        if record.session_id != claims.sid || record.expires_at <= now {
+            return Err(PresentedError::Invalid);
+        }
+        let session = self.ports.sessions.get(claims.sid).await?;
+        if !session.is_some_and(|s| s.is_live()) {
+            return Err(PresentedError::Invalid);
+        }
+        match record.spent_at {
+            None => Ok(Presented::Fresh(claims)),
+            Some(spent_at) if self.within_grace(spent_at, now) => Ok(Presented::Graced(claims)),
+            Some(_) => {
+                self.revoke_for_reuse(&claims).await?;
+                Err(PresentedError::Reused)
+            }
+        }
+    }
+}
