@@ -1,1 +1,253 @@
-//! placeholder
+//! Harness for the contract test suite.
+//!
+//! By default every scenario starts the real application in-process on a
+//! fresh database: a temporary SQLite file, or a PostgreSQL database created
+//! for the test and dropped after it (server at `AUTH_TEST_POSTGRES_URL`,
+//! default `postgres://postgres@127.0.0.1:5432/postgres`; unreachable means
+//! the test fails, never that it is skipped). With `AUTH_BASE_URL` set, the
+//! same scenarios run against that deployment instead (QA mode); scenarios
+//! that need a special server configuration say so and return early there.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use rand::RngExt;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub use auth_http::Settings;
+pub use auth_infra::testdb::{TestBackend, TestDatabase};
+
+/// A running service and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT` (or `AUTH_BASE_URL`).
+    pub base: String,
+    /// The database behind an in-process server (`None` in QA mode).
+    pub db: Option<TestDatabase>,
+    client: reqwest::Client,
+    handle: Option<ServerHandle>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body as JSON (`Value::Null` when empty or not JSON).
+    pub json: Value,
+    /// Body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// `json[key]` as a string, panicking with the whole body if absent.
+    pub fn str(&self, pointer: &str) -> String {
+        self.json
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no string at {pointer} in {}", self.text))
+            .to_owned()
+    }
+}
+
+/// Whether the suite targets an external deployment.
+pub fn external_base_url() -> Option<String> {
+    std::env::var("AUTH_BASE_URL").ok().filter(|s| !s.trim().is_empty())
+}
+
+/// A fresh login id, unique across runs (fits every contract's rules).
+pub fn unique_login() -> String {
+    let n: u64 = rand::rng().random();
+    format!("u{}", &hex::encode(n.to_le_bytes())[..12])
+}
+
+/// A fresh email.
+pub fn unique_email() -> String {
+    format!("{}@example.com", unique_login())
+}
+
+impl TestApp {
+    /// Starts the service with default test settings on `backend`.
+    pub async fn spawn(backend: TestBackend) -> Self {
+        Self::spawn_with(backend, |_| {}).await.expect("default settings work in QA mode too")
+    }
+
+    /// Starts the service with adjusted settings. In QA mode the settings
+    /// cannot be applied: returns `None` unless `configure` is a no-op caller.
+    pub async fn spawn_with(backend: TestBackend, configure: impl FnOnce(&mut Settings)) -> Option<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        if let Some(base) = external_base_url() {
+            let mut probe = Settings::default();
+            let before = format!("{probe:?}");
+            configure(&mut probe);
+            if format!("{probe:?}") != before {
+                eprintln!("QA mode: this scenario needs its own server configuration; not run against {base}");
+                return None;
+            }
+            return Some(Self {
+                base: base.trim_end_matches('/').to_owned(),
+                db: None,
+                client,
+                handle: None,
+            });
+        }
+        let db = TestDatabase::new(backend);
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: db.url().to_owned(),
+            database_pool_size: 4,
+            workers: Some(2),
+            shutdown_timeout_seconds: 1,
+            ..Settings::default()
+        };
+        configure(&mut settings);
+        let app = auth_http::Application::build(settings).await.expect("the application starts");
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Some(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            db: Some(db),
+            client,
+            handle: Some(handle),
+        })
+    }
+
+    /// Whether this app runs in-process (its database is reachable).
+    pub fn in_process(&self) -> bool {
+        self.db.is_some()
+    }
+
+    async fn read(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            json,
+            text,
+        }
+    }
+
+    /// POST a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_with(path, body, None).await
+    }
+
+    /// POST a JSON body with an optional bearer token.
+    pub async fn post_with(&self, path: &str, body: &Value, bearer: Option<&str>) -> Reply {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// POST raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, content_type: &str) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// POST with no body, optionally with a raw `Authorization` header.
+    pub async fn post_empty(&self, path: &str, authorization: Option<&str>) -> Reply {
+        let mut request = self.client.post(format!("{}{path}", self.base));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Reply {
+        Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+    }
+
+    /// Registers a user through the `account` contract and returns
+    /// `(authId, email, password, numeric id)`.
+    pub async fn new_user(&self) -> NewUser {
+        let login = unique_login();
+        let email = unique_email();
+        let password = "Password123!".to_owned();
+        let reply = self
+            .post(
+                "/api/auth/sign-up",
+                &serde_json::json!({"authId": login, "password": password, "name": "홍길동", "email": email}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "sign-up failed: {}", reply.text);
+        let id = reply.json["data"]["id"].as_i64().expect("numeric id");
+        NewUser {
+            login,
+            email,
+            password,
+            id,
+        }
+    }
+
+    /// `standard` login; returns `(accessToken, refreshToken)`.
+    pub async fn standard_login(&self, user: &NewUser) -> (String, String) {
+        let reply = self
+            .post(
+                "/api/auth/login",
+                &serde_json::json!({"username": user.login, "password": user.password}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "login failed: {}", reply.text);
+        (reply.str("/accessToken"), reply.str("/refreshToken"))
+    }
+}
+
+/// A user created by [`TestApp::new_user`].
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login id.
+    pub login: String,
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// Numeric id.
+    pub id: i64,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            // The stop command is sent when `stop` is called; the returned
+            // future only waits for completion, which a destructor cannot.
+            drop(handle.stop(false));
+        }
+    }
+}
+
+/// Runs a scenario `async fn NAME(app: TestApp)` on SQLite and on
+/// PostgreSQL, as tests `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::TestBackend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::TestBackend::Postgres).await
+            }
+        }
+    )*};
+}

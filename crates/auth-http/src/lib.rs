@@ -1,1 +1,20 @@
-//! placeholder
+//! The actix-web application that serves the five auth contracts.
+//!
+//! Each contract lives in its own module under [`contracts`]: it parses
+//! requests, calls one use case of [`auth_domain::AuthService`], and renders
+//! its own envelope. [`routes`] mounts the enabled contracts, resolves the
+//! one known path collision (`picsel`/`standard` login and logout) and
+//! refuses any other. [`startup::Application`] wires the adapters from
+//! [`settings::Settings`] and binds the listener.
+
+pub mod body;
+pub mod contracts;
+pub mod health;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use settings::Settings;
+pub use startup::{Application, StartupError};

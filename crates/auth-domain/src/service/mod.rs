@@ -145,3 +145,6 @@ impl AuthService {
 
 #[cfg(test)]
 pub(crate) mod fakes;
+
+#[cfg(test)]
+mod tests;

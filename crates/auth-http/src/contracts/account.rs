@@ -1,0 +1,158 @@
+//! The `account` contract (seed 003), without emailed codes yet: sign-up,
+//! sign-in, withdrawal, id and email availability. Envelope:
+//! `{"data": …, "error": null | "message"}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use auth_domain::password::PolicyViolation;
+use auth_domain::service::{Identifier, LoginError, SessionMeta, SignUp, SignUpError, WithdrawError};
+
+use crate::body::{BodyError, JsonObject, read_json};
+use crate::contracts::log_internal;
+use crate::state::AppState;
+
+/// Contract name, as stored on sessions it creates.
+pub const NAME: &str = "account";
+
+const UNKNOWN_ID: &str = "존재 하지 않는 아이디";
+const WRONG_PASSWORD: &str = "비밀번호 불일치";
+
+fn ok(data: Value) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"data": data, "error": null}))
+}
+
+fn fail(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({"data": null, "error": message}))
+}
+
+fn body_error(e: BodyError) -> HttpResponse {
+    match e {
+        BodyError::TooLarge => fail(StatusCode::PAYLOAD_TOO_LARGE, "요청 본문이 너무 큼"),
+        BodyError::WrongType(field) => fail(StatusCode::BAD_REQUEST, &format!("올바르지 않은 값: {field}")),
+        BodyError::NotJson | BodyError::NotObject | BodyError::Unreadable => {
+            fail(StatusCode::BAD_REQUEST, "올바르지 않은 요청 형식")
+        }
+    }
+}
+
+fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
+    log_internal(NAME, e);
+    fail(StatusCode::SERVICE_UNAVAILABLE, "일시적인 오류, 잠시 후 다시 시도")
+}
+
+/// Reads required fields in order; the first missing one is reported.
+fn required<'a, const N: usize>(body: &'a JsonObject, fields: [&'static str; N]) -> Result<[&'a str; N], HttpResponse> {
+    let mut out = [""; N];
+    for (slot, field) in out.iter_mut().zip(fields) {
+        *slot = match body.non_blank(field) {
+            Ok(Some(v)) => v,
+            Ok(None) => return Err(fail(StatusCode::BAD_REQUEST, &format!("필수 값 누락: {field}"))),
+            Err(e) => return Err(body_error(e)),
+        };
+    }
+    Ok(out)
+}
+
+async fn body(state: &AppState, payload: web::Payload) -> Result<JsonObject, HttpResponse> {
+    read_json(payload, state.max_body_bytes).await.map_err(body_error)
+}
+
+/// `POST /api/auth/sign-up`.
+pub async fn sign_up(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    let body = match body(&state, payload).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let [auth_id, password, name, email] = match required(&body, ["authId", "password", "name", "email"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let request = SignUp {
+        login_id: auth_id.to_owned(),
+        email: email.to_owned(),
+        name: name.to_owned(),
+        password: password.to_owned(),
+    };
+    match state.auth.sign_up(request).await {
+        Ok(user) => ok(json!({"id": user.id.get(), "name": user.name})),
+        Err(SignUpError::Duplicate(_)) => fail(StatusCode::BAD_REQUEST, "이미 존재 하는 값"),
+        Err(SignUpError::InvalidLoginId) => fail(
+            StatusCode::BAD_REQUEST,
+            "올바르지 않은 아이디 형식 (영문, 숫자 3~20자)",
+        ),
+        Err(SignUpError::InvalidEmail) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이메일 형식"),
+        Err(SignUpError::InvalidName) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이름 (1~50자)"),
+        Err(SignUpError::WeakPassword(v)) => {
+            let policy = state.auth.policy().password;
+            let message = match v {
+                PolicyViolation::TooShort(_) | PolicyViolation::TooLong(_) => format!(
+                    "비밀번호는 {}자 이상 {}자 이하",
+                    policy.min_len(),
+                    policy.max_len()
+                ),
+            };
+            fail(StatusCode::BAD_REQUEST, &message)
+        }
+        Err(SignUpError::Internal(e)) => unavailable(&e),
+    }
+}
+
+/// `POST /api/auth/sign-in`: `token` is an access token of a new session.
+pub async fn sign_in(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    let body = match body(&state, payload).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let [auth_id, password] = match required(&body, ["authId", "password"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let meta = SessionMeta { client: NAME };
+    match state.auth.login(Identifier::LoginId(auth_id.to_owned()), password, meta).await {
+        Ok(login) => ok(json!({
+            "id": login.user.id.get(),
+            "name": login.user.name,
+            "authId": login.user.login_id.as_ref().map(|l| l.as_str()),
+            "token": login.tokens.access.token,
+        })),
+        Err(LoginError::UnknownUser) => fail(StatusCode::BAD_REQUEST, UNKNOWN_ID),
+        Err(LoginError::WrongPassword) => fail(StatusCode::BAD_REQUEST, WRONG_PASSWORD),
+        Err(LoginError::Internal(e)) => unavailable(&e),
+    }
+}
+
+/// `POST /api/auth/withdrawal`.
+pub async fn withdrawal(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    let body = match body(&state, payload).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let [auth_id, password] = match required(&body, ["authId", "password"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match state.auth.withdraw(auth_id, password).await {
+        Ok(()) => ok(json!({"status": true})),
+        Err(WithdrawError::UnknownUser) => fail(StatusCode::BAD_REQUEST, UNKNOWN_ID),
+        Err(WithdrawError::WrongPassword) => fail(StatusCode::BAD_REQUEST, WRONG_PASSWORD),
+        Err(WithdrawError::Internal(e)) => unavailable(&e),
+    }
+}
+
+/// `GET /api/auth/check/auth-id/{authId}`.
+pub async fn check_auth_id(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    match state.auth.login_id_available(&path).await {
+        Ok(usable) => ok(json!({"usable": usable})),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET /api/auth/check/email/{email}`.
+pub async fn check_email(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    match state.auth.email_available(&path).await {
+        Ok(usable) => ok(json!({"usable": usable})),
+        Err(e) => unavailable(&e),
+    }
+}

@@ -1,0 +1,41 @@
+//! One module per contract. Each parses its requests, calls one use case,
+//! and renders its own envelope; error mapping for a contract lives in one
+//! function of its module.
+
+pub mod account;
+pub mod picsel;
+pub mod session;
+pub mod standard;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use auth_domain::PortError;
+
+/// The access token from `Authorization: Bearer …` (the scheme is matched
+/// case-insensitively).
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Logs an infrastructure failure with its cause chain. The client gets a
+/// 503 in its contract's envelope and nothing of the cause.
+pub(crate) fn log_internal(contract: &'static str, error: &PortError) {
+    let mut chain = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        chain.push_str(" <- ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    tracing::error!(contract, context = error.context(), cause = %chain, "infrastructure failure");
+}
+
+/// `2025-12-08T11:00:00.000Z`, the shape the `picsel` document shows.
+pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,158 @@
+//! Typed configuration, loaded once in `main` and passed down.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file
+//! (`AUTH_CONFIG`, default `auth.toml` when it exists), then environment
+//! variables prefixed `AUTH_` (nested keys with `__`, e.g.
+//! `AUTH_CONTRACTS__PICSEL__PREFIX=/v1`). See `docs/configuration.md`.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on (`AUTH_BIND`).
+    pub bind: String,
+    /// `sqlite://PATH` or `postgres://…` (`AUTH_DATABASE_URL`).
+    pub database_url: String,
+    /// Connections in the database pool (`AUTH_DATABASE_POOL_SIZE`).
+    pub database_pool_size: u32,
+    /// HS256 signing secret (`AUTH_JWT_SECRET`). When unset, a key is
+    /// generated once and stored in the database, so tokens survive restarts.
+    pub jwt_secret: Option<SecretString>,
+    /// Access-token lifetime in seconds (`AUTH_ACCESS_TTL_SECONDS`).
+    pub access_ttl_seconds: i64,
+    /// Refresh-token lifetime in seconds (`AUTH_REFRESH_TTL_SECONDS`).
+    pub refresh_ttl_seconds: i64,
+    /// Replay window for a just-rotated refresh token
+    /// (`AUTH_REFRESH_REUSE_GRACE_SECONDS`).
+    pub refresh_reuse_grace_seconds: i64,
+    /// Minimum length of new passwords (`AUTH_PASSWORD_MIN_LENGTH`).
+    pub password_min_length: usize,
+    /// Maximum length of new passwords (`AUTH_PASSWORD_MAX_LENGTH`).
+    pub password_max_length: usize,
+    /// Password hashes computed at once; default: the number of cores
+    /// (`AUTH_HASH_CONCURRENCY`).
+    pub hash_concurrency: Option<usize>,
+    /// Largest accepted request body in bytes (`AUTH_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// actix worker threads; default: the number of cores (`AUTH_WORKERS`).
+    pub workers: Option<usize>,
+    /// Seconds to let requests finish on shutdown
+    /// (`AUTH_SHUTDOWN_TIMEOUT_SECONDS`).
+    pub shutdown_timeout_seconds: u64,
+    /// `text` or `json` (`AUTH_LOG_FORMAT`).
+    pub log_format: String,
+    /// Which contracts are served, and where.
+    pub contracts: ContractsSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://auth.db".into(),
+            database_pool_size: 8,
+            jwt_secret: None,
+            access_ttl_seconds: 30 * 60,
+            refresh_ttl_seconds: 7 * 24 * 60 * 60,
+            refresh_reuse_grace_seconds: 0,
+            password_min_length: 8,
+            password_max_length: 64,
+            hash_concurrency: None,
+            max_body_bytes: 64 * 1024,
+            workers: None,
+            shutdown_timeout_seconds: 10,
+            log_format: "text".into(),
+            contracts: ContractsSettings::default(),
+        }
+    }
+}
+
+/// Per-contract switches.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ContractsSettings {
+    /// Seed 004.
+    pub standard: ContractSettings,
+    /// Seed 001.
+    pub session: ContractSettings,
+    /// Seed 002.
+    pub picsel: ContractSettings,
+    /// Seed 003.
+    pub account: ContractSettings,
+}
+
+/// Whether a contract is served, and under which path prefix.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ContractSettings {
+    /// Serve this contract (default true).
+    pub enabled: bool,
+    /// Path prefix, e.g. `/v1` (default none).
+    pub prefix: String,
+}
+
+impl Default for ContractSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: String::new(),
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    /// Loads defaults, then the TOML file, then `AUTH_*` variables.
+    ///
+    /// # Errors
+    /// [`SettingsError`] when a value has the wrong type or is out of range.
+    pub fn load() -> Result<Self, SettingsError> {
+        let file = std::env::var_os("AUTH_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("auth.toml"));
+        let settings: Settings = Figment::new()
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("AUTH_").split("__"))
+            .extract()
+            .map_err(|e| SettingsError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges that types cannot express.
+    ///
+    /// # Errors
+    /// [`SettingsError`] naming the offending setting.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.access_ttl_seconds <= 0 || self.refresh_ttl_seconds <= 0 {
+            return Err(SettingsError("token lifetimes must be positive".into()));
+        }
+        if self.refresh_reuse_grace_seconds < 0 {
+            return Err(SettingsError("refresh_reuse_grace_seconds must not be negative".into()));
+        }
+        if self.password_min_length == 0 || self.password_max_length < self.password_min_length {
+            return Err(SettingsError("password length bounds are inconsistent".into()));
+        }
+        if self.database_pool_size == 0 {
+            return Err(SettingsError("database_pool_size must be at least 1".into()));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(SettingsError("max_body_bytes must be at least 1024".into()));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(SettingsError("log_format must be `text` or `json`".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! Wiring: adapters from settings, the domain service, the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use chrono::TimeDelta;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use auth_domain::password::PasswordPolicy;
+use auth_domain::{AuthPolicy, AuthService, Ports};
+use auth_infra::{
+    Argon2Hasher, Database, DieselSessionStore, DieselUserRepository, JwtCodec, OsRandom, SystemClock,
+    load_or_create_signing_secret, redact_database_url,
+};
+
+use crate::health;
+use crate::routes::{RouteConflict, RoutePlan};
+use crate::settings::{Settings, SettingsError};
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// Two contracts claim one route.
+    #[error(transparent)]
+    Routes(#[from] RouteConflict),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] auth_infra::DbError),
+    /// The password hasher could not be set up.
+    #[error("password hasher: {0}")]
+    Hasher(String),
+    /// The running server failed.
+    #[error("server: {0}")]
+    Serve(#[source] std::io::Error),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+/// Opens the database and applies migrations (also `auth-server migrate`).
+///
+/// # Errors
+/// [`StartupError::Database`].
+pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    let db = Database::connect(&settings.database_url, settings.database_pool_size).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Builds the domain service over real adapters.
+///
+/// # Errors
+/// [`StartupError`] when the signing key or the hasher cannot be set up.
+pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthService, StartupError> {
+    let secret: Vec<u8> = match &settings.jwt_secret {
+        Some(secret) => {
+            tracing::info!("JWT signing key: AUTH_JWT_SECRET");
+            secret.expose_secret().as_bytes().to_vec()
+        }
+        None => {
+            let (key, created) = load_or_create_signing_secret(db).await?;
+            if created {
+                tracing::warn!("AUTH_JWT_SECRET is not set: generated a signing key and stored it in the database");
+            } else {
+                tracing::info!("AUTH_JWT_SECRET is not set: using the signing key stored in the database");
+            }
+            key
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let hasher = Argon2Hasher::new(settings.hash_concurrency.unwrap_or(cores))
+        .map_err(|e| StartupError::Hasher(e.to_string()))?;
+    let ports = Ports {
+        users: Arc::new(DieselUserRepository::new(db.clone())),
+        sessions: Arc::new(DieselSessionStore::new(db.clone())),
+        hasher: Arc::new(hasher),
+        tokens: Arc::new(JwtCodec::hs256(&secret)),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    };
+    let policy = AuthPolicy {
+        access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
+        refresh_ttl: TimeDelta::seconds(settings.refresh_ttl_seconds),
+        refresh_reuse_grace: TimeDelta::seconds(settings.refresh_reuse_grace_seconds),
+        password: PasswordPolicy::new(settings.password_min_length, settings.password_max_length),
+    };
+    Ok(AuthService::new(ports, policy))
+}
+
+impl Application {
+    /// Validates settings, opens and migrates the database, wires the
+    /// adapters and binds the listener (port 0 picks a free port; read it
+    /// back with [`Application::port`]).
+    ///
+    /// # Errors
+    /// [`StartupError`].
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        let plan = Arc::new(RoutePlan::build(&settings.contracts)?);
+        let db = open_database(&settings).await?;
+        tracing::info!(database = %redact_database_url(&settings.database_url), backend = ?db.backend(), "database ready");
+        let auth = build_service(&settings, &db).await?;
+        let state = web::Data::new(AppState {
+            auth,
+            db,
+            max_body_bytes: settings.max_body_bytes,
+        });
+        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind.clone(),
+                source,
+            })?
+            .port();
+        let mut server = HttpServer::new(move || {
+            let plan = plan.clone();
+            App::new()
+                .app_data(state.clone())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Cache-Control", "no-store"))
+                        .add(("X-Content-Type-Options", "nosniff")),
+                )
+                .wrap(TracingLogger::default())
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .configure(move |cfg| plan.mount(cfg))
+        })
+        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind.clone(),
+                source,
+            })?
+            .run();
+        tracing::info!(port, "listening");
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM, or [`ServerHandle::stop`]).
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
