@@ -22,6 +22,7 @@ pub mod service;
 pub mod session;
 pub mod token;
 pub mod user;
+pub mod verification;
 
 pub use error::PortError;
 pub use policy::AuthPolicy;

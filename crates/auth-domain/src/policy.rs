@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 
 use crate::password::PasswordPolicy;
+use crate::verification::CodePolicy;
 
 /// The rules every use case follows. Built once from configuration.
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct AuthPolicy {
     pub refresh_reuse_grace: TimeDelta,
     /// Rules for new passwords.
     pub password: PasswordPolicy,
+    /// Rules for emailed codes and the sign-up gate.
+    pub codes: CodePolicy,
 }
 
 impl Default for AuthPolicy {
@@ -25,6 +28,7 @@ impl Default for AuthPolicy {
             refresh_ttl: TimeDelta::days(7),
             refresh_reuse_grace: TimeDelta::zero(),
             password: PasswordPolicy::default(),
+            codes: CodePolicy::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::password::{NewPassword, PasswordHash};
 use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId};
 use crate::token::{AccessClaims, RefreshClaims, TokenError};
 use crate::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
+use crate::verification::{CodeHash, OutgoingMail, PutOutcome, StoredCode};
 
 /// Why a user could not be inserted.
 #[derive(Debug, thiserror::Error)]
@@ -198,4 +199,68 @@ pub trait Clock: Send + Sync {
 pub trait Random: Send + Sync {
     /// Fills `buf` with random bytes from a CSPRNG.
     fn fill(&self, buf: &mut [u8]);
+}
+
+/// Stores emailed verification codes: at most one per email.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Stores `code` as the one code of its email, replacing any earlier one,
+    /// unless a code was sent to that email less than `cooldown` before
+    /// `code.sent_at`: then nothing changes and the answer says when a send
+    /// is possible again. Decided by the database, so two racing sends to one
+    /// email store one code.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn put(&self, code: &StoredCode, cooldown: chrono::TimeDelta) -> Result<PutOutcome, PortError>;
+
+    /// The code of an email, if any.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn get(&self, email: &Email) -> Result<Option<StoredCode>, PortError>;
+
+    /// Counts one wrong try against the email's code, if it is still `hash`.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn record_failure(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError>;
+
+    /// Records a successful check at `now`, if the code is still `hash`.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn mark_verified(&self, email: &Email, hash: &CodeHash, now: DateTime<Utc>) -> Result<(), PortError>;
+
+    /// Marks the code used at `now`, only if it is still `hash`, unused,
+    /// unexpired and has fewer than `max_attempts` wrong tries. Returns
+    /// whether this call consumed it: of concurrent calls at most one does.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn consume(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<bool, PortError>;
+
+    /// Deletes the email's code if it is still `hash` (mailing it failed:
+    /// a code nobody received must not block a retry or stay usable).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn discard(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError>;
+}
+
+/// Sends mail.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivers one message (or hands it to a relay that accepted it).
+    ///
+    /// # Errors
+    /// [`PortError`] when the message was not accepted (server down,
+    /// refused, outbox not writable).
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError>;
 }

@@ -47,6 +47,10 @@ pub enum SignUpError {
     /// The password breaks the password policy.
     #[error(transparent)]
     WeakPassword(#[from] PolicyViolation),
+    /// Sign-up requires a checked `SIGN_UP` code for this email (within the
+    /// window) and there is none.
+    #[error("email not verified")]
+    EmailNotVerified,
     /// The login id or email belongs to another account.
     #[error("duplicate {0:?}")]
     Duplicate(UniqueField),
@@ -71,8 +75,9 @@ pub enum WithdrawError {
 
 impl AuthService {
     /// Registers a user with a password. Validation happens first, then the
-    /// hash (before any storage access), then one insert whose unique
-    /// constraints decide duplicates.
+    /// sign-up gate (a checked `SIGN_UP` code, unless the policy turns it
+    /// off), then the hash (before any write), then one insert whose unique
+    /// constraints decide duplicates; the gate's code is then consumed.
     ///
     /// # Errors
     /// [`SignUpError`].
@@ -81,6 +86,14 @@ impl AuthService {
         let email = Email::parse(&request.email).map_err(|_| SignUpError::InvalidEmail)?;
         let name = DisplayName::parse(&request.name).map_err(|_| SignUpError::InvalidName)?;
         let password = self.policy.password.check(&request.password)?;
+        let gate = if self.policy.codes.signup_requires_code {
+            match self.signup_gate_open(&email).await? {
+                Some(code) => Some(code),
+                None => return Err(SignUpError::EmailNotVerified),
+            }
+        } else {
+            None
+        };
         let hash = self.ports.hasher.hash(&password).await?;
         let new = NewUser {
             uuid: self.random_uuid(),
@@ -91,10 +104,21 @@ impl AuthService {
             password_hash: Some(hash),
             created_at: self.ports.clock.now(),
         };
-        self.ports.users.insert(new).await.map_err(|e| match e {
+        let user = self.ports.users.insert(new).await.map_err(|e| match e {
             InsertUserError::Duplicate(field) => SignUpError::Duplicate(field),
             InsertUserError::Port(e) => SignUpError::Internal(e),
-        })
+        })?;
+        if let Some(code) = gate {
+            // The verification is spent; the account exists either way, so a
+            // failure here only leaves a code that no second sign-up can use
+            // (the email is now taken).
+            let now = self.ports.clock.now();
+            self.ports
+                .codes
+                .consume(&user.email, &code.hash, now, self.policy.codes.max_attempts)
+                .await?;
+        }
+        Ok(user)
     }
 
     /// Deletes an account after checking its password: every session is

@@ -17,6 +17,7 @@ use crate::ports::*;
 use crate::session::*;
 use crate::token::*;
 use crate::user::*;
+use crate::verification::*;
 
 use super::{AuthService, Ports};
 
@@ -226,15 +227,98 @@ impl Random for CountingRandom {
     }
 }
 
+#[derive(Default)]
+pub struct MemCodes {
+    pub rows: Mutex<HashMap<String, StoredCode>>,
+}
+
+#[async_trait]
+impl CodeStore for MemCodes {
+    async fn put(&self, code: &StoredCode, cooldown: TimeDelta) -> Result<PutOutcome, PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        if let Some(old) = rows.get(code.email.as_str()) {
+            if code.sent_at - old.sent_at < cooldown {
+                return Ok(PutOutcome::Cooldown(old.sent_at + cooldown));
+            }
+        }
+        rows.insert(code.email.as_str().to_owned(), code.clone());
+        Ok(PutOutcome::Stored)
+    }
+    async fn get(&self, email: &Email) -> Result<Option<StoredCode>, PortError> {
+        Ok(self.rows.lock().unwrap().get(email.as_str()).cloned())
+    }
+    async fn record_failure(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError> {
+        if let Some(c) = self.rows.lock().unwrap().get_mut(email.as_str()).filter(|c| &c.hash == hash) {
+            c.attempts += 1;
+        }
+        Ok(())
+    }
+    async fn mark_verified(&self, email: &Email, hash: &CodeHash, now: DateTime<Utc>) -> Result<(), PortError> {
+        if let Some(c) = self.rows.lock().unwrap().get_mut(email.as_str()).filter(|c| &c.hash == hash) {
+            c.verified_at = Some(now);
+        }
+        Ok(())
+    }
+    async fn consume(&self, email: &Email, hash: &CodeHash, now: DateTime<Utc>, max: u32) -> Result<bool, PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        match rows.get_mut(email.as_str()) {
+            Some(c) if &c.hash == hash && c.consumed_at.is_none() && c.expires_at > now && c.attempts < max => {
+                c.consumed_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn discard(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.get(email.as_str()).is_some_and(|c| &c.hash == hash) {
+            rows.remove(email.as_str());
+        }
+        Ok(())
+    }
+}
+
+/// Records mail; fails every send while `down` is set.
+#[derive(Default)]
+pub struct RecordingMailer {
+    pub sent: Mutex<Vec<OutgoingMail>>,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl RecordingMailer {
+    /// The code in the last mail to `to`.
+    pub fn last_code(&self, to: &str) -> Option<String> {
+        let sent = self.sent.lock().unwrap();
+        let mail = sent.iter().rev().find(|m| m.to.as_str() == to)?;
+        let start = mail.text.find("    ")? + 4;
+        Some(mail.text[start..start + 6].to_owned())
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(PortError::new("send mail", "connection refused"));
+        }
+        self.sent.lock().unwrap().push(mail.clone());
+        Ok(())
+    }
+}
+
 pub struct World {
     pub service: AuthService,
     pub sessions: Arc<MemSessions>,
     pub hasher: Arc<FakeHasher>,
     pub clock: Arc<ManualClock>,
+    pub codes: Arc<MemCodes>,
+    pub mailer: Arc<RecordingMailer>,
 }
 
 pub fn world(policy: AuthPolicy) -> World {
     let sessions = Arc::new(MemSessions::default());
+    let codes = Arc::new(MemCodes::default());
+    let mailer = Arc::new(RecordingMailer::default());
     let hasher = Arc::new(FakeHasher::default());
     let clock = Arc::new(ManualClock(Mutex::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())));
     let ports = Ports {
@@ -244,6 +328,15 @@ pub fn world(policy: AuthPolicy) -> World {
         tokens: Arc::new(FakeTokens),
         clock: clock.clone(),
         random: Arc::new(CountingRandom::default()),
+        codes: codes.clone(),
+        mailer: mailer.clone(),
     };
-    World { service: AuthService::new(ports, policy), sessions, hasher, clock }
+    World { service: AuthService::new(ports, policy), sessions, hasher, clock, codes, mailer }
+}
+
+/// The default policy without the sign-up gate (for tests not about codes).
+pub fn open_policy() -> AuthPolicy {
+    let mut policy = AuthPolicy::default();
+    policy.codes.signup_requires_code = false;
+    policy
 }

@@ -3,10 +3,12 @@
 //! method, and render the result in their contract's envelope.
 
 mod account;
+mod codes;
 mod login;
 mod tokens;
 
 pub use account::{SignUp, SignUpError, WithdrawError};
+pub use codes::{AccountRef, ResetError, SendCodeError};
 pub use login::{Identifier, Login, LoginError, SessionMeta};
 pub use tokens::{LogoutError, RefreshError, ReissueError};
 
@@ -17,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::PortError;
 use crate::policy::AuthPolicy;
-use crate::ports::{Clock, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository};
+use crate::ports::{Clock, CodeStore, Mailer, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository};
 use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
 use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
 
@@ -36,6 +38,10 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub random: Arc<dyn Random>,
+    /// Verification-code storage.
+    pub codes: Arc<dyn CodeStore>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -148,3 +154,6 @@ pub(crate) mod fakes;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod codes_tests;

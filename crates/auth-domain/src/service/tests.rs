@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
-use super::fakes::{World, world};
+use super::fakes::{World, open_policy, world};
 use super::*;
 use crate::session::{RefreshTokenHash, RevokeReason};
 use crate::token::TokenError;
@@ -20,7 +20,7 @@ fn signup(login: &str, email: &str) -> SignUp {
 }
 
 async fn with_user() -> World {
-    let w = world(AuthPolicy::default());
+    let w = world(open_policy());
     w.service.sign_up(signup("parkh", "Park@Example.com")).await.unwrap();
     w
 }
@@ -38,7 +38,7 @@ async fn login(w: &World) -> Login {
 
 #[tokio::test]
 async fn sign_up_validates_then_stores_normalised_fields() {
-    let w = world(AuthPolicy::default());
+    let w = world(open_policy());
     let user = w.service.sign_up(signup("ParkH", "Park@Example.com")).await.unwrap();
     assert_eq!(user.login_id.unwrap().as_str(), "parkh");
     assert_eq!(user.email.as_str(), "park@example.com");
@@ -177,7 +177,7 @@ async fn a_spent_token_on_the_non_rotating_refresh_is_reuse_too() {
 async fn grace_window_allows_a_just_spent_replay() {
     let policy = AuthPolicy {
         refresh_reuse_grace: TimeDelta::seconds(10),
-        ..AuthPolicy::default()
+        ..open_policy()
     };
     let w = world(policy);
     w.service.sign_up(signup("parkh", "p@e.com")).await.unwrap();

@@ -1,0 +1,34 @@
+# Recipes for working on the auth service. `just` alone lists them.
+# Every recipe is a plain cargo command, so nothing here is required.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the service on SQLite with the defaults (127.0.0.1:8080, ./auth.db).
+run:
+    cargo run --bin auth-server
+
+# Apply database migrations and exit (uses AUTH_DATABASE_URL).
+migrate:
+    cargo run --bin auth-server -- migrate
+
+# Run every test, on SQLite and PostgreSQL (needs PostgreSQL, see README).
+test:
+    cargo test --workspace
+
+# Run the contract suite against a running deployment.
+contract base_url:
+    AUTH_BASE_URL={{base_url}} cargo test -p auth-contract-tests
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Lint like CI does.
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
