@@ -9,6 +9,8 @@
 //! that need a special server configuration say so and return early there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod mail;
+
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -18,8 +20,10 @@ use serde_json::Value;
 
 pub use auth_http::Settings;
 pub use auth_infra::testdb::{TestBackend, TestDatabase};
+pub use mail::{MailSink, Received};
 
 /// A running service and a client for it.
+#[derive(Debug)]
 pub struct TestApp {
     /// `http://127.0.0.1:PORT` (or `AUTH_BASE_URL`).
     pub base: String,
@@ -55,7 +59,9 @@ impl Reply {
 
 /// Whether the suite targets an external deployment.
 pub fn external_base_url() -> Option<String> {
-    std::env::var("AUTH_BASE_URL").ok().filter(|s| !s.trim().is_empty())
+    std::env::var("AUTH_BASE_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// A fresh login id, unique across runs (fits every contract's rules).
@@ -72,7 +78,9 @@ pub fn unique_email() -> String {
 impl TestApp {
     /// Starts the service with default test settings on `backend`.
     pub async fn spawn(backend: TestBackend) -> Self {
-        Self::spawn_with(backend, |_| {}).await.expect("default settings work in QA mode too")
+        Self::spawn_with(backend, |_| {})
+            .await
+            .expect("default settings work in QA mode too")
     }
 
     /// Starts the service with adjusted settings. In QA mode the settings
@@ -88,7 +96,9 @@ impl TestApp {
             let before = format!("{probe:?}");
             configure(&mut probe);
             if format!("{probe:?}") != before {
-                eprintln!("QA mode: this scenario needs its own server configuration; not run against {base}");
+                eprintln!(
+                    "QA mode: this scenario needs its own server configuration; not run against {base}"
+                );
                 return None;
             }
             return Some(Self {
@@ -105,10 +115,16 @@ impl TestApp {
             database_pool_size: 4,
             workers: Some(2),
             shutdown_timeout_seconds: 1,
+            smtp_url: Some(MailSink::global().url().into()),
+            // TEMPORARY: flipped to the production default (gate on) once
+            // every scenario verifies its email first.
+            signup_require_email_code: false,
             ..Settings::default()
         };
         configure(&mut settings);
-        let app = auth_http::Application::build(settings).await.expect("the application starts");
+        let app = auth_http::Application::build(settings)
+            .await
+            .expect("the application starts");
         let port = app.port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
@@ -173,7 +189,51 @@ impl TestApp {
 
     /// GET.
     pub async fn get(&self, path: &str) -> Reply {
-        Self::read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+        Self::read(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// GET with a JSON body (the `account` document's `check/auth-code`).
+    pub async fn get_json(&self, path: &str, body: &Value) -> Reply {
+        let request = self.client.get(format!("{}{path}", self.base)).json(body);
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// The SMTP sink this app's mail goes to.
+    pub fn mail(&self) -> &'static MailSink {
+        MailSink::global()
+    }
+
+    /// Proves `email` for sign-up the way a user does: requests a `SIGN_UP`
+    /// code, reads it from the delivered mail, checks it. Returns the code.
+    pub async fn verify_email(&self, email: &str) -> String {
+        let before = self.mail().count_to(email);
+        let sent = self
+            .post(
+                "/api/auth/send/auth-key",
+                &serde_json::json!({"email": email, "type": "SIGN_UP"}),
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "send/auth-key failed: {}", sent.text);
+        let code = self.mail().wait_for(email, before + 1).await.code();
+        let checked = self
+            .get_json(
+                "/api/auth/check/auth-code",
+                &serde_json::json!({"email": email, "authCode": code, "type": "SIGN_UP"}),
+            )
+            .await;
+        assert_eq!(
+            checked.json["data"]["usable"], true,
+            "check/auth-code failed: {}",
+            checked.text
+        );
+        code
     }
 
     /// Registers a user through the `account` contract and returns
@@ -182,6 +242,7 @@ impl TestApp {
         let login = unique_login();
         let email = unique_email();
         let password = "Password123!".to_owned();
+        self.verify_email(&email).await;
         let reply = self
             .post(
                 "/api/auth/sign-up",

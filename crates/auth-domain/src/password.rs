@@ -123,7 +123,9 @@ mod tests {
 
     #[test]
     fn secrets_do_not_leak_through_debug() {
-        let p = PasswordPolicy::default().check("hunter2hunter2").map(|p| format!("{p:?}"));
+        let p = PasswordPolicy::default()
+            .check("hunter2hunter2")
+            .map(|p| format!("{p:?}"));
         assert_eq!(p.as_deref(), Ok("NewPassword(<redacted>)"));
         let h = PasswordHash::from_phc("$argon2id$secret".into());
         assert!(!format!("{h:?}").contains("secret"));

@@ -124,7 +124,12 @@ pub trait SessionStore: Send + Sync {
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.
-    async fn revoke(&self, id: SessionId, reason: RevokeReason, now: DateTime<Utc>) -> Result<bool, PortError>;
+    async fn revoke(
+        &self,
+        id: SessionId,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
 
     /// Revokes every live session of a user and returns their ids.
     ///
@@ -180,7 +185,12 @@ pub trait TokenCodec: Send + Sync {
     /// # Errors
     /// [`TokenError::Invalid`] for anything not signed by us as an access
     /// token; [`TokenError::Expired`] when past `exp` (and not allowed).
-    fn verify_access(&self, token: &str, now: DateTime<Utc>, allow_expired: bool) -> Result<AccessClaims, TokenError>;
+    fn verify_access(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        allow_expired: bool,
+    ) -> Result<AccessClaims, TokenError>;
 
     /// Verifies a refresh token's signature, algorithm, kind and expiry.
     ///
@@ -230,7 +240,12 @@ pub trait CodeStore: Send + Sync {
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.
-    async fn mark_verified(&self, email: &Email, hash: &CodeHash, now: DateTime<Utc>) -> Result<(), PortError>;
+    async fn mark_verified(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError>;
 
     /// Marks the code used at `now`, only if it is still `hash`, unused,
     /// unexpired and has fewer than `max_attempts` wrong tries. Returns

@@ -238,7 +238,17 @@ mod tests {
             Email::parse("Hyeon@Naver.COM").map(|e| e.0),
             Ok("hyeon@naver.com".into())
         );
-        for bad in ["", "a", "a@b", "@b.com", "a@.com", "a@b.com.", "a b@c.com", "a@b@c.com", "a@b..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@.com",
+            "a@b.com.",
+            "a b@c.com",
+            "a@b@c.com",
+            "a@b..com",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
         }
     }

@@ -253,14 +253,22 @@ mod tests {
         let a = Email::parse("a@b.com").unwrap();
         let b = Email::parse("b@b.com").unwrap();
         assert_ne!(c.hash(&a, CodePurpose::SignUp), c.hash(&b, CodePurpose::SignUp));
-        assert_ne!(c.hash(&a, CodePurpose::SignUp), c.hash(&a, CodePurpose::ForgetPassword));
+        assert_ne!(
+            c.hash(&a, CodePurpose::SignUp),
+            c.hash(&a, CodePurpose::ForgetPassword)
+        );
         assert_eq!(c.hash(&a, CodePurpose::SignUp), c.hash(&a, CodePurpose::SignUp));
     }
 
     #[test]
     fn the_mail_states_code_purpose_and_validity() {
         let to = Email::parse("a@b.com").unwrap();
-        let m = OutgoingMail::for_code(&to, &PlainCode::parse("ad6045").unwrap(), CodePurpose::ForgetPassword, TimeDelta::minutes(10));
+        let m = OutgoingMail::for_code(
+            &to,
+            &PlainCode::parse("ad6045").unwrap(),
+            CodePurpose::ForgetPassword,
+            TimeDelta::minutes(10),
+        );
         for body in [&m.text, &m.html] {
             assert!(body.contains("ad6045") && body.contains("10분") && body.contains("비밀번호 재설정"));
         }

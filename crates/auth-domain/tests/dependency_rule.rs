@@ -2,14 +2,26 @@
 //! crate. Other Rust services embed it; the adapters live in `auth-infra`.
 
 const FORBIDDEN: &[&str] = &[
-    "actix", "diesel", "lettre", "oauth2", "jsonwebtoken", "argon2", "reqwest", "tokio", "hyper", "sqlx",
-    "rand", "tracing", "serde_json", "mailin",
+    "actix",
+    "diesel",
+    "lettre",
+    "oauth2",
+    "jsonwebtoken",
+    "argon2",
+    "reqwest",
+    "tokio",
+    "hyper",
+    "sqlx",
+    "rand",
+    "tracing",
+    "serde_json",
+    "mailin",
 ];
 
 #[test]
 fn domain_depends_on_no_io_crate() {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .unwrap_or_default();
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap_or_default();
     assert!(manifest.contains("[dependencies]"), "manifest not read");
     // Only the [dependencies] table counts; dev-dependencies may use a runtime.
     let deps = manifest
@@ -23,7 +35,10 @@ fn domain_depends_on_no_io_crate() {
         .map(str::trim)
         .filter(|n| !n.is_empty() && !n.starts_with('#'))
         .collect();
-    assert!(names.contains(&"async-trait"), "parsed no dependency names: {names:?}");
+    assert!(
+        names.contains(&"async-trait"),
+        "parsed no dependency names: {names:?}"
+    );
     for name in names {
         for bad in FORBIDDEN {
             assert!(!name.contains(bad), "auth-domain must not depend on `{name}`");

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::body::read_json;
+use crate::body::{BodyError, read_json};
 use crate::contracts::{account, picsel, standard};
 use crate::settings::{ContractSettings, ContractsSettings};
 use crate::state::AppState;
@@ -55,32 +55,60 @@ pub enum Handler {
     AccountCheckAuthId,
     /// `account` email availability.
     AccountCheckEmail,
+    /// `account` code send.
+    AccountSendCode,
+    /// `account` code check.
+    AccountCheckCode,
+    /// `account` password reset.
+    AccountResetPassword,
     /// `picsel`/`standard` shared login path.
     DispatchLogin,
     /// `picsel`/`standard` shared logout path.
     DispatchLogout,
 }
 
-const STANDARD: &[(Method, &str, Handler)] = &[
+/// One contract's routes: method, path (before any prefix), handler.
+type RouteTable = &'static [(Method, &'static str, Handler)];
+
+const STANDARD: RouteTable = &[
     (Method::Post, "/api/auth/login", Handler::StandardLogin),
     (Method::Post, "/api/auth/reissue-token", Handler::StandardReissue),
     (Method::Post, "/api/auth/logout", Handler::StandardLogout),
 ];
-const SESSION: &[(Method, &str, Handler)] = &[
+const SESSION: RouteTable = &[
     (Method::Post, "/api/login", Handler::SessionLogin),
     (Method::Post, "/api/token/refresh", Handler::SessionRefresh),
 ];
-const PICSEL: &[(Method, &str, Handler)] = &[
+const PICSEL: RouteTable = &[
     (Method::Post, "/api/auth/login", Handler::PicselLogin),
     (Method::Post, "/api/auth/refresh", Handler::PicselRefresh),
     (Method::Post, "/api/auth/logout", Handler::PicselLogout),
 ];
-const ACCOUNT: &[(Method, &str, Handler)] = &[
+const ACCOUNT: RouteTable = &[
     (Method::Post, "/api/auth/sign-up", Handler::AccountSignUp),
     (Method::Post, "/api/auth/sign-in", Handler::AccountSignIn),
     (Method::Post, "/api/auth/withdrawal", Handler::AccountWithdrawal),
-    (Method::Get, "/api/auth/check/auth-id/{authId}", Handler::AccountCheckAuthId),
-    (Method::Get, "/api/auth/check/email/{email}", Handler::AccountCheckEmail),
+    (
+        Method::Get,
+        "/api/auth/check/auth-id/{authId}",
+        Handler::AccountCheckAuthId,
+    ),
+    (
+        Method::Get,
+        "/api/auth/check/email/{email}",
+        Handler::AccountCheckEmail,
+    ),
+    (Method::Post, "/api/auth/send/auth-key", Handler::AccountSendCode),
+    (
+        Method::Get,
+        "/api/auth/check/auth-code",
+        Handler::AccountCheckCode,
+    ),
+    (
+        Method::Post,
+        "/api/auth/reset/password",
+        Handler::AccountResetPassword,
+    ),
 ];
 
 /// Two enabled contracts claim one route and no rule says how to share it.
@@ -109,7 +137,7 @@ impl RoutePlan {
     /// # Errors
     /// [`RouteConflict`] for an overlap other than the documented one.
     pub fn build(settings: &ContractsSettings) -> Result<Self, RouteConflict> {
-        let contracts: [(&ContractSettings, &[(Method, &str, Handler)]); 4] = [
+        let contracts: [(&ContractSettings, RouteTable); 4] = [
             (&settings.standard, STANDARD),
             (&settings.session, SESSION),
             (&settings.picsel, PICSEL),
@@ -135,12 +163,10 @@ impl RoutePlan {
             return Ok(());
         };
         let merged = match (first, handler) {
-            (Handler::StandardLogin, Handler::PicselLogin) | (Handler::PicselLogin, Handler::StandardLogin) => {
-                Handler::DispatchLogin
-            }
-            (Handler::StandardLogout, Handler::PicselLogout) | (Handler::PicselLogout, Handler::StandardLogout) => {
-                Handler::DispatchLogout
-            }
+            (Handler::StandardLogin, Handler::PicselLogin)
+            | (Handler::PicselLogin, Handler::StandardLogin) => Handler::DispatchLogin,
+            (Handler::StandardLogout, Handler::PicselLogout)
+            | (Handler::PicselLogout, Handler::StandardLogout) => Handler::DispatchLogout,
             _ => {
                 return Err(RouteConflict {
                     method: key.0,
@@ -180,6 +206,9 @@ impl RoutePlan {
                 Handler::AccountWithdrawal => route.to(account::withdrawal),
                 Handler::AccountCheckAuthId => route.to(account::check_auth_id),
                 Handler::AccountCheckEmail => route.to(account::check_email),
+                Handler::AccountSendCode => route.to(account::send_code),
+                Handler::AccountCheckCode => route.to(account::check_code),
+                Handler::AccountResetPassword => route.to(account::reset_password),
                 Handler::DispatchLogin => route.to(dispatch_login),
                 Handler::DispatchLogout => route.to(dispatch_logout),
             };
@@ -189,21 +218,29 @@ impl RoutePlan {
 }
 
 /// `POST /api/auth/login` when both `picsel` and `standard` serve it: a body
-/// with `email` is a `picsel` login, anything else (including a body that is
-/// not JSON) is `standard`'s.
+/// with `email` is a `picsel` login, any other object is `standard`'s, and a
+/// body that cannot be read as an object is answered in `standard`'s
+/// envelope (nothing in it says it is `picsel`'s).
 async fn dispatch_login(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
         Ok(body) if body.has("email") => picsel::login_with(&state, &body).await,
         Ok(body) => standard::login_with(&state, &body).await,
-        Err(_) => standard::login_with(&state, &Default::default()).await,
+        Err(e) => standard::body_error(e),
     }
 }
 
 /// `POST /api/auth/logout` when both serve it: a body with `refresh_token` is
-/// a `picsel` logout, otherwise the bearer access token names the session.
-async fn dispatch_logout(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+/// a `picsel` logout; otherwise the bearer access token names the session
+/// (`standard` sends no body, so an unreadable one is ignored), except that
+/// an oversized body is refused in `standard`'s envelope.
+async fn dispatch_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
         Ok(body) if body.has("refresh_token") => picsel::logout_with(&state, &body).await,
+        Err(BodyError::TooLarge) => standard::body_error(BodyError::TooLarge),
         _ => standard::logout_with(&state, &req).await,
     }
 }
@@ -216,9 +253,18 @@ mod tests {
     #[test]
     fn default_plan_dispatches_the_documented_collision() {
         let plan = RoutePlan::build(&ContractsSettings::default()).unwrap();
-        assert_eq!(plan.handler(Method::Post, "/api/auth/login"), Some(Handler::DispatchLogin));
-        assert_eq!(plan.handler(Method::Post, "/api/auth/logout"), Some(Handler::DispatchLogout));
-        assert_eq!(plan.handler(Method::Post, "/api/auth/refresh"), Some(Handler::PicselRefresh));
+        assert_eq!(
+            plan.handler(Method::Post, "/api/auth/login"),
+            Some(Handler::DispatchLogin)
+        );
+        assert_eq!(
+            plan.handler(Method::Post, "/api/auth/logout"),
+            Some(Handler::DispatchLogout)
+        );
+        assert_eq!(
+            plan.handler(Method::Post, "/api/auth/refresh"),
+            Some(Handler::PicselRefresh)
+        );
     }
 
     #[test]
@@ -226,8 +272,14 @@ mod tests {
         let mut s = ContractsSettings::default();
         s.picsel.prefix = "/picsel/".into();
         let plan = RoutePlan::build(&s).unwrap();
-        assert_eq!(plan.handler(Method::Post, "/api/auth/login"), Some(Handler::StandardLogin));
-        assert_eq!(plan.handler(Method::Post, "/picsel/api/auth/login"), Some(Handler::PicselLogin));
+        assert_eq!(
+            plan.handler(Method::Post, "/api/auth/login"),
+            Some(Handler::StandardLogin)
+        );
+        assert_eq!(
+            plan.handler(Method::Post, "/picsel/api/auth/login"),
+            Some(Handler::PicselLogin)
+        );
     }
 
     #[test]
@@ -235,7 +287,10 @@ mod tests {
         let mut s = ContractsSettings::default();
         s.standard.enabled = false;
         let plan = RoutePlan::build(&s).unwrap();
-        assert_eq!(plan.handler(Method::Post, "/api/auth/login"), Some(Handler::PicselLogin));
+        assert_eq!(
+            plan.handler(Method::Post, "/api/auth/login"),
+            Some(Handler::PicselLogin)
+        );
         assert_eq!(plan.handler(Method::Post, "/api/auth/reissue-token"), None);
     }
 
@@ -245,9 +300,15 @@ mod tests {
         // overlap except the documented pair; `chat`'s `/auth/login` under an
         // `/api` prefix will. The rule itself is checked directly.
         let mut plan = RoutePlan::default();
-        plan.add(Method::Post, "/p".into(), Handler::SessionLogin).unwrap();
-        let err = plan.add(Method::Post, "/p".into(), Handler::AccountSignIn).unwrap_err();
-        assert_eq!((err.first, err.second), (Handler::SessionLogin, Handler::AccountSignIn));
+        plan.add(Method::Post, "/p".into(), Handler::SessionLogin)
+            .unwrap();
+        let err = plan
+            .add(Method::Post, "/p".into(), Handler::AccountSignIn)
+            .unwrap_err();
+        assert_eq!(
+            (err.first, err.second),
+            (Handler::SessionLogin, Handler::AccountSignIn)
+        );
         assert!(err.to_string().contains("/p"));
     }
 }

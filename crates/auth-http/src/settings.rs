@@ -48,6 +48,27 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     /// `text` or `json` (`AUTH_LOG_FORMAT`).
     pub log_format: String,
+    /// SMTP server in lettre's URL form (`AUTH_SMTP_URL`): `smtp://host:port`,
+    /// `smtp://host?tls=required`, `smtps://user:pass@host`. Unset: mail is
+    /// written as `.eml` files into `mail_dir`.
+    pub smtp_url: Option<SecretString>,
+    /// Seconds one SMTP exchange may take (`AUTH_SMTP_TIMEOUT_SECONDS`).
+    pub smtp_timeout_seconds: u64,
+    /// Sender of every mail (`AUTH_MAIL_FROM`).
+    pub mail_from: String,
+    /// Outbox folder when no SMTP server is set (`AUTH_MAIL_DIR`); default:
+    /// `outbox` next to the SQLite file, or `./outbox`.
+    pub mail_dir: Option<String>,
+    /// Whether sign-up needs a checked `SIGN_UP` code
+    /// (`AUTH_SIGNUP_REQUIRE_EMAIL_CODE`).
+    pub signup_require_email_code: bool,
+    /// Validity of an emailed code, seconds (`AUTH_CODE_TTL_SECONDS`).
+    pub code_ttl_seconds: i64,
+    /// Wrong tries that kill a code (`AUTH_CODE_MAX_ATTEMPTS`).
+    pub code_max_attempts: u32,
+    /// Minimum seconds between two sends to one email
+    /// (`AUTH_CODE_RESEND_COOLDOWN_SECONDS`).
+    pub code_resend_cooldown_seconds: i64,
     /// Which contracts are served, and where.
     pub contracts: ContractsSettings,
 }
@@ -69,6 +90,14 @@ impl Default for Settings {
             workers: None,
             shutdown_timeout_seconds: 10,
             log_format: "text".into(),
+            smtp_url: None,
+            smtp_timeout_seconds: 10,
+            mail_from: "Auth <no-reply@localhost>".into(),
+            mail_dir: None,
+            signup_require_email_code: true,
+            code_ttl_seconds: 600,
+            code_max_attempts: 5,
+            code_resend_cooldown_seconds: 60,
             contracts: ContractsSettings::default(),
         }
     }
@@ -139,7 +168,9 @@ impl Settings {
             return Err(SettingsError("token lifetimes must be positive".into()));
         }
         if self.refresh_reuse_grace_seconds < 0 {
-            return Err(SettingsError("refresh_reuse_grace_seconds must not be negative".into()));
+            return Err(SettingsError(
+                "refresh_reuse_grace_seconds must not be negative".into(),
+            ));
         }
         if self.password_min_length == 0 || self.password_max_length < self.password_min_length {
             return Err(SettingsError("password length bounds are inconsistent".into()));
@@ -150,9 +181,45 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             return Err(SettingsError("max_body_bytes must be at least 1024".into()));
         }
+        if self.code_ttl_seconds <= 0 || self.code_max_attempts == 0 || self.code_resend_cooldown_seconds < 0
+        {
+            return Err(SettingsError("code settings must be positive".into()));
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(SettingsError("log_format must be `text` or `json`".into()));
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The outbox folder: `mail_dir`, else `outbox` beside the SQLite file,
+    /// else `./outbox`.
+    pub fn outbox_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.mail_dir {
+            return PathBuf::from(dir);
+        }
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(PathBuf::from)
+            .and_then(|db| db.parent().map(|p| p.join("outbox")))
+            .unwrap_or_else(|| PathBuf::from("outbox"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_sits_beside_the_sqlite_file() {
+        let mut s = Settings::default();
+        assert_eq!(s.outbox_dir(), PathBuf::from("outbox"));
+        s.database_url = "sqlite:///var/lib/auth/auth.db".into();
+        assert_eq!(s.outbox_dir(), PathBuf::from("/var/lib/auth/outbox"));
+        s.database_url = "postgres://db/auth".into();
+        assert_eq!(s.outbox_dir(), PathBuf::from("outbox"));
+        s.mail_dir = Some("/tmp/mail".into());
+        assert_eq!(s.outbox_dir(), PathBuf::from("/tmp/mail"));
     }
 }

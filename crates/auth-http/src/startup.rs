@@ -11,10 +11,12 @@ use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
 use auth_domain::password::PasswordPolicy;
+use auth_domain::ports::Mailer;
+use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
-    Argon2Hasher, Database, DieselSessionStore, DieselUserRepository, JwtCodec, OsRandom, SystemClock,
-    load_or_create_signing_secret, redact_database_url,
+    Argon2Hasher, Database, DieselCodeStore, DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec,
+    OsRandom, SmtpMailer, SystemClock, load_or_create_signing_secret, redact_database_url,
 };
 
 use crate::health;
@@ -34,6 +36,9 @@ pub enum StartupError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Database(#[from] auth_infra::DbError),
+    /// The mailer could not be set up.
+    #[error("mail: {0}")]
+    Mail(#[from] auth_infra::MailConfigError),
     /// The password hasher could not be set up.
     #[error("password hasher: {0}")]
     Hasher(String),
@@ -58,7 +63,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +92,9 @@ pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthSer
         None => {
             let (key, created) = load_or_create_signing_secret(db).await?;
             if created {
-                tracing::warn!("AUTH_JWT_SECRET is not set: generated a signing key and stored it in the database");
+                tracing::warn!(
+                    "AUTH_JWT_SECRET is not set: generated a signing key and stored it in the database"
+                );
             } else {
                 tracing::info!("AUTH_JWT_SECRET is not set: using the signing key stored in the database");
             }
@@ -95,6 +104,22 @@ pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthSer
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let hasher = Argon2Hasher::new(settings.hash_concurrency.unwrap_or(cores))
         .map_err(|e| StartupError::Hasher(e.to_string()))?;
+    let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
+        Some(url) => {
+            tracing::info!("mail: SMTP");
+            let timeout = std::time::Duration::from_secs(settings.smtp_timeout_seconds.max(1));
+            Arc::new(SmtpMailer::new(
+                url.expose_secret(),
+                &settings.mail_from,
+                timeout,
+            )?)
+        }
+        None => {
+            let dir = settings.outbox_dir();
+            tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
+            Arc::new(FileMailer::new(&dir, &settings.mail_from)?)
+        }
+    };
     let ports = Ports {
         users: Arc::new(DieselUserRepository::new(db.clone())),
         sessions: Arc::new(DieselSessionStore::new(db.clone())),
@@ -102,12 +127,21 @@ pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthSer
         tokens: Arc::new(JwtCodec::hs256(&secret)),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
+        codes: Arc::new(DieselCodeStore::new(db.clone())),
+        mailer,
     };
     let policy = AuthPolicy {
         access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
         refresh_ttl: TimeDelta::seconds(settings.refresh_ttl_seconds),
         refresh_reuse_grace: TimeDelta::seconds(settings.refresh_reuse_grace_seconds),
         password: PasswordPolicy::new(settings.password_min_length, settings.password_max_length),
+        codes: CodePolicy {
+            ttl: TimeDelta::seconds(settings.code_ttl_seconds),
+            max_attempts: settings.code_max_attempts,
+            resend_cooldown: TimeDelta::seconds(settings.code_resend_cooldown_seconds),
+            signup_window: TimeDelta::minutes(10),
+            signup_requires_code: settings.signup_require_email_code,
+        },
     };
     Ok(AuthService::new(ports, policy))
 }

@@ -7,7 +7,9 @@ use tracing_subscriber::EnvFilter;
 /// `text` or `json`; the filter comes from `RUST_LOG` (default `info`).
 pub fn init(format: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     // `try_init` fails only when a subscriber is already installed (tests);
     // keeping the existing one is right then.
     let _ = if format == "json" {

@@ -1,1 +1,39 @@
-//! placeholder
+//! Adapters for the `auth-domain` ports.
+//!
+//! - [`Database`]: an r2d2 pool of diesel connections to SQLite or
+//!   PostgreSQL (picked by URL scheme), with embedded migrations.
+//! - [`DieselUserRepository`], [`DieselSessionStore`]: the storage ports.
+//! - [`Argon2Hasher`]: argon2id on a bounded blocking pool.
+//! - [`JwtCodec`]: HS256 JWTs; [`load_or_create_signing_secret`] keeps a
+//!   generated secret in the database when none is configured.
+//! - [`DieselCodeStore`]: emailed verification codes (hashes only).
+//! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files.
+//! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
+//!
+//! Row structs stay private to this crate; only domain types cross it.
+
+#![warn(missing_docs)]
+
+mod codes;
+pub mod db;
+mod hasher;
+mod jwt;
+mod keys;
+mod mail;
+mod redact;
+mod sessions;
+mod system;
+#[cfg(feature = "test-support")]
+pub mod testdb;
+mod users;
+
+pub use codes::DieselCodeStore;
+pub use db::{Backend, Database, DbError};
+pub use hasher::{Argon2Hasher, HasherError};
+pub use jwt::JwtCodec;
+pub use keys::load_or_create_signing_secret;
+pub use mail::{FileMailer, MailConfigError, SmtpMailer};
+pub use redact::redact_database_url;
+pub use sessions::DieselSessionStore;
+pub use system::{OsRandom, SystemClock};
+pub use users::DieselUserRepository;

@@ -1,7 +1,5 @@
 //! Emailed codes: send, check, the sign-up gate, password reset.
 
-use chrono::{DateTime, Utc};
-
 use crate::error::PortError;
 use crate::password::PolicyViolation;
 use crate::session::RevokeReason;
@@ -19,9 +17,10 @@ pub enum SendCodeError {
     /// `SIGN_UP` to an email that already has an account.
     #[error("email already registered")]
     EmailTaken,
-    /// A code was sent to this email less than the cooldown ago.
-    #[error("resend cooldown until {0}")]
-    Cooldown(DateTime<Utc>),
+    /// A code was sent to this email less than the cooldown ago; a send is
+    /// possible again after this long.
+    #[error("resend cooldown for {0}")]
+    Cooldown(chrono::TimeDelta),
     /// The mail could not be handed over; no code was left behind.
     #[error("mail unavailable")]
     MailUnavailable(#[source] PortError),
@@ -101,7 +100,7 @@ impl AuthService {
             consumed_at: None,
         };
         if let PutOutcome::Cooldown(until) = self.ports.codes.put(&stored, policy.resend_cooldown).await? {
-            return Err(SendCodeError::Cooldown(until));
+            return Err(SendCodeError::Cooldown(until - now));
         }
         let deliver = purpose == CodePurpose::SignUp || user_id.is_some();
         if deliver {

@@ -22,21 +22,40 @@ fn request(email: &str) -> SignUp {
 async fn verified_signup(w: &World) -> crate::user::User {
     w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
-    assert!(w.service.check_code(None, EMAIL, &code, SignUpCode).await.unwrap());
+    assert!(
+        w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
     w.service.sign_up(request(EMAIL)).await.unwrap()
 }
 
 #[tokio::test]
 async fn sign_up_needs_a_checked_code_and_spends_it() {
     let w = world(AuthPolicy::default());
-    assert!(matches!(w.service.sign_up(request(EMAIL)).await, Err(SignUpError::EmailNotVerified)));
+    assert!(matches!(
+        w.service.sign_up(request(EMAIL)).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
     w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
     // Sent but not checked: still closed.
-    assert!(matches!(w.service.sign_up(request(EMAIL)).await, Err(SignUpError::EmailNotVerified)));
+    assert!(matches!(
+        w.service.sign_up(request(EMAIL)).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert_eq!(code.len(), 6);
-    assert!(code.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-    assert!(w.service.check_code(None, EMAIL, &code, SignUpCode).await.unwrap());
+    assert!(
+        code.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert!(
+        w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
     w.service.sign_up(request(EMAIL)).await.unwrap();
     assert!(w.codes.rows.lock().unwrap()[EMAIL].consumed_at.is_some());
 }
@@ -46,9 +65,17 @@ async fn the_gate_closes_ten_minutes_after_the_check() {
     let w = world(AuthPolicy::default());
     w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
-    assert!(w.service.check_code(None, EMAIL, &code, SignUpCode).await.unwrap());
+    assert!(
+        w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
     w.clock.advance(TimeDelta::minutes(10) + TimeDelta::seconds(1));
-    assert!(matches!(w.service.sign_up(request(EMAIL)).await, Err(SignUpError::EmailNotVerified)));
+    assert!(matches!(
+        w.service.sign_up(request(EMAIL)).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
 }
 
 #[tokio::test]
@@ -57,7 +84,12 @@ async fn codes_expire_after_ten_minutes() {
     w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     w.clock.advance(TimeDelta::minutes(10));
-    assert!(!w.service.check_code(None, EMAIL, &code, SignUpCode).await.unwrap());
+    assert!(
+        !w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -67,9 +99,19 @@ async fn five_wrong_tries_kill_the_code() {
     let code = w.mailer.last_code(EMAIL).unwrap();
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
-        assert!(!w.service.check_code(None, EMAIL, wrong, SignUpCode).await.unwrap());
+        assert!(
+            !w.service
+                .check_code(None, EMAIL, wrong, SignUpCode)
+                .await
+                .unwrap()
+        );
     }
-    assert!(!w.service.check_code(None, EMAIL, &code, SignUpCode).await.unwrap());
+    assert!(
+        !w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -77,7 +119,12 @@ async fn a_code_is_typed_by_purpose() {
     let w = world(AuthPolicy::default());
     w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
-    assert!(!w.service.check_code(Some("newbie"), EMAIL, &code, ForgetPassword).await.unwrap());
+    assert!(
+        !w.service
+            .check_code(Some("newbie"), EMAIL, &code, ForgetPassword)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -95,9 +142,19 @@ async fn resend_waits_a_minute_and_replaces_the_code() {
     w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
     let second = w.mailer.last_code(EMAIL).unwrap();
     if first != second {
-        assert!(!w.service.check_code(None, EMAIL, &first, SignUpCode).await.unwrap());
+        assert!(
+            !w.service
+                .check_code(None, EMAIL, &first, SignUpCode)
+                .await
+                .unwrap()
+        );
     }
-    assert!(w.service.check_code(None, EMAIL, &second, SignUpCode).await.unwrap());
+    assert!(
+        w.service
+            .check_code(None, EMAIL, &second, SignUpCode)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -117,15 +174,29 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     let user = verified_signup(&w).await;
     let login = w
         .service
-        .login(Identifier::LoginId("newbie".into()), "long enough", SessionMeta { client: "standard" })
+        .login(
+            Identifier::LoginId("newbie".into()),
+            "long enough",
+            SessionMeta { client: "standard" },
+        )
         .await
         .unwrap();
     w.clock.advance(TimeDelta::minutes(1));
-    w.service.send_code(Some("newbie"), EMAIL, ForgetPassword).await.unwrap();
+    w.service
+        .send_code(Some("newbie"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
-    assert!(w.service.check_code(Some("newbie"), EMAIL, &code, ForgetPassword).await.unwrap());
+    assert!(
+        w.service
+            .check_code(Some("newbie"), EMAIL, &code, ForgetPassword)
+            .await
+            .unwrap()
+    );
     assert!(matches!(
-        w.service.reset_password(AccountRef::Id(user.id.get()), &code, "short").await,
+        w.service
+            .reset_password(AccountRef::Id(user.id.get()), &code, "short")
+            .await,
         Err(ResetError::WeakPassword(_))
     ));
     let id = w
@@ -140,13 +211,22 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     ));
     let meta = || SessionMeta { client: "standard" };
     assert!(matches!(
-        w.service.login(Identifier::LoginId("newbie".into()), "long enough", meta()).await,
+        w.service
+            .login(Identifier::LoginId("newbie".into()), "long enough", meta())
+            .await,
         Err(LoginError::WrongPassword)
     ));
-    assert!(w.service.login(Identifier::LoginId("newbie".into()), "brand new pass", meta()).await.is_ok());
+    assert!(
+        w.service
+            .login(Identifier::LoginId("newbie".into()), "brand new pass", meta())
+            .await
+            .is_ok()
+    );
     // Single use.
     assert!(matches!(
-        w.service.reset_password(AccountRef::LoginId("newbie".into()), &code, "another pass").await,
+        w.service
+            .reset_password(AccountRef::LoginId("newbie".into()), &code, "another pass")
+            .await,
         Err(ResetError::Denied)
     ));
 }
@@ -157,12 +237,20 @@ async fn forget_password_mismatch_mails_nothing_and_answers_the_same() {
     verified_signup(&w).await;
     let before = w.mailer.sent.lock().unwrap().len();
     w.clock.advance(TimeDelta::minutes(2));
-    w.service.send_code(Some("someoneelse"), EMAIL, ForgetPassword).await.unwrap();
-    w.service.send_code(Some("newbie"), "other@example.com", ForgetPassword).await.unwrap();
+    w.service
+        .send_code(Some("someoneelse"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
+    w.service
+        .send_code(Some("newbie"), "other@example.com", ForgetPassword)
+        .await
+        .unwrap();
     assert_eq!(w.mailer.sent.lock().unwrap().len(), before);
     // The cooldown applies all the same, so a second try cannot tell either.
     assert!(matches!(
-        w.service.send_code(Some("someoneelse"), EMAIL, ForgetPassword).await,
+        w.service
+            .send_code(Some("someoneelse"), EMAIL, ForgetPassword)
+            .await,
         Err(SendCodeError::Cooldown(_))
     ));
 }
@@ -185,17 +273,24 @@ async fn reset_with_a_wrong_code_counts_a_try() {
     let w = world(AuthPolicy::default());
     let user = verified_signup(&w).await;
     w.clock.advance(TimeDelta::minutes(1));
-    w.service.send_code(Some("newbie"), EMAIL, ForgetPassword).await.unwrap();
+    w.service
+        .send_code(Some("newbie"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
     for _ in 0..5 {
         assert!(matches!(
-            w.service.reset_password(AccountRef::Id(user.id.get()), wrong, "brand new pass").await,
+            w.service
+                .reset_password(AccountRef::Id(user.id.get()), wrong, "brand new pass")
+                .await,
             Err(ResetError::Denied)
         ));
     }
     assert!(matches!(
-        w.service.reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass").await,
+        w.service
+            .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+            .await,
         Err(ResetError::Denied)
     ));
 }

@@ -2,9 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -30,7 +30,10 @@ pub struct MemUsers {
 impl UserRepository for MemUsers {
     async fn insert(&self, u: NewUser) -> Result<User, InsertUserError> {
         let mut rows = self.rows.lock().unwrap();
-        if rows.iter().any(|r| r.login_id == u.login_id && u.login_id.is_some()) {
+        if rows
+            .iter()
+            .any(|r| r.login_id == u.login_id && u.login_id.is_some())
+        {
             return Err(InsertUserError::Duplicate(UniqueField::LoginId));
         }
         if rows.iter().any(|r| r.email == u.email) {
@@ -56,14 +59,24 @@ impl UserRepository for MemUsers {
         Ok(self.rows.lock().unwrap().iter().find(|u| u.uuid == uuid).cloned())
     }
     async fn by_login_id(&self, l: &LoginId) -> Result<Option<User>, PortError> {
-        Ok(self.rows.lock().unwrap().iter().find(|u| u.login_id.as_ref() == Some(l)).cloned())
+        Ok(self
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|u| u.login_id.as_ref() == Some(l))
+            .cloned())
     }
     async fn by_email(&self, e: &Email) -> Result<Option<User>, PortError> {
         Ok(self.rows.lock().unwrap().iter().find(|u| &u.email == e).cloned())
     }
     async fn set_password(&self, id: UserId, h: &PasswordHash) -> Result<bool, PortError> {
         let mut rows = self.rows.lock().unwrap();
-        Ok(rows.iter_mut().find(|u| u.id == id).map(|u| u.password_hash = Some(h.clone())).is_some())
+        Ok(rows
+            .iter_mut()
+            .find(|u| u.id == id)
+            .map(|u| u.password_hash = Some(h.clone()))
+            .is_some())
     }
     async fn delete(&self, id: UserId) -> Result<bool, PortError> {
         let mut rows = self.rows.lock().unwrap();
@@ -83,7 +96,10 @@ pub struct MemSessions {
 impl SessionStore for MemSessions {
     async fn create(&self, s: &Session, first: &RefreshRecord) -> Result<(), PortError> {
         self.sessions.lock().unwrap().insert(s.id, s.clone());
-        self.refresh.lock().unwrap().insert(first.hash.clone(), first.clone());
+        self.refresh
+            .lock()
+            .unwrap()
+            .insert(first.hash.clone(), first.clone());
         Ok(())
     }
     async fn get(&self, id: SessionId) -> Result<Option<Session>, PortError> {
@@ -92,13 +108,25 @@ impl SessionStore for MemSessions {
     async fn refresh_record(&self, h: &RefreshTokenHash) -> Result<Option<RefreshRecord>, PortError> {
         Ok(self.refresh.lock().unwrap().get(h).cloned())
     }
-    async fn rotate(&self, spent: &RefreshTokenHash, next: &RefreshRecord, now: DateTime<Utc>) -> Result<RotateOutcome, PortError> {
+    async fn rotate(
+        &self,
+        spent: &RefreshTokenHash,
+        next: &RefreshRecord,
+        now: DateTime<Utc>,
+    ) -> Result<RotateOutcome, PortError> {
         let mut refresh = self.refresh.lock().unwrap();
-        let Some(rec) = refresh.get_mut(spent) else { return Ok(RotateOutcome::Unknown) };
+        let Some(rec) = refresh.get_mut(spent) else {
+            return Ok(RotateOutcome::Unknown);
+        };
         if let Some(at) = rec.spent_at {
             return Ok(RotateOutcome::AlreadySpent(at));
         }
-        let live = self.sessions.lock().unwrap().get(&rec.session_id).is_some_and(Session::is_live);
+        let live = self
+            .sessions
+            .lock()
+            .unwrap()
+            .get(&rec.session_id)
+            .is_some_and(Session::is_live);
         if !live {
             return Ok(RotateOutcome::SessionRevoked);
         }
@@ -107,13 +135,26 @@ impl SessionStore for MemSessions {
         Ok(RotateOutcome::Rotated)
     }
     async fn add_refresh(&self, next: &RefreshRecord) -> Result<bool, PortError> {
-        let live = self.sessions.lock().unwrap().get(&next.session_id).is_some_and(Session::is_live);
+        let live = self
+            .sessions
+            .lock()
+            .unwrap()
+            .get(&next.session_id)
+            .is_some_and(Session::is_live);
         if live {
-            self.refresh.lock().unwrap().insert(next.hash.clone(), next.clone());
+            self.refresh
+                .lock()
+                .unwrap()
+                .insert(next.hash.clone(), next.clone());
         }
         Ok(live)
     }
-    async fn revoke(&self, id: SessionId, reason: RevokeReason, now: DateTime<Utc>) -> Result<bool, PortError> {
+    async fn revoke(
+        &self,
+        id: SessionId,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
         let mut s = self.sessions.lock().unwrap();
         match s.get_mut(&id) {
             Some(s) if s.is_live() => {
@@ -124,7 +165,12 @@ impl SessionStore for MemSessions {
             _ => Ok(false),
         }
     }
-    async fn revoke_all(&self, user: UserId, reason: RevokeReason, now: DateTime<Utc>) -> Result<Vec<SessionId>, PortError> {
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionId>, PortError> {
         let mut out = vec![];
         for s in self.sessions.lock().unwrap().values_mut() {
             if s.user_id == user && s.is_live() {
@@ -165,7 +211,12 @@ impl TokenCodec for FakeTokens {
     fn sign_refresh(&self, c: &RefreshClaims) -> Result<String, PortError> {
         Ok(format!("R|{}|{}|{}|{}|{}", c.sub, c.sid, c.jti, c.iat, c.exp))
     }
-    fn verify_access(&self, t: &str, now: DateTime<Utc>, allow_expired: bool) -> Result<AccessClaims, TokenError> {
+    fn verify_access(
+        &self,
+        t: &str,
+        now: DateTime<Utc>,
+        allow_expired: bool,
+    ) -> Result<AccessClaims, TokenError> {
         let p: Vec<&str> = t.split('|').collect();
         if p.len() != 5 || p[0] != "A" {
             return Err(TokenError::Invalid);
@@ -221,7 +272,10 @@ pub struct CountingRandom(AtomicU64);
 impl Random for CountingRandom {
     fn fill(&self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(8) {
-            let n = self.0.fetch_add(1, Ordering::SeqCst).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let n = self
+                .0
+                .fetch_add(1, Ordering::SeqCst)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
             chunk.copy_from_slice(&n.to_le_bytes()[..chunk.len()]);
         }
     }
@@ -248,21 +302,46 @@ impl CodeStore for MemCodes {
         Ok(self.rows.lock().unwrap().get(email.as_str()).cloned())
     }
     async fn record_failure(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError> {
-        if let Some(c) = self.rows.lock().unwrap().get_mut(email.as_str()).filter(|c| &c.hash == hash) {
+        if let Some(c) = self
+            .rows
+            .lock()
+            .unwrap()
+            .get_mut(email.as_str())
+            .filter(|c| &c.hash == hash)
+        {
             c.attempts += 1;
         }
         Ok(())
     }
-    async fn mark_verified(&self, email: &Email, hash: &CodeHash, now: DateTime<Utc>) -> Result<(), PortError> {
-        if let Some(c) = self.rows.lock().unwrap().get_mut(email.as_str()).filter(|c| &c.hash == hash) {
+    async fn mark_verified(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        if let Some(c) = self
+            .rows
+            .lock()
+            .unwrap()
+            .get_mut(email.as_str())
+            .filter(|c| &c.hash == hash)
+        {
             c.verified_at = Some(now);
         }
         Ok(())
     }
-    async fn consume(&self, email: &Email, hash: &CodeHash, now: DateTime<Utc>, max: u32) -> Result<bool, PortError> {
+    async fn consume(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+        max: u32,
+    ) -> Result<bool, PortError> {
         let mut rows = self.rows.lock().unwrap();
         match rows.get_mut(email.as_str()) {
-            Some(c) if &c.hash == hash && c.consumed_at.is_none() && c.expires_at > now && c.attempts < max => {
+            Some(c)
+                if &c.hash == hash && c.consumed_at.is_none() && c.expires_at > now && c.attempts < max =>
+            {
                 c.consumed_at = Some(now);
                 Ok(true)
             }
@@ -320,7 +399,9 @@ pub fn world(policy: AuthPolicy) -> World {
     let codes = Arc::new(MemCodes::default());
     let mailer = Arc::new(RecordingMailer::default());
     let hasher = Arc::new(FakeHasher::default());
-    let clock = Arc::new(ManualClock(Mutex::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())));
+    let clock = Arc::new(ManualClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+    )));
     let ports = Ports {
         users: Arc::new(MemUsers::default()),
         sessions: sessions.clone(),
@@ -331,7 +412,14 @@ pub fn world(policy: AuthPolicy) -> World {
         codes: codes.clone(),
         mailer: mailer.clone(),
     };
-    World { service: AuthService::new(ports, policy), sessions, hasher, clock, codes, mailer }
+    World {
+        service: AuthService::new(ports, policy),
+        sessions,
+        hasher,
+        clock,
+        codes,
+        mailer,
+    }
 }
 
 /// The default policy without the sign-up gate (for tests not about codes).

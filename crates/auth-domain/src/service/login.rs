@@ -58,7 +58,12 @@ impl AuthService {
     ///
     /// # Errors
     /// [`LoginError`].
-    pub async fn login(&self, identifier: Identifier, password: &str, meta: SessionMeta) -> Result<Login, LoginError> {
+    pub async fn login(
+        &self,
+        identifier: Identifier,
+        password: &str,
+        meta: SessionMeta,
+    ) -> Result<Login, LoginError> {
         let user = self.find_by_identifier(&identifier).await?;
         let verified = self
             .ports
@@ -74,7 +79,10 @@ impl AuthService {
         Ok(Login { user, tokens })
     }
 
-    pub(super) async fn find_by_identifier(&self, identifier: &Identifier) -> Result<Option<User>, PortError> {
+    pub(super) async fn find_by_identifier(
+        &self,
+        identifier: &Identifier,
+    ) -> Result<Option<User>, PortError> {
         match identifier {
             Identifier::LoginId(raw) => match LoginId::parse(raw) {
                 Ok(id) => self.ports.users.by_login_id(&id).await,

@@ -19,7 +19,9 @@ use uuid::Uuid;
 
 use crate::error::PortError;
 use crate::policy::AuthPolicy;
-use crate::ports::{Clock, CodeStore, Mailer, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository};
+use crate::ports::{
+    Clock, CodeStore, Mailer, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository,
+};
 use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
 use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
 

@@ -21,7 +21,10 @@ fn signup(login: &str, email: &str) -> SignUp {
 
 async fn with_user() -> World {
     let w = world(open_policy());
-    w.service.sign_up(signup("parkh", "Park@Example.com")).await.unwrap();
+    w.service
+        .sign_up(signup("parkh", "Park@Example.com"))
+        .await
+        .unwrap();
     w
 }
 
@@ -39,7 +42,11 @@ async fn login(w: &World) -> Login {
 #[tokio::test]
 async fn sign_up_validates_then_stores_normalised_fields() {
     let w = world(open_policy());
-    let user = w.service.sign_up(signup("ParkH", "Park@Example.com")).await.unwrap();
+    let user = w
+        .service
+        .sign_up(signup("ParkH", "Park@Example.com"))
+        .await
+        .unwrap();
     assert_eq!(user.login_id.unwrap().as_str(), "parkh");
     assert_eq!(user.email.as_str(), "park@example.com");
     assert!(matches!(
@@ -52,7 +59,10 @@ async fn sign_up_validates_then_stores_normalised_fields() {
     ));
     let mut weak = signup("other", "o@b.com");
     weak.password = "short".into();
-    assert!(matches!(w.service.sign_up(weak).await, Err(SignUpError::WeakPassword(_))));
+    assert!(matches!(
+        w.service.sign_up(weak).await,
+        Err(SignUpError::WeakPassword(_))
+    ));
     assert!(matches!(
         w.service.sign_up(signup("parkh", "new@b.com")).await,
         Err(SignUpError::Duplicate(UniqueField::LoginId))
@@ -69,7 +79,11 @@ async fn login_by_login_id_or_email_opens_a_session() {
     let by_id = login(&w).await;
     let by_email = w
         .service
-        .login(Identifier::Email("PARK@example.com".into()), "correct horse", meta())
+        .login(
+            Identifier::Email("PARK@example.com".into()),
+            "correct horse",
+            meta(),
+        )
         .await
         .unwrap();
     assert_ne!(by_id.tokens.access.claims.sid, by_email.tokens.access.claims.sid);
@@ -90,9 +104,15 @@ async fn failed_logins_cost_exactly_one_verification_each() {
         .login(Identifier::LoginId("nobody".into()), "correct horse", meta())
         .await;
     assert!(matches!(unknown, Err(LoginError::UnknownUser)));
-    let malformed = w.service.login(Identifier::Email("not-an-email".into()), "x", meta()).await;
+    let malformed = w
+        .service
+        .login(Identifier::Email("not-an-email".into()), "x", meta())
+        .await;
     assert!(matches!(malformed, Err(LoginError::UnknownUser)));
-    let wrong = w.service.login(Identifier::LoginId("parkh".into()), "wrong", meta()).await;
+    let wrong = w
+        .service
+        .login(Identifier::LoginId("parkh".into()), "wrong", meta())
+        .await;
     assert!(matches!(wrong, Err(LoginError::WrongPassword)));
     assert_eq!(w.hasher.verifications.load(Ordering::SeqCst), 3);
     assert!(w.sessions.sessions.lock().unwrap().is_empty());
@@ -103,7 +123,10 @@ async fn access_tokens_expire_by_the_clock() {
     let w = with_user().await;
     let l = login(&w).await;
     w.clock.advance(TimeDelta::minutes(30));
-    assert_eq!(w.service.authenticate(&l.tokens.access.token), Err(TokenError::Expired));
+    assert_eq!(
+        w.service.authenticate(&l.tokens.access.token),
+        Err(TokenError::Expired)
+    );
 }
 
 #[tokio::test]
@@ -144,7 +167,10 @@ async fn reissue_rotates_and_reuse_revokes_the_session() {
     assert_eq!(next.access.claims.sid, sid);
     assert_ne!(next.refresh.token, l.tokens.refresh.token);
     // The old refresh token is spent: presenting it again is theft.
-    let replay = w.service.reissue(&l.tokens.access.token, &l.tokens.refresh.token).await;
+    let replay = w
+        .service
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .await;
     assert!(matches!(replay, Err(ReissueError::Reused)));
     let session = w.sessions.sessions.lock().unwrap().get(&sid).cloned().unwrap();
     assert_eq!(session.revoke_reason, Some(RevokeReason::RefreshReuse));
@@ -198,7 +224,9 @@ async fn grace_window_allows_a_just_spent_replay() {
     assert!(w.service.refresh(&second.refresh.token).await.is_ok());
     w.clock.advance(TimeDelta::seconds(1));
     assert!(matches!(
-        w.service.reissue(&l.tokens.access.token, &l.tokens.refresh.token).await,
+        w.service
+            .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+            .await,
         Err(ReissueError::Reused)
     ));
 }
@@ -209,33 +237,58 @@ async fn reissue_requires_both_tokens_of_one_session() {
     let a = login(&w).await;
     let b = login(&w).await;
     assert!(matches!(
-        w.service.reissue(&a.tokens.access.token, &b.tokens.refresh.token).await,
+        w.service
+            .reissue(&a.tokens.access.token, &b.tokens.refresh.token)
+            .await,
         Err(ReissueError::SessionMismatch)
     ));
     assert!(matches!(
-        w.service.reissue(&a.tokens.refresh.token, &a.tokens.refresh.token).await,
+        w.service
+            .reissue(&a.tokens.refresh.token, &a.tokens.refresh.token)
+            .await,
         Err(ReissueError::InvalidAccessToken)
     ));
     assert!(matches!(
-        w.service.reissue(&a.tokens.access.token, &a.tokens.access.token).await,
+        w.service
+            .reissue(&a.tokens.access.token, &a.tokens.access.token)
+            .await,
         Err(ReissueError::InvalidRefreshToken)
     ));
     // Nothing was spent by the failures.
-    assert!(w.service.reissue(&a.tokens.access.token, &a.tokens.refresh.token).await.is_ok());
+    assert!(
+        w.service
+            .reissue(&a.tokens.access.token, &a.tokens.refresh.token)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn logout_by_either_token_revokes_the_session_for_every_contract() {
     let w = with_user().await;
     let a = login(&w).await;
-    w.service.logout_with_access(&a.tokens.access.token).await.unwrap();
-    assert!(matches!(w.service.refresh(&a.tokens.refresh.token).await, Err(RefreshError::Invalid)));
-    let b = login(&w).await;
-    w.service.logout_with_refresh(&b.tokens.refresh.token).await.unwrap();
-    // Idempotent: the outcome the client asked for holds.
-    w.service.logout_with_refresh(&b.tokens.refresh.token).await.unwrap();
+    w.service
+        .logout_with_access(&a.tokens.access.token)
+        .await
+        .unwrap();
     assert!(matches!(
-        w.service.reissue(&b.tokens.access.token, &b.tokens.refresh.token).await,
+        w.service.refresh(&a.tokens.refresh.token).await,
+        Err(RefreshError::Invalid)
+    ));
+    let b = login(&w).await;
+    w.service
+        .logout_with_refresh(&b.tokens.refresh.token)
+        .await
+        .unwrap();
+    // Idempotent: the outcome the client asked for holds.
+    w.service
+        .logout_with_refresh(&b.tokens.refresh.token)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.service
+            .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
+            .await,
         Err(ReissueError::InvalidRefreshToken)
     ));
     assert!(matches!(
@@ -262,7 +315,10 @@ async fn withdrawal_checks_the_password_then_revokes_and_deletes() {
     ));
     assert!(w.service.refresh(&a.tokens.refresh.token).await.is_ok());
     w.service.withdraw("parkh", "correct horse").await.unwrap();
-    assert!(matches!(w.service.refresh(&a.tokens.refresh.token).await, Err(RefreshError::Invalid)));
+    assert!(matches!(
+        w.service.refresh(&a.tokens.refresh.token).await,
+        Err(RefreshError::Invalid)
+    ));
     assert!(w.service.login_id_available("parkh").await.unwrap());
     assert!(w.service.email_available("park@example.com").await.unwrap());
 }

@@ -141,7 +141,9 @@ impl AuthService {
                             Err(ReissueError::Reused)
                         }
                     }
-                    RotateOutcome::SessionRevoked | RotateOutcome::Unknown => Err(ReissueError::InvalidRefreshToken),
+                    RotateOutcome::SessionRevoked | RotateOutcome::Unknown => {
+                        Err(ReissueError::InvalidRefreshToken)
+                    }
                 }
             }
         }
@@ -169,7 +171,10 @@ impl AuthService {
         if known.is_none() {
             return Err(LogoutError::InvalidToken);
         }
-        self.ports.sessions.revoke(claims.sid, RevokeReason::Logout, now).await?;
+        self.ports
+            .sessions
+            .revoke(claims.sid, RevokeReason::Logout, now)
+            .await?;
         Ok(())
     }
 
@@ -184,11 +189,18 @@ impl AuthService {
             .tokens
             .verify_access(access_token, now, false)
             .map_err(|_| LogoutError::InvalidToken)?;
-        self.ports.sessions.revoke(claims.sid, RevokeReason::Logout, now).await?;
+        self.ports
+            .sessions
+            .revoke(claims.sid, RevokeReason::Logout, now)
+            .await?;
         Ok(())
     }
 
-    fn within_grace(&self, spent_at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    fn within_grace(
+        &self,
+        spent_at: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
         let grace = self.policy.refresh_reuse_grace;
         grace > chrono::TimeDelta::zero() && now - spent_at <= grace
     }
@@ -205,9 +217,13 @@ impl AuthService {
     /// Verifies a refresh token and judges it against the store.
     async fn check_refresh(&self, token: &str) -> Result<Presented, PresentedError> {
         let now = self.ports.clock.now();
-        let claims = self.ports.tokens.verify_refresh(token, now).map_err(|e| match e {
-            TokenError::Invalid | TokenError::Expired => PresentedError::Invalid,
-        })?;
+        let claims = self
+            .ports
+            .tokens
+            .verify_refresh(token, now)
+            .map_err(|e| match e {
+                TokenError::Invalid | TokenError::Expired => PresentedError::Invalid,
+            })?;
         let record: Option<RefreshRecord> = self
             .ports
             .sessions

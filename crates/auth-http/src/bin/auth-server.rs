@@ -36,7 +36,10 @@ async fn main() -> std::process::ExitCode {
             tracing::info!("migrations applied");
         }),
         Command::Serve => match Application::build(settings).await {
-            Ok(app) => app.run_until_stopped().await.map_err(auth_http::StartupError::Serve),
+            Ok(app) => app
+                .run_until_stopped()
+                .await
+                .map_err(auth_http::StartupError::Serve),
             Err(e) => Err(e),
         },
     };

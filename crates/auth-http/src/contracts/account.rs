@@ -1,13 +1,17 @@
-//! The `account` contract (seed 003), without emailed codes yet: sign-up,
-//! sign-in, withdrawal, id and email availability. Envelope:
-//! `{"data": …, "error": null | "message"}`.
+//! The `account` contract (seed 003): sign-up (behind an emailed code),
+//! sign-in, withdrawal, id and email availability, code send and check,
+//! password reset. Envelope: `{"data": …, "error": null | "message"}`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use auth_domain::password::PolicyViolation;
-use auth_domain::service::{Identifier, LoginError, SessionMeta, SignUp, SignUpError, WithdrawError};
+use auth_domain::service::{
+    AccountRef, Identifier, LoginError, ResetError, SendCodeError, SessionMeta, SignUp, SignUpError,
+    WithdrawError,
+};
+use auth_domain::verification::CodePurpose;
 
 use crate::body::{BodyError, JsonObject, read_json};
 use crate::contracts::log_internal;
@@ -18,6 +22,29 @@ pub const NAME: &str = "account";
 
 const UNKNOWN_ID: &str = "존재 하지 않는 아이디";
 const WRONG_PASSWORD: &str = "비밀번호 불일치";
+const NOT_VERIFIED: &str = "인증 되지 않은 이메일";
+const DENIED: &str = "올바르지 않은 접근 권한";
+
+fn weak_password(state: &AppState, violation: &PolicyViolation) -> HttpResponse {
+    let policy = state.auth.policy().password;
+    let message = match violation {
+        PolicyViolation::TooShort(_) | PolicyViolation::TooLong(_) => format!(
+            "비밀번호는 {}자 이상 {}자 이하",
+            policy.min_len(),
+            policy.max_len()
+        ),
+    };
+    fail(StatusCode::BAD_REQUEST, &message)
+}
+
+fn purpose(raw: Option<&str>) -> Result<CodePurpose, HttpResponse> {
+    raw.and_then(CodePurpose::parse).ok_or_else(|| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            "올바르지 않은 인증 타입 (SIGN_UP, FORGET_PASSWORD)",
+        )
+    })
+}
 
 fn ok(data: Value) -> HttpResponse {
     HttpResponse::Ok().json(json!({"data": data, "error": null}))
@@ -39,11 +66,17 @@ fn body_error(e: BodyError) -> HttpResponse {
 
 fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
     log_internal(NAME, e);
-    fail(StatusCode::SERVICE_UNAVAILABLE, "일시적인 오류, 잠시 후 다시 시도")
+    fail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "일시적인 오류, 잠시 후 다시 시도",
+    )
 }
 
 /// Reads required fields in order; the first missing one is reported.
-fn required<'a, const N: usize>(body: &'a JsonObject, fields: [&'static str; N]) -> Result<[&'a str; N], HttpResponse> {
+fn required<'a, const N: usize>(
+    body: &'a JsonObject,
+    fields: [&'static str; N],
+) -> Result<[&'a str; N], HttpResponse> {
     let mut out = [""; N];
     for (slot, field) in out.iter_mut().zip(fields) {
         *slot = match body.non_blank(field) {
@@ -78,23 +111,14 @@ pub async fn sign_up(state: web::Data<AppState>, payload: web::Payload) -> HttpR
     match state.auth.sign_up(request).await {
         Ok(user) => ok(json!({"id": user.id.get(), "name": user.name})),
         Err(SignUpError::Duplicate(_)) => fail(StatusCode::BAD_REQUEST, "이미 존재 하는 값"),
+        Err(SignUpError::EmailNotVerified) => fail(StatusCode::BAD_REQUEST, NOT_VERIFIED),
         Err(SignUpError::InvalidLoginId) => fail(
             StatusCode::BAD_REQUEST,
             "올바르지 않은 아이디 형식 (영문, 숫자 3~20자)",
         ),
         Err(SignUpError::InvalidEmail) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이메일 형식"),
         Err(SignUpError::InvalidName) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이름 (1~50자)"),
-        Err(SignUpError::WeakPassword(v)) => {
-            let policy = state.auth.policy().password;
-            let message = match v {
-                PolicyViolation::TooShort(_) | PolicyViolation::TooLong(_) => format!(
-                    "비밀번호는 {}자 이상 {}자 이하",
-                    policy.min_len(),
-                    policy.max_len()
-                ),
-            };
-            fail(StatusCode::BAD_REQUEST, &message)
-        }
+        Err(SignUpError::WeakPassword(v)) => weak_password(&state, &v),
         Err(SignUpError::Internal(e)) => unavailable(&e),
     }
 }
@@ -110,7 +134,11 @@ pub async fn sign_in(state: web::Data<AppState>, payload: web::Payload) -> HttpR
         Err(r) => return r,
     };
     let meta = SessionMeta { client: NAME };
-    match state.auth.login(Identifier::LoginId(auth_id.to_owned()), password, meta).await {
+    match state
+        .auth
+        .login(Identifier::LoginId(auth_id.to_owned()), password, meta)
+        .await
+    {
         Ok(login) => ok(json!({
             "id": login.user.id.get(),
             "name": login.user.name,
@@ -154,5 +182,126 @@ pub async fn check_email(state: web::Data<AppState>, path: web::Path<String>) ->
     match state.auth.email_available(&path).await {
         Ok(usable) => ok(json!({"usable": usable})),
         Err(e) => unavailable(&e),
+    }
+}
+
+/// `POST /api/auth/send/auth-key` `{authId, email, type}`.
+pub async fn send_code(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    let body = match body(&state, payload).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let [email] = match required(&body, ["email"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let purpose = match body.str("type").map_err(body_error).and_then(purpose) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let auth_id = match purpose {
+        CodePurpose::SignUp => match body.non_blank("authId") {
+            Ok(v) => v,
+            Err(e) => return body_error(e),
+        },
+        CodePurpose::ForgetPassword => match required(&body, ["authId"]) {
+            Ok([v]) => Some(v),
+            Err(r) => return r,
+        },
+    };
+    match state.auth.send_code(auth_id, email, purpose).await {
+        Ok(()) => ok(json!({"state": true})),
+        Err(SendCodeError::InvalidEmail) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이메일 형식"),
+        Err(SendCodeError::EmailTaken) => fail(StatusCode::BAD_REQUEST, "이미 존재 하는 이메일"),
+        Err(SendCodeError::Cooldown(wait)) => {
+            let seconds = wait.num_seconds().max(1);
+            let mut response = fail(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!("인증 번호 재전송은 {seconds}초 후에 가능"),
+            );
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Err(SendCodeError::MailUnavailable(e)) => {
+            log_internal(NAME, &e);
+            fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "인증 번호 전송 실패, 잠시 후 다시 시도",
+            )
+        }
+        Err(SendCodeError::Internal(e)) => unavailable(&e),
+    }
+}
+
+/// `GET /api/auth/check/auth-code`: the document sends a JSON body with the
+/// GET; the same fields are accepted as query parameters (body wins).
+pub async fn check_code(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let body = match body(&state, payload).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let query = match web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+    {
+        Ok(q) => q.into_inner(),
+        Err(_) => return fail(StatusCode::BAD_REQUEST, "올바르지 않은 요청 형식"),
+    };
+    let field = |name: &'static str| -> Result<Option<String>, HttpResponse> {
+        match body.non_blank(name) {
+            Ok(Some(v)) => Ok(Some(v.to_owned())),
+            Ok(None) => Ok(query.get(name).filter(|v| !v.trim().is_empty()).cloned()),
+            Err(e) => Err(body_error(e)),
+        }
+    };
+    let (auth_id, email, code, kind) =
+        match (field("authId"), field("email"), field("authCode"), field("type")) {
+            (Ok(a), Ok(e), Ok(c), Ok(t)) => (a, e, c, t),
+            (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r,
+        };
+    let Some(email) = email else {
+        return fail(StatusCode::BAD_REQUEST, "필수 값 누락: email");
+    };
+    let Some(code) = code else {
+        return fail(StatusCode::BAD_REQUEST, "필수 값 누락: authCode");
+    };
+    let purpose = match purpose(kind.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match state
+        .auth
+        .check_code(auth_id.as_deref(), &email, &code, purpose)
+        .await
+    {
+        Ok(usable) => ok(json!({"usable": usable})),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `POST /api/auth/reset/password` `{userId, authCode, newPassword}`
+/// (`authId` instead of the numeric `userId` is accepted too).
+pub async fn reset_password(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+    let body = match body(&state, payload).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let account = match (body.int("userId"), body.non_blank("authId")) {
+        (Err(e), _) | (_, Err(e)) => return body_error(e),
+        (Ok(Some(id)), _) => AccountRef::Id(id),
+        (Ok(None), Ok(Some(auth_id))) => AccountRef::LoginId(auth_id.to_owned()),
+        (Ok(None), Ok(None)) => return fail(StatusCode::BAD_REQUEST, "필수 값 누락: userId"),
+    };
+    let [code, new_password] = match required(&body, ["authCode", "newPassword"]) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match state.auth.reset_password(account, code, new_password).await {
+        Ok(id) => ok(json!({"userId": id.get()})),
+        Err(ResetError::Denied) => fail(StatusCode::BAD_REQUEST, DENIED),
+        Err(ResetError::WeakPassword(v)) => weak_password(&state, &v),
+        Err(ResetError::Internal(e)) => unavailable(&e),
     }
 }

@@ -22,7 +22,13 @@ pub const INVALID_CREDENTIALS: &str = "이메일 또는 비밀번호가 올바�
 const INVALID_REFRESH: &str = "유효하지 않은 리프레시 토큰입니다";
 
 /// The common error envelope.
-pub fn error(status: StatusCode, error_type: &str, code: &str, message: &str, details: Value) -> HttpResponse {
+pub fn error(
+    status: StatusCode,
+    error_type: &str,
+    code: &str,
+    message: &str,
+    details: Value,
+) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "statusCode": status.as_u16(),
         "message": message,
@@ -112,7 +118,11 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
         Err(r) => return r,
     };
     let meta = SessionMeta { client: NAME };
-    match state.auth.login(Identifier::Email(email.to_owned()), password, meta).await {
+    match state
+        .auth
+        .login(Identifier::Email(email.to_owned()), password, meta)
+        .await
+    {
         Ok(login) => HttpResponse::Ok().json(json!({
             "message": "로그인 성공",
             "data": {

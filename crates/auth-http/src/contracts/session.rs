@@ -32,7 +32,10 @@ fn body_error(e: BodyError) -> HttpResponse {
 
 fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
     log_internal(NAME, e);
-    failure(StatusCode::SERVICE_UNAVAILABLE, "일시적으로 서비스를 이용할 수 없습니다.")
+    failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "일시적으로 서비스를 이용할 수 없습니다.",
+    )
 }
 
 /// The document's rule: lowercase letters and digits, 3–20.
@@ -58,13 +61,23 @@ pub async fn login(state: web::Data<AppState>, payload: web::Payload) -> HttpRes
         _ => return failure(StatusCode::BAD_REQUEST, "아이디와 비밀번호를 입력해주세요."),
     };
     if !valid_user_id(user_id) {
-        return failure(StatusCode::BAD_REQUEST, "아이디는 영문 소문자와 숫자 3~20자여야 합니다.");
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "아이디는 영문 소문자와 숫자 3~20자여야 합니다.",
+        );
     }
     if !valid_password(password) {
-        return failure(StatusCode::BAD_REQUEST, "비밀번호는 영문자, 숫자, 특수문자 6~30자여야 합니다.");
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "비밀번호는 영문자, 숫자, 특수문자 6~30자여야 합니다.",
+        );
     }
     let meta = SessionMeta { client: NAME };
-    match state.auth.login(Identifier::LoginId(user_id.to_owned()), password, meta).await {
+    match state
+        .auth
+        .login(Identifier::LoginId(user_id.to_owned()), password, meta)
+        .await
+    {
         Ok(login) => HttpResponse::Ok().json(json!({
             "success": true,
             "message": "로그인 성공",
@@ -95,7 +108,9 @@ pub async fn refresh(state: web::Data<AppState>, payload: web::Payload) -> HttpR
             "message": "토큰 갱신 성공",
             "accessToken": access.token,
         })),
-        Err(RefreshError::Invalid | RefreshError::Reused) => failure(StatusCode::UNAUTHORIZED, INVALID_REFRESH),
+        Err(RefreshError::Invalid | RefreshError::Reused) => {
+            failure(StatusCode::UNAUTHORIZED, INVALID_REFRESH)
+        }
         Err(RefreshError::Internal(e)) => unavailable(&e),
     }
 }

@@ -19,7 +19,9 @@ fn error(status: StatusCode, reason: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({"status": status.as_u16(), "reason": reason.into()}))
 }
 
-fn body_error(e: BodyError) -> HttpResponse {
+/// A body problem in this contract's envelope (also used by the dispatcher
+/// for bodies it cannot attribute to `picsel`).
+pub(crate) fn body_error(e: BodyError) -> HttpResponse {
     match e {
         BodyError::TooLarge => error(StatusCode::PAYLOAD_TOO_LARGE, "요청 본문이 너무 큽니다."),
         BodyError::WrongType(field) => error(StatusCode::BAD_REQUEST, format!("{field} : must be a string")),
@@ -31,7 +33,10 @@ fn body_error(e: BodyError) -> HttpResponse {
 
 fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
     log_internal(NAME, e);
-    error(StatusCode::SERVICE_UNAVAILABLE, "일시적으로 서비스를 이용할 수 없습니다.")
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "일시적으로 서비스를 이용할 수 없습니다.",
+    )
 }
 
 /// Reads a required non-blank string field, or answers Spring's
@@ -39,7 +44,10 @@ fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
 fn required<'a>(body: &'a JsonObject, field: &'static str) -> Result<&'a str, HttpResponse> {
     match body.non_blank(field) {
         Ok(Some(v)) => Ok(v),
-        Ok(None) => Err(error(StatusCode::BAD_REQUEST, format!("{field} : must not be blank"))),
+        Ok(None) => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("{field} : must not be blank"),
+        )),
         Err(e) => Err(body_error(e)),
     }
 }
@@ -67,7 +75,11 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let meta = SessionMeta { client: NAME };
-    match state.auth.login(Identifier::LoginId(username.to_owned()), password, meta).await {
+    match state
+        .auth
+        .login(Identifier::LoginId(username.to_owned()), password, meta)
+        .await
+    {
         Ok(login) => tokens(&login.tokens),
         Err(LoginError::UnknownUser | LoginError::WrongPassword) => {
             error(StatusCode::UNAUTHORIZED, "잘못된 자격증명입니다.")
@@ -88,15 +100,21 @@ pub async fn reissue(state: web::Data<AppState>, payload: web::Payload) -> HttpR
     };
     match state.auth.reissue(access, refresh).await {
         Ok(pair) => tokens(&pair),
-        Err(ReissueError::InvalidAccessToken) => error(StatusCode::UNAUTHORIZED, "유효하지 않은 액세스 토큰입니다."),
+        Err(ReissueError::InvalidAccessToken) => {
+            error(StatusCode::UNAUTHORIZED, "유효하지 않은 액세스 토큰입니다.")
+        }
         Err(ReissueError::InvalidRefreshToken) => {
             error(StatusCode::UNAUTHORIZED, "유효하지 않은 리프레시 토큰입니다.")
         }
-        Err(ReissueError::SessionMismatch) => {
-            error(StatusCode::UNAUTHORIZED, "액세스 토큰과 리프레시 토큰의 세션이 일치하지 않습니다.")
-        }
+        Err(ReissueError::SessionMismatch) => error(
+            StatusCode::UNAUTHORIZED,
+            "액세스 토큰과 리프레시 토큰의 세션이 일치하지 않습니다.",
+        ),
         Err(ReissueError::Reused) => {
-            tracing::warn!(contract = NAME, "spent refresh token presented again; session revoked");
+            tracing::warn!(
+                contract = NAME,
+                "spent refresh token presented again; session revoked"
+            );
             error(
                 StatusCode::UNAUTHORIZED,
                 "이미 사용된 리프레시 토큰입니다. 보안을 위해 세션이 만료되었습니다.",

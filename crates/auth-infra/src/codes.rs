@@ -1,0 +1,214 @@
+//! [`CodeStore`] over diesel: one row per email in `verification_codes`.
+
+use async_trait::async_trait;
+use auth_domain::PortError;
+use auth_domain::ports::CodeStore;
+use auth_domain::user::{Email, UserId};
+use auth_domain::verification::{CodeHash, CodePurpose, PutOutcome, StoredCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::db::schema::verification_codes as vc;
+use crate::db::{Database, DbError, from_db_time, to_db_time};
+
+/// Stores emailed verification codes (hashes only).
+#[derive(Debug, Clone)]
+pub struct DieselCodeStore {
+    db: Database,
+}
+
+impl DieselCodeStore {
+    /// A store over `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = vc)]
+struct CodeRow {
+    email: String,
+    purpose: String,
+    user_id: Option<i64>,
+    code_hash: String,
+    sent_at: chrono::NaiveDateTime,
+    expires_at: chrono::NaiveDateTime,
+    attempts: i64,
+    verified_at: Option<chrono::NaiveDateTime>,
+    consumed_at: Option<chrono::NaiveDateTime>,
+}
+
+impl CodeRow {
+    fn from_domain(c: &StoredCode) -> Self {
+        Self {
+            email: c.email.as_str().to_owned(),
+            purpose: c.purpose.as_str().to_owned(),
+            user_id: c.user_id.map(UserId::get),
+            code_hash: c.hash.as_str().to_owned(),
+            sent_at: to_db_time(c.sent_at),
+            expires_at: to_db_time(c.expires_at),
+            attempts: i64::from(c.attempts),
+            verified_at: c.verified_at.map(to_db_time),
+            consumed_at: c.consumed_at.map(to_db_time),
+        }
+    }
+
+    fn into_domain(self) -> Result<StoredCode, DbError> {
+        Ok(StoredCode {
+            email: Email::parse(&self.email)
+                .map_err(|_| DbError::Corrupt("verification_codes.email is not an email"))?,
+            purpose: CodePurpose::parse(&self.purpose)
+                .ok_or(DbError::Corrupt("verification_codes.purpose is unknown"))?,
+            user_id: self.user_id.map(UserId::new),
+            hash: CodeHash::from_stored(self.code_hash),
+            sent_at: from_db_time(self.sent_at),
+            expires_at: from_db_time(self.expires_at),
+            attempts: u32::try_from(self.attempts.max(0)).unwrap_or(u32::MAX),
+            verified_at: self.verified_at.map(from_db_time),
+            consumed_at: self.consumed_at.map(from_db_time),
+        })
+    }
+}
+
+#[async_trait]
+impl CodeStore for DieselCodeStore {
+    async fn put(&self, code: &StoredCode, cooldown: TimeDelta) -> Result<PutOutcome, PortError> {
+        let row = CodeRow::from_domain(code);
+        let threshold = to_db_time(code.sent_at - cooldown);
+        let fallback = code.sent_at + cooldown;
+        self.db
+            .query("store verification code", move |conn| {
+                // Replace an old enough code in place. The WHERE clause is
+                // re-checked under the row lock, so of two racing sends at
+                // most one replaces it; the other falls through to INSERT,
+                // which the primary key refuses.
+                let replaced = diesel::update(
+                    vc::table
+                        .filter(vc::email.eq(&row.email))
+                        .filter(vc::sent_at.le(threshold)),
+                )
+                .set((
+                    vc::purpose.eq(&row.purpose),
+                    vc::user_id.eq(row.user_id),
+                    vc::code_hash.eq(&row.code_hash),
+                    vc::sent_at.eq(row.sent_at),
+                    vc::expires_at.eq(row.expires_at),
+                    vc::attempts.eq(0_i64),
+                    vc::verified_at.eq(None::<chrono::NaiveDateTime>),
+                    vc::consumed_at.eq(None::<chrono::NaiveDateTime>),
+                ))
+                .execute(conn)?;
+                if replaced == 1 {
+                    return Ok(PutOutcome::Stored);
+                }
+                match diesel::insert_into(vc::table).values(&row).execute(conn) {
+                    Ok(_) => Ok(PutOutcome::Stored),
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        let sent: Option<chrono::NaiveDateTime> = vc::table
+                            .find(&row.email)
+                            .select(vc::sent_at)
+                            .first(conn)
+                            .optional()?;
+                        Ok(PutOutcome::Cooldown(
+                            sent.map_or(fallback, |s| from_db_time(s) + cooldown),
+                        ))
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+
+    async fn get(&self, email: &Email) -> Result<Option<StoredCode>, PortError> {
+        const CONTEXT: &str = "find verification code";
+        let email = email.as_str().to_owned();
+        self.db
+            .query(CONTEXT, move |conn| {
+                vc::table.find(email).first::<CodeRow>(conn).optional()
+            })
+            .await?
+            .map(CodeRow::into_domain)
+            .transpose()
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+
+    async fn record_failure(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError> {
+        let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        self.db
+            .query("count a wrong code", move |conn| {
+                diesel::update(
+                    vc::table
+                        .filter(vc::email.eq(email))
+                        .filter(vc::code_hash.eq(hash)),
+                )
+                .set(vc::attempts.eq(vc::attempts + 1_i64))
+                .execute(conn)
+            })
+            .await
+            .map(|_| ())
+    }
+
+    async fn mark_verified(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        let now = to_db_time(now);
+        self.db
+            .query("mark code verified", move |conn| {
+                diesel::update(
+                    vc::table
+                        .filter(vc::email.eq(email))
+                        .filter(vc::code_hash.eq(hash)),
+                )
+                .set(vc::verified_at.eq(Some(now)))
+                .execute(conn)
+            })
+            .await
+            .map(|_| ())
+    }
+
+    async fn consume(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<bool, PortError> {
+        let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        let now = to_db_time(now);
+        self.db
+            .query("consume verification code", move |conn| {
+                diesel::update(
+                    vc::table
+                        .filter(vc::email.eq(email))
+                        .filter(vc::code_hash.eq(hash))
+                        .filter(vc::consumed_at.is_null())
+                        .filter(vc::expires_at.gt(now))
+                        .filter(vc::attempts.lt(i64::from(max_attempts))),
+                )
+                .set(vc::consumed_at.eq(Some(now)))
+                .execute(conn)
+            })
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn discard(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError> {
+        let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        self.db
+            .query("discard verification code", move |conn| {
+                diesel::delete(
+                    vc::table
+                        .filter(vc::email.eq(email))
+                        .filter(vc::code_hash.eq(hash)),
+                )
+                .execute(conn)
+            })
+            .await
+            .map(|_| ())
+    }
+}

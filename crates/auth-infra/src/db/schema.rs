@@ -1,0 +1,72 @@
+//! Hand-written diesel schema shared by both backends.
+//!
+//! Only types that diesel's `MultiConnection` supports on both SQLite and
+//! PostgreSQL are used: `BigInt`, `Text`, `Timestamp` and `Nullable` of those.
+//! Keep in step with `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        uuid -> Text,
+        login_id -> Nullable<Text>,
+        email -> Text,
+        name -> Text,
+        profile_image -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        client -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        spent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    verification_codes (email) {
+        email -> Text,
+        purpose -> Text,
+        user_id -> Nullable<BigInt>,
+        code_hash -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
+        attempts -> BigInt,
+        verified_at -> Nullable<Timestamp>,
+        consumed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    refresh_tokens,
+    server_keys,
+    verification_codes
+);

@@ -1,0 +1,646 @@
+//! Storage adapters against real databases: every scenario runs on SQLite
+//! and on PostgreSQL (`<scenario>::sqlite`, `<scenario>::postgres`).
+//! PostgreSQL must be reachable (`AUTH_TEST_POSTGRES_URL`); tests fail, never
+//! skip, when it is not.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use auth_domain::password::PasswordHash;
+use auth_domain::ports::{InsertUserError, SessionStore, UserRepository};
+use auth_domain::session::{
+    RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId,
+};
+use auth_domain::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
+use auth_infra::testdb::{TestBackend, TestDatabase};
+use auth_infra::{
+    Backend, Database, DieselSessionStore, DieselUserRepository, load_or_create_signing_secret,
+};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use uuid::Uuid;
+
+/// A time with sub-second precision, as stored (microseconds).
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn new_user(login: Option<&str>, email: &str) -> NewUser {
+    NewUser {
+        uuid: Uuid::new_v4(),
+        login_id: login.map(|l| LoginId::parse(l).unwrap()),
+        email: Email::parse(email).unwrap(),
+        name: DisplayName::parse("홍길동").unwrap(),
+        profile_image: Some("https://example.com/a.png".into()),
+        password_hash: Some(PasswordHash::from_phc(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        )),
+        created_at: now(),
+    }
+}
+
+struct Ctx {
+    users: DieselUserRepository,
+    sessions: DieselSessionStore,
+}
+
+impl Ctx {
+    fn new(db: Database) -> Self {
+        Self {
+            users: DieselUserRepository::new(db.clone()),
+            sessions: DieselSessionStore::new(db),
+        }
+    }
+
+    async fn user(&self, login: &str) -> User {
+        self.users
+            .insert(new_user(Some(login), &format!("{login}@example.com")))
+            .await
+            .unwrap()
+    }
+
+    /// A live session for `user` with one unspent refresh token.
+    async fn session(&self, user: &User) -> (Session, RefreshRecord) {
+        let t = now();
+        let session = Session {
+            id: SessionId::from_uuid(Uuid::new_v4()),
+            user_id: user.id,
+            client: "standard".into(),
+            created_at: t,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        let first = refresh_for(&session, t);
+        self.sessions.create(&session, &first).await.unwrap();
+        (session, first)
+    }
+}
+
+fn refresh_for(session: &Session, t: DateTime<Utc>) -> RefreshRecord {
+    RefreshRecord {
+        hash: RefreshTokenHash::of_jti(&Uuid::new_v4().to_string()),
+        session_id: session.id,
+        issued_at: t,
+        expires_at: t + TimeDelta::days(14),
+        spent_at: None,
+    }
+}
+
+async fn open(t: &TestDatabase) -> Database {
+    let db = Database::connect(t.url(), 8).await.unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
+/// Generates `name::sqlite` and `name::postgres` for `scenarios::name`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let t = TestDatabase::new(TestBackend::Sqlite);
+                let db = open(&t).await;
+                assert_eq!(db.backend(), Backend::Sqlite);
+                scenarios::$name(db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let t = TestDatabase::new(TestBackend::Postgres);
+                let db = open(&t).await;
+                assert_eq!(db.backend(), Backend::Postgres);
+                scenarios::$name(db).await;
+            }
+        }
+    )*};
+}
+
+on_both!(
+    insert_and_find,
+    duplicate_login_id,
+    duplicate_email,
+    concurrent_same_email,
+    rotate_then_reuse,
+    concurrent_rotations,
+    rotate_after_revoke,
+    rotate_unknown,
+    add_refresh_live_and_revoked,
+    revoke_twice,
+    revoke_all_returns_live_ids,
+    delete_cascades,
+    set_password,
+    signing_secret_is_stable,
+    ping_and_migrate_twice,
+);
+
+mod scenarios {
+    use super::*;
+
+    pub async fn insert_and_find(db: Database) {
+        let c = Ctx::new(db);
+        let new = new_user(Some("ParkH1"), "Park@Example.com");
+        let created = c.users.insert(new.clone()).await.unwrap();
+        assert!(created.id.get() > 0);
+        assert_eq!(created.uuid, new.uuid);
+        assert_eq!(created.login_id.as_ref().map(LoginId::as_str), Some("parkh1"));
+        assert_eq!(created.email.as_str(), "park@example.com");
+        assert_eq!(created.name, "홍길동");
+        assert_eq!(
+            created.profile_image.as_deref(),
+            Some("https://example.com/a.png")
+        );
+        assert_eq!(created.password_hash, new.password_hash);
+        assert_eq!(created.created_at, new.created_at);
+
+        for found in [
+            c.users.by_id(created.id).await.unwrap(),
+            c.users.by_uuid(new.uuid).await.unwrap(),
+            c.users
+                .by_login_id(&LoginId::parse("parkh1").unwrap())
+                .await
+                .unwrap(),
+            c.users
+                .by_email(&Email::parse("PARK@example.com").unwrap())
+                .await
+                .unwrap(),
+        ] {
+            let found = found.expect("user found");
+            assert_eq!(found.id, created.id);
+            assert_eq!(found.uuid, created.uuid);
+            assert_eq!(found.created_at, created.created_at);
+            assert_eq!(found.password_hash, created.password_hash);
+        }
+
+        assert!(
+            c.users
+                .by_id(auth_domain::user::UserId::new(9_999))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(c.users.by_uuid(Uuid::new_v4()).await.unwrap().is_none());
+        assert!(
+            c.users
+                .by_login_id(&LoginId::parse("nobody").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            c.users
+                .by_email(&Email::parse("no@example.com").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Social-only user: no login id, no password; ids increase.
+        let mut social = new_user(None, "social@example.com");
+        social.password_hash = None;
+        social.profile_image = None;
+        let s = c.users.insert(social).await.unwrap();
+        assert!(s.id > created.id);
+        assert!(s.login_id.is_none() && s.password_hash.is_none() && s.profile_image.is_none());
+        // Several users without a login id are fine (NULLs are distinct).
+        c.users
+            .insert(new_user(None, "social2@example.com"))
+            .await
+            .unwrap();
+    }
+
+    pub async fn duplicate_login_id(db: Database) {
+        let c = Ctx::new(db);
+        c.users
+            .insert(new_user(Some("alice"), "a1@example.com"))
+            .await
+            .unwrap();
+        let err = c
+            .users
+            .insert(new_user(Some("ALICE"), "a2@example.com"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, InsertUserError::Duplicate(UniqueField::LoginId)),
+            "{err:?}"
+        );
+    }
+
+    pub async fn duplicate_email(db: Database) {
+        let c = Ctx::new(db);
+        c.users
+            .insert(new_user(Some("bob1"), "bob@example.com"))
+            .await
+            .unwrap();
+        let err = c
+            .users
+            .insert(new_user(Some("bob2"), "BOB@example.com"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, InsertUserError::Duplicate(UniqueField::Email)),
+            "{err:?}"
+        );
+        // Both taken: either answer names a real collision.
+        let err = c
+            .users
+            .insert(new_user(Some("bob1"), "bob@example.com"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, InsertUserError::Duplicate(_)), "{err:?}");
+    }
+
+    pub async fn concurrent_same_email(db: Database) {
+        let users = Arc::new(DieselUserRepository::new(db));
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let users = Arc::clone(&users);
+                tokio::spawn(async move {
+                    users
+                        .insert(new_user(Some(&format!("racer{i}")), "race@example.com"))
+                        .await
+                })
+            })
+            .collect();
+        let (mut ok, mut dup) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(InsertUserError::Duplicate(UniqueField::Email)) => dup += 1,
+                Err(e) => panic!("unexpected error: {e:?}"),
+            }
+        }
+        assert_eq!((ok, dup), (1, 19));
+    }
+
+    pub async fn rotate_then_reuse(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("rot1").await;
+        let (s, first) = c.session(&u).await;
+        assert_eq!(c.sessions.get(s.id).await.unwrap(), Some(s.clone()));
+        assert_eq!(
+            c.sessions.refresh_record(&first.hash).await.unwrap(),
+            Some(first.clone())
+        );
+
+        let t1 = now();
+        let next = refresh_for(&s, t1);
+        assert_eq!(
+            c.sessions.rotate(&first.hash, &next, t1).await.unwrap(),
+            RotateOutcome::Rotated
+        );
+        let spent = c.sessions.refresh_record(&first.hash).await.unwrap().unwrap();
+        assert_eq!(spent.spent_at, Some(t1));
+        assert_eq!(
+            c.sessions.refresh_record(&next.hash).await.unwrap(),
+            Some(next.clone())
+        );
+
+        let t2 = t1 + TimeDelta::seconds(5);
+        let other = refresh_for(&s, t2);
+        assert_eq!(
+            c.sessions.rotate(&first.hash, &other, t2).await.unwrap(),
+            RotateOutcome::AlreadySpent(t1)
+        );
+        assert!(c.sessions.refresh_record(&other.hash).await.unwrap().is_none());
+        // The newest token still rotates.
+        assert_eq!(
+            c.sessions.rotate(&next.hash, &other, t2).await.unwrap(),
+            RotateOutcome::Rotated
+        );
+    }
+
+    pub async fn concurrent_rotations(db: Database) {
+        let c = Ctx::new(db.clone());
+        let u = c.user("rot2").await;
+        let (s, first) = c.session(&u).await;
+        let store = Arc::new(DieselSessionStore::new(db));
+        let t = now();
+        let nexts: Vec<RefreshRecord> = (0..30).map(|_| refresh_for(&s, t)).collect();
+        let tasks: Vec<_> = nexts
+            .iter()
+            .cloned()
+            .map(|next| {
+                let store = Arc::clone(&store);
+                let spent = first.hash.clone();
+                tokio::spawn(async move { store.rotate(&spent, &next, t).await })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap().unwrap());
+        }
+        let rotated = outcomes.iter().filter(|o| **o == RotateOutcome::Rotated).count();
+        assert_eq!(rotated, 1, "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, RotateOutcome::Rotated | RotateOutcome::AlreadySpent(_))),
+            "{outcomes:?}"
+        );
+        // Exactly one of the candidates was stored.
+        let mut stored = 0;
+        for next in &nexts {
+            if c.sessions.refresh_record(&next.hash).await.unwrap().is_some() {
+                stored += 1;
+            }
+        }
+        assert_eq!(stored, 1);
+    }
+
+    pub async fn rotate_after_revoke(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("rot3").await;
+        let (s, first) = c.session(&u).await;
+        assert!(
+            c.sessions
+                .revoke(s.id, RevokeReason::Logout, now())
+                .await
+                .unwrap()
+        );
+        let next = refresh_for(&s, now());
+        assert_eq!(
+            c.sessions.rotate(&first.hash, &next, now()).await.unwrap(),
+            RotateOutcome::SessionRevoked
+        );
+        assert!(c.sessions.refresh_record(&next.hash).await.unwrap().is_none());
+        let unspent = c.sessions.refresh_record(&first.hash).await.unwrap().unwrap();
+        assert_eq!(unspent.spent_at, None);
+    }
+
+    pub async fn rotate_unknown(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("rot4").await;
+        let (s, _) = c.session(&u).await;
+        let next = refresh_for(&s, now());
+        let unknown = RefreshTokenHash::of_jti("never issued");
+        assert_eq!(
+            c.sessions.rotate(&unknown, &next, now()).await.unwrap(),
+            RotateOutcome::Unknown
+        );
+        assert!(c.sessions.refresh_record(&next.hash).await.unwrap().is_none());
+        assert!(
+            c.sessions
+                .get(SessionId::from_uuid(Uuid::new_v4()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    pub async fn add_refresh_live_and_revoked(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("add1").await;
+        let (s, _) = c.session(&u).await;
+        let extra = refresh_for(&s, now());
+        assert!(c.sessions.add_refresh(&extra).await.unwrap());
+        assert_eq!(c.sessions.refresh_record(&extra.hash).await.unwrap(), Some(extra));
+
+        assert!(
+            c.sessions
+                .revoke(s.id, RevokeReason::RefreshReuse, now())
+                .await
+                .unwrap()
+        );
+        let late = refresh_for(&s, now());
+        assert!(!c.sessions.add_refresh(&late).await.unwrap());
+        assert!(c.sessions.refresh_record(&late.hash).await.unwrap().is_none());
+
+        // A session that never existed.
+        let ghost = Session {
+            id: SessionId::from_uuid(Uuid::new_v4()),
+            ..s
+        };
+        let orphan = refresh_for(&ghost, now());
+        assert!(!c.sessions.add_refresh(&orphan).await.unwrap());
+        assert!(c.sessions.refresh_record(&orphan.hash).await.unwrap().is_none());
+    }
+
+    pub async fn revoke_twice(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("rev1").await;
+        let (s, _) = c.session(&u).await;
+        let t = now();
+        assert!(c.sessions.revoke(s.id, RevokeReason::Logout, t).await.unwrap());
+        assert!(
+            !c.sessions
+                .revoke(s.id, RevokeReason::Withdrawal, t + TimeDelta::seconds(1))
+                .await
+                .unwrap()
+        );
+        let got = c.sessions.get(s.id).await.unwrap().unwrap();
+        assert_eq!(got.revoked_at, Some(t));
+        assert_eq!(got.revoke_reason, Some(RevokeReason::Logout));
+        assert!(!got.is_live());
+        assert!(
+            !c.sessions
+                .revoke(SessionId::from_uuid(Uuid::new_v4()), RevokeReason::Logout, t)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn revoke_all_returns_live_ids(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("rev2").await;
+        let other = c.user("rev3").await;
+        let (a, _) = c.session(&u).await;
+        let (b, _) = c.session(&u).await;
+        let (dead, _) = c.session(&u).await;
+        let (theirs, _) = c.session(&other).await;
+        assert!(
+            c.sessions
+                .revoke(dead.id, RevokeReason::Logout, now())
+                .await
+                .unwrap()
+        );
+
+        let t = now() + TimeDelta::seconds(1);
+        let mut ids = c
+            .sessions
+            .revoke_all(u.id, RevokeReason::PasswordReset, t)
+            .await
+            .unwrap();
+        ids.sort();
+        let mut expected = vec![a.id, b.id];
+        expected.sort();
+        assert_eq!(ids, expected);
+
+        for id in [a.id, b.id] {
+            let s = c.sessions.get(id).await.unwrap().unwrap();
+            assert_eq!(
+                (s.revoked_at, s.revoke_reason),
+                (Some(t), Some(RevokeReason::PasswordReset))
+            );
+        }
+        let d = c.sessions.get(dead.id).await.unwrap().unwrap();
+        assert_eq!(d.revoke_reason, Some(RevokeReason::Logout));
+        assert!(c.sessions.get(theirs.id).await.unwrap().unwrap().is_live());
+
+        assert!(
+            c.sessions
+                .revoke_all(u.id, RevokeReason::Logout, t)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    pub async fn delete_cascades(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("del1").await;
+        let keep = c.user("del2").await;
+        let (s, first) = c.session(&u).await;
+        let (ks, kfirst) = c.session(&keep).await;
+        assert!(c.users.delete(u.id).await.unwrap());
+        assert!(!c.users.delete(u.id).await.unwrap());
+        assert!(c.users.by_id(u.id).await.unwrap().is_none());
+        assert!(c.sessions.get(s.id).await.unwrap().is_none());
+        assert!(c.sessions.refresh_record(&first.hash).await.unwrap().is_none());
+        assert!(c.sessions.get(ks.id).await.unwrap().is_some());
+        assert!(c.sessions.refresh_record(&kfirst.hash).await.unwrap().is_some());
+        // The email is free again.
+        c.users
+            .insert(new_user(Some("del1"), "del1@example.com"))
+            .await
+            .unwrap();
+    }
+
+    pub async fn set_password(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("pw1").await;
+        let new_hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3aGFzaA".into());
+        assert!(c.users.set_password(u.id, &new_hash).await.unwrap());
+        let got = c.users.by_id(u.id).await.unwrap().unwrap();
+        assert_eq!(got.password_hash, Some(new_hash.clone()));
+        assert_ne!(got.password_hash, u.password_hash);
+        assert!(
+            !c.users
+                .set_password(auth_domain::user::UserId::new(424_242), &new_hash)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn signing_secret_is_stable(db: Database) {
+        let (first, created) = load_or_create_signing_secret(&db).await.unwrap();
+        assert!(created);
+        assert_eq!(first.len(), 64);
+        let (second, created) = load_or_create_signing_secret(&db).await.unwrap();
+        assert!(!created);
+        assert_eq!(first, second);
+    }
+
+    pub async fn ping_and_migrate_twice(db: Database) {
+        db.ping().await.unwrap();
+        db.migrate().await.unwrap();
+        db.migrate().await.unwrap();
+        db.ping().await.unwrap();
+        // The schema still works after the repeated migration.
+        let c = Ctx::new(db);
+        c.user("mig1").await;
+    }
+}
+
+/// Racing instances agree on one signing secret.
+mod signing_secret_race {
+    use super::*;
+
+    async fn race(t: &TestDatabase) {
+        let db = open(t).await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { load_or_create_signing_secret(&db).await })
+            })
+            .collect();
+        let mut secrets = Vec::new();
+        let mut created = 0;
+        for task in tasks {
+            let (secret, c) = task.await.unwrap().unwrap();
+            created += usize::from(c);
+            secrets.push(secret);
+        }
+        assert_eq!(created, 1);
+        assert!(secrets.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        race(&TestDatabase::sqlite()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        race(&TestDatabase::postgres()).await;
+    }
+}
+
+/// Opening databases: URL forms and errors.
+mod connect {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite_parent_directory_is_created() {
+        let dir = std::env::temp_dir().join(format!("auth_test_dir_{}", Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}/nested/auth.db", dir.display());
+        let db = Database::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        db.ping().await.unwrap();
+        assert!(dir.join("nested/auth.db").exists());
+        drop(db);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn in_memory_sqlite_is_refused() {
+        let err = Database::connect("sqlite::memory:", 2).await.unwrap_err();
+        assert!(matches!(err, auth_infra::DbError::InMemorySqlite), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn unknown_scheme_is_refused() {
+        let err = Database::connect("mysql://root:hunter2@localhost/db", 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, auth_infra::DbError::UnsupportedUrl(_)), "{err}");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_error_is_real_and_without_password() {
+        // Nothing listens on port 1.
+        let err = Database::connect("postgres://app:hunter2@127.0.0.1:1/db", 2)
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, auth_infra::DbError::Connect(_)), "{msg}");
+        assert!(
+            msg.contains("127.0.0.1") || msg.to_lowercase().contains("connect"),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(!format!("{err:?}").contains("hunter2"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgresql_scheme_works() {
+        let t = TestDatabase::postgres();
+        let url = t.url().replacen("postgres://", "postgresql://", 1);
+        let db = Database::connect(&url, 1).await.unwrap();
+        assert_eq!(db.backend(), Backend::Postgres);
+        db.ping().await.unwrap();
+        assert!(!format!("{db:?}").is_empty());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn works_from_a_current_thread_runtime() {
+        // actix workers are current-thread runtimes.
+        let t = TestDatabase::sqlite();
+        let db = open(&t).await;
+        let c = Ctx::new(db);
+        let u = c.user("cur1").await;
+        assert!(c.users.by_id(u.id).await.unwrap().is_some());
+    }
+}
