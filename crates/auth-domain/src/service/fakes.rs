@@ -290,10 +290,10 @@ pub struct MemCodes {
 impl CodeStore for MemCodes {
     async fn put(&self, code: &StoredCode, cooldown: TimeDelta) -> Result<PutOutcome, PortError> {
         let mut rows = self.rows.lock().unwrap();
-        if let Some(old) = rows.get(code.email.as_str()) {
-            if code.sent_at - old.sent_at < cooldown {
-                return Ok(PutOutcome::Cooldown(old.sent_at + cooldown));
-            }
+        if let Some(old) = rows.get(code.email.as_str())
+            && code.sent_at - old.sent_at < cooldown
+        {
+            return Ok(PutOutcome::Cooldown(old.sent_at + cooldown));
         }
         rows.insert(code.email.as_str().to_owned(), code.clone());
         Ok(PutOutcome::Stored)
