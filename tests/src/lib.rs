@@ -116,9 +116,6 @@ impl TestApp {
             workers: Some(2),
             shutdown_timeout_seconds: 1,
             smtp_url: Some(MailSink::global().url().into()),
-            // TEMPORARY: flipped to the production default (gate on) once
-            // every scenario verifies its email first.
-            signup_require_email_code: false,
             ..Settings::default()
         };
         configure(&mut settings);

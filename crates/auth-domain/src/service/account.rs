@@ -89,7 +89,19 @@ impl AuthService {
         let gate = if self.policy.codes.signup_requires_code {
             match self.signup_gate_open(&email).await? {
                 Some(code) => Some(code),
-                None => return Err(SignUpError::EmailNotVerified),
+                None => {
+                    // A taken id or email is reported as the document says
+                    // (`이미 존재 하는 값`), not as an unverified email: a
+                    // registered email can never get a SIGN_UP code, and the
+                    // winner of a sign-up race has spent the check.
+                    if self.ports.users.by_login_id(&login_id).await?.is_some() {
+                        return Err(SignUpError::Duplicate(UniqueField::LoginId));
+                    }
+                    if self.ports.users.by_email(&email).await?.is_some() {
+                        return Err(SignUpError::Duplicate(UniqueField::Email));
+                    }
+                    return Err(SignUpError::EmailNotVerified);
+                }
             }
         } else {
             None

@@ -294,3 +294,25 @@ async fn reset_with_a_wrong_code_counts_a_try() {
         Err(ResetError::Denied)
     ));
 }
+
+#[tokio::test]
+async fn duplicates_are_reported_before_the_gate() {
+    let w = world(AuthPolicy::default());
+    verified_signup(&w).await;
+    let mut same_id = request("fresh@example.com");
+    same_id.login_id = "NEWBIE".into();
+    assert!(matches!(
+        w.service.sign_up(same_id).await,
+        Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
+    ));
+    let mut same_email = request(EMAIL);
+    same_email.login_id = "someoneelse".into();
+    assert!(matches!(
+        w.service.sign_up(same_email).await,
+        Err(SignUpError::Duplicate(crate::user::UniqueField::Email))
+    ));
+    assert!(matches!(
+        w.service.sign_up(request("fresh@example.com")).await,
+        Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
+    ));
+}

@@ -1,0 +1,557 @@
+//! Hostile and broken requests: always a 4xx in the contract's own envelope,
+//! never a 5xx; concurrency on unique fields; probes and common headers.
+
+use std::sync::Arc;
+
+use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends, unique_email, unique_login};
+use serde_json::{Value, json};
+
+use crate::{assert_account_error, assert_reply};
+
+/// Which envelope an answer must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Envelope {
+    /// `{"status", "reason"}`.
+    Standard,
+    /// `{"success": false, "message"}`.
+    Session,
+    /// `{statusCode, message, errorType, error:{code, message, details}}`.
+    Picsel,
+    /// `{"data": null, "error": "…"}`.
+    Account,
+    /// The shared `picsel`/`standard` paths, when the body cannot tell.
+    StandardOrPicsel,
+}
+
+/// A non-empty JSON string.
+fn text(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| !s.is_empty())
+}
+
+fn envelope_problem(envelope: Envelope, reply: &Reply) -> Option<String> {
+    let status = reply.status.as_u16();
+    let j = &reply.json;
+    let Some(obj) = j.as_object() else {
+        return Some("body is not a JSON object".into());
+    };
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    match envelope {
+        Envelope::Standard => {
+            (keys != ["reason", "status"] || j["status"] != json!(status) || !text(&j["reason"]))
+                .then(|| "not {status: <http status>, reason: <text>}".into())
+        }
+        Envelope::Session => {
+            (keys != ["message", "success"] || j["success"] != json!(false) || !text(&j["message"]))
+                .then(|| "not {success: false, message: <text>}".into())
+        }
+        Envelope::Picsel => {
+            let error = &j["error"];
+            let error_keys = error.as_object().map(|o| {
+                let mut k: Vec<&str> = o.keys().map(String::as_str).collect();
+                k.sort_unstable();
+                k
+            });
+            (keys != ["error", "errorType", "message", "statusCode"]
+                || j["statusCode"] != json!(status)
+                || !text(&j["message"])
+                || !text(&j["errorType"])
+                || error_keys.as_deref() != Some(&["code", "details", "message"][..])
+                || !text(&error["code"])
+                || !error["message"].is_string())
+            .then(|| "not the picsel common error envelope".into())
+        }
+        Envelope::Account => (keys != ["data", "error"] || j["data"] != Value::Null || !text(&j["error"]))
+            .then(|| "not {data: null, error: <text>}".into()),
+        Envelope::StandardOrPicsel => envelope_problem(Envelope::Standard, reply)
+            .and(envelope_problem(Envelope::Picsel, reply))
+            .map(|_| "neither the standard nor the picsel envelope".into()),
+    }
+}
+
+/// What is wrong with an error reply, if anything.
+fn check_envelope(label: &str, envelope: Envelope, reply: &Reply, status: Option<u16>) -> Option<String> {
+    let code = reply.status.as_u16();
+    if !(400..500).contains(&code) {
+        return Some(format!("{label}: expected a 4xx, got {code}: {}", reply.text));
+    }
+    if let Some(status) = status.filter(|s| *s != code) {
+        return Some(format!("{label}: expected {status}, got {code}: {}", reply.text));
+    }
+    envelope_problem(envelope, reply).map(|problem| {
+        format!(
+            "{label}: {problem} ({envelope:?}); status {code}, body: {}",
+            reply.text
+        )
+    })
+}
+
+#[track_caller]
+fn assert_envelope(label: &str, envelope: Envelope, reply: &Reply, status: Option<u16>) {
+    if let Some(problem) = check_envelope(label, envelope, reply, status) {
+        panic!("{problem}");
+    }
+}
+
+struct Endpoint {
+    path: &'static str,
+    /// Envelope and status for bodies that are not a usable JSON object.
+    malformed: (Envelope, u16),
+    /// A string field of this contract, for the wrong-type and oversize cases.
+    field: &'static str,
+    /// Envelope for bodies that are objects naming `field`.
+    own: Envelope,
+    /// Envelope for a 413 (the shared paths cannot tell whose it is).
+    oversize: Envelope,
+    /// An object body whose strings contain NUL.
+    nul: Value,
+    /// Envelope for `nul`.
+    nul_envelope: Envelope,
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    use Envelope::*;
+    vec![
+        Endpoint {
+            path: "/api/auth/login",
+            malformed: (Standard, 400),
+            field: "username",
+            own: Standard,
+            oversize: StandardOrPicsel,
+            nul: json!({"username": "us\u{0}er", "password": "pass\u{0}word"}),
+            nul_envelope: Standard,
+        },
+        Endpoint {
+            path: "/api/auth/reissue-token",
+            malformed: (Standard, 400),
+            field: "accessToken",
+            own: Standard,
+            oversize: Standard,
+            nul: json!({"accessToken": "a\u{0}b.c.d", "refreshToken": "\u{0}"}),
+            nul_envelope: Standard,
+        },
+        Endpoint {
+            path: "/api/auth/logout",
+            // Not a picsel body: the standard logout, without a bearer.
+            malformed: (Standard, 401),
+            field: "refresh_token",
+            own: Picsel,
+            oversize: StandardOrPicsel,
+            nul: json!({"refresh_token": "eyJ\u{0}.x.y"}),
+            nul_envelope: Picsel,
+        },
+        Endpoint {
+            path: "/api/login",
+            malformed: (Session, 400),
+            field: "userId",
+            own: Session,
+            oversize: Session,
+            nul: json!({"userId": "user\u{0}1", "password": "pass\u{0}word"}),
+            nul_envelope: Session,
+        },
+        Endpoint {
+            path: "/api/token/refresh",
+            malformed: (Session, 400),
+            field: "refreshToken",
+            own: Session,
+            oversize: Session,
+            nul: json!({"refreshToken": "\u{0}\u{0}"}),
+            nul_envelope: Session,
+        },
+        Endpoint {
+            path: "/api/auth/refresh",
+            malformed: (Picsel, 400),
+            field: "refresh_token",
+            own: Picsel,
+            oversize: Picsel,
+            nul: json!({"refresh_token": "a\u{0}"}),
+            nul_envelope: Picsel,
+        },
+        Endpoint {
+            path: "/api/auth/sign-up",
+            malformed: (Account, 400),
+            field: "authId",
+            own: Account,
+            oversize: Account,
+            nul: json!({"authId": unique_login(), "password": "Password123!", "name": "홍\u{0}길동", "email": unique_email()}),
+            nul_envelope: Account,
+        },
+        Endpoint {
+            path: "/api/auth/sign-in",
+            malformed: (Account, 400),
+            field: "authId",
+            own: Account,
+            oversize: Account,
+            nul: json!({"authId": "ab\u{0}cd", "password": "Password\u{0}123!"}),
+            nul_envelope: Account,
+        },
+        Endpoint {
+            path: "/api/auth/withdrawal",
+            malformed: (Account, 400),
+            field: "authId",
+            own: Account,
+            oversize: Account,
+            nul: json!({"authId": "ab\u{0}cd", "password": "Password\u{0}123!"}),
+            nul_envelope: Account,
+        },
+    ]
+}
+
+async fn broken_bodies(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let mut problems: Vec<String> = vec![];
+    for e in endpoints() {
+        let p = e.path;
+        let (menv, mstatus) = e.malformed;
+        // Empty: `{}`, so the first missing field (or the missing bearer).
+        let reply = app.post_raw(p, "", "application/json").await;
+        problems.extend(check_envelope(
+            &format!("{p} empty body"),
+            menv,
+            &reply,
+            Some(mstatus),
+        ));
+        let reply = app.post_empty(p, None).await;
+        problems.extend(check_envelope(
+            &format!("{p} no body at all"),
+            menv,
+            &reply,
+            Some(mstatus),
+        ));
+        for (name, body) in [
+            ("truncated", &b"{"[..]),
+            ("truncated object", &br#"{"a":"#[..]),
+            ("array", &b"[]"[..]),
+            ("string", &br#""str""#[..]),
+            ("number", &b"42"[..]),
+            ("null", &b"null"[..]),
+            ("non-UTF-8 in a string", &b"{\"x\":\"\xff\xfe\"}"[..]),
+            ("non-UTF-8 bytes", &b"\xff\xfe\xfd"[..]),
+        ] {
+            let reply = app.post_raw(p, body.to_vec(), "application/json").await;
+            problems.extend(check_envelope(
+                &format!("{p} {name}"),
+                menv,
+                &reply,
+                Some(mstatus),
+            ));
+        }
+        // Not JSON at all, with a non-JSON content type.
+        let reply = app
+            .post_raw(p, "username=a&password=b", "application/x-www-form-urlencoded")
+            .await;
+        problems.extend(check_envelope(
+            &format!("{p} form body"),
+            menv,
+            &reply,
+            Some(mstatus),
+        ));
+
+        // The contract's own field with the wrong JSON type.
+        for value in [json!(123), json!(true), json!({"a": 1}), json!(["x"])] {
+            let reply = app.post(p, &json!({ e.field: value })).await;
+            problems.extend(check_envelope(
+                &format!("{p} {}={value}", e.field),
+                e.own,
+                &reply,
+                Some(400),
+            ));
+        }
+        // NUL characters inside strings.
+        let reply = app.post(p, &e.nul).await;
+        problems.extend(check_envelope(
+            &format!("{p} NUL in strings"),
+            e.nul_envelope,
+            &reply,
+            None,
+        ));
+        // Non-UTF-8 bytes inside the contract's own field.
+        let mut raw = format!("{{\"{}\":\"", e.field).into_bytes();
+        raw.extend_from_slice(b"\xc3\x28\xff");
+        raw.extend_from_slice(b"\"}");
+        let reply = app.post_raw(p, raw, "application/json").await;
+        let expected = if p == "/api/auth/logout" { menv } else { e.own };
+        problems.extend(check_envelope(
+            &format!("{p} non-UTF-8 in {}", e.field),
+            expected,
+            &reply,
+            Some(mstatus),
+        ));
+
+        // 100 KiB.
+        let big = json!({ e.field: "a".repeat(100 * 1024) }).to_string();
+        let reply = app.post_raw(p, big, "application/json").await;
+        problems.extend(check_envelope(
+            &format!("{p} 100 KiB body"),
+            e.oversize,
+            &reply,
+            Some(413),
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+async fn oversize_in_each_envelope(backend: TestBackend) {
+    // Exact 413 bodies where the contract is certain.
+    let app = TestApp::spawn(backend).await;
+    let pad = "a".repeat(100 * 1024);
+    let reply = app
+        .post_raw(
+            "/api/auth/reissue-token",
+            json!({"accessToken": pad}).to_string(),
+            "application/json",
+        )
+        .await;
+    crate::assert_standard_error(&reply, 413, "요청 본문이 너무 큽니다.");
+    let reply = app
+        .post_raw(
+            "/api/login",
+            json!({"userId": pad}).to_string(),
+            "application/json",
+        )
+        .await;
+    crate::assert_session_error(&reply, 413, "요청 본문이 너무 큽니다.");
+    let reply = app
+        .post_raw(
+            "/api/auth/refresh",
+            json!({"refresh_token": pad}).to_string(),
+            "application/json",
+        )
+        .await;
+    crate::assert_picsel_error(
+        &reply,
+        413,
+        "PayloadTooLargeException",
+        "PAYLOAD_TOO_LARGE",
+        "요청 본문이 너무 큽니다",
+        Value::Null,
+    );
+    let reply = app
+        .post_raw(
+            "/api/auth/sign-up",
+            json!({"authId": pad}).to_string(),
+            "application/json",
+        )
+        .await;
+    assert_account_error(&reply, 413, "요청 본문이 너무 큼");
+    // Just under the limit is read normally.
+    let reply = app
+        .post_raw(
+            "/api/login",
+            json!({"userId": "a".repeat(60 * 1024), "password": "x"}).to_string(),
+            "application/json",
+        )
+        .await;
+    crate::assert_session_error(&reply, 400, "아이디는 영문 소문자와 숫자 3~20자여야 합니다.");
+    // The shared paths: a picsel body that is too large is still a 413.
+    let reply = app
+        .post_raw(
+            "/api/auth/login",
+            json!({"email": "a@example.com", "password": pad}).to_string(),
+            "application/json",
+        )
+        .await;
+    let login = check_envelope(
+        "/api/auth/login oversize picsel body",
+        Envelope::StandardOrPicsel,
+        &reply,
+        Some(413),
+    );
+    let reply = app
+        .post_raw(
+            "/api/auth/logout",
+            json!({"refresh_token": pad}).to_string(),
+            "application/json",
+        )
+        .await;
+    let logout = check_envelope(
+        "/api/auth/logout oversize picsel body",
+        Envelope::StandardOrPicsel,
+        &reply,
+        Some(413),
+    );
+    let problems: Vec<String> = login.into_iter().chain(logout).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+async fn parallel_sign_ups_same_email(backend: TestBackend) {
+    let app = Arc::new(TestApp::spawn(backend).await);
+    let email = unique_email();
+    app.verify_email(&email).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let app = app.clone();
+        let email = email.clone();
+        tasks.spawn(async move {
+            app.post(
+                "/api/auth/sign-up",
+                &json!({"authId": unique_login(), "password": "Password123!", "name": "동시", "email": email}),
+            )
+            .await
+        });
+    }
+    let mut ok = 0;
+    let mut winner = None;
+    while let Some(reply) = tasks.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status.as_u16() {
+            200 => {
+                ok += 1;
+                winner = reply.json["data"]["id"].as_i64();
+            }
+            _ => assert_account_error(&reply, 400, "이미 존재 하는 값"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one sign-up with one email may succeed");
+    assert!(winner.is_some());
+    assert!(!crate::email_usable(&app, &email).await);
+}
+
+async fn parallel_sign_ups_same_auth_id(backend: TestBackend) {
+    let app = Arc::new(TestApp::spawn(backend).await);
+    let login = unique_login();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let app = app.clone();
+        let login = if i % 2 == 0 {
+            login.clone()
+        } else {
+            login.to_uppercase()
+        };
+        let email = unique_email();
+        app.verify_email(&email).await;
+        tasks.spawn(async move {
+            app.post(
+                "/api/auth/sign-up",
+                &json!({"authId": login, "password": "Password123!", "name": "동시", "email": email}),
+            )
+            .await
+        });
+    }
+    let mut ok = 0;
+    while let Some(reply) = tasks.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status.as_u16() {
+            200 => ok += 1,
+            _ => assert_account_error(&reply, 400, "이미 존재 하는 값"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one sign-up with one authId may succeed");
+}
+
+async fn parallel_reissue_of_one_token(backend: TestBackend) {
+    // Racing rotations of one refresh token: at most one wins, none is a 5xx.
+    let app = Arc::new(TestApp::spawn(backend).await);
+    let user = app.new_user().await;
+    let (access, refresh) = app.standard_login(&user).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, access, refresh) = (app.clone(), access.clone(), refresh.clone());
+        tasks.spawn(async move { crate::reissue(&app, &access, &refresh).await });
+    }
+    let mut ok = 0;
+    while let Some(reply) = tasks.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status.as_u16() {
+            200 => ok += 1,
+            _ => assert_envelope("racing reissue", Envelope::Standard, &reply, Some(401)),
+        }
+    }
+    assert!(ok <= 1, "{ok} rotations of one refresh token succeeded");
+}
+
+async fn probes_and_headers(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let reply = app.get("/healthz").await;
+    assert_reply(&reply, 200, &json!({"status": "ok"}));
+    let reply = app.get("/readyz").await;
+    assert_reply(&reply, 200, &json!({"status": "ready"}));
+
+    let user = app.new_user().await;
+    let replies = vec![
+        ("healthz", app.get("/healthz").await),
+        ("readyz", app.get("/readyz").await),
+        (
+            "standard login",
+            app.post(
+                "/api/auth/login",
+                &json!({"username": user.login, "password": user.password}),
+            )
+            .await,
+        ),
+        (
+            "standard login failure",
+            app.post(
+                "/api/auth/login",
+                &json!({"username": user.login, "password": "x"}),
+            )
+            .await,
+        ),
+        (
+            "session login",
+            app.post(
+                "/api/login",
+                &json!({"userId": user.login, "password": user.password}),
+            )
+            .await,
+        ),
+        (
+            "picsel login",
+            app.post(
+                "/api/auth/login",
+                &json!({"email": user.email, "password": user.password}),
+            )
+            .await,
+        ),
+        (
+            "sign-in",
+            app.post(
+                "/api/auth/sign-in",
+                &json!({"authId": user.login, "password": user.password}),
+            )
+            .await,
+        ),
+        (
+            "check",
+            app.get(&format!("/api/auth/check/auth-id/{}", user.login)).await,
+        ),
+        (
+            "malformed",
+            app.post_raw("/api/login", "{", "application/json").await,
+        ),
+        (
+            "oversize",
+            app.post_raw("/api/login", "a".repeat(100 * 1024), "application/json")
+                .await,
+        ),
+    ];
+    for (label, reply) in replies {
+        let value = reply
+            .headers
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        assert_eq!(value.as_deref(), Some("no-store"), "{label}: cache-control");
+        let ct = reply
+            .headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        assert!(
+            ct.as_deref().is_some_and(|c| c.starts_with("application/json")),
+            "{label}: content-type {ct:?}"
+        );
+    }
+}
+
+on_both_backends!(
+    broken_bodies,
+    oversize_in_each_envelope,
+    parallel_sign_ups_same_email,
+    parallel_sign_ups_same_auth_id,
+    parallel_reissue_of_one_token,
+    probes_and_headers,
+);
