@@ -210,18 +210,18 @@ impl OutgoingMail {
         let code = code.expose();
         let subject = format!("[인증번호] {what} 인증번호 안내");
         let text = format!(
-            "안녕하세요.\n\n{what}을(를) 위한 인증번호는 다음과 같습니다.\n\n    {code}\n\n\
+            "안녕하세요.\n\n{what}을 위한 인증번호는 다음과 같습니다.\n\n    {code}\n\n\
              이 인증번호는 {minutes}분 동안 유효하며, 한 번만 사용할 수 있습니다.\n\
              본인이 요청하지 않았다면 이 메일을 무시해 주세요.\n"
         );
         let html = format!(
-            "<!doctype html><html lang=\"ko\"><body>\
-             <p>안녕하세요.</p>\
-             <p>{what}을(를) 위한 인증번호는 다음과 같습니다.</p>\
-             <p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p>\
-             <p>이 인증번호는 <strong>{minutes}분</strong> 동안 유효하며, 한 번만 사용할 수 있습니다.</p>\
-             <p>본인이 요청하지 않았다면 이 메일을 무시해 주세요.</p>\
-             </body></html>"
+            "<!doctype html>\n<html lang=\"ko\"><body>\n\
+             <p>안녕하세요.</p>\n\
+             <p>{what}을 위한 인증번호는 다음과 같습니다.</p>\n\
+             <p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p>\n\
+             <p>이 인증번호는 <strong>{minutes}분</strong> 동안 유효하며, 한 번만 사용할 수 있습니다.</p>\n\
+             <p>본인이 요청하지 않았다면 이 메일을 무시해 주세요.</p>\n\
+             </body></html>\n"
         );
         Self {
             to: to.clone(),

@@ -23,6 +23,7 @@ use crate::health;
 use crate::routes::{RouteConflict, RoutePlan};
 use crate::settings::{Settings, SettingsError};
 use crate::state::AppState;
+use crate::telemetry::RequestSpan;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +185,7 @@ impl Application {
                         .add(("Cache-Control", "no-store"))
                         .add(("X-Content-Type-Options", "nosniff")),
                 )
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .configure(move |cfg| plan.mount(cfg))

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use auth_domain::PortError;
@@ -36,21 +37,63 @@ fn parse_from(from: &str) -> Result<Mailbox, MailConfigError> {
         .map_err(|e: lettre::address::AddressError| MailConfigError::From(e.to_string()))
 }
 
+/// How the parts of a message are encoded.
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    /// lettre's choice (base64 or quoted-printable): safe for any SMTP relay.
+    Transport,
+    /// Plain UTF-8 (`8bit`): readable in a text editor, for the outbox.
+    Readable,
+}
+
+/// A UTF-8 body as RFC 2045 `8bit`: CRLF line endings, no NUL or bare CR,
+/// no line over 998 octets. lettre's own chooser only picks 8bit for lines
+/// of at most 76 bytes, which Korean text exceeds, so the body is encoded
+/// here and checked against the RFC's limits instead.
+fn eight_bit(text: &str) -> Result<Body, PortError> {
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let valid = !crlf.contains('\0')
+        && crlf
+            .split("\r\n")
+            .all(|line| line.len() <= 998 && !line.contains('\r'));
+    if !valid {
+        return Err(PortError::new(
+            "encode mail body as 8bit",
+            "a line is too long or has NUL/CR",
+        ));
+    }
+    Ok(Body::dangerous_pre_encoded(
+        crlf.into_bytes(),
+        ContentTransferEncoding::EightBit,
+    ))
+}
+
 /// Builds the MIME message: `multipart/alternative` with the text and the HTML.
-fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, PortError> {
+fn build(from: &Mailbox, mail: &OutgoingMail, encoding: Encoding) -> Result<Message, PortError> {
     let to: Mailbox = mail
         .to
         .as_str()
         .parse()
         .map_err(|e| PortError::new("parse recipient address", e))?;
+    let body = match encoding {
+        Encoding::Transport => MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()),
+        Encoding::Readable => MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(eight_bit(&mail.text)?),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(eight_bit(&mail.html)?),
+            ),
+    };
     Message::builder()
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
-        ))
+        .multipart(body)
         .map_err(|e| PortError::new("build mail", e))
 }
 
@@ -83,7 +126,7 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
-        let message = build(&self.from, mail)?;
+        let message = build(&self.from, mail, Encoding::Transport)?;
         self.transport
             .send(message)
             .await
@@ -93,7 +136,8 @@ impl Mailer for SmtpMailer {
 }
 
 /// Writes each mail as an `.eml` file into a folder (the default when no SMTP
-/// server is configured).
+/// server is configured). Bodies are plain UTF-8 so a developer can read the
+/// code in any editor.
 #[derive(Debug, Clone)]
 pub struct FileMailer {
     from: Mailbox,
@@ -121,11 +165,52 @@ impl FileMailer {
 #[async_trait]
 impl Mailer for FileMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
-        let message = build(&self.from, mail)?;
+        let message = build(&self.from, mail, Encoding::Readable)?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
             .map_err(|e| PortError::new("write mail to outbox", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use auth_domain::user::Email;
+    use auth_domain::verification::{CodePurpose, PlainCode};
+
+    fn mail() -> OutgoingMail {
+        let to = Email::parse("a@example.com").unwrap();
+        let code = PlainCode::parse("e09d93").unwrap();
+        OutgoingMail::for_code(&to, &code, CodePurpose::SignUp, chrono::TimeDelta::minutes(10))
+    }
+
+    #[test]
+    fn both_encodings_build_the_real_code_mail() {
+        let from = parse_from("Auth <no-reply@localhost>").unwrap();
+        for encoding in [Encoding::Transport, Encoding::Readable] {
+            let raw = String::from_utf8(build(&from, &mail(), encoding).unwrap().formatted()).unwrap();
+            assert!(raw.contains("multipart/alternative"), "{raw}");
+        }
+        let readable =
+            String::from_utf8(build(&from, &mail(), Encoding::Readable).unwrap().formatted()).unwrap();
+        assert!(
+            readable.contains("e09d93") && readable.contains("10분"),
+            "{readable}"
+        );
+    }
+
+    #[test]
+    fn an_unencodable_body_is_an_error_not_a_panic() {
+        let from = parse_from("a@localhost").unwrap();
+        let mut long = mail();
+        long.html = "가".repeat(400);
+        let mut nul = mail();
+        nul.text = "a\0b".into();
+        assert!(build(&from, &nul, Encoding::Readable).is_err());
+        assert!(build(&from, &long, Encoding::Readable).is_err());
+        assert!(build(&from, &long, Encoding::Transport).is_ok());
     }
 }
