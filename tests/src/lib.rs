@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod mail;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ pub use auth_http::Settings;
 pub use auth_infra::testdb::{TestBackend, TestDatabase};
 pub use mail::{MailSink, Received};
 
+/// The admin API token of in-process servers.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 /// A running service and a client for it.
 #[derive(Debug)]
 pub struct TestApp {
@@ -31,6 +35,8 @@ pub struct TestApp {
     pub db: Option<TestDatabase>,
     client: reqwest::Client,
     handle: Option<ServerHandle>,
+    /// The settings an in-process server runs with (for siblings).
+    settings: Option<Settings>,
 }
 
 /// A response, read whole.
@@ -106,6 +112,7 @@ impl TestApp {
                 db: None,
                 client,
                 handle: None,
+                settings: None,
             });
         }
         let db = TestDatabase::new(backend);
@@ -116,21 +123,62 @@ impl TestApp {
             workers: Some(2),
             shutdown_timeout_seconds: 1,
             smtp_url: Some(MailSink::global().url().into()),
+            admin_token: Some(ADMIN_TOKEN.into()),
             ..Settings::default()
         };
         configure(&mut settings);
+        let (base, handle) = Self::start(settings.clone()).await;
+        Some(Self {
+            base,
+            db: Some(db),
+            client,
+            handle: Some(handle),
+            settings: Some(settings),
+        })
+    }
+
+    async fn start(settings: Settings) -> (String, ServerHandle) {
         let app = auth_http::Application::build(settings)
             .await
             .expect("the application starts");
         let port = app.port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
+        (format!("http://127.0.0.1:{port}"), handle)
+    }
+
+    /// A second in-process instance on the same database and settings (a
+    /// multi-instance deployment); `None` in QA mode.
+    pub async fn spawn_sibling(&self) -> Option<TestApp> {
+        let settings = self.settings.clone()?;
+        let (base, handle) = Self::start(settings.clone()).await;
         Some(Self {
-            base: format!("http://127.0.0.1:{port}"),
-            db: Some(db),
-            client,
+            base,
+            db: None,
+            client: self.client.clone(),
             handle: Some(handle),
+            settings: Some(settings),
         })
+    }
+
+    /// The admin API token: the in-process one, or `AUTH_TEST_ADMIN_TOKEN`
+    /// in QA mode.
+    pub fn admin_token(&self) -> String {
+        if self.in_process() || self.settings.is_some() {
+            ADMIN_TOKEN.to_owned()
+        } else {
+            std::env::var("AUTH_TEST_ADMIN_TOKEN").unwrap_or_default()
+        }
+    }
+
+    /// `ws://…/ws`, with an optional query string.
+    pub fn ws_url(&self, query: &str) -> String {
+        let base = self.base.replacen("http", "ws", 1);
+        if query.is_empty() {
+            format!("{base}/ws")
+        } else {
+            format!("{base}/ws?{query}")
+        }
     }
 
     /// Whether this app runs in-process (its database is reachable).

@@ -15,11 +15,13 @@
 //! ([`user::Email`], [`user::LoginId`]) and the token claims.
 
 pub mod error;
+pub mod events;
 pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod service;
 pub mod session;
+pub mod social;
 pub mod token;
 pub mod user;
 pub mod verification;

@@ -2,7 +2,9 @@
 
 use chrono::TimeDelta;
 
+use crate::events::SessionPolicy;
 use crate::password::PasswordPolicy;
+use crate::social::SocialPolicy;
 use crate::verification::CodePolicy;
 
 /// The rules every use case follows. Built once from configuration.
@@ -19,6 +21,10 @@ pub struct AuthPolicy {
     pub password: PasswordPolicy,
     /// Rules for emailed codes and the sign-up gate.
     pub codes: CodePolicy,
+    /// Concurrent-session rules.
+    pub sessions: SessionPolicy,
+    /// Rules for social login.
+    pub social: SocialPolicy,
 }
 
 impl Default for AuthPolicy {
@@ -29,6 +35,8 @@ impl Default for AuthPolicy {
             refresh_reuse_grace: TimeDelta::zero(),
             password: PasswordPolicy::default(),
             codes: CodePolicy::default(),
+            sessions: SessionPolicy::default(),
+            social: SocialPolicy::default(),
         }
     }
 }

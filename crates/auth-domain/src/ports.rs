@@ -9,11 +9,15 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
+use crate::events::Event;
 use crate::password::{NewPassword, PasswordHash};
 use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId};
 use crate::token::{AccessClaims, RefreshClaims, TokenError};
 use crate::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
 use crate::verification::{CodeHash, OutgoingMail, PutOutcome, StoredCode};
+
+// Social login's ports live beside their types in `social.rs`.
+pub use crate::social::{LoginStateStore, SocialIdentityStore, SocialProvider, SocialProviderError};
 
 /// Why a user could not be inserted.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +134,12 @@ pub trait SessionStore: Send + Sync {
         reason: RevokeReason,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
+
+    /// The user's live (unrevoked) sessions, oldest first.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn live_sessions(&self, user: UserId) -> Result<Vec<Session>, PortError>;
 
     /// Revokes every live session of a user and returns their ids.
     ///
@@ -278,4 +288,15 @@ pub trait Mailer: Send + Sync {
     /// [`PortError`] when the message was not accepted (server down,
     /// refused, outbox not writable).
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError>;
+}
+
+/// Announces events to connected devices, on every instance.
+///
+/// Publishing is best effort by contract: the state change it reports is
+/// already stored, so a failed announcement must not undo or fail the use
+/// case. Adapters log their own failures.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes one event.
+    async fn publish(&self, event: Event);
 }

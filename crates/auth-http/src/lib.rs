@@ -10,6 +10,7 @@
 pub mod body;
 pub mod contracts;
 pub mod health;
+pub mod internal;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -69,6 +69,25 @@ pub struct Settings {
     /// Minimum seconds between two sends to one email
     /// (`AUTH_CODE_RESEND_COOLDOWN_SECONDS`).
     pub code_resend_cooldown_seconds: i64,
+    /// Bearer token of the internal admin API (`AUTH_ADMIN_TOKEN`); unset
+    /// disables it (403).
+    pub admin_token: Option<SecretString>,
+    /// `auto` (PostgreSQL `LISTEN/NOTIFY` on PostgreSQL, in-process on
+    /// SQLite), `local` or `postgres` (`AUTH_EVENT_BUS`).
+    pub event_bus: String,
+    /// Seconds between server pings on a socket (`AUTH_WS_HEARTBEAT_SECONDS`).
+    pub ws_heartbeat_seconds: u64,
+    /// Seconds of silence after which a socket is closed
+    /// (`AUTH_WS_IDLE_TIMEOUT_SECONDS`).
+    pub ws_idle_timeout_seconds: u64,
+    /// Seconds between each socket's check that its session is live; 0
+    /// disables (`AUTH_WS_SESSION_CHECK_SECONDS`).
+    pub ws_session_check_seconds: u64,
+    /// Comma-separated contracts whose logins end the user's older sessions
+    /// (`AUTH_SINGLE_SESSION_CONTRACTS`, default `session`; empty for none).
+    pub single_session_contracts: String,
+    /// Most live sessions per user, oldest evicted (`AUTH_MAX_SESSIONS_PER_USER`).
+    pub max_sessions_per_user: Option<u32>,
     /// Which contracts are served, and where.
     pub contracts: ContractsSettings,
 }
@@ -98,6 +117,13 @@ impl Default for Settings {
             code_ttl_seconds: 600,
             code_max_attempts: 5,
             code_resend_cooldown_seconds: 60,
+            admin_token: None,
+            event_bus: "auto".into(),
+            ws_heartbeat_seconds: 30,
+            ws_idle_timeout_seconds: 90,
+            ws_session_check_seconds: 60,
+            single_session_contracts: "session".into(),
+            max_sessions_per_user: None,
             contracts: ContractsSettings::default(),
         }
     }
@@ -184,6 +210,19 @@ impl Settings {
         if self.code_ttl_seconds <= 0 || self.code_max_attempts == 0 || self.code_resend_cooldown_seconds < 0
         {
             return Err(SettingsError("code settings must be positive".into()));
+        }
+        if !matches!(self.event_bus.as_str(), "auto" | "local" | "postgres") {
+            return Err(SettingsError(
+                "event_bus must be `auto`, `local` or `postgres`".into(),
+            ));
+        }
+        if self.ws_heartbeat_seconds == 0 || self.ws_idle_timeout_seconds <= self.ws_heartbeat_seconds {
+            return Err(SettingsError(
+                "ws_idle_timeout_seconds must exceed ws_heartbeat_seconds (> 0)".into(),
+            ));
+        }
+        if self.max_sessions_per_user == Some(0) {
+            return Err(SettingsError("max_sessions_per_user must be at least 1".into()));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(SettingsError("log_format must be `text` or `json`".into()));

@@ -10,20 +10,23 @@ use chrono::TimeDelta;
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
+use auth_domain::events::SessionPolicy;
 use auth_domain::password::PasswordPolicy;
-use auth_domain::ports::Mailer;
+use auth_domain::ports::{EventBus, Mailer};
 use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
-    Argon2Hasher, Database, DieselCodeStore, DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec,
-    OsRandom, SmtpMailer, SystemClock, load_or_create_signing_secret, redact_database_url,
+    Argon2Hasher, Backend, Database, DieselCodeStore, DieselSessionStore, DieselUserRepository, FileMailer,
+    JwtCodec, LocalEventBus, OsRandom, PgEventBus, SmtpMailer, SystemClock, load_or_create_signing_secret,
+    redact_database_url,
 };
+use auth_ws::{Registry, WsConfig, WsState};
 
-use crate::health;
 use crate::routes::{RouteConflict, RoutePlan};
 use crate::settings::{Settings, SettingsError};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
+use crate::{health, internal};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,9 @@ pub enum StartupError {
     /// The mailer could not be set up.
     #[error("mail: {0}")]
     Mail(#[from] auth_infra::MailConfigError),
+    /// `AUTH_EVENT_BUS=postgres` on a SQLite database.
+    #[error("event bus: {0}")]
+    EventBus(&'static str),
     /// The password hasher could not be set up.
     #[error("password hasher: {0}")]
     Hasher(String),
@@ -60,6 +66,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    pg_bus: Option<PgEventBus>,
+    registry: Arc<Registry>,
 }
 
 impl std::fmt::Debug for Application {
@@ -84,7 +92,11 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
 ///
 /// # Errors
 /// [`StartupError`] when the signing key or the hasher cannot be set up.
-pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthService, StartupError> {
+pub async fn build_service(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+) -> Result<AuthService, StartupError> {
     let secret: Vec<u8> = match &settings.jwt_secret {
         Some(secret) => {
             tracing::info!("JWT signing key: AUTH_JWT_SECRET");
@@ -130,6 +142,7 @@ pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthSer
         random: Arc::new(OsRandom),
         codes: Arc::new(DieselCodeStore::new(db.clone())),
         mailer,
+        events,
     };
     let policy = AuthPolicy {
         access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
@@ -142,6 +155,16 @@ pub async fn build_service(settings: &Settings, db: &Database) -> Result<AuthSer
             resend_cooldown: TimeDelta::seconds(settings.code_resend_cooldown_seconds),
             signup_window: TimeDelta::minutes(10),
             signup_requires_code: settings.signup_require_email_code,
+        },
+        sessions: SessionPolicy {
+            single_session_clients: settings
+                .single_session_contracts
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            max_sessions_per_user: settings.max_sessions_per_user,
         },
     };
     Ok(AuthService::new(ports, policy))
@@ -159,11 +182,36 @@ impl Application {
         let plan = Arc::new(RoutePlan::build(&settings.contracts)?);
         let db = open_database(&settings).await?;
         tracing::info!(database = %redact_database_url(&settings.database_url), backend = ?db.backend(), "database ready");
-        let auth = build_service(&settings, &db).await?;
+        let local = LocalEventBus::new(4096);
+        let (events, pg_bus): (Arc<dyn EventBus>, Option<PgEventBus>) =
+            match (settings.event_bus.as_str(), db.backend()) {
+                ("local", _) | ("auto", Backend::Sqlite) => (Arc::new(local.clone()), None),
+                ("postgres" | "auto", Backend::Postgres) => {
+                    let poll = std::time::Duration::from_millis(5);
+                    let bus =
+                        PgEventBus::start(db.clone(), settings.database_url.clone(), local.clone(), poll);
+                    (Arc::new(bus.clone()), Some(bus))
+                }
+                _ => return Err(StartupError::EventBus("`postgres` needs a PostgreSQL database")),
+            };
+        tracing::info!(cross_instance = pg_bus.is_some(), "event bus ready");
+        let auth = build_service(&settings, &db, events).await?;
+        let registry = Arc::new(Registry::default());
+        auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
+        let ws_state = web::Data::new(WsState {
+            auth: auth.clone(),
+            registry: registry.clone(),
+            config: WsConfig {
+                heartbeat: std::time::Duration::from_secs(settings.ws_heartbeat_seconds),
+                idle_timeout: std::time::Duration::from_secs(settings.ws_idle_timeout_seconds),
+                session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
+            },
+        });
         let state = web::Data::new(AppState {
             auth,
             db,
             max_body_bytes: settings.max_body_bytes,
+            admin_token: settings.admin_token.clone(),
         });
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
@@ -180,6 +228,7 @@ impl Application {
             let plan = plan.clone();
             App::new()
                 .app_data(state.clone())
+                .app_data(ws_state.clone())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("Cache-Control", "no-store"))
@@ -188,6 +237,8 @@ impl Application {
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
+                .route("/ws", web::get().to(auth_ws::ws))
+                .route("/internal/notifications", web::post().to(internal::notify))
                 .configure(move |cfg| plan.mount(cfg))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds);
@@ -202,7 +253,12 @@ impl Application {
             })?
             .run();
         tracing::info!(port, "listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            pg_bus,
+            registry,
+        })
     }
 
     /// The bound port.
@@ -220,6 +276,15 @@ impl Application {
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(bus) = &self.pg_bus {
+            bus.stop_listening();
+        }
+        result
+    }
+
+    /// The sockets this instance holds (for tests and metrics).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
     }
 }

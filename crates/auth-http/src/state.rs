@@ -2,6 +2,7 @@
 
 use auth_domain::AuthService;
 use auth_infra::Database;
+use secrecy::SecretString;
 
 /// Shared application state, one per server (no globals).
 #[derive(Debug, Clone)]
@@ -12,4 +13,6 @@ pub struct AppState {
     pub db: Database,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Bearer token of the internal admin API; `None` disables it.
+    pub admin_token: Option<SecretString>,
 }

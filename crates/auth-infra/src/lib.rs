@@ -8,6 +8,8 @@
 //!   generated secret in the database when none is configured.
 //! - [`DieselCodeStore`]: emailed verification codes (hashes only).
 //! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files.
+//! - [`LocalEventBus`], [`PgEventBus`]: events to sockets, in-process or
+//!   across instances with PostgreSQL `LISTEN/NOTIFY`.
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
 //! Row structs stay private to this crate; only domain types cross it.
@@ -16,6 +18,7 @@
 
 mod codes;
 pub mod db;
+mod events;
 mod hasher;
 mod jwt;
 mod keys;
@@ -29,6 +32,7 @@ mod users;
 
 pub use codes::DieselCodeStore;
 pub use db::{Backend, Database, DbError};
+pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
 pub use jwt::JwtCodec;
 pub use keys::load_or_create_signing_secret;

@@ -263,6 +263,24 @@ impl SessionStore for DieselSessionStore {
             .map(|n| n == 1)
     }
 
+    async fn live_sessions(&self, user: UserId) -> Result<Vec<Session>, PortError> {
+        const CONTEXT: &str = "list live sessions";
+        let rows = self
+            .db
+            .query(CONTEXT, move |conn| {
+                sessions::table
+                    .filter(sessions::user_id.eq(user.get()))
+                    .filter(sessions::revoked_at.is_null())
+                    .order((sessions::created_at.asc(), sessions::id.asc()))
+                    .load::<SessionRow>(conn)
+            })
+            .await?;
+        rows.into_iter()
+            .map(SessionRow::into_domain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+
     async fn revoke_all(
         &self,
         user: UserId,

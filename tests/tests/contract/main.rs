@@ -7,6 +7,7 @@ mod account;
 mod codes;
 mod cross;
 mod picsel;
+mod realtime;
 mod robustness;
 mod session;
 mod standard;

@@ -153,9 +153,7 @@ impl AuthService {
             (Some(user), true) => user,
         };
         let now = self.ports.clock.now();
-        self.ports
-            .sessions
-            .revoke_all(user.id, RevokeReason::Withdrawal, now)
+        self.revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
             .await?;
         self.ports.users.delete(user.id).await?;
         Ok(())

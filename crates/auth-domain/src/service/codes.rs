@@ -200,9 +200,7 @@ impl AuthService {
             return Err(ResetError::Denied);
         }
         self.ports.users.set_password(user.id, &hash).await?;
-        self.ports
-            .sessions
-            .revoke_all(user.id, RevokeReason::PasswordReset, now)
+        self.revoke_all_and_announce(user.id, RevokeReason::PasswordReset, now)
             .await?;
         Ok(user.id)
     }

@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
+use crate::events::Event;
 use crate::password::{NewPassword, PasswordHash};
 use crate::policy::AuthPolicy;
 use crate::ports::*;
@@ -164,6 +165,18 @@ impl SessionStore for MemSessions {
             }
             _ => Ok(false),
         }
+    }
+    async fn live_sessions(&self, user: UserId) -> Result<Vec<Session>, PortError> {
+        let mut live: Vec<Session> = self
+            .sessions
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.user_id == user && s.is_live())
+            .cloned()
+            .collect();
+        live.sort_by_key(|s| s.created_at);
+        Ok(live)
     }
     async fn revoke_all(
         &self,
@@ -385,6 +398,19 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// Records every published event.
+#[derive(Default)]
+pub struct RecordingBus {
+    pub events: Mutex<Vec<Event>>,
+}
+
+#[async_trait]
+impl EventBus for RecordingBus {
+    async fn publish(&self, event: Event) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
 pub struct World {
     pub service: AuthService,
     pub sessions: Arc<MemSessions>,
@@ -392,12 +418,16 @@ pub struct World {
     pub clock: Arc<ManualClock>,
     pub codes: Arc<MemCodes>,
     pub mailer: Arc<RecordingMailer>,
+    pub bus: Arc<RecordingBus>,
+    pub social: super::social_fakes::SocialFakes,
 }
 
 pub fn world(policy: AuthPolicy) -> World {
     let sessions = Arc::new(MemSessions::default());
     let codes = Arc::new(MemCodes::default());
     let mailer = Arc::new(RecordingMailer::default());
+    let bus = Arc::new(RecordingBus::default());
+    let social = super::social_fakes::SocialFakes::default();
     let hasher = Arc::new(FakeHasher::default());
     let clock = Arc::new(ManualClock(Mutex::new(
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
@@ -411,6 +441,8 @@ pub fn world(policy: AuthPolicy) -> World {
         random: Arc::new(CountingRandom::default()),
         codes: codes.clone(),
         mailer: mailer.clone(),
+        events: bus.clone(),
+        social: social.ports(),
     };
     World {
         service: AuthService::new(ports, policy),
@@ -419,6 +451,8 @@ pub fn world(policy: AuthPolicy) -> World {
         clock,
         codes,
         mailer,
+        bus,
+        social,
     }
 }
 

@@ -96,7 +96,7 @@ impl AuthService {
     }
 
     /// Creates a session for `user` and signs its first token pair.
-    async fn open_session(&self, user: &User, meta: SessionMeta) -> Result<TokenPair, PortError> {
+    pub(super) async fn open_session(&self, user: &User, meta: SessionMeta) -> Result<TokenPair, PortError> {
         let now = self.ports.clock.now();
         let session = Session {
             id: SessionId::from_uuid(self.random_uuid()),
@@ -108,6 +108,7 @@ impl AuthService {
         };
         let (pair, record) = self.sign_pair(user.uuid, session.id, now)?;
         self.ports.sessions.create(&session, &record).await?;
+        self.enforce_session_policy(user, &session).await?;
         Ok(pair)
     }
 }

@@ -4,12 +4,16 @@
 
 mod account;
 mod codes;
+mod live;
 mod login;
+mod social;
 mod tokens;
 
 pub use account::{SignUp, SignUpError, WithdrawError};
 pub use codes::{AccountRef, ResetError, SendCodeError};
+pub use live::{LiveSession, LiveSessionError, NotifyError};
 pub use login::{Identifier, Login, LoginError, SessionMeta};
+pub use social::{ProviderAnswer, SocialLoginError, SocialPorts, SocialStartError};
 pub use tokens::{LogoutError, RefreshError, ReissueError};
 
 use std::sync::Arc;
@@ -20,7 +24,7 @@ use uuid::Uuid;
 use crate::error::PortError;
 use crate::policy::AuthPolicy;
 use crate::ports::{
-    Clock, CodeStore, Mailer, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository,
+    Clock, CodeStore, EventBus, Mailer, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository,
 };
 use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
 use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
@@ -44,6 +48,10 @@ pub struct Ports {
     pub codes: Arc<dyn CodeStore>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
+    /// Announcements to connected devices.
+    pub events: Arc<dyn EventBus>,
+    /// Social login: providers, identity links, pending flows.
+    pub social: SocialPorts,
 }
 
 impl std::fmt::Debug for Ports {
@@ -159,3 +167,12 @@ mod tests;
 
 #[cfg(test)]
 mod codes_tests;
+
+#[cfg(test)]
+mod live_tests;
+
+#[cfg(test)]
+pub(crate) mod social_fakes;
+
+#[cfg(test)]
+mod social_tests;

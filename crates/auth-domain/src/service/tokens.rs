@@ -171,9 +171,7 @@ impl AuthService {
         if known.is_none() {
             return Err(LogoutError::InvalidToken);
         }
-        self.ports
-            .sessions
-            .revoke(claims.sid, RevokeReason::Logout, now)
+        self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
         Ok(())
     }
@@ -189,9 +187,7 @@ impl AuthService {
             .tokens
             .verify_access(access_token, now, false)
             .map_err(|_| LogoutError::InvalidToken)?;
-        self.ports
-            .sessions
-            .revoke(claims.sid, RevokeReason::Logout, now)
+        self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
         Ok(())
     }
@@ -207,9 +203,7 @@ impl AuthService {
 
     async fn revoke_for_reuse(&self, claims: &RefreshClaims) -> Result<(), PortError> {
         let now = self.ports.clock.now();
-        self.ports
-            .sessions
-            .revoke(claims.sid, RevokeReason::RefreshReuse, now)
+        self.revoke_and_announce(claims.sid, RevokeReason::RefreshReuse, now)
             .await?;
         Ok(())
     }

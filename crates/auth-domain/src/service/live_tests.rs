@@ -1,0 +1,160 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::TimeDelta;
+
+use super::fakes::{World, open_policy, world};
+use super::*;
+use crate::events::Event;
+use crate::session::RevokeReason;
+use crate::token::TokenError;
+
+async fn user(policy: AuthPolicy) -> World {
+    let w = world(policy);
+    w.service
+        .sign_up(SignUp {
+            login_id: "parkh".into(),
+            email: "p@example.com".into(),
+            name: "박".into(),
+            password: "correct horse".into(),
+        })
+        .await
+        .unwrap();
+    w
+}
+
+async fn login(w: &World, client: &'static str) -> Login {
+    w.clock.advance(TimeDelta::seconds(1));
+    w.service
+        .login(
+            Identifier::LoginId("parkh".into()),
+            "correct horse",
+            SessionMeta { client },
+        )
+        .await
+        .unwrap()
+}
+
+fn revoked(w: &World) -> Vec<(Vec<crate::session::SessionId>, RevokeReason)> {
+    w.bus
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::SessionsRevoked { sessions, reason } => Some((sessions.clone(), *reason)),
+            Event::Notification { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_session_contract_login_evicts_older_sessions_and_announces_them() {
+    let w = user(open_policy()).await;
+    let a = login(&w, "standard").await;
+    let b = login(&w, "picsel").await;
+    assert!(revoked(&w).is_empty(), "other contracts keep several sessions");
+    let c = login(&w, "session").await;
+    let events = revoked(&w);
+    assert_eq!(events.len(), 1);
+    let (mut sessions, reason) = events[0].clone();
+    sessions.sort();
+    let mut expected = vec![a.tokens.access.claims.sid, b.tokens.access.claims.sid];
+    expected.sort();
+    assert_eq!((sessions, reason), (expected, RevokeReason::NewLogin));
+    assert!(w.service.refresh(&a.tokens.refresh.token).await.is_err());
+    assert!(w.service.refresh(&c.tokens.refresh.token).await.is_ok());
+    // A second `session` login evicts the first one.
+    let d = login(&w, "session").await;
+    assert_eq!(revoked(&w).last().unwrap().0, vec![c.tokens.access.claims.sid]);
+    assert!(w.service.authenticate_live(&d.tokens.access.token).await.is_ok());
+    assert!(matches!(
+        w.service.authenticate_live(&c.tokens.access.token).await,
+        Err(LiveSessionError::Token(TokenError::Invalid))
+    ));
+}
+
+#[tokio::test]
+async fn a_session_limit_evicts_the_oldest() {
+    let mut policy = open_policy();
+    policy.sessions.single_session_clients.clear();
+    policy.sessions.max_sessions_per_user = Some(2);
+    let w = user(policy).await;
+    let a = login(&w, "standard").await;
+    let b = login(&w, "standard").await;
+    assert!(revoked(&w).is_empty());
+    let c = login(&w, "picsel").await;
+    assert_eq!(
+        revoked(&w),
+        vec![(vec![a.tokens.access.claims.sid], RevokeReason::NewLogin)]
+    );
+    assert!(w.service.refresh(&b.tokens.refresh.token).await.is_ok());
+    assert!(w.service.refresh(&c.tokens.refresh.token).await.is_ok());
+}
+
+#[tokio::test]
+async fn every_revocation_is_announced_with_its_reason() {
+    let w = user(open_policy()).await;
+    let a = login(&w, "standard").await;
+    w.service
+        .logout_with_access(&a.tokens.access.token)
+        .await
+        .unwrap();
+    // Logging out again announces nothing new.
+    w.service
+        .logout_with_access(&a.tokens.access.token)
+        .await
+        .unwrap();
+    let b = login(&w, "standard").await;
+    w.service
+        .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
+        .await
+        .unwrap();
+    let _ = w
+        .service
+        .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
+        .await;
+    let c = login(&w, "standard").await;
+    w.service.withdraw("parkh", "correct horse").await.unwrap();
+    assert_eq!(
+        revoked(&w),
+        vec![
+            (vec![a.tokens.access.claims.sid], RevokeReason::Logout),
+            (vec![b.tokens.access.claims.sid], RevokeReason::RefreshReuse),
+            (vec![c.tokens.access.claims.sid], RevokeReason::Withdrawal),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn notifications_find_the_user_by_uuid_or_login_id() {
+    let w = user(open_policy()).await;
+    let a = login(&w, "standard").await;
+    w.service.notify("PARKH", "hello").await.unwrap();
+    w.service.notify(&a.user.uuid.to_string(), "again").await.unwrap();
+    assert!(matches!(
+        w.service.notify("nobody", "x").await,
+        Err(NotifyError::UnknownUser)
+    ));
+    assert!(matches!(
+        w.service.notify("parkh", "  ").await,
+        Err(NotifyError::InvalidMessage)
+    ));
+    assert!(matches!(
+        w.service.notify("parkh", &"x".repeat(1001)).await,
+        Err(NotifyError::InvalidMessage)
+    ));
+    let events = w.bus.events.lock().unwrap().clone();
+    assert_eq!(
+        events,
+        vec![
+            Event::Notification {
+                user: a.user.uuid,
+                message: "hello".into()
+            },
+            Event::Notification {
+                user: a.user.uuid,
+                message: "again".into()
+            },
+        ]
+    );
+}

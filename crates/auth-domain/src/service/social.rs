@@ -1,0 +1,280 @@
+//! Social login (Google, Kakao, Naver): starting a flow, and the callback
+//! that links or creates the user and opens a session.
+//!
+//! Linking rules:
+//! - a (provider, subject) pair always maps to the user it was first linked
+//!   to, whatever email the provider reports later;
+//! - a new pair needs an email the provider vouches for (verified); with
+//!   one, it is linked to the account that has that email, or a new account
+//!   without a password is created for it. An unverified email is refused
+//!   either way, so nobody can plant an account on, or attach themselves
+//!   to, an address they do not control (pre-account takeover);
+//! - a provider that gives no email cannot create or link an account
+//!   (`users.email` is required and is the recovery address).
+
+use std::sync::Arc;
+
+use crate::error::PortError;
+use crate::ports::InsertUserError;
+use crate::social::{
+    LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider, SocialIdentityStore, SocialProfile,
+    SocialProvider, SocialProviderError, StateHash,
+};
+use crate::user::{Email, NewUser, UniqueField, User};
+
+use super::AuthService;
+use super::login::{Login, SessionMeta};
+
+/// The adapters social login works through.
+#[derive(Clone)]
+pub struct SocialPorts {
+    /// The OAuth 2.0 providers.
+    pub provider: Arc<dyn SocialProvider>,
+    /// Links of (provider, subject) pairs to users.
+    pub identities: Arc<dyn SocialIdentityStore>,
+    /// Started flows awaiting their callback.
+    pub states: Arc<dyn LoginStateStore>,
+}
+
+impl std::fmt::Debug for SocialPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SocialPorts { .. }")
+    }
+}
+
+/// Why a flow could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SocialStartError {
+    /// Not `google`, `kakao` or `naver`.
+    #[error("unknown provider")]
+    UnknownProvider,
+    /// A known provider without configuration (no client id).
+    #[error("provider not configured")]
+    NotConfigured,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// What the provider sent back to the callback.
+#[derive(Debug, Clone)]
+pub enum ProviderAnswer {
+    /// `code=…`: the user consented.
+    Code(String),
+    /// `error=…`: the user refused (`access_denied`) or the provider failed.
+    Error(String),
+}
+
+/// Why a social login callback failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SocialLoginError {
+    /// Not `google`, `kakao` or `naver`.
+    #[error("unknown provider")]
+    UnknownProvider,
+    /// A known provider without configuration.
+    #[error("provider not configured")]
+    NotConfigured,
+    /// The `state` is unknown, was already used, expired, or belongs to a
+    /// flow of another provider.
+    #[error("invalid or expired state")]
+    InvalidState,
+    /// The user declined at the provider (`error=access_denied`).
+    #[error("access denied by the user")]
+    Denied,
+    /// The provider answered the authorization request with another error
+    /// code (kept for the client; it comes from the query string).
+    #[error("provider error {0}")]
+    ProviderError(String),
+    /// The token endpoint refused the authorization code.
+    #[error("authorization code rejected")]
+    CodeRejected(#[source] PortError),
+    /// The token endpoint failed.
+    #[error("token exchange failed")]
+    TokenExchange(#[source] PortError),
+    /// The user-info endpoint failed.
+    #[error("user info failed")]
+    UserInfo(#[source] PortError),
+    /// A new identity without an (usable) email.
+    #[error("provider gave no email")]
+    EmailMissing,
+    /// A new identity whose email the provider does not vouch for.
+    #[error("provider email not verified")]
+    EmailNotVerified,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+impl From<SocialProviderError> for SocialLoginError {
+    fn from(e: SocialProviderError) -> Self {
+        match e {
+            SocialProviderError::CodeRejected(e) => Self::CodeRejected(e),
+            SocialProviderError::TokenExchange(e) => Self::TokenExchange(e),
+            SocialProviderError::UserInfo(e) => Self::UserInfo(e),
+            SocialProviderError::NotConfigured => Self::NotConfigured,
+        }
+    }
+}
+
+/// How often linking is retried when a concurrent first login of the same
+/// person changes the picture under it.
+const LINK_ATTEMPTS: usize = 3;
+
+impl AuthService {
+    /// Starts a social login: stores a fresh single-use `state` (and a PKCE
+    /// verifier where the provider supports PKCE) for the policy's state
+    /// lifetime, and returns the provider's authorization URL.
+    ///
+    /// # Errors
+    /// [`SocialStartError`].
+    pub async fn start_social_login(&self, provider: &str) -> Result<String, SocialStartError> {
+        let provider = Provider::parse(provider).ok_or(SocialStartError::UnknownProvider)?;
+        let social = &self.ports.social;
+        if !social.provider.is_enabled(provider) {
+            return Err(SocialStartError::NotConfigured);
+        }
+        let mut bytes = [0u8; 32];
+        self.ports.random.fill(&mut bytes);
+        let state = LoginState::from_random(bytes);
+        let verifier = provider.supports_pkce().then(|| {
+            let mut bytes = [0u8; 32];
+            self.ports.random.fill(&mut bytes);
+            PkceVerifier::from_random(bytes)
+        });
+        let url = social
+            .provider
+            .authorize_url(provider, &state, verifier.as_ref())
+            .ok_or(SocialStartError::NotConfigured)?;
+        let now = self.ports.clock.now();
+        let pending = PendingLogin {
+            state: state.hash(),
+            provider,
+            pkce_verifier: verifier,
+            created_at: now,
+            expires_at: now + self.policy.social.state_ttl,
+        };
+        social.states.put(&pending).await?;
+        Ok(url)
+    }
+
+    /// Completes a social login from the provider's callback: takes the
+    /// flow's `state` (single use), exchanges the code, reads the profile,
+    /// links or creates the user (see the module docs for the rules) and
+    /// opens a session exactly as a password login does.
+    ///
+    /// The state is spent even when the provider reports an error or the
+    /// exchange fails: a flow is tried once.
+    ///
+    /// # Errors
+    /// [`SocialLoginError`].
+    pub async fn social_login(
+        &self,
+        provider: &str,
+        state: &str,
+        answer: ProviderAnswer,
+        meta: SessionMeta,
+    ) -> Result<Login, SocialLoginError> {
+        let provider = Provider::parse(provider).ok_or(SocialLoginError::UnknownProvider)?;
+        let social = &self.ports.social;
+        if !social.provider.is_enabled(provider) {
+            return Err(SocialLoginError::NotConfigured);
+        }
+        let pending = social.states.take(provider, &StateHash::of(state)).await?;
+        let now = self.ports.clock.now();
+        let Some(pending) = pending.filter(|p| p.provider == provider && p.expires_at > now) else {
+            return Err(SocialLoginError::InvalidState);
+        };
+        let code = match answer {
+            ProviderAnswer::Code(code) => code,
+            ProviderAnswer::Error(e) if e == "access_denied" => return Err(SocialLoginError::Denied),
+            ProviderAnswer::Error(e) => return Err(SocialLoginError::ProviderError(e)),
+        };
+        let profile = social
+            .provider
+            .fetch_profile(provider, &code, state, pending.pkce_verifier.as_ref())
+            .await?;
+        if profile.provider != provider || profile.subject.is_empty() {
+            return Err(SocialLoginError::UserInfo(PortError::new(
+                "read social profile",
+                "the adapter returned a profile of another provider or without a subject",
+            )));
+        }
+        let user = self.user_for_profile(&profile).await?;
+        let tokens = self.open_session(&user, meta).await?;
+        Ok(Login { user, tokens })
+    }
+
+    /// The user behind a profile, linking or creating one by the rules.
+    async fn user_for_profile(&self, profile: &SocialProfile) -> Result<User, SocialLoginError> {
+        let identities = &self.ports.social.identities;
+        for _ in 0..LINK_ATTEMPTS {
+            if let Some(id) = identities.user_for(profile.provider, &profile.subject).await? {
+                match self.ports.users.by_id(id).await? {
+                    Some(user) => return Ok(user),
+                    // Deleted between the two reads (the link went with it).
+                    None => continue,
+                }
+            }
+            let email = profile
+                .email
+                .as_deref()
+                .and_then(|e| Email::parse(e.trim()).ok())
+                .ok_or(SocialLoginError::EmailMissing)?;
+            if !profile.email_verified {
+                return Err(SocialLoginError::EmailNotVerified);
+            }
+            let user = match self.ports.users.by_email(&email).await? {
+                Some(user) => user,
+                None => match self.create_social_user(profile, email).await? {
+                    Some(user) => user,
+                    // Someone took the email meanwhile (a concurrent first
+                    // login of the same person, most likely): look again.
+                    None => continue,
+                },
+            };
+            let now = self.ports.clock.now();
+            let owner = identities
+                .link(profile.provider, &profile.subject, user.id, now)
+                .await?;
+            if owner == user.id {
+                return Ok(user);
+            }
+            if let Some(owner) = self.ports.users.by_id(owner).await? {
+                return Ok(owner);
+            }
+        }
+        Err(SocialLoginError::Internal(PortError::new(
+            "link social identity",
+            "the user or link kept changing under concurrent logins",
+        )))
+    }
+
+    /// Inserts a password-less user for a profile. `None` when the email was
+    /// taken meanwhile.
+    async fn create_social_user(
+        &self,
+        profile: &SocialProfile,
+        email: Email,
+    ) -> Result<Option<User>, SocialLoginError> {
+        let name = profile
+            .display_name(&email)
+            .ok_or(SocialLoginError::EmailMissing)?;
+        let new = NewUser {
+            uuid: self.random_uuid(),
+            login_id: None,
+            email,
+            name,
+            profile_image: profile.picture_url(),
+            password_hash: None,
+            created_at: self.ports.clock.now(),
+        };
+        match self.ports.users.insert(new).await {
+            Ok(user) => Ok(Some(user)),
+            Err(InsertUserError::Duplicate(UniqueField::Email)) => Ok(None),
+            Err(InsertUserError::Duplicate(UniqueField::LoginId)) => Err(SocialLoginError::Internal(
+                PortError::new("create social user", "a user without login id collided on login id"),
+            )),
+            Err(InsertUserError::Port(e)) => Err(e.into()),
+        }
+    }
+}

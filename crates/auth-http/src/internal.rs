@@ -1,0 +1,74 @@
+//! The internal admin API, for other backend services: authenticated by
+//! `Authorization: Bearer <AUTH_ADMIN_TOKEN>`, disabled (403) when no token
+//! is configured. Envelope: `{"success", "message"}` like the `session`
+//! contract whose `NOTIFICATION` it feeds.
+// Same early-return pattern as the contract modules (see `contracts`).
+#![allow(clippy::result_large_err)]
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use auth_domain::service::NotifyError;
+
+use crate::body::read_json;
+use crate::contracts::{bearer_token, log_internal};
+use crate::state::AppState;
+
+fn answer(status: StatusCode, success: bool, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({"success": success, "message": message}))
+}
+
+/// Checks the admin bearer token in constant time; `Err` is the answer.
+pub(crate) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
+    let Some(expected) = &state.admin_token else {
+        return Err(answer(
+            StatusCode::FORBIDDEN,
+            false,
+            "관리자 API가 비활성화되어 있습니다.",
+        ));
+    };
+    let presented = bearer_token(req).unwrap_or_default();
+    if bool::from(presented.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+        Ok(())
+    } else {
+        Err(answer(
+            StatusCode::UNAUTHORIZED,
+            false,
+            "관리자 인증이 필요합니다.",
+        ))
+    }
+}
+
+/// `POST /internal/notifications` `{userId, message}`: pushes `NOTIFICATION`
+/// to every socket of the user (UUID or login id), on every instance.
+pub async fn notify(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(refused) = authorize(&state, &req) {
+        return refused;
+    }
+    let body = match read_json(payload, state.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return answer(StatusCode::BAD_REQUEST, false, "잘못된 요청 형식입니다."),
+    };
+    let (user, message) = match (body.non_blank("userId"), body.str("message")) {
+        (Ok(Some(u)), Ok(Some(m))) => (u, m),
+        _ => return answer(StatusCode::BAD_REQUEST, false, "userId와 message를 입력해주세요."),
+    };
+    match state.auth.notify(user, message).await {
+        Ok(()) => answer(StatusCode::OK, true, "알림을 전송했습니다."),
+        Err(NotifyError::UnknownUser) => answer(StatusCode::NOT_FOUND, false, "존재하지 않는 사용자입니다."),
+        Err(NotifyError::InvalidMessage) => {
+            answer(StatusCode::BAD_REQUEST, false, "message는 1~1000자여야 합니다.")
+        }
+        Err(NotifyError::Internal(e)) => {
+            log_internal("internal", &e);
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                false,
+                "일시적으로 서비스를 이용할 수 없습니다.",
+            )
+        }
+    }
+}

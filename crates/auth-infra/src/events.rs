@@ -1,0 +1,225 @@
+//! [`EventBus`] adapters: in-process fan-out, and PostgreSQL `LISTEN/NOTIFY`
+//! so that an event published on one instance reaches the sockets held by
+//! every instance sharing the database. No extra server to operate.
+//!
+//! Subscribers (the WebSocket registry) always read from the local
+//! [`LocalEventBus`]. With PostgreSQL, publishing sends `NOTIFY` and a
+//! listener thread per instance feeds every notification, its own included,
+//! into the local bus; so each event is delivered exactly once per instance.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_domain::events::Event;
+use auth_domain::ports::EventBus;
+use auth_domain::session::{RevokeReason, SessionId};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::db::{AnyConnection, Database};
+
+/// The PostgreSQL channel events travel on.
+pub const CHANNEL: &str = "auth_events";
+
+/// Fans events out to subscribers in this process.
+#[derive(Debug, Clone)]
+pub struct LocalEventBus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl LocalEventBus {
+    /// A bus buffering up to `capacity` events per slow subscriber.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(16));
+        Self { tx }
+    }
+
+    /// A new subscription; it sees events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+
+    fn deliver(&self, event: Event) {
+        // No subscriber (no socket layer) is fine: nobody to tell.
+        let _ = self.tx.send(event);
+    }
+}
+
+#[async_trait]
+impl EventBus for LocalEventBus {
+    async fn publish(&self, event: Event) {
+        self.deliver(event);
+    }
+}
+
+/// Encodes an event as the NOTIFY payload (JSON, well under PostgreSQL's
+/// 8000-byte limit: notifications are capped at 1000 characters).
+pub fn encode(event: &Event) -> String {
+    match event {
+        Event::SessionsRevoked { sessions, reason } => json!({
+            "t": "revoked",
+            "sessions": sessions.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "reason": reason.as_str(),
+        }),
+        Event::Notification { user, message } => json!({"t": "notify", "user": user, "message": message}),
+    }
+    .to_string()
+}
+
+/// Decodes a NOTIFY payload; `None` for anything not produced by [`encode`].
+pub fn decode(payload: &str) -> Option<Event> {
+    let v: Value = serde_json::from_str(payload).ok()?;
+    match v.get("t")?.as_str()? {
+        "revoked" => Some(Event::SessionsRevoked {
+            sessions: v
+                .get("sessions")?
+                .as_array()?
+                .iter()
+                .map(|s| {
+                    s.as_str()
+                        .and_then(|s| Uuid::parse_str(s).ok())
+                        .map(SessionId::from_uuid)
+                })
+                .collect::<Option<Vec<_>>>()?,
+            reason: RevokeReason::parse(v.get("reason")?.as_str()?)?,
+        }),
+        "notify" => Some(Event::Notification {
+            user: Uuid::parse_str(v.get("user")?.as_str()?).ok()?,
+            message: v.get("message")?.as_str()?.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// Publishes with `NOTIFY` and listens on a dedicated connection.
+#[derive(Debug, Clone)]
+pub struct PgEventBus {
+    db: Database,
+    local: LocalEventBus,
+    stop: Arc<AtomicBool>,
+}
+
+impl PgEventBus {
+    /// Starts the listener thread on its own connection to `url` (the same
+    /// database as `db`) and returns the bus. Events received are delivered
+    /// to `local`. The listener reconnects with a back-off if the connection
+    /// drops; events sent while it is down are lost (sockets then learn of a
+    /// revocation at their next session check).
+    pub fn start(db: Database, url: String, local: LocalEventBus, poll: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let thread_local = local.clone();
+        let spawned = std::thread::Builder::new()
+            .name("auth-pg-listener".into())
+            .spawn(move || listen(&url, &thread_local, &thread_stop, poll));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the PostgreSQL event listener");
+        }
+        Self { db, local, stop }
+    }
+
+    /// The local side, for subscribers.
+    pub fn local(&self) -> &LocalEventBus {
+        &self.local
+    }
+
+    /// Stops the listener thread (at its next poll). Call when the server
+    /// stops; clones share the flag.
+    pub fn stop_listening(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn listen(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
+    let mut backoff = Duration::from_millis(100);
+    while !stop.load(Ordering::Relaxed) {
+        let mut conn = match PgConnection::establish(url) {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %crate::redact_database_url(&e.to_string()), "event listener cannot connect; retrying");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(e) = diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn) {
+            tracing::warn!(error = %e, "event listener cannot LISTEN; retrying");
+            std::thread::sleep(backoff);
+            continue;
+        }
+        tracing::info!(channel = CHANNEL, "listening for events from other instances");
+        backoff = Duration::from_millis(100);
+        'poll: while !stop.load(Ordering::Relaxed) {
+            for received in conn.notifications_iter() {
+                match received {
+                    Ok(n) => match decode(&n.payload) {
+                        Some(event) => local.deliver(event),
+                        None => tracing::warn!("ignored a malformed event notification"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event listener connection lost; reconnecting");
+                        break 'poll;
+                    }
+                }
+            }
+            std::thread::sleep(poll);
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for PgEventBus {
+    async fn publish(&self, event: Event) {
+        let payload = encode(&event);
+        let result = self
+            .db
+            .query("publish event", move |conn| match conn {
+                AnyConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
+                    .bind::<Text, _>(CHANNEL)
+                    .bind::<Text, _>(payload)
+                    .execute(pg)
+                    .map(|_| ()),
+                AnyConnection::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
+                    "the PostgreSQL event bus needs a PostgreSQL database".into(),
+                )),
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "event not published; affected sockets learn at their next session check");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip() {
+        let events = [
+            Event::SessionsRevoked {
+                sessions: vec![
+                    SessionId::from_uuid(Uuid::new_v4()),
+                    SessionId::from_uuid(Uuid::new_v4()),
+                ],
+                reason: RevokeReason::NewLogin,
+            },
+            Event::Notification {
+                user: Uuid::new_v4(),
+                message: "안녕 \"quoted\" \n".into(),
+            },
+        ];
+        for e in events {
+            assert_eq!(decode(&encode(&e)), Some(e));
+        }
+        assert_eq!(decode("{}"), None);
+        assert_eq!(decode("not json"), None);
+    }
+}

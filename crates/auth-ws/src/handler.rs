@@ -1,0 +1,172 @@
+//! `GET /ws` for the `session` contract.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use auth_domain::AuthService;
+use auth_domain::service::LiveSessionError;
+use auth_domain::session::SessionId;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, interval_at};
+
+use crate::messages::{frame, logout_message};
+use crate::registry::{Push, Registration};
+use crate::{WsConfig, WsState};
+
+/// A request's query parameters (empty when the query string is malformed).
+pub fn query(req: &HttpRequest) -> HashMap<String, String> {
+    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default()
+}
+
+/// The access token: `Authorization: Bearer …`, else (browsers cannot set
+/// headers on a WebSocket) the `token` or `access_token` query parameter.
+fn access_token(req: &HttpRequest, query: &HashMap<String, String>) -> Option<String> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    header
+        .or_else(|| query.get("token").cloned())
+        .or_else(|| query.get("access_token").cloned())
+        .filter(|t| !t.is_empty())
+}
+
+fn refuse(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({"success": false, "message": message}))
+}
+
+/// `GET /ws`: authenticates the handshake, then serves the socket.
+pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<WsState>) -> HttpResponse {
+    let query = query(&req);
+    let Some(token) = access_token(&req, &query) else {
+        return refuse(actix_web::http::StatusCode::UNAUTHORIZED, "인증이 필요합니다.");
+    };
+    let live = match state.auth.authenticate_live(&token).await {
+        Ok(live) => live,
+        Err(LiveSessionError::Token(_)) => {
+            return refuse(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                "유효하지 않은 토큰입니다.",
+            );
+        }
+        Err(LiveSessionError::Internal(e)) => {
+            tracing::error!(error = %e, "socket authentication failed");
+            return refuse(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "일시적으로 서비스를 이용할 수 없습니다.",
+            );
+        }
+    };
+    let (response, session, stream) = match actix_ws::handle(&req, body) {
+        Ok(parts) => parts,
+        Err(e) => return e.error_response(),
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let registration = state.registry.register(live.claims.sid, live.claims.sub, tx);
+    let socket = Socket {
+        session,
+        stream,
+        pushes: rx,
+        _registration: registration,
+        auth: state.auth.clone(),
+        sid: live.claims.sid,
+        config: state.config,
+    };
+    actix_web::rt::spawn(socket.run());
+    response
+}
+
+struct Socket {
+    session: Session,
+    stream: MessageStream,
+    pushes: mpsc::UnboundedReceiver<Push>,
+    _registration: Registration,
+    auth: AuthService,
+    sid: SessionId,
+    config: WsConfig,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn closing(description: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code: CloseCode::Normal,
+        description: Some(description.to_owned()),
+    })
+}
+
+impl Socket {
+    /// Sends `LOGOUT` and says how to close.
+    async fn logout(&mut self, message: &str) -> Option<CloseReason> {
+        let _ = self.session.text(frame("LOGOUT", message, now_ms())).await;
+        closing("LOGOUT")
+    }
+
+    async fn run(mut self) {
+        let forever = std::time::Duration::from_secs(365 * 24 * 3600);
+        let check_every = if self.config.session_check.is_zero() {
+            forever
+        } else {
+            self.config.session_check
+        };
+        let mut heartbeat = interval_at(Instant::now() + self.config.heartbeat, self.config.heartbeat);
+        let mut check = interval_at(Instant::now() + check_every, check_every);
+        let mut last_seen = Instant::now();
+        // A revocation announced between the handshake's check and the
+        // registration would have been missed: look once more.
+        let mut reason = match self.auth.session_is_live(self.sid).await {
+            Ok(false) => Some(
+                self.logout(logout_message(auth_domain::session::RevokeReason::Logout))
+                    .await,
+            ),
+            _ => None,
+        };
+        while reason.is_none() {
+            tokio::select! {
+                message = self.stream.recv() => match message {
+                    Some(Ok(Message::Ping(bytes))) => {
+                        last_seen = Instant::now();
+                        if self.session.pong(&bytes).await.is_err() {
+                            reason = Some(None);
+                        }
+                    }
+                    Some(Ok(Message::Close(close))) => reason = Some(close),
+                    Some(Ok(_)) => last_seen = Instant::now(),
+                    Some(Err(_)) | None => reason = Some(None),
+                },
+                push = self.pushes.recv() => match push {
+                    Some(Push::Logout(message)) => reason = Some(self.logout(&message).await),
+                    Some(Push::Notification(message)) => {
+                        if self.session.text(frame("NOTIFICATION", &message, now_ms())).await.is_err() {
+                            reason = Some(None);
+                        }
+                    }
+                    None => reason = Some(None),
+                },
+                _ = heartbeat.tick() => {
+                    if last_seen.elapsed() > self.config.idle_timeout {
+                        reason = Some(Some(CloseReason { code: CloseCode::Away, description: Some("idle timeout".into()) }));
+                    } else if self.session.ping(b"").await.is_err() {
+                        reason = Some(None);
+                    }
+                }
+                _ = check.tick() => {
+                    if let Ok(false) = self.auth.session_is_live(self.sid).await {
+                        reason = Some(self.logout(logout_message(auth_domain::session::RevokeReason::Logout)).await);
+                    }
+                }
+            }
+        }
+        let _ = self.session.close(reason.flatten()).await;
+    }
+}

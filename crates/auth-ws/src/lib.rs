@@ -1,0 +1,62 @@
+//! WebSockets for the auth service.
+//!
+//! - [`registry::Registry`]: the live sockets of this instance, by session
+//!   and by user.
+//! - [`dispatch::spawn_dispatcher`]: turns domain events (from the local
+//!   event bus, which with PostgreSQL carries every instance's events) into
+//!   pushes to the registry's sockets.
+//! - [`handler::ws`]: `GET /ws`. Authenticates at the handshake (refusing
+//!   the upgrade with 401), then runs one task per socket: heartbeat, idle
+//!   timeout, periodic session check, and pushes of the `session` contract
+//!   (`{"type":"LOGOUT"|"NOTIFICATION","message","timestamp"}`).
+//!
+//! Architecture invariant: this crate decides nothing about identity; it
+//! asks `auth_domain::AuthService` and renders.
+
+pub mod dispatch;
+pub mod handler;
+pub mod messages;
+pub mod registry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_domain::AuthService;
+
+pub use dispatch::spawn_dispatcher;
+pub use handler::ws;
+pub use registry::Registry;
+
+/// Socket timing.
+#[derive(Debug, Clone, Copy)]
+pub struct WsConfig {
+    /// How often the server pings.
+    pub heartbeat: Duration,
+    /// A socket that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// How often each socket re-checks that its session is live (catches an
+    /// event missed while the cross-instance listener was reconnecting);
+    /// zero disables.
+    pub session_check: Duration,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(90),
+            session_check: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the `/ws` handler needs.
+#[derive(Debug, Clone)]
+pub struct WsState {
+    /// The use cases.
+    pub auth: AuthService,
+    /// This instance's sockets.
+    pub registry: Arc<Registry>,
+    /// Timing.
+    pub config: WsConfig,
+}
