@@ -32,3 +32,9 @@ lint:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Socket capacity, memory per socket and cross-instance LOGOUT latency
+# (release build, PostgreSQL); writes docs/performance.md.
+bench-ws sockets="10000" rounds="200":
+    cargo build --release --bin auth-server --bin ws-bench
+    ./target/release/ws-bench --sockets {{sockets}} --rounds {{rounds}}

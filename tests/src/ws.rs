@@ -95,6 +95,11 @@ impl Client {
         self.stream.send(Message::text(text)).await.unwrap();
     }
 
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.stream.send(Message::binary(bytes.to_vec())).await.unwrap();
+    }
+
     /// Waits up to `wait` for the next frame WITHOUT reading anything before
     /// `silence` has passed (so no pong answers the server's pings meanwhile).
     pub async fn stay_silent_then_next(&mut self, silence: Duration, wait: Duration) -> Frame {

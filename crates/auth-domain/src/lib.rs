@@ -14,6 +14,7 @@
 //! Other Rust services can depend on this crate to reuse the validated types
 //! ([`user::Email`], [`user::LoginId`]) and the token claims.
 
+pub mod chat;
 pub mod error;
 pub mod events;
 pub mod password;

@@ -16,6 +16,8 @@ use crate::token::{AccessClaims, RefreshClaims, TokenError};
 use crate::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
 use crate::verification::{CodeHash, OutgoingMail, PutOutcome, StoredCode};
 
+// The `chat` contract's ports live beside their types in `chat.rs`.
+pub use crate::chat::{AppRepository, AppTokens, ChatProfiles};
 // Social login's ports live beside their types in `social.rs`.
 pub use crate::social::{LoginStateStore, SocialIdentityStore, SocialProvider, SocialProviderError};
 
@@ -134,6 +136,13 @@ pub trait SessionStore: Send + Sync {
         reason: RevokeReason,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
+
+    /// The latest expiry among the session's unspent refresh tokens: the
+    /// session can be continued until then. `None` when it has none.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn refresh_expiry(&self, id: SessionId) -> Result<Option<DateTime<Utc>>, PortError>;
 
     /// The user's live (unrevoked) sessions, oldest first.
     ///

@@ -11,7 +11,8 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use auth_domain::service::NotifyError;
+use auth_domain::chat::CreatedApp;
+use auth_domain::service::{CreateAppError, NotifyError};
 
 use crate::body::read_json;
 use crate::contracts::{bearer_token, log_internal};
@@ -71,4 +72,44 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, payload: web::
             )
         }
     }
+}
+
+/// `POST /internal/apps` `{name}`: registers a `chat` application and
+/// answers 201 `{"appId","name","secret"}`. The secret is shown here once
+/// and never logged.
+pub async fn create_app(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(refused) = authorize(&state, &req) {
+        return refused;
+    }
+    let body = match read_json(payload, state.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return answer(StatusCode::BAD_REQUEST, false, "잘못된 요청 형식입니다."),
+    };
+    let Ok(Some(name)) = body.non_blank("name") else {
+        return answer(StatusCode::BAD_REQUEST, false, "name을 입력해주세요.");
+    };
+    match state.auth.create_app(name).await {
+        Ok(created) => HttpResponse::Created().json(app_json(&created)),
+        Err(CreateAppError::InvalidName) => {
+            answer(StatusCode::BAD_REQUEST, false, "name은 1~100자여야 합니다.")
+        }
+        Err(CreateAppError::Internal(e)) => {
+            log_internal("internal", &e);
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                false,
+                "일시적으로 서비스를 이용할 수 없습니다.",
+            )
+        }
+    }
+}
+
+/// `{"appId","name","secret"}`: the answer of `POST /internal/apps` and of
+/// `auth-server apps create`.
+pub fn app_json(created: &CreatedApp) -> serde_json::Value {
+    json!({
+        "appId": created.app.id.as_str(),
+        "name": created.app.name,
+        "secret": created.secret,
+    })
 }

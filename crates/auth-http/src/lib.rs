@@ -8,6 +8,7 @@
 //! [`settings::Settings`] and binds the listener.
 
 pub mod body;
+pub mod cli;
 pub mod contracts;
 pub mod health;
 pub mod internal;

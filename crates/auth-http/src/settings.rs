@@ -12,6 +12,9 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+mod oauth;
+pub use oauth::OAuthSettings;
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -90,6 +93,9 @@ pub struct Settings {
     pub max_sessions_per_user: Option<u32>,
     /// Which contracts are served, and where.
     pub contracts: ContractsSettings,
+    /// Social login (`AUTH_PUBLIC_URL`, `AUTH_OAUTH_*`; flat keys).
+    #[serde(flatten)]
+    pub oauth: OAuthSettings,
 }
 
 impl Default for Settings {
@@ -125,6 +131,7 @@ impl Default for Settings {
             single_session_contracts: "session".into(),
             max_sessions_per_user: None,
             contracts: ContractsSettings::default(),
+            oauth: OAuthSettings::default(),
         }
     }
 }
@@ -141,6 +148,8 @@ pub struct ContractsSettings {
     pub picsel: ContractSettings,
     /// Seed 003.
     pub account: ContractSettings,
+    /// Seed 000 (`POST /auth/login` with `App-Id`).
+    pub chat: ContractSettings,
 }
 
 /// Whether a contract is served, and under which path prefix.
@@ -227,6 +236,7 @@ impl Settings {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(SettingsError("log_format must be `text` or `json`".into()));
         }
+        self.oauth.validate()?;
         Ok(())
     }
 }

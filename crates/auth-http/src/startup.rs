@@ -28,6 +28,9 @@ use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 use crate::{health, internal};
 
+mod chat;
+mod social;
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -46,6 +49,9 @@ pub enum StartupError {
     /// `AUTH_EVENT_BUS=postgres` on a SQLite database.
     #[error("event bus: {0}")]
     EventBus(&'static str),
+    /// A social-login provider could not be set up.
+    #[error("social login: {0}")]
+    OAuth(#[from] auth_infra::OAuthConfigError),
     /// The password hasher could not be set up.
     #[error("password hasher: {0}")]
     Hasher(String),
@@ -143,6 +149,8 @@ pub async fn build_service(
         codes: Arc::new(DieselCodeStore::new(db.clone())),
         mailer,
         events,
+        social: social::ports(settings, db)?,
+        chat: chat::ports(db).await?,
     };
     let policy = AuthPolicy {
         access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
@@ -166,6 +174,7 @@ pub async fn build_service(
                 .collect(),
             max_sessions_per_user: settings.max_sessions_per_user,
         },
+        social: social::policy(settings),
     };
     Ok(AuthService::new(ports, policy))
 }
@@ -206,12 +215,14 @@ impl Application {
                 idle_timeout: std::time::Duration::from_secs(settings.ws_idle_timeout_seconds),
                 session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
             },
+            chat: Arc::new(auth_ws::ChatPresence::default()),
         });
         let state = web::Data::new(AppState {
             auth,
             db,
             max_body_bytes: settings.max_body_bytes,
             admin_token: settings.admin_token.clone(),
+            oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
         });
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
@@ -239,6 +250,7 @@ impl Application {
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/ws", web::get().to(auth_ws::ws))
                 .route("/internal/notifications", web::post().to(internal::notify))
+                .route("/internal/apps", web::post().to(internal::create_app))
                 .configure(move |cfg| plan.mount(cfg))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds);

@@ -15,4 +15,7 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Bearer token of the internal admin API; `None` disables it.
     pub admin_token: Option<SecretString>,
+    /// Where a successful social login sends the browser, with the tokens in
+    /// the fragment (`AUTH_OAUTH_SUCCESS_REDIRECT`); `None` answers JSON.
+    pub oauth_success_redirect: Option<String>,
 }

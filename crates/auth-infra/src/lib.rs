@@ -6,16 +6,23 @@
 //! - [`Argon2Hasher`]: argon2id on a bounded blocking pool.
 //! - [`JwtCodec`]: HS256 JWTs; [`load_or_create_signing_secret`] keeps a
 //!   generated secret in the database when none is configured.
+//! - [`DieselAppRepository`], [`DieselChatProfiles`], [`HmacAppTokens`]:
+//!   the `chat` contract's applications, profiles and app-signed tokens
+//!   (secrets derived from the `apps_hmac` server key, never stored).
 //! - [`DieselCodeStore`]: emailed verification codes (hashes only).
 //! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files.
 //! - [`LocalEventBus`], [`PgEventBus`]: events to sockets, in-process or
 //!   across instances with PostgreSQL `LISTEN/NOTIFY`.
+//! - [`OAuth2Providers`]: social login (Google, Kakao, Naver) over the
+//!   `oauth2` crate; [`DieselSocialIdentityStore`] and
+//!   [`DieselLoginStateStore`]: identity links and pending flows.
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
 //! Row structs stay private to this crate; only domain types cross it.
 
 #![warn(missing_docs)]
 
+mod apps;
 mod codes;
 pub mod db;
 mod events;
@@ -23,21 +30,26 @@ mod hasher;
 mod jwt;
 mod keys;
 mod mail;
+mod oauth;
 mod redact;
 mod sessions;
+mod social_store;
 mod system;
 #[cfg(feature = "test-support")]
 pub mod testdb;
 mod users;
 
+pub use apps::{DieselAppRepository, DieselChatProfiles, HmacAppTokens};
 pub use codes::DieselCodeStore;
 pub use db::{Backend, Database, DbError};
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
 pub use jwt::JwtCodec;
-pub use keys::load_or_create_signing_secret;
+pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use mail::{FileMailer, MailConfigError, SmtpMailer};
+pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
 pub use redact::redact_database_url;
 pub use sessions::DieselSessionStore;
+pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
 pub use system::{OsRandom, SystemClock};
 pub use users::DieselUserRepository;

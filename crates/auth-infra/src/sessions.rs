@@ -263,6 +263,20 @@ impl SessionStore for DieselSessionStore {
             .map(|n| n == 1)
     }
 
+    async fn refresh_expiry(&self, id: SessionId) -> Result<Option<DateTime<Utc>>, PortError> {
+        let expiry: Option<NaiveDateTime> = self
+            .db
+            .query("latest refresh expiry", move |conn| {
+                refresh_tokens::table
+                    .filter(refresh_tokens::session_id.eq(id.to_string()))
+                    .filter(refresh_tokens::spent_at.is_null())
+                    .select(diesel::dsl::max(refresh_tokens::expires_at))
+                    .first::<Option<NaiveDateTime>>(conn)
+            })
+            .await?;
+        Ok(expiry.map(from_db_time))
+    }
+
     async fn live_sessions(&self, user: UserId) -> Result<Vec<Session>, PortError> {
         const CONTEXT: &str = "list live sessions";
         let rows = self

@@ -135,7 +135,17 @@ on_both!(
     ping_and_migrate_twice,
 );
 
+on_both!(
+    social_link_and_find,
+    social_concurrent_links_pick_one_user,
+    social_links_go_with_the_user,
+    oauth_state_is_taken_once,
+    oauth_state_is_bound_to_its_provider,
+    oauth_state_put_purges_expired,
+);
+
 mod scenarios {
+    pub use super::social::*;
     use super::*;
 
     pub async fn insert_and_find(db: Database) {
@@ -642,5 +652,222 @@ mod connect {
         let c = Ctx::new(db);
         let u = c.user("cur1").await;
         assert!(c.users.by_id(u.id).await.unwrap().is_some());
+    }
+}
+
+/// Social login stores: identity links and pending flows.
+mod social {
+    use super::*;
+    use auth_domain::social::{
+        LoginStateStore, PendingLogin, PkceVerifier, Provider, SocialIdentityStore, StateHash,
+    };
+    use auth_infra::{DieselLoginStateStore, DieselSocialIdentityStore};
+
+    fn pending(provider: Provider, state: &str, t: DateTime<Utc>, ttl: TimeDelta) -> PendingLogin {
+        PendingLogin {
+            state: StateHash::of(state),
+            provider,
+            pkce_verifier: provider
+                .supports_pkce()
+                .then(|| PkceVerifier::from_random([5; 32])),
+            created_at: t,
+            expires_at: t + ttl,
+        }
+    }
+
+    pub async fn social_link_and_find(db: Database) {
+        let c = Ctx::new(db.clone());
+        let ids = DieselSocialIdentityStore::new(db);
+        let u = c.user("soc1").await;
+        let other = c.user("soc2").await;
+        assert_eq!(ids.user_for(Provider::Google, "sub-1").await.unwrap(), None);
+        assert_eq!(
+            ids.link(Provider::Google, "sub-1", u.id, now()).await.unwrap(),
+            u.id
+        );
+        assert_eq!(ids.user_for(Provider::Google, "sub-1").await.unwrap(), Some(u.id));
+        // A pair maps to one user: linking it again to another keeps the first.
+        assert_eq!(
+            ids.link(Provider::Google, "sub-1", other.id, now())
+                .await
+                .unwrap(),
+            u.id
+        );
+        assert_eq!(ids.user_for(Provider::Google, "sub-1").await.unwrap(), Some(u.id));
+        // The same subject at another provider is another pair; one user may
+        // have several pairs.
+        assert_eq!(ids.user_for(Provider::Kakao, "sub-1").await.unwrap(), None);
+        assert_eq!(
+            ids.link(Provider::Kakao, "sub-1", other.id, now()).await.unwrap(),
+            other.id
+        );
+        assert_eq!(ids.link(Provider::Naver, "n-1", u.id, now()).await.unwrap(), u.id);
+        assert_eq!(ids.user_for(Provider::Naver, "n-1").await.unwrap(), Some(u.id));
+        // Subjects are exact strings.
+        assert_eq!(ids.user_for(Provider::Google, "SUB-1").await.unwrap(), None);
+        // Linking to a user that does not exist is an infrastructure error.
+        assert!(
+            ids.link(
+                Provider::Google,
+                "ghost",
+                auth_domain::user::UserId::new(999_999),
+                now()
+            )
+            .await
+            .is_err()
+        );
+    }
+
+    pub async fn social_concurrent_links_pick_one_user(db: Database) {
+        let c = Ctx::new(db.clone());
+        let ids = Arc::new(DieselSocialIdentityStore::new(db));
+        let mut users = vec![];
+        for i in 0..6 {
+            users.push(c.user(&format!("race{i}")).await.id);
+        }
+        let mut tasks = vec![];
+        for id in users.clone() {
+            let ids = ids.clone();
+            tasks.push(tokio::spawn(async move {
+                ids.link(Provider::Kakao, "4242", id, now()).await.unwrap()
+            }));
+        }
+        let mut winners = std::collections::HashSet::new();
+        for t in tasks {
+            winners.insert(t.await.unwrap());
+        }
+        assert_eq!(winners.len(), 1, "every racer sees the same owner: {winners:?}");
+        let owner = *winners.iter().next().unwrap();
+        assert!(users.contains(&owner));
+        assert_eq!(ids.user_for(Provider::Kakao, "4242").await.unwrap(), Some(owner));
+    }
+
+    pub async fn social_links_go_with_the_user(db: Database) {
+        let c = Ctx::new(db.clone());
+        let ids = DieselSocialIdentityStore::new(db);
+        let u = c.user("socdel").await;
+        ids.link(Provider::Naver, "n-del", u.id, now()).await.unwrap();
+        assert!(c.users.delete(u.id).await.unwrap());
+        assert_eq!(ids.user_for(Provider::Naver, "n-del").await.unwrap(), None);
+        // The pair is free again.
+        let v = c.user("socnew").await;
+        assert_eq!(
+            ids.link(Provider::Naver, "n-del", v.id, now()).await.unwrap(),
+            v.id
+        );
+    }
+
+    pub async fn oauth_state_is_taken_once(db: Database) {
+        let states = Arc::new(DieselLoginStateStore::new(db));
+        let t = now();
+        let p = pending(Provider::Google, "state-1", t, TimeDelta::minutes(10));
+        states.put(&p).await.unwrap();
+        // Many concurrent callbacks with one state: exactly one gets it.
+        let mut tasks = vec![];
+        for _ in 0..8 {
+            let states = states.clone();
+            tasks.push(tokio::spawn(async move {
+                states
+                    .take(Provider::Google, &StateHash::of("state-1"))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut got = vec![];
+        for task in tasks {
+            if let Some(found) = task.await.unwrap() {
+                got.push(found);
+            }
+        }
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0], p, "round-trips exactly, verifier included");
+        assert!(got[0].pkce_verifier.is_some());
+        assert_eq!(
+            states
+                .take(Provider::Google, &StateHash::of("state-1"))
+                .await
+                .unwrap(),
+            None
+        );
+        // Naver flows store no verifier.
+        let n = pending(Provider::Naver, "state-n", t, TimeDelta::minutes(10));
+        states.put(&n).await.unwrap();
+        let taken = states
+            .take(Provider::Naver, &StateHash::of("state-n"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.pkce_verifier, None);
+        assert_eq!(
+            states
+                .take(Provider::Naver, &StateHash::of("forged"))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    pub async fn oauth_state_is_bound_to_its_provider(db: Database) {
+        let states = DieselLoginStateStore::new(db);
+        let p = pending(Provider::Kakao, "state-k", now(), TimeDelta::minutes(10));
+        states.put(&p).await.unwrap();
+        assert_eq!(
+            states
+                .take(Provider::Google, &StateHash::of("state-k"))
+                .await
+                .unwrap(),
+            None
+        );
+        // Not spent by the wrong provider's attempt.
+        assert_eq!(
+            states
+                .take(Provider::Kakao, &StateHash::of("state-k"))
+                .await
+                .unwrap(),
+            Some(p)
+        );
+    }
+
+    pub async fn oauth_state_put_purges_expired(db: Database) {
+        let states = DieselLoginStateStore::new(db);
+        let t = now();
+        let old = pending(
+            Provider::Google,
+            "old",
+            t - TimeDelta::minutes(20),
+            TimeDelta::minutes(10),
+        );
+        let live = pending(
+            Provider::Google,
+            "live",
+            t - TimeDelta::minutes(5),
+            TimeDelta::minutes(10),
+        );
+        states.put(&old).await.unwrap();
+        states.put(&live).await.unwrap();
+        // Stored as given; expiry is the use case's to judge.
+        let fresh = pending(Provider::Kakao, "fresh", t, TimeDelta::minutes(10));
+        states.put(&fresh).await.unwrap();
+        assert_eq!(
+            states
+                .take(Provider::Google, &StateHash::of("old"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            states
+                .take(Provider::Google, &StateHash::of("live"))
+                .await
+                .unwrap(),
+            Some(live)
+        );
+        assert_eq!(
+            states
+                .take(Provider::Kakao, &StateHash::of("fresh"))
+                .await
+                .unwrap(),
+            Some(fresh)
+        );
     }
 }

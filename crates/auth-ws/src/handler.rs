@@ -1,4 +1,5 @@
-//! `GET /ws` for the `session` contract.
+//! `GET /ws` for the `session` contract (and the hand-over to [`crate::chat`]
+//! for connections that present an `App-Id`).
 
 use std::collections::HashMap;
 
@@ -6,13 +7,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use auth_domain::AuthService;
-use auth_domain::service::LiveSessionError;
+use auth_domain::service::{LiveSessionError, SessionStatus};
 use auth_domain::session::SessionId;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at};
 
-use crate::messages::{frame, logout_message};
+use crate::messages::{end_message, frame};
 use crate::registry::{Push, Registration};
 use crate::{WsConfig, WsState};
 
@@ -46,6 +47,9 @@ fn refuse(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
 /// `GET /ws`: authenticates the handshake, then serves the socket.
 pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<WsState>) -> HttpResponse {
     let query = query(&req);
+    if crate::chat::wants_chat(&req, &query) {
+        return crate::chat::ws(req, body, state, query).await;
+    }
     let Some(token) = access_token(&req, &query) else {
         return refuse(actix_web::http::StatusCode::UNAUTHORIZED, "인증이 필요합니다.");
     };
@@ -124,11 +128,8 @@ impl Socket {
         let mut last_seen = Instant::now();
         // A revocation announced between the handshake's check and the
         // registration would have been missed: look once more.
-        let mut reason = match self.auth.session_is_live(self.sid).await {
-            Ok(false) => Some(
-                self.logout(logout_message(auth_domain::session::RevokeReason::Logout))
-                    .await,
-            ),
+        let mut reason = match self.auth.session_status(self.sid).await {
+            Ok(SessionStatus::Ended(why)) => Some(self.logout(end_message(why)).await),
             _ => None,
         };
         while reason.is_none() {
@@ -161,8 +162,8 @@ impl Socket {
                     }
                 }
                 _ = check.tick() => {
-                    if let Ok(false) = self.auth.session_is_live(self.sid).await {
-                        reason = Some(self.logout(logout_message(auth_domain::session::RevokeReason::Logout)).await);
+                    if let Ok(SessionStatus::Ended(why)) = self.auth.session_status(self.sid).await {
+                        reason = Some(self.logout(end_message(why)).await);
                     }
                 }
             }

@@ -9,10 +9,14 @@
 //!   the upgrade with 401), then runs one task per socket: heartbeat, idle
 //!   timeout, periodic session check, and pushes of the `session` contract
 //!   (`{"type":"LOGOUT"|"NOTIFICATION","message","timestamp"}`).
+//!   A connection presenting an `App-Id` is handed to [`chat`] instead.
+//! - [`chat`]: the `chat` contract's event frames (`connect`/`disconnect`)
+//!   and [`ChatPresence`].
 //!
 //! Architecture invariant: this crate decides nothing about identity; it
 //! asks `auth_domain::AuthService` and renders.
 
+pub mod chat;
 pub mod dispatch;
 pub mod handler;
 pub mod messages;
@@ -23,6 +27,7 @@ use std::time::Duration;
 
 use auth_domain::AuthService;
 
+pub use chat::ChatPresence;
 pub use dispatch::spawn_dispatcher;
 pub use handler::ws;
 pub use registry::Registry;
@@ -59,4 +64,6 @@ pub struct WsState {
     pub registry: Arc<Registry>,
     /// Timing.
     pub config: WsConfig,
+    /// Who is connected to a `chat` socket on this instance.
+    pub chat: Arc<ChatPresence>,
 }

@@ -1,5 +1,6 @@
 //! The `session` contract's server messages.
 
+use auth_domain::service::EndReason;
 use auth_domain::session::RevokeReason;
 use serde_json::json;
 
@@ -14,6 +15,14 @@ pub fn logout_message(reason: RevokeReason) -> &'static str {
         RevokeReason::Withdrawal => "회원 탈퇴로 로그아웃됩니다.",
         RevokeReason::PasswordReset => "비밀번호가 변경되어 로그아웃됩니다. 다시 로그인해 주세요.",
         RevokeReason::RefreshReuse => "보안 위험이 감지되어 로그아웃됩니다. 다시 로그인해 주세요.",
+    }
+}
+
+/// The `LOGOUT` text for a session found over by a status check.
+pub fn end_message(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::Revoked(reason) => logout_message(reason),
+        EndReason::Expired => "세션이 만료되었습니다. 다시 로그인해 주세요.",
     }
 }
 

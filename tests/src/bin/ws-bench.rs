@@ -44,7 +44,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start(binary: &str, db_url: &str, mail_dir: &str) -> Server {
@@ -69,7 +73,12 @@ async fn start(binary: &str, db_url: &str, mail_dir: &str) -> Server {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         assert!(Instant::now() < deadline, "{binary} not ready within 30 s");
@@ -138,7 +147,12 @@ fn arg(name: &str, default: &str) -> String {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!("{cores} cores, {cpu}")
@@ -246,7 +260,9 @@ async fn main() {
     from_request.sort();
     let (p50, p99) = (percentile(&from_response, 50.0), percentile(&from_response, 99.0));
     let (q50, q99) = (percentile(&from_request, 50.0), percentile(&from_request, 99.0));
-    eprintln!("LOGOUT across instances: after login response p50 {p50:?} p99 {p99:?}; after login request p50 {q50:?} p99 {q99:?}; {beat_response}/{rounds} arrived before the response");
+    eprintln!(
+        "LOGOUT across instances: after login response p50 {p50:?} p99 {p99:?}; after login request p50 {q50:?} p99 {q99:?}; {beat_response}/{rounds} arrived before the response"
+    );
 
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     let section = format!(
@@ -279,8 +295,16 @@ async fn main() {
         rb = ms(b.ready_in),
     );
     let doc = std::fs::read_to_string(&out).unwrap_or_default();
-    let updated = match (doc.find("<!-- ws-bench:start -->"), doc.find("<!-- ws-bench:end -->")) {
-        (Some(s), Some(e)) => format!("{}{}{}", &doc[..s], section, &doc[e + "<!-- ws-bench:end -->".len()..]),
+    let updated = match (
+        doc.find("<!-- ws-bench:start -->"),
+        doc.find("<!-- ws-bench:end -->"),
+    ) {
+        (Some(s), Some(e)) => format!(
+            "{}{}{}",
+            &doc[..s],
+            section,
+            &doc[e + "<!-- ws-bench:end -->".len()..]
+        ),
         _ => format!("{doc}\n{section}\n"),
     };
     std::fs::write(&out, updated).unwrap();

@@ -297,3 +297,31 @@ on_both_backends!(
     logout_dispatch,
     one_user_base,
 );
+
+/// Without `AUTH_JWT_SECRET` the signing key is generated once and kept in
+/// the database: a restarted (or second) instance on the same database
+/// accepts the tokens the first one issued.
+async fn tokens_survive_a_restart_without_a_configured_secret(backend: TestBackend) {
+    let Some(first) = TestApp::spawn_with(backend, |s| s.jwt_secret = None).await else {
+        return;
+    };
+    let user = first.new_user().await;
+    let (access, refresh) = first.standard_login(&user).await;
+    // In QA mode there is no second instance to start.
+    let Some(restarted) = first.spawn_sibling().await else {
+        return;
+    };
+    let r = restarted
+        .post(
+            "/api/token/refresh",
+            &serde_json::json!({"refreshToken": refresh}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let r = restarted
+        .post_empty("/api/auth/logout", Some(&format!("Bearer {access}")))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+}
+
+auth_contract_tests::on_both_backends!(tokens_survive_a_restart_without_a_configured_secret);

@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod chat;
 mod codes;
 mod cross;
 mod picsel;
 mod realtime;
 mod robustness;
 mod session;
+mod social;
 mod standard;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -166,6 +166,16 @@ impl SessionStore for MemSessions {
             _ => Ok(false),
         }
     }
+    async fn refresh_expiry(&self, id: SessionId) -> Result<Option<DateTime<Utc>>, PortError> {
+        Ok(self
+            .refresh
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|r| r.session_id == id && r.spent_at.is_none())
+            .map(|r| r.expires_at)
+            .max())
+    }
     async fn live_sessions(&self, user: UserId) -> Result<Vec<Session>, PortError> {
         let mut live: Vec<Session> = self
             .sessions
@@ -420,6 +430,7 @@ pub struct World {
     pub mailer: Arc<RecordingMailer>,
     pub bus: Arc<RecordingBus>,
     pub social: super::social_fakes::SocialFakes,
+    pub chat: super::chat_fakes::ChatFakes,
 }
 
 pub fn world(policy: AuthPolicy) -> World {
@@ -428,6 +439,7 @@ pub fn world(policy: AuthPolicy) -> World {
     let mailer = Arc::new(RecordingMailer::default());
     let bus = Arc::new(RecordingBus::default());
     let social = super::social_fakes::SocialFakes::default();
+    let chat = super::chat_fakes::ChatFakes::default();
     let hasher = Arc::new(FakeHasher::default());
     let clock = Arc::new(ManualClock(Mutex::new(
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
@@ -443,6 +455,7 @@ pub fn world(policy: AuthPolicy) -> World {
         mailer: mailer.clone(),
         events: bus.clone(),
         social: social.ports(),
+        chat: chat.ports(),
     };
     World {
         service: AuthService::new(ports, policy),
@@ -453,6 +466,7 @@ pub fn world(policy: AuthPolicy) -> World {
         mailer,
         bus,
         social,
+        chat,
     }
 }
 

@@ -21,6 +21,24 @@ pub struct LiveSession {
     pub user_id: UserId,
 }
 
+/// Whether a session can still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStatus {
+    /// Not revoked, and a refresh token can still continue it.
+    Live,
+    /// Over, for this reason.
+    Ended(EndReason),
+}
+
+/// Why a session is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// It was revoked (a missing session counts as withdrawn).
+    Revoked(RevokeReason),
+    /// Its last refresh token expired.
+    Expired,
+}
+
 /// Why a notification could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -56,7 +74,7 @@ impl AuthService {
     pub async fn authenticate_live(&self, access_token: &str) -> Result<LiveSession, LiveSessionError> {
         let claims = self.authenticate(access_token)?;
         match self.ports.sessions.get(claims.sid).await? {
-            Some(session) if session.is_live() => Ok(LiveSession {
+            Some(session) if session.is_live() && self.can_continue(session.id).await? => Ok(LiveSession {
                 claims,
                 user_id: session.user_id,
             }),
@@ -64,12 +82,41 @@ impl AuthService {
         }
     }
 
-    /// Whether a session is still live.
+    /// Whether a session is still live: not revoked, and not expired (one of
+    /// its refresh tokens is unspent and unexpired, so it can go on).
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.
     pub async fn session_is_live(&self, id: SessionId) -> Result<bool, PortError> {
-        Ok(self.ports.sessions.get(id).await?.is_some_and(|s| s.is_live()))
+        Ok(self.session_status(id).await? == SessionStatus::Live)
+    }
+
+    /// A session's state, with why it ended, from what is stored (so a
+    /// socket that checks after a revocation but before its announcement
+    /// still tells the device the true reason).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn session_status(&self, id: SessionId) -> Result<SessionStatus, PortError> {
+        match self.ports.sessions.get(id).await? {
+            // Session rows disappear only with their user (withdrawal).
+            None => Ok(SessionStatus::Ended(EndReason::Revoked(RevokeReason::Withdrawal))),
+            Some(s) if !s.is_live() => Ok(SessionStatus::Ended(EndReason::Revoked(
+                s.revoke_reason.unwrap_or(RevokeReason::Logout),
+            ))),
+            Some(_) if !self.can_continue(id).await? => Ok(SessionStatus::Ended(EndReason::Expired)),
+            Some(_) => Ok(SessionStatus::Live),
+        }
+    }
+
+    async fn can_continue(&self, id: SessionId) -> Result<bool, PortError> {
+        let now = self.ports.clock.now();
+        Ok(self
+            .ports
+            .sessions
+            .refresh_expiry(id)
+            .await?
+            .is_some_and(|t| t > now))
     }
 
     /// Sends `message` to every live socket of a user, named by UUID or

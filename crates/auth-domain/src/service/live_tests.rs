@@ -158,3 +158,65 @@ async fn notifications_find_the_user_by_uuid_or_login_id() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_session_expires_with_its_last_refresh_token() {
+    let w = user(open_policy()).await;
+    let l = login(&w, "standard").await;
+    let sid = l.tokens.access.claims.sid;
+    assert!(w.service.session_is_live(sid).await.unwrap());
+    // Rotation moves the horizon: the session lives 7 days from the last reissue.
+    w.clock.advance(TimeDelta::days(6));
+    let next = w
+        .service
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .await
+        .unwrap();
+    w.clock.advance(TimeDelta::days(6));
+    assert!(w.service.session_is_live(sid).await.unwrap());
+    w.clock.advance(TimeDelta::days(1));
+    assert!(!w.service.session_is_live(sid).await.unwrap());
+    assert_eq!(
+        w.service.session_status(sid).await.unwrap(),
+        SessionStatus::Ended(EndReason::Expired)
+    );
+    assert!(w.service.refresh(&next.refresh.token).await.is_err());
+}
+
+#[tokio::test]
+async fn a_status_check_tells_why_a_session_ended() {
+    let w = user(open_policy()).await;
+    let a = login(&w, "standard").await;
+    let b = login(&w, "standard").await;
+    assert_eq!(
+        w.service
+            .session_status(a.tokens.access.claims.sid)
+            .await
+            .unwrap(),
+        SessionStatus::Live
+    );
+    w.service
+        .logout_with_access(&a.tokens.access.token)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.service
+            .session_status(a.tokens.access.claims.sid)
+            .await
+            .unwrap(),
+        SessionStatus::Ended(EndReason::Revoked(RevokeReason::Logout))
+    );
+    let _ = login(&w, "session").await;
+    assert_eq!(
+        w.service
+            .session_status(b.tokens.access.claims.sid)
+            .await
+            .unwrap(),
+        SessionStatus::Ended(EndReason::Revoked(RevokeReason::NewLogin))
+    );
+    let unknown = crate::session::SessionId::from_uuid(uuid::Uuid::nil());
+    assert_eq!(
+        w.service.session_status(unknown).await.unwrap(),
+        SessionStatus::Ended(EndReason::Revoked(RevokeReason::Withdrawal))
+    );
+}

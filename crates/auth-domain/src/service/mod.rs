@@ -3,6 +3,7 @@
 //! method, and render the result in their contract's envelope.
 
 mod account;
+mod chat;
 mod codes;
 mod live;
 mod login;
@@ -10,8 +11,11 @@ mod social;
 mod tokens;
 
 pub use account::{SignUp, SignUpError, WithdrawError};
+pub use chat::{
+    ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput, CreateAppError,
+};
 pub use codes::{AccountRef, ResetError, SendCodeError};
-pub use live::{LiveSession, LiveSessionError, NotifyError};
+pub use live::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
 pub use login::{Identifier, Login, LoginError, SessionMeta};
 pub use social::{ProviderAnswer, SocialLoginError, SocialPorts, SocialStartError};
 pub use tokens::{LogoutError, RefreshError, ReissueError};
@@ -52,6 +56,8 @@ pub struct Ports {
     pub events: Arc<dyn EventBus>,
     /// Social login: providers, identity links, pending flows.
     pub social: SocialPorts,
+    /// The `chat` contract: applications, their tokens, profiles.
+    pub chat: ChatPorts,
 }
 
 impl std::fmt::Debug for Ports {
@@ -176,3 +182,9 @@ pub(crate) mod social_fakes;
 
 #[cfg(test)]
 mod social_tests;
+
+#[cfg(test)]
+pub(crate) mod chat_fakes;
+
+#[cfg(test)]
+mod chat_tests;

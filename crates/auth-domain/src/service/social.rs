@@ -63,6 +63,8 @@ pub enum ProviderAnswer {
     Code(String),
     /// `error=…`: the user refused (`access_denied`) or the provider failed.
     Error(String),
+    /// Neither: not a callback the provider would send.
+    Missing,
 }
 
 /// Why a social login callback failed.
@@ -78,6 +80,9 @@ pub enum SocialLoginError {
     /// flow of another provider.
     #[error("invalid or expired state")]
     InvalidState,
+    /// The callback carried neither `code` nor `error`.
+    #[error("callback without code")]
+    MissingCode,
     /// The user declined at the provider (`error=access_denied`).
     #[error("access denied by the user")]
     Denied,
@@ -188,6 +193,7 @@ impl AuthService {
             ProviderAnswer::Code(code) => code,
             ProviderAnswer::Error(e) if e == "access_denied" => return Err(SocialLoginError::Denied),
             ProviderAnswer::Error(e) => return Err(SocialLoginError::ProviderError(e)),
+            ProviderAnswer::Missing => return Err(SocialLoginError::MissingCode),
         };
         let profile = social
             .provider
@@ -271,9 +277,12 @@ impl AuthService {
         match self.ports.users.insert(new).await {
             Ok(user) => Ok(Some(user)),
             Err(InsertUserError::Duplicate(UniqueField::Email)) => Ok(None),
-            Err(InsertUserError::Duplicate(UniqueField::LoginId)) => Err(SocialLoginError::Internal(
-                PortError::new("create social user", "a user without login id collided on login id"),
-            )),
+            Err(InsertUserError::Duplicate(UniqueField::LoginId)) => {
+                Err(SocialLoginError::Internal(PortError::new(
+                    "create social user",
+                    "a user without login id collided on login id",
+                )))
+            }
             Err(InsertUserError::Port(e)) => Err(e.into()),
         }
     }

@@ -13,6 +13,12 @@ use crate::user::UserId;
 
 use super::social::SocialPorts;
 
+/// One exchange as the fake saw it: provider, code, state, verifier.
+pub type Exchange = (Provider, String, String, Option<String>);
+
+/// A link: the user and when it was made.
+pub type Link = (UserId, DateTime<Utc>);
+
 /// What the fake provider answers for one code.
 #[derive(Debug, Clone)]
 pub enum FakeAnswer {
@@ -31,7 +37,7 @@ pub struct FakeProvider {
     /// `(provider, state, verifier)` of every authorization URL built.
     pub authorized: Mutex<Vec<(Provider, String, Option<String>)>>,
     /// `(provider, code, state, verifier)` of every exchange.
-    pub exchanges: Mutex<Vec<(Provider, String, String, Option<String>)>>,
+    pub exchanges: Mutex<Vec<Exchange>>,
 }
 
 impl FakeProvider {
@@ -80,7 +86,9 @@ impl SocialProvider for FakeProvider {
         let fail = |what| PortError::new("fake provider", what);
         match self.answers.lock().unwrap().get(code).cloned() {
             Some(FakeAnswer::Profile(p)) => Ok(p),
-            Some(FakeAnswer::CodeRejected) | None => Err(SocialProviderError::CodeRejected(fail("invalid_grant"))),
+            Some(FakeAnswer::CodeRejected) | None => {
+                Err(SocialProviderError::CodeRejected(fail("invalid_grant")))
+            }
             Some(FakeAnswer::TokenDown) => Err(SocialProviderError::TokenExchange(fail("HTTP 500"))),
             Some(FakeAnswer::UserInfoDown) => Err(SocialProviderError::UserInfo(fail("HTTP 500"))),
         }
@@ -89,7 +97,7 @@ impl SocialProvider for FakeProvider {
 
 #[derive(Default)]
 pub struct MemIdentities {
-    pub rows: Mutex<HashMap<(Provider, String), (UserId, DateTime<Utc>)>>,
+    pub rows: Mutex<HashMap<(Provider, String), Link>>,
 }
 
 #[async_trait]

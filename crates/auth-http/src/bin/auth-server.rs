@@ -1,4 +1,5 @@
-//! `auth-server`: runs the service (default) or applies migrations.
+//! `auth-server`: runs the service (default), applies migrations, or
+//! registers a `chat` application.
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +19,21 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage `chat` applications.
+    Apps {
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppsCommand {
+    /// Register an application; prints `{"appId","name","secret"}` once.
+    Create {
+        /// A human-readable name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[actix_web::main]
@@ -30,11 +46,31 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // `apps create` prints its JSON on stdout, where the log goes: it runs
+    // without a log subscriber (its errors go to stderr).
+    if !matches!(command, Command::Apps { .. }) {
+        telemetry::init(&settings.log_format);
+    }
+    let result = match command {
         Command::Migrate => open_database(&settings).await.map(|_| {
             tracing::info!("migrations applied");
         }),
+        Command::Apps {
+            command: AppsCommand::Create { name },
+        } => {
+            return match auth_http::cli::create_app(&settings, &name).await {
+                Ok(created) => {
+                    // stdout only: the secret is never logged.
+                    println!("{created}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("auth-server: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
         Command::Serve => match Application::build(settings).await {
             Ok(app) => app
                 .run_until_stopped()

@@ -9,7 +9,9 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod chat;
 pub mod picsel;
+pub mod picsel_social;
 pub mod session;
 pub mod standard;
 

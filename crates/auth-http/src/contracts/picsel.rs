@@ -1,5 +1,6 @@
-//! The `picsel` contract (seed 002), email part: login, refresh, logout.
-//! Every error uses the common envelope
+//! The `picsel` contract (seed 002), email part: login, refresh, logout
+//! (social login is in [`super::picsel_social`], rendered with the helpers
+//! here). Every error uses the common envelope
 //! `{statusCode, message, errorType, error: {code, message, details}}`,
 //! with `statusCode` equal to the HTTP status.
 
@@ -7,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use auth_domain::service::{Identifier, LoginError, LogoutError, RefreshError, SessionMeta};
+use auth_domain::service::{Identifier, Login, LoginError, LogoutError, RefreshError, SessionMeta};
 use auth_domain::user::Email;
 
 use crate::body::{BodyError, JsonObject, read_json};
@@ -67,7 +68,7 @@ fn body_error(e: BodyError) -> HttpResponse {
     }
 }
 
-fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
+pub(crate) fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
     log_internal(NAME, e);
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -123,20 +124,7 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
         .login(Identifier::Email(email.to_owned()), password, meta)
         .await
     {
-        Ok(login) => HttpResponse::Ok().json(json!({
-            "message": "로그인 성공",
-            "data": {
-                "accessToken": login.tokens.access.token,
-                "refreshToken": login.tokens.refresh.token,
-                "issuedAt": iso_millis(login.tokens.access.issued_at),
-                "user": {
-                    "uuid": login.user.uuid,
-                    "email": login.user.email.as_str(),
-                    "name": login.user.name,
-                    "profileImage": login.user.profile_image,
-                },
-            },
-        })),
+        Ok(login) => HttpResponse::Ok().json(login_success(&login)),
         Err(LoginError::UnknownUser | LoginError::WrongPassword) => error(
             StatusCode::UNAUTHORIZED,
             "UnauthorizedException",
@@ -146,6 +134,26 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
         ),
         Err(LoginError::Internal(e)) => unavailable(&e),
     }
+}
+
+/// The body of a successful login, email or social:
+/// `{"message": "로그인 성공", "data": {accessToken, refreshToken, issuedAt,
+/// user: {uuid, email, name, profileImage}}}`.
+pub(crate) fn login_success(login: &Login) -> Value {
+    json!({
+        "message": "로그인 성공",
+        "data": {
+            "accessToken": login.tokens.access.token,
+            "refreshToken": login.tokens.refresh.token,
+            "issuedAt": iso_millis(login.tokens.access.issued_at),
+            "user": {
+                "uuid": login.user.uuid,
+                "email": login.user.email.as_str(),
+                "name": login.user.name,
+                "profileImage": login.user.profile_image,
+            },
+        },
+    })
 }
 
 /// `POST /api/auth/refresh`: a new access token; the refresh token stays.

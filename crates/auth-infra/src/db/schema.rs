@@ -60,13 +60,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    social_identities (provider, subject) {
+        provider -> Text,
+        subject -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Text,
+        provider -> Text,
+        pkce_verifier -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    apps (app_id) {
+        app_id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_users (app_id, user_id) {
+        app_id -> Text,
+        user_id -> Text,
+        nickname -> Nullable<Text>,
+        profile_image_url -> Nullable<Text>,
+        friends -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(social_identities -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(app_users -> apps (app_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     refresh_tokens,
     server_keys,
-    verification_codes
+    verification_codes,
+    social_identities,
+    oauth_states,
+    apps,
+    app_users
 );

@@ -1,0 +1,171 @@
+//! The `chat` contract's model: applications registered with the service,
+//! tokens an application's backend signs for its users, and each user's
+//! profile inside an application. The ports for them live here too (and are
+//! re-exported from [`crate::ports`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::PortError;
+use crate::token::TokenError;
+
+/// Longest application name, in characters.
+pub const MAX_APP_NAME_CHARS: usize = 100;
+/// Longest chat user id (and friend id), in characters.
+pub const MAX_CHAT_ID_CHARS: usize = 128;
+/// Most friends one profile lists.
+pub const MAX_FRIENDS: usize = 1000;
+/// Longest nickname, in characters.
+pub const MAX_NICKNAME_CHARS: usize = 100;
+/// Longest profile image URL, in characters.
+pub const MAX_PROFILE_URL_CHARS: usize = 2048;
+
+/// An application id: 1–64 ASCII letters, digits, `_` or `-` (the service
+/// generates `app_` and 24 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AppId(String);
+
+impl AppId {
+    /// Parses an application id.
+    ///
+    /// # Errors
+    /// `Err(())` when empty, longer than 64 or with another character.
+    #[allow(clippy::result_unit_err)]
+    pub fn parse(s: &str) -> Result<Self, ()> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok { Ok(Self(s.to_owned())) } else { Err(()) }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for AppId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A registered application. Its signing secret is not part of it: the
+/// [`AppTokens`] port derives it from the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// The id clients send as `App-Id`.
+    pub id: AppId,
+    /// A human-readable name.
+    pub name: String,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A freshly registered application and its secret (shown once).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CreatedApp {
+    /// The application.
+    pub app: App,
+    /// The HS256 secret the application's backend signs tokens with.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApp")
+            .field("app", &self.app)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Claims of a token an application signed (HS256 with its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppClaims {
+    /// The application's user id (`sub`).
+    pub sub: String,
+    /// The application the token is for (`app_id`), if stated.
+    pub app_id: Option<String>,
+    /// Issued at, seconds since the epoch, if stated.
+    pub iat: Option<i64>,
+    /// Expiry, seconds since the epoch (required).
+    pub exp: i64,
+}
+
+/// A user's profile inside one application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatProfile {
+    /// The application.
+    pub app_id: AppId,
+    /// The user id (the token's subject).
+    pub user_id: String,
+    /// Display nickname.
+    pub nickname: Option<String>,
+    /// Profile image URL.
+    pub profile_image_url: Option<String>,
+    /// Friends' user ids, stored as given (see `docs/contracts/chat.md`).
+    pub friends: Vec<String>,
+}
+
+/// What [`ChatProfiles::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    /// First login: the user was registered in the application.
+    Registered,
+    /// A later login: the profile was updated.
+    Updated,
+}
+
+/// Stores registered applications.
+#[async_trait]
+pub trait AppRepository: Send + Sync {
+    /// Stores a new application.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure (including a duplicate id,
+    /// which random ids make practically impossible).
+    async fn create(&self, app: &App) -> Result<(), PortError>;
+
+    /// Finds an application.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn get(&self, id: &AppId) -> Result<Option<App>, PortError>;
+}
+
+/// Application secrets and the tokens signed with them.
+pub trait AppTokens: Send + Sync {
+    /// The application's HS256 secret. Deterministic: the same id always
+    /// gives the same secret, so nothing secret is stored per application.
+    ///
+    /// # Errors
+    /// [`PortError`] if the key material is unusable.
+    fn issue_secret(&self, app_id: &AppId) -> Result<String, PortError>;
+
+    /// Verifies a token signed HS256 with `app_id`'s secret: signature,
+    /// algorithm, required `sub` and `exp`, and expiry against `now`.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for anything else; [`TokenError::Expired`]
+    /// when `exp` is not after `now`.
+    fn verify(&self, app_id: &AppId, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError>;
+}
+
+/// Stores users' profiles per application.
+#[async_trait]
+pub trait ChatProfiles: Send + Sync {
+    /// Inserts the profile (first login) or replaces its nickname, image and
+    /// friends (later logins), at `now`. Decided by the database: two racing
+    /// first logins make one row.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn upsert(&self, profile: &ChatProfile, now: DateTime<Utc>) -> Result<UpsertOutcome, PortError>;
+
+    /// Finds a profile.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn get(&self, app_id: &AppId, user_id: &str) -> Result<Option<ChatProfile>, PortError>;
+}

@@ -1,0 +1,66 @@
+//! Administrative commands of `auth-server` besides serving.
+
+use std::sync::Arc;
+
+use auth_domain::service::CreateAppError;
+use auth_infra::LocalEventBus;
+
+use crate::settings::Settings;
+use crate::startup::{StartupError, build_service, open_database};
+
+/// Why `auth-server apps create` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppsCommandError {
+    /// The database or the service could not be set up.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The name is blank or too long.
+    #[error("the application name must be 1 to 100 characters")]
+    InvalidName,
+    /// The database failed.
+    #[error("{0}")]
+    Internal(auth_domain::PortError),
+}
+
+/// `auth-server apps create --name NAME`: registers a `chat` application
+/// in the configured database and returns `{"appId","name","secret"}`, the
+/// same JSON as `POST /internal/apps`, for the caller to print once.
+///
+/// # Errors
+/// [`AppsCommandError`].
+pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::Value, AppsCommandError> {
+    let db = open_database(settings).await?;
+    let auth = build_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
+    match auth.create_app(name).await {
+        Ok(created) => Ok(crate::internal::app_json(&created)),
+        Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
+        Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn creates_an_app_in_the_configured_database() {
+        let dir = std::env::temp_dir().join(format!("auth-cli-{}", uuid::Uuid::new_v4()));
+        let settings = Settings {
+            database_url: format!("sqlite://{}", dir.join("auth.db").display()),
+            mail_dir: Some(dir.join("outbox").display().to_string()),
+            ..Settings::default()
+        };
+        let out = create_app(&settings, "Chat CLI").await.unwrap();
+        assert_eq!(out["name"], "Chat CLI");
+        assert!(out["appId"].as_str().unwrap().starts_with("app_"));
+        assert_eq!(out["secret"].as_str().unwrap().len(), 64);
+        let again = create_app(&settings, "Chat CLI").await.unwrap();
+        assert_ne!(out["appId"], again["appId"]);
+        assert!(matches!(
+            create_app(&settings, "  ").await,
+            Err(AppsCommandError::InvalidName)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

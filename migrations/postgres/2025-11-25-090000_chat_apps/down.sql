@@ -1,0 +1,2 @@
+DROP TABLE app_users;
+DROP TABLE apps;

@@ -1,0 +1,467 @@
+//! `chat` (seed 000): applications registered through the internal API,
+//! `POST /auth/login` with `App-Id` and an app-signed (or our own) token,
+//! and the `/ws` event frames `connect`/`disconnect`. Application tokens
+//! are signed here with jsonwebtoken, as an application's backend does.
+
+use std::time::Duration;
+
+use auth_contract_tests::ws::{Client, Frame, connect};
+use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::{assert_keys, assert_reply, jwt_claims, standard_logout};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn invalid() -> Value {
+    json!({"error": "Invalid request"})
+}
+
+/// Registers an application; returns `(appId, secret)`.
+async fn register(app: &TestApp, name: &str) -> (String, String) {
+    let reply = app
+        .post_with("/internal/apps", &json!({"name": name}), Some(&app.admin_token()))
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+    (reply.str("/appId"), reply.str("/secret"))
+}
+
+fn now_s() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// An HS256 token signed with `secret`.
+fn sign(secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// The claims an app backend puts in: `sub`, `app_id`, `iat`, `exp`.
+fn app_token(secret: &str, app_id: &str, sub: &str, exp: i64) -> String {
+    sign(
+        secret,
+        &json!({"sub": sub, "app_id": app_id, "iat": now_s(), "exp": exp}),
+    )
+}
+
+/// `POST /auth/login` with raw header pairs and a raw body.
+async fn chat_login(app: &TestApp, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/auth/login", app.base))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    Reply {
+        status,
+        headers,
+        json: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+fn iso(exp: i64) -> String {
+    DateTime::from_timestamp(exp, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn profile(user: &str) -> String {
+    json!({
+        "userId": user,
+        "nickname": "채팅왕",
+        "profileImageUrl": "https://bucket.s3.ap-northeast-2.amazonaws.com/p.png",
+        "friends": ["user-2", "user-3"],
+    })
+    .to_string()
+}
+
+/// A timestamp of exactly the document's shape (`2025-01-18T12:00:00Z`), now.
+#[track_caller]
+fn assert_iso_now(ts: &Value) {
+    let s = ts
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp not a string: {ts}"));
+    let at = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ")
+        .unwrap_or_else(|_| panic!("timestamp is not YYYY-MM-DDTHH:MM:SSZ: {s}"));
+    assert_eq!(s.len(), 20, "{s}");
+    assert!((at.and_utc().timestamp() - now_s()).abs() < 60, "{s} is not now");
+}
+
+async fn internal_apps_registers_applications(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token();
+    // Without, or with a wrong, admin token.
+    let r = app.post("/internal/apps", &json!({"name": "x"})).await;
+    assert_reply(
+        &r,
+        401,
+        &json!({"success": false, "message": "관리자 인증이 필요합니다."}),
+    );
+    let r = app
+        .post_with("/internal/apps", &json!({"name": "x"}), Some("wrong"))
+        .await;
+    assert_eq!(r.status.as_u16(), 401, "{}", r.text);
+    // Missing, blank, too long, wrong type, not JSON.
+    for body in [json!({}), json!({"name": "  "}), json!({"name": 3})] {
+        let r = app.post_with("/internal/apps", &body, Some(&admin)).await;
+        assert_eq!(r.status.as_u16(), 400, "{body}: {}", r.text);
+        assert_eq!(r.json["success"], false, "{}", r.text);
+        assert_keys(&r.json, &["success", "message"]);
+    }
+    let r = app
+        .post_with("/internal/apps", &json!({"name": "x".repeat(101)}), Some(&admin))
+        .await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+    // Created: exactly appId, name, secret; ids and secrets differ.
+    let r = app
+        .post_with("/internal/apps", &json!({"name": " My Chat "}), Some(&admin))
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    assert_keys(&r.json, &["appId", "name", "secret"]);
+    assert_eq!(r.json["name"], "My Chat");
+    assert!(r.str("/appId").starts_with("app_"), "{}", r.text);
+    assert!(r.str("/secret").len() >= 43, "secret too short: {}", r.text);
+    let (other_id, other_secret) = register(&app, "Other").await;
+    assert_ne!(other_id, r.str("/appId"));
+    assert_ne!(other_secret, r.str("/secret"));
+    // Disabled when no admin token is configured.
+    if let Some(closed) = TestApp::spawn_with(backend, |s| s.admin_token = None).await {
+        let r = closed
+            .post_with("/internal/apps", &json!({"name": "x"}), Some(&admin))
+            .await;
+        assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+    }
+}
+
+async fn login_registers_then_updates(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, secret) = register(&app, "Chat").await;
+    let exp = now_s() + 600;
+    let token = app_token(&secret, &app_id, "user-12345", exp);
+    // Raw token.
+    let r = chat_login(
+        &app,
+        &[("App-Id", &app_id), ("Authorization", &token)],
+        &profile("user-12345"),
+    )
+    .await;
+    assert_reply(
+        &r,
+        200,
+        &json!({"status": "success", "userId": "user-12345", "expiresAt": iso(exp)}),
+    );
+    // A later login (Bearer form) updates nickname, image and friends.
+    let bearer = format!("Bearer {token}");
+    let changed = json!({"userId": "user-12345", "nickname": "새이름", "friends": []}).to_string();
+    let r = chat_login(&app, &[("App-Id", &app_id), ("Authorization", &bearer)], &changed).await;
+    assert_reply(
+        &r,
+        200,
+        &json!({"status": "success", "userId": "user-12345", "expiresAt": iso(exp)}),
+    );
+    // Only userId is required; app_id may be left out of the token.
+    let bare = sign(&secret, &json!({"sub": "user-2", "exp": exp}));
+    let r = chat_login(
+        &app,
+        &[("App-Id", &app_id), ("Authorization", &bare)],
+        &json!({"userId": "user-2"}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+}
+
+async fn login_accepts_our_own_access_tokens(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, _) = register(&app, "Chat").await;
+    let user = app.new_user().await;
+    let (access, _) = app.standard_login(&user).await;
+    let claims = jwt_claims(&access);
+    let uuid = claims["sub"].as_str().unwrap().to_owned();
+    let exp = claims["exp"].as_i64().unwrap();
+    let bearer = format!("Bearer {access}");
+    let headers = [("App-Id", app_id.as_str()), ("Authorization", bearer.as_str())];
+    let r = chat_login(&app, &headers, &profile(&uuid)).await;
+    assert_reply(
+        &r,
+        200,
+        &json!({"status": "success", "userId": uuid, "expiresAt": iso(exp)}),
+    );
+    // The login id names the same user.
+    let r = chat_login(&app, &headers, &profile(&user.login)).await;
+    assert_reply(
+        &r,
+        200,
+        &json!({"status": "success", "userId": user.login, "expiresAt": iso(exp)}),
+    );
+    let r = chat_login(&app, &headers, &profile("someone-else")).await;
+    assert_reply(&r, 400, &invalid());
+    // After a logout the access token no longer logs in to chat, nor opens
+    // a chat socket.
+    assert_eq!(standard_logout(&app, &access).await.status.as_u16(), 200);
+    let r = chat_login(&app, &headers, &profile(&uuid)).await;
+    assert_reply(&r, 400, &invalid());
+    let refused = connect(
+        &app.ws_url(""),
+        &[("app-id", app_id.as_str()), ("authorization", bearer.as_str())],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.0, 400);
+}
+
+/// A refused login: name, headers, body.
+type Case = (&'static str, Vec<(&'static str, String)>, String);
+
+async fn login_refusals(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, secret) = register(&app, "Chat").await;
+    let (other_id, other_secret) = register(&app, "Other").await;
+    let exp = now_s() + 600;
+    let good = app_token(&secret, &app_id, "u1", exp);
+    let body = profile("u1");
+    let cases: Vec<Case> = vec![
+        ("no App-Id", vec![("Authorization", good.clone())], body.clone()),
+        (
+            "unknown App-Id",
+            vec![
+                ("App-Id", "app_000000000000000000000000".into()),
+                ("Authorization", good.clone()),
+            ],
+            body.clone(),
+        ),
+        ("no Authorization", vec![("App-Id", app_id.clone())], body.clone()),
+        (
+            "garbage token",
+            vec![
+                ("App-Id", app_id.clone()),
+                ("Authorization", "Bearer nope".into()),
+            ],
+            body.clone(),
+        ),
+        (
+            "another app's token",
+            vec![
+                ("App-Id", app_id.clone()),
+                ("Authorization", app_token(&other_secret, &app_id, "u1", exp)),
+            ],
+            body.clone(),
+        ),
+        (
+            "app_id claim names another app",
+            vec![
+                ("App-Id", app_id.clone()),
+                ("Authorization", app_token(&secret, &other_id, "u1", exp)),
+            ],
+            body.clone(),
+        ),
+        (
+            "expired",
+            vec![
+                ("App-Id", app_id.clone()),
+                ("Authorization", app_token(&secret, &app_id, "u1", now_s() - 10)),
+            ],
+            body.clone(),
+        ),
+        (
+            "no exp",
+            vec![
+                ("App-Id", app_id.clone()),
+                (
+                    "Authorization",
+                    sign(&secret, &json!({"sub": "u1", "app_id": app_id})),
+                ),
+            ],
+            body.clone(),
+        ),
+        (
+            "sub is not userId",
+            vec![("App-Id", app_id.clone()), ("Authorization", good.clone())],
+            profile("u2"),
+        ),
+        (
+            "malformed body",
+            vec![("App-Id", app_id.clone()), ("Authorization", good.clone())],
+            "{\"userId\":".into(),
+        ),
+        (
+            "missing userId",
+            vec![("App-Id", app_id.clone()), ("Authorization", good.clone())],
+            json!({"nickname": "n"}).to_string(),
+        ),
+        (
+            "friends not strings",
+            vec![("App-Id", app_id.clone()), ("Authorization", good.clone())],
+            json!({"userId": "u1", "friends": [1, 2]}).to_string(),
+        ),
+        (
+            "too many friends",
+            vec![("App-Id", app_id.clone()), ("Authorization", good.clone())],
+            json!({"userId": "u1", "friends": vec!["f"; 1001]}).to_string(),
+        ),
+    ];
+    for (name, headers, body) in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let r = chat_login(&app, &headers, &body).await;
+        assert_eq!(r.status.as_u16(), 400, "{name}: {}", r.text);
+        assert_eq!(r.json, invalid(), "{name}: {}", r.text);
+    }
+}
+
+async fn chat_socket(app: &TestApp, app_id: &str, token: &str) -> Client {
+    connect(
+        &app.ws_url(""),
+        &[("app-id", app_id), ("authorization", &format!("Bearer {token}"))],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("chat socket refused: {e:?}"))
+}
+
+fn event(name: &str, user: &str) -> String {
+    json!({"event": name, "data": {"userId": user}}).to_string()
+}
+
+#[track_caller]
+fn assert_event(frame: &Value, name: &str, status: &str, user: &str) {
+    assert_keys(frame, &["event", "data"]);
+    assert_eq!(frame["event"], name, "{frame}");
+    assert_keys(&frame["data"], &["status", "userId", "timestamp"]);
+    assert_eq!(frame["data"]["status"], status, "{frame}");
+    assert_eq!(frame["data"]["userId"], user, "{frame}");
+    assert_iso_now(&frame["data"]["timestamp"]);
+}
+
+async fn expect_error_then_close(client: &mut Client) {
+    assert_eq!(client.json(WAIT).await, invalid());
+    assert!(
+        matches!(client.next(WAIT).await, Frame::Closed(_)),
+        "socket not closed after the error"
+    );
+}
+
+async fn socket_connect_then_disconnect(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, secret) = register(&app, "Chat").await;
+    let token = app_token(&secret, &app_id, "user-12345", now_s() + 600);
+    let mut client = chat_socket(&app, &app_id, &token).await;
+    client.send_text(&event("connect", "user-12345")).await;
+    assert_event(&client.json(WAIT).await, "connected", "success", "user-12345");
+    // Connecting again is harmless.
+    client.send_text(&event("connect", "user-12345")).await;
+    assert_event(&client.json(WAIT).await, "connected", "success", "user-12345");
+    client.send_text(&event("disconnect", "user-12345")).await;
+    assert_event(
+        &client.json(WAIT).await,
+        "disconnected",
+        "disconnected",
+        "user-12345",
+    );
+    assert_eq!(client.next(WAIT).await, Frame::Closed(Some(1000)));
+    // A new connection with the same token works after a disconnect.
+    let mut again = chat_socket(&app, &app_id, &token).await;
+    again.send_text(&event("connect", "user-12345")).await;
+    assert_event(&again.json(WAIT).await, "connected", "success", "user-12345");
+}
+
+async fn socket_handshake_by_query_and_own_tokens(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, secret) = register(&app, "Chat").await;
+    let token = app_token(&secret, &app_id, "u1", now_s() + 600);
+    for query in [
+        format!("app_id={app_id}&token={token}"),
+        format!("appId={app_id}&access_token={token}"),
+    ] {
+        let mut client = connect(&app.ws_url(&query), &[]).await.unwrap();
+        client.send_text(&event("connect", "u1")).await;
+        assert_event(&client.json(WAIT).await, "connected", "success", "u1");
+    }
+    // A raw (non-Bearer) Authorization header.
+    let mut raw = connect(&app.ws_url(""), &[("app-id", &app_id), ("authorization", &token)])
+        .await
+        .unwrap();
+    raw.send_text(&event("connect", "u1")).await;
+    assert_event(&raw.json(WAIT).await, "connected", "success", "u1");
+    // This service's own access token, user named by UUID or login id.
+    let user = app.new_user().await;
+    let (access, _) = app.standard_login(&user).await;
+    let uuid = jwt_claims(&access)["sub"].as_str().unwrap().to_owned();
+    for name in [uuid.as_str(), user.login.as_str()] {
+        let mut own = chat_socket(&app, &app_id, &access).await;
+        own.send_text(&event("connect", name)).await;
+        assert_event(&own.json(WAIT).await, "connected", "success", name);
+    }
+}
+
+async fn socket_refusals(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, secret) = register(&app, "Chat").await;
+    let (_, other_secret) = register(&app, "Other").await;
+    let token = app_token(&secret, &app_id, "u1", now_s() + 600);
+    // Invalid handshakes: 400 with the contract's body, no upgrade.
+    let expired = app_token(&secret, &app_id, "u1", now_s() - 5);
+    let foreign = app_token(&other_secret, &app_id, "u1", now_s() + 600);
+    for (query, headers) in [
+        (format!("app_id={app_id}"), vec![]),
+        (format!("app_id=app_nope&token={token}"), vec![]),
+        (format!("app_id={app_id}&token=garbage"), vec![]),
+        (format!("app_id={app_id}&token={expired}"), vec![]),
+        (
+            String::new(),
+            vec![("app-id", app_id.as_str()), ("authorization", foreign.as_str())],
+        ),
+        (
+            String::new(),
+            vec![("app-id", ""), ("authorization", token.as_str())],
+        ),
+    ] {
+        let refused = connect(&app.ws_url(&query), &headers).await.unwrap_err();
+        assert_eq!(refused.0, 400, "{query} {headers:?}");
+        let body: Value = serde_json::from_str(&refused.1).unwrap();
+        assert_eq!(body, invalid(), "{query} {headers:?}");
+    }
+    // After the upgrade: wrong userId, unknown event, garbage, binary, a
+    // disconnect naming someone else — each answered with the error, then
+    // the socket is closed.
+    for frame in [
+        event("connect", "u2"),
+        event("join", "u1"),
+        "not json".to_owned(),
+        json!({"event": "connect"}).to_string(),
+        event("disconnect", "u2"),
+    ] {
+        let mut client = chat_socket(&app, &app_id, &token).await;
+        client.send_text(&frame).await;
+        expect_error_then_close(&mut client).await;
+    }
+    let mut client = chat_socket(&app, &app_id, &token).await;
+    client.send_binary(b"\x00\x01").await;
+    expect_error_then_close(&mut client).await;
+    // Without App-Id the same socket is a `session` socket: the app token is
+    // not an access token of ours, so that contract refuses it with 401.
+    let refused = connect(&app.ws_url(&format!("token={token}")), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.0, 401);
+}
+
+on_both_backends!(
+    internal_apps_registers_applications,
+    login_registers_then_updates,
+    login_accepts_our_own_access_tokens,
+    login_refusals,
+    socket_connect_then_disconnect,
+    socket_handshake_by_query_and_own_tokens,
+    socket_refusals,
+);
