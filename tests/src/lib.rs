@@ -71,6 +71,22 @@ pub fn external_base_url() -> Option<String> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// The settings of the suite's in-process servers, before a scenario's own
+/// changes: production defaults, plus port 0, small pools, mail to the
+/// suite's SMTP sink and a known admin token.
+fn test_settings(database_url: &str) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.to_owned(),
+        database_pool_size: 4,
+        workers: Some(2),
+        shutdown_timeout_seconds: 1,
+        smtp_url: Some(MailSink::global().url().into()),
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..Settings::default()
+    }
+}
+
 /// A fresh login id, unique across runs (fits every contract's rules).
 pub fn unique_login() -> String {
     let n: u64 = rand::rng().random();
@@ -99,7 +115,9 @@ impl TestApp {
             .build()
             .unwrap();
         if let Some(base) = external_base_url() {
-            let mut probe = Settings::default();
+            // Compare with the suite's own defaults: a scenario that changes
+            // them needs a server of its own.
+            let mut probe = test_settings("probe");
             let before = format!("{probe:?}");
             configure(&mut probe);
             if format!("{probe:?}") != before {
@@ -117,16 +135,7 @@ impl TestApp {
             });
         }
         let db = TestDatabase::new(backend);
-        let mut settings = Settings {
-            bind: "127.0.0.1:0".into(),
-            database_url: db.url().to_owned(),
-            database_pool_size: 4,
-            workers: Some(2),
-            shutdown_timeout_seconds: 1,
-            smtp_url: Some(MailSink::global().url().into()),
-            admin_token: Some(ADMIN_TOKEN.into()),
-            ..Settings::default()
-        };
+        let mut settings = test_settings(db.url());
         configure(&mut settings);
         let (base, handle) = Self::start(settings.clone()).await;
         Some(Self {
