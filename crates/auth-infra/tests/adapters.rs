@@ -133,6 +133,9 @@ on_both!(
     set_password,
     signing_secret_is_stable,
     ping_and_migrate_twice,
+    live_sessions_oldest_first,
+    refresh_expiry_is_the_latest_unspent,
+    racing_code_sends_store_one,
 );
 
 on_both!(
@@ -550,6 +553,119 @@ mod scenarios {
         // The schema still works after the repeated migration.
         let c = Ctx::new(db);
         c.user("mig1").await;
+    }
+
+    pub async fn live_sessions_oldest_first(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("live1");
+        let u = u.await;
+        let other = c.user("live2").await;
+        let (a, _) = c.session(&u).await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let (b, _) = c.session(&u).await;
+        let (gone, _) = c.session(&u).await;
+        c.session(&other).await;
+        assert!(
+            c.sessions
+                .revoke(gone.id, RevokeReason::Logout, now())
+                .await
+                .unwrap()
+        );
+        let live: Vec<SessionId> = c
+            .sessions
+            .live_sessions(u.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(live, vec![a.id, b.id]);
+    }
+
+    pub async fn refresh_expiry_is_the_latest_unspent(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("exp1").await;
+        let (s, first) = c.session(&u).await;
+        assert_eq!(
+            c.sessions.refresh_expiry(s.id).await.unwrap(),
+            Some(first.expires_at)
+        );
+        // Rotation spends the first token; the horizon is the next one's expiry.
+        let mut next = refresh_for(&s, now() + TimeDelta::seconds(1));
+        next.expires_at = first.expires_at + TimeDelta::days(3);
+        c.sessions.rotate(&first.hash, &next, now()).await.unwrap();
+        assert_eq!(
+            c.sessions.refresh_expiry(s.id).await.unwrap(),
+            Some(next.expires_at)
+        );
+        let unknown = SessionId::from_uuid(Uuid::new_v4());
+        assert_eq!(c.sessions.refresh_expiry(unknown).await.unwrap(), None);
+    }
+
+    pub async fn racing_code_sends_store_one(db: Database) {
+        use auth_domain::ports::CodeStore;
+        use auth_domain::verification::{CodePurpose, PlainCode, PutOutcome, StoredCode};
+        let store = Arc::new(auth_infra::DieselCodeStore::new(db));
+        let email = Email::parse("race@example.com").unwrap();
+        let t = now();
+        let tasks: Vec<_> = (0..10u8)
+            .map(|i| {
+                let store = store.clone();
+                let email = email.clone();
+                tokio::spawn(async move {
+                    let code = PlainCode::from_random([i, i, i]);
+                    let stored = StoredCode {
+                        hash: code.hash(&email, CodePurpose::SignUp),
+                        email,
+                        purpose: CodePurpose::SignUp,
+                        user_id: None,
+                        sent_at: t,
+                        expires_at: t + TimeDelta::minutes(10),
+                        attempts: 0,
+                        verified_at: None,
+                        consumed_at: None,
+                    };
+                    (
+                        store.put(&stored, TimeDelta::seconds(60)).await.unwrap(),
+                        stored.hash,
+                    )
+                })
+            })
+            .collect();
+        let mut stored = Vec::new();
+        for task in tasks {
+            let (outcome, hash) = task.await.unwrap();
+            match outcome {
+                PutOutcome::Stored => stored.push(hash),
+                PutOutcome::Cooldown(until) => assert_eq!(until, t + TimeDelta::seconds(60)),
+            }
+        }
+        assert_eq!(stored.len(), 1, "exactly one racing send stores its code");
+        assert_eq!(store.get(&email).await.unwrap().unwrap().hash, stored[0]);
+        // After the cooldown a send replaces the code and resets its tries.
+        store.record_failure(&email, &stored[0]).await.unwrap();
+        let later = t + TimeDelta::seconds(60);
+        let code = PlainCode::from_random([9, 9, 9]);
+        let replacement = StoredCode {
+            hash: code.hash(&email, CodePurpose::ForgetPassword),
+            email: email.clone(),
+            purpose: CodePurpose::ForgetPassword,
+            user_id: None,
+            sent_at: later,
+            expires_at: later + TimeDelta::minutes(10),
+            attempts: 0,
+            verified_at: None,
+            consumed_at: None,
+        };
+        assert_eq!(
+            store.put(&replacement, TimeDelta::seconds(60)).await.unwrap(),
+            PutOutcome::Stored
+        );
+        assert_eq!(store.get(&email).await.unwrap(), Some(replacement.clone()));
+        // Consumption is single use and bound to the current hash.
+        assert!(!store.consume(&email, &stored[0], later, 5).await.unwrap());
+        assert!(store.consume(&email, &replacement.hash, later, 5).await.unwrap());
+        assert!(!store.consume(&email, &replacement.hash, later, 5).await.unwrap());
     }
 }
 
