@@ -242,11 +242,26 @@ enum Target {
     Postgres { url: String },
 }
 
+/// libpq waits forever for an unreachable host unless told otherwise; a
+/// PostgreSQL URL without `connect_timeout` gets 5 seconds, so start-up and
+/// pool checkouts fail (503) instead of hanging.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&connect_timeout=5")
+    } else {
+        format!("{url}?connect_timeout=5")
+    }
+}
+
 impl Target {
     fn parse(url: &str) -> Result<Self, DbError> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres { url: url.to_owned() });
+            return Ok(Self::Postgres {
+                url: with_connect_timeout(url),
+            });
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -371,6 +386,23 @@ mod tests {
             Err(e @ DbError::UnsupportedUrl(_)) => assert!(!e.to_string().contains("hunter2")),
             _ => panic!("mysql accepted"),
         }
+    }
+
+    #[test]
+    fn postgres_urls_get_a_connect_timeout() {
+        let url = |raw| match Target::parse(raw) {
+            Ok(Target::Postgres { url }) => url,
+            _ => panic!("not postgres"),
+        };
+        assert_eq!(url("postgres://h/db"), "postgres://h/db?connect_timeout=5");
+        assert_eq!(
+            url("postgres://h/db?sslmode=require"),
+            "postgres://h/db?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(
+            url("postgres://h/db?connect_timeout=2"),
+            "postgres://h/db?connect_timeout=2"
+        );
     }
 
     #[test]
