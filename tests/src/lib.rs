@@ -83,6 +83,7 @@ fn test_settings(database_url: &str) -> Settings {
         shutdown_timeout_seconds: 1,
         smtp_url: Some(MailSink::global().url().into()),
         admin_token: Some(ADMIN_TOKEN.into()),
+        rate_limit_enabled: false,
         ..Settings::default()
     }
 }
@@ -223,6 +224,28 @@ impl TestApp {
         Self::read(request.send().await.unwrap()).await
     }
 
+    /// POST a JSON body with extra headers (e.g. `X-Forwarded-For`).
+    pub async fn post_headers(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// POST a raw JSON body with extra headers.
+    pub async fn post_raw_headers(&self, path: &str, body: String, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
     /// POST raw bytes with a content type.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>, content_type: &str) -> Reply {
         let request = self
@@ -252,6 +275,15 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+
+    /// GET with extra headers.
+    pub async fn get_headers(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.unwrap()).await
     }
 
     /// GET with a JSON body (the `account` document's `check/auth-code`).

@@ -14,6 +14,7 @@
 //! Other Rust services can depend on this crate to reuse the validated types
 //! ([`user::Email`], [`user::LoginId`]) and the token claims.
 
+pub mod audit;
 pub mod chat;
 pub mod error;
 pub mod events;
@@ -23,6 +24,7 @@ pub mod ports;
 pub mod service;
 pub mod session;
 pub mod social;
+pub mod throttle;
 pub mod token;
 pub mod user;
 pub mod verification;

@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use crate::events::SessionPolicy;
 use crate::password::PasswordPolicy;
 use crate::social::SocialPolicy;
+use crate::throttle::ThrottlePolicy;
 use crate::verification::CodePolicy;
 
 /// The rules every use case follows. Built once from configuration.
@@ -25,6 +26,8 @@ pub struct AuthPolicy {
     pub sessions: SessionPolicy,
     /// Rules for social login.
     pub social: SocialPolicy,
+    /// Login throttling (failures per account key and per client IP).
+    pub throttle: ThrottlePolicy,
 }
 
 impl Default for AuthPolicy {
@@ -37,6 +40,7 @@ impl Default for AuthPolicy {
             codes: CodePolicy::default(),
             sessions: SessionPolicy::default(),
             social: SocialPolicy::default(),
+            throttle: ThrottlePolicy::default(),
         }
     }
 }

@@ -20,6 +20,10 @@ use crate::verification::{CodeHash, OutgoingMail, PutOutcome, StoredCode};
 pub use crate::chat::{AppRepository, AppTokens, ChatProfiles};
 // Social login's ports live beside their types in `social.rs`.
 pub use crate::social::{LoginStateStore, SocialIdentityStore, SocialProvider, SocialProviderError};
+// The audit trail's port lives beside its types in `audit.rs`.
+pub use crate::audit::AuditLog;
+// Login throttling's port lives beside its rule in `throttle.rs`.
+pub use crate::throttle::LoginThrottle;
 
 /// Why a user could not be inserted.
 #[derive(Debug, thiserror::Error)]

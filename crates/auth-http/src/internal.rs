@@ -113,3 +113,63 @@ pub fn app_json(created: &CreatedApp) -> serde_json::Value {
         "secret": created.secret,
     })
 }
+
+/// `GET /internal/audit?user=<numeric id>&limit=<1..1000, default 100>`:
+/// the latest audit events, newest first, of one user or of everyone.
+/// Answers `{"success": true, "events": [{at, kind, userId, sessionId, ip,
+/// userAgent}]}`.
+pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if let Err(refused) = authorize(&state, &req) {
+        return refused;
+    }
+    let Ok(query) = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+    else {
+        return answer(StatusCode::BAD_REQUEST, false, "잘못된 요청 형식입니다.");
+    };
+    let user = match query.get("user").map(|u| u.trim()).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(id) => Some(auth_domain::user::UserId::new(id)),
+            Err(_) => return answer(StatusCode::BAD_REQUEST, false, "user는 숫자여야 합니다."),
+        },
+    };
+    let limit = match query.get("limit").map(|l| l.trim()) {
+        None | Some("") => 100,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    false,
+                    "limit은 1~1000 사이의 숫자여야 합니다.",
+                );
+            }
+        },
+    };
+    match state.auth.audit_trail(user, limit).await {
+        Ok(events) => {
+            let events: Vec<_> = events
+                .iter()
+                .map(|e| {
+                    json!({
+                        "at": crate::contracts::iso_millis(e.at),
+                        "kind": e.kind.as_str(),
+                        "userId": e.user_id.map(auth_domain::user::UserId::get),
+                        "sessionId": e.session_id.map(|s| s.to_string()),
+                        "ip": e.ip.map(|ip| ip.to_string()),
+                        "userAgent": e.user_agent,
+                    })
+                })
+                .collect();
+            HttpResponse::Ok().json(json!({"success": true, "events": events}))
+        }
+        Err(e) => {
+            log_internal("internal", &e);
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                false,
+                "일시적으로 서비스를 이용할 수 없습니다.",
+            )
+        }
+    }
+}

@@ -9,9 +9,11 @@
 
 pub mod body;
 pub mod cli;
+pub mod client_ip;
 pub mod contracts;
 pub mod health;
 pub mod internal;
+pub mod rate_limit;
 pub mod routes;
 pub mod settings;
 pub mod startup;

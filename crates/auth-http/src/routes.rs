@@ -247,10 +247,10 @@ impl RoutePlan {
 /// with `email` is a `picsel` login, any other object is `standard`'s, and a
 /// body that cannot be read as an object is answered in `standard`'s
 /// envelope (nothing in it says it is `picsel`'s).
-async fn dispatch_login(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+async fn dispatch_login(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
-        Ok(body) if body.has("email") => picsel::login_with(&state, &body).await,
-        Ok(body) => standard::login_with(&state, &body).await,
+        Ok(body) if body.has("email") => picsel::login_with(&state, &req, &body).await,
+        Ok(body) => standard::login_with(&state, &req, &body).await,
         Err(e) => standard::body_error(e),
     }
 }

@@ -91,6 +91,32 @@ pub struct Settings {
     pub single_session_contracts: String,
     /// Most live sessions per user, oldest evicted (`AUTH_MAX_SESSIONS_PER_USER`).
     pub max_sessions_per_user: Option<u32>,
+    /// Whether failed password checks are throttled
+    /// (`AUTH_LOGIN_THROTTLE_ENABLED`, default true).
+    pub login_throttle_enabled: bool,
+    /// Failures per account key within the window before a lock
+    /// (`AUTH_LOGIN_MAX_FAILURES`, default 5).
+    pub login_max_failures: u32,
+    /// Failures per client IP within the window before a lock
+    /// (`AUTH_LOGIN_IP_MAX_FAILURES`, default 20).
+    pub login_ip_max_failures: u32,
+    /// The counting window in seconds (`AUTH_LOGIN_FAILURE_WINDOW_SECONDS`,
+    /// default 900).
+    pub login_failure_window_seconds: i64,
+    /// The first lock in seconds, doubled by each further lock in the window
+    /// (`AUTH_LOGIN_LOCK_SECONDS`, default 60).
+    pub login_lock_seconds: i64,
+    /// The longest lock in seconds (`AUTH_LOGIN_MAX_LOCK_SECONDS`, default 900).
+    pub login_max_lock_seconds: i64,
+    /// Comma-separated IPs/CIDRs of reverse proxies whose `X-Forwarded-For`
+    /// is believed (`AUTH_TRUSTED_PROXIES`, default none).
+    pub trusted_proxies: String,
+    /// Whether the public endpoints are rate limited per client IP
+    /// (`AUTH_RATE_LIMIT_ENABLED`, default true; off for load tests).
+    pub rate_limit_enabled: bool,
+    /// Requests per minute per client IP on the public endpoints, also the
+    /// burst (`AUTH_RATE_LIMIT_PER_MINUTE`, default 60).
+    pub rate_limit_per_minute: u32,
     /// Which contracts are served, and where.
     pub contracts: ContractsSettings,
     /// Social login (`AUTH_PUBLIC_URL`, `AUTH_OAUTH_*`; flat keys).
@@ -130,6 +156,15 @@ impl Default for Settings {
             ws_session_check_seconds: 60,
             single_session_contracts: "session".into(),
             max_sessions_per_user: None,
+            login_throttle_enabled: true,
+            login_max_failures: 5,
+            login_ip_max_failures: 20,
+            login_failure_window_seconds: 900,
+            login_lock_seconds: 60,
+            login_max_lock_seconds: 900,
+            trusted_proxies: String::new(),
+            rate_limit_enabled: true,
+            rate_limit_per_minute: 60,
             contracts: ContractsSettings::default(),
             oauth: OAuthSettings::default(),
         }
@@ -236,6 +271,23 @@ impl Settings {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(SettingsError("log_format must be `text` or `json`".into()));
         }
+        if self.login_max_failures == 0
+            || self.login_ip_max_failures == 0
+            || self.login_failure_window_seconds <= 0
+            || self.login_lock_seconds <= 0
+            || self.login_max_lock_seconds < self.login_lock_seconds
+        {
+            return Err(SettingsError(
+                "login throttle settings must be positive (max lock >= lock)".into(),
+            ));
+        }
+        if self.rate_limit_enabled && self.rate_limit_per_minute == 0 {
+            return Err(SettingsError(
+                "rate_limit_per_minute must be at least 1 (or rate_limit_enabled = false)".into(),
+            ));
+        }
+        crate::client_ip::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|bad| SettingsError(format!("trusted_proxies: {bad:?} is not an IP or CIDR")))?;
         self.oauth.validate()?;
         Ok(())
     }

@@ -13,15 +13,18 @@ use tracing_actix_web::TracingLogger;
 use auth_domain::events::SessionPolicy;
 use auth_domain::password::PasswordPolicy;
 use auth_domain::ports::{EventBus, Mailer};
+use auth_domain::throttle::{ThrottlePolicy, ThrottleRule};
 use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
-    Argon2Hasher, Backend, Database, DieselCodeStore, DieselSessionStore, DieselUserRepository, FileMailer,
-    JwtCodec, LocalEventBus, OsRandom, PgEventBus, SmtpMailer, SystemClock, load_or_create_signing_secret,
-    redact_database_url,
+    Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselLoginThrottle,
+    DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec, LocalEventBus, OsRandom, PgEventBus,
+    SmtpMailer, SystemClock, load_or_create_signing_secret, redact_database_url,
 };
 use auth_ws::{Registry, WsConfig, WsState};
 
+use crate::client_ip::TrustedProxies;
+use crate::rate_limit::RateLimit;
 use crate::routes::{RouteConflict, RoutePlan};
 use crate::settings::{Settings, SettingsError};
 use crate::state::AppState;
@@ -151,6 +154,8 @@ pub async fn build_service(
         events,
         social: social::ports(settings, db)?,
         chat: chat::ports(db).await?,
+        throttle: Arc::new(DieselLoginThrottle::new(db.clone())),
+        audit: Arc::new(DieselAuditLog::new(db.clone())),
     };
     let policy = AuthPolicy {
         access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
@@ -175,8 +180,44 @@ pub async fn build_service(
             max_sessions_per_user: settings.max_sessions_per_user,
         },
         social: social::policy(settings),
+        throttle: throttle_policy(settings),
     };
     Ok(AuthService::new(ports, policy))
+}
+
+/// Headers on every response: nothing is cached or sniffed, framed, or
+/// allowed to load anything; `Strict-Transport-Security` only when the
+/// service is published over HTTPS (`AUTH_PUBLIC_URL`).
+fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("Cache-Control", "no-store"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    if hsts {
+        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    } else {
+        headers
+    }
+}
+
+/// The login-throttling policy from settings.
+fn throttle_policy(settings: &Settings) -> ThrottlePolicy {
+    let rule = |max_failures| ThrottleRule {
+        max_failures,
+        window: TimeDelta::seconds(settings.login_failure_window_seconds),
+        base_lock: TimeDelta::seconds(settings.login_lock_seconds),
+        max_lock: TimeDelta::seconds(settings.login_max_lock_seconds),
+    };
+    ThrottlePolicy {
+        enabled: settings.login_throttle_enabled,
+        account: rule(settings.login_max_failures),
+        ip: rule(settings.login_ip_max_failures),
+    }
 }
 
 impl Application {
@@ -223,6 +264,8 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             admin_token: settings.admin_token.clone(),
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
+            trusted_proxies: TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_default(),
+            rate_limit: RateLimit::new(settings.rate_limit_enabled, settings.rate_limit_per_minute),
         });
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
@@ -235,22 +278,20 @@ impl Application {
                 source,
             })?
             .port();
+        let hsts = settings.oauth.public_url.starts_with("https://");
         let mut server = HttpServer::new(move || {
             let plan = plan.clone();
             App::new()
                 .app_data(state.clone())
                 .app_data(ws_state.clone())
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("Cache-Control", "no-store"))
-                        .add(("X-Content-Type-Options", "nosniff")),
-                )
+                .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/ws", web::get().to(auth_ws::ws))
                 .route("/internal/notifications", web::post().to(internal::notify))
                 .route("/internal/apps", web::post().to(internal::create_app))
+                .route("/internal/audit", web::get().to(internal::audit))
                 .configure(move |cfg| plan.mount(cfg))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds);

@@ -18,4 +18,32 @@ pub struct AppState {
     /// Where a successful social login sends the browser, with the tokens in
     /// the fragment (`AUTH_OAUTH_SUCCESS_REDIRECT`); `None` answers JSON.
     pub oauth_success_redirect: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`AUTH_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// Per-IP request limits of the public endpoints (`AUTH_RATE_LIMIT_*`).
+    pub rate_limit: crate::rate_limit::RateLimit,
+}
+
+impl AppState {
+    /// The client IP of `req` (see [`crate::client_ip`]).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        self.trusted_proxies.client_ip(req)
+    }
+
+    /// The client's `User-Agent` (for the audit trail), when readable.
+    pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
+        req.headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// Counts one request of `req`'s client against the public-endpoint
+    /// limit; `Err` is the wait until the next one is allowed.
+    ///
+    /// # Errors
+    /// The wait, when the client is over its limit.
+    pub fn rate_limit(&self, req: &actix_web::HttpRequest) -> Result<(), chrono::TimeDelta> {
+        self.rate_limit.check(self.client_ip(req))
+    }
 }

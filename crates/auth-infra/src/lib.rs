@@ -16,6 +16,8 @@
 //! - [`OAuth2Providers`]: social login (Google, Kakao, Naver) over the
 //!   `oauth2` crate; [`DieselSocialIdentityStore`] and
 //!   [`DieselLoginStateStore`]: identity links and pending flows.
+//! - [`DieselAuditLog`]: the audit trail (best effort).
+//! - [`DieselLoginThrottle`]: failed-login counters, shared by instances.
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
 //! Row structs stay private to this crate; only domain types cross it.
@@ -23,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod apps;
+mod audit;
 mod codes;
 pub mod db;
 mod events;
@@ -37,9 +40,11 @@ mod social_store;
 mod system;
 #[cfg(feature = "test-support")]
 pub mod testdb;
+mod throttle;
 mod users;
 
 pub use apps::{DieselAppRepository, DieselChatProfiles, HmacAppTokens};
+pub use audit::DieselAuditLog;
 pub use codes::DieselCodeStore;
 pub use db::{Backend, Database, DbError};
 pub use events::{LocalEventBus, PgEventBus};
@@ -52,4 +57,5 @@ pub use redact::redact_database_url;
 pub use sessions::DieselSessionStore;
 pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
 pub use system::{OsRandom, SystemClock};
+pub use throttle::DieselLoginThrottle;
 pub use users::DieselUserRepository;

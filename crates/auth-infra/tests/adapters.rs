@@ -147,8 +147,16 @@ on_both!(
     oauth_state_put_purges_expired,
 );
 
+on_both!(
+    throttle_counts_and_locks,
+    throttle_concurrent_failures_all_count,
+    audit_records_and_reads_newest_first,
+);
+
 mod scenarios {
+    pub use super::audit::*;
     pub use super::social::*;
+    pub use super::throttle::*;
     use super::*;
 
     pub async fn insert_and_find(db: Database) {
@@ -985,5 +993,119 @@ mod social {
                 .unwrap(),
             Some(fresh)
         );
+    }
+}
+
+mod throttle {
+    use auth_domain::ports::LoginThrottle;
+    use auth_domain::throttle::{ThrottlePolicy, ThrottleRule};
+    use auth_infra::DieselLoginThrottle;
+
+    use super::*;
+
+    fn rule() -> ThrottleRule {
+        ThrottlePolicy::default().account
+    }
+
+    pub async fn throttle_counts_and_locks(db: Database) {
+        let t = DieselLoginThrottle::new(db);
+        let t0 = now();
+        let keys = vec!["acct:login:parkh".to_owned(), "ip:10.0.0.1".to_owned()];
+        assert_eq!(t.locked_until(&keys, t0).await.unwrap(), None);
+        for i in 1..=4 {
+            let s = t.record_failure("acct:login:parkh", &rule(), t0).await.unwrap();
+            assert_eq!(s.failures, i);
+            assert_eq!(s.locked_until, None);
+        }
+        assert_eq!(t.locked_until(&keys, t0).await.unwrap(), None);
+        let s = t.record_failure("acct:login:parkh", &rule(), t0).await.unwrap();
+        assert_eq!(s.locked_until, Some(t0 + TimeDelta::minutes(1)));
+        assert_eq!(
+            t.locked_until(&keys, t0).await.unwrap(),
+            Some(t0 + TimeDelta::minutes(1))
+        );
+        // Other keys are not affected; an expired lock is no lock.
+        assert_eq!(
+            t.locked_until(&["acct:login:other".to_owned()], t0)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            t.locked_until(&keys, t0 + TimeDelta::seconds(61)).await.unwrap(),
+            None
+        );
+        // The next failure in the window locks for twice as long.
+        let t1 = t0 + TimeDelta::seconds(61);
+        let s = t.record_failure("acct:login:parkh", &rule(), t1).await.unwrap();
+        assert_eq!((s.failures, s.lockouts), (6, 2));
+        assert_eq!(s.locked_until, Some(t1 + TimeDelta::minutes(2)));
+        t.reset("acct:login:parkh").await.unwrap();
+        assert_eq!(t.locked_until(&keys, t1).await.unwrap(), None);
+        let s = t.record_failure("acct:login:parkh", &rule(), t1).await.unwrap();
+        assert_eq!(s.failures, 1);
+        t.reset("acct:login:never-seen").await.unwrap();
+    }
+
+    pub async fn throttle_concurrent_failures_all_count(db: Database) {
+        let t = Arc::new(DieselLoginThrottle::new(db));
+        let t0 = now();
+        let generous = ThrottleRule {
+            max_failures: 1000,
+            ..rule()
+        };
+        let tasks: Vec<_> = (0..30)
+            .map(|_| {
+                let t = Arc::clone(&t);
+                tokio::spawn(async move { t.record_failure("ip:10.0.0.9", &generous, t0).await })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for task in tasks {
+            seen.push(task.await.unwrap().unwrap().failures);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=30).collect::<Vec<u32>>(), "every failure counted once");
+    }
+}
+
+mod audit {
+    use auth_domain::audit::{AuditEvent, AuditKind};
+    use auth_domain::ports::AuditLog;
+    use auth_domain::user::UserId;
+    use auth_infra::DieselAuditLog;
+
+    use super::*;
+
+    pub async fn audit_records_and_reads_newest_first(db: Database) {
+        let log = DieselAuditLog::new(db);
+        let t0 = now();
+        let sid = SessionId::from_uuid(Uuid::new_v4());
+        let event = |kind, user: Option<i64>, i: i64| AuditEvent {
+            at: t0 + TimeDelta::seconds(i),
+            kind,
+            user_id: user.map(UserId::new),
+            session_id: (kind == AuditKind::LoginSuccess).then_some(sid),
+            ip: Some("2001:db8::1".parse().unwrap()),
+            user_agent: Some("curl/8\0x".into()),
+        };
+        log.record(event(AuditKind::LoginFailure, None, 0)).await;
+        log.record(event(AuditKind::LoginSuccess, Some(7), 1)).await;
+        log.record(event(AuditKind::Logout, Some(7), 2)).await;
+        log.record(event(AuditKind::LoginSuccess, Some(8), 3)).await;
+        let all = log.recent(None, 10).await.unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0].user_id, Some(UserId::new(8)));
+        assert_eq!(all[3].kind, AuditKind::LoginFailure);
+        let mine = log.recent(Some(UserId::new(7)), 10).await.unwrap();
+        assert_eq!(
+            mine.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            vec![AuditKind::Logout, AuditKind::LoginSuccess]
+        );
+        assert_eq!(mine[1].session_id, Some(sid));
+        assert_eq!(mine[1].at, t0 + TimeDelta::seconds(1));
+        assert_eq!(mine[1].ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(mine[1].user_agent.as_deref(), Some("curl/8x"));
+        assert_eq!(log.recent(None, 1).await.unwrap().len(), 1);
     }
 }

@@ -3,10 +3,12 @@
 //! asserts what a client of that contract would notice.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod account;
 mod chat;
 mod codes;
 mod cross;
+mod forged;
 mod picsel;
 mod realtime;
 mod robustness;

@@ -1,5 +1,6 @@
 //! Sign-up, withdrawal and availability checks.
 
+use crate::audit::AuditKind;
 use crate::error::PortError;
 use crate::password::PolicyViolation;
 use crate::ports::InsertUserError;
@@ -7,7 +8,7 @@ use crate::session::RevokeReason;
 use crate::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
 
 use super::AuthService;
-use super::login::Identifier;
+use super::login::{Identifier, ThrottleKeys};
 
 /// A sign-up request, as typed by the user.
 #[derive(Clone)]
@@ -68,6 +69,13 @@ pub enum WithdrawError {
     /// The password does not match.
     #[error("wrong password")]
     WrongPassword,
+    /// Too many failed password checks for this login id or from this IP:
+    /// refused without checking the password.
+    #[error("throttled")]
+    Throttled {
+        /// How long until a new attempt is accepted.
+        retry_after: chrono::TimeDelta,
+    },
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
@@ -134,28 +142,55 @@ impl AuthService {
     }
 
     /// Deletes an account after checking its password: every session is
-    /// revoked, then the user's data is deleted.
+    /// revoked, then the user's data is deleted. The password check is
+    /// throttled like a login (same account key, same IP counter).
     ///
     /// # Errors
     /// [`WithdrawError`].
-    pub async fn withdraw(&self, login_id: &str, password: &str) -> Result<(), WithdrawError> {
-        let user = self
-            .find_by_identifier(&Identifier::LoginId(login_id.to_owned()))
-            .await?;
+    pub async fn withdraw(
+        &self,
+        login_id: &str,
+        password: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), WithdrawError> {
+        let identifier = Identifier::LoginId(login_id.to_owned());
+        let keys = ThrottleKeys::new(&identifier, ip);
+        if let Some(retry_after) = self.throttle_check(&keys).await? {
+            return Err(WithdrawError::Throttled { retry_after });
+        }
+        let user = self.find_by_identifier(&identifier).await?;
         let verified = self
             .ports
             .hasher
             .verify(password, user.as_ref().and_then(|u| u.password_hash.as_ref()))
             .await?;
+        let client = super::login::SessionMeta {
+            client: "account",
+            ip,
+            user_agent: None,
+        };
         let user = match (user, verified) {
-            (None, _) => return Err(WithdrawError::UnknownUser),
-            (Some(_), false) => return Err(WithdrawError::WrongPassword),
+            (None, _) => {
+                self.throttle_failure(&keys).await?;
+                self.audit(AuditKind::LoginFailure, None, None, Some(&client))
+                    .await;
+                return Err(WithdrawError::UnknownUser);
+            }
+            (Some(user), false) => {
+                self.throttle_failure(&keys).await?;
+                self.audit(AuditKind::LoginFailure, Some(user.id), None, Some(&client))
+                    .await;
+                return Err(WithdrawError::WrongPassword);
+            }
             (Some(user), true) => user,
         };
+        self.throttle_success(&keys).await?;
         let now = self.ports.clock.now();
         self.revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
             .await?;
         self.ports.users.delete(user.id).await?;
+        self.audit(AuditKind::Withdrawal, Some(user.id), None, Some(&client))
+            .await;
         Ok(())
     }
 

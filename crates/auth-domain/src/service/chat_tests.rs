@@ -166,7 +166,11 @@ async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
-            SessionMeta { client: "standard" },
+            SessionMeta {
+                client: "standard",
+                ip: None,
+                user_agent: None,
+            },
         )
         .await
         .unwrap();
@@ -209,7 +213,11 @@ async fn own_access_tokens_of_a_revoked_session_are_refused() {
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
-            SessionMeta { client: "standard" },
+            SessionMeta {
+                client: "standard",
+                ip: None,
+                user_agent: None,
+            },
         )
         .await
         .unwrap();

@@ -202,6 +202,8 @@ impl AuthService {
         self.ports.users.set_password(user.id, &hash).await?;
         self.revoke_all_and_announce(user.id, RevokeReason::PasswordReset, now)
             .await?;
+        self.audit(crate::audit::AuditKind::PasswordReset, Some(user.id), None, None)
+            .await;
         Ok(user.id)
     }
 

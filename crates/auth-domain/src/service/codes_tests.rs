@@ -177,7 +177,11 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
         .login(
             Identifier::LoginId("newbie".into()),
             "long enough",
-            SessionMeta { client: "standard" },
+            SessionMeta {
+                client: "standard",
+                ip: None,
+                user_agent: None,
+            },
         )
         .await
         .unwrap();
@@ -209,7 +213,11 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
         w.service.refresh(&login.tokens.refresh.token).await,
         Err(RefreshError::Invalid)
     ));
-    let meta = || SessionMeta { client: "standard" };
+    let meta = || SessionMeta {
+        client: "standard",
+        ip: None,
+        user_agent: None,
+    };
     assert!(matches!(
         w.service
             .login(Identifier::LoginId("newbie".into()), "long enough", meta())

@@ -421,6 +421,76 @@ impl EventBus for RecordingBus {
     }
 }
 
+/// Throttle counters in memory (the rule applied under one lock, like the
+/// database's transaction).
+#[derive(Default)]
+pub struct MemThrottle(pub Mutex<HashMap<String, crate::throttle::ThrottleState>>);
+
+#[async_trait]
+impl crate::ports::LoginThrottle for MemThrottle {
+    async fn locked_until(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, PortError> {
+        let map = self.0.lock().unwrap();
+        Ok(keys
+            .iter()
+            .filter_map(|k| map.get(k).and_then(|s| s.locked_until))
+            .filter(|t| *t > now)
+            .max())
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        rule: &crate::throttle::ThrottleRule,
+        now: DateTime<Utc>,
+    ) -> Result<crate::throttle::ThrottleState, PortError> {
+        let mut map = self.0.lock().unwrap();
+        let next = rule.after_failure(map.get(key).copied(), now);
+        map.insert(key.to_owned(), next);
+        Ok(next)
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), PortError> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+/// Keeps audit events in memory.
+#[derive(Default)]
+pub struct RecordingAudit(pub Mutex<Vec<crate::audit::AuditEvent>>);
+
+impl RecordingAudit {
+    pub fn kinds(&self) -> Vec<crate::audit::AuditKind> {
+        self.0.lock().unwrap().iter().map(|e| e.kind).collect()
+    }
+}
+
+#[async_trait]
+impl crate::ports::AuditLog for RecordingAudit {
+    async fn record(&self, event: crate::audit::AuditEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+
+    async fn recent(
+        &self,
+        user: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::AuditEvent>, PortError> {
+        let all = self.0.lock().unwrap();
+        Ok(all
+            .iter()
+            .rev()
+            .filter(|e| user.is_none() || e.user_id == user)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+}
+
 pub struct World {
     pub service: AuthService,
     pub sessions: Arc<MemSessions>,
@@ -431,6 +501,8 @@ pub struct World {
     pub bus: Arc<RecordingBus>,
     pub social: super::social_fakes::SocialFakes,
     pub chat: super::chat_fakes::ChatFakes,
+    pub throttle: Arc<MemThrottle>,
+    pub audit: Arc<RecordingAudit>,
 }
 
 pub fn world(policy: AuthPolicy) -> World {
@@ -441,6 +513,8 @@ pub fn world(policy: AuthPolicy) -> World {
     let social = super::social_fakes::SocialFakes::default();
     let chat = super::chat_fakes::ChatFakes::default();
     let hasher = Arc::new(FakeHasher::default());
+    let throttle = Arc::new(MemThrottle::default());
+    let audit = Arc::new(RecordingAudit::default());
     let clock = Arc::new(ManualClock(Mutex::new(
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
     )));
@@ -456,6 +530,8 @@ pub fn world(policy: AuthPolicy) -> World {
         events: bus.clone(),
         social: social.ports(),
         chat: chat.ports(),
+        throttle: throttle.clone(),
+        audit: audit.clone(),
     };
     World {
         service: AuthService::new(ports, policy),
@@ -467,6 +543,8 @@ pub fn world(policy: AuthPolicy) -> World {
         bus,
         social,
         chat,
+        throttle,
+        audit,
     }
 }
 

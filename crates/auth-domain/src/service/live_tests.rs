@@ -28,7 +28,11 @@ async fn login(w: &World, client: &'static str) -> Login {
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
-            SessionMeta { client },
+            SessionMeta {
+                client,
+                ip: None,
+                user_agent: None,
+            },
         )
         .await
         .unwrap()
@@ -114,7 +118,7 @@ async fn every_revocation_is_announced_with_its_reason() {
         .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
         .await;
     let c = login(&w, "standard").await;
-    w.service.withdraw("parkh", "correct horse").await.unwrap();
+    w.service.withdraw("parkh", "correct horse", None).await.unwrap();
     assert_eq!(
         revoked(&w),
         vec![

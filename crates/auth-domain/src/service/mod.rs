@@ -28,7 +28,8 @@ use uuid::Uuid;
 use crate::error::PortError;
 use crate::policy::AuthPolicy;
 use crate::ports::{
-    Clock, CodeStore, EventBus, Mailer, PasswordHasher, Random, SessionStore, TokenCodec, UserRepository,
+    AuditLog, Clock, CodeStore, EventBus, LoginThrottle, Mailer, PasswordHasher, Random, SessionStore,
+    TokenCodec, UserRepository,
 };
 use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
 use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
@@ -58,6 +59,10 @@ pub struct Ports {
     pub social: SocialPorts,
     /// The `chat` contract: applications, their tokens, profiles.
     pub chat: ChatPorts,
+    /// Failed-login counters per account key and client IP.
+    pub throttle: Arc<dyn LoginThrottle>,
+    /// The audit trail (best effort).
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -93,6 +98,53 @@ impl AuthService {
         self.ports
             .tokens
             .verify_access(access_token, self.ports.clock.now(), false)
+    }
+
+    /// The latest audit events, newest first, of one user or of everyone
+    /// (`limit` at most 1000).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn audit_trail(
+        &self,
+        user: Option<crate::user::UserId>,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::AuditEvent>, PortError> {
+        self.ports.audit.recent(user, limit.clamp(1, 1000)).await
+    }
+
+    /// Records an audit event now (best effort).
+    pub(crate) async fn audit(
+        &self,
+        kind: crate::audit::AuditKind,
+        user_id: Option<crate::user::UserId>,
+        session_id: Option<SessionId>,
+        client: Option<&SessionMeta>,
+    ) {
+        let event = crate::audit::AuditEvent {
+            at: self.ports.clock.now(),
+            kind,
+            user_id,
+            session_id,
+            ip: client.and_then(|m| m.ip),
+            user_agent: client
+                .and_then(|m| m.user_agent.as_deref())
+                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
+        };
+        self.ports.audit.record(event).await;
+    }
+
+    /// Records an audit event about a session, finding its user (best effort).
+    pub(crate) async fn audit_session(&self, kind: crate::audit::AuditKind, sid: SessionId) {
+        let user = self
+            .ports
+            .sessions
+            .get(sid)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.user_id);
+        self.audit(kind, user, Some(sid), None).await;
     }
 
     fn random_uuid(&self) -> Uuid {
@@ -188,3 +240,6 @@ pub(crate) mod chat_fakes;
 
 #[cfg(test)]
 mod chat_tests;
+
+#[cfg(test)]
+mod throttle_tests;

@@ -243,6 +243,8 @@ impl AuthService {
                 .link(profile.provider, &profile.subject, user.id, now)
                 .await?;
             if owner == user.id {
+                self.audit(crate::audit::AuditKind::SocialLink, Some(user.id), None, None)
+                    .await;
                 return Ok(user);
             }
             if let Some(owner) = self.ports.users.by_id(owner).await? {

@@ -11,7 +11,11 @@ use super::*;
 use crate::social::{Provider, SocialProfile, StateHash};
 
 fn meta() -> SessionMeta {
-    SessionMeta { client: "picsel" }
+    SessionMeta {
+        client: "picsel",
+        ip: None,
+        user_agent: None,
+    }
 }
 
 fn profile(provider: Provider, subject: &str, email: Option<&str>, verified: bool) -> SocialProfile {

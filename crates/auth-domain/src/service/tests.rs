@@ -29,7 +29,11 @@ async fn with_user() -> World {
 }
 
 fn meta() -> SessionMeta {
-    SessionMeta { client: "standard" }
+    SessionMeta {
+        client: "standard",
+        ip: None,
+        user_agent: None,
+    }
 }
 
 async fn login(w: &World) -> Login {
@@ -306,15 +310,15 @@ async fn withdrawal_checks_the_password_then_revokes_and_deletes() {
     let w = with_user().await;
     let a = login(&w).await;
     assert!(matches!(
-        w.service.withdraw("parkh", "wrong").await,
+        w.service.withdraw("parkh", "wrong", None).await,
         Err(WithdrawError::WrongPassword)
     ));
     assert!(matches!(
-        w.service.withdraw("ghost", "correct horse").await,
+        w.service.withdraw("ghost", "correct horse", None).await,
         Err(WithdrawError::UnknownUser)
     ));
     assert!(w.service.refresh(&a.tokens.refresh.token).await.is_ok());
-    w.service.withdraw("parkh", "correct horse").await.unwrap();
+    w.service.withdraw("parkh", "correct horse", None).await.unwrap();
     assert!(matches!(
         w.service.refresh(&a.tokens.refresh.token).await,
         Err(RefreshError::Invalid)

@@ -173,6 +173,8 @@ impl AuthService {
         }
         self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
+        self.audit_session(crate::audit::AuditKind::Logout, claims.sid)
+            .await;
         Ok(())
     }
 
@@ -189,6 +191,8 @@ impl AuthService {
             .map_err(|_| LogoutError::InvalidToken)?;
         self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
+        self.audit_session(crate::audit::AuditKind::Logout, claims.sid)
+            .await;
         Ok(())
     }
 
@@ -205,6 +209,8 @@ impl AuthService {
         let now = self.ports.clock.now();
         self.revoke_and_announce(claims.sid, RevokeReason::RefreshReuse, now)
             .await?;
+        self.audit_session(crate::audit::AuditKind::TokenReuse, claims.sid)
+            .await;
         Ok(())
     }
 

@@ -93,7 +93,10 @@ async fn body(state: &AppState, payload: web::Payload) -> Result<JsonObject, Htt
 }
 
 /// `POST /api/auth/sign-up`.
-pub async fn sign_up(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn sign_up(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return rate_limited(wait);
+    }
     let body = match body(&state, payload).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -123,8 +126,25 @@ pub async fn sign_up(state: web::Data<AppState>, payload: web::Payload) -> HttpR
     }
 }
 
+/// Too many failed password checks: 429 with `Retry-After`, the same for
+/// known and unknown ids.
+fn throttled(retry_after: chrono::TimeDelta) -> HttpResponse {
+    crate::contracts::with_retry_after(
+        fail(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_ATTEMPTS),
+        retry_after,
+    )
+}
+
+/// Over the per-IP request limit: 429 with `Retry-After`.
+fn rate_limited(retry_after: chrono::TimeDelta) -> HttpResponse {
+    crate::contracts::with_retry_after(
+        fail(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_REQUESTS),
+        retry_after,
+    )
+}
+
 /// `POST /api/auth/sign-in`: `token` is an access token of a new session.
-pub async fn sign_in(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn sign_in(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let body = match body(&state, payload).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -133,7 +153,11 @@ pub async fn sign_in(state: web::Data<AppState>, payload: web::Payload) -> HttpR
         Ok(f) => f,
         Err(r) => return r,
     };
-    let meta = SessionMeta { client: NAME };
+    let meta = SessionMeta {
+        client: NAME,
+        ip: state.client_ip(&req),
+        user_agent: AppState::user_agent(&req),
+    };
     match state
         .auth
         .login(Identifier::LoginId(auth_id.to_owned()), password, meta)
@@ -147,12 +171,13 @@ pub async fn sign_in(state: web::Data<AppState>, payload: web::Payload) -> HttpR
         })),
         Err(LoginError::UnknownUser) => fail(StatusCode::BAD_REQUEST, UNKNOWN_ID),
         Err(LoginError::WrongPassword) => fail(StatusCode::BAD_REQUEST, WRONG_PASSWORD),
+        Err(LoginError::Throttled { retry_after }) => throttled(retry_after),
         Err(LoginError::Internal(e)) => unavailable(&e),
     }
 }
 
 /// `POST /api/auth/withdrawal`.
-pub async fn withdrawal(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn withdrawal(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let body = match body(&state, payload).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -161,16 +186,28 @@ pub async fn withdrawal(state: web::Data<AppState>, payload: web::Payload) -> Ht
         Ok(f) => f,
         Err(r) => return r,
     };
-    match state.auth.withdraw(auth_id, password).await {
+    match state
+        .auth
+        .withdraw(auth_id, password, state.client_ip(&req))
+        .await
+    {
         Ok(()) => ok(json!({"status": true})),
         Err(WithdrawError::UnknownUser) => fail(StatusCode::BAD_REQUEST, UNKNOWN_ID),
         Err(WithdrawError::WrongPassword) => fail(StatusCode::BAD_REQUEST, WRONG_PASSWORD),
+        Err(WithdrawError::Throttled { retry_after }) => throttled(retry_after),
         Err(WithdrawError::Internal(e)) => unavailable(&e),
     }
 }
 
 /// `GET /api/auth/check/auth-id/{authId}`.
-pub async fn check_auth_id(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn check_auth_id(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return rate_limited(wait);
+    }
     match state.auth.login_id_available(&path).await {
         Ok(usable) => ok(json!({"usable": usable})),
         Err(e) => unavailable(&e),
@@ -178,7 +215,14 @@ pub async fn check_auth_id(state: web::Data<AppState>, path: web::Path<String>) 
 }
 
 /// `GET /api/auth/check/email/{email}`.
-pub async fn check_email(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn check_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return rate_limited(wait);
+    }
     match state.auth.email_available(&path).await {
         Ok(usable) => ok(json!({"usable": usable})),
         Err(e) => unavailable(&e),
@@ -186,7 +230,10 @@ pub async fn check_email(state: web::Data<AppState>, path: web::Path<String>) ->
 }
 
 /// `POST /api/auth/send/auth-key` `{authId, email, type}`.
-pub async fn send_code(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn send_code(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return rate_limited(wait);
+    }
     let body = match body(&state, payload).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -240,6 +287,9 @@ pub async fn send_code(state: web::Data<AppState>, payload: web::Payload) -> Htt
 /// `GET /api/auth/check/auth-code`: the document sends a JSON body with the
 /// GET; the same fields are accepted as query parameters (body wins).
 pub async fn check_code(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return rate_limited(wait);
+    }
     let body = match body(&state, payload).await {
         Ok(b) => b,
         Err(r) => return r,

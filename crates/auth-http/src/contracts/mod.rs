@@ -43,6 +43,29 @@ pub(crate) fn log_internal(contract: &'static str, error: &PortError) {
     tracing::error!(contract, context = error.context(), cause = %chain, "infrastructure failure");
 }
 
+/// Whole seconds for `Retry-After`, rounded up (at least 1).
+pub(crate) fn retry_after_secs(retry_after: chrono::TimeDelta) -> i64 {
+    let ms = retry_after.num_milliseconds().max(1);
+    (ms + 999) / 1000
+}
+
+/// Adds `Retry-After` to a 429 built by a contract's envelope helper.
+pub(crate) fn with_retry_after(
+    mut response: actix_web::HttpResponse,
+    retry_after: chrono::TimeDelta,
+) -> actix_web::HttpResponse {
+    if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs(retry_after).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The message of a refused (throttled) login, in every contract.
+pub(crate) const TOO_MANY_ATTEMPTS: &str = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+
+/// The message of a request over the per-IP rate limit, in every contract.
+pub(crate) const TOO_MANY_REQUESTS: &str = "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+
 /// `2025-12-08T11:00:00.000Z`, the shape the `picsel` document shows.
 pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

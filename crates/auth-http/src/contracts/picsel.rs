@@ -5,7 +5,7 @@
 //! with `statusCode` equal to the HTTP status.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use auth_domain::service::{Identifier, Login, LoginError, LogoutError, RefreshError, SessionMeta};
@@ -98,15 +98,15 @@ fn required<'a>(body: &'a JsonObject, field: &'static str, message: &str) -> Res
 }
 
 /// `POST /api/auth/login` with an `email` body.
-pub async fn login(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
-        Ok(body) => login_with(&state, &body).await,
+        Ok(body) => login_with(&state, &req, &body).await,
         Err(e) => body_error(e),
     }
 }
 
 /// The login once the body is parsed (shared with the login dispatcher).
-pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
+pub async fn login_with(state: &AppState, req: &HttpRequest, body: &JsonObject) -> HttpResponse {
     let email = match required(body, "email", "이메일을 입력해주세요") {
         Ok(e) => e,
         Err(r) => return r,
@@ -118,7 +118,11 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let meta = SessionMeta { client: NAME };
+    let meta = SessionMeta {
+        client: NAME,
+        ip: state.client_ip(req),
+        user_agent: AppState::user_agent(req),
+    };
     match state
         .auth
         .login(Identifier::Email(email.to_owned()), password, meta)
@@ -131,6 +135,16 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
             "INVALID_CREDENTIALS",
             INVALID_CREDENTIALS,
             Value::Null,
+        ),
+        Err(LoginError::Throttled { retry_after }) => crate::contracts::with_retry_after(
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "TOO_MANY_ATTEMPTS",
+                crate::contracts::TOO_MANY_ATTEMPTS,
+                json!({"retryAfter": crate::contracts::retry_after_secs(retry_after)}),
+            ),
+            retry_after,
         ),
         Err(LoginError::Internal(e)) => unavailable(&e),
     }
@@ -157,7 +171,19 @@ pub(crate) fn login_success(login: &Login) -> Value {
 }
 
 /// `POST /api/auth/refresh`: a new access token; the refresh token stays.
-pub async fn refresh(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return crate::contracts::with_retry_after(
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "TOO_MANY_REQUESTS",
+                crate::contracts::TOO_MANY_REQUESTS,
+                json!({"retryAfter": crate::contracts::retry_after_secs(wait)}),
+            ),
+            wait,
+        );
+    }
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(e) => return body_error(e),

@@ -68,7 +68,11 @@ pub async fn callback(
         (None, None) => ProviderAnswer::Missing,
     };
     let flow_state = field("state").unwrap_or_default();
-    let meta = SessionMeta { client: NAME };
+    let meta = SessionMeta {
+        client: NAME,
+        ip: state.client_ip(&req),
+        user_agent: AppState::user_agent(&req),
+    };
     let mut response = match state.auth.social_login(&provider, flow_state, answer, meta).await {
         Ok(login) => match &state.oauth_success_redirect {
             Some(target) => HttpResponse::Found()

@@ -50,7 +50,11 @@ fn valid_password(s: &str) -> bool {
 }
 
 /// `POST /api/login`.
-pub async fn login(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(e) => return body_error(e),
@@ -72,7 +76,11 @@ pub async fn login(state: web::Data<AppState>, payload: web::Payload) -> HttpRes
             "비밀번호는 영문자, 숫자, 특수문자 6~30자여야 합니다.",
         );
     }
-    let meta = SessionMeta { client: NAME };
+    let meta = SessionMeta {
+        client: NAME,
+        ip: state.client_ip(&req),
+        user_agent: AppState::user_agent(&req),
+    };
     match state
         .auth
         .login(Identifier::LoginId(user_id.to_owned()), password, meta)
@@ -87,12 +95,26 @@ pub async fn login(state: web::Data<AppState>, payload: web::Payload) -> HttpRes
         Err(LoginError::UnknownUser | LoginError::WrongPassword) => {
             failure(StatusCode::UNAUTHORIZED, INVALID_CREDENTIALS)
         }
+        Err(LoginError::Throttled { retry_after }) => crate::contracts::with_retry_after(
+            failure(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_ATTEMPTS),
+            retry_after,
+        ),
         Err(LoginError::Internal(e)) => unavailable(&e),
     }
 }
 
 /// `POST /api/token/refresh`: a new access token; the refresh token stays.
-pub async fn refresh(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return crate::contracts::with_retry_after(
+            failure(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_REQUESTS),
+            wait,
+        );
+    }
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(e) => return body_error(e),

@@ -9,7 +9,7 @@ use auth_domain::service::{Identifier, LoginError, LogoutError, ReissueError, Se
 use auth_domain::token::TokenPair;
 
 use crate::body::{BodyError, JsonObject, read_json};
-use crate::contracts::{bearer_token, log_internal};
+use crate::contracts::{TOO_MANY_ATTEMPTS, bearer_token, log_internal, with_retry_after};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -61,20 +61,24 @@ fn tokens(pair: &TokenPair) -> HttpResponse {
 }
 
 /// `POST /api/auth/login` with a `username` body.
-pub async fn login(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
-        Ok(body) => login_with(&state, &body).await,
+        Ok(body) => login_with(&state, &req, &body).await,
         Err(e) => body_error(e),
     }
 }
 
 /// The login once the body is parsed (shared with the login dispatcher).
-pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
+pub async fn login_with(state: &AppState, req: &HttpRequest, body: &JsonObject) -> HttpResponse {
     let (username, password) = match (required(body, "username"), required(body, "password")) {
         (Ok(u), Ok(p)) => (u, p),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let meta = SessionMeta { client: NAME };
+    let meta = SessionMeta {
+        client: NAME,
+        ip: state.client_ip(req),
+        user_agent: AppState::user_agent(req),
+    };
     match state
         .auth
         .login(Identifier::LoginId(username.to_owned()), password, meta)
@@ -84,12 +88,22 @@ pub async fn login_with(state: &AppState, body: &JsonObject) -> HttpResponse {
         Err(LoginError::UnknownUser | LoginError::WrongPassword) => {
             error(StatusCode::UNAUTHORIZED, "잘못된 자격증명입니다.")
         }
+        Err(LoginError::Throttled { retry_after }) => with_retry_after(
+            error(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS),
+            retry_after,
+        ),
         Err(LoginError::Internal(e)) => unavailable(&e),
     }
 }
 
 /// `POST /api/auth/reissue-token`.
-pub async fn reissue(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn reissue(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return with_retry_after(
+            error(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_REQUESTS),
+            wait,
+        );
+    }
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(body) => body,
         Err(e) => return body_error(e),

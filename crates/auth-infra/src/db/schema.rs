@@ -99,6 +99,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle (throttle_key) {
+        throttle_key -> Text,
+        failures -> BigInt,
+        window_start -> Timestamp,
+        lockouts -> BigInt,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        session_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(social_identities -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -113,5 +135,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     social_identities,
     oauth_states,
     apps,
-    app_users
+    app_users,
+    login_throttle,
+    audit_log
 );

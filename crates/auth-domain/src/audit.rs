@@ -1,0 +1,95 @@
+//! The audit trail: security-relevant events, stored with time, user,
+//! session, client IP and user agent — never a password, token or code.
+//!
+//! Recording is best effort, like announcing events: the use case's state
+//! change is what matters, so an [`AuditLog`] failure never fails it
+//! (adapters log their own failures).
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::PortError;
+use crate::session::SessionId;
+use crate::user::UserId;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    /// A password login succeeded (any contract).
+    LoginSuccess,
+    /// A password check failed (login or withdrawal), or was refused while
+    /// throttled.
+    LoginFailure,
+    /// A session was logged out.
+    Logout,
+    /// A spent refresh token was presented again; its session was revoked.
+    TokenReuse,
+    /// A password was reset with an emailed code.
+    PasswordReset,
+    /// An account was deleted.
+    Withdrawal,
+    /// A social identity was linked to an account (first social login).
+    SocialLink,
+}
+
+impl AuditKind {
+    /// The stored name (`login_success`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginSuccess => "login_success",
+            Self::LoginFailure => "login_failure",
+            Self::Logout => "logout",
+            Self::TokenReuse => "token_reuse",
+            Self::PasswordReset => "password_reset",
+            Self::Withdrawal => "withdrawal",
+            Self::SocialLink => "social_link",
+        }
+    }
+
+    /// The kind of a stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::LoginSuccess,
+            Self::LoginFailure,
+            Self::Logout,
+            Self::TokenReuse,
+            Self::PasswordReset,
+            Self::Withdrawal,
+            Self::SocialLink,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub kind: AuditKind,
+    /// Whose account, when known (not for a failure on an unknown id).
+    pub user_id: Option<UserId>,
+    /// Which session, when one is involved.
+    pub session_id: Option<SessionId>,
+    /// The client IP, when the use case was given it.
+    pub ip: Option<IpAddr>,
+    /// The client's `User-Agent`, when given (cut to 256 characters).
+    pub user_agent: Option<String>,
+}
+
+/// Stores the audit trail.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Stores one event. Best effort: failures are the adapter's to log.
+    async fn record(&self, event: AuditEvent);
+
+    /// The latest events, newest first, of one user or of everyone.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    async fn recent(&self, user: Option<UserId>, limit: u32) -> Result<Vec<AuditEvent>, PortError>;
+}

@@ -1,0 +1,80 @@
+//! Request rate limits per client IP on the public endpoints that cost
+//! something or can be used to probe (sign-up, code sends and checks,
+//! availability checks, every refresh), with `governor`'s GCRA.
+//!
+//! The counters live in this instance's memory: with several instances
+//! behind a balancer a client gets up to the limit from each. Login attempts
+//! are throttled separately, in the database (see `docs/security.md`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// Above this many tracked IPs, idle entries are dropped on the next check.
+const RETAIN_ABOVE: usize = 10_000;
+
+/// The per-IP limiter, or nothing when switched off.
+#[derive(Clone, Default)]
+pub struct RateLimit(Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>);
+
+impl fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RateLimit").field(&self.0.is_some()).finish()
+    }
+}
+
+impl RateLimit {
+    /// `per_minute` requests per IP per minute (also the burst), or no limit
+    /// when `enabled` is false or `per_minute` is 0.
+    pub fn new(enabled: bool, per_minute: u32) -> Self {
+        match NonZeroU32::new(per_minute) {
+            Some(n) if enabled => Self(Some(Arc::new(RateLimiter::keyed(Quota::per_minute(n))))),
+            _ => Self(None),
+        }
+    }
+
+    /// Counts one request from `ip`. `Err` carries how long until the next
+    /// request is allowed. Requests without a known IP are not limited.
+    ///
+    /// # Errors
+    /// The wait, when `ip` is over its limit.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), chrono::TimeDelta> {
+        let (Some(limiter), Some(ip)) = (&self.0, ip) else {
+            return Ok(());
+        };
+        if limiter.len() > RETAIN_ABOVE {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::seconds(60))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn limits_per_ip_and_can_be_off() {
+        let limit = RateLimit::new(true, 2);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(limit.check(Some(a)).is_ok());
+        assert!(limit.check(Some(a)).is_ok());
+        let wait = limit.check(Some(a)).unwrap_err();
+        assert!(wait > chrono::TimeDelta::zero() && wait <= chrono::TimeDelta::seconds(30));
+        assert!(limit.check(Some(b)).is_ok());
+        assert!(limit.check(None).is_ok());
+        let off = RateLimit::new(false, 1);
+        for _ in 0..10 {
+            assert!(off.check(Some(a)).is_ok());
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! Abuse resistance: login throttling per account key and per client IP, in
+//! every contract's envelope, and the client IP behind proxies.
+
+use auth_contract_tests::{NewUser, Reply, TestApp, TestBackend, on_both_backends, unique_login};
+use serde_json::{Value, json};
+
+use crate::{assert_account_error, assert_picsel_error, assert_session_error, assert_standard_error};
+
+const TOO_MANY: &str = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+const WRONG: &str = "WrongPass99!";
+const TOO_MANY_REQUESTS: &str = "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+
+on_both_backends!(
+    standard_locks_after_five_failures,
+    session_locks_after_five_failures,
+    picsel_locks_after_five_failures,
+    account_sign_in_locks_after_five_failures,
+    withdrawal_counts_and_is_locked,
+    unknown_accounts_behave_identically,
+    success_resets_the_counter,
+    lock_expires,
+    per_ip_limit_spans_accounts,
+    spoofed_forwarded_for_is_ignored,
+    trusted_proxy_forwarded_for_is_used,
+    disabled_throttle_never_refuses,
+    public_endpoints_are_rate_limited,
+    security_headers_on_every_response,
+    hsts_only_when_published_over_https,
+    audit_trail_is_recorded_and_admin_only,
+    instances_share_the_counters,
+);
+
+/// A server whose per-IP limit stays out of the way of per-account tests.
+async fn app(backend: TestBackend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |s| s.login_ip_max_failures = 1000).await
+}
+
+/// `Retry-After` in whole seconds (panics when absent).
+#[track_caller]
+fn retry_after(reply: &Reply) -> u64 {
+    reply
+        .headers
+        .get("retry-after")
+        .unwrap_or_else(|| panic!("no Retry-After on {} {}", reply.status, reply.text))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[track_caller]
+fn assert_locked(reply: &Reply) {
+    assert_eq!(reply.status.as_u16(), 429, "{}", reply.text);
+    let secs = retry_after(reply);
+    assert!((1..=60).contains(&secs), "Retry-After {secs}");
+}
+
+fn standard(login: &str, password: &str) -> Value {
+    json!({"username": login, "password": password})
+}
+
+async fn five_wrong(app: &TestApp, path: &str, body: &dyn Fn(&str) -> Value) {
+    for i in 0..5 {
+        let reply = app.post(path, &body(WRONG)).await;
+        assert!(
+            matches!(reply.status.as_u16(), 400 | 401),
+            "failure {i} answered {} {}",
+            reply.status,
+            reply.text
+        );
+    }
+}
+
+async fn standard_locks_after_five_failures(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    five_wrong(&app, "/api/auth/login", &|p| standard(&user.login, p)).await;
+    let reply = app
+        .post("/api/auth/login", &standard(&user.login, &user.password))
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+    assert_locked(&reply);
+    // Another account is not affected.
+    let other = app.new_user().await;
+    app.standard_login(&other).await;
+}
+
+async fn session_locks_after_five_failures(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let body = |p: &str| json!({"userId": user.login, "password": p});
+    five_wrong(&app, "/api/login", &body).await;
+    let reply = app.post("/api/login", &body(&user.password)).await;
+    assert_session_error(&reply, 429, TOO_MANY);
+    assert_locked(&reply);
+}
+
+async fn picsel_locks_after_five_failures(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let body = |p: &str| json!({"email": user.email, "password": p});
+    five_wrong(&app, "/api/auth/login", &body).await;
+    let reply = app.post("/api/auth/login", &body(&user.password)).await;
+    assert_locked(&reply);
+    let secs = retry_after(&reply);
+    assert_picsel_error(
+        &reply,
+        429,
+        "TooManyRequestsException",
+        "TOO_MANY_ATTEMPTS",
+        TOO_MANY,
+        json!({"retryAfter": secs}),
+    );
+}
+
+async fn account_sign_in_locks_after_five_failures(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let body = |p: &str| json!({"authId": user.login, "password": p});
+    five_wrong(&app, "/api/auth/sign-in", &body).await;
+    let reply = app.post("/api/auth/sign-in", &body(&user.password)).await;
+    assert_account_error(&reply, 429, TOO_MANY);
+    assert_locked(&reply);
+}
+
+async fn withdrawal_counts_and_is_locked(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let body = |p: &str| json!({"authId": user.login, "password": p});
+    five_wrong(&app, "/api/auth/withdrawal", &body).await;
+    let reply = app.post("/api/auth/withdrawal", &body(&user.password)).await;
+    assert_account_error(&reply, 429, TOO_MANY);
+    assert_locked(&reply);
+    // The same account key locks logins too: the account still exists.
+    let reply = app
+        .post("/api/auth/login", &standard(&user.login, &user.password))
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+}
+
+async fn unknown_accounts_behave_identically(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let ghost = unique_login();
+    let mut answers = Vec::new();
+    for login in [&user.login, &ghost] {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            let reply = app.post("/api/auth/login", &standard(login, WRONG)).await;
+            statuses.push((reply.status.as_u16(), reply.json.clone()));
+        }
+        let last = app
+            .post("/api/auth/login", &standard(login, &user.password))
+            .await;
+        assert_locked(&last);
+        answers.push((statuses, last.json));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "known and unknown accounts answered differently"
+    );
+    // Picsel, by email, the same.
+    let ghost_email = format!("{}@example.com", unique_login());
+    for _ in 0..5 {
+        app.post(
+            "/api/auth/login",
+            &json!({"email": ghost_email, "password": WRONG}),
+        )
+        .await;
+    }
+    let reply = app
+        .post(
+            "/api/auth/login",
+            &json!({"email": ghost_email, "password": WRONG}),
+        )
+        .await;
+    assert_locked(&reply);
+    assert_eq!(reply.json["error"]["code"], "TOO_MANY_ATTEMPTS");
+}
+
+async fn success_resets_the_counter(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    for _ in 0..3 {
+        for _ in 0..4 {
+            let reply = app.post("/api/auth/login", &standard(&user.login, WRONG)).await;
+            assert_eq!(reply.status.as_u16(), 401, "{}", reply.text);
+        }
+        app.standard_login(&user).await;
+    }
+}
+
+async fn lock_expires(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.login_max_failures = 2;
+        s.login_lock_seconds = 1;
+        s.login_max_lock_seconds = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let user = app.new_user().await;
+    for _ in 0..2 {
+        app.post("/api/auth/login", &standard(&user.login, WRONG)).await;
+    }
+    let reply = app
+        .post("/api/auth/login", &standard(&user.login, &user.password))
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+    assert_eq!(retry_after(&reply), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.standard_login(&user).await;
+}
+
+async fn ip_limited_app(backend: TestBackend, trusted: &str) -> Option<(TestApp, NewUser)> {
+    let trusted = trusted.to_owned();
+    let app = TestApp::spawn_with(backend, move |s| {
+        s.login_ip_max_failures = 3;
+        s.trusted_proxies = trusted;
+    })
+    .await?;
+    let user = app.new_user().await;
+    Some((app, user))
+}
+
+async fn per_ip_limit_spans_accounts(backend: TestBackend) {
+    let Some((app, user)) = ip_limited_app(backend, "").await else {
+        return;
+    };
+    for _ in 0..3 {
+        app.post("/api/auth/login", &standard(&unique_login(), WRONG))
+            .await;
+    }
+    let reply = app
+        .post("/api/auth/login", &standard(&user.login, &user.password))
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+    assert_locked(&reply);
+}
+
+async fn spoofed_forwarded_for_is_ignored(backend: TestBackend) {
+    let Some((app, user)) = ip_limited_app(backend, "").await else {
+        return;
+    };
+    for i in 0..3 {
+        let xff = format!("198.51.100.{i}");
+        app.post_headers(
+            "/api/auth/login",
+            &standard(&unique_login(), WRONG),
+            &[("X-Forwarded-For", &xff)],
+        )
+        .await;
+    }
+    let reply = app
+        .post_headers(
+            "/api/auth/login",
+            &standard(&user.login, &user.password),
+            &[("X-Forwarded-For", "203.0.113.77")],
+        )
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+}
+
+async fn trusted_proxy_forwarded_for_is_used(backend: TestBackend) {
+    let Some((app, user)) = ip_limited_app(backend, "127.0.0.0/8, ::1").await else {
+        return;
+    };
+    let attacker = [("X-Forwarded-For", "198.51.100.7")];
+    for _ in 0..3 {
+        app.post_headers("/api/auth/login", &standard(&unique_login(), WRONG), &attacker)
+            .await;
+    }
+    let reply = app
+        .post_headers(
+            "/api/auth/login",
+            &standard(&user.login, &user.password),
+            &attacker,
+        )
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+    // Another client behind the same proxy is not affected.
+    let reply = app
+        .post_headers(
+            "/api/auth/login",
+            &standard(&user.login, &user.password),
+            &[("X-Forwarded-For", "6.6.6.6, 203.0.113.8")],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+}
+
+async fn disabled_throttle_never_refuses(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.login_throttle_enabled = false).await else {
+        return;
+    };
+    let user = app.new_user().await;
+    for _ in 0..8 {
+        let reply = app.post("/api/auth/login", &standard(&user.login, WRONG)).await;
+        assert_eq!(reply.status.as_u16(), 401, "{}", reply.text);
+    }
+    app.standard_login(&user).await;
+}
+
+async fn public_endpoints_are_rate_limited(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.rate_limit_enabled = true;
+        s.rate_limit_per_minute = 5;
+    })
+    .await
+    else {
+        return;
+    };
+    // Sending and checking a code and signing up are 3 of the 5.
+    let user = app.new_user().await;
+    let mut limited = None;
+    for _ in 0..5 {
+        let reply = app
+            .get(&format!("/api/auth/check/auth-id/{}", unique_login()))
+            .await;
+        if reply.status.as_u16() == 429 {
+            limited = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    }
+    let reply = limited.expect("the per-IP limit never refused");
+    assert_account_error(&reply, 429, TOO_MANY_REQUESTS);
+    assert!(retry_after(&reply) >= 1);
+    // Every refresh shares the limit, each in its own envelope.
+    let reply = app
+        .post(
+            "/api/auth/reissue-token",
+            &json!({"accessToken": "a", "refreshToken": "r"}),
+        )
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY_REQUESTS);
+    retry_after(&reply);
+    let reply = app
+        .post("/api/token/refresh", &json!({"refreshToken": "r"}))
+        .await;
+    assert_session_error(&reply, 429, TOO_MANY_REQUESTS);
+    retry_after(&reply);
+    let reply = app
+        .post("/api/auth/refresh", &json!({"refresh_token": "r"}))
+        .await;
+    let secs = retry_after(&reply);
+    assert_picsel_error(
+        &reply,
+        429,
+        "TooManyRequestsException",
+        "TOO_MANY_REQUESTS",
+        TOO_MANY_REQUESTS,
+        json!({"retryAfter": secs}),
+    );
+    let reply = app
+        .post(
+            "/api/auth/sign-up",
+            &json!({"authId": unique_login(), "password": "x", "name": "a", "email": "a@b.c"}),
+        )
+        .await;
+    assert_account_error(&reply, 429, TOO_MANY_REQUESTS);
+    // Logins are throttled by failures, not by this limit.
+    app.standard_login(&user).await;
+}
+
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+];
+
+#[track_caller]
+fn assert_security_headers(reply: &Reply, hsts: bool) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            reply.headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name} on a {} response",
+            reply.status
+        );
+    }
+    assert_eq!(reply.headers.contains_key("strict-transport-security"), hsts);
+}
+
+async fn security_headers_on_every_response(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    if !app.in_process() {
+        return;
+    }
+    let user = app.new_user().await;
+    assert_security_headers(&app.get("/healthz").await, false);
+    assert_security_headers(&app.get("/no/such/route").await, false);
+    assert_security_headers(
+        &app.post("/api/auth/login", &standard(&user.login, WRONG)).await,
+        false,
+    );
+    assert_security_headers(
+        &app.post("/api/auth/login", &standard(&user.login, &user.password))
+            .await,
+        false,
+    );
+    assert_security_headers(&app.post("/api/login", &json!({})).await, false);
+}
+
+async fn hsts_only_when_published_over_https(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.oauth.public_url = "https://auth.example.com".into()
+    })
+    .await
+    else {
+        return;
+    };
+    let reply = app.get("/healthz").await;
+    assert_security_headers(&reply, true);
+    assert!(
+        reply.headers["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+}
+
+async fn audit_trail_is_recorded_and_admin_only(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.new_user().await;
+    let ua = [("User-Agent", "abuse-test/1.0")];
+    app.post_headers("/api/auth/login", &standard(&user.login, WRONG), &ua)
+        .await;
+    let reply = app
+        .post_headers("/api/auth/login", &standard(&user.login, &user.password), &ua)
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    let access = reply.str("/accessToken");
+    let refresh = reply.str("/refreshToken");
+    let reply = app
+        .post_empty("/api/auth/logout", Some(&format!("Bearer {access}")))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+
+    let path = format!("/internal/audit?user={}&limit=10", user.id);
+    assert_eq!(app.get(&path).await.status.as_u16(), 401);
+    assert_eq!(
+        app.get_headers(&path, &[("Authorization", "Bearer wrong")])
+            .await
+            .status
+            .as_u16(),
+        401
+    );
+    let bearer = format!("Bearer {}", app.admin_token());
+    let reply = app.get_headers(&path, &[("Authorization", &bearer)]).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    let events = reply.json["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["logout", "login_success", "login_failure"],
+        "{}",
+        reply.text
+    );
+    let success = &events[1];
+    assert_eq!(success["userId"], user.id);
+    assert_eq!(success["userAgent"], "abuse-test/1.0");
+    assert!(success["ip"].as_str().is_some_and(|ip| ip.contains("127.0.0.1")));
+    assert!(success["sessionId"].is_string());
+    for secret in [user.password.as_str(), WRONG, access.as_str(), refresh.as_str()] {
+        assert!(!reply.text.contains(secret), "the audit trail leaks a secret");
+    }
+    let bad = app
+        .get_headers("/internal/audit?limit=0", &[("Authorization", &bearer)])
+        .await;
+    assert_eq!(bad.status.as_u16(), 400, "{}", bad.text);
+}
+
+async fn instances_share_the_counters(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let Some(sibling) = app.spawn_sibling().await else {
+        return;
+    };
+    let user = app.new_user().await;
+    for i in 0..5 {
+        let target = if i % 2 == 0 { &app } else { &sibling };
+        let reply = target
+            .post("/api/auth/login", &standard(&user.login, WRONG))
+            .await;
+        assert_eq!(reply.status.as_u16(), 401, "{}", reply.text);
+    }
+    for target in [&app, &sibling] {
+        let reply = target
+            .post("/api/auth/login", &standard(&user.login, &user.password))
+            .await;
+        assert_standard_error(&reply, 429, TOO_MANY);
+    }
+}
