@@ -38,3 +38,9 @@ ci:
 bench-ws sockets="10000" rounds="200":
     cargo build --release --bin auth-server --bin ws-bench
     ./target/release/ws-bench --sockets {{sockets}} --rounds {{rounds}}
+
+# Failed-login timing for existing vs unknown accounts (release build,
+# SQLite); writes docs/security.md.
+bench-timing rounds="150":
+    cargo build --release --bin auth-server --bin timing-bench
+    ./target/release/timing-bench --rounds {{rounds}}

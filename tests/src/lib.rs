@@ -9,6 +9,7 @@
 //! that need a special server configuration say so and return early there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bench;
 pub mod mail;
 pub mod oauth;
 pub mod ws;

@@ -19,85 +19,34 @@
 // A benchmark harness: failing loudly on any unexpected state is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use auth_contract_tests::TestDatabase;
+use auth_contract_tests::bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::ws::{Frame, connect};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "bench-admin-token-0123456789abcdef";
 
-struct Server {
-    child: Child,
-    base: String,
-    ready_in: Duration,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start(binary: &str, db_url: &str, mail_dir: &str) -> Server {
-    let port = free_port();
-    let started = Instant::now();
-    let child = Command::new(binary)
-        .env("AUTH_BIND", format!("127.0.0.1:{port}"))
-        .env("AUTH_DATABASE_URL", db_url)
-        .env("AUTH_JWT_SECRET", "bench-secret-bench-secret-bench-secret")
-        .env("AUTH_ADMIN_TOKEN", ADMIN)
-        .env("AUTH_SIGNUP_REQUIRE_EMAIL_CODE", "false")
-        .env("AUTH_MAIL_DIR", mail_dir)
-        .env("AUTH_WS_HEARTBEAT_SECONDS", "300")
-        .env("AUTH_WS_IDLE_TIMEOUT_SECONDS", "600")
-        .env("AUTH_WS_SESSION_CHECK_SECONDS", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{binary} not ready within 30 s");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Server {
-        child,
-        base,
-        ready_in: started.elapsed(),
-    }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    Server::start(
+        binary,
+        &[
+            ("AUTH_DATABASE_URL", db_url),
+            ("AUTH_JWT_SECRET", "bench-secret-bench-secret-bench-secret"),
+            ("AUTH_ADMIN_TOKEN", ADMIN),
+            ("AUTH_SIGNUP_REQUIRE_EMAIL_CODE", "false"),
+            ("AUTH_RATE_LIMIT_ENABLED", "false"),
+            ("AUTH_LOGIN_THROTTLE_ENABLED", "false"),
+            ("AUTH_MAIL_DIR", mail_dir),
+            ("AUTH_WS_HEARTBEAT_SECONDS", "300"),
+            ("AUTH_WS_IDLE_TIMEOUT_SECONDS", "600"),
+            ("AUTH_WS_SESSION_CHECK_SECONDS", "0"),
+        ],
+    )
+    .await
 }
 
 async fn post(client: &reqwest::Client, url: String, body: Value) -> Value {
@@ -131,33 +80,6 @@ fn ws_url(server: &Server, token: &str) -> String {
     format!("{}/ws?token={token}", server.base.replacen("http", "ws", 1))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{cores} cores, {cpu}")
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let sockets: usize = arg("--sockets", "10000").parse().unwrap();
@@ -176,7 +98,7 @@ async fn main() {
     sign_up(&client, &a, "benchcap").await;
     let token = session_login(&client, &a, "benchcap").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = rss_kib(a.child.id());
+    let rss_idle = rss_kib(a.pid());
     let opened = Instant::now();
     let mut clients = Vec::with_capacity(sockets);
     let url = ws_url(&a, &token);
@@ -189,7 +111,7 @@ async fn main() {
     }
     let open_time = opened.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_full = rss_kib(a.child.id());
+    let rss_full = rss_kib(a.pid());
     let received = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::with_capacity(sockets);
     for mut c in clients {
@@ -264,9 +186,8 @@ async fn main() {
         "LOGOUT across instances: after login response p50 {p50:?} p99 {p99:?}; after login request p50 {q50:?} p99 {q99:?}; {beat_response}/{rounds} arrived before the response"
     );
 
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     let section = format!(
-        "<!-- ws-bench:start -->\n\
+        "\
          Measured {date} on {machine}, release build, PostgreSQL 127.0.0.1, two `auth-server` processes on one database \
          (`cargo run --release -p auth-contract-tests --bin ws-bench -- --sockets {sockets} --rounds {rounds}`).\n\n\
          | figure | value | aim |\n|---|---|---|\n\
@@ -278,8 +199,7 @@ async fn main() {
          | `LOGOUT` across instances, after the login response: p50 / p99 | {p50} / {p99} | p99 under 50 ms |\n\
          | same, counted from the login request: p50 / p99 | {q50} / {q99} | |\n\
          | `LOGOUT` arrived before the login response | {beat}/{rounds} rounds | |\n\
-         | start → ready (`/readyz`), PostgreSQL, both instances | {ra} / {rb} | |\n\
-         <!-- ws-bench:end -->",
+         | start → ready (`/readyz`), PostgreSQL, both instances | {ra} / {rb} | |",
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine = machine(),
         idle = rss_idle as f64 / 1024.0,
@@ -294,20 +214,7 @@ async fn main() {
         ra = ms(a.ready_in),
         rb = ms(b.ready_in),
     );
-    let doc = std::fs::read_to_string(&out).unwrap_or_default();
-    let updated = match (
-        doc.find("<!-- ws-bench:start -->"),
-        doc.find("<!-- ws-bench:end -->"),
-    ) {
-        (Some(s), Some(e)) => format!(
-            "{}{}{}",
-            &doc[..s],
-            section,
-            &doc[e + "<!-- ws-bench:end -->".len()..]
-        ),
-        _ => format!("{doc}\n{section}\n"),
-    };
-    std::fs::write(&out, updated).unwrap();
+    write_section(&out, "ws-bench", &section);
     eprintln!("figures written to {out}");
     drop(a);
     drop(b);

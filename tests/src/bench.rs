@@ -1,0 +1,132 @@
+//! Shared plumbing of the benchmark binaries (`ws-bench`, `timing-bench`):
+//! start a real `auth-server` process, read figures off it, and write them
+//! into a document between markers. Benchmarks, not tests: they report.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `auth-server` child process, killed on drop.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// From spawn to the first successful `/readyz`.
+    pub ready_in: Duration,
+}
+
+impl Server {
+    /// Starts `binary` with `env` (plus `AUTH_BIND` on a free loopback port
+    /// and `RUST_LOG=warn`) and waits, at most 30 s, until `/readyz` answers.
+    pub async fn start(binary: &str, env: &[(&str, &str)]) -> Server {
+        // Bench only: a port freed just before the spawn.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = Instant::now();
+        let mut command = Command::new(binary);
+        command
+            .env("AUTH_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if client
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{binary} not ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Server {
+            child,
+            base,
+            ready_in: started.elapsed(),
+        }
+    }
+
+    /// The process id (for `/proc` readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of a process, KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The `p`-th percentile (nearest rank) of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The value after `--name` on the command line, or `default`.
+pub fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// `N cores, <CPU model>`.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("{cores} cores, {cpu}")
+}
+
+/// Milliseconds with one decimal.
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Replaces what stands between `<!-- NAME:start -->` and `<!-- NAME:end -->`
+/// in `file` with `body` (appending the block when the markers are absent).
+pub fn write_section(file: &str, name: &str, body: &str) {
+    let (start, end) = (format!("<!-- {name}:start -->"), format!("<!-- {name}:end -->"));
+    let block = format!("{start}\n{body}\n{end}");
+    let doc = std::fs::read_to_string(file).unwrap_or_default();
+    let updated = match (doc.find(&start), doc.find(&end)) {
+        (Some(s), Some(e)) => format!("{}{}{}", &doc[..s], block, &doc[e + end.len()..]),
+        _ => format!("{doc}\n{block}\n"),
+    };
+    std::fs::write(file, updated).unwrap();
+}
