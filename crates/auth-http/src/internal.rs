@@ -14,12 +14,20 @@ use subtle::ConstantTimeEq;
 use auth_domain::chat::CreatedApp;
 use auth_domain::service::{CreateAppError, NotifyError};
 
-use crate::body::read_json;
+use crate::body::{BodyError, read_json};
 use crate::contracts::{bearer_token, log_internal};
 use crate::state::AppState;
 
 fn answer(status: StatusCode, success: bool, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({"success": success, "message": message}))
+}
+
+/// A body that cannot be used: 413 when too large, else 400.
+fn body_error(e: BodyError) -> HttpResponse {
+    match e {
+        BodyError::TooLarge => answer(StatusCode::PAYLOAD_TOO_LARGE, false, "요청 본문이 너무 큽니다."),
+        _ => answer(StatusCode::BAD_REQUEST, false, "잘못된 요청 형식입니다."),
+    }
 }
 
 /// Checks the admin bearer token in constant time; `Err` is the answer.
@@ -51,7 +59,7 @@ pub async fn notify(state: web::Data<AppState>, req: HttpRequest, payload: web::
     }
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => return answer(StatusCode::BAD_REQUEST, false, "잘못된 요청 형식입니다."),
+        Err(e) => return body_error(e),
     };
     let (user, message) = match (body.non_blank("userId"), body.str("message")) {
         (Ok(Some(u)), Ok(Some(m))) => (u, m),
@@ -83,7 +91,7 @@ pub async fn create_app(state: web::Data<AppState>, req: HttpRequest, payload: w
     }
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => return answer(StatusCode::BAD_REQUEST, false, "잘못된 요청 형식입니다."),
+        Err(e) => return body_error(e),
     };
     let Ok(Some(name)) = body.non_blank("name") else {
         return answer(StatusCode::BAD_REQUEST, false, "name을 입력해주세요.");

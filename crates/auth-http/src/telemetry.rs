@@ -20,6 +20,8 @@ pub fn init(format: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Colour codes only on a terminal, never in files or log collectors.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_span_events(FmtSpan::CLOSE);
     // `try_init` fails only when a subscriber is already installed (tests);
     // keeping the existing one is right then.

@@ -21,6 +21,8 @@ enum Envelope {
     Account,
     /// The shared `picsel`/`standard` paths, when the body cannot tell.
     StandardOrPicsel,
+    /// `chat`: exactly `{"error": "Invalid request"}`.
+    Chat,
 }
 
 /// A non-empty JSON string.
@@ -63,6 +65,9 @@ fn envelope_problem(envelope: Envelope, reply: &Reply) -> Option<String> {
         }
         Envelope::Account => (keys != ["data", "error"] || j["data"] != Value::Null || !text(&j["error"]))
             .then(|| "not {data: null, error: <text>}".into()),
+        Envelope::Chat => {
+            (j != &json!({"error": "Invalid request"})).then(|| "not {error: \"Invalid request\"}".into())
+        }
         Envelope::StandardOrPicsel => envelope_problem(Envelope::Standard, reply)
             .and(envelope_problem(Envelope::Picsel, reply))
             .map(|_| "neither the standard nor the picsel envelope".into()),
@@ -296,6 +301,178 @@ async fn broken_bodies(backend: TestBackend) {
     );
 }
 
+/// A JSON endpoint added after the table above: how to reach it.
+struct Newer {
+    method: reqwest::Method,
+    path: &'static str,
+    headers: Vec<(&'static str, String)>,
+    envelope: Envelope,
+    /// A string field, for the wrong-type, NUL and oversize cases.
+    field: &'static str,
+}
+
+/// Sends `body` with `content-type: application/json` (a GET too).
+async fn send_raw(app: &TestApp, e: &Newer, body: Vec<u8>) -> Reply {
+    let mut request = reqwest::Client::new()
+        .request(e.method.clone(), format!("{}{}", app.base, e.path))
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in &e.headers {
+        request = request.header(*name, value.as_str());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    Reply {
+        status,
+        headers,
+        json: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+/// The same hostile bodies on the endpoints added since `endpoints()`:
+/// `account` code sends, checks (GET with a body) and password reset,
+/// `chat` login (with a registered `App-Id` and a valid app token, so the
+/// body is what is judged, and without any header), and the internal API
+/// with the admin token. Every answer a 4xx in the endpoint's envelope; 413
+/// for 100 KiB.
+async fn broken_bodies_newer_endpoints(backend: TestBackend) {
+    use Envelope::*;
+    let app = TestApp::spawn(backend).await;
+    let admin = format!("Bearer {}", app.admin_token());
+    let registered = app
+        .post_with(
+            "/internal/apps",
+            &json!({"name": "robustness"}),
+            Some(&app.admin_token()),
+        )
+        .await;
+    assert_eq!(registered.status.as_u16(), 201, "{}", registered.text);
+    let (app_id, secret) = (registered.str("/appId"), registered.str("/secret"));
+    let exp = chrono::Utc::now().timestamp() + 600;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": "chat-user-1", "app_id": app_id, "iat": exp - 600, "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap();
+    let post = reqwest::Method::POST;
+    let newer = vec![
+        Newer {
+            method: post.clone(),
+            path: "/api/auth/send/auth-key",
+            headers: vec![],
+            envelope: Account,
+            field: "email",
+        },
+        Newer {
+            method: post.clone(),
+            path: "/api/auth/reset/password",
+            headers: vec![],
+            envelope: Account,
+            field: "authCode",
+        },
+        Newer {
+            method: reqwest::Method::GET,
+            path: "/api/auth/check/auth-code",
+            headers: vec![],
+            envelope: Account,
+            field: "email",
+        },
+        Newer {
+            method: post.clone(),
+            path: "/auth/login",
+            headers: vec![
+                ("app-id", app_id.clone()),
+                ("authorization", format!("Bearer {token}")),
+            ],
+            envelope: Chat,
+            field: "userId",
+        },
+        Newer {
+            method: post.clone(),
+            path: "/auth/login",
+            headers: vec![],
+            envelope: Chat,
+            field: "userId",
+        },
+        Newer {
+            method: post.clone(),
+            path: "/internal/notifications",
+            headers: vec![("authorization", admin.clone())],
+            envelope: Session,
+            field: "userId",
+        },
+        Newer {
+            method: post,
+            path: "/internal/apps",
+            headers: vec![("authorization", admin)],
+            envelope: Session,
+            field: "name",
+        },
+    ];
+    let mut problems: Vec<String> = vec![];
+    for e in &newer {
+        let label = format!(
+            "{} {}{}",
+            e.method,
+            e.path,
+            if e.headers.is_empty() { " (no headers)" } else { "" }
+        );
+        let mut nul = serde_json::Map::new();
+        nul.insert(e.field.into(), json!("a\u{0}b"));
+        let mut bodies: Vec<(String, Vec<u8>)> = vec![
+            ("empty".into(), vec![]),
+            ("truncated".into(), b"{".to_vec()),
+            ("array".into(), b"[]".to_vec()),
+            ("string".into(), br#""str""#.to_vec()),
+            (
+                "NUL in strings".into(),
+                Value::Object(nul).to_string().into_bytes(),
+            ),
+            ("non-UTF-8 bytes".into(), b"\xff\xfe\xfd".to_vec()),
+            ("non-UTF-8 in a string".into(), {
+                let mut raw = format!("{{\"{}\":\"", e.field).into_bytes();
+                raw.extend_from_slice(b"\xc3\x28\xff\"}");
+                raw
+            }),
+        ];
+        for value in [json!(123), json!(true), json!({"a": 1}), json!(["x"])] {
+            bodies.push((
+                format!("{}={value}", e.field),
+                json!({ e.field: value }).to_string().into_bytes(),
+            ));
+        }
+        for (name, body) in bodies {
+            let reply = send_raw(&app, e, body).await;
+            problems.extend(check_envelope(
+                &format!("{label} {name}"),
+                e.envelope,
+                &reply,
+                None,
+            ));
+        }
+        let big = json!({ e.field: "a".repeat(100 * 1024) })
+            .to_string()
+            .into_bytes();
+        let reply = send_raw(&app, e, big).await;
+        problems.extend(check_envelope(
+            &format!("{label} 100 KiB body"),
+            e.envelope,
+            &reply,
+            Some(413),
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
 async fn oversize_in_each_envelope(backend: TestBackend) {
     // Exact 413 bodies where the contract is certain.
     let app = TestApp::spawn(backend).await;
@@ -450,7 +627,7 @@ async fn parallel_reissue_of_one_token(backend: TestBackend) {
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..8 {
+    for _ in 0..30 {
         let (app, access, refresh) = (app.clone(), access.clone(), refresh.clone());
         tasks.spawn(async move { crate::reissue(&app, &access, &refresh).await });
     }
@@ -549,6 +726,7 @@ async fn probes_and_headers(backend: TestBackend) {
 
 on_both_backends!(
     broken_bodies,
+    broken_bodies_newer_endpoints,
     oversize_in_each_envelope,
     parallel_sign_ups_same_email,
     parallel_sign_ups_same_auth_id,

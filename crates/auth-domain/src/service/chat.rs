@@ -160,7 +160,9 @@ impl AuthService {
     /// [`CreateAppError`].
     pub async fn create_app(&self, name: &str) -> Result<CreatedApp, CreateAppError> {
         let name = name.trim();
-        if name.is_empty() || !bounded(name, MAX_APP_NAME_CHARS) {
+        // Control characters (NUL above all: PostgreSQL text refuses it)
+        // are refused like a blank name.
+        if name.is_empty() || !bounded(name, MAX_APP_NAME_CHARS) || name.chars().any(char::is_control) {
             return Err(CreateAppError::InvalidName);
         }
         let mut bytes = [0u8; 12];

@@ -43,7 +43,7 @@ async fn create_app_makes_a_random_id_and_refuses_blank_names() {
     assert_ne!(a.app.id, b.app.id);
     assert_ne!(a.secret, b.secret);
     assert!(!format!("{a:?}").contains(&a.secret), "secret redacted in Debug");
-    for bad in ["", "   ", &"x".repeat(101)] {
+    for bad in ["", "   ", &"x".repeat(101), "a\u{0}b", "a\nb"] {
         assert!(matches!(
             w.service.create_app(bad).await,
             Err(CreateAppError::InvalidName)

@@ -1,0 +1,468 @@
+//! Log scan (issue 6): runs the real `auth-server` binary with
+//! `RUST_LOG=trace` and `AUTH_LOG_FORMAT=text` on each backend, drives a
+//! full run through the public API (codes, sign-up, a login on every
+//! contract, refreshes, a wrong password, a socket, the internal API, a
+//! password reset, a withdrawal), then checks that the captured
+//! stdout+stderr holds none of the secrets that went over the wire:
+//! passwords, access/refresh tokens (and their signatures alone), emailed
+//! codes, the JWT secret and the admin token.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use auth_infra::testdb::{TestBackend, TestDatabase};
+use serde_json::{Value, json};
+
+const JWT_SECRET: &str = "log-scan-jwt-secret-4f1c9a7e2b6d8053a1e4c7b9d2f6e8a0";
+const ADMIN_TOKEN: &str = "log-scan-admin-token-9d3e7b1a5c2f";
+const PASSWORD: &str = "LogScanPass1!";
+const WRONG_PASSWORD: &str = "WrongGuess77?";
+const NEW_PASSWORD: &str = "ResetPass2@x";
+
+/// A running `auth-server` child process, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+
+    fn outbox(&self) -> PathBuf {
+        self.dir.join("outbox")
+    }
+
+    fn stop(&mut self) {
+        drop(self.child.kill());
+        drop(self.child.wait());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        drop(std::fs::remove_dir_all(&self.dir));
+    }
+}
+
+async fn start(db: &TestDatabase) -> Server {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("auth-log-scan-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(dir.join("outbox")).unwrap();
+    let log = File::create(dir.join("server.log")).unwrap();
+    // The binary only takes an address: find a free port, then release it
+    // just before spawning. Another process could take it in between; that
+    // is acceptable for this test (the start-up would then fail loudly).
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_auth-server"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "trace")
+        .env("AUTH_LOG_FORMAT", "text")
+        .env("AUTH_BIND", format!("127.0.0.1:{port}"))
+        .env("AUTH_DATABASE_URL", db.url())
+        .env("AUTH_DATABASE_POOL_SIZE", "4")
+        .env("AUTH_WORKERS", "2")
+        .env("AUTH_JWT_SECRET", JWT_SECRET)
+        .env("AUTH_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("AUTH_MAIL_DIR", dir.join("outbox"))
+        .env("AUTH_RATE_LIMIT_ENABLED", "false")
+        // The SIGN_UP and FORGET_PASSWORD codes go to one email in a row.
+        .env("AUTH_CODE_RESEND_COOLDOWN_SECONDS", "0")
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        dir,
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(server.log_path()).unwrap_or_default();
+            panic!("auth-server exited with {status} before it was ready:\n{log}");
+        }
+        let ready = client.get(format!("{}/readyz", server.base)).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return server;
+        }
+        if Instant::now() > deadline {
+            server.stop();
+            let log = std::fs::read_to_string(server.log_path()).unwrap_or_default();
+            panic!("auth-server not ready within 30 s:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every secret that crossed the wire, with what it is.
+#[derive(Default)]
+struct Secrets(Vec<(String, String)>);
+
+impl Secrets {
+    fn add(&mut self, what: &str, value: &str) {
+        assert!(!value.is_empty(), "{what} is empty");
+        self.0.push((what.to_owned(), value.to_owned()));
+    }
+
+    /// A token, and its signature alone when it is a JWT.
+    fn token(&mut self, what: &str, value: &str) {
+        self.add(what, value);
+        let parts: Vec<&str> = value.split('.').collect();
+        if parts.len() == 3 {
+            self.add(&format!("{what} (signature)"), parts[2]);
+        }
+    }
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body), None).await
+    }
+
+    /// A 200 with a string at `pointer`.
+    async fn ok_str(&self, path: &str, body: &Value, pointer: &str) -> String {
+        let (status, reply) = self.post(path, body).await;
+        assert_eq!(status, 200, "{path}: {reply}");
+        reply
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{path}: no {pointer} in {reply}"))
+            .to_owned()
+    }
+}
+
+/// The code of the next `.eml` file to appear in `outbox`.
+async fn next_code(outbox: &Path, seen: &mut HashSet<PathBuf>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let fresh: Vec<PathBuf> = std::fs::read_dir(outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml") && !seen.contains(p))
+            .collect();
+        if let Some(path) = fresh.into_iter().next() {
+            seen.insert(path.clone());
+            let raw = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            // The readable 8bit text part: the first 6-hex word in it.
+            let start = raw
+                .find("text/plain")
+                .unwrap_or_else(|| panic!("no text part: {raw}"));
+            return raw[start..]
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .find(|w| {
+                    w.len() == 6
+                        && w.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                })
+                .unwrap_or_else(|| panic!("no code in {raw}"))
+                .to_owned();
+        }
+        assert!(Instant::now() < deadline, "no new mail in {}", outbox.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The log without ANSI colour sequences (`ESC [ … letter`), so that
+/// `path=/…` and secrets are matched whatever the terminal detection did.
+fn strip_ansi(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+async fn full_run(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let mut server = start(&db).await;
+    let api = Api {
+        client: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let outbox = server.outbox();
+    let mut seen = HashSet::new();
+    let mut secrets = Secrets::default();
+    for (what, value) in [
+        ("password", PASSWORD),
+        ("wrong password", WRONG_PASSWORD),
+        ("new password", NEW_PASSWORD),
+        ("JWT secret", JWT_SECRET),
+        ("admin token", ADMIN_TOKEN),
+    ] {
+        secrets.add(what, value);
+    }
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let login = format!("log{}", nanos % 1_000_000_000);
+    let email = format!("{login}@example.com");
+
+    // A SIGN_UP code, checked through the JSON body and through the query.
+    let (status, reply) = api
+        .post(
+            "/api/auth/send/auth-key",
+            &json!({"email": email, "type": "SIGN_UP"}),
+        )
+        .await;
+    assert_eq!(status, 200, "send SIGN_UP: {reply}");
+    let code = next_code(&outbox, &mut seen).await;
+    secrets.add("SIGN_UP code", &code);
+    let check = json!({"email": email, "authCode": code, "type": "SIGN_UP"});
+    let (status, reply) = api
+        .call(
+            reqwest::Method::GET,
+            "/api/auth/check/auth-code",
+            Some(&check),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &reply["data"]["usable"]),
+        (200, &json!(true)),
+        "check (body): {reply}"
+    );
+    let query = format!("/api/auth/check/auth-code?email={email}&authCode={code}&type=SIGN_UP");
+    let (status, reply) = api.call(reqwest::Method::GET, &query, None, None).await;
+    assert_eq!(status, 200, "check (query): {reply}");
+
+    // Sign-up, then a login on every contract, each with its refresh.
+    let (status, reply) = api
+        .post(
+            "/api/auth/sign-up",
+            &json!({"authId": login, "password": PASSWORD, "name": "로그", "email": email}),
+        )
+        .await;
+    assert_eq!(status, 200, "sign-up: {reply}");
+    let user_id = reply["data"]["id"].as_i64().unwrap();
+
+    let (status, standard) = api
+        .post(
+            "/api/auth/login",
+            &json!({"username": login, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "standard login: {standard}");
+    let access = standard["accessToken"].as_str().unwrap().to_owned();
+    let refresh = standard["refreshToken"].as_str().unwrap().to_owned();
+    secrets.token("standard access", &access);
+    secrets.token("standard refresh", &refresh);
+    let (status, reissued) = api
+        .post(
+            "/api/auth/reissue-token",
+            &json!({"accessToken": access, "refreshToken": refresh}),
+        )
+        .await;
+    assert_eq!(status, 200, "reissue: {reissued}");
+    secrets.token("reissued access", reissued["accessToken"].as_str().unwrap());
+    secrets.token("reissued refresh", reissued["refreshToken"].as_str().unwrap());
+    // The spent refresh token again: refused (and logged as reuse).
+    let (status, reply) = api
+        .post(
+            "/api/auth/reissue-token",
+            &json!({"accessToken": access, "refreshToken": refresh}),
+        )
+        .await;
+    assert_eq!(status, 401, "reused refresh token: {reply}");
+
+    let (status, session) = api
+        .post("/api/login", &json!({"userId": login, "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 200, "session login: {session}");
+    let session_access = session["accessToken"].as_str().unwrap().to_owned();
+    secrets.token("session access", &session_access);
+    secrets.token("session refresh", session["refreshToken"].as_str().unwrap());
+    let refreshed = api
+        .ok_str(
+            "/api/token/refresh",
+            &json!({"refreshToken": session["refreshToken"]}),
+            "/accessToken",
+        )
+        .await;
+    secrets.token("session refreshed access", &refreshed);
+
+    let (status, picsel) = api
+        .post("/api/auth/login", &json!({"email": email, "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 200, "picsel login: {picsel}");
+    secrets.token("picsel access", picsel["data"]["accessToken"].as_str().unwrap());
+    let picsel_refresh = picsel["data"]["refreshToken"].as_str().unwrap().to_owned();
+    secrets.token("picsel refresh", &picsel_refresh);
+    let refreshed = api
+        .ok_str(
+            "/api/auth/refresh",
+            &json!({"refresh_token": picsel_refresh}),
+            "/data/accessToken",
+        )
+        .await;
+    secrets.token("picsel refreshed access", &refreshed);
+
+    let account = api
+        .ok_str(
+            "/api/auth/sign-in",
+            &json!({"authId": login, "password": PASSWORD}),
+            "/data/token",
+        )
+        .await;
+    secrets.token("account token", &account);
+
+    // A wrong password.
+    let (status, reply) = api
+        .post(
+            "/api/auth/login",
+            &json!({"username": login, "password": WRONG_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 401, "wrong password: {reply}");
+
+    // A socket with the token in the query string, and an internal push.
+    let ws = format!(
+        "{}/ws?token={session_access}",
+        server.base.replacen("http", "ws", 1)
+    );
+    let (mut socket, response) = tokio_tungstenite::connect_async(ws.as_str()).await.unwrap();
+    assert_eq!(response.status().as_u16(), 101);
+    let (status, reply) = api
+        .call(
+            reqwest::Method::POST,
+            "/internal/notifications",
+            Some(&json!({"userId": login, "message": "log scan"})),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, 200, "notification: {reply}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(socket.close(None).await);
+
+    // A FORGET_PASSWORD code and the reset.
+    let (status, reply) = api
+        .post(
+            "/api/auth/send/auth-key",
+            &json!({"authId": login, "email": email, "type": "FORGET_PASSWORD"}),
+        )
+        .await;
+    assert_eq!(status, 200, "send FORGET_PASSWORD: {reply}");
+    let code = next_code(&outbox, &mut seen).await;
+    secrets.add("FORGET_PASSWORD code", &code);
+    let (status, reply) = api
+        .post(
+            "/api/auth/reset/password",
+            &json!({"userId": user_id, "authCode": code, "newPassword": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "reset: {reply}");
+
+    // Withdrawal with the new password.
+    let (status, reply) = api
+        .post(
+            "/api/auth/withdrawal",
+            &json!({"authId": login, "password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "withdrawal: {reply}");
+
+    // Let the last lines reach the file (fmt writes synchronously), stop.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.stop();
+    let raw = String::from_utf8_lossy(&std::fs::read(server.log_path()).unwrap()).into_owned();
+    let log = strip_ansi(&raw);
+    assert!(!log.trim().is_empty(), "the server logged nothing");
+    // The filter really is `trace` (the dependencies' chatter included).
+    assert!(
+        log.contains(" TRACE ") && log.contains(" DEBUG "),
+        "no TRACE/DEBUG lines: RUST_LOG=trace was not applied"
+    );
+    for path in [
+        "path=/api/auth/login",
+        "path=/api/auth/check/auth-code",
+        "path=/api/auth/reset/password",
+        "path=/ws",
+    ] {
+        assert!(
+            log.contains(path),
+            "no request line with {path} in the log:\n{log}"
+        );
+    }
+    let leaks: Vec<String> = secrets
+        .0
+        .iter()
+        .filter(|(_, value)| log.contains(value.as_str()))
+        .map(|(what, value)| {
+            let line = log
+                .lines()
+                .find(|l| l.contains(value.as_str()))
+                .unwrap_or_default();
+            format!("{what} ({value}) in: {line}")
+        })
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "{} secrets in the log ({} lines, {} secrets checked):\n{}",
+        leaks.len(),
+        log.lines().count(),
+        secrets.0.len(),
+        leaks.join("\n")
+    );
+    eprintln!(
+        "{backend:?}: {} log lines, {} secrets checked, none found",
+        log.lines().count(),
+        secrets.0.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secrets_in_the_log_sqlite() {
+    full_run(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secrets_in_the_log_postgres() {
+    full_run(TestBackend::Postgres).await;
+}
