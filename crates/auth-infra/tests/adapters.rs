@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+mod common;
+use common::open;
+
 use std::sync::Arc;
 
 use auth_domain::password::PasswordHash;
@@ -13,7 +17,7 @@ use auth_domain::session::{
     RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId,
 };
 use auth_domain::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
-use auth_infra::testdb::{TestBackend, TestDatabase};
+use auth_infra::testdb::TestDatabase;
 use auth_infra::{
     Backend, Database, DieselSessionStore, DieselUserRepository, load_or_create_signing_secret,
 };
@@ -84,37 +88,6 @@ fn refresh_for(session: &Session, t: DateTime<Utc>) -> RefreshRecord {
         expires_at: t + TimeDelta::days(14),
         spent_at: None,
     }
-}
-
-async fn open(t: &TestDatabase) -> Database {
-    let db = Database::connect(t.url(), 8).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
-
-/// Generates `name::sqlite` and `name::postgres` for `scenarios::name`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let t = TestDatabase::new(TestBackend::Sqlite);
-                let db = open(&t).await;
-                assert_eq!(db.backend(), Backend::Sqlite);
-                scenarios::$name(db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let t = TestDatabase::new(TestBackend::Postgres);
-                let db = open(&t).await;
-                assert_eq!(db.backend(), Backend::Postgres);
-                scenarios::$name(db).await;
-            }
-        }
-    )*};
 }
 
 on_both!(

@@ -3,45 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
 use auth_domain::chat::{App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, UpsertOutcome};
-use auth_infra::testdb::{TestBackend, TestDatabase};
 use auth_infra::{
-    APPS_KEY_NAME, Backend, Database, DieselAppRepository, DieselChatProfiles, HmacAppTokens,
-    load_or_create_key, load_or_create_signing_secret,
+    APPS_KEY_NAME, Database, DieselAppRepository, DieselChatProfiles, HmacAppTokens, load_or_create_key,
+    load_or_create_signing_secret,
 };
 use chrono::{SubsecRound, Utc};
-
-async fn open(t: &TestDatabase) -> Database {
-    let db = Database::connect(t.url(), 8).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let t = TestDatabase::new(TestBackend::Sqlite);
-                let db = open(&t).await;
-                assert_eq!(db.backend(), Backend::Sqlite);
-                scenarios::$name(db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let t = TestDatabase::new(TestBackend::Postgres);
-                let db = open(&t).await;
-                assert_eq!(db.backend(), Backend::Postgres);
-                scenarios::$name(db).await;
-            }
-        }
-    )*};
-}
 
 on_both!(
     apps_are_stored,
