@@ -265,7 +265,7 @@ async fn dispatch_logout(
     payload: web::Payload,
 ) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
-        Ok(body) if body.has("refresh_token") => picsel::logout_with(&state, &body).await,
+        Ok(body) if body.has("refresh_token") => picsel::logout_with(&state, &req, &body).await,
         Err(BodyError::TooLarge) => standard::body_error(BodyError::TooLarge),
         _ => standard::logout_with(&state, &req).await,
     }

@@ -30,6 +30,16 @@ impl AppState {
         self.trusted_proxies.client_ip(req)
     }
 
+    /// The use cases, recording `req`'s client (IP, user agent) on the audit
+    /// trail of the use cases that take no [`auth_domain::service::SessionMeta`].
+    pub fn auth_for(&self, contract: &'static str, req: &actix_web::HttpRequest) -> auth_domain::AuthService {
+        self.auth.for_client(auth_domain::service::SessionMeta {
+            client: contract,
+            ip: self.client_ip(req),
+            user_agent: Self::user_agent(req),
+        })
+    }
+
     /// The client's `User-Agent` (for the audit trail), when readable.
     pub fn user_agent(req: &actix_web::HttpRequest) -> Option<String> {
         req.headers()

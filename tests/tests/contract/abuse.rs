@@ -28,6 +28,7 @@ on_both_backends!(
     hsts_only_when_published_over_https,
     audit_trail_is_recorded_and_admin_only,
     instances_share_the_counters,
+    audit_events_name_the_client_everywhere,
 );
 
 /// A server whose per-IP limit stays out of the way of per-account tests.
@@ -496,4 +497,95 @@ async fn instances_share_the_counters(backend: TestBackend) {
             .await;
         assert_standard_error(&reply, 429, TOO_MANY);
     }
+}
+
+/// Logout (both contracts), token reuse and password reset record the
+/// client's IP and user agent like logins do.
+async fn audit_events_name_the_client_everywhere(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
+        return;
+    };
+    const UA: &str = "audit-client/2.0";
+    let ua = [("User-Agent", UA)];
+    let user = app.new_user().await;
+    let credentials = json!({"username": user.login, "password": user.password});
+    // Reuse: reissue twice with the same refresh token.
+    let first = app.post_headers("/api/auth/login", &credentials, &ua).await;
+    let (access, refresh) = (first.str("/accessToken"), first.str("/refreshToken"));
+    let pair = json!({"accessToken": access, "refreshToken": refresh});
+    assert_eq!(
+        app.post_headers("/api/auth/reissue-token", &pair, &ua)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        app.post_headers("/api/auth/reissue-token", &pair, &ua)
+            .await
+            .status
+            .as_u16(),
+        401
+    );
+    // Logout, standard (bearer) and picsel (refresh token).
+    let second = app.post_headers("/api/auth/login", &credentials, &ua).await;
+    let bearer = format!("Bearer {}", second.str("/accessToken"));
+    let r = app
+        .post_headers(
+            "/api/auth/logout",
+            &json!({}),
+            &[("User-Agent", UA), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let third = app.post_headers("/api/auth/login", &credentials, &ua).await;
+    let r = app
+        .post_headers(
+            "/api/auth/logout",
+            &json!({"refresh_token": third.str("/refreshToken")}),
+            &ua,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    // Password reset.
+    let before = app.mail().count_to(&user.email);
+    let sent = app
+        .post(
+            "/api/auth/send/auth-key",
+            &json!({"authId": user.login, "email": user.email, "type": "FORGET_PASSWORD"}),
+        )
+        .await;
+    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
+    let code = app.mail().wait_for(&user.email, before + 1).await.code();
+    let reset = app
+        .post_headers(
+            "/api/auth/reset/password",
+            &json!({"userId": user.id, "authCode": code, "newPassword": "Another123!"}),
+            &ua,
+        )
+        .await;
+    assert_eq!(reset.status.as_u16(), 200, "{}", reset.text);
+
+    let bearer = format!("Bearer {}", app.admin_token());
+    let path = format!("/internal/audit?user={}&limit=50", user.id);
+    let reply = app.get_headers(&path, &[("Authorization", &bearer)]).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    let events = reply.json["events"].as_array().unwrap();
+    for kind in ["token_reuse", "logout", "password_reset"] {
+        let of_kind: Vec<&Value> = events.iter().filter(|e| e["kind"] == kind).collect();
+        assert!(!of_kind.is_empty(), "no {kind} event in {}", reply.text);
+        for e in of_kind {
+            assert_eq!(e["userAgent"], UA, "{kind}: {e}");
+            assert!(
+                e["ip"].as_str().is_some_and(|ip| ip.contains("127.0.0.1")),
+                "{kind}: {e}"
+            );
+        }
+    }
+    assert_eq!(
+        events.iter().filter(|e| e["kind"] == "logout").count(),
+        2,
+        "{}",
+        reply.text
+    );
 }

@@ -224,3 +224,34 @@ async fn a_status_check_tells_why_a_session_ended() {
         SessionStatus::Ended(EndReason::Revoked(RevokeReason::Withdrawal))
     );
 }
+
+#[tokio::test]
+async fn audit_events_carry_the_client_given_to_for_client() {
+    use crate::audit::AuditKind;
+    let w = user(open_policy()).await;
+    let l = login(&w, "standard").await;
+    let client = SessionMeta {
+        client: "standard",
+        ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("Phone/1.0".into()),
+    };
+    w.service
+        .for_client(client)
+        .logout_with_access(&l.tokens.access.token)
+        .await
+        .unwrap();
+    let events = w.audit.0.lock().unwrap().clone();
+    let logout = events.iter().find(|e| e.kind == AuditKind::Logout).unwrap();
+    assert_eq!(logout.ip, Some("203.0.113.7".parse().unwrap()));
+    assert_eq!(logout.user_agent.as_deref(), Some("Phone/1.0"));
+    assert_eq!(logout.session_id, Some(l.tokens.access.claims.sid));
+    // The unscoped service records no client.
+    let m = login(&w, "standard").await;
+    w.service
+        .logout_with_access(&m.tokens.access.token)
+        .await
+        .unwrap();
+    let events = w.audit.0.lock().unwrap().clone();
+    let last = events.iter().rev().find(|e| e.kind == AuditKind::Logout).unwrap();
+    assert_eq!((last.ip, last.user_agent.clone()), (None, None));
+}

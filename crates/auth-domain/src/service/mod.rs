@@ -75,13 +75,30 @@ impl std::fmt::Debug for Ports {
 #[derive(Debug, Clone)]
 pub struct AuthService {
     ports: Ports,
-    policy: AuthPolicy,
+    policy: Arc<AuthPolicy>,
+    /// The client of the request being served, for the audit trail of use
+    /// cases that take no [`SessionMeta`] (logout, refresh, reset, …).
+    client: Option<SessionMeta>,
 }
 
 impl AuthService {
     /// Builds the service from its adapters and policy.
     pub fn new(ports: Ports, policy: AuthPolicy) -> Self {
-        Self { ports, policy }
+        Self {
+            ports,
+            policy: Arc::new(policy),
+            client: None,
+        }
+    }
+
+    /// The same service, recording `client` (IP, user agent) on the audit
+    /// events of the use cases called through it. Cheap: the ports and the
+    /// policy are shared.
+    pub fn for_client(&self, client: SessionMeta) -> Self {
+        Self {
+            client: Some(client),
+            ..self.clone()
+        }
     }
 
     /// The policy in force.
@@ -121,6 +138,7 @@ impl AuthService {
         session_id: Option<SessionId>,
         client: Option<&SessionMeta>,
     ) {
+        let client = client.or(self.client.as_ref());
         let event = crate::audit::AuditEvent {
             at: self.ports.clock.now(),
             kind,

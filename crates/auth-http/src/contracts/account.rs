@@ -333,7 +333,11 @@ pub async fn check_code(state: web::Data<AppState>, req: HttpRequest, payload: w
 
 /// `POST /api/auth/reset/password` `{userId, authCode, newPassword}`
 /// (`authId` instead of the numeric `userId` is accepted too).
-pub async fn reset_password(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let body = match body(&state, payload).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -348,7 +352,11 @@ pub async fn reset_password(state: web::Data<AppState>, payload: web::Payload) -
         Ok(f) => f,
         Err(r) => return r,
     };
-    match state.auth.reset_password(account, code, new_password).await {
+    match state
+        .auth_for(NAME, &req)
+        .reset_password(account, code, new_password)
+        .await
+    {
         Ok(id) => ok(json!({"userId": id.get()})),
         Err(ResetError::Denied) => fail(StatusCode::BAD_REQUEST, DENIED),
         Err(ResetError::WeakPassword(v)) => weak_password(&state, &v),

@@ -192,7 +192,7 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, payload: web:
         Ok(t) => t,
         Err(r) => return r,
     };
-    match state.auth.refresh(token).await {
+    match state.auth_for(NAME, &req).refresh(token).await {
         Ok(access) => HttpResponse::Ok().json(json!({
             "message": "토큰 재발급 성공",
             "data": {"accessToken": access.token, "issuedAt": iso_millis(access.issued_at)},
@@ -203,20 +203,20 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, payload: web:
 }
 
 /// `POST /api/auth/logout` with a `refresh_token` body.
-pub async fn logout(state: web::Data<AppState>, payload: web::Payload) -> HttpResponse {
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     match read_json(payload, state.max_body_bytes).await {
-        Ok(body) => logout_with(&state, &body).await,
+        Ok(body) => logout_with(&state, &req, &body).await,
         Err(e) => body_error(e),
     }
 }
 
 /// The logout once the body is parsed (shared with the logout dispatcher).
-pub async fn logout_with(state: &AppState, body: &JsonObject) -> HttpResponse {
+pub async fn logout_with(state: &AppState, req: &HttpRequest, body: &JsonObject) -> HttpResponse {
     let token = match required(body, "refresh_token", "refresh_token을 입력해주세요") {
         Ok(t) => t,
         Err(r) => return r,
     };
-    match state.auth.logout_with_refresh(token).await {
+    match state.auth_for(NAME, req).logout_with_refresh(token).await {
         Ok(()) => HttpResponse::Ok().json(json!({"message": "로그아웃 성공"})),
         Err(LogoutError::InvalidToken) => invalid_refresh(),
         Err(LogoutError::Internal(e)) => unavailable(&e),

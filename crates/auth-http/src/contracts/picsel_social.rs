@@ -73,7 +73,12 @@ pub async fn callback(
         ip: state.client_ip(&req),
         user_agent: AppState::user_agent(&req),
     };
-    let mut response = match state.auth.social_login(&provider, flow_state, answer, meta).await {
+    let mut response = match state
+        .auth
+        .for_client(meta.clone())
+        .social_login(&provider, flow_state, answer, meta)
+        .await
+    {
         Ok(login) => match &state.oauth_success_redirect {
             Some(target) => HttpResponse::Found()
                 .insert_header((header::LOCATION, success_redirect(target, &login)))

@@ -124,7 +124,7 @@ pub async fn refresh(
         Ok(None) => return failure(StatusCode::BAD_REQUEST, "갱신 토큰을 입력해주세요."),
         Err(e) => return body_error(e),
     };
-    match state.auth.refresh(token).await {
+    match state.auth_for(NAME, &req).refresh(token).await {
         Ok(access) => HttpResponse::Ok().json(json!({
             "success": true,
             "message": "토큰 갱신 성공",

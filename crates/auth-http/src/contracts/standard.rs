@@ -112,7 +112,7 @@ pub async fn reissue(state: web::Data<AppState>, req: HttpRequest, payload: web:
         (Ok(a), Ok(r)) => (a, r),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    match state.auth.reissue(access, refresh).await {
+    match state.auth_for(NAME, &req).reissue(access, refresh).await {
         Ok(pair) => tokens(&pair),
         Err(ReissueError::InvalidAccessToken) => {
             error(StatusCode::UNAUTHORIZED, "유효하지 않은 액세스 토큰입니다.")
@@ -148,7 +148,7 @@ pub async fn logout_with(state: &AppState, req: &HttpRequest) -> HttpResponse {
     let Some(token) = bearer_token(req) else {
         return error(StatusCode::UNAUTHORIZED, "인증이 필요합니다.");
     };
-    match state.auth.logout_with_access(token).await {
+    match state.auth_for(NAME, req).logout_with_access(token).await {
         Ok(()) => HttpResponse::Ok().finish(),
         Err(LogoutError::InvalidToken) => error(StatusCode::UNAUTHORIZED, "유효하지 않은 액세스 토큰입니다."),
         Err(LogoutError::Internal(e)) => unavailable(&e),
