@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 use auth_domain::password::PolicyViolation;
 use auth_domain::service::{
-    AccountRef, Identifier, LoginError, ResetError, SendCodeError, SessionMeta, SignUp, SignUpError,
-    WithdrawError,
+    AccountRef, Identifier, LoginError, ResetError, SendCodeError, SignUp, SignUpError, WithdrawError,
 };
 use auth_domain::verification::CodePurpose;
 
@@ -153,11 +152,7 @@ pub async fn sign_in(state: web::Data<AppState>, req: HttpRequest, payload: web:
         Ok(f) => f,
         Err(r) => return r,
     };
-    let meta = SessionMeta {
-        client: NAME,
-        ip: state.client_ip(&req),
-        user_agent: AppState::user_agent(&req),
-    };
+    let meta = state.client_meta(NAME, &req);
     match state
         .auth
         .login(Identifier::LoginId(auth_id.to_owned()), password, meta)

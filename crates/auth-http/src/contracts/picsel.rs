@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use auth_domain::service::{Identifier, Login, LoginError, LogoutError, RefreshError, SessionMeta};
+use auth_domain::service::{Identifier, Login, LoginError, LogoutError, RefreshError};
 use auth_domain::user::Email;
 
 use crate::body::{BodyError, JsonObject, read_json};
@@ -118,11 +118,7 @@ pub async fn login_with(state: &AppState, req: &HttpRequest, body: &JsonObject) 
         Ok(p) => p,
         Err(r) => return r,
     };
-    let meta = SessionMeta {
-        client: NAME,
-        ip: state.client_ip(req),
-        user_agent: AppState::user_agent(req),
-    };
+    let meta = state.client_meta(NAME, req);
     match state
         .auth
         .login(Identifier::Email(email.to_owned()), password, meta)

@@ -18,7 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use auth_domain::PortError;
-use auth_domain::service::{Login, ProviderAnswer, SessionMeta, SocialLoginError, SocialStartError};
+use auth_domain::service::{Login, ProviderAnswer, SocialLoginError, SocialStartError};
 
 use crate::contracts::iso_millis;
 use crate::contracts::picsel::{NAME, error, login_success, unavailable};
@@ -68,11 +68,7 @@ pub async fn callback(
         (None, None) => ProviderAnswer::Missing,
     };
     let flow_state = field("state").unwrap_or_default();
-    let meta = SessionMeta {
-        client: NAME,
-        ip: state.client_ip(&req),
-        user_agent: AppState::user_agent(&req),
-    };
+    let meta = state.client_meta(NAME, &req);
     let mut response = match state
         .auth
         .for_client(meta.clone())

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use auth_domain::service::{Identifier, LoginError, RefreshError, SessionMeta};
+use auth_domain::service::{Identifier, LoginError, RefreshError};
 
 use crate::body::{BodyError, read_json};
 use crate::contracts::log_internal;
@@ -76,11 +76,7 @@ pub async fn login(
             "비밀번호는 영문자, 숫자, 특수문자 6~30자여야 합니다.",
         );
     }
-    let meta = SessionMeta {
-        client: NAME,
-        ip: state.client_ip(&req),
-        user_agent: AppState::user_agent(&req),
-    };
+    let meta = state.client_meta(NAME, &req);
     match state
         .auth
         .login(Identifier::LoginId(user_id.to_owned()), password, meta)

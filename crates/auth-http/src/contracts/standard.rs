@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use auth_domain::service::{Identifier, LoginError, LogoutError, ReissueError, SessionMeta};
+use auth_domain::service::{Identifier, LoginError, LogoutError, ReissueError};
 use auth_domain::token::TokenPair;
 
 use crate::body::{BodyError, JsonObject, read_json};
@@ -74,11 +74,7 @@ pub async fn login_with(state: &AppState, req: &HttpRequest, body: &JsonObject) 
         (Ok(u), Ok(p)) => (u, p),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let meta = SessionMeta {
-        client: NAME,
-        ip: state.client_ip(req),
-        user_agent: AppState::user_agent(req),
-    };
+    let meta = state.client_meta(NAME, req);
     match state
         .auth
         .login(Identifier::LoginId(username.to_owned()), password, meta)
