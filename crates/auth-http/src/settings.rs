@@ -42,6 +42,10 @@ pub struct Settings {
     /// Password hashes computed at once; default: the number of cores
     /// (`AUTH_HASH_CONCURRENCY`).
     pub hash_concurrency: Option<usize>,
+    /// Nice value of the password hashing threads, so a login flood yields
+    /// the CPU to request handling; 0 disables, at most 19
+    /// (`AUTH_HASH_NICE`, default 10; Linux only).
+    pub hash_nice: i32,
     /// Largest accepted request body in bytes (`AUTH_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
     /// actix worker threads; default: the number of cores (`AUTH_WORKERS`).
@@ -137,6 +141,7 @@ impl Default for Settings {
             password_min_length: 8,
             password_max_length: 64,
             hash_concurrency: None,
+            hash_nice: 10,
             max_body_bytes: 64 * 1024,
             workers: None,
             shutdown_timeout_seconds: 10,
@@ -245,6 +250,12 @@ impl Settings {
         if self.password_min_length == 0 || self.password_max_length < self.password_min_length {
             return Err(SettingsError("password length bounds are inconsistent".into()));
         }
+        if !(0..=19).contains(&self.hash_nice) {
+            return Err(SettingsError(format!(
+                "hash_nice must be between 0 (disabled) and 19, got {}",
+                self.hash_nice
+            )));
+        }
         if self.database_pool_size == 0 {
             return Err(SettingsError("database_pool_size must be at least 1".into()));
         }
@@ -322,5 +333,20 @@ mod tests {
         assert_eq!(s.outbox_dir(), PathBuf::from("outbox"));
         s.mail_dir = Some("/tmp/mail".into());
         assert_eq!(s.outbox_dir(), PathBuf::from("/tmp/mail"));
+    }
+
+    #[test]
+    fn hash_nice_is_0_to_19() {
+        let mut s = Settings::default();
+        assert_eq!(s.hash_nice, 10);
+        for ok in [0, 10, 19] {
+            s.hash_nice = ok;
+            assert!(s.validate().is_ok(), "{ok}");
+        }
+        for bad in [-1, 20] {
+            s.hash_nice = bad;
+            let err = s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+            assert!(err.contains("hash_nice"), "{bad}: {err:?}");
+        }
     }
 }

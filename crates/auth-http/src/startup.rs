@@ -124,7 +124,7 @@ pub async fn build_service(
         }
     };
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let hasher = Argon2Hasher::new(settings.hash_concurrency.unwrap_or(cores))
+    let hasher = Argon2Hasher::with_nice(settings.hash_concurrency.unwrap_or(cores), settings.hash_nice)
         .map_err(|e| StartupError::Hasher(e.to_string()))?;
     let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
         Some(url) => {

@@ -3,7 +3,8 @@
 //! - [`Database`]: an r2d2 pool of diesel connections to SQLite or
 //!   PostgreSQL (picked by URL scheme), with embedded migrations.
 //! - [`DieselUserRepository`], [`DieselSessionStore`]: the storage ports.
-//! - [`Argon2Hasher`]: argon2id on a bounded blocking pool.
+//! - [`Argon2Hasher`]: argon2id on a pool of dedicated, lower-priority
+//!   threads that hand their work areas back to the OS when idle.
 //! - [`JwtCodec`]: HS256 JWTs; [`load_or_create_signing_secret`] keeps a
 //!   generated secret in the database when none is configured.
 //! - [`DieselAppRepository`], [`DieselChatProfiles`], [`HmacAppTokens`]:
