@@ -13,6 +13,7 @@ pub mod client_ip;
 pub mod contracts;
 pub mod health;
 pub mod internal;
+pub mod me;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;

@@ -287,6 +287,7 @@ impl Application {
                 .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .route("/healthz", web::get().to(health::healthz))
+                .route(crate::me::PATH, web::get().to(crate::me::me))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/ws", web::get().to(auth_ws::ws))
                 .route("/internal/notifications", web::post().to(internal::notify))

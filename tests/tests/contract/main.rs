@@ -9,6 +9,7 @@ mod chat;
 mod codes;
 mod cross;
 mod forged;
+mod me;
 mod picsel;
 mod realtime;
 mod robustness;
