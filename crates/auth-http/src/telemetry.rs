@@ -12,24 +12,50 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
-/// Installs the global subscriber (call once, from `main`). `format` is
-/// `text` or `json`; the filter comes from `RUST_LOG` (default `info`). Each
-/// request is logged once, when its span closes.
-pub fn init(format: &str) {
+/// Installs the global subscriber (call once, from `main`, and keep the
+/// returned guard until exit: dropping it flushes what is still queued).
+/// `format` is `text` or `json`; the filter comes from `RUST_LOG` (default
+/// `info`). Each request is logged once, when its span closes.
+///
+/// Lines are formatted on the thread that logs and written to stdout by a
+/// background thread through a buffer, so a request never waits for a
+/// `write(2)` to the log pipe; the queue is bounded and not lossy (a log
+/// reader that stops reading slows the service down rather than losing
+/// lines).
+pub fn init(format: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stdout()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(writer)
         // Colour codes only on a terminal, never in files or log collectors.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_ansi(ansi)
         .with_span_events(FmtSpan::CLOSE);
     // `try_init` fails only when a subscriber is already installed (tests);
     // keeping the existing one is right then.
-    let _ = if format == "json" {
+    let installed = if format == "json" {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    installed.ok().map(|()| guard)
+}
+
+/// Paths whose successful requests are logged at `debug`, not `info`:
+/// liveness and readiness probes, and `GET /api/auth/me`, which services
+/// call for every request they serve. At `info` the log line costs more
+/// than the request itself (about 30 % of a token-only request's
+/// throughput, `docs/performance.md`). Their failures (status 400 and up)
+/// are still logged at `info`.
+const QUIET_PATHS: [&str; 3] = ["/healthz", "/readyz", crate::me::PATH];
+
+fn is_quiet(path: &str) -> bool {
+    QUIET_PATHS.contains(&path)
 }
 
 /// The root span of every request: no query string, no headers.
@@ -39,11 +65,21 @@ pub struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().copied();
+        let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();
+        if is_quiet(request.path()) {
+            return tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %request.path(),
+                request_id = %request_id,
+                status = tracing::field::Empty,
+            );
+        }
         tracing::info_span!(
             "request",
             method = %request.method(),
             path = %request.path(),
-            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+            request_id = %request_id,
             status = tracing::field::Empty,
         )
     }
@@ -54,5 +90,28 @@ impl RootSpanBuilder for RequestSpan {
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
         span.record("status", status);
+        // A quiet path's span is below `info`; its failures still are not.
+        if status >= 400
+            && let Ok(response) = outcome
+            && is_quiet(response.request().path())
+            && span.is_disabled()
+        {
+            tracing::info!(method = %response.request().method(), path = %response.request().path(), status, "request");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_and_token_lookups_are_quiet_and_nothing_else_is() {
+        for path in ["/healthz", "/readyz", "/api/auth/me"] {
+            assert!(is_quiet(path), "{path}");
+        }
+        for path in ["/api/auth/login", "/api/auth/me/", "/api/auth/meh", "/ws", "/"] {
+            assert!(!is_quiet(path), "{path}");
+        }
     }
 }

@@ -52,7 +52,7 @@ impl Drop for Server {
     }
 }
 
-async fn start(db: &TestDatabase) -> Server {
+async fn start(db: &TestDatabase, level: &str) -> Server {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("auth-log-scan-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
@@ -67,7 +67,7 @@ async fn start(db: &TestDatabase) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_auth-server"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", "trace")
+        .env("RUST_LOG", level)
         .env("AUTH_LOG_FORMAT", "text")
         .env("AUTH_BIND", format!("127.0.0.1:{port}"))
         .env("AUTH_DATABASE_URL", db.url())
@@ -224,7 +224,7 @@ fn strip_ansi(raw: &str) -> String {
 
 async fn full_run(backend: TestBackend) {
     let db = TestDatabase::new(backend);
-    let mut server = start(&db).await;
+    let mut server = start(&db, "trace").await;
     let api = Api {
         client: reqwest::Client::new(),
         base: server.base.clone(),
@@ -408,7 +408,8 @@ async fn full_run(backend: TestBackend) {
         .await;
     assert_eq!(status, 200, "withdrawal: {reply}");
 
-    // Let the last lines reach the file (fmt writes synchronously), stop.
+    // Let the last lines reach the file (the log thread writes each batch
+    // as it arrives), stop.
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.stop();
     let raw = String::from_utf8_lossy(&std::fs::read(server.log_path()).unwrap()).into_owned();
@@ -465,4 +466,49 @@ async fn no_secrets_in_the_log_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secrets_in_the_log_postgres() {
     full_run(TestBackend::Postgres).await;
+}
+
+/// At the default `info`, every request is logged except the successful
+/// ones on the quiet paths (probes and `GET /api/auth/me`); their failures
+/// are logged too.
+async fn quiet_paths(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let mut server = start(&db, "info").await;
+    let client = reqwest::Client::new();
+    let get = |path: &str| client.get(format!("{}{path}", server.base)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    assert_eq!(get("/api/auth/me").await.unwrap().status(), 401);
+    let login = client
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&json!({"username": "nobody", "password": WRONG_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.stop();
+    let log = strip_ansi(&String::from_utf8_lossy(&std::fs::read(server.log_path()).unwrap()));
+    let lines = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(lines("path=/readyz"), 0, "successful probes logged at info:\n{log}");
+    assert_eq!(lines("path=/healthz"), 0, "successful probes logged at info:\n{log}");
+    assert_eq!(lines("path=/api/auth/me"), 1, "a failed /me must be logged once:\n{log}");
+    assert!(
+        log.lines().any(|l| l.contains("path=/api/auth/me") && l.contains("status=401")),
+        "{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains("path=/api/auth/login") && l.contains("status=401")),
+        "{log}"
+    );
+    assert!(!log.contains(" DEBUG "), "RUST_LOG=info was not applied:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_paths_sqlite() {
+    quiet_paths(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_paths_postgres() {
+    quiet_paths(TestBackend::Postgres).await;
 }

@@ -49,9 +49,11 @@ async fn main() -> std::process::ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     // `apps create` prints its JSON on stdout, where the log goes: it runs
     // without a log subscriber (its errors go to stderr).
-    if !matches!(command, Command::Apps { .. }) {
-        telemetry::init(&settings.log_format);
-    }
+    let _log_guard = if matches!(command, Command::Apps { .. }) {
+        None
+    } else {
+        telemetry::init(&settings.log_format)
+    };
     let result = match command {
         Command::Migrate => open_database(&settings).await.map(|_| {
             tracing::info!("migrations applied");
