@@ -58,14 +58,27 @@ fn is_quiet(path: &str) -> bool {
     QUIET_PATHS.contains(&path)
 }
 
+/// The request id as a span field (empty when the middleware set none).
+struct RequestIdField(Option<RequestId>);
+
+impl std::fmt::Display for RequestIdField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(id) => std::fmt::Display::fmt(&**id, f),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The root span of every request: no query string, no headers.
 #[derive(Debug)]
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request.extensions().get::<RequestId>().copied();
-        let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();
+        // Formatted by the subscriber only if the span is enabled: a quiet
+        // request at `info` does not pay for it.
+        let request_id = RequestIdField(request.extensions().get::<RequestId>().copied());
         if is_quiet(request.path()) {
             return tracing::debug_span!(
                 "request",

@@ -487,17 +487,33 @@ async fn quiet_paths(backend: TestBackend) {
     assert_eq!(login.status(), 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.stop();
-    let log = strip_ansi(&String::from_utf8_lossy(&std::fs::read(server.log_path()).unwrap()));
+    let log = strip_ansi(&String::from_utf8_lossy(
+        &std::fs::read(server.log_path()).unwrap(),
+    ));
     let lines = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
-    assert_eq!(lines("path=/readyz"), 0, "successful probes logged at info:\n{log}");
-    assert_eq!(lines("path=/healthz"), 0, "successful probes logged at info:\n{log}");
-    assert_eq!(lines("path=/api/auth/me"), 1, "a failed /me must be logged once:\n{log}");
+    assert_eq!(
+        lines("path=/readyz"),
+        0,
+        "successful probes logged at info:\n{log}"
+    );
+    assert_eq!(
+        lines("path=/healthz"),
+        0,
+        "successful probes logged at info:\n{log}"
+    );
+    assert_eq!(
+        lines("path=/api/auth/me"),
+        1,
+        "a failed /me must be logged once:\n{log}"
+    );
     assert!(
-        log.lines().any(|l| l.contains("path=/api/auth/me") && l.contains("status=401")),
+        log.lines()
+            .any(|l| l.contains("path=/api/auth/me") && l.contains("status=401")),
         "{log}"
     );
     assert!(
-        log.lines().any(|l| l.contains("path=/api/auth/login") && l.contains("status=401")),
+        log.lines()
+            .any(|l| l.contains("path=/api/auth/login") && l.contains("status=401")),
         "{log}"
     );
     assert!(!log.contains(" DEBUG "), "RUST_LOG=info was not applied:\n{log}");
