@@ -33,6 +33,12 @@ lint:
 ci:
     bash .ci/run
 
+# Throughput, latency, memory and start-up against the machine's limits
+# (release build, SQLite and PostgreSQL, ~3 minutes); writes docs/performance.md.
+bench seconds="3" rounds="5":
+    cargo build --release --bin auth-server --bin load-bench
+    ./target/release/load-bench --seconds {{seconds}} --rounds {{rounds}}
+
 # Socket capacity, memory per socket and cross-instance LOGOUT latency
 # (release build, PostgreSQL); writes docs/performance.md.
 bench-ws sockets="10000" rounds="200":

@@ -1,0 +1,948 @@
+//! `load-bench`: how close the service runs to the machine's limits. A
+//! benchmark, not a test: it prints figures and writes them into
+//! `docs/performance.md` between its markers; nothing in it is a pass/fail
+//! assertion on time.
+//!
+//! For each backend (SQLite on a throwaway file, PostgreSQL on a throwaway
+//! database) it starts the release `auth-server` (loopback only; rate limits,
+//! login throttling and the sign-up email gate off, production log level
+//! `info` with stdout discarded), and measures in one run:
+//! 1. start → ready: the first start (migrations applied) and the median of
+//!    `--restarts` restarts on the same database; idle RSS after each;
+//! 2. the argon2 ceiling of this machine, in this process: one thread per
+//!    core verifying a password with the service's parameters
+//!    (`argon2::Argon2::default()`, m=19456 KiB, t=2, p=1);
+//! 3. password-login throughput at saturation (`standard`
+//!    `POST /api/auth/login`, 4 clients per core), in rounds interleaved with
+//!    (2), so drift on the shared machine hits both;
+//! 4. refresh latency (`standard` `POST /api/auth/reissue-token`, one
+//!    client, one rotation every 5 ms), alone and while a login flood as in
+//!    (3) runs, interleaved;
+//!    on PostgreSQL also against a second server whose connections commit
+//!    with `synchronous_commit=off`, as a control that shows how much of the
+//!    difference is the WAL flush the logins' own commits queue up;
+//! 5. a token-only request (`GET /api/auth/me`: verify the access token,
+//!    answer from its claims) against a bare actix-web JSON handler that this
+//!    binary serves itself (`--bare-server`, a separate process with the same
+//!    worker count), interleaved, both driven by the same minimal keep-alive
+//!    HTTP/1.1 client;
+//! 6. refresh throughput (each refresh is a database write: rotation), with
+//!    4 sessions per core refreshing concurrently;
+//! 7. idle RSS again after all of the above has settled.
+//!
+//! Ratios are of medians over `--rounds` interleaved rounds of `--seconds`
+//! each. Usage (see `just bench`):
+//! `cargo run --release -p auth-contract-tests --bin load-bench -- [--seconds S] [--rounds N] [--restarts N] [--backends sqlite,postgres] [--server PATH] [--out FILE]`
+//!
+//! PostgreSQL comes from `AUTH_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432`), as in the test suite.
+// A benchmark harness: failing loudly on any unexpected state is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::phc::PasswordHash as PhcHash;
+use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
+use auth_contract_tests::bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
+use auth_contract_tests::{TestBackend, TestDatabase};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "BenchPassword1!";
+const SECRET: &str = "load-bench-secret-load-bench-secret";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bare-server") {
+        bare_server(arg("--port", "0").parse().unwrap());
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
+
+// ---------------------------------------------------------------------------
+// The bare baseline: actix-web, default workers, one JSON handler.
+
+fn bare_server(port: u16) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    async fn bare() -> HttpResponse {
+        HttpResponse::Ok().json(json!({
+            "userId": "1",
+            "sessionId": "0190b3c4-0000-7000-8000-000000000000",
+            "issuedAt": 1_700_000_000,
+            "expiresAt": 1_700_001_800,
+        }))
+    }
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(|| App::new().route("/bare", web::get().to(bare)))
+            .bind(("127.0.0.1", port))
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+    });
+}
+
+/// The bare server as a child process, killed on drop.
+struct Bare {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Bare {
+    async fn start() -> Bare {
+        let port = free_port();
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--bare-server", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !client
+            .get(format!("http://{addr}/bare"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(Instant::now() < deadline, "bare server not ready in 10 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Bare { child, addr }
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// ---------------------------------------------------------------------------
+// A minimal keep-alive HTTP/1.1 load client (what wrk does): one request
+// written, one response read, per connection, until the deadline.
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `(status, content-length)` of a response head.
+fn parse_head(head: &[u8]) -> (u16, usize) {
+    let text = std::str::from_utf8(head).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let length = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    (status, length)
+}
+
+/// Requests answered 200 and otherwise, over one connection.
+async fn hammer_one(addr: SocketAddr, request: Arc<Vec<u8>>, until: Instant) -> (u64, u64) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = vec![0u8; 16 * 1024];
+    let (mut ok, mut other) = (0, 0);
+    while Instant::now() < until {
+        stream.write_all(&request).await.unwrap();
+        let mut filled = 0;
+        let (status, total) = loop {
+            let n = stream.read(&mut buf[filled..]).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            filled += n;
+            if let Some(end) = find(&buf[..filled], b"\r\n\r\n") {
+                let (status, length) = parse_head(&buf[..end]);
+                break (status, end + 4 + length);
+            }
+        };
+        while filled < total {
+            let n = stream.read(&mut buf[filled..]).await.unwrap();
+            assert!(n > 0, "server closed the connection");
+            filled += n;
+        }
+        if status == 200 { ok += 1 } else { other += 1 }
+    }
+    (ok, other)
+}
+
+/// Requests per second answered 200 by `connections` keep-alive clients.
+async fn hammer(addr: SocketAddr, request: Vec<u8>, connections: usize, seconds: f64) -> f64 {
+    let request = Arc::new(request);
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| tokio::spawn(hammer_one(addr, request.clone(), until)))
+        .collect();
+    let (mut ok, mut other) = (0, 0);
+    for t in tasks {
+        let (o, x) = t.await.unwrap();
+        ok += o;
+        other += x;
+    }
+    assert_eq!(other, 0, "{other} requests were not answered 200");
+    ok as f64 / started.elapsed().as_secs_f64()
+}
+
+fn get_request(path: &str, bearer: Option<&str>) -> Vec<u8> {
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n").into_bytes()
+}
+
+// ---------------------------------------------------------------------------
+// The service's own flows, through reqwest.
+
+async fn post(client: &reqwest::Client, url: &str, body: &Value) -> (u16, Value) {
+    let response = client.post(url).json(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `(access, refresh)` of a `standard` login.
+async fn login(client: &reqwest::Client, base: &str, user: &str) -> (String, String) {
+    let (status, body) = post(
+        client,
+        &format!("{base}/api/auth/login"),
+        &json!({"username": user, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "login: {body}");
+    tokens(&body)
+}
+
+fn tokens(body: &Value) -> (String, String) {
+    (
+        body["accessToken"].as_str().unwrap().to_owned(),
+        body["refreshToken"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// One rotation; returns the new pair.
+async fn reissue(client: &reqwest::Client, base: &str, pair: &(String, String)) -> (String, String) {
+    let (status, body) = post(
+        client,
+        &format!("{base}/api/auth/reissue-token"),
+        &json!({"accessToken": pair.0, "refreshToken": pair.1}),
+    )
+    .await;
+    assert_eq!(status, 200, "reissue: {body}");
+    tokens(&body)
+}
+
+/// Successful logins per second, `clients` at a time, cycling over `users`.
+async fn login_flood(base: String, users: Arc<Vec<String>>, clients: usize, seconds: f64) -> f64 {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let (client, base, users) = (client.clone(), base.clone(), users.clone());
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                let mut k = i;
+                while Instant::now() < until {
+                    login(&client, &base, &users[k % users.len()]).await;
+                    done += 1;
+                    k += clients;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for t in tasks {
+        done += t.await.unwrap();
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Latencies of rotations of one session, one every `pace`, until `seconds`
+/// pass: a steady trickle, so that the probe itself is no load.
+async fn refresh_latencies(
+    client: &reqwest::Client,
+    base: &str,
+    pair: &mut (String, String),
+    seconds: f64,
+) -> Vec<Duration> {
+    let pace = Duration::from_millis(5);
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut samples = Vec::new();
+    let mut next = Instant::now();
+    while Instant::now() < until {
+        let started = Instant::now();
+        *pair = reissue(client, base, pair).await;
+        samples.push(started.elapsed());
+        next += pace;
+        tokio::time::sleep_until(next.max(Instant::now()).into()).await;
+    }
+    samples
+}
+
+/// One round of refresh latencies: alone, then during a login flood.
+async fn refresh_round(
+    client: &reqwest::Client,
+    base: &str,
+    users: &Arc<Vec<String>>,
+    pair: &mut (String, String),
+    seconds: f64,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let idle = refresh_latencies(client, base, pair, seconds).await;
+    let flood_task = tokio::spawn(login_flood(base.to_owned(), users.clone(), 4 * cores(), seconds));
+    // Let the flood reach saturation before sampling.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let flood = refresh_latencies(client, base, pair, seconds - 0.6).await;
+    flood_task.await.unwrap();
+    (idle, flood)
+}
+
+/// Rotations per second, one client per session in `pairs`.
+async fn refresh_throughput(base: &str, pairs: Vec<(String, String)>, seconds: f64) -> f64 {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = pairs
+        .into_iter()
+        .map(|mut pair| {
+            let (client, base) = (client.clone(), base.to_owned());
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                while Instant::now() < until {
+                    pair = reissue(&client, &base, &pair).await;
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for t in tasks {
+        done += t.await.unwrap();
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+// ---------------------------------------------------------------------------
+// The argon2 ceiling, in this process.
+
+/// Verifications per second with one thread per core.
+fn argon2_ceiling(phc: &str, seconds: f64) -> f64 {
+    let threads = cores();
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let done: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let parsed = PhcHash::new(phc).unwrap();
+                    let mut n = 0u64;
+                    while Instant::now() < until {
+                        Argon2::default()
+                            .verify_password(PASSWORD.as_bytes(), &parsed)
+                            .unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Resident KiB of a process by kind of mapping (`/proc/PID/smaps`): the
+/// executable, shared libraries, the main heap, and anonymous mappings
+/// (thread arenas, stacks, large allocations), largest first.
+fn memory_map(pid: u32) -> String {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut kind = String::new();
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            let path = fields.get(5).copied().unwrap_or("");
+            kind = if path.is_empty() {
+                "anonymous".into()
+            } else if std::path::Path::new(path) == exe {
+                "executable".into()
+            } else if path.starts_with('[') {
+                path.into()
+            } else {
+                "libraries and files".into()
+            };
+        } else if let Some(kib) = line.strip_prefix("Rss:") {
+            *kinds.entry(kind.clone()).or_default() +=
+                kib.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap();
+        }
+    }
+    let mut kinds: Vec<_> = kinds.into_iter().filter(|(_, kib)| *kib > 0).collect();
+    kinds.sort_by_key(|(_, kib)| std::cmp::Reverse(*kib));
+    kinds
+        .iter()
+        .map(|(k, kib)| format!("{k} {kib} KiB"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Threads of a process.
+fn threads(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+// ---------------------------------------------------------------------------
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn mb(kib: u64) -> String {
+    format!("{:.1} MB", kib as f64 * 1024.0 / 1e6)
+}
+
+/// Everything measured on one backend.
+struct Figures {
+    backend: &'static str,
+    first_ready: Duration,
+    ready: Duration,
+    rss_fresh_kib: u64,
+    rss_after_kib: u64,
+    ceiling: f64,
+    logins: f64,
+    idle: Vec<Duration>,
+    flood: Vec<Duration>,
+    /// PostgreSQL with `synchronous_commit=off`: `(idle, flood)`.
+    control: Option<(Vec<Duration>, Vec<Duration>)>,
+    /// Median over rounds of (p99 during the flood ÷ p99 alone).
+    lat_ratio: f64,
+    /// Median over rounds of (`/api/auth/me` ÷ bare).
+    me_ratio: f64,
+    me: f64,
+    bare: f64,
+    refreshes: f64,
+}
+
+struct Params {
+    binary: String,
+    seconds: f64,
+    rounds: usize,
+    restarts: usize,
+}
+
+async fn start(params: &Params, url: &str, mail: &str) -> Server {
+    start_with(params, url, mail, &[]).await
+}
+
+/// [`start`] with extra environment (later entries win).
+async fn start_with(params: &Params, url: &str, mail: &str, extra: &[(String, String)]) -> Server {
+    let mut env = vec![
+        ("AUTH_DATABASE_URL", url),
+        ("AUTH_JWT_SECRET", SECRET),
+        ("AUTH_MAIL_DIR", mail),
+        ("AUTH_SIGNUP_REQUIRE_EMAIL_CODE", "false"),
+        ("AUTH_LOGIN_THROTTLE_ENABLED", "false"),
+        ("AUTH_RATE_LIMIT_ENABLED", "false"),
+        ("RUST_LOG", "info"),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    Server::start(&params.binary, &env).await
+}
+
+/// Signs up `4 × cores` bench users through `base`.
+async fn seed_users(client: &reqwest::Client, base: &str) -> Arc<Vec<String>> {
+    let users: Vec<String> = (0..4 * cores()).map(|i| format!("benchuser{i}")).collect();
+    let signups: Vec<_> = users
+        .iter()
+        .map(|u| {
+            let (client, base, u) = (client.clone(), base.to_owned(), u.clone());
+            tokio::spawn(async move {
+                let (status, body) = post(
+                    &client,
+                    &format!("{base}/api/auth/sign-up"),
+                    &json!({"authId": u, "password": PASSWORD, "name": "벤치", "email": format!("{u}@bench.test")}),
+                )
+                .await;
+                assert!(status < 300, "sign-up: {status} {body}");
+            })
+        })
+        .collect();
+    for s in signups {
+        s.await.unwrap();
+    }
+    Arc::new(users)
+}
+
+/// `--compare 'K=V,K=V|K=V|…'`: the login and refresh-latency rounds of
+/// [`measure`], with one server per variant (environment overrides) on one
+/// database, the variants taking turns within every round so that drift
+/// on the machine hits them all. Returns a Markdown table.
+async fn compare(params: &Params, backend: TestBackend, spec: &str) -> String {
+    let variants: Vec<(String, Vec<(String, String)>)> = spec
+        .split('|')
+        .map(|v| {
+            let env = v
+                .split(',')
+                .filter(|kv| !kv.trim().is_empty())
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').expect("KEY=VALUE");
+                    (k.trim().to_owned(), v.trim().to_owned())
+                })
+                .collect();
+            (
+                if v.trim().is_empty() {
+                    "defaults".to_owned()
+                } else {
+                    v.trim().to_owned()
+                },
+                env,
+            )
+        })
+        .collect();
+    let db = TestDatabase::new(backend);
+    let mail = std::env::temp_dir()
+        .join(format!("load-bench-mail-{}", std::process::id()))
+        .display()
+        .to_string();
+    let mut servers = vec![];
+    for (_, env) in &variants {
+        servers.push(start_with(params, db.url(), &mail, env).await);
+    }
+    let client = reqwest::Client::new();
+    let users = seed_users(&client, &servers[0].base).await;
+    let mut pairs = vec![];
+    for s in &servers {
+        pairs.push(login(&client, &s.base, &users[0]).await);
+    }
+    let phc = Argon2::default()
+        .hash_password(PASSWORD.as_bytes())
+        .unwrap()
+        .to_string();
+    let n = variants.len();
+    let (mut ceilings, mut logins, mut ratios) = (vec![], vec![vec![]; n], vec![vec![]; n]);
+    let (mut idle, mut flood) = (vec![vec![]; n], vec![vec![]; n]);
+    for round in 0..params.rounds {
+        let (p, s) = (phc.clone(), params.seconds);
+        ceilings.push(
+            tokio::task::spawn_blocking(move || argon2_ceiling(&p, s))
+                .await
+                .unwrap(),
+        );
+        for k in 0..n {
+            let v = (k + round) % n;
+            let base = &servers[v].base;
+            logins[v].push(login_flood(base.clone(), users.clone(), 4 * cores(), params.seconds).await);
+            let (mut i, mut f) = refresh_round(&client, base, &users, &mut pairs[v], params.seconds).await;
+            i.sort();
+            f.sort();
+            ratios[v].push(percentile(&f, 99.0).as_secs_f64() / percentile(&i, 99.0).as_secs_f64());
+            idle[v].extend(i);
+            flood[v].extend(f);
+        }
+        eprintln!("[compare] round {round} done");
+    }
+    let ceiling = median(&mut ceilings);
+    let mut table = String::from(
+        "| variant | logins / argon2 ceiling | refresh alone p50 / p99 | during the flood p50 / p99 | p99 flood ÷ alone, median of rounds |\n|---|---|---|---|---|\n",
+    );
+    for v in 0..n {
+        idle[v].sort();
+        flood[v].sort();
+        table.push_str(&format!(
+            "| {} | {:.0} % | {} / {} | {} / {} | {:.2}× |\n",
+            variants[v].0,
+            median(&mut logins[v]) / ceiling * 100.0,
+            ms(percentile(&idle[v], 50.0)),
+            ms(percentile(&idle[v], 99.0)),
+            ms(percentile(&flood[v], 50.0)),
+            ms(percentile(&flood[v], 99.0)),
+            median(&mut ratios[v]),
+        ));
+    }
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&mail);
+    table
+}
+
+async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures {
+    let name = match backend {
+        TestBackend::Sqlite => "SQLite",
+        TestBackend::Postgres => "PostgreSQL",
+    };
+    let db = TestDatabase::new(backend);
+    let mail = std::env::temp_dir()
+        .join(format!("load-bench-mail-{}", std::process::id()))
+        .display()
+        .to_string();
+    let settle = Duration::from_millis(1500);
+
+    // 1. Start → ready, idle RSS.
+    let url = db.url();
+    let first = start(params, url, &mail).await;
+    let first_ready = first.ready_in;
+    drop(first);
+    let (mut readies, mut fresh) = (vec![], vec![]);
+    let mut server = None;
+    for _ in 0..params.restarts.max(1) {
+        drop(server.take());
+        let s = start(params, url, &mail).await;
+        readies.push(s.ready_in.as_secs_f64());
+        tokio::time::sleep(settle).await;
+        fresh.push(rss_kib(s.pid()) as f64);
+        server = Some(s);
+    }
+    let server = server.unwrap();
+    let base = server.base.clone();
+    eprintln!("[{name}] ready in {first_ready:?} (first), restarts {readies:?}");
+
+    // Users and sessions.
+    let client = reqwest::Client::new();
+    let users = seed_users(&client, &base).await;
+    let mut pair = login(&client, &base, &users[0]).await;
+    let phc = Argon2::default()
+        .hash_password(PASSWORD.as_bytes())
+        .unwrap()
+        .to_string();
+
+    // 2–4. Ceiling, login flood, refreshes alone and during a flood;
+    // interleaved.
+    let clients = 4 * cores();
+    let (mut ceilings, mut logins, mut idle, mut flood) = (vec![], vec![], vec![], vec![]);
+    let mut lat_ratios = vec![];
+    for round in 0..params.rounds {
+        let (p, s) = (phc.clone(), params.seconds);
+        ceilings.push(
+            tokio::task::spawn_blocking(move || argon2_ceiling(&p, s))
+                .await
+                .unwrap(),
+        );
+        logins.push(login_flood(base.clone(), users.clone(), clients, params.seconds).await);
+        let (mut i, mut f) = refresh_round(&client, &base, &users, &mut pair, params.seconds).await;
+        i.sort();
+        f.sort();
+        lat_ratios.push(percentile(&f, 99.0).as_secs_f64() / percentile(&i, 99.0).as_secs_f64());
+        idle.extend(i);
+        flood.extend(f);
+        eprintln!(
+            "[{name}] round {round}: ceiling {:.1}/s, logins {:.1}/s",
+            ceilings[round], logins[round]
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // 4b. PostgreSQL control: the same latency rounds on a second server
+    // whose connections do not wait for the WAL flush at commit
+    // (`synchronous_commit=off`; a diagnosis, not a recommendation).
+    let mut control = None;
+    if backend == TestBackend::Postgres {
+        let url = format!("{}?options=-c%20synchronous_commit%3Doff", db.url());
+        let other = start(params, &url, &mail).await;
+        let mut pair = login(&client, &other.base, &users[0]).await;
+        let (mut i, mut f) = (vec![], vec![]);
+        for _ in 0..params.rounds.min(3) {
+            let (a, b) = refresh_round(&client, &other.base, &users, &mut pair, params.seconds).await;
+            i.extend(a);
+            f.extend(b);
+        }
+        i.sort();
+        f.sort();
+        control = Some((i, f));
+    }
+
+    // 5. Token-only vs bare, interleaved.
+    let me_request = get_request("/api/auth/me", Some(&pair.0));
+    let bare_request = get_request("/bare", None);
+    let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let connections = 8 * cores();
+    let (mut mes, mut bares, mut me_ratios) = (vec![], vec![], vec![]);
+    // Warm-up of both.
+    hammer(addr, me_request.clone(), connections, 0.5).await;
+    hammer(bare.addr, bare_request.clone(), connections, 0.5).await;
+    for round in 0..params.rounds {
+        let (first_me, second_me) = (round % 2 == 0, round % 2 == 1);
+        if first_me {
+            mes.push(hammer(addr, me_request.clone(), connections, params.seconds).await);
+        }
+        bares.push(hammer(bare.addr, bare_request.clone(), connections, params.seconds).await);
+        if second_me {
+            mes.push(hammer(addr, me_request.clone(), connections, params.seconds).await);
+        }
+        eprintln!(
+            "[{name}] round {round}: /api/auth/me {:.0}/s, bare {:.0}/s",
+            mes[round], bares[round]
+        );
+        me_ratios.push(mes[round] / bares[round]);
+    }
+
+    // 6. Refresh throughput.
+    let mut pairs = vec![];
+    for i in 0..4 * cores() {
+        pairs.push(login(&client, &base, &users[i % users.len()]).await);
+    }
+    let mut refreshes = vec![];
+    for _ in 0..params.rounds {
+        refreshes.push(refresh_throughput(&base, pairs.clone(), params.seconds).await);
+        // The pairs were rotated: log in afresh for the next round.
+        pairs.clear();
+        for i in 0..4 * cores() {
+            pairs.push(login(&client, &base, &users[i % users.len()]).await);
+        }
+    }
+    eprintln!("[{name}] refresh throughput {refreshes:?}");
+
+    // 7. Idle again: after the idle threads of the runtimes' blocking pools
+    // have exited (tokio keeps them 10 s) and the hashing threads have
+    // handed their work areas back (1 s).
+    let mut rss_trace = vec![];
+    let quiet = Instant::now();
+    for at in [1u64, 5, 12] {
+        tokio::time::sleep_until((quiet + Duration::from_secs(at)).into()).await;
+        rss_trace.push((at, rss_kib(server.pid()), threads(server.pid())));
+    }
+    eprintln!("[{name}] after the load: (s, RSS KiB, threads) {rss_trace:?}");
+    eprintln!("[{name}] where the RSS is: {}", memory_map(server.pid()));
+    let rss_after_kib = rss_trace.last().unwrap().1;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&mail);
+    idle.sort();
+    flood.sort();
+    Figures {
+        backend: name,
+        first_ready,
+        ready: Duration::from_secs_f64(median(&mut readies)),
+        rss_fresh_kib: median(&mut fresh) as u64,
+        rss_after_kib,
+        ceiling: median(&mut ceilings),
+        logins: median(&mut logins),
+        idle,
+        flood,
+        control,
+        lat_ratio: median(&mut lat_ratios),
+        me_ratio: median(&mut me_ratios),
+        me: median(&mut mes),
+        bare: median(&mut bares),
+        refreshes: median(&mut refreshes),
+    }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**not met**" }
+}
+
+fn report(params: &Params, figures: &[Figures]) -> String {
+    let mut rows: Vec<[String; 3]> = Vec::new();
+    let mut row = |label: &str, cell: &dyn Fn(&Figures) -> String, target: &str| {
+        let cells: Vec<String> = figures.iter().map(cell).collect();
+        rows.push([label.to_owned(), cells.join(" | "), target.to_owned()]);
+    };
+    row(
+        "argon2 ceiling: verifications/s, one thread per core, in-process",
+        &|f| format!("{:.1}/s", f.ceiling),
+        "",
+    );
+    row(
+        "password logins/s at saturation (`standard`, 4 clients per core)",
+        &|f| {
+            let r = f.logins / f.ceiling;
+            format!(
+                "{:.1}/s = **{:.0} %** of the ceiling ({})",
+                f.logins,
+                r * 100.0,
+                verdict(r >= 0.9)
+            )
+        },
+        "≥ 90 % of the ceiling",
+    );
+    row(
+        "refresh latency alone (one every 5 ms): p50 / p99",
+        &|f| {
+            format!(
+                "{} / {} ({} samples)",
+                ms(percentile(&f.idle, 50.0)),
+                ms(percentile(&f.idle, 99.0)),
+                f.idle.len()
+            )
+        },
+        "",
+    );
+    row(
+        "refresh latency during the login flood: p50 / p99",
+        &|f| {
+            let r = f.lat_ratio;
+            format!(
+                "{} / {}; p99 ÷ p99 alone, median of rounds: **{:.2}×** ({}; {} samples)",
+                ms(percentile(&f.flood, 50.0)),
+                ms(percentile(&f.flood, 99.0)),
+                r,
+                verdict(r <= 2.0),
+                f.flood.len()
+            )
+        },
+        "p99 ≤ 2× alone",
+    );
+    row(
+        "control: the same with `synchronous_commit=off` (alone p99 → flood p99)",
+        &|f| match &f.control {
+            Some((i, fl)) => {
+                let (a, b) = (percentile(i, 99.0), percentile(fl, 99.0));
+                format!(
+                    "{} → {} = {:.2}×",
+                    ms(a),
+                    ms(b),
+                    b.as_secs_f64() / a.as_secs_f64()
+                )
+            }
+            None => "–".into(),
+        },
+        "diagnosis only",
+    );
+    row(
+        "token-only `GET /api/auth/me`, req/s",
+        &|f| {
+            let r = f.me_ratio;
+            format!(
+                "{:.0}/s; median of rounds: **{:.0} %** of bare ({})",
+                f.me,
+                r * 100.0,
+                verdict(r >= 0.7)
+            )
+        },
+        "≥ 70 % of bare",
+    );
+    row(
+        "bare actix-web JSON handler (same run), req/s",
+        &|f| format!("{:.0}/s", f.bare),
+        "",
+    );
+    row(
+        "refresh (rotation, a database write) throughput, 4 sessions per core",
+        &|f| format!("{:.0}/s", f.refreshes),
+        "",
+    );
+    row(
+        "idle RSS: after start / 12 s after the load above",
+        &|f| {
+            format!(
+                "{} / {} ({})",
+                mb(f.rss_fresh_kib),
+                mb(f.rss_after_kib),
+                verdict(f.rss_fresh_kib.max(f.rss_after_kib) * 1024 <= 25_000_000)
+            )
+        },
+        "≤ 25 MB",
+    );
+    row(
+        "start → ready (`/readyz`): first start (migrations) / restart, median",
+        &|f| {
+            let target = if f.backend == "SQLite" {
+                format!(" ({})", verdict(f.ready <= Duration::from_millis(150)))
+            } else {
+                String::new()
+            };
+            format!("{} / {}{}", ms(f.first_ready), ms(f.ready), target)
+        },
+        "≤ 150 ms on SQLite",
+    );
+    let header = figures.iter().map(|f| f.backend).collect::<Vec<_>>().join(" | ");
+    let dashes = figures.iter().map(|_| "---").collect::<Vec<_>>().join("|");
+    let mut table = format!("| figure | {header} | target |\n|---|{dashes}|---|\n");
+    for [label, cells, target] in rows {
+        table.push_str(&format!("| {label} | {cells} | {target} |\n"));
+    }
+    format!(
+        "Measured {date} on {machine}, release build, loopback (`cargo run --release -p auth-contract-tests \
+         --bin load-bench -- --seconds {s} --rounds {r} --restarts {n}`): medians of {r} interleaved rounds \
+         of {s} s; argon2id m=19456 KiB, t=2, p=1; server defaults except rate limits, login throttling and \
+         the sign-up email gate off; `RUST_LOG=info`.\n\n{table}",
+        date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine = machine(),
+        s = params.seconds,
+        r = params.rounds,
+        n = params.restarts,
+    )
+}
+
+async fn run() {
+    let params = Params {
+        binary: arg("--server", "target/release/auth-server"),
+        seconds: arg("--seconds", "3").parse().unwrap(),
+        rounds: arg("--rounds", "5").parse().unwrap(),
+        restarts: arg("--restarts", "5").parse().unwrap(),
+    };
+    let out = arg("--out", "docs/performance.md");
+    let backends = arg("--backends", "sqlite,postgres");
+    let compared = arg("--compare", "");
+    if !compared.is_empty() {
+        let mut body = format!(
+            "Measured {date} on {machine}, release build, loopback (`load-bench --compare '{compared}' \
+             --backends {backends} --seconds {s} --rounds {r}`): {r} rounds of {s} s, the variants taking turns \
+             within each round.\n",
+            date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+            machine = machine(),
+            s = params.seconds,
+            r = params.rounds,
+        );
+        for backend in backends.split(',') {
+            let (name, backend) = match backend.trim() {
+                "sqlite" => ("SQLite", TestBackend::Sqlite),
+                "postgres" => ("PostgreSQL", TestBackend::Postgres),
+                other => panic!("unknown backend {other:?}: sqlite or postgres"),
+            };
+            body.push_str(&format!(
+                "\n{name}:\n\n{}",
+                compare(&params, backend, &compared).await
+            ));
+        }
+        eprintln!("{body}");
+        write_section(&out, "load-bench-compare", &body);
+        eprintln!("figures written to {out}");
+        return;
+    }
+    let bare = Bare::start().await;
+    let mut figures = vec![];
+    for backend in backends.split(',') {
+        let backend = match backend.trim() {
+            "sqlite" => TestBackend::Sqlite,
+            "postgres" => TestBackend::Postgres,
+            other => panic!("unknown backend {other:?}: sqlite or postgres"),
+        };
+        figures.push(measure(&params, backend, &bare).await);
+    }
+    let body = report(&params, &figures);
+    eprintln!("{body}");
+    write_section(&out, "load-bench", &body);
+    eprintln!("figures written to {out}");
+}
