@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::email_usable;
+use crate::{email_usable, now_s, sign_hs256};
 
 const SECRET: &str = "forged-test-signing-secret-0123456789abcdef";
 
@@ -20,19 +20,6 @@ on_both_backends!(
     forged_app_tokens_are_refused_on_chat,
     hundred_parallel_sign_ups_make_one_account,
 );
-
-fn now_s() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-fn sign(key: &[u8], claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(key),
-    )
-    .unwrap()
-}
 
 fn parts(token: &str) -> (String, Value) {
     let mut it = token.split('.');
@@ -87,10 +74,10 @@ fn forgeries(token: &str, key: &[u8]) -> Vec<(String, String)> {
         ),
         (
             "wrong key".to_owned(),
-            sign(b"not-the-server-key-0123456789abcdef", &claims),
+            sign_hs256(b"not-the-server-key-0123456789abcdef", &claims),
         ),
-        ("empty key".to_owned(), sign(b"", &claims)),
-        ("expired, right key".to_owned(), sign(key, &expired)),
+        ("empty key".to_owned(), sign_hs256(b"", &claims)),
+        ("expired, right key".to_owned(), sign_hs256(key, &expired)),
         (
             "HS512, right key".to_owned(),
             jsonwebtoken::encode(
@@ -122,7 +109,7 @@ async fn forged_tokens_are_refused_everywhere(backend: TestBackend) {
     // Sanity: our own re-signing of the genuine claims is accepted, so the
     // forgeries below fail for their forgery, not for a wrong setup.
     let (_, claims) = parts(&access);
-    let resigned = sign(key, &claims);
+    let resigned = sign_hs256(key, &claims);
     let ok = app
         .post_empty("/api/auth/logout", Some(&format!("Bearer {resigned}")))
         .await;
@@ -215,7 +202,7 @@ async fn forged_app_tokens_are_refused_on_chat(backend: TestBackend) {
     let (app_id, secret) = register("Mine").await;
     let (other_id, other_secret) = register("Other").await;
     let claims = json!({"sub": "user-1", "app_id": app_id, "iat": now_s(), "exp": now_s() + 600});
-    let genuine = sign(secret.as_bytes(), &claims);
+    let genuine = sign_hs256(secret.as_bytes(), &claims);
     let profile = json!({"userId": "user-1", "nickname": "닉", "friends": []}).to_string();
     let login = |token: String| {
         let (app, app_id, profile) = (&app, app_id.clone(), profile.clone());
@@ -234,11 +221,11 @@ async fn forged_app_tokens_are_refused_on_chat(backend: TestBackend) {
     let other_claims = json!({"sub": "user-1", "app_id": other_id, "iat": now_s(), "exp": now_s() + 600});
     cases.push((
         "another app's token".to_owned(),
-        sign(other_secret.as_bytes(), &other_claims),
+        sign_hs256(other_secret.as_bytes(), &other_claims),
     ));
     cases.push((
         "another app's key, this app id".to_owned(),
-        sign(other_secret.as_bytes(), &claims),
+        sign_hs256(other_secret.as_bytes(), &claims),
     ));
     for (name, forged) in cases {
         let r = login(forged).await;

@@ -23,6 +23,21 @@ use auth_contract_tests::{NewUser, Reply, TestApp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// Seconds since the epoch (JWT times).
+pub fn now_s() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// An HS256 JWT of `claims` under `key` (forged or re-signed tokens).
+pub fn sign_hs256(key: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(key),
+    )
+    .unwrap()
+}
+
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
     i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()

@@ -10,8 +10,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::{
-    account_sign_in, assert_keys, jwt_claims, picsel_tokens, session_login, session_refresh, standard_logout,
-    tamper,
+    account_sign_in, assert_keys, jwt_claims, now_s, picsel_tokens, session_login, session_refresh,
+    sign_hs256, standard_logout, tamper,
 };
 
 const PATH: &str = "/api/auth/me";
@@ -92,19 +92,6 @@ fn assert_refused(what: &str, reply: &Reply, message: &str, token: &str) {
             );
         }
     }
-}
-
-fn now_s() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-fn sign(key: &[u8], claims: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(key),
-    )
-    .unwrap()
 }
 
 async fn standard_token_answers_its_claims(backend: TestBackend) {
@@ -199,7 +186,7 @@ async fn forged_and_expired_tokens_are_refused(backend: TestBackend) {
     let claims = jwt_claims(&access);
     // Sanity: our own re-signing of the genuine claims is accepted, so the
     // refusals below are for the forgery, not for a wrong setup.
-    let resigned = sign(key, &claims);
+    let resigned = sign_hs256(key, &claims);
     assert_claims_of(&me_bearer(&app, &resigned).await, &resigned);
 
     let mut expired = claims.clone();
@@ -213,11 +200,11 @@ async fn forged_and_expired_tokens_are_refused(backend: TestBackend) {
     for (what, token) in [
         (
             "another key",
-            sign(b"not-the-server-key-0123456789abcdef", &claims),
+            sign_hs256(b"not-the-server-key-0123456789abcdef", &claims),
         ),
-        ("expired, right key", sign(key, &expired)),
-        ("refresh kind, right key", sign(key, &as_refresh)),
-        ("no typ, right key", sign(key, &no_typ)),
+        ("expired, right key", sign_hs256(key, &expired)),
+        ("refresh kind, right key", sign_hs256(key, &as_refresh)),
+        ("no typ, right key", sign_hs256(key, &no_typ)),
         (
             "HS512, right key",
             jsonwebtoken::encode(
