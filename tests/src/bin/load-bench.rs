@@ -387,6 +387,14 @@ fn argon2_ceiling(phc: &str, seconds: f64) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
+/// [`argon2_ceiling`] off the async workers.
+async fn ceiling(phc: &str, seconds: f64) -> f64 {
+    let phc = phc.to_owned();
+    tokio::task::spawn_blocking(move || argon2_ceiling(&phc, seconds))
+        .await
+        .unwrap()
+}
+
 /// Resident KiB of a process by kind of mapping (`/proc/PID/smaps`): the
 /// executable, shared libraries, the main heap, and anonymous mappings
 /// (thread arenas, stacks, large allocations), largest first.
@@ -571,12 +579,7 @@ async fn compare(params: &Params, backend: TestBackend, spec: &str) -> String {
     let (mut ceilings, mut logins, mut ratios) = (vec![], vec![vec![]; n], vec![vec![]; n]);
     let (mut idle, mut flood) = (vec![vec![]; n], vec![vec![]; n]);
     for round in 0..params.rounds {
-        let (p, s) = (phc.clone(), params.seconds);
-        ceilings.push(
-            tokio::task::spawn_blocking(move || argon2_ceiling(&p, s))
-                .await
-                .unwrap(),
-        );
+        ceilings.push(ceiling(&phc, params.seconds).await);
         for k in 0..n {
             let v = (k + round) % n;
             let base = &servers[v].base;
@@ -659,12 +662,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
     let (mut ceilings, mut logins, mut idle, mut flood) = (vec![], vec![], vec![], vec![]);
     let mut lat_ratios = vec![];
     for round in 0..params.rounds {
-        let (p, s) = (phc.clone(), params.seconds);
-        ceilings.push(
-            tokio::task::spawn_blocking(move || argon2_ceiling(&p, s))
-                .await
-                .unwrap(),
-        );
+        ceilings.push(ceiling(&phc, params.seconds).await);
         logins.push(login_flood(base.clone(), users.clone(), clients, params.seconds).await);
         let (mut i, mut f) = refresh_round(&client, &base, &users, &mut pair, params.seconds).await;
         i.sort();
