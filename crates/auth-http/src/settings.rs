@@ -141,7 +141,7 @@ impl Default for Settings {
             password_min_length: 8,
             password_max_length: 64,
             hash_concurrency: None,
-            hash_nice: 10,
+            hash_nice: auth_infra::Argon2Hasher::DEFAULT_NICE,
             max_body_bytes: 64 * 1024,
             workers: None,
             shutdown_timeout_seconds: 10,
@@ -250,7 +250,7 @@ impl Settings {
         if self.password_min_length == 0 || self.password_max_length < self.password_min_length {
             return Err(SettingsError("password length bounds are inconsistent".into()));
         }
-        if !(0..=19).contains(&self.hash_nice) {
+        if !auth_infra::Argon2Hasher::NICE_RANGE.contains(&self.hash_nice) {
             return Err(SettingsError(format!(
                 "hash_nice must be between 0 (disabled) and 19, got {}",
                 self.hash_nice

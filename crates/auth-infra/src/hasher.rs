@@ -80,6 +80,10 @@ impl Argon2Hasher {
     /// starve them.
     pub const DEFAULT_NICE: i32 = 10;
 
+    /// The nice values [`with_nice`](Self::with_nice) accepts: 0 (normal
+    /// priority) to 19 (the lowest).
+    pub const NICE_RANGE: std::ops::RangeInclusive<i32> = 0..=19;
+
     /// A pool of `threads` hashing threads (the core count is a good value)
     /// at nice [`DEFAULT_NICE`](Self::DEFAULT_NICE). No argon2 work is done
     /// here.
@@ -102,7 +106,7 @@ impl Argon2Hasher {
         if threads == 0 {
             return Err(HasherError::ZeroConcurrency);
         }
-        if !(0..=19).contains(&nice) {
+        if !Self::NICE_RANGE.contains(&nice) {
             return Err(HasherError::NiceOutOfRange(nice));
         }
         // Built before the threads: if a spawn fails, dropping it closes the
