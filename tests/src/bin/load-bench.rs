@@ -322,6 +322,47 @@ async fn refresh_round(
     (idle, flood)
 }
 
+/// Logins at saturation and refresh latencies of one server, round by round.
+#[derive(Default)]
+struct Rounds {
+    /// Logins per second, one figure per round.
+    logins: Vec<f64>,
+    /// Refresh latencies alone, every round (sorted by [`Rounds::finish`]).
+    idle: Vec<Duration>,
+    /// Refresh latencies during a login flood, every round (sorted too).
+    flood: Vec<Duration>,
+    /// p99 during the flood ÷ p99 alone, one figure per round.
+    ratios: Vec<f64>,
+}
+
+impl Rounds {
+    /// One round: logins at saturation, then refresh latencies alone and
+    /// during a login flood.
+    async fn run(
+        &mut self,
+        client: &reqwest::Client,
+        base: &str,
+        users: &Arc<Vec<String>>,
+        pair: &mut (String, String),
+        seconds: f64,
+    ) {
+        self.logins
+            .push(login_flood(base.to_owned(), users.clone(), 4 * cores(), seconds).await);
+        let (mut idle, mut flood) = refresh_round(client, base, users, pair, seconds).await;
+        idle.sort();
+        flood.sort();
+        self.ratios
+            .push(percentile(&flood, 99.0).as_secs_f64() / percentile(&idle, 99.0).as_secs_f64());
+        self.idle.extend(idle);
+        self.flood.extend(flood);
+    }
+
+    fn finish(&mut self) {
+        self.idle.sort();
+        self.flood.sort();
+    }
+}
+
 /// Rotations per second, one client per session in `pairs`.
 async fn refresh_throughput(base: &str, pairs: Vec<(String, String)>, seconds: f64) -> f64 {
     let until = Instant::now() + Duration::from_secs_f64(seconds);
@@ -385,6 +426,22 @@ fn argon2_ceiling(phc: &str, seconds: f64) -> f64 {
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
     done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A stored hash of the bench password with the service's parameters.
+fn stored_hash() -> String {
+    Argon2::default()
+        .hash_password(PASSWORD.as_bytes())
+        .unwrap()
+        .to_string()
+}
+
+/// Where the servers' mail goes (nothing is sent: the email gate is off).
+fn mail_dir() -> String {
+    std::env::temp_dir()
+        .join(format!("load-bench-mail-{}", std::process::id()))
+        .display()
+        .to_string()
 }
 
 /// [`argon2_ceiling`] off the async workers.
@@ -557,10 +614,7 @@ async fn compare(params: &Params, backend: TestBackend, spec: &str) -> String {
         })
         .collect();
     let db = TestDatabase::new(backend);
-    let mail = std::env::temp_dir()
-        .join(format!("load-bench-mail-{}", std::process::id()))
-        .display()
-        .to_string();
+    let mail = mail_dir();
     let mut servers = vec![];
     for (_, env) in &variants {
         servers.push(start_with(params, db.url(), &mail, env).await);
@@ -571,25 +625,17 @@ async fn compare(params: &Params, backend: TestBackend, spec: &str) -> String {
     for s in &servers {
         pairs.push(login(&client, &s.base, &users[0]).await);
     }
-    let phc = Argon2::default()
-        .hash_password(PASSWORD.as_bytes())
-        .unwrap()
-        .to_string();
+    let phc = stored_hash();
     let n = variants.len();
-    let (mut ceilings, mut logins, mut ratios) = (vec![], vec![vec![]; n], vec![vec![]; n]);
-    let (mut idle, mut flood) = (vec![vec![]; n], vec![vec![]; n]);
+    let mut ceilings = vec![];
+    let mut rounds: Vec<Rounds> = (0..n).map(|_| Rounds::default()).collect();
     for round in 0..params.rounds {
         ceilings.push(ceiling(&phc, params.seconds).await);
         for k in 0..n {
             let v = (k + round) % n;
-            let base = &servers[v].base;
-            logins[v].push(login_flood(base.clone(), users.clone(), 4 * cores(), params.seconds).await);
-            let (mut i, mut f) = refresh_round(&client, base, &users, &mut pairs[v], params.seconds).await;
-            i.sort();
-            f.sort();
-            ratios[v].push(percentile(&f, 99.0).as_secs_f64() / percentile(&i, 99.0).as_secs_f64());
-            idle[v].extend(i);
-            flood[v].extend(f);
+            rounds[v]
+                .run(&client, &servers[v].base, &users, &mut pairs[v], params.seconds)
+                .await;
         }
         eprintln!("[compare] round {round} done");
     }
@@ -597,18 +643,17 @@ async fn compare(params: &Params, backend: TestBackend, spec: &str) -> String {
     let mut table = String::from(
         "| variant | logins / argon2 ceiling | refresh alone p50 / p99 | during the flood p50 / p99 | p99 flood ÷ alone, median of rounds |\n|---|---|---|---|---|\n",
     );
-    for v in 0..n {
-        idle[v].sort();
-        flood[v].sort();
+    for ((label, _), mut r) in variants.iter().zip(rounds) {
+        r.finish();
         table.push_str(&format!(
             "| {} | {:.0} % | {} / {} | {} / {} | {:.2}× |\n",
-            variants[v].0,
-            median(&mut logins[v]) / ceiling * 100.0,
-            ms(percentile(&idle[v], 50.0)),
-            ms(percentile(&idle[v], 99.0)),
-            ms(percentile(&flood[v], 50.0)),
-            ms(percentile(&flood[v], 99.0)),
-            median(&mut ratios[v]),
+            label,
+            median(&mut r.logins) / ceiling * 100.0,
+            ms(percentile(&r.idle, 50.0)),
+            ms(percentile(&r.idle, 99.0)),
+            ms(percentile(&r.flood, 50.0)),
+            ms(percentile(&r.flood, 99.0)),
+            median(&mut r.ratios),
         ));
     }
     drop(servers);
@@ -622,10 +667,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
         TestBackend::Postgres => "PostgreSQL",
     };
     let db = TestDatabase::new(backend);
-    let mail = std::env::temp_dir()
-        .join(format!("load-bench-mail-{}", std::process::id()))
-        .display()
-        .to_string();
+    let mail = mail_dir();
     let settle = Duration::from_millis(1500);
 
     // 1. Start → ready, idle RSS.
@@ -651,28 +693,20 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
     let client = reqwest::Client::new();
     let users = seed_users(&client, &base).await;
     let mut pair = login(&client, &base, &users[0]).await;
-    let phc = Argon2::default()
-        .hash_password(PASSWORD.as_bytes())
-        .unwrap()
-        .to_string();
+    let phc = stored_hash();
 
     // 2–4. Ceiling, login flood, refreshes alone and during a flood;
     // interleaved.
-    let clients = 4 * cores();
-    let (mut ceilings, mut logins, mut idle, mut flood) = (vec![], vec![], vec![], vec![]);
-    let mut lat_ratios = vec![];
+    let mut ceilings = vec![];
+    let mut rounds = Rounds::default();
     for round in 0..params.rounds {
         ceilings.push(ceiling(&phc, params.seconds).await);
-        logins.push(login_flood(base.clone(), users.clone(), clients, params.seconds).await);
-        let (mut i, mut f) = refresh_round(&client, &base, &users, &mut pair, params.seconds).await;
-        i.sort();
-        f.sort();
-        lat_ratios.push(percentile(&f, 99.0).as_secs_f64() / percentile(&i, 99.0).as_secs_f64());
-        idle.extend(i);
-        flood.extend(f);
+        rounds
+            .run(&client, &base, &users, &mut pair, params.seconds)
+            .await;
         eprintln!(
             "[{name}] round {round}: ceiling {:.1}/s, logins {:.1}/s",
-            ceilings[round], logins[round]
+            ceilings[round], rounds.logins[round]
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -751,8 +785,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
     let rss_after_kib = rss_trace.last().unwrap().1;
     drop(server);
     let _ = std::fs::remove_dir_all(&mail);
-    idle.sort();
-    flood.sort();
+    rounds.finish();
     Figures {
         backend: name,
         first_ready,
@@ -760,11 +793,11 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
         rss_fresh_kib: median(&mut fresh) as u64,
         rss_after_kib,
         ceiling: median(&mut ceilings),
-        logins: median(&mut logins),
-        idle,
-        flood,
+        logins: median(&mut rounds.logins),
+        lat_ratio: median(&mut rounds.ratios),
+        idle: rounds.idle,
+        flood: rounds.flood,
         control,
-        lat_ratio: median(&mut lat_ratios),
         me_ratio: median(&mut me_ratios),
         me: median(&mut mes),
         bare: median(&mut bares),
