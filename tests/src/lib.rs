@@ -26,7 +26,7 @@ pub use auth_infra::testdb::{TestBackend, TestDatabase};
 pub use mail::{MailSink, Received};
 
 /// The admin API token of in-process servers.
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// A running service and a client for it.
 #[derive(Debug)]

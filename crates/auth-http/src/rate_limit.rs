@@ -11,15 +11,17 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use auth_domain::throttle::ip_bucket;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Above this many tracked IPs, idle entries are dropped on the next check.
 const RETAIN_ABOVE: usize = 10_000;
 
-/// The per-IP limiter, or nothing when switched off.
+/// The per-IP limiter, or nothing when switched off. IPv6 clients are
+/// keyed on their prefix ([`ip_bucket`]).
 #[derive(Clone, Default)]
-pub struct RateLimit(Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>);
+pub struct RateLimit(Option<(Arc<DefaultKeyedRateLimiter<IpAddr>>, u8)>);
 
 impl fmt::Debug for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -28,11 +30,15 @@ impl fmt::Debug for RateLimit {
 }
 
 impl RateLimit {
-    /// `per_minute` requests per IP per minute (also the burst), or no limit
-    /// when `enabled` is false or `per_minute` is 0.
-    pub fn new(enabled: bool, per_minute: u32) -> Self {
+    /// `per_minute` requests per client per minute (also the burst), or no
+    /// limit when `enabled` is false or `per_minute` is 0. A client is an
+    /// IPv4 address or the first `ipv6_prefix` bits of an IPv6 address.
+    pub fn new(enabled: bool, per_minute: u32, ipv6_prefix: u8) -> Self {
         match NonZeroU32::new(per_minute) {
-            Some(n) if enabled => Self(Some(Arc::new(RateLimiter::keyed(Quota::per_minute(n))))),
+            Some(n) if enabled => Self(Some((
+                Arc::new(RateLimiter::keyed(Quota::per_minute(n))),
+                ipv6_prefix,
+            ))),
             _ => Self(None),
         }
     }
@@ -43,9 +49,10 @@ impl RateLimit {
     /// # Errors
     /// The wait, when `ip` is over its limit.
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), chrono::TimeDelta> {
-        let (Some(limiter), Some(ip)) = (&self.0, ip) else {
+        let (Some((limiter, prefix)), Some(ip)) = (&self.0, ip) else {
             return Ok(());
         };
+        let ip = ip_bucket(ip, *prefix);
         if limiter.len() > RETAIN_ABOVE {
             limiter.retain_recent();
         }
@@ -63,7 +70,7 @@ mod tests {
 
     #[test]
     fn limits_per_ip_and_can_be_off() {
-        let limit = RateLimit::new(true, 2);
+        let limit = RateLimit::new(true, 2, 64);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(limit.check(Some(a)).is_ok());
@@ -72,7 +79,13 @@ mod tests {
         assert!(wait > chrono::TimeDelta::zero() && wait <= chrono::TimeDelta::seconds(30));
         assert!(limit.check(Some(b)).is_ok());
         assert!(limit.check(None).is_ok());
-        let off = RateLimit::new(false, 1);
+        // One /64 is one client, whichever of its addresses it uses.
+        let v6 = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(limit.check(v6("2001:db8:0:1::1")).is_ok());
+        assert!(limit.check(v6("2001:db8:0:1::2")).is_ok());
+        assert!(limit.check(v6("2001:db8:0:1:ffff::3")).is_err());
+        assert!(limit.check(v6("2001:db8:0:2::1")).is_ok());
+        let off = RateLimit::new(false, 1, 64);
         for _ in 0..10 {
             assert!(off.check(Some(a)).is_ok());
         }

@@ -25,8 +25,9 @@ pub struct Settings {
     pub database_url: String,
     /// Connections in the database pool (`AUTH_DATABASE_POOL_SIZE`).
     pub database_pool_size: u32,
-    /// HS256 signing secret (`AUTH_JWT_SECRET`). When unset, a key is
-    /// generated once and stored in the database, so tokens survive restarts.
+    /// HS256 signing secret (`AUTH_JWT_SECRET`), at least
+    /// [`MIN_SECRET_BYTES`] bytes when set. When unset, a key is generated
+    /// once and stored in the database, so tokens survive restarts.
     pub jwt_secret: Option<SecretString>,
     /// Access-token lifetime in seconds (`AUTH_ACCESS_TTL_SECONDS`).
     pub access_ttl_seconds: i64,
@@ -46,6 +47,10 @@ pub struct Settings {
     /// the CPU to request handling; 0 disables, at most 19
     /// (`AUTH_HASH_NICE`, default 10; Linux only).
     pub hash_nice: i32,
+    /// Password checks that may wait for a hashing thread; beyond it a login
+    /// is answered 503 at once instead of queueing (`AUTH_HASH_QUEUE_MAX`,
+    /// default 64 per hashing thread).
+    pub hash_queue_max: Option<usize>,
     /// Largest accepted request body in bytes (`AUTH_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
     /// actix worker threads; default: the number of cores (`AUTH_WORKERS`).
@@ -76,8 +81,8 @@ pub struct Settings {
     /// Minimum seconds between two sends to one email
     /// (`AUTH_CODE_RESEND_COOLDOWN_SECONDS`).
     pub code_resend_cooldown_seconds: i64,
-    /// Bearer token of the internal admin API (`AUTH_ADMIN_TOKEN`); unset
-    /// disables it (403).
+    /// Bearer token of the internal admin API (`AUTH_ADMIN_TOKEN`), at
+    /// least [`MIN_SECRET_BYTES`] bytes when set; unset disables it (403).
     pub admin_token: Option<SecretString>,
     /// `auto` (PostgreSQL `LISTEN/NOTIFY` on PostgreSQL, in-process on
     /// SQLite), `local` or `postgres` (`AUTH_EVENT_BUS`).
@@ -112,6 +117,19 @@ pub struct Settings {
     pub login_lock_seconds: i64,
     /// The longest lock in seconds (`AUTH_LOGIN_MAX_LOCK_SECONDS`, default 900).
     pub login_max_lock_seconds: i64,
+    /// Leading bits of an IPv6 client address that name one client in
+    /// per-IP budgets (login IP counter, rate limits): 1 to 128
+    /// (`AUTH_CLIENT_IPV6_PREFIX`, default 64). IPv4 clients are keyed on
+    /// the whole address.
+    pub client_ipv6_prefix: u8,
+    /// Seconds between two runs of the purge of expired rows (sessions,
+    /// codes, OAuth states, throttle counters, old audit events); 0 turns
+    /// the scheduled purge off (`AUTH_PURGE_INTERVAL_SECONDS`, default 3600;
+    /// `auth-server purge` runs it once).
+    pub purge_interval_seconds: u64,
+    /// Days audit events are kept; 0 keeps them forever
+    /// (`AUTH_AUDIT_RETENTION_DAYS`, default 365).
+    pub audit_retention_days: u32,
     /// Comma-separated IPs/CIDRs of reverse proxies whose `X-Forwarded-For`
     /// is believed (`AUTH_TRUSTED_PROXIES`, default none).
     pub trusted_proxies: String,
@@ -142,6 +160,7 @@ impl Default for Settings {
             password_max_length: 64,
             hash_concurrency: None,
             hash_nice: auth_infra::Argon2Hasher::DEFAULT_NICE,
+            hash_queue_max: None,
             max_body_bytes: 64 * 1024,
             workers: None,
             shutdown_timeout_seconds: 10,
@@ -167,6 +186,9 @@ impl Default for Settings {
             login_failure_window_seconds: 900,
             login_lock_seconds: 60,
             login_max_lock_seconds: 900,
+            client_ipv6_prefix: auth_domain::throttle::DEFAULT_IPV6_PREFIX,
+            purge_interval_seconds: 3600,
+            audit_retention_days: 365,
             trusted_proxies: String::new(),
             rate_limit_enabled: true,
             rate_limit_per_minute: 60,
@@ -209,6 +231,34 @@ impl Default for ContractSettings {
             prefix: String::new(),
         }
     }
+}
+
+/// The shortest secret accepted for `AUTH_JWT_SECRET` and
+/// `AUTH_ADMIN_TOKEN`: 32 bytes, the HS256 key size (RFC 7518 §3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a secret that is set but blank (an unset template variable) or
+/// shorter than [`MIN_SECRET_BYTES`]; the message names the setting, never
+/// the value.
+fn check_secret(env: &str, secret: Option<&SecretString>) -> Result<(), SettingsError> {
+    use secrecy::ExposeSecret;
+    let Some(secret) = secret else {
+        return Ok(());
+    };
+    let value = secret.expose_secret();
+    if value.trim().is_empty() {
+        return Err(SettingsError(format!(
+            "{env} is set but blank: set a random value of at least {MIN_SECRET_BYTES} bytes \
+             (e.g. `openssl rand -hex 32`), or unset it"
+        )));
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(SettingsError(format!(
+            "{env} is too short: it must be at least {MIN_SECRET_BYTES} bytes \
+             (e.g. `openssl rand -hex 32`)"
+        )));
+    }
+    Ok(())
 }
 
 /// Why configuration could not be loaded.
@@ -254,6 +304,17 @@ impl Settings {
             return Err(SettingsError(format!(
                 "hash_nice must be between 0 (disabled) and 19, got {}",
                 self.hash_nice
+            )));
+        }
+        check_secret("AUTH_JWT_SECRET", self.jwt_secret.as_ref())?;
+        check_secret("AUTH_ADMIN_TOKEN", self.admin_token.as_ref())?;
+        if self.hash_queue_max == Some(0) {
+            return Err(SettingsError("hash_queue_max must be at least 1".into()));
+        }
+        if !(1..=128).contains(&self.client_ipv6_prefix) {
+            return Err(SettingsError(format!(
+                "client_ipv6_prefix must be between 1 and 128, got {}",
+                self.client_ipv6_prefix
             )));
         }
         if self.database_pool_size == 0 {
@@ -333,6 +394,44 @@ mod tests {
         assert_eq!(s.outbox_dir(), PathBuf::from("outbox"));
         s.mail_dir = Some("/tmp/mail".into());
         assert_eq!(s.outbox_dir(), PathBuf::from("/tmp/mail"));
+    }
+
+    #[test]
+    fn blank_or_short_secrets_are_refused_by_name() {
+        for (env, set) in [
+            (
+                "AUTH_JWT_SECRET",
+                (|s: &mut Settings, v: &str| s.jwt_secret = Some(v.into())) as fn(&mut Settings, &str),
+            ),
+            ("AUTH_ADMIN_TOKEN", |s, v| s.admin_token = Some(v.into())),
+        ] {
+            for bad in ["", "   ", "\t\n", "x", "0123456789abcdef0123456789abcde"] {
+                let mut s = Settings::default();
+                set(&mut s, bad);
+                let err = s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+                assert!(err.contains(env), "{env}={bad:?}: {err:?}");
+                assert!(bad.len() < 8 || !err.contains(bad), "the value is not echoed");
+            }
+            let mut s = Settings::default();
+            set(&mut s, "0123456789abcdef0123456789abcdef");
+            assert!(s.validate().is_ok(), "{env}: 32 bytes are enough");
+        }
+        assert!(Settings::default().validate().is_ok(), "unset is fine");
+    }
+
+    #[test]
+    fn ipv6_prefix_and_hash_queue_ranges() {
+        let mut s = Settings::default();
+        for bad in [0, 129] {
+            s.client_ipv6_prefix = bad;
+            let err = s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+            assert!(err.contains("client_ipv6_prefix"), "{bad}: {err:?}");
+        }
+        s.client_ipv6_prefix = 56;
+        assert!(s.validate().is_ok());
+        s.hash_queue_max = Some(0);
+        let err = s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+        assert!(err.contains("hash_queue_max"), "{err:?}");
     }
 
     #[test]

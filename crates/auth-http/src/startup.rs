@@ -124,8 +124,10 @@ pub async fn build_service(
         }
     };
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let hasher = Argon2Hasher::with_nice(settings.hash_concurrency.unwrap_or(cores), settings.hash_nice)
-        .map_err(|e| StartupError::Hasher(e.to_string()))?;
+    let threads = settings.hash_concurrency.unwrap_or(cores);
+    let hasher = Argon2Hasher::with_nice(threads, settings.hash_nice)
+        .map_err(|e| StartupError::Hasher(e.to_string()))?
+        .with_queue_limit(settings.hash_queue_max.unwrap_or(threads.saturating_mul(64)));
     let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
         Some(url) => {
             tracing::info!("mail: SMTP");
@@ -217,6 +219,7 @@ fn throttle_policy(settings: &Settings) -> ThrottlePolicy {
         enabled: settings.login_throttle_enabled,
         account: rule(settings.login_max_failures),
         ip: rule(settings.login_ip_max_failures),
+        ipv6_prefix: settings.client_ipv6_prefix,
     }
 }
 
@@ -265,7 +268,11 @@ impl Application {
             admin_token: settings.admin_token.clone(),
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
             trusted_proxies: TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_default(),
-            rate_limit: RateLimit::new(settings.rate_limit_enabled, settings.rate_limit_per_minute),
+            rate_limit: RateLimit::new(
+                settings.rate_limit_enabled,
+                settings.rate_limit_per_minute,
+                settings.client_ipv6_prefix,
+            ),
         });
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),

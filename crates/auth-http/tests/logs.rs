@@ -18,7 +18,7 @@ use auth_infra::testdb::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 
 const JWT_SECRET: &str = "log-scan-jwt-secret-4f1c9a7e2b6d8053a1e4c7b9d2f6e8a0";
-const ADMIN_TOKEN: &str = "log-scan-admin-token-9d3e7b1a5c2f";
+const ADMIN_TOKEN: &str = "log-scan-admin-token-9d3e7b1a5c2f0e4a8b6d";
 const PASSWORD: &str = "LogScanPass1!";
 const WRONG_PASSWORD: &str = "WrongGuess77?";
 const NEW_PASSWORD: &str = "ResetPass2@x";
@@ -527,4 +527,51 @@ async fn quiet_paths_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_paths_postgres() {
     quiet_paths(TestBackend::Postgres).await;
+}
+
+/// Issue #11, defect 2: the real binary refuses to start when a secret is
+/// set but blank (a templated variable that was never filled in) or too
+/// short, and says which setting; the value itself is never printed.
+fn refuses_weak_secrets(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let short = "short-secret-0123456789";
+    for (env, value) in [
+        ("AUTH_ADMIN_TOKEN", ""),
+        ("AUTH_ADMIN_TOKEN", "   "),
+        ("AUTH_ADMIN_TOKEN", short),
+        ("AUTH_JWT_SECRET", ""),
+        ("AUTH_JWT_SECRET", " \t"),
+        ("AUTH_JWT_SECRET", "x"),
+        ("AUTH_JWT_SECRET", short),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_auth-server"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AUTH_BIND", "127.0.0.1:0")
+            .env("AUTH_DATABASE_URL", db.url())
+            .env("AUTH_JWT_SECRET", JWT_SECRET)
+            .env("AUTH_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env(env, value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{env}={value:?} must not start: {stderr}"
+        );
+        assert!(stderr.contains(env), "{env}={value:?}: {stderr}");
+        assert!(!stderr.contains(short), "the value is not printed: {stderr}");
+    }
+}
+
+#[test]
+fn refuses_weak_secrets_sqlite() {
+    refuses_weak_secrets(TestBackend::Sqlite);
+}
+
+#[test]
+fn refuses_weak_secrets_postgres() {
+    refuses_weak_secrets(TestBackend::Postgres);
 }

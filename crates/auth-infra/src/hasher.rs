@@ -3,8 +3,9 @@
 //! - **Own threads.** Hashing runs on `threads` `std::thread`s named
 //!   `argon2-<n>`, not on tokio's blocking pool: that pool also runs every
 //!   diesel query, and these threads lower their own scheduling priority
-//!   (nice), which must not leak into database work. Jobs wait in an
-//!   unbounded queue (a login flood queues, it is not refused) and each
+//!   (nice), which must not leak into database work. Jobs wait in a queue
+//!   bounded by [`Argon2Hasher::with_queue_limit`] (beyond it a job is
+//!   refused at once: a flood gets quick 503s, not an ever longer wait) and each
 //!   answers through a `tokio::sync::oneshot`; a job whose caller is gone
 //!   (client disconnected) is skipped. The threads exit when the last
 //!   [`Argon2Hasher`] clone is dropped.
@@ -17,7 +18,7 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -129,6 +130,15 @@ impl Argon2Hasher {
         Ok(Self { pool: Arc::new(pool) })
     }
 
+    /// Refuses new jobs at once, with an error, while `limit` jobs are
+    /// already waiting (running ones do not count). Without it the queue is
+    /// unbounded. Applies to every clone.
+    #[must_use]
+    pub fn with_queue_limit(self, limit: usize) -> Self {
+        self.pool.shared.limit.store(limit, Ordering::Relaxed);
+        self
+    }
+
     /// Queues a job and waits for its answer.
     async fn run<T>(
         &self,
@@ -136,7 +146,10 @@ impl Argon2Hasher {
         job: impl FnOnce(oneshot::Sender<T>) -> Job,
     ) -> Result<T, PortError> {
         let (reply, answer) = oneshot::channel();
-        self.pool.shared.push(job(reply));
+        self.pool
+            .shared
+            .push(job(reply))
+            .map_err(|full| PortError::new(context, full))?;
         // Dropping this future drops `answer`; the job is then skipped.
         answer.await.map_err(|e| PortError::new(context, e))
     }
@@ -189,7 +202,6 @@ impl Drop for Pool {
 }
 
 /// What the hasher and its threads share.
-#[derive(Default)]
 struct Shared {
     queue: Mutex<Queue>,
     /// Signalled when a job is queued or the queue is closed.
@@ -198,7 +210,28 @@ struct Shared {
     runs: AtomicU64,
     /// Whether the failure to lower the priority was logged already.
     nice_warned: AtomicBool,
+    /// The most jobs that may wait; a job beyond it is refused at once.
+    limit: AtomicUsize,
 }
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            queue: Mutex::default(),
+            ready: Condvar::new(),
+            runs: AtomicU64::new(0),
+            nice_warned: AtomicBool::new(false),
+            limit: AtomicUsize::new(usize::MAX),
+        }
+    }
+}
+
+/// The queue already holds as many jobs as it may: answered at once, so a
+/// flood is refused instead of growing the queue (and every caller's wait)
+/// without bound.
+#[derive(Debug, thiserror::Error)]
+#[error("the password hashing queue is full")]
+struct QueueFull;
 
 #[derive(Default)]
 struct Queue {
@@ -223,9 +256,17 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn push(&self, job: Job) {
-        self.lock().jobs.push_back(job);
+    /// Queues `job`, unless [`Shared::limit`] jobs are waiting already.
+    fn push(&self, job: Job) -> Result<(), QueueFull> {
+        {
+            let mut queue = self.lock();
+            if queue.jobs.len() >= self.limit.load(Ordering::Relaxed) {
+                return Err(QueueFull);
+            }
+            queue.jobs.push_back(job);
+        }
         self.ready.notify_one();
+        Ok(())
     }
 
     fn close(&self) {
@@ -710,17 +751,21 @@ mod tests {
         let shared = Shared::default();
         let (gone, answer) = oneshot::channel();
         drop(answer);
-        shared.push(Job::Verify {
-            password: "password1".into(),
-            stored: None,
-            reply: gone,
-        });
+        shared
+            .push(Job::Verify {
+                password: "password1".into(),
+                stored: None,
+                reply: gone,
+            })
+            .unwrap();
         let (reply, mut answer) = oneshot::channel();
-        shared.push(Job::Verify {
-            password: "password1".into(),
-            stored: None,
-            reply,
-        });
+        shared
+            .push(Job::Verify {
+                password: "password1".into(),
+                stored: None,
+                reply,
+            })
+            .unwrap();
         shared.close();
         serve(&shared); // runs the queue, then returns: closed
         assert!(!answer.try_recv().unwrap());
@@ -729,6 +774,59 @@ mod tests {
             1,
             "the abandoned job was skipped"
         );
+    }
+
+    #[test]
+    fn a_full_queue_refuses_at_once() {
+        let shared = Shared::default();
+        shared.limit.store(2, Ordering::Relaxed);
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let (reply, answer) = oneshot::channel();
+            answers.push(answer);
+            shared
+                .push(Job::Verify {
+                    password: "password1".into(),
+                    stored: None,
+                    reply,
+                })
+                .unwrap();
+        }
+        let (reply, _answer) = oneshot::channel();
+        let refused = shared.push(Job::Verify {
+            password: "password1".into(),
+            stored: None,
+            reply,
+        });
+        assert!(refused.is_err(), "a third job waits beyond the limit");
+        shared.close();
+        serve(&shared);
+        assert_eq!(
+            shared.runs.load(Ordering::Relaxed),
+            2,
+            "the refused job never ran"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_beyond_the_queue_is_refused_not_queued() {
+        // One thread, at most 4 waiting: of 40 verifications sent at once,
+        // the ones beyond what waits are refused with an error at once.
+        let h = Argon2Hasher::with_nice(1, 0).unwrap().with_queue_limit(4);
+        let calls: Vec<_> = (0..40)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.verify("password1", None).await })
+            })
+            .collect();
+        let mut refused = 0;
+        for call in calls {
+            if call.await.unwrap().is_err() {
+                refused += 1;
+            }
+        }
+        assert!(refused >= 30, "{refused} of 40 refused");
+        assert!(runs(&h) <= 10, "{} argon2 runs", runs(&h));
     }
 
     /// The pool threads of this process named `argon2-*` whose nice is

@@ -123,6 +123,7 @@ on_both!(
 on_both!(
     throttle_counts_and_locks,
     throttle_concurrent_failures_all_count,
+    throttle_parallel_burst_is_granted_exactly_the_limit,
     audit_records_and_reads_newest_first,
 );
 
@@ -971,7 +972,7 @@ mod social {
 
 mod throttle {
     use auth_domain::ports::LoginThrottle;
-    use auth_domain::throttle::{ThrottlePolicy, ThrottleRule};
+    use auth_domain::throttle::{Reservation, ThrottlePolicy, ThrottleRule, ThrottleState};
     use auth_infra::DieselLoginThrottle;
 
     use super::*;
@@ -980,44 +981,55 @@ mod throttle {
         ThrottlePolicy::default().account
     }
 
+    fn granted(r: Reservation) -> Vec<ThrottleState> {
+        match r {
+            Reservation::Granted(states) => states,
+            Reservation::Refused(until) => panic!("refused until {until}"),
+        }
+    }
+
     pub async fn throttle_counts_and_locks(db: Database) {
         let t = DieselLoginThrottle::new(db);
         let t0 = now();
-        let keys = vec!["acct:login:parkh".to_owned(), "ip:10.0.0.1".to_owned()];
-        assert_eq!(t.locked_until(&keys, t0).await.unwrap(), None);
+        let keys = vec![
+            ("acct:login:parkh".to_owned(), rule()),
+            ("ip:10.0.0.1".to_owned(), ThrottlePolicy::default().ip),
+        ];
         for i in 1..=4 {
-            let s = t.record_failure("acct:login:parkh", &rule(), t0).await.unwrap();
-            assert_eq!(s.failures, i);
-            assert_eq!(s.locked_until, None);
+            let s = granted(t.reserve(&keys, t0).await.unwrap());
+            assert_eq!((s[0].failures, s[1].failures), (i, i), "in the order given");
+            assert_eq!(s[0].locked_until, None);
         }
-        assert_eq!(t.locked_until(&keys, t0).await.unwrap(), None);
-        let s = t.record_failure("acct:login:parkh", &rule(), t0).await.unwrap();
-        assert_eq!(s.locked_until, Some(t0 + TimeDelta::minutes(1)));
+        // The fifth reservation is granted and locks the account key.
+        let s = granted(t.reserve(&keys, t0).await.unwrap());
+        assert_eq!(s[0].locked_until, Some(t0 + TimeDelta::minutes(1)));
         assert_eq!(
-            t.locked_until(&keys, t0).await.unwrap(),
-            Some(t0 + TimeDelta::minutes(1))
+            t.reserve(&keys, t0).await.unwrap(),
+            Reservation::Refused(t0 + TimeDelta::minutes(1))
         );
-        // Other keys are not affected; an expired lock is no lock.
-        assert_eq!(
-            t.locked_until(&["acct:login:other".to_owned()], t0)
+        // A refusal counted nothing: the IP alone still has attempts.
+        let ip_only = vec![keys[1].clone()];
+        assert_eq!(granted(t.reserve(&ip_only, t0).await.unwrap())[0].failures, 6);
+        // Other keys are not affected; an expired lock is no lock, and the
+        // next attempt in the window locks for twice as long.
+        granted(
+            t.reserve(&[("acct:login:other".to_owned(), rule())], t0)
                 .await
                 .unwrap(),
-            None
         );
-        assert_eq!(
-            t.locked_until(&keys, t0 + TimeDelta::seconds(61)).await.unwrap(),
-            None
-        );
-        // The next failure in the window locks for twice as long.
         let t1 = t0 + TimeDelta::seconds(61);
-        let s = t.record_failure("acct:login:parkh", &rule(), t1).await.unwrap();
-        assert_eq!((s.failures, s.lockouts), (6, 2));
-        assert_eq!(s.locked_until, Some(t1 + TimeDelta::minutes(2)));
+        let s = granted(t.reserve(&keys[..1], t1).await.unwrap());
+        assert_eq!((s[0].failures, s[0].lockouts), (6, 2));
+        assert_eq!(s[0].locked_until, Some(t1 + TimeDelta::minutes(2)));
+        // Released (a success): the lock this reservation imposed is gone.
+        t.release("acct:login:parkh", &rule(), &s[0]).await.unwrap();
+        let s = granted(t.reserve(&keys[..1], t1).await.unwrap());
+        assert_eq!((s[0].failures, s[0].lockouts), (6, 2));
         t.reset("acct:login:parkh").await.unwrap();
-        assert_eq!(t.locked_until(&keys, t1).await.unwrap(), None);
-        let s = t.record_failure("acct:login:parkh", &rule(), t1).await.unwrap();
-        assert_eq!(s.failures, 1);
+        let s = granted(t.reserve(&keys[..1], t1).await.unwrap());
+        assert_eq!(s[0].failures, 1);
         t.reset("acct:login:never-seen").await.unwrap();
+        t.release("acct:login:never-seen", &rule(), &s[0]).await.unwrap();
     }
 
     pub async fn throttle_concurrent_failures_all_count(db: Database) {
@@ -1030,15 +1042,42 @@ mod throttle {
         let tasks: Vec<_> = (0..30)
             .map(|_| {
                 let t = Arc::clone(&t);
-                tokio::spawn(async move { t.record_failure("ip:10.0.0.9", &generous, t0).await })
+                tokio::spawn(async move { t.reserve(&[("ip:10.0.0.9".to_owned(), generous)], t0).await })
             })
             .collect();
         let mut seen = Vec::new();
         for task in tasks {
-            seen.push(task.await.unwrap().unwrap().failures);
+            seen.push(granted(task.await.unwrap().unwrap())[0].failures);
         }
         seen.sort_unstable();
-        assert_eq!(seen, (1..=30).collect::<Vec<u32>>(), "every failure counted once");
+        assert_eq!(seen, (1..=30).collect::<Vec<u32>>(), "every attempt counted once");
+    }
+
+    /// The defect this port exists for: a burst of checks at one account
+    /// (from many IPs, each with its own key too) gets exactly the limit of
+    /// reservations granted, however they interleave.
+    pub async fn throttle_parallel_burst_is_granted_exactly_the_limit(db: Database) {
+        let t = Arc::new(DieselLoginThrottle::new(db));
+        let t0 = now();
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let t = Arc::clone(&t);
+                tokio::spawn(async move {
+                    let keys = [
+                        ("acct:burst".to_owned(), rule()),
+                        (format!("ip:10.1.0.{i}"), ThrottlePolicy::default().ip),
+                    ];
+                    t.reserve(&keys, t0).await
+                })
+            })
+            .collect();
+        let mut granted_count = 0;
+        for task in tasks {
+            if let Reservation::Granted(_) = task.await.unwrap().unwrap() {
+                granted_count += 1;
+            }
+        }
+        assert_eq!(granted_count, 5);
     }
 }
 

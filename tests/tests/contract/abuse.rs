@@ -29,6 +29,11 @@ on_both_backends!(
     audit_trail_is_recorded_and_admin_only,
     instances_share_the_counters,
     audit_events_name_the_client_everywhere,
+    a_parallel_burst_cannot_outrun_the_lock,
+    a_parallel_burst_of_withdrawals_cannot_outrun_the_lock,
+    one_ipv6_prefix_is_one_client_for_logins,
+    one_ipv6_prefix_is_one_client_for_rate_limits,
+    a_full_hashing_queue_answers_503_at_once,
 );
 
 /// A server whose per-IP limit stays out of the way of per-account tests.
@@ -588,4 +593,161 @@ async fn audit_events_name_the_client_everywhere(backend: TestBackend) {
         "{}",
         reply.text
     );
+}
+
+/// Fires `count` requests at once and returns the statuses, sorted.
+async fn burst(app: &TestApp, count: usize, request: impl Fn(usize) -> (&'static str, Value)) -> Vec<u16> {
+    let calls = (0..count).map(|i| {
+        let (path, body) = request(i);
+        async move { app.post(path, &body).await }
+    });
+    let mut statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    statuses.sort_unstable();
+    statuses
+}
+
+/// Issue #11, defect 1: 60 guesses at once used to be verified all (the
+/// lock was read before any failure was counted). Now exactly 5 are
+/// checked (401); the other 55 are refused unchecked (429), and so is the
+/// right password afterwards.
+async fn a_parallel_burst_cannot_outrun_the_lock(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let statuses = burst(&app, 60, |i| {
+        ("/api/auth/login", standard(&user.login, &format!("Guess{i}!x")))
+    })
+    .await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (5, 55), "{statuses:?}");
+    let reply = app
+        .post("/api/auth/login", &standard(&user.login, &user.password))
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+}
+
+/// The same gate holds for `account` withdrawal, whose password check
+/// shares the account key with logins.
+async fn a_parallel_burst_of_withdrawals_cannot_outrun_the_lock(backend: TestBackend) {
+    let Some(app) = app(backend).await else { return };
+    let user = app.new_user().await;
+    let statuses = burst(&app, 30, |i| {
+        (
+            "/api/auth/withdrawal",
+            json!({"authId": user.login, "password": format!("Guess{i}!x")}),
+        )
+    })
+    .await;
+    let checked = statuses.iter().filter(|s| **s == 400).count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 25, "{statuses:?}");
+    // The account is still there, and still locked.
+    let reply = app
+        .post(
+            "/api/auth/withdrawal",
+            &json!({"authId": user.login, "password": user.password}),
+        )
+        .await;
+    assert_account_error(&reply, 429, TOO_MANY);
+}
+
+/// Issue #11, defect 7: every address of one /64 is one client for the
+/// login IP counter; the next /64 is another client.
+async fn one_ipv6_prefix_is_one_client_for_logins(backend: TestBackend) {
+    let Some((app, user)) = ip_limited_app(backend, "127.0.0.0/8, ::1").await else {
+        return;
+    };
+    for suffix in ["a", "b", "c"] {
+        let xff = format!("2001:db8:1:1::{suffix}");
+        app.post_headers(
+            "/api/auth/login",
+            &standard(&unique_login(), WRONG),
+            &[("X-Forwarded-For", &xff)],
+        )
+        .await;
+    }
+    let right = standard(&user.login, &user.password);
+    let reply = app
+        .post_headers(
+            "/api/auth/login",
+            &right,
+            &[("X-Forwarded-For", "2001:db8:1:1:ffff:ffff:ffff:1")],
+        )
+        .await;
+    assert_standard_error(&reply, 429, TOO_MANY);
+    let reply = app
+        .post_headers(
+            "/api/auth/login",
+            &right,
+            &[("X-Forwarded-For", "2001:db8:1:2::1")],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+}
+
+/// Defect 7 for the per-IP request rate limit.
+async fn one_ipv6_prefix_is_one_client_for_rate_limits(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.rate_limit_enabled = true;
+        s.rate_limit_per_minute = 3;
+        s.trusted_proxies = "127.0.0.0/8, ::1".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let check = |n: u32| {
+        let xff = format!("2001:db8:9:9::{n:x}");
+        let app = &app;
+        async move {
+            app.get_headers(
+                &format!("/api/auth/check/auth-id/{}", unique_login()),
+                &[("X-Forwarded-For", &xff)],
+            )
+            .await
+        }
+    };
+    for n in 1..=3 {
+        assert_eq!(check(n).await.status.as_u16(), 200);
+    }
+    let reply = check(4).await;
+    assert_account_error(&reply, 429, TOO_MANY_REQUESTS);
+    let other = app
+        .get_headers(
+            &format!("/api/auth/check/auth-id/{}", unique_login()),
+            &[("X-Forwarded-For", "2001:db8:9:a::1")],
+        )
+        .await;
+    assert_eq!(other.status.as_u16(), 200, "the next /64 has its own budget");
+}
+
+/// The hashing queue is bounded: a flood beyond it is answered 503 at once
+/// in the contract's envelope, never queued without end, never a 500.
+async fn a_full_hashing_queue_answers_503_at_once(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.hash_concurrency = Some(1);
+        s.hash_queue_max = Some(1);
+        s.login_throttle_enabled = false;
+    })
+    .await
+    else {
+        return;
+    };
+    let user = app.new_user().await;
+    let statuses = burst(&app, 40, |_| ("/api/auth/login", standard(&user.login, WRONG))).await;
+    assert!(statuses.iter().all(|s| matches!(s, 401 | 503)), "{statuses:?}");
+    assert!(statuses.contains(&503), "{statuses:?}");
+    let reply = app.post("/api/auth/login", &standard(&user.login, WRONG)).await;
+    assert_eq!(reply.status.as_u16(), 401, "the queue drains: {}", reply.text);
+    let body = json!({"userId": user.login, "password": WRONG});
+    let replies = futures_util::future::join_all((0..40).map(|_| app.post("/api/login", &body))).await;
+    let full = replies
+        .iter()
+        .find(|r| r.status.as_u16() == 503)
+        .expect("one of 40 was refused");
+    assert_session_error(full, 503, "일시적으로 서비스를 이용할 수 없습니다.");
 }

@@ -8,7 +8,7 @@ use crate::session::RevokeReason;
 use crate::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
 
 use super::AuthService;
-use super::login::{Identifier, ThrottleKeys};
+use super::login::{GateError, Identifier, PasswordCheck};
 
 /// A sign-up request, as typed by the user.
 #[derive(Clone)]
@@ -142,8 +142,9 @@ impl AuthService {
     }
 
     /// Deletes an account after checking its password: every session is
-    /// revoked, then the user's data is deleted. The password check is
-    /// throttled like a login (same account key, same IP counter).
+    /// revoked, then the user's data is deleted. The password check goes
+    /// through the same gate as every login (same account key, same IP
+    /// counter).
     ///
     /// # Errors
     /// [`WithdrawError`].
@@ -154,37 +155,18 @@ impl AuthService {
         ip: Option<std::net::IpAddr>,
     ) -> Result<(), WithdrawError> {
         let identifier = Identifier::LoginId(login_id.to_owned());
-        let keys = ThrottleKeys::new(&identifier, ip);
-        if let Some(retry_after) = self.throttle_check(&keys).await? {
-            return Err(WithdrawError::Throttled { retry_after });
-        }
-        let user = self.find_by_identifier(&identifier).await?;
-        let verified = self
-            .ports
-            .hasher
-            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_ref()))
-            .await?;
         let client = super::login::SessionMeta {
             client: "account",
             ip,
             user_agent: None,
         };
-        let user = match (user, verified) {
-            (None, _) => {
-                self.throttle_failure(&keys).await?;
-                self.audit(AuditKind::LoginFailure, None, None, Some(&client))
-                    .await;
-                return Err(WithdrawError::UnknownUser);
-            }
-            (Some(user), false) => {
-                self.throttle_failure(&keys).await?;
-                self.audit(AuditKind::LoginFailure, Some(user.id), None, Some(&client))
-                    .await;
-                return Err(WithdrawError::WrongPassword);
-            }
-            (Some(user), true) => user,
+        let user = match self.check_password(&identifier, password, &client).await {
+            Ok(PasswordCheck::Verified(user)) => user,
+            Ok(PasswordCheck::UnknownUser) => return Err(WithdrawError::UnknownUser),
+            Ok(PasswordCheck::WrongPassword) => return Err(WithdrawError::WrongPassword),
+            Err(GateError::Throttled(retry_after)) => return Err(WithdrawError::Throttled { retry_after }),
+            Err(GateError::Internal(e)) => return Err(WithdrawError::Internal(e)),
         };
-        self.throttle_success(&keys).await?;
         let now = self.ports.clock.now();
         self.revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
             .await?;

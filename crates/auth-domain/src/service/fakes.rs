@@ -207,10 +207,13 @@ impl SessionStore for MemSessions {
 }
 
 /// "Hashes" by prefixing; counts verifications so timing-equivalence
-/// (one verification per login, known user or not) is checkable.
+/// (one verification per login, known user or not) is checkable. A
+/// verification yields to the runtime first, as the real pool does, so
+/// concurrent logins interleave; with `down` set it fails (a full queue).
 #[derive(Default)]
 pub struct FakeHasher {
     pub verifications: AtomicU64,
+    pub down: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -219,6 +222,13 @@ impl PasswordHasher for FakeHasher {
         Ok(PasswordHash::from_phc(format!("fake${}", p.expose())))
     }
     async fn verify(&self, p: &str, h: Option<&PasswordHash>) -> Result<bool, PortError> {
+        tokio::task::yield_now().await;
+        if self.down.load(Ordering::SeqCst) {
+            return Err(PortError::new(
+                "verify password",
+                "the password hashing queue is full",
+            ));
+        }
         self.verifications.fetch_add(1, Ordering::SeqCst);
         Ok(h.is_some_and(|h| h.as_phc() == format!("fake${p}")))
     }
@@ -428,29 +438,42 @@ pub struct MemThrottle(pub Mutex<HashMap<String, crate::throttle::ThrottleState>
 
 #[async_trait]
 impl crate::ports::LoginThrottle for MemThrottle {
-    async fn locked_until(
+    async fn reserve(
         &self,
-        keys: &[String],
+        keys: &[(String, crate::throttle::ThrottleRule)],
         now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, PortError> {
-        let map = self.0.lock().unwrap();
-        Ok(keys
+    ) -> Result<crate::throttle::Reservation, PortError> {
+        let mut map = self.0.lock().unwrap();
+        let lock = keys
             .iter()
-            .filter_map(|k| map.get(k).and_then(|s| s.locked_until))
+            .filter_map(|(k, _)| map.get(k).and_then(|s| s.locked_until))
             .filter(|t| *t > now)
-            .max())
+            .max();
+        if let Some(until) = lock {
+            return Ok(crate::throttle::Reservation::Refused(until));
+        }
+        let states = keys
+            .iter()
+            .map(|(k, rule)| {
+                let next = rule.after_failure(map.get(k).copied(), now);
+                map.insert(k.clone(), next);
+                next
+            })
+            .collect();
+        Ok(crate::throttle::Reservation::Granted(states))
     }
 
-    async fn record_failure(
+    async fn release(
         &self,
         key: &str,
         rule: &crate::throttle::ThrottleRule,
-        now: DateTime<Utc>,
-    ) -> Result<crate::throttle::ThrottleState, PortError> {
+        reserved: &crate::throttle::ThrottleState,
+    ) -> Result<(), PortError> {
         let mut map = self.0.lock().unwrap();
-        let next = rule.after_failure(map.get(key).copied(), now);
-        map.insert(key.to_owned(), next);
-        Ok(next)
+        if let Some(state) = map.get(key).copied() {
+            map.insert(key.to_owned(), rule.after_release(state, reserved));
+        }
+        Ok(())
     }
 
     async fn reset(&self, key: &str) -> Result<(), PortError> {

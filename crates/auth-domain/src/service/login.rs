@@ -1,4 +1,4 @@
-//! Password login, and the throttling every password check goes through.
+//! Password login, and the password gate every password check goes through.
 
 use std::net::IpAddr;
 
@@ -8,6 +8,7 @@ use crate::audit::AuditKind;
 use crate::error::PortError;
 use crate::session::Session;
 use crate::session::SessionId;
+use crate::throttle::{Reservation, ThrottleState, ip_bucket};
 use crate::token::TokenPair;
 use crate::user::{Email, LoginId, User};
 
@@ -82,31 +83,11 @@ impl AuthService {
         password: &str,
         meta: SessionMeta,
     ) -> Result<Login, LoginError> {
-        let keys = ThrottleKeys::new(&identifier, meta.ip);
-        if let Some(retry_after) = self.throttle_check(&keys).await? {
-            return Err(LoginError::Throttled { retry_after });
-        }
-        let user = self.find_by_identifier(&identifier).await?;
-        let verified = self
-            .ports
-            .hasher
-            .verify(password, user.as_ref().and_then(|u| u.password_hash.as_ref()))
-            .await?;
-        let user = match (user, verified) {
-            (None, _) => {
-                self.throttle_failure(&keys).await?;
-                self.audit(AuditKind::LoginFailure, None, None, Some(&meta)).await;
-                return Err(LoginError::UnknownUser);
-            }
-            (Some(user), false) => {
-                self.throttle_failure(&keys).await?;
-                self.audit(AuditKind::LoginFailure, Some(user.id), None, Some(&meta))
-                    .await;
-                return Err(LoginError::WrongPassword);
-            }
-            (Some(user), true) => user,
+        let user = match self.check_password(&identifier, password, &meta).await? {
+            PasswordCheck::Verified(user) => user,
+            PasswordCheck::UnknownUser => return Err(LoginError::UnknownUser),
+            PasswordCheck::WrongPassword => return Err(LoginError::WrongPassword),
         };
-        self.throttle_success(&keys).await?;
         let audit_meta = meta.clone();
         let tokens = self.open_session(&user, meta).await?;
         self.audit(
@@ -119,43 +100,101 @@ impl AuthService {
         Ok(Login { user, tokens })
     }
 
-    /// How long `keys` are still locked out, if they are.
-    pub(super) async fn throttle_check(&self, keys: &ThrottleKeys) -> Result<Option<TimeDelta>, PortError> {
-        if !self.policy.throttle.enabled {
+    /// The password gate: every password check of the service (each
+    /// contract's login, `account` withdrawal) goes through here, so they
+    /// cannot disagree.
+    ///
+    /// 1. One attempt is reserved on the account key and the client's IP
+    ///    bucket, atomically in the throttle store; a locked key refuses
+    ///    with nothing verified. However many checks arrive at once, at most
+    ///    the limit per key is ever verified in a window.
+    /// 2. Exactly one verification is spent, against the account's hash or,
+    ///    for an unknown identifier, the hasher's dummy (timing).
+    /// 3. A failure stays counted and is audited. A success forgets the
+    ///    account key's failures and gives the IP its attempt back (one
+    ///    known password must not buy guesses at other accounts, nor cost
+    ///    the IP anything). An infrastructure failure (the hashing queue is
+    ///    full, the database is down) gives both attempts back: nothing was
+    ///    checked.
+    pub(super) async fn check_password(
+        &self,
+        identifier: &Identifier,
+        password: &str,
+        meta: &SessionMeta,
+    ) -> Result<PasswordCheck, GateError> {
+        let keys = ThrottleKeys::new(identifier, meta.ip, self.policy.throttle.ipv6_prefix);
+        let reserved = self.reserve_attempt(&keys).await?;
+        let checked = async {
+            let user = self.find_by_identifier(identifier).await?;
+            let hash = user.as_ref().and_then(|u| u.password_hash.as_ref());
+            let verified = self.ports.hasher.verify(password, hash).await?;
+            Ok::<_, PortError>((user, verified))
+        }
+        .await;
+        let (user, verified) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                // Best effort: the caller gets the outage either way.
+                let _ = self.release_attempts(&keys, &reserved, true).await;
+                return Err(GateError::Internal(e));
+            }
+        };
+        match (user, verified) {
+            (Some(user), true) => {
+                self.release_attempts(&keys, &reserved, false).await?;
+                Ok(PasswordCheck::Verified(user))
+            }
+            (user, _) => {
+                let user_id = user.as_ref().map(|u| u.id);
+                self.audit(AuditKind::LoginFailure, user_id, None, Some(meta))
+                    .await;
+                Ok(match user {
+                    None => PasswordCheck::UnknownUser,
+                    Some(_) => PasswordCheck::WrongPassword,
+                })
+            }
+        }
+    }
+
+    /// Step 1 of the gate: the reservation, or `None` when throttling is off.
+    async fn reserve_attempt(&self, keys: &ThrottleKeys) -> Result<Option<Vec<ThrottleState>>, GateError> {
+        let policy = &self.policy.throttle;
+        if !policy.enabled {
             return Ok(None);
         }
         let now = self.ports.clock.now();
-        let all = keys.all();
-        let until = self.ports.throttle.locked_until(&all, now).await?;
-        Ok(until.and_then(|t| remaining(t, now)))
+        let mut rules = vec![(keys.account.clone(), policy.account)];
+        rules.extend(keys.ip.clone().map(|ip| (ip, policy.ip)));
+        match self.ports.throttle.reserve(&rules, now).await? {
+            Reservation::Granted(states) => Ok(Some(states)),
+            Reservation::Refused(until) => Err(GateError::Throttled(
+                remaining(until, now).unwrap_or_else(|| TimeDelta::seconds(1)),
+            )),
+        }
     }
 
-    /// Counts one failed password check against the account key and the IP.
-    pub(super) async fn throttle_failure(&self, keys: &ThrottleKeys) -> Result<(), PortError> {
-        if !self.policy.throttle.enabled {
+    /// Step 3 of the gate after a success (`all` false: the account key is
+    /// reset, the IP's attempt given back) or an outage (`all` true: both
+    /// attempts given back).
+    async fn release_attempts(
+        &self,
+        keys: &ThrottleKeys,
+        reserved: &Option<Vec<ThrottleState>>,
+        all: bool,
+    ) -> Result<(), PortError> {
+        let Some(states) = reserved else {
             return Ok(());
+        };
+        let policy = &self.policy.throttle;
+        let throttle = &self.ports.throttle;
+        match (all, states.first()) {
+            (true, Some(state)) => throttle.release(&keys.account, &policy.account, state).await?,
+            _ => throttle.reset(&keys.account).await?,
         }
-        let now = self.ports.clock.now();
-        self.ports
-            .throttle
-            .record_failure(&keys.account, &self.policy.throttle.account, now)
-            .await?;
-        if let Some(ip) = &keys.ip {
-            self.ports
-                .throttle
-                .record_failure(ip, &self.policy.throttle.ip, now)
-                .await?;
+        if let (Some(ip), Some(state)) = (&keys.ip, states.get(1)) {
+            throttle.release(ip, &policy.ip, state).await?;
         }
         Ok(())
-    }
-
-    /// A successful password check resets the account key (not the IP: one
-    /// known password must not buy unlimited guesses at other accounts).
-    pub(super) async fn throttle_success(&self, keys: &ThrottleKeys) -> Result<(), PortError> {
-        if !self.policy.throttle.enabled {
-            return Ok(());
-        }
-        self.ports.throttle.reset(&keys.account).await
     }
 
     pub(super) async fn find_by_identifier(
@@ -192,6 +231,41 @@ impl AuthService {
     }
 }
 
+/// What the password gate found.
+#[derive(Debug)]
+pub(super) enum PasswordCheck {
+    /// The password is the account's.
+    Verified(User),
+    /// No account has this identifier.
+    UnknownUser,
+    /// The account exists; the password is not its (or it has none).
+    WrongPassword,
+}
+
+/// Why the password gate checked nothing.
+#[derive(Debug)]
+pub(super) enum GateError {
+    /// A key is locked for this long.
+    Throttled(TimeDelta),
+    /// Infrastructure failure.
+    Internal(PortError),
+}
+
+impl From<PortError> for GateError {
+    fn from(e: PortError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<GateError> for LoginError {
+    fn from(e: GateError) -> Self {
+        match e {
+            GateError::Throttled(retry_after) => Self::Throttled { retry_after },
+            GateError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
 /// The throttle keys of one password check.
 #[derive(Debug, Clone)]
 pub(super) struct ThrottleKeys {
@@ -199,14 +273,14 @@ pub(super) struct ThrottleKeys {
     /// normalized when valid. Hashed: what was typed (an unknown name, a
     /// password typed into the wrong field, a NUL) is never stored.
     pub(super) account: String,
-    /// `ip:<addr>`, when the client IP is known.
+    /// `ip:<bucket>` (see [`ip_bucket`]), when the client IP is known.
     pub(super) ip: Option<String>,
 }
 
 impl ThrottleKeys {
     /// The keys for an identifier as typed (normalized the way lookups are,
     /// whether or not an account has it) and a client IP.
-    pub(super) fn new(identifier: &Identifier, ip: Option<IpAddr>) -> Self {
+    pub(super) fn new(identifier: &Identifier, ip: Option<IpAddr>, ipv6_prefix: u8) -> Self {
         use sha2::Digest;
         let typed = match identifier {
             Identifier::LoginId(raw) => {
@@ -222,14 +296,8 @@ impl ThrottleKeys {
         };
         Self {
             account: format!("acct:{}", hex::encode(sha2::Sha256::digest(typed.as_bytes()))),
-            ip: ip.map(|ip| format!("ip:{ip}")),
+            ip: ip.map(|ip| format!("ip:{}", ip_bucket(ip, ipv6_prefix))),
         }
-    }
-
-    fn all(&self) -> Vec<String> {
-        let mut all = vec![self.account.clone()];
-        all.extend(self.ip.clone());
-        all
     }
 }
 

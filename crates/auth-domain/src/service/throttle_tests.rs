@@ -68,6 +68,127 @@ async fn five_failures_lock_the_account_key_without_verifying() {
 }
 
 #[tokio::test]
+async fn a_parallel_burst_verifies_at_most_the_limit() {
+    // 60 wrong guesses and then the right password, all at once: the gate
+    // reserves before verifying, so only the first 5 are ever checked and
+    // the right password, arriving after them, is refused too.
+    let w = with_user().await;
+    let mut burst: Vec<_> = (0..60)
+        .map(|i| {
+            let w = &w;
+            Box::pin(async move { try_login(w, "parkh", &format!("guess{i}"), "10.0.0.1").await })
+                as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>
+        })
+        .collect();
+    burst.push(Box::pin(try_login(&w, "parkh", "correct horse", "10.0.0.1")));
+    let results = futures_join_all(burst).await;
+    assert_eq!(w.hasher.verifications.load(Ordering::SeqCst), 5, "verified");
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Err(LoginError::Throttled { .. })))
+        .count();
+    assert_eq!(throttled, 56, "refused without a verification");
+    assert!(matches!(results.last(), Some(Err(LoginError::Throttled { .. }))));
+}
+
+/// Polls every future concurrently until all are done (no extra crate).
+async fn futures_join_all<T>(
+    futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = T> + '_>>>,
+) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    let mut futures: Vec<_> = futures.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, fut) in slots.iter_mut().zip(futures.iter_mut()) {
+            if let Some(f) = fut {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *slot = Some(v);
+                        *fut = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    slots.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test]
+async fn a_success_costs_the_ip_nothing() {
+    let w = with_user().await;
+    for i in 0..19 {
+        let _ = try_login(&w, &format!("user{i}"), "wrong", "10.0.0.7").await;
+    }
+    // 19 of 20 spent: successes neither count nor lock, however many.
+    for _ in 0..5 {
+        try_login(&w, "parkh", "correct horse", "10.0.0.7").await.unwrap();
+    }
+    // The 20th failure still locks the IP.
+    let _ = try_login(&w, "someone", "wrong", "10.0.0.7").await;
+    assert!(matches!(
+        try_login(&w, "parkh", "correct horse", "10.0.0.7").await,
+        Err(LoginError::Throttled { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_success_that_reaches_the_ip_limit_does_not_lock_it() {
+    let w = with_user().await;
+    for i in 0..19 {
+        let _ = try_login(&w, &format!("user{i}"), "wrong", "10.0.0.7").await;
+    }
+    // This reservation is the IP's 20th: it locks while the password is
+    // checked, and the success takes the lock back.
+    try_login(&w, "parkh", "correct horse", "10.0.0.7").await.unwrap();
+    try_login(&w, "parkh", "correct horse", "10.0.0.7").await.unwrap();
+}
+
+#[tokio::test]
+async fn an_outage_counts_no_attempt() {
+    let w = with_user().await;
+    w.hasher.down.store(true, Ordering::SeqCst);
+    for _ in 0..10 {
+        assert!(matches!(
+            try_login(&w, "parkh", "correct horse", "10.0.0.1").await,
+            Err(LoginError::Internal(_))
+        ));
+    }
+    w.hasher.down.store(false, Ordering::SeqCst);
+    try_login(&w, "parkh", "correct horse", "10.0.0.1").await.unwrap();
+    let stored = w.throttle.0.lock().unwrap().clone();
+    assert!(
+        stored
+            .values()
+            .all(|s| s.failures == 0 && s.locked_until.is_none()),
+        "{stored:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_ipv6_prefix_is_one_client() {
+    let w = with_user().await;
+    for i in 0..20 {
+        let ip = format!("2001:db8:7:7::{:x}", i + 1);
+        let _ = try_login(&w, &format!("user{i}"), "wrong", &ip).await;
+    }
+    assert!(matches!(
+        try_login(&w, "parkh", "correct horse", "2001:db8:7:7:ffff::1").await,
+        Err(LoginError::Throttled { .. })
+    ));
+    // The neighbouring /64 is another client.
+    try_login(&w, "parkh", "correct horse", "2001:db8:7:8::1")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn unknown_accounts_are_throttled_identically() {
     let w = with_user().await;
     for _ in 0..5 {
