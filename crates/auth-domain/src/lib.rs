@@ -18,6 +18,7 @@ pub mod audit;
 pub mod chat;
 pub mod error;
 pub mod events;
+pub mod housekeeping;
 pub mod password;
 pub mod policy;
 pub mod ports;

@@ -8,7 +8,7 @@ use auth_infra::LocalEventBus;
 use crate::settings::Settings;
 use crate::startup::{StartupError, build_service, open_database};
 
-/// Why `auth-server apps create` failed.
+/// Why `auth-server apps create` or `auth-server purge` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AppsCommandError {
     /// The database or the service could not be set up.
@@ -36,6 +36,29 @@ pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::V
         Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
         Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
     }
+}
+
+/// `auth-server purge`: deletes expired rows once (what the scheduled
+/// purge does every `AUTH_PURGE_INTERVAL_SECONDS`) and returns what was
+/// deleted as JSON, e.g. `{"refreshRecords":3,"sessions":1,…}`.
+///
+/// # Errors
+/// [`AppsCommandError::Startup`] when the database cannot be opened,
+/// [`AppsCommandError::Internal`] when a delete fails.
+pub async fn purge(settings: &Settings) -> Result<serde_json::Value, AppsCommandError> {
+    let db = open_database(settings).await?;
+    let report = crate::startup::housekeeper(settings, &db)
+        .purge()
+        .await
+        .map_err(AppsCommandError::Internal)?;
+    Ok(serde_json::json!({
+        "refreshRecords": report.refresh_records,
+        "sessions": report.sessions,
+        "codes": report.codes,
+        "oauthStates": report.oauth_states,
+        "throttleCounters": report.throttle_counters,
+        "auditEvents": report.audit_events,
+    }))
 }
 
 #[cfg(test)]

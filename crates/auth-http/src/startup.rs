@@ -11,15 +11,16 @@ use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
 use auth_domain::events::SessionPolicy;
+use auth_domain::housekeeping::{Housekeeper, RetentionPolicy};
 use auth_domain::password::PasswordPolicy;
 use auth_domain::ports::{EventBus, Mailer};
 use auth_domain::throttle::{ThrottlePolicy, ThrottleRule};
 use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
-    Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselLoginThrottle,
-    DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec, LocalEventBus, OsRandom, PgEventBus,
-    SmtpMailer, SystemClock, load_or_create_signing_secret, redact_database_url,
+    Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping,
+    DieselLoginThrottle, DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec, LocalEventBus,
+    OsRandom, PgEventBus, SmtpMailer, SystemClock, load_or_create_signing_secret, redact_database_url,
 };
 use auth_ws::{Registry, WsConfig, WsState};
 
@@ -77,6 +78,8 @@ pub struct Application {
     server: Server,
     pg_bus: Option<PgEventBus>,
     registry: Arc<Registry>,
+    /// The scheduled purge, stopped with the server.
+    purge: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -159,7 +162,32 @@ pub async fn build_service(
         throttle: Arc::new(DieselLoginThrottle::new(db.clone())),
         audit: Arc::new(DieselAuditLog::new(db.clone())),
     };
-    let policy = AuthPolicy {
+    Ok(AuthService::new(ports, auth_policy(settings)))
+}
+
+/// Headers on every response: nothing is cached or sniffed, framed, or
+/// allowed to load anything; `Strict-Transport-Security` only when the
+/// service is published over HTTPS (`AUTH_PUBLIC_URL`).
+fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("Cache-Control", "no-store"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    if hsts {
+        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    } else {
+        headers
+    }
+}
+
+/// The domain's policy from settings.
+fn auth_policy(settings: &Settings) -> AuthPolicy {
+    AuthPolicy {
         access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
         refresh_ttl: TimeDelta::seconds(settings.refresh_ttl_seconds),
         refresh_reuse_grace: TimeDelta::seconds(settings.refresh_reuse_grace_seconds),
@@ -183,28 +211,36 @@ pub async fn build_service(
         },
         social: social::policy(settings),
         throttle: throttle_policy(settings),
-    };
-    Ok(AuthService::new(ports, policy))
+    }
 }
 
-/// Headers on every response: nothing is cached or sniffed, framed, or
-/// allowed to load anything; `Strict-Transport-Security` only when the
-/// service is published over HTTPS (`AUTH_PUBLIC_URL`).
-fn security_headers(hsts: bool) -> DefaultHeaders {
-    let headers = DefaultHeaders::new()
-        .add(("Cache-Control", "no-store"))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "no-referrer"))
-        .add(("X-Frame-Options", "DENY"))
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ));
-    if hsts {
-        headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    } else {
-        headers
-    }
+/// The purge of expired rows over `db`, with the retention that follows
+/// from settings (also `auth-server purge`).
+pub fn housekeeper(settings: &Settings, db: &Database) -> Housekeeper {
+    let audit = (settings.audit_retention_days > 0)
+        .then(|| TimeDelta::days(i64::from(settings.audit_retention_days)));
+    Housekeeper::new(
+        Arc::new(DieselHousekeeping::new(db.clone())),
+        Arc::new(SystemClock),
+        RetentionPolicy::from_policy(&auth_policy(settings), audit),
+    )
+}
+
+/// Runs `housekeeper` every `every`, first after one period, until the
+/// task is aborted. Failures are logged and retried at the next period.
+fn spawn_purge(housekeeper: Housekeeper, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match housekeeper.purge().await {
+                Ok(report) if report.total() > 0 => tracing::info!(?report, "purged expired rows"),
+                Ok(_) => tracing::debug!("purge: nothing expired"),
+                Err(e) => tracing::warn!(error = %e, "purge failed; retrying at the next period"),
+            }
+        }
+    })
 }
 
 /// The login-throttling policy from settings.
@@ -249,6 +285,12 @@ impl Application {
             };
         tracing::info!(cross_instance = pg_bus.is_some(), "event bus ready");
         let auth = build_service(&settings, &db, events).await?;
+        let purge = (settings.purge_interval_seconds > 0).then(|| {
+            spawn_purge(
+                housekeeper(&settings, &db),
+                std::time::Duration::from_secs(settings.purge_interval_seconds),
+            )
+        });
         let registry = Arc::new(Registry::default());
         auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
         let ws_state = web::Data::new(WsState {
@@ -319,6 +361,7 @@ impl Application {
             server,
             pg_bus,
             registry,
+            purge,
         })
     }
 
@@ -338,6 +381,9 @@ impl Application {
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        if let Some(purge) = &self.purge {
+            purge.abort();
+        }
         if let Some(bus) = &self.pg_bus {
             bus.stop_listening();
         }

@@ -18,7 +18,8 @@
 //!   `oauth2` crate; [`DieselSocialIdentityStore`] and
 //!   [`DieselLoginStateStore`]: identity links and pending flows.
 //! - [`DieselAuditLog`]: the audit trail (best effort).
-//! - [`DieselLoginThrottle`]: failed-login counters, shared by instances.
+//! - [`DieselLoginThrottle`]: login attempt counters, shared by instances.
+//! - [`DieselHousekeeping`]: the purge of expired rows.
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
 //! Row structs stay private to this crate; only domain types cross it.
@@ -31,6 +32,7 @@ mod codes;
 pub mod db;
 mod events;
 mod hasher;
+mod housekeeping;
 mod jwt;
 mod keys;
 mod mail;
@@ -50,6 +52,7 @@ pub use codes::DieselCodeStore;
 pub use db::{Backend, Database, DbError};
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
+pub use housekeeping::DieselHousekeeping;
 pub use jwt::JwtCodec;
 pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use mail::{FileMailer, MailConfigError, SmtpMailer};

@@ -125,10 +125,12 @@ on_both!(
     throttle_concurrent_failures_all_count,
     throttle_parallel_burst_is_granted_exactly_the_limit,
     audit_records_and_reads_newest_first,
+    purge_deletes_only_what_expired,
 );
 
 mod scenarios {
     pub use super::audit::*;
+    pub use super::housekeeping::*;
     pub use super::social::*;
     pub use super::throttle::*;
     use super::*;
@@ -1119,5 +1121,177 @@ mod audit {
         assert_eq!(mine[1].ip, Some("2001:db8::1".parse().unwrap()));
         assert_eq!(mine[1].user_agent.as_deref(), Some("curl/8x"));
         assert_eq!(log.recent(None, 1).await.unwrap().len(), 1);
+    }
+}
+
+mod housekeeping {
+    use auth_domain::AuthPolicy;
+    use auth_domain::audit::{AuditEvent, AuditKind};
+    use auth_domain::housekeeping::{Housekeeping, PurgeReport, RetentionPolicy};
+    use auth_domain::ports::{AuditLog, CodeStore, LoginThrottle};
+    use auth_domain::throttle::{Reservation, ThrottlePolicy};
+    use auth_domain::verification::{CodePurpose, PlainCode, StoredCode};
+    use auth_infra::{DieselAuditLog, DieselCodeStore, DieselHousekeeping, DieselLoginThrottle};
+
+    use super::*;
+
+    /// A session created at `created` whose one refresh record expires at
+    /// `expires`, revoked at `revoked` if given.
+    async fn session_at(
+        c: &Ctx,
+        user: &User,
+        created: DateTime<Utc>,
+        expires: DateTime<Utc>,
+        revoked: Option<DateTime<Utc>>,
+    ) -> SessionId {
+        let session = Session {
+            id: SessionId::from_uuid(Uuid::new_v4()),
+            user_id: user.id,
+            client: "standard".into(),
+            created_at: created,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        let record = RefreshRecord {
+            expires_at: expires,
+            ..refresh_for(&session, created)
+        };
+        c.sessions.create(&session, &record).await.unwrap();
+        if let Some(at) = revoked {
+            c.sessions
+                .revoke(session.id, RevokeReason::Logout, at)
+                .await
+                .unwrap();
+        }
+        session.id
+    }
+
+    fn code(email: &str, sent: DateTime<Utc>, ttl: TimeDelta) -> StoredCode {
+        let email = Email::parse(email).unwrap();
+        StoredCode {
+            hash: PlainCode::from_random([1, 2, 3]).hash(&email, CodePurpose::SignUp),
+            email,
+            purpose: CodePurpose::SignUp,
+            user_id: None,
+            sent_at: sent,
+            expires_at: sent + ttl,
+            attempts: 0,
+            verified_at: None,
+            consumed_at: None,
+        }
+    }
+
+    pub async fn purge_deletes_only_what_expired(db: Database) {
+        let c = Ctx::new(db.clone());
+        let t = now();
+        let day = TimeDelta::days(1);
+        let u = c.user("purge1").await;
+        // Sessions: kept — live; revoked an hour ago; refresh expired 10
+        // minutes ago (its last access token may still be in use). Purged —
+        // revoked 2 days ago; refresh expired an hour ago.
+        let live = session_at(&c, &u, t - day, t + day, None).await;
+        let revoked_recently = session_at(&c, &u, t - day, t + day, Some(t - TimeDelta::hours(1))).await;
+        let just_expired = session_at(&c, &u, t - day * 8, t - TimeDelta::minutes(10), None).await;
+        let revoked_long_ago = session_at(&c, &u, t - day * 3, t + day, Some(t - day * 2)).await;
+        let expired = session_at(&c, &u, t - day * 8, t - TimeDelta::hours(1), None).await;
+        // Codes: kept — live; expired but still in its resend cooldown
+        // (a 5-second code). Purged — expired and long sent.
+        let codes = DieselCodeStore::new(db.clone());
+        let cooldown = TimeDelta::seconds(60);
+        for stored in [
+            code("live@example.com", t, TimeDelta::minutes(10)),
+            code(
+                "cooling@example.com",
+                t - TimeDelta::seconds(10),
+                TimeDelta::seconds(5),
+            ),
+            code("old@example.com", t - TimeDelta::hours(1), TimeDelta::minutes(10)),
+        ] {
+            codes.put(&stored, cooldown).await.unwrap();
+        }
+        // Throttle counters: kept — in the window; locked beyond it. Purged
+        // — window over, not locked.
+        let throttle = DieselLoginThrottle::new(db.clone());
+        let window = ThrottlePolicy::default().account;
+        let long_lock = auth_domain::throttle::ThrottleRule {
+            max_failures: 1,
+            base_lock: day * 2,
+            max_lock: day * 2,
+            ..window
+        };
+        for (key, rule, at) in [
+            ("acct:recent", window, t - TimeDelta::minutes(5)),
+            ("acct:locked", long_lock, t - day),
+            ("acct:idle", window, t - day),
+        ] {
+            assert!(matches!(
+                throttle.reserve(&[(key.to_owned(), rule)], at).await.unwrap(),
+                Reservation::Granted(_)
+            ));
+        }
+        // Audit: one event inside a 30-day retention, one outside.
+        let audit = DieselAuditLog::new(db.clone());
+        for at in [t - TimeDelta::days(40), t - TimeDelta::days(2)] {
+            audit
+                .record(AuditEvent {
+                    at,
+                    kind: AuditKind::LoginFailure,
+                    user_id: None,
+                    session_id: None,
+                    ip: None,
+                    user_agent: None,
+                })
+                .await;
+        }
+
+        let mut policy = AuthPolicy::default();
+        policy.codes.resend_cooldown = cooldown;
+        let retention = RetentionPolicy::from_policy(&policy, Some(TimeDelta::days(30)));
+        let purge = DieselHousekeeping::new(db.clone());
+        let report = purge.purge(&retention.cutoffs(t)).await.unwrap();
+        assert_eq!(
+            report,
+            PurgeReport {
+                refresh_records: 2,
+                sessions: 2,
+                codes: 1,
+                oauth_states: 0,
+                throttle_counters: 1,
+                audit_events: 1,
+            }
+        );
+        for kept in [live, revoked_recently, just_expired] {
+            assert!(c.sessions.get(kept).await.unwrap().is_some(), "{kept:?} kept");
+        }
+        for gone in [revoked_long_ago, expired] {
+            assert!(c.sessions.get(gone).await.unwrap().is_none(), "{gone:?} purged");
+        }
+        assert!(
+            c.users.by_id(u.id).await.unwrap().is_some(),
+            "users are never purged"
+        );
+        for (email, kept) in [("live", true), ("cooling", true), ("old", false)] {
+            let email = Email::parse(&format!("{email}@example.com")).unwrap();
+            assert_eq!(codes.get(&email).await.unwrap().is_some(), kept, "{email:?}");
+        }
+        assert_eq!(audit.recent(None, 10).await.unwrap().len(), 1);
+        // The locked counter still refuses; the idle one starts over.
+        assert!(matches!(
+            throttle
+                .reserve(&[("acct:locked".to_owned(), window)], t)
+                .await
+                .unwrap(),
+            Reservation::Refused(_)
+        ));
+        match throttle
+            .reserve(&[("acct:idle".to_owned(), window)], t)
+            .await
+            .unwrap()
+        {
+            Reservation::Granted(s) => assert_eq!(s[0].failures, 1),
+            Reservation::Refused(until) => panic!("refused until {until}"),
+        }
+        // A second purge finds nothing more.
+        assert_eq!(purge.purge(&retention.cutoffs(t)).await.unwrap().total(), 0);
     }
 }

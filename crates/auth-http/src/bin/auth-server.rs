@@ -1,5 +1,5 @@
-//! `auth-server`: runs the service (default), applies migrations, or
-//! registers a `chat` application.
+//! `auth-server`: runs the service (default), applies migrations, purges
+//! expired rows, or registers a `chat` application.
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +19,10 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Delete expired sessions, refresh records, codes, OAuth states,
+    /// throttle counters and audit events past `AUTH_AUDIT_RETENTION_DAYS`
+    /// once; prints what was deleted as JSON.
+    Purge,
     /// Manage `chat` applications.
     Apps {
         #[command(subcommand)]
@@ -47,9 +51,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    // `apps create` prints its JSON on stdout, where the log goes: it runs
+    // `apps create` and `purge` print JSON on stdout, where the log goes: they run
     // without a log subscriber (its errors go to stderr).
-    let _log_guard = if matches!(command, Command::Apps { .. }) {
+    let _log_guard = if matches!(command, Command::Apps { .. } | Command::Purge) {
         None
     } else {
         telemetry::init(&settings.log_format)
@@ -58,6 +62,18 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => open_database(&settings).await.map(|_| {
             tracing::info!("migrations applied");
         }),
+        Command::Purge => {
+            return match auth_http::cli::purge(&settings).await {
+                Ok(report) => {
+                    println!("{report}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("auth-server: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
         Command::Apps {
             command: AppsCommand::Create { name },
         } => {

@@ -1,0 +1,107 @@
+//! [`Housekeeping`] over diesel: one `DELETE` per kind of row, each decided
+//! by the domain's cutoffs, on both backends.
+//!
+//! Every statement is idempotent and races only with other purges (or with
+//! writes that make a row live again, which the conditions then exclude),
+//! so several instances may purge the same database at once.
+
+use async_trait::async_trait;
+use auth_domain::PortError;
+use auth_domain::housekeeping::{Housekeeping, PurgeCutoffs, PurgeReport};
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    audit_log, login_throttle, oauth_states, refresh_tokens, sessions, verification_codes,
+};
+use crate::db::{Database, to_db_time};
+
+/// Purges expired rows from every table that accumulates them.
+#[derive(Debug, Clone)]
+pub struct DieselHousekeeping {
+    db: Database,
+}
+
+impl DieselHousekeeping {
+    /// A purger over `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+#[async_trait]
+impl Housekeeping for DieselHousekeeping {
+    async fn purge(&self, c: &PurgeCutoffs) -> Result<PurgeReport, PortError> {
+        let now = to_db_time(c.now);
+        let refresh_before = to_db_time(c.refresh_expired_before);
+        let revoked_before = to_db_time(c.revoked_before);
+        let code_sent_before = to_db_time(c.code_sent_before);
+        let window_before = to_db_time(c.throttle_window_started_before);
+        let audit_before = c.audit_before.map(to_db_time);
+        self.db
+            .query("purge expired rows", move |conn| {
+                let mut report = PurgeReport::default();
+                // Refresh records first: they reference their session.
+                let revoked = sessions::table
+                    .filter(sessions::revoked_at.lt(revoked_before))
+                    .select(sessions::id);
+                report.refresh_records = count(
+                    diesel::delete(
+                        refresh_tokens::table.filter(
+                            refresh_tokens::expires_at
+                                .lt(refresh_before)
+                                .or(refresh_tokens::session_id.eq_any(revoked)),
+                        ),
+                    )
+                    .execute(conn)?,
+                );
+                let has_refresh =
+                    exists(refresh_tokens::table.filter(refresh_tokens::session_id.eq(sessions::id)));
+                report.sessions = count(
+                    diesel::delete(
+                        sessions::table.filter(
+                            sessions::revoked_at
+                                .lt(revoked_before)
+                                .or(sessions::created_at.lt(refresh_before).and(not(has_refresh))),
+                        ),
+                    )
+                    .execute(conn)?,
+                );
+                report.codes = count(
+                    diesel::delete(
+                        verification_codes::table
+                            .filter(verification_codes::expires_at.le(now))
+                            .filter(verification_codes::sent_at.lt(code_sent_before)),
+                    )
+                    .execute(conn)?,
+                );
+                report.oauth_states = count(
+                    diesel::delete(oauth_states::table.filter(oauth_states::expires_at.le(now)))
+                        .execute(conn)?,
+                );
+                report.throttle_counters = count(
+                    diesel::delete(
+                        login_throttle::table
+                            .filter(login_throttle::window_start.lt(window_before))
+                            .filter(
+                                login_throttle::locked_until
+                                    .is_null()
+                                    .or(login_throttle::locked_until.le(now)),
+                            ),
+                    )
+                    .execute(conn)?,
+                );
+                if let Some(before) = audit_before {
+                    report.audit_events = count(
+                        diesel::delete(audit_log::table.filter(audit_log::at.lt(before))).execute(conn)?,
+                    );
+                }
+                Ok(report)
+            })
+            .await
+    }
+}
