@@ -2,9 +2,10 @@
 //!
 //! By default every scenario starts the real application in-process on a
 //! fresh database: a temporary SQLite file, or a PostgreSQL database created
-//! for the test and dropped after it (server at `AUTH_TEST_POSTGRES_URL`,
-//! default `postgres://postgres@127.0.0.1:5432/postgres`; unreachable means
-//! the test fails, never that it is skipped). With `AUTH_BASE_URL` set, the
+//! for the test and dropped after it (on `AUTH_TEST_POSTGRES_URL`, else a
+//! server on 127.0.0.1:5432, else a throwaway cluster started for this test
+//! process from the installed server binaries and removed when it ends; no
+//! PostgreSQL at all means the test fails, never that it is skipped). With `AUTH_BASE_URL` set, the
 //! same scenarios run against that deployment instead (QA mode); scenarios
 //! that need a special server configuration say so and return early there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -35,8 +35,9 @@
 //! each. Usage (see `just bench`):
 //! `cargo run --release -p auth-contract-tests --bin load-bench -- [--seconds S] [--rounds N] [--restarts N] [--backends sqlite,postgres] [--server PATH] [--out FILE]`
 //!
-//! PostgreSQL comes from `AUTH_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432`), as in the test suite.
+//! PostgreSQL is found as in the test suite (`AUTH_TEST_POSTGRES_URL`, a
+//! server on 127.0.0.1:5432, or a throwaway cluster the harness starts and
+//! removes itself; `auth_infra::testdb::postgres_admin_url`).
 // A benchmark harness: failing loudly on any unexpected state is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

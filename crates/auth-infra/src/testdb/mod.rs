@@ -1,16 +1,16 @@
 //! Throw-away databases for tests (feature `test-support`).
 //!
 //! [`TestDatabase::sqlite`] makes a temporary file; [`TestDatabase::postgres`]
-//! creates a fresh database on the server named by `AUTH_TEST_POSTGRES_URL`
-//! (default `postgres://postgres@127.0.0.1:5432/postgres`). Both are removed
-//! when the value is dropped. When PostgreSQL is unreachable,
-//! [`TestDatabase::postgres`] panics: tests must fail, not skip, when a
-//! backend is missing.
+//! creates a fresh database on a PostgreSQL server (see [`postgres_admin_url`]
+//! for which one). Both are removed when the value is dropped. When no
+//! PostgreSQL can be had, [`TestDatabase::postgres`] panics with what to do:
+//! tests must fail, not skip, when a backend is missing.
 
 // Test support: panicking with a clear message is the intended failure mode.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use rand::Rng;
@@ -18,8 +18,64 @@ use rand::Rng;
 /// Environment variable naming the PostgreSQL server (an admin URL whose
 /// user may create and drop databases).
 pub const POSTGRES_URL_ENV: &str = "AUTH_TEST_POSTGRES_URL";
-/// Used when [`POSTGRES_URL_ENV`] is unset.
+/// Used when [`POSTGRES_URL_ENV`] is unset and a server answers there.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Set to `1` to skip the server on 5432 and always start a throwaway
+/// cluster (how CI checks the throwaway path on a machine that has a
+/// server).
+pub const THROWAWAY_ENV: &str = "AUTH_TEST_POSTGRES_THROWAWAY";
+
+mod cluster;
+
+/// The PostgreSQL server the tests of this process use, as an admin URL,
+/// decided once per process:
+/// 1. `AUTH_TEST_POSTGRES_URL`, if set;
+/// 2. a server on 127.0.0.1:5432 that lets user `postgres` in without a
+///    password (unless `AUTH_TEST_POSTGRES_THROWAWAY=1`);
+/// 3. a throwaway cluster started from the installed server binaries, shared
+///    by this process's tests, stopped and deleted when the process ends
+///    however it ends.
+///
+/// # Errors
+/// What went wrong and what to do, when none of these can be had.
+pub fn postgres_admin_url() -> Result<String, String> {
+    static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+    static CLUSTER: OnceLock<cluster::Cluster> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var(POSTGRES_URL_ENV)
+                && !url.trim().is_empty()
+            {
+                return Ok(url);
+            }
+            let forced = std::env::var(THROWAWAY_ENV).is_ok_and(|v| v.trim() == "1");
+            if !forced && default_server_answers() {
+                return Ok(DEFAULT_POSTGRES_URL.to_owned());
+            }
+            let started = cluster::Cluster::start().map_err(|e| {
+                format!(
+                    "no PostgreSQL for the tests: {POSTGRES_URL_ENV} is unset, nothing usable answers \
+                     on 127.0.0.1:5432, and a throwaway cluster could not be started: {e}"
+                )
+            })?;
+            let url = started.url.clone();
+            let _ = CLUSTER.set(started);
+            Ok(url)
+        })
+        .clone()
+}
+
+/// Whether the default server accepts user `postgres` without a password.
+fn default_server_answers() -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1)).is_err() {
+        return false;
+    }
+    // A plain thread: this may be called from inside a tokio runtime.
+    std::thread::spawn(|| PgConnection::establish(DEFAULT_POSTGRES_URL).is_ok())
+        .join()
+        .unwrap_or(false)
+}
 
 /// Which engine a [`TestDatabase`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,14 +142,12 @@ impl TestDatabase {
     }
 
     /// A new, empty database `auth_test_<random hex>` on the PostgreSQL
-    /// server at `AUTH_TEST_POSTGRES_URL` (default
-    /// `postgres://postgres@127.0.0.1:5432/postgres`), dropped (`WITH
-    /// (FORCE)`) on drop.
+    /// server of [`postgres_admin_url`], dropped (`WITH (FORCE)`) on drop.
     ///
     /// # Panics
-    /// When the server is unreachable or refuses `CREATE DATABASE`.
+    /// When no server can be had, or it refuses `CREATE DATABASE`.
     pub fn postgres() -> Self {
-        let admin_url = std::env::var(POSTGRES_URL_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let admin_url = postgres_admin_url().unwrap_or_else(|e| panic!("{e}"));
         let name = format!("auth_test_{}", random_hex(8));
         let redacted = crate::redact_database_url(&admin_url);
         let statement = format!("CREATE DATABASE {name}");
@@ -111,7 +165,8 @@ impl TestDatabase {
         if let Err(e) = created {
             panic!(
                 "PostgreSQL test database could not be created on {redacted} ({e}). \
-                 Start PostgreSQL or set {POSTGRES_URL_ENV}; PostgreSQL tests do not skip."
+                 Start PostgreSQL, set {POSTGRES_URL_ENV}, or {}; PostgreSQL tests do not skip.",
+                cluster::INSTALL_HINT
             );
         }
         Self {
