@@ -135,7 +135,7 @@ mod tests {
         picsel_off.picsel.enabled = false;
         for settings in [ContractsSettings::default(), prefixed, picsel_off] {
             let plan = RoutePlan::build(&settings).unwrap();
-            assert_eq!(plan.handler(Method::Get, PATH), None);
+            assert_eq!(plan.operation_id(Method::Get, PATH), Some("service.me"));
         }
     }
 }

@@ -10,10 +10,15 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::TimeDelta;
 
 use crate::body::{BodyError, read_json};
-use crate::contracts::{account, picsel, picsel_social, standard};
+use crate::contracts::{picsel, session, standard};
+use crate::openapi::Op;
 use crate::settings::{ContractSettings, ContractsSettings};
 use crate::state::AppState;
 
@@ -26,220 +31,481 @@ pub enum Method {
     Post,
 }
 
-/// Every handler the service has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handler {
-    /// `standard` login.
-    StandardLogin,
-    /// `standard` reissue.
-    StandardReissue,
-    /// `standard` logout.
-    StandardLogout,
-    /// `session` login.
-    SessionLogin,
-    /// `session` refresh.
-    SessionRefresh,
-    /// `picsel` login.
-    PicselLogin,
-    /// `picsel` refresh.
-    PicselRefresh,
-    /// `picsel` logout.
-    PicselLogout,
-    /// `picsel` social login start (302).
-    PicselSocialStart,
-    /// `picsel` social login start, POST alias (201).
-    PicselSocialStartPost,
-    /// `picsel` social login callback.
-    PicselSocialCallback,
-    /// `account` sign-up.
-    AccountSignUp,
-    /// `account` sign-in.
-    AccountSignIn,
-    /// `account` withdrawal.
-    AccountWithdrawal,
-    /// `account` login-id availability.
-    AccountCheckAuthId,
-    /// `account` email availability.
-    AccountCheckEmail,
-    /// `account` code send.
-    AccountSendCode,
-    /// `account` code check.
-    AccountCheckCode,
-    /// `account` password reset.
-    AccountResetPassword,
-    /// `chat` login (`App-Id`).
-    ChatLogin,
-    /// `picsel`/`standard` shared login path.
-    DispatchLogin,
-    /// `picsel`/`standard` shared logout path.
-    DispatchLogout,
+impl Method {
+    /// The key of this method in an OpenAPI path item.
+    pub fn as_openapi(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+        }
+    }
 }
 
-/// One contract's routes: method, path (before any prefix), handler.
-type RouteTable = &'static [(Method, &'static str, Handler)];
+/// One route a contract (or the service itself) serves: a row of its
+/// route table. The contract module that owns the handler declares it, with
+/// its documentation and whether it is rate-limited, so adding an endpoint
+/// touches that module only.
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The path before any contract prefix (actix syntax).
+    pub path: &'static str,
+    /// A stable operation id, `contract.operation` (also the OpenAPI
+    /// `operationId`).
+    pub id: &'static str,
+    /// Builds the actix route (method and handler).
+    pub to: fn() -> actix_web::Route,
+    /// When set, the route counts against the per-IP request limit and a
+    /// client over it gets this answer (the contract's 429) instead.
+    pub rate_limit: Option<fn(TimeDelta) -> HttpResponse>,
+    /// The route's OpenAPI operation.
+    pub doc: fn() -> Op,
+}
 
-const STANDARD: RouteTable = &[
-    (Method::Post, "/api/auth/login", Handler::StandardLogin),
-    (Method::Post, "/api/auth/reissue-token", Handler::StandardReissue),
-    (Method::Post, "/api/auth/logout", Handler::StandardLogout),
-];
-const SESSION: RouteTable = &[
-    (Method::Post, "/api/login", Handler::SessionLogin),
-    (Method::Post, "/api/token/refresh", Handler::SessionRefresh),
-];
-const PICSEL: RouteTable = &[
-    (Method::Post, "/api/auth/login", Handler::PicselLogin),
-    (Method::Post, "/api/auth/refresh", Handler::PicselRefresh),
-    (Method::Post, "/api/auth/logout", Handler::PicselLogout),
-    (Method::Get, "/api/auth/{provider}", Handler::PicselSocialStart),
-    (
-        Method::Post,
-        "/api/auth/{provider}/login",
-        Handler::PicselSocialStartPost,
-    ),
-    (
-        Method::Get,
-        "/api/auth/{provider}/callback",
-        Handler::PicselSocialCallback,
-    ),
-];
-const ACCOUNT: RouteTable = &[
-    (Method::Post, "/api/auth/sign-up", Handler::AccountSignUp),
-    (Method::Post, "/api/auth/sign-in", Handler::AccountSignIn),
-    (Method::Post, "/api/auth/withdrawal", Handler::AccountWithdrawal),
-    (
-        Method::Get,
-        "/api/auth/check/auth-id/{authId}",
-        Handler::AccountCheckAuthId,
-    ),
-    (
-        Method::Get,
-        "/api/auth/check/email/{email}",
-        Handler::AccountCheckEmail,
-    ),
-    (Method::Post, "/api/auth/send/auth-key", Handler::AccountSendCode),
-    (
-        Method::Get,
-        "/api/auth/check/auth-code",
-        Handler::AccountCheckCode,
-    ),
-    (
-        Method::Post,
-        "/api/auth/reset/password",
-        Handler::AccountResetPassword,
-    ),
-];
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("id", &self.id)
+            .field("rate_limited", &self.rate_limit.is_some())
+            .finish()
+    }
+}
 
-const CHAT: RouteTable = &[(Method::Post, "/auth/login", Handler::ChatLogin)];
+/// What a method and full path are mounted to.
+#[derive(Debug, Clone, Copy)]
+enum Mounted {
+    /// One contract's route.
+    One(Route),
+    /// The documented `picsel`/`standard` collision, served by a dispatcher
+    /// that looks at the body.
+    Dispatch(Dispatch, Route, Route),
+}
+
+/// The two shared routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dispatch {
+    Login,
+    Logout,
+}
+
+impl Dispatch {
+    /// The documented pair `(a, b)` share a route, if they are one.
+    fn of(a: &str, b: &str) -> Option<Self> {
+        match (a.min(b), a.max(b)) {
+            ("picsel.login", "standard.login") => Some(Self::Login),
+            ("picsel.logout", "standard.logout") => Some(Self::Logout),
+            _ => None,
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Self::Login => "dispatch.login",
+            Self::Logout => "dispatch.logout",
+        }
+    }
+}
 
 /// Two enabled contracts claim one route and no rule says how to share it.
 #[derive(Debug, thiserror::Error)]
-#[error("route conflict: {method:?} {path} is claimed by {first:?} and {second:?}")]
+#[error("route conflict: {method:?} {path} is claimed by {first} and {second}")]
 pub struct RouteConflict {
     /// The method.
     pub method: Method,
     /// The full path.
     pub path: String,
-    /// The handler registered first.
-    pub first: Handler,
-    /// The handler that collided with it.
-    pub second: Handler,
+    /// The operation registered first.
+    pub first: &'static str,
+    /// The operation that collided with it.
+    pub second: &'static str,
 }
 
-/// The resolved route table.
+/// The resolved route table: every contract's routes under its prefix, and
+/// the service's own routes.
 #[derive(Debug, Clone, Default)]
 pub struct RoutePlan {
-    routes: BTreeMap<(Method, String), Handler>,
+    routes: BTreeMap<(Method, String), Mounted>,
+}
+
+/// The service's own routes (not of a contract): token lookup, probes, the
+/// socket, the API description, and the internal admin API.
+fn service_routes() -> Vec<Route> {
+    let mut routes = vec![auth_ws_route()];
+    routes.extend(legacy::service());
+    routes.extend(crate::openapi::routes());
+    routes
+}
+
+/// Route tables of the modules whose handlers still read their bodies
+/// field by field; each moves into its module as that module is typed.
+mod legacy {
+    use actix_web::web;
+    use serde_json::json;
+
+    use super::{Method, Route};
+    use crate::contracts::{account, chat, picsel_social};
+    use crate::openapi::Op;
+
+    fn any() -> serde_json::Value {
+        json!({})
+    }
+
+    macro_rules! row {
+        ($method:ident, $path:expr, $id:expr, $to:expr, $tag:expr, $summary:expr, [$($status:expr),*]) => {
+            Route {
+                method: Method::$method,
+                path: $path,
+                id: $id,
+                to: || $to,
+                rate_limit: None,
+                doc: || {
+                    let op = Op::new($tag, $id, $summary);
+                    $(let op = op.raw($status, "See the contract's document.", "application/json", any());)*
+                    op
+                },
+            }
+        };
+    }
+
+    pub(super) fn picsel_social() -> Vec<Route> {
+        vec![
+            row!(
+                Get,
+                "/api/auth/{provider}",
+                "picsel.social.start",
+                web::get().to(picsel_social::start),
+                "picsel",
+                "소셜 로그인 (GET)",
+                [302, 404, 429, 503]
+            ),
+            row!(
+                Post,
+                "/api/auth/{provider}/login",
+                "picsel.social.start_post",
+                web::post().to(picsel_social::start_by_post),
+                "picsel",
+                "소셜 로그인 (POST alias)",
+                [201, 404, 429, 503]
+            ),
+            row!(
+                Get,
+                "/api/auth/{provider}/callback",
+                "picsel.social.callback",
+                web::get().to(picsel_social::callback),
+                "picsel",
+                "소셜 로그인 콜백",
+                [200, 302, 400, 401, 403, 404, 502, 503]
+            ),
+        ]
+    }
+
+    pub(super) fn account() -> Vec<Route> {
+        vec![
+            row!(
+                Post,
+                "/api/auth/sign-up",
+                "account.sign_up",
+                web::post().to(account::sign_up),
+                "account",
+                "회원 가입",
+                [200, 400, 413, 429, 503]
+            ),
+            row!(
+                Post,
+                "/api/auth/sign-in",
+                "account.sign_in",
+                web::post().to(account::sign_in),
+                "account",
+                "로그인",
+                [200, 400, 413, 429, 503]
+            ),
+            row!(
+                Post,
+                "/api/auth/withdrawal",
+                "account.withdrawal",
+                web::post().to(account::withdrawal),
+                "account",
+                "회원 탈퇴",
+                [200, 400, 413, 429, 503]
+            ),
+            row!(
+                Get,
+                "/api/auth/check/auth-id/{authId}",
+                "account.check_auth_id",
+                web::get().to(account::check_auth_id),
+                "account",
+                "사용자 ID 사용 가능 여부 확인",
+                [200, 429, 503]
+            ),
+            row!(
+                Get,
+                "/api/auth/check/email/{email}",
+                "account.check_email",
+                web::get().to(account::check_email),
+                "account",
+                "사용자 Email 사용 가능 여부 확인",
+                [200, 429, 503]
+            ),
+            row!(
+                Post,
+                "/api/auth/send/auth-key",
+                "account.send_code",
+                web::post().to(account::send_code),
+                "account",
+                "인증 번호 전송",
+                [200, 400, 413, 429, 503]
+            ),
+            row!(
+                Get,
+                "/api/auth/check/auth-code",
+                "account.check_code",
+                web::get().to(account::check_code),
+                "account",
+                "인증 번호 확인",
+                [200, 400, 413, 429, 503]
+            ),
+            row!(
+                Post,
+                "/api/auth/reset/password",
+                "account.reset_password",
+                web::post().to(account::reset_password),
+                "account",
+                "비밀번호 찾기 (비밀번호 변경)",
+                [200, 400, 413, 429, 503]
+            ),
+        ]
+    }
+
+    pub(super) fn chat() -> Vec<Route> {
+        vec![row!(
+            Post,
+            "/auth/login",
+            "chat.login",
+            web::post().to(chat::login),
+            "chat",
+            "User Login (App-Id)",
+            [200, 400, 413, 503]
+        )]
+    }
+
+    pub(super) fn service() -> Vec<Route> {
+        vec![
+            row!(
+                Get,
+                "/api/auth/me",
+                "service.me",
+                web::get().to(crate::me::me),
+                "service",
+                "Who holds this access token",
+                [200, 401]
+            ),
+            row!(
+                Get,
+                "/healthz",
+                "service.healthz",
+                web::get().to(crate::health::healthz),
+                "service",
+                "Liveness",
+                [200]
+            ),
+            row!(
+                Get,
+                "/readyz",
+                "service.readyz",
+                web::get().to(crate::health::readyz),
+                "service",
+                "Readiness (database answers)",
+                [200, 503]
+            ),
+            row!(
+                Post,
+                "/internal/notifications",
+                "internal.notify",
+                web::post().to(crate::internal::notify),
+                "internal",
+                "Push NOTIFICATION to a user's sockets",
+                [200, 400, 401, 403, 404, 413, 503]
+            ),
+            row!(
+                Post,
+                "/internal/apps",
+                "internal.create_app",
+                web::post().to(crate::internal::create_app),
+                "internal",
+                "Register a chat application",
+                [201, 400, 401, 403, 413, 503]
+            ),
+            row!(
+                Get,
+                "/internal/audit",
+                "internal.audit",
+                web::get().to(crate::internal::audit),
+                "internal",
+                "Read the audit trail",
+                [200, 400, 401, 403, 503]
+            ),
+        ]
+    }
+}
+
+/// `GET /ws`, served by `auth-ws`.
+fn auth_ws_route() -> Route {
+    Route {
+        method: Method::Get,
+        path: "/ws",
+        id: "service.ws",
+        to: || web::get().to(auth_ws::ws),
+        rate_limit: None,
+        doc: || {
+            Op::new(
+                "service",
+                "service.ws",
+                "WebSocket: LOGOUT/NOTIFICATION pushes and chat events",
+            )
+            .describe(
+                "Upgrades to a WebSocket. `session` clients authenticate with an access token \
+                     (`Authorization: Bearer`, or `?token=`); the server pushes \
+                     `{\"type\":\"LOGOUT\"|\"NOTIFICATION\",\"message\",\"timestamp\"}`. A connection \
+                     with `App-Id` (header or query) speaks the `chat` contract's `connect`/`disconnect` \
+                     events. See `docs/contracts/session.md` and `chat.md`.",
+            )
+            .empty(101, "Switching to the WebSocket protocol.")
+            .raw(
+                400,
+                "Not a WebSocket handshake, or invalid credentials.",
+                "application/json",
+                serde_json::json!({}),
+            )
+            .raw(
+                401,
+                "No valid access token.",
+                "application/json",
+                serde_json::json!({}),
+            )
+        },
+    }
 }
 
 impl RoutePlan {
-    /// Joins the enabled contracts' routes.
+    /// Joins the enabled contracts' route tables and the service's routes.
     ///
     /// # Errors
     /// [`RouteConflict`] for an overlap other than the documented one.
     pub fn build(settings: &ContractsSettings) -> Result<Self, RouteConflict> {
-        let contracts: [(&ContractSettings, RouteTable); 5] = [
-            (&settings.standard, STANDARD),
-            (&settings.session, SESSION),
-            (&settings.picsel, PICSEL),
-            (&settings.account, ACCOUNT),
-            (&settings.chat, CHAT),
+        let contracts: [(&ContractSettings, Vec<Route>); 5] = [
+            (&settings.standard, standard::routes()),
+            (&settings.session, session::routes()),
+            (
+                &settings.picsel,
+                [picsel::routes(), legacy::picsel_social()].concat(),
+            ),
+            (&settings.account, legacy::account()),
+            (&settings.chat, legacy::chat()),
         ];
         let mut plan = Self::default();
+        for route in service_routes() {
+            plan.add(route.path.to_owned(), route)?;
+        }
         for (contract, routes) in contracts {
             if !contract.enabled {
                 continue;
             }
             let prefix = contract.prefix.trim_end_matches('/');
-            for &(method, path, handler) in routes {
-                plan.add(method, format!("{prefix}{path}"), handler)?;
+            for route in routes {
+                plan.add(format!("{prefix}{}", route.path), route)?;
             }
         }
         Ok(plan)
     }
 
-    fn add(&mut self, method: Method, path: String, handler: Handler) -> Result<(), RouteConflict> {
-        let key = (method, path);
-        let Some(&first) = self.routes.get(&key) else {
-            self.routes.insert(key, handler);
+    fn add(&mut self, path: String, route: Route) -> Result<(), RouteConflict> {
+        let key = (route.method, path);
+        let Some(first) = self.routes.get(&key).copied() else {
+            self.routes.insert(key, Mounted::One(route));
             return Ok(());
         };
-        let merged = match (first, handler) {
-            (Handler::StandardLogin, Handler::PicselLogin)
-            | (Handler::PicselLogin, Handler::StandardLogin) => Handler::DispatchLogin,
-            (Handler::StandardLogout, Handler::PicselLogout)
-            | (Handler::PicselLogout, Handler::StandardLogout) => Handler::DispatchLogout,
-            _ => {
-                return Err(RouteConflict {
-                    method: key.0,
-                    path: key.1,
-                    first,
-                    second: handler,
-                });
-            }
+        let conflict = |first: &'static str| RouteConflict {
+            method: key.0,
+            path: key.1.clone(),
+            first,
+            second: route.id,
+        };
+        let merged = match first {
+            Mounted::One(a) => match Dispatch::of(a.id, route.id) {
+                Some(kind) => Mounted::Dispatch(kind, a, route),
+                None => return Err(conflict(a.id)),
+            },
+            Mounted::Dispatch(kind, ..) => return Err(conflict(kind.id())),
         };
         self.routes.insert(key, merged);
         Ok(())
     }
 
-    /// The handler for a method and full path, if any.
-    pub fn handler(&self, method: Method, path: &str) -> Option<Handler> {
-        self.routes.get(&(method, path.to_owned())).copied()
+    /// The operation id served at a method and full path, if any.
+    pub fn operation_id(&self, method: Method, path: &str) -> Option<&'static str> {
+        self.routes.get(&(method, path.to_owned())).map(|m| match m {
+            Mounted::One(r) => r.id,
+            Mounted::Dispatch(kind, ..) => kind.id(),
+        })
     }
 
-    /// Registers every route on an actix app.
+    /// Every mounted method and full path with its operation.
+    pub fn operations(&self) -> Vec<(Method, String, Op)> {
+        self.routes
+            .iter()
+            .map(|((method, path), mounted)| {
+                let op = match mounted {
+                    Mounted::One(r) => (r.doc)(),
+                    Mounted::Dispatch(kind, a, b) => {
+                        let summary = match kind {
+                            Dispatch::Login => "Login: `picsel` (body with `email`) or `standard` (`username`)",
+                            Dispatch::Logout => {
+                                "Logout: `picsel` (body with `refresh_token`) or `standard` (bearer access token)"
+                            }
+                        };
+                        (a.doc)().merge(&(b.doc)(), kind.id(), summary)
+                    }
+                };
+                (*method, path.clone(), op)
+            })
+            .collect()
+    }
+
+    /// Registers every route on an actix app, in path order. actix tries
+    /// routes in registration order, and in ASCII every literal character
+    /// sorts before `{`: a literal segment (`/api/auth/me`) is always tried
+    /// before a parameter at the same place (`/api/auth/{provider}`).
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
-        for ((method, path), handler) in &self.routes {
-            let route = match method {
-                Method::Get => web::get(),
-                Method::Post => web::post(),
-            };
-            let route = match handler {
-                Handler::StandardLogin => route.to(standard::login),
-                Handler::StandardReissue => route.to(standard::reissue),
-                Handler::StandardLogout => route.to(standard::logout),
-                Handler::SessionLogin => route.to(crate::contracts::session::login),
-                Handler::SessionRefresh => route.to(crate::contracts::session::refresh),
-                Handler::PicselLogin => route.to(picsel::login),
-                Handler::PicselRefresh => route.to(picsel::refresh),
-                Handler::PicselLogout => route.to(picsel::logout),
-                Handler::PicselSocialStart => route.to(picsel_social::start),
-                Handler::PicselSocialStartPost => route.to(picsel_social::start_by_post),
-                Handler::PicselSocialCallback => route.to(picsel_social::callback),
-                Handler::AccountSignUp => route.to(account::sign_up),
-                Handler::AccountSignIn => route.to(account::sign_in),
-                Handler::AccountWithdrawal => route.to(account::withdrawal),
-                Handler::AccountCheckAuthId => route.to(account::check_auth_id),
-                Handler::AccountCheckEmail => route.to(account::check_email),
-                Handler::AccountSendCode => route.to(account::send_code),
-                Handler::AccountCheckCode => route.to(account::check_code),
-                Handler::AccountResetPassword => route.to(account::reset_password),
-                Handler::ChatLogin => route.to(crate::contracts::chat::login),
-                Handler::DispatchLogin => route.to(dispatch_login),
-                Handler::DispatchLogout => route.to(dispatch_logout),
+        for ((_, path), mounted) in &self.routes {
+            let route = match mounted {
+                Mounted::One(route) => match route.rate_limit {
+                    Some(refuse) => (route.to)().wrap(from_fn(move |req, next| limited(refuse, req, next))),
+                    None => (route.to)(),
+                },
+                Mounted::Dispatch(Dispatch::Login, ..) => web::post().to(dispatch_login),
+                Mounted::Dispatch(Dispatch::Logout, ..) => web::post().to(dispatch_logout),
             };
             cfg.route(path, route);
         }
+    }
+}
+
+/// The per-IP request limit of a rate-limited route: a client over it gets
+/// the route's contract's 429 and the handler does not run.
+async fn limited(
+    refuse: fn(TimeDelta) -> HttpResponse,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let over = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.rate_limit(req.request()).err());
+    match over {
+        Some(wait) => Ok(req.into_response(refuse(wait))),
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
     }
 }
 
@@ -248,11 +514,23 @@ impl RoutePlan {
 /// body that cannot be read as an object is answered in `standard`'s
 /// envelope (nothing in it says it is `picsel`'s).
 async fn dispatch_login(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    match read_json(payload, state.max_body_bytes).await {
-        Ok(body) if body.has("email") => picsel::login_with(&state, &req, &body).await,
-        Ok(body) => standard::login_with(&state, &req, &body).await,
-        Err(e) => standard::body_error(e),
-    }
+    use actix_web::ResponseError;
+    let answer = match read_json(payload, state.max_body_bytes).await {
+        Ok(body) if body.has("email") => match body.into_typed() {
+            Ok(body) => picsel::login_with(&state, &req, body)
+                .await
+                .map_err(|e| e.error_response()),
+            Err(e) => Err(picsel::body_error(e)),
+        },
+        Ok(body) => match body.into_typed() {
+            Ok(body) => standard::login_with(&state, &req, body)
+                .await
+                .map_err(|e| e.error_response()),
+            Err(e) => Err(standard::body_error(e)),
+        },
+        Err(e) => Err(standard::body_error(e)),
+    };
+    answer.unwrap_or_else(|refused| refused)
 }
 
 /// `POST /api/auth/logout` when both serve it: a body with `refresh_token` is
@@ -264,11 +542,20 @@ async fn dispatch_logout(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    match read_json(payload, state.max_body_bytes).await {
-        Ok(body) if body.has("refresh_token") => picsel::logout_with(&state, &req, &body).await,
-        Err(BodyError::TooLarge) => standard::body_error(BodyError::TooLarge),
-        _ => standard::logout_with(&state, &req).await,
-    }
+    use actix_web::ResponseError;
+    let answer = match read_json(payload, state.max_body_bytes).await {
+        Ok(body) if body.has("refresh_token") => match body.into_typed() {
+            Ok(body) => picsel::logout_with(&state, &req, body)
+                .await
+                .map_err(|e| e.error_response()),
+            Err(e) => Err(picsel::body_error(e)),
+        },
+        Err(BodyError::TooLarge) => Err(standard::body_error(BodyError::TooLarge)),
+        _ => standard::logout_with(&state, &req)
+            .await
+            .map_err(|e| e.error_response()),
+    };
+    answer.unwrap_or_else(|refused| refused)
 }
 
 #[cfg(test)]
@@ -280,16 +567,16 @@ mod tests {
     fn default_plan_dispatches_the_documented_collision() {
         let plan = RoutePlan::build(&ContractsSettings::default()).unwrap();
         assert_eq!(
-            plan.handler(Method::Post, "/api/auth/login"),
-            Some(Handler::DispatchLogin)
+            plan.operation_id(Method::Post, "/api/auth/login"),
+            Some("dispatch.login")
         );
         assert_eq!(
-            plan.handler(Method::Post, "/api/auth/logout"),
-            Some(Handler::DispatchLogout)
+            plan.operation_id(Method::Post, "/api/auth/logout"),
+            Some("dispatch.logout")
         );
         assert_eq!(
-            plan.handler(Method::Post, "/api/auth/refresh"),
-            Some(Handler::PicselRefresh)
+            plan.operation_id(Method::Post, "/api/auth/refresh"),
+            Some("picsel.refresh")
         );
     }
 
@@ -299,12 +586,12 @@ mod tests {
         s.picsel.prefix = "/picsel/".into();
         let plan = RoutePlan::build(&s).unwrap();
         assert_eq!(
-            plan.handler(Method::Post, "/api/auth/login"),
-            Some(Handler::StandardLogin)
+            plan.operation_id(Method::Post, "/api/auth/login"),
+            Some("standard.login")
         );
         assert_eq!(
-            plan.handler(Method::Post, "/picsel/api/auth/login"),
-            Some(Handler::PicselLogin)
+            plan.operation_id(Method::Post, "/picsel/api/auth/login"),
+            Some("picsel.login")
         );
     }
 
@@ -314,60 +601,65 @@ mod tests {
         s.standard.enabled = false;
         let plan = RoutePlan::build(&s).unwrap();
         assert_eq!(
-            plan.handler(Method::Post, "/api/auth/login"),
-            Some(Handler::PicselLogin)
+            plan.operation_id(Method::Post, "/api/auth/login"),
+            Some("picsel.login")
         );
-        assert_eq!(plan.handler(Method::Post, "/api/auth/reissue-token"), None);
+        assert_eq!(plan.operation_id(Method::Post, "/api/auth/reissue-token"), None);
     }
 
     #[test]
     fn an_undocumented_overlap_refuses_to_start() {
-        // The rule itself, checked directly (`chat` under `/api` is the
-        // real-world case: see `chat_under_api_collides_…` below).
-        let mut plan = RoutePlan::default();
-        plan.add(Method::Post, "/p".into(), Handler::SessionLogin)
-            .unwrap();
-        let err = plan
-            .add(Method::Post, "/p".into(), Handler::AccountSignIn)
-            .unwrap_err();
-        assert_eq!(
-            (err.first, err.second),
-            (Handler::SessionLogin, Handler::AccountSignIn)
-        );
-        assert!(err.to_string().contains("/p"));
+        let plan = RoutePlan::build(&ContractsSettings::default()).unwrap();
+        let mut again = plan.clone();
+        let mut s = ContractsSettings::default();
+        s.chat.prefix = "/api".into();
+        let err = RoutePlan::build(&s).unwrap_err();
+        assert_eq!(err.path, "/api/auth/login");
+        assert_eq!((err.first, err.second), ("dispatch.login", "chat.login"));
+        assert!(err.to_string().contains("/api/auth/login"));
+        // A third claim on a shared route is refused too.
+        let standard = standard::routes()[0];
+        assert!(again.add("/api/auth/login".into(), standard).is_err());
     }
 
     #[test]
     fn chat_is_served_at_auth_login() {
         let plan = RoutePlan::build(&ContractsSettings::default()).unwrap();
-        assert_eq!(
-            plan.handler(Method::Post, "/auth/login"),
-            Some(Handler::ChatLogin)
-        );
+        assert_eq!(plan.operation_id(Method::Post, "/auth/login"), Some("chat.login"));
         let mut s = ContractsSettings::default();
         s.chat.prefix = "/chat".into();
         let plan = RoutePlan::build(&s).unwrap();
         assert_eq!(
-            plan.handler(Method::Post, "/chat/auth/login"),
-            Some(Handler::ChatLogin)
+            plan.operation_id(Method::Post, "/chat/auth/login"),
+            Some("chat.login")
         );
-        assert_eq!(plan.handler(Method::Post, "/auth/login"), None);
+        assert_eq!(plan.operation_id(Method::Post, "/auth/login"), None);
     }
 
     #[test]
-    fn chat_under_api_collides_with_standard_login_and_refuses_to_start() {
+    fn chat_under_api_with_standard_and_picsel_moved_away_is_fine() {
         let mut s = ContractsSettings::default();
         s.chat.prefix = "/api".into();
-        let err = RoutePlan::build(&s).unwrap_err();
-        assert_eq!(err.path, "/api/auth/login");
-        assert_eq!(err.second, Handler::ChatLogin);
-        // With `standard` and `picsel` moved away it is fine.
         s.standard.enabled = false;
         s.picsel.enabled = false;
         let plan = RoutePlan::build(&s).unwrap();
         assert_eq!(
-            plan.handler(Method::Post, "/api/auth/login"),
-            Some(Handler::ChatLogin)
+            plan.operation_id(Method::Post, "/api/auth/login"),
+            Some("chat.login")
         );
+    }
+
+    #[test]
+    fn every_operation_id_is_unique_and_the_service_routes_are_always_there() {
+        let plan = RoutePlan::build(&ContractsSettings::default()).unwrap();
+        let ops = plan.operations();
+        let mut ids: Vec<String> = ops.iter().map(|(_, _, op)| op.id().to_owned()).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{ids:?}");
+        for path in ["/healthz", "/readyz", "/api/auth/me", "/openapi.json", "/ws"] {
+            assert!(plan.operation_id(Method::Get, path).is_some(), "{path}");
+        }
     }
 }

@@ -30,7 +30,6 @@ use crate::routes::{RouteConflict, RoutePlan};
 use crate::settings::{Settings, SettingsError};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
-use crate::{health, internal};
 
 mod chat;
 mod social;
@@ -328,6 +327,10 @@ impl Application {
             })?
             .port();
         let hsts = settings.oauth.public_url.starts_with("https://");
+        let served = web::Data::new(crate::openapi::Served(Arc::new(crate::openapi::document(
+            &plan,
+            env!("CARGO_PKG_VERSION"),
+        ))));
         let mut server = HttpServer::new(move || {
             let plan = plan.clone();
             App::new()
@@ -335,13 +338,7 @@ impl Application {
                 .app_data(ws_state.clone())
                 .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<RequestSpan>::new())
-                .route("/healthz", web::get().to(health::healthz))
-                .route(crate::me::PATH, web::get().to(crate::me::me))
-                .route("/readyz", web::get().to(health::readyz))
-                .route("/ws", web::get().to(auth_ws::ws))
-                .route("/internal/notifications", web::post().to(internal::notify))
-                .route("/internal/apps", web::post().to(internal::create_app))
-                .route("/internal/audit", web::get().to(internal::audit))
+                .app_data(served.clone())
                 .configure(move |cfg| plan.mount(cfg))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds);

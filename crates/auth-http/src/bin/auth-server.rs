@@ -19,6 +19,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document of the routes this configuration
+    /// serves (as `GET /openapi.json` does) and exit.
+    Openapi,
     /// Delete expired sessions, refresh records, codes, OAuth states,
     /// throttle counters and audit events past `AUTH_AUDIT_RETENTION_DAYS`
     /// once; prints what was deleted as JSON.
@@ -51,6 +54,19 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        return match auth_http::routes::RoutePlan::build(&settings.contracts) {
+            Ok(plan) => {
+                let doc = auth_http::openapi::document(&plan, env!("CARGO_PKG_VERSION"));
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("auth-server: {e}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
     // `apps create` and `purge` print JSON on stdout, where the log goes: they run
     // without a log subscriber (its errors go to stderr).
     let _log_guard = if matches!(command, Command::Apps { .. } | Command::Purge) {
@@ -62,6 +78,8 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => open_database(&settings).await.map(|_| {
             tracing::info!("migrations applied");
         }),
+        // Answered above, before a log subscriber exists.
+        Command::Openapi => Ok(()),
         Command::Purge => {
             return match auth_http::cli::purge(&settings).await {
                 Ok(report) => {

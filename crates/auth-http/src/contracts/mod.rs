@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod chat;
+pub mod envelope;
 pub mod picsel;
 pub mod picsel_social;
 pub mod session;
@@ -60,11 +61,7 @@ pub(crate) fn with_retry_after(
     response
 }
 
-/// The message of a refused (throttled) login, in every contract.
-pub(crate) const TOO_MANY_ATTEMPTS: &str = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.";
-
-/// The message of a request over the per-IP rate limit, in every contract.
-pub(crate) const TOO_MANY_REQUESTS: &str = "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+pub(crate) use envelope::{TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS};
 
 /// `2025-12-08T11:00:00.000Z`, the shape the `picsel` document shows.
 pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {

@@ -6,13 +6,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use auth_domain::service::{Identifier, Login, LoginError, LogoutError, RefreshError};
 use auth_domain::user::Email;
 
-use crate::body::{BodyError, JsonObject, read_json};
+use crate::body::{Body, BodyError, ContractBody};
+use crate::contracts::envelope::{
+    Common, ContractError, Envelope, Reply, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, render, response_error,
+};
 use crate::contracts::{iso_millis, log_internal};
+use crate::openapi::Op;
+use crate::routes::{Method, Route};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -22,7 +29,7 @@ pub const NAME: &str = "picsel";
 pub const INVALID_CREDENTIALS: &str = "이메일 또는 비밀번호가 올바르지 않습니다";
 const INVALID_REFRESH: &str = "유효하지 않은 리프레시 토큰입니다";
 
-/// The common error envelope.
+/// The common error envelope (also used by the social part).
 pub fn error(
     status: StatusCode,
     error_type: &str,
@@ -38,183 +45,555 @@ pub fn error(
     }))
 }
 
-fn validation(field: &str, message: &str) -> HttpResponse {
-    error(
-        StatusCode::BAD_REQUEST,
-        "BadRequestException",
-        "VALIDATION_ERROR",
-        message,
-        json!({"field": field}),
-    )
+/// NestJS's exception name for a status, as the document's `errorType`.
+pub(crate) fn error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BadRequestException",
+        401 => "UnauthorizedException",
+        403 => "ForbiddenException",
+        404 => "NotFoundException",
+        413 => "PayloadTooLargeException",
+        429 => "TooManyRequestsException",
+        502 => "BadGatewayException",
+        _ => "ServiceUnavailableException",
+    }
 }
 
-fn body_error(e: BodyError) -> HttpResponse {
-    match e {
-        BodyError::TooLarge => error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PayloadTooLargeException",
-            "PAYLOAD_TOO_LARGE",
-            "요청 본문이 너무 큽니다",
-            Value::Null,
-        ),
-        BodyError::WrongType(field) => validation(field, &format!("{field}은(는) 문자열이어야 합니다")),
-        BodyError::NotJson | BodyError::NotObject | BodyError::Unreadable => error(
-            StatusCode::BAD_REQUEST,
-            "BadRequestException",
+/// `{statusCode, message, errorType, error: {code, message, details}}`.
+#[derive(Debug)]
+pub struct PicselEnvelope;
+
+impl Envelope for PicselEnvelope {
+    const NAME: &'static str = NAME;
+
+    fn body(reply: &Reply) -> Value {
+        let message = &reply.message;
+        let mut details = reply.details.clone();
+        if let Some(wait) = reply.retry_after {
+            details = json!({"retryAfter": crate::contracts::retry_after_secs(wait)});
+        }
+        json!({
+            "statusCode": reply.status.as_u16(),
+            "message": message,
+            "errorType": error_type(reply.status),
+            "error": {"code": reply.code, "message": message, "details": details},
+        })
+    }
+
+    fn invalid(problem: &Common) -> Reply {
+        match problem {
+            Common::Body(BodyError::TooLarge) => {
+                Reply::new(StatusCode::PAYLOAD_TOO_LARGE, "요청 본문이 너무 큽니다").code("PAYLOAD_TOO_LARGE")
+            }
+            Common::Body(BodyError::WrongType(field)) => {
+                validation(field, format!("{field}은(는) 문자열이어야 합니다"))
+            }
+            Common::Blank("email") => validation("email", "이메일을 입력해주세요".into()),
+            Common::Blank("password") => validation("password", "비밀번호를 입력해주세요".into()),
+            Common::Blank(field) => validation(field, format!("{field}을 입력해주세요")),
+            _ => Reply::new(StatusCode::BAD_REQUEST, "요청 본문이 올바른 JSON 객체가 아닙니다")
+                .code("INVALID_BODY"),
+        }
+    }
+
+    fn common(c: &Common) -> Reply {
+        match c {
+            // The document writes its own messages without a final period.
+            Common::Unavailable(_) => outage(),
+            Common::Body(_) | Common::Blank(_) => Self::invalid(c),
+            Common::RateLimited(wait) => Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS)
+                .code("TOO_MANY_REQUESTS")
+                .retry_after(*wait),
+            Common::Throttled(wait) => Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS)
+                .code("TOO_MANY_ATTEMPTS")
+                .retry_after(*wait),
+        }
+    }
+}
+
+fn outage() -> Reply {
+    Reply::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "일시적으로 서비스를 이용할 수 없습니다",
+    )
+    .code("SERVICE_UNAVAILABLE")
+}
+
+fn validation(field: &str, message: String) -> Reply {
+    Reply::new(StatusCode::BAD_REQUEST, message)
+        .code("VALIDATION_ERROR")
+        .details(json!({"field": field}))
+}
+
+/// Everything the email part of `picsel` can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum PicselError {
+    /// Shared failures (body, blank field, 429, 503).
+    #[error(transparent)]
+    Common(#[from] Common),
+    /// `email` is not an address.
+    #[error("malformed email")]
+    MalformedEmail,
+    /// Wrong email or password.
+    #[error("bad credentials")]
+    BadCredentials,
+    /// The refresh token is unusable.
+    #[error("invalid refresh token")]
+    InvalidRefresh,
+}
+
+impl From<BodyError> for PicselError {
+    fn from(e: BodyError) -> Self {
+        Self::Common(Common::Body(e))
+    }
+}
+
+impl From<LoginError> for PicselError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
+            LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
+            LoginError::Internal(e) => Common::Unavailable(e).into(),
+        }
+    }
+}
+
+impl From<RefreshError> for PicselError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Invalid | RefreshError::Reused => Self::InvalidRefresh,
+            RefreshError::Internal(e) => Common::Unavailable(e).into(),
+        }
+    }
+}
+
+impl From<LogoutError> for PicselError {
+    fn from(e: LogoutError) -> Self {
+        match e {
+            LogoutError::InvalidToken => Self::InvalidRefresh,
+            LogoutError::Internal(e) => Common::Unavailable(e).into(),
+        }
+    }
+}
+
+impl ContractError for PicselError {
+    type Envelope = PicselEnvelope;
+
+    fn reply(&self) -> Reply {
+        match self {
+            Self::Common(c) => PicselEnvelope::common(c),
+            Self::MalformedEmail => validation("email", "올바른 이메일 형식이 아닙니다".into()),
+            Self::BadCredentials => {
+                Reply::new(StatusCode::UNAUTHORIZED, INVALID_CREDENTIALS).code("INVALID_CREDENTIALS")
+            }
+            Self::InvalidRefresh => {
+                Reply::new(StatusCode::UNAUTHORIZED, INVALID_REFRESH).code("INVALID_REFRESH_TOKEN")
+            }
+        }
+    }
+
+    fn outage(&self) -> Option<&auth_domain::PortError> {
+        match self {
+            Self::Common(Common::Unavailable(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+response_error!(PicselError);
+
+/// An infrastructure failure in this envelope (503), logged once.
+pub(crate) fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
+    log_internal(NAME, e);
+    render::<PicselEnvelope>(&outage())
+}
+
+/// A body problem in this envelope.
+pub(crate) fn body_error(e: BodyError) -> HttpResponse {
+    crate::contracts::envelope::respond(&PicselError::from(e))
+}
+
+/// `POST /api/auth/login` (email) body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PicselLoginRequest)]
+pub struct LoginRequest {
+    /// The account's email.
+    #[schema(required = true, example = "user@example.com")]
+    email: Option<String>,
+    /// The password.
+    #[schema(required = true, example = "Password123!")]
+    password: Option<String>,
+}
+
+/// `POST /api/auth/refresh` and `POST /api/auth/logout` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PicselRefreshTokenRequest)]
+pub struct RefreshTokenRequest {
+    /// The refresh token.
+    #[schema(required = true)]
+    refresh_token: Option<String>,
+}
+
+impl ContractBody for LoginRequest {
+    type Error = PicselError;
+}
+impl ContractBody for RefreshTokenRequest {
+    type Error = PicselError;
+}
+
+/// The user of a login.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PicselUser)]
+pub struct UserView {
+    /// The user's UUID (the tokens' `sub`).
+    uuid: uuid::Uuid,
+    /// Email.
+    email: String,
+    /// Display name.
+    name: String,
+    /// Profile image URL, if any.
+    profile_image: Option<String>,
+}
+
+/// A login's tokens and user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PicselLoginData)]
+pub struct LoginData {
+    /// Access token (JWT).
+    access_token: String,
+    /// Refresh token (JWT).
+    refresh_token: String,
+    /// Issue time, `2025-12-08T11:00:00.000Z`.
+    issued_at: String,
+    /// Who logged in.
+    user: UserView,
+}
+
+/// `{"message": "로그인 성공", "data": …}` (email and social login).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PicselLoginResponse)]
+pub struct LoginResponse {
+    /// `로그인 성공`.
+    message: &'static str,
+    /// Tokens and user.
+    data: LoginData,
+}
+
+/// A refresh's new access token.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PicselRefreshData)]
+pub struct RefreshData {
+    /// The new access token.
+    access_token: String,
+    /// Its issue time.
+    issued_at: String,
+}
+
+/// `{"message": "토큰 재발급 성공", "data": …}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PicselRefreshResponse)]
+pub struct RefreshResponse {
+    /// `토큰 재발급 성공`.
+    message: &'static str,
+    /// The new access token.
+    data: RefreshData,
+}
+
+/// `{"message": "로그아웃 성공"}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PicselMessage)]
+pub struct MessageResponse {
+    /// The message.
+    message: &'static str,
+}
+
+/// The `error` member of the envelope.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PicselErrorDetail)]
+pub struct ErrorDetail {
+    /// A stable code (`VALIDATION_ERROR`, `INVALID_CREDENTIALS`, …).
+    code: String,
+    /// 상세 에러 메시지.
+    message: String,
+    /// Details (`{"field": …}`, `{"retryAfter": …}`), or `null`.
+    details: Option<serde_json::Map<String, Value>>,
+}
+
+/// The common error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PicselErrorBody)]
+pub struct ErrorBody {
+    /// The HTTP status.
+    status_code: u16,
+    /// 에러 메시지.
+    message: String,
+    /// The exception name (`BadRequestException`, …).
+    error_type: String,
+    /// Code, message, details.
+    error: ErrorDetail,
+}
+
+/// The body of a successful login, email or social.
+pub(crate) fn login_success(login: &Login) -> Value {
+    serde_json::to_value(LoginResponse {
+        message: "로그인 성공",
+        data: LoginData {
+            access_token: login.tokens.access.token.clone(),
+            refresh_token: login.tokens.refresh.token.clone(),
+            issued_at: iso_millis(login.tokens.access.issued_at),
+            user: UserView {
+                uuid: login.user.uuid,
+                email: login.user.email.as_str().to_owned(),
+                name: login.user.name.as_str().to_owned(),
+                profile_image: login.user.profile_image.clone(),
+            },
+        },
+    })
+    .unwrap_or(Value::Null)
+}
+
+fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, PicselError> {
+    value
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(PicselError::Common(Common::Blank(field)))
+}
+
+/// `POST /api/auth/login` with an `email` body.
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Body(body): Body<LoginRequest>,
+) -> Result<HttpResponse, PicselError> {
+    login_with(&state, &req, body).await
+}
+
+/// The login once the body is parsed (shared with the login dispatcher).
+///
+/// # Errors
+/// [`PicselError`].
+pub async fn login_with(
+    state: &AppState,
+    req: &HttpRequest,
+    body: LoginRequest,
+) -> Result<HttpResponse, PicselError> {
+    let email = required(&body.email, "email")?;
+    if Email::parse(email).is_err() {
+        return Err(PicselError::MalformedEmail);
+    }
+    let password = required(&body.password, "password")?;
+    let meta = state.client_meta(NAME, req);
+    let login = state
+        .auth
+        .login(Identifier::Email(email.to_owned()), password, meta)
+        .await?;
+    Ok(HttpResponse::Ok().json(login_success(&login)))
+}
+
+/// `POST /api/auth/refresh`: a new access token; the refresh token stays.
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Body(body): Body<RefreshTokenRequest>,
+) -> Result<HttpResponse, PicselError> {
+    let token = required(&body.refresh_token, "refresh_token")?;
+    let access = state.auth_for(NAME, &req).refresh(token).await?;
+    Ok(HttpResponse::Ok().json(RefreshResponse {
+        message: "토큰 재발급 성공",
+        data: RefreshData {
+            access_token: access.token,
+            issued_at: iso_millis(access.issued_at),
+        },
+    }))
+}
+
+/// `POST /api/auth/logout` with a `refresh_token` body.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Body(body): Body<RefreshTokenRequest>,
+) -> Result<HttpResponse, PicselError> {
+    logout_with(&state, &req, body).await
+}
+
+/// The logout once the body is parsed (shared with the logout dispatcher).
+///
+/// # Errors
+/// [`PicselError`].
+pub async fn logout_with(
+    state: &AppState,
+    req: &HttpRequest,
+    body: RefreshTokenRequest,
+) -> Result<HttpResponse, PicselError> {
+    let token = required(&body.refresh_token, "refresh_token")?;
+    state.auth_for(NAME, req).logout_with_refresh(token).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse {
+        message: "로그아웃 성공",
+    }))
+}
+
+/// The 429 of a rate-limited route of this contract.
+pub(crate) fn too_many(wait: chrono::TimeDelta) -> HttpResponse {
+    render::<PicselEnvelope>(&PicselEnvelope::common(&Common::RateLimited(wait)))
+}
+
+/// An error body example.
+pub(crate) fn error_example(status: u16, code: &str, message: &str, details: Value) -> Value {
+    let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    json!({
+        "statusCode": status, "message": message, "errorType": error_type(status_code),
+        "error": {"code": code, "message": message, "details": details},
+    })
+}
+
+/// The failures every `picsel` route can answer.
+pub(crate) fn common_errors(op: Op) -> Op {
+    op.reply::<ErrorBody>(
+        400,
+        "Unreadable body, or a field of the wrong type.",
+        error_example(
+            400,
             "INVALID_BODY",
             "요청 본문이 올바른 JSON 객체가 아닙니다",
             Value::Null,
         ),
-    }
-}
-
-pub(crate) fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
-    log_internal(NAME, e);
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "ServiceUnavailableException",
-        "SERVICE_UNAVAILABLE",
-        "일시적으로 서비스를 이용할 수 없습니다",
-        Value::Null,
     )
-}
-
-fn invalid_refresh() -> HttpResponse {
-    error(
-        StatusCode::UNAUTHORIZED,
-        "UnauthorizedException",
-        "INVALID_REFRESH_TOKEN",
-        INVALID_REFRESH,
-        Value::Null,
+    .reply::<ErrorBody>(
+        413,
+        "Body over `AUTH_MAX_BODY_BYTES`.",
+        error_example(413, "PAYLOAD_TOO_LARGE", "요청 본문이 너무 큽니다", Value::Null),
     )
-}
-
-fn required<'a>(body: &'a JsonObject, field: &'static str, message: &str) -> Result<&'a str, HttpResponse> {
-    match body.non_blank(field) {
-        Ok(Some(v)) => Ok(v),
-        Ok(None) => Err(validation(field, message)),
-        Err(e) => Err(body_error(e)),
-    }
-}
-
-/// `POST /api/auth/login` with an `email` body.
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    match read_json(payload, state.max_body_bytes).await {
-        Ok(body) => login_with(&state, &req, &body).await,
-        Err(e) => body_error(e),
-    }
-}
-
-/// The login once the body is parsed (shared with the login dispatcher).
-pub async fn login_with(state: &AppState, req: &HttpRequest, body: &JsonObject) -> HttpResponse {
-    let email = match required(body, "email", "이메일을 입력해주세요") {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    if Email::parse(email).is_err() {
-        return validation("email", "올바른 이메일 형식이 아닙니다");
-    }
-    let password = match required(body, "password", "비밀번호를 입력해주세요") {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let meta = state.client_meta(NAME, req);
-    match state
-        .auth
-        .login(Identifier::Email(email.to_owned()), password, meta)
-        .await
-    {
-        Ok(login) => HttpResponse::Ok().json(login_success(&login)),
-        Err(LoginError::UnknownUser | LoginError::WrongPassword) => error(
-            StatusCode::UNAUTHORIZED,
-            "UnauthorizedException",
-            "INVALID_CREDENTIALS",
-            INVALID_CREDENTIALS,
+    .reply::<ErrorBody>(
+        503,
+        "The service cannot answer now.",
+        error_example(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "일시적으로 서비스를 이용할 수 없습니다",
             Value::Null,
         ),
-        Err(LoginError::Throttled { retry_after }) => crate::contracts::with_retry_after(
-            error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "TOO_MANY_ATTEMPTS",
-                crate::contracts::TOO_MANY_ATTEMPTS,
-                json!({"retryAfter": crate::contracts::retry_after_secs(retry_after)}),
-            ),
-            retry_after,
-        ),
-        Err(LoginError::Internal(e)) => unavailable(&e),
-    }
+    )
 }
 
-/// The body of a successful login, email or social:
-/// `{"message": "로그인 성공", "data": {accessToken, refreshToken, issuedAt,
-/// user: {uuid, email, name, profileImage}}}`.
-pub(crate) fn login_success(login: &Login) -> Value {
-    json!({
-        "message": "로그인 성공",
-        "data": {
-            "accessToken": login.tokens.access.token,
-            "refreshToken": login.tokens.refresh.token,
-            "issuedAt": iso_millis(login.tokens.access.issued_at),
-            "user": {
-                "uuid": login.user.uuid,
-                "email": login.user.email.as_str(),
-                "name": login.user.name,
-                "profileImage": login.user.profile_image,
+fn login_example() -> Value {
+    json!({"message": "로그인 성공", "data": {
+        "accessToken": "eyJ...", "refreshToken": "eyJ...", "issuedAt": "2025-12-08T11:00:00.000Z",
+        "user": {"uuid": "550e8400-e29b-41d4-a716-446655440000", "email": "test@example.com", "name": "홍길동", "profileImage": null},
+    }})
+}
+
+/// The email part's route table (the social part has its own).
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: Method::Post,
+            path: "/api/auth/login",
+            id: "picsel.login",
+            to: || web::post().to(login),
+            rate_limit: None,
+            doc: || {
+                common_errors(
+                    Op::new("picsel", "picsel.login", "일반 로그인 (email)")
+                        .body::<LoginRequest>(
+                            json!({"email": "user@example.com", "password": "Password123!"}),
+                        )
+                        .reply::<LoginResponse>(200, "로그인 성공.", login_example())
+                        .reply::<ErrorBody>(
+                            400,
+                            "A blank or malformed field.",
+                            error_example(
+                                400,
+                                "VALIDATION_ERROR",
+                                "이메일을 입력해주세요",
+                                json!({"field": "email"}),
+                            ),
+                        )
+                        .reply::<ErrorBody>(
+                            401,
+                            "Wrong email or password.",
+                            error_example(401, "INVALID_CREDENTIALS", INVALID_CREDENTIALS, Value::Null),
+                        )
+                        .reply::<ErrorBody>(
+                            429,
+                            "Too many failed logins.",
+                            error_example(
+                                429,
+                                "TOO_MANY_ATTEMPTS",
+                                TOO_MANY_ATTEMPTS,
+                                json!({"retryAfter": 60}),
+                            ),
+                        )
+                        .retry_after(429),
+                )
             },
         },
-    })
-}
-
-/// `POST /api/auth/refresh`: a new access token; the refresh token stays.
-pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    if let Err(wait) = state.rate_limit(&req) {
-        return crate::contracts::with_retry_after(
-            error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "TOO_MANY_REQUESTS",
-                crate::contracts::TOO_MANY_REQUESTS,
-                json!({"retryAfter": crate::contracts::retry_after_secs(wait)}),
-            ),
-            wait,
-        );
-    }
-    let body = match read_json(payload, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(e) => return body_error(e),
-    };
-    let token = match required(&body, "refresh_token", "refresh_token을 입력해주세요") {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match state.auth_for(NAME, &req).refresh(token).await {
-        Ok(access) => HttpResponse::Ok().json(json!({
-            "message": "토큰 재발급 성공",
-            "data": {"accessToken": access.token, "issuedAt": iso_millis(access.issued_at)},
-        })),
-        Err(RefreshError::Invalid | RefreshError::Reused) => invalid_refresh(),
-        Err(RefreshError::Internal(e)) => unavailable(&e),
-    }
-}
-
-/// `POST /api/auth/logout` with a `refresh_token` body.
-pub async fn logout(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    match read_json(payload, state.max_body_bytes).await {
-        Ok(body) => logout_with(&state, &req, &body).await,
-        Err(e) => body_error(e),
-    }
-}
-
-/// The logout once the body is parsed (shared with the logout dispatcher).
-pub async fn logout_with(state: &AppState, req: &HttpRequest, body: &JsonObject) -> HttpResponse {
-    let token = match required(body, "refresh_token", "refresh_token을 입력해주세요") {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match state.auth_for(NAME, req).logout_with_refresh(token).await {
-        Ok(()) => HttpResponse::Ok().json(json!({"message": "로그아웃 성공"})),
-        Err(LogoutError::InvalidToken) => invalid_refresh(),
-        Err(LogoutError::Internal(e)) => unavailable(&e),
-    }
+        Route {
+            method: Method::Post,
+            path: "/api/auth/refresh",
+            id: "picsel.refresh",
+            to: || web::post().to(refresh),
+            rate_limit: Some(too_many),
+            doc: || {
+                common_errors(
+                    Op::new("picsel", "picsel.refresh", "토큰 재발급")
+                        .body::<RefreshTokenRequest>(json!({"refresh_token": "eyJ..."}))
+                        .reply::<RefreshResponse>(
+                            200,
+                            "토큰 재발급 성공.",
+                            json!({"message": "토큰 재발급 성공", "data": {"accessToken": "eyJ...", "issuedAt": "2025-12-08T12:00:00.000Z"}}),
+                        )
+                        .reply::<ErrorBody>(
+                            400,
+                            "`refresh_token` is blank.",
+                            error_example(400, "VALIDATION_ERROR", "refresh_token을 입력해주세요", json!({"field": "refresh_token"})),
+                        )
+                        .reply::<ErrorBody>(
+                            401,
+                            "Invalid, expired or revoked refresh token.",
+                            error_example(401, "INVALID_REFRESH_TOKEN", INVALID_REFRESH, Value::Null),
+                        )
+                        .reply::<ErrorBody>(
+                            429,
+                            "Over the per-client request limit.",
+                            error_example(429, "TOO_MANY_REQUESTS", TOO_MANY_REQUESTS, json!({"retryAfter": 60})),
+                        )
+                        .retry_after(429),
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/api/auth/logout",
+            id: "picsel.logout",
+            to: || web::post().to(logout),
+            rate_limit: None,
+            doc: || {
+                common_errors(
+                    Op::new("picsel", "picsel.logout", "로그아웃 (refresh token)")
+                        .describe("Revokes the refresh token's session; its sockets get `LOGOUT`.")
+                        .body::<RefreshTokenRequest>(json!({"refresh_token": "eyJ..."}))
+                        .reply::<MessageResponse>(200, "로그아웃 성공.", json!({"message": "로그아웃 성공"}))
+                        .reply::<ErrorBody>(
+                            400,
+                            "`refresh_token` is blank.",
+                            error_example(
+                                400,
+                                "VALIDATION_ERROR",
+                                "refresh_token을 입력해주세요",
+                                json!({"field": "refresh_token"}),
+                            ),
+                        )
+                        .reply::<ErrorBody>(
+                            401,
+                            "Invalid or revoked refresh token.",
+                            error_example(401, "INVALID_REFRESH_TOKEN", INVALID_REFRESH, Value::Null),
+                        ),
+                )
+            },
+        },
+    ]
 }
