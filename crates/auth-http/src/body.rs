@@ -161,6 +161,16 @@ impl JsonObject {
     }
 }
 
+/// Reads the payload and parses it as a `T` (see [`parse_typed`]), for
+/// handlers that must check something (the admin token) before the body.
+///
+/// # Errors
+/// [`BodyError`].
+pub async fn read_typed<T: DeserializeOwned>(payload: web::Payload, limit: usize) -> Result<T, BodyError> {
+    let bytes = read_bytes(payload, limit).await?;
+    parse_typed(&bytes)
+}
+
 /// A request body of a contract's type `T`, read within
 /// `AUTH_MAX_BODY_BYTES` and parsed by [`parse_typed`]; a problem is
 /// answered in the contract's envelope (`T::Error`).

@@ -20,3 +20,49 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+/// A probe's answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = ProbeStatus)]
+pub struct Probe {
+    /// `ok`, `ready` or `unavailable`.
+    status: String,
+}
+
+/// The probes' routes.
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::openapi::Op;
+    use crate::routes::{Method, Route};
+    vec![
+        Route {
+            method: Method::Get,
+            path: "/healthz",
+            id: "service.healthz",
+            to: || web::get().to(healthz),
+            rate_limit: None,
+            doc: || {
+                Op::new("service", "service.healthz", "Liveness: the process is up").reply::<Probe>(
+                    200,
+                    "Up.",
+                    json!({"status": "ok"}),
+                )
+            },
+        },
+        Route {
+            method: Method::Get,
+            path: "/readyz",
+            id: "service.readyz",
+            to: || web::get().to(readyz),
+            rate_limit: None,
+            doc: || {
+                Op::new("service", "service.readyz", "Readiness: the database answers")
+                    .reply::<Probe>(200, "Ready.", json!({"status": "ready"}))
+                    .reply::<Probe>(
+                        503,
+                        "The database does not answer.",
+                        json!({"status": "unavailable"}),
+                    )
+            },
+        },
+    ]
+}

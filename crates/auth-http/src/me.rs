@@ -46,9 +46,10 @@ const MISSING_BODY: &str = r#"{"status":401,"message":"인증이 필요합니다
 const INVALID_BODY: &str = r#"{"status":401,"message":"유효하지 않은 액세스 토큰입니다."}"#;
 
 /// The 200 body: the access token's claims.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Me {
+#[schema(as = MeResponse)]
+pub struct Me {
     /// The user's UUID (`sub`).
     user_id: Uuid,
     /// The session (`sid`).
@@ -80,6 +81,47 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
             expires_at: claims.exp,
         }),
         Err(_) => refuse(INVALID_BODY),
+    }
+}
+
+/// A refusal.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = MeRefusal)]
+pub struct Refusal {
+    /// 401.
+    status: u16,
+    /// Why.
+    message: String,
+}
+
+/// The route.
+pub fn route() -> crate::routes::Route {
+    use serde_json::json;
+    crate::routes::Route {
+        method: crate::routes::Method::Get,
+        path: PATH,
+        id: "service.me",
+        to: || web::get().to(me),
+        rate_limit: None,
+        doc: || {
+            crate::openapi::Op::new("service", "service.me", "Who holds this access token")
+                .describe(
+                    "For other services: verifies a bearer access token from its claims alone (no \
+                     database) and answers them. Stateless: a revoked session's token answers until it \
+                     expires. See `docs/contracts/service.md`.",
+                )
+                .bearer("accessToken")
+                .reply::<Me>(
+                    200,
+                    "The token's claims.",
+                    json!({"userId": "550e8400-e29b-41d4-a716-446655440000", "sessionId": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "issuedAt": 1_719_580_167, "expiresAt": 1_719_581_967}),
+                )
+                .reply::<Refusal>(
+                    401,
+                    "No bearer token, or not a valid access token (with `WWW-Authenticate`).",
+                    json!({"status": 401, "message": "유효하지 않은 액세스 토큰입니다."}),
+                )
+        },
     }
 }
 

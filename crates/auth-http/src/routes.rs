@@ -133,9 +133,10 @@ pub struct RoutePlan {
 /// The service's own routes (not of a contract): token lookup, probes, the
 /// socket, the API description, and the internal admin API.
 fn service_routes() -> Vec<Route> {
-    let mut routes = vec![auth_ws_route()];
-    routes.extend(legacy::service());
+    let mut routes = vec![auth_ws_route(), crate::me::route()];
+    routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
+    routes.extend(crate::internal::routes());
     routes
 }
 
@@ -289,65 +290,6 @@ mod legacy {
             "User Login (App-Id)",
             [200, 400, 413, 503]
         )]
-    }
-
-    pub(super) fn service() -> Vec<Route> {
-        vec![
-            row!(
-                Get,
-                "/api/auth/me",
-                "service.me",
-                web::get().to(crate::me::me),
-                "service",
-                "Who holds this access token",
-                [200, 401]
-            ),
-            row!(
-                Get,
-                "/healthz",
-                "service.healthz",
-                web::get().to(crate::health::healthz),
-                "service",
-                "Liveness",
-                [200]
-            ),
-            row!(
-                Get,
-                "/readyz",
-                "service.readyz",
-                web::get().to(crate::health::readyz),
-                "service",
-                "Readiness (database answers)",
-                [200, 503]
-            ),
-            row!(
-                Post,
-                "/internal/notifications",
-                "internal.notify",
-                web::post().to(crate::internal::notify),
-                "internal",
-                "Push NOTIFICATION to a user's sockets",
-                [200, 400, 401, 403, 404, 413, 503]
-            ),
-            row!(
-                Post,
-                "/internal/apps",
-                "internal.create_app",
-                web::post().to(crate::internal::create_app),
-                "internal",
-                "Register a chat application",
-                [201, 400, 401, 403, 413, 503]
-            ),
-            row!(
-                Get,
-                "/internal/audit",
-                "internal.audit",
-                web::get().to(crate::internal::audit),
-                "internal",
-                "Read the audit trail",
-                [200, 400, 401, 403, 503]
-            ),
-        ]
     }
 }
 
