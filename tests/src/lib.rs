@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod mail;
 pub mod oauth;
+pub mod schema;
 pub mod ws;
 
 use std::time::Duration;
@@ -40,6 +41,9 @@ pub struct TestApp {
     handle: Option<ServerHandle>,
     /// The settings an in-process server runs with (for siblings).
     settings: Option<Settings>,
+    /// The service's OpenAPI document, compiled: every reply is checked
+    /// against it.
+    contract: Option<std::sync::Arc<schema::Contract>>,
 }
 
 /// A response, read whole.
@@ -129,25 +133,50 @@ impl TestApp {
                 );
                 return None;
             }
-            return Some(Self {
-                base: base.trim_end_matches('/').to_owned(),
-                db: None,
-                client,
-                handle: None,
-                settings: None,
-            });
+            return Some(
+                Self {
+                    base: base.trim_end_matches('/').to_owned(),
+                    db: None,
+                    client,
+                    handle: None,
+                    settings: None,
+                    contract: None,
+                }
+                .with_contract()
+                .await,
+            );
         }
         let db = TestDatabase::new(backend);
         let mut settings = test_settings(db.url());
         configure(&mut settings);
         let (base, handle) = Self::start(settings.clone()).await;
-        Some(Self {
-            base,
-            db: Some(db),
-            client,
-            handle: Some(handle),
-            settings: Some(settings),
-        })
+        Some(
+            Self {
+                base,
+                db: Some(db),
+                client,
+                handle: Some(handle),
+                settings: Some(settings),
+                contract: None,
+            }
+            .with_contract()
+            .await,
+        )
+    }
+
+    /// Loads and compiles the service's `GET /openapi.json`.
+    async fn with_contract(mut self) -> Self {
+        let doc: Value = self
+            .client
+            .get(format!("{}/openapi.json", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .expect("GET /openapi.json answers the document");
+        self.contract = Some(schema::Contract::compile(&doc));
+        self
     }
 
     async fn start(settings: Settings) -> (String, ServerHandle) {
@@ -171,6 +200,7 @@ impl TestApp {
             client: self.client.clone(),
             handle: Some(handle),
             settings: Some(settings),
+            contract: self.contract.clone(),
         })
     }
 
@@ -199,10 +229,16 @@ impl TestApp {
         self.db.is_some()
     }
 
-    async fn read(response: reqwest::Response) -> Reply {
+    /// Reads a response whole and checks it against the OpenAPI document.
+    async fn read(&self, method: &str, response: reqwest::Response) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
+        let path = response.url().path().to_owned();
         let text = response.text().await.unwrap();
+        if let Some(contract) = &self.contract {
+            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+            contract.check(method, &path, status.as_u16(), content_type, &text);
+        }
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Reply {
             status,
@@ -223,7 +259,7 @@ impl TestApp {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        Self::read(request.send().await.unwrap()).await
+        self.read("POST", request.send().await.unwrap()).await
     }
 
     /// POST a JSON body with extra headers (e.g. `X-Forwarded-For`).
@@ -232,7 +268,7 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        Self::read(request.send().await.unwrap()).await
+        self.read("POST", request.send().await.unwrap()).await
     }
 
     /// POST a raw JSON body with extra headers.
@@ -245,7 +281,7 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        Self::read(request.send().await.unwrap()).await
+        self.read("POST", request.send().await.unwrap()).await
     }
 
     /// POST raw bytes with a content type.
@@ -255,7 +291,7 @@ impl TestApp {
             .post(format!("{}{path}", self.base))
             .header("content-type", content_type)
             .body(body);
-        Self::read(request.send().await.unwrap()).await
+        self.read("POST", request.send().await.unwrap()).await
     }
 
     /// POST with no body, optionally with a raw `Authorization` header.
@@ -264,12 +300,13 @@ impl TestApp {
         if let Some(value) = authorization {
             request = request.header("authorization", value);
         }
-        Self::read(request.send().await.unwrap()).await
+        self.read("POST", request.send().await.unwrap()).await
     }
 
     /// GET.
     pub async fn get(&self, path: &str) -> Reply {
-        Self::read(
+        self.read(
+            "GET",
             self.client
                 .get(format!("{}{path}", self.base))
                 .send()
@@ -285,13 +322,13 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        Self::read(request.send().await.unwrap()).await
+        self.read("GET", request.send().await.unwrap()).await
     }
 
     /// GET with a JSON body (the `account` document's `check/auth-code`).
     pub async fn get_json(&self, path: &str, body: &Value) -> Reply {
         let request = self.client.get(format!("{}{path}", self.base)).json(body);
-        Self::read(request.send().await.unwrap()).await
+        self.read("GET", request.send().await.unwrap()).await
     }
 
     /// The SMTP sink this app's mail goes to.

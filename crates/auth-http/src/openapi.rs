@@ -168,9 +168,16 @@ impl Op {
         let key = status.to_string();
         let responses = self.responses();
         let Some((schema, example)) = body else {
-            responses
-                .entry(key)
-                .or_insert_with(|| json!({"description": description}));
+            match responses.get_mut(&key) {
+                // A status one alternative answers with a body and the other
+                // without (the shared logout): say that no body is fine too.
+                Some(Value::Object(existing)) => {
+                    existing.insert("x-empty-body".into(), json!(true));
+                }
+                _ => {
+                    responses.insert(key, json!({"description": description}));
+                }
+            }
             return;
         };
         match responses.get_mut(&key) {
@@ -179,6 +186,9 @@ impl Op {
                 if !so_far.contains(description) {
                     let joined = format!("{so_far}; {description}");
                     existing.insert("description".into(), json!(joined));
+                }
+                if !existing.contains_key("content") {
+                    existing.insert("x-empty-body".into(), json!(true));
                 }
                 let content = existing.entry("content").or_insert_with(|| json!({}));
                 let Some(content) = content.as_object_mut() else {

@@ -164,7 +164,7 @@ mod legacy {
                 rate_limit: None,
                 doc: || {
                     let op = Op::new($tag, $id, $summary);
-                    $(let op = op.raw($status, "See the contract's document.", "application/json", any());)*
+                    $(let op = op.raw($status, "See the contract's document.", "*/*", any());)*
                     op
                 },
             }
