@@ -14,6 +14,7 @@ pub mod mail;
 pub mod oauth;
 pub mod ws;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -39,6 +40,8 @@ pub struct TestApp {
     handle: Option<ServerHandle>,
     /// The settings an in-process server runs with (for siblings).
     settings: Option<Settings>,
+    /// The in-process server's chat presence (`None` in QA mode).
+    chat: Option<Arc<auth_ws::ChatPresence>>,
 }
 
 /// A response, read whole.
@@ -134,42 +137,46 @@ impl TestApp {
                 client,
                 handle: None,
                 settings: None,
+                chat: None,
             });
         }
         let db = TestDatabase::new(backend);
         let mut settings = test_settings(db.url());
         configure(&mut settings);
-        let (base, handle) = Self::start(settings.clone()).await;
+        let (base, handle, chat) = Self::start(settings.clone()).await;
         Some(Self {
             base,
             db: Some(db),
             client,
             handle: Some(handle),
             settings: Some(settings),
+            chat: Some(chat),
         })
     }
 
-    async fn start(settings: Settings) -> (String, ServerHandle) {
+    async fn start(settings: Settings) -> (String, ServerHandle, Arc<auth_ws::ChatPresence>) {
         let app = auth_http::Application::build(settings)
             .await
             .expect("the application starts");
         let port = app.port();
         let handle = app.handle();
+        let chat = app.chat_presence();
         tokio::spawn(app.run_until_stopped());
-        (format!("http://127.0.0.1:{port}"), handle)
+        (format!("http://127.0.0.1:{port}"), handle, chat)
     }
 
     /// A second in-process instance on the same database and settings (a
     /// multi-instance deployment); `None` in QA mode.
     pub async fn spawn_sibling(&self) -> Option<TestApp> {
         let settings = self.settings.clone()?;
-        let (base, handle) = Self::start(settings.clone()).await;
+        let (base, handle, chat) = Self::start(settings.clone()).await;
         Some(Self {
             base,
             db: None,
             client: self.client.clone(),
             handle: Some(handle),
             settings: Some(settings),
+            chat: Some(chat),
         })
     }
 
@@ -191,6 +198,12 @@ impl TestApp {
         } else {
             format!("{base}/ws?{query}")
         }
+    }
+
+    /// Who is connected to a `chat` socket of this in-process server
+    /// (`None` in QA mode).
+    pub fn chat_presence(&self) -> Option<Arc<auth_ws::ChatPresence>> {
+        self.chat.clone()
     }
 
     /// Whether this app runs in-process (its database is reachable).

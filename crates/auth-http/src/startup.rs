@@ -77,6 +77,7 @@ pub struct Application {
     server: Server,
     pg_bus: Option<PgEventBus>,
     registry: Arc<Registry>,
+    chat: Arc<auth_ws::ChatPresence>,
 }
 
 impl std::fmt::Debug for Application {
@@ -248,6 +249,7 @@ impl Application {
         let auth = build_service(&settings, &db, events).await?;
         let registry = Arc::new(Registry::default());
         auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
+        let chat = Arc::new(auth_ws::ChatPresence::default());
         let ws_state = web::Data::new(WsState {
             auth: auth.clone(),
             registry: registry.clone(),
@@ -256,7 +258,7 @@ impl Application {
                 idle_timeout: std::time::Duration::from_secs(settings.ws_idle_timeout_seconds),
                 session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
             },
-            chat: Arc::new(auth_ws::ChatPresence::default()),
+            chat: chat.clone(),
         });
         let state = web::Data::new(AppState {
             auth,
@@ -312,6 +314,7 @@ impl Application {
             server,
             pg_bus,
             registry,
+            chat,
         })
     }
 
@@ -340,5 +343,11 @@ impl Application {
     /// The sockets this instance holds (for tests and metrics).
     pub fn registry(&self) -> Arc<Registry> {
         self.registry.clone()
+    }
+
+    /// Who is connected to a `chat` socket on this instance (for tests and
+    /// metrics).
+    pub fn chat_presence(&self) -> Arc<auth_ws::ChatPresence> {
+        self.chat.clone()
     }
 }
