@@ -149,6 +149,38 @@ impl fmt::Debug for PkceVerifier {
     }
 }
 
+/// The secret that binds a browser-started flow to that browser: 32 bytes
+/// from a CSPRNG as 64 lowercase hex characters, set in a short-lived
+/// `HttpOnly` cookie when the flow starts and required back at the
+/// callback. Only its hash is stored. A callback URL (code and state)
+/// delivered to another browser therefore finds no matching cookie there,
+/// which defeats login CSRF. `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrowserNonce(String);
+
+impl BrowserNonce {
+    /// Builds a nonce from 32 random bytes.
+    pub fn from_random(bytes: [u8; 32]) -> Self {
+        Self(hex::encode(bytes))
+    }
+
+    /// The value to put in the cookie.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The stored form (SHA-256, hex, like a state's).
+    pub fn hash(&self) -> StateHash {
+        StateHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for BrowserNonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BrowserNonce(<redacted>)")
+    }
+}
+
 /// A flow between its start and its callback, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLogin {
@@ -159,6 +191,10 @@ pub struct PendingLogin {
     pub provider: Provider,
     /// The PKCE verifier, for providers that support PKCE.
     pub pkce_verifier: Option<PkceVerifier>,
+    /// Hash of the [`BrowserNonce`] of a flow started by a browser; the
+    /// callback must present the nonce. `None` for a flow whose URL was
+    /// handed to an application, which no cookie can follow.
+    pub browser: Option<StateHash>,
     /// When the flow started.
     pub created_at: DateTime<Utc>,
     /// When the state stops being accepted.
@@ -398,5 +434,9 @@ mod tests {
         let v = PkceVerifier::from_random([9; 32]);
         assert_eq!(v.expose().len(), 64);
         assert!(!format!("{v:?}").contains(v.expose()));
+        let n = BrowserNonce::from_random([5; 32]);
+        assert_eq!(n.expose().len(), 64);
+        assert!(!format!("{n:?}").contains(n.expose()));
+        assert_eq!(n.hash(), StateHash::of(n.expose()));
     }
 }

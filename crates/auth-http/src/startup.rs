@@ -268,6 +268,10 @@ impl Application {
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
             trusted_proxies: TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_default(),
             rate_limit: RateLimit::new(settings.rate_limit_enabled, settings.rate_limit_per_minute),
+            oauth_cookie: crate::state::OAuthCookie::new(
+                &settings.oauth.public_url,
+                &settings.contracts.picsel.prefix,
+            ),
         });
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),

@@ -767,6 +767,9 @@ mod social {
             pkce_verifier: provider
                 .supports_pkce()
                 .then(|| PkceVerifier::from_random([5; 32])),
+            // Browser-bound flows keep their nonce's hash; Kakao's stand for
+            // flows handed to an application (unbound).
+            browser: (provider != Provider::Kakao).then(|| StateHash::of(&format!("nonce-{state}"))),
             created_at: t,
             expires_at: t + ttl,
         }

@@ -166,19 +166,25 @@ pub(crate) fn login_success(login: &Login) -> Value {
     })
 }
 
+/// 429 `TOO_MANY_REQUESTS` with `Retry-After`: the client is over the per-IP
+/// limit of the public endpoints.
+pub(crate) fn too_many_requests(wait: chrono::TimeDelta) -> HttpResponse {
+    crate::contracts::with_retry_after(
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "TOO_MANY_REQUESTS",
+            crate::contracts::TOO_MANY_REQUESTS,
+            json!({"retryAfter": crate::contracts::retry_after_secs(wait)}),
+        ),
+        wait,
+    )
+}
+
 /// `POST /api/auth/refresh`: a new access token; the refresh token stays.
 pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     if let Err(wait) = state.rate_limit(&req) {
-        return crate::contracts::with_retry_after(
-            error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "TOO_MANY_REQUESTS",
-                crate::contracts::TOO_MANY_REQUESTS,
-                json!({"retryAfter": crate::contracts::retry_after_secs(wait)}),
-            ),
-            wait,
-        );
+        return too_many_requests(wait);
     }
     let body = match read_json(payload, state.max_body_bytes).await {
         Ok(body) => body,

@@ -1,44 +1,110 @@
 //! The `picsel` contract (seed 002), social part: Google, Kakao and Naver.
 //!
-//! - `GET /api/auth/{provider}`: 302 to the provider's authorization page.
+//! - `GET /api/auth/{provider}`: 302 to the provider's authorization page,
+//!   setting the [`BROWSER_COOKIE`] that binds the flow to this browser.
 //! - `POST /api/auth/{provider}/login`: 201, the same URL in `Location` and
-//!   in `{"message": "소셜 로그인 URL 발급 성공", "data": {"url": …}}`.
+//!   in `{"message": "소셜 로그인 URL 발급 성공", "data": {"url": …}}`; the
+//!   flow is not bound to a cookie (an application opens the URL itself).
 //! - `GET /api/auth/{provider}/callback?code&state` (or `?error&state`):
 //!   the email login's success body, or, with `AUTH_OAUTH_SUCCESS_REDIRECT`,
-//!   a 302 there with the tokens in the URL fragment.
+//!   a 302 there with the tokens (and the flow's `state`) in the URL
+//!   fragment. A browser-bound flow needs its cookie back; every callback
+//!   clears it.
+//!
+//! Both starts count against the per-IP limit of the public endpoints: each
+//! one stores a flow.
 //!
 //! Errors use `picsel`'s common envelope; every one of them is mapped in
 //! [`start_failure`] and [`callback_failure`].
 
 use std::collections::HashMap;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use auth_domain::PortError;
-use auth_domain::service::{Login, ProviderAnswer, SocialLoginError, SocialStartError};
+use auth_domain::service::{
+    FlowOrigin, Login, ProviderAnswer, SocialLoginError, SocialStart, SocialStartError,
+};
 
 use crate::contracts::iso_millis;
-use crate::contracts::picsel::{NAME, error, login_success, unavailable};
-use crate::state::AppState;
+use crate::contracts::picsel::{NAME, error, login_success, too_many_requests, unavailable};
+use crate::state::{AppState, OAuthCookie};
 
-/// `GET /api/auth/{provider}`: 302 to the provider.
-pub async fn start(state: web::Data<AppState>, provider: web::Path<String>) -> HttpResponse {
-    match state.auth.start_social_login(&provider).await {
-        Ok(url) => HttpResponse::Found()
-            .insert_header((header::LOCATION, url))
-            .finish(),
+/// The cookie that binds a browser-started flow to its browser: a random
+/// nonce whose hash is stored with the flow. `HttpOnly` (no script reads
+/// it), `SameSite=Lax` (sent on the provider's top-level redirect back,
+/// not on cross-site subrequests), scoped to the provider's callback path,
+/// `Secure` when `AUTH_PUBLIC_URL` is HTTPS, and living as long as the
+/// flow's state.
+pub const BROWSER_COOKIE: &str = "auth_oauth_state";
+
+fn browser_cookie(config: &OAuthCookie, provider: &str, value: String) -> Cookie<'static> {
+    Cookie::build(BROWSER_COOKIE, value)
+        .path(config.callback_path(provider))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(config.secure)
+        .finish()
+}
+
+/// `GET /api/auth/{provider}`: 302 to the provider, with the cookie that
+/// the callback will require.
+pub async fn start(
+    state: web::Data<AppState>,
+    provider: web::Path<String>,
+    req: HttpRequest,
+) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return too_many_requests(wait);
+    }
+    match state
+        .auth
+        .start_social_login(&provider, FlowOrigin::Browser)
+        .await
+    {
+        Ok(SocialStart {
+            url,
+            browser: Some(nonce),
+            expires_at,
+        }) => {
+            let mut cookie = browser_cookie(&state.oauth_cookie, &provider, nonce.expose().to_owned());
+            // Whole seconds, rounded up: the cookie outlives the state by
+            // under a second rather than dying before it.
+            let lifetime = ((expires_at - Utc::now()).num_milliseconds() + 999).max(1000) / 1000;
+            cookie.set_max_age(actix_web::cookie::time::Duration::seconds(lifetime));
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, url))
+                .cookie(cookie)
+                .finish()
+        }
+        Ok(SocialStart { browser: None, .. }) => unavailable(&PortError::new(
+            "start social login",
+            "a browser flow came back without its nonce",
+        )),
         Err(e) => start_failure(&provider, e),
     }
 }
 
 /// `POST /api/auth/{provider}/login`: 201 with the authorization URL in
 /// `Location` and in the body, for clients that cannot follow a redirect.
-pub async fn start_by_post(state: web::Data<AppState>, provider: web::Path<String>) -> HttpResponse {
-    match state.auth.start_social_login(&provider).await {
-        Ok(url) => HttpResponse::Created()
+/// The flow is not bound to a cookie: the application opens the URL in a
+/// browser or web view of its own, where a cookie set on this response
+/// would not come back (see `docs/contracts/picsel.md`).
+pub async fn start_by_post(
+    state: web::Data<AppState>,
+    provider: web::Path<String>,
+    req: HttpRequest,
+) -> HttpResponse {
+    if let Err(wait) = state.rate_limit(&req) {
+        return too_many_requests(wait);
+    }
+    match state.auth.start_social_login(&provider, FlowOrigin::App).await {
+        Ok(SocialStart { url, .. }) => HttpResponse::Created()
             .insert_header((header::LOCATION, url.as_str()))
             .json(json!({"message": "소셜 로그인 URL 발급 성공", "data": {"url": url}})),
         Err(e) => start_failure(&provider, e),
@@ -68,16 +134,18 @@ pub async fn callback(
         (None, None) => ProviderAnswer::Missing,
     };
     let flow_state = field("state").unwrap_or_default();
+    let cookie = req.cookie(BROWSER_COOKIE);
+    let nonce = cookie.as_ref().map(Cookie::value).filter(|v| !v.is_empty());
     let meta = state.client_meta(NAME, &req);
     let mut response = match state
         .auth
         .for_client(meta.clone())
-        .social_login(&provider, flow_state, answer, meta)
+        .social_login(&provider, flow_state, nonce, answer, meta)
         .await
     {
         Ok(login) => match &state.oauth_success_redirect {
             Some(target) => HttpResponse::Found()
-                .insert_header((header::LOCATION, success_redirect(target, &login)))
+                .insert_header((header::LOCATION, success_redirect(target, &login, flow_state)))
                 .finish(),
             None => HttpResponse::Ok().json(login_success(&login)),
         },
@@ -87,18 +155,27 @@ pub async fn callback(
     response
         .headers_mut()
         .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The flow is over either way (its state is spent): the nonce has no
+    // further use, so the browser drops it.
+    if cookie.is_some() {
+        let _ = response.add_removal_cookie(&browser_cookie(&state.oauth_cookie, &provider, String::new()));
+    }
     response
 }
 
-/// `{target}#accessToken=…&refreshToken=…&issuedAt=…&tokenType=Bearer`. The
-/// fragment never reaches a server, so the tokens stay in the browser.
-fn success_redirect(target: &str, login: &Login) -> String {
+/// `{target}#accessToken=…&refreshToken=…&issuedAt=…&tokenType=Bearer&state=…`.
+/// The fragment never reaches a server, so the tokens stay in the browser.
+/// `state` is the flow's (already spent): an application that started the
+/// flow with the `POST` alias compares it with the `state` of the URL it
+/// opened and ignores tokens of a flow it did not start.
+fn success_redirect(target: &str, login: &Login, flow_state: &str) -> String {
     let issued_at = iso_millis(login.tokens.access.issued_at);
     let pairs = [
         ("accessToken", login.tokens.access.token.as_str()),
         ("refreshToken", login.tokens.refresh.token.as_str()),
         ("issuedAt", issued_at.as_str()),
         ("tokenType", "Bearer"),
+        ("state", flow_state),
     ];
     let fragment: Vec<String> = pairs
         .iter()
@@ -168,6 +245,13 @@ fn callback_failure(provider: &str, e: SocialLoginError) -> HttpResponse {
             "BadRequestException",
             "INVALID_OAUTH_STATE",
             "유효하지 않거나 만료된 소셜 로그인 요청입니다. 처음부터 다시 시도해주세요",
+            Value::Null,
+        ),
+        E::BrowserMismatch => (
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "OAUTH_BROWSER_MISMATCH",
+            "소셜 로그인을 시작한 브라우저에서 완료해야 합니다. 처음부터 다시 시도해주세요",
             Value::Null,
         ),
         E::MissingCode => (

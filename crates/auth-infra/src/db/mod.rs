@@ -233,6 +233,28 @@ impl Database {
             .map_err(DbError::from)
     }
 
+    /// How many rows `table` holds (a test's view of what was stored).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or the query fails
+    /// (an unknown table, say).
+    #[cfg(feature = "test-support")]
+    pub async fn count_rows(&self, table: &str) -> Result<i64, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        // Tests name the table; refuse anything but an identifier anyway.
+        if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(DbError::Corrupt("count_rows takes a table name"));
+        }
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        self.with_conn(move |conn| diesel::sql_query(sql).get_result::<Count>(conn).map(|c| c.n))
+            .await?
+            .map_err(DbError::from)
+    }
+
     /// Checks that the database answers (`SELECT 1`).
     ///
     /// # Errors

@@ -76,6 +76,7 @@ diesel::table! {
         pkce_verifier -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        browser_hash -> Nullable<Text>,
     }
 }
 
