@@ -56,6 +56,13 @@ impl Provider {
     pub fn supports_pkce(self) -> bool {
         matches!(self, Self::Google | Self::Kakao)
     }
+
+    /// Whether the provider states, in its user info, that the user controls
+    /// the email address: Google (`email_verified`) and Kakao
+    /// (`is_email_valid` and `is_email_verified`) do; Naver never does.
+    pub fn attests_email(self) -> bool {
+        matches!(self, Self::Google | Self::Kakao)
+    }
 }
 
 impl fmt::Display for Provider {
@@ -216,6 +223,26 @@ impl Default for SocialPolicy {
     }
 }
 
+/// How far a provider vouches that its user controls a profile's email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTrust {
+    /// The provider states that the address is verified (Google
+    /// `email_verified`; Kakao `is_email_valid` and `is_email_verified`).
+    /// Enough to link to the account that has this address, or to create
+    /// one.
+    Verified,
+    /// The provider states nothing, but the address is a mailbox of the
+    /// provider's own mail service (Naver: `@naver.com`, which is what Naver
+    /// returns unless the user chose another contact address). Enough to
+    /// create a new account when no account has the address; never enough to
+    /// link to an existing one, and an account created this way is not
+    /// joined by other providers' identities by email either.
+    ProviderMailbox,
+    /// The provider says the address is not verified, or says nothing about
+    /// an address elsewhere: neither links nor creates.
+    Unverified,
+}
+
 /// What a provider says about its user, normalised from its own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocialProfile {
@@ -226,8 +253,8 @@ pub struct SocialProfile {
     pub subject: String,
     /// The email, as given, if the user consented to share one.
     pub email: Option<String>,
-    /// Whether the provider vouches that the user controls `email`.
-    pub email_verified: bool,
+    /// How far the provider vouches that the user controls `email`.
+    pub email_trust: EmailTrust,
     /// The user's name, if given.
     pub name: Option<String>,
     /// A nickname, if given (Kakao's profile nickname, Naver's `nickname`).
@@ -334,6 +361,12 @@ pub trait SocialIdentityStore: Send + Sync {
     /// [`PortError`] on infrastructure failure only.
     async fn user_for(&self, provider: Provider, subject: &str) -> Result<Option<UserId>, PortError>;
 
+    /// The providers `user` has linked identities at (each once, any order).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn providers_of(&self, user: UserId) -> Result<Vec<Provider>, PortError>;
+
     /// Links a pair to `user` at `now` and returns the user the pair belongs
     /// to afterwards: `user`, or, when the pair was already linked (a
     /// concurrent first login won), that earlier user. Decided by the
@@ -379,7 +412,7 @@ mod tests {
             provider: Provider::Kakao,
             subject: "1".into(),
             email: Some("hong.gildong@example.com".into()),
-            email_verified: true,
+            email_trust: EmailTrust::Verified,
             name: name.map(Into::into),
             nickname: nickname.map(Into::into),
             picture: None,
@@ -395,6 +428,8 @@ mod tests {
         assert_eq!(Provider::parse("github"), None);
         assert!(Provider::Google.supports_pkce() && Provider::Kakao.supports_pkce());
         assert!(!Provider::Naver.supports_pkce());
+        assert!(Provider::Google.attests_email() && Provider::Kakao.attests_email());
+        assert!(!Provider::Naver.attests_email());
     }
 
     #[test]

@@ -52,6 +52,28 @@ impl SocialIdentityStore for DieselSocialIdentityStore {
             .map(|id| id.map(UserId::new))
     }
 
+    async fn providers_of(&self, user: UserId) -> Result<Vec<Provider>, PortError> {
+        const CONTEXT: &str = "list social identities";
+        let names: Vec<String> = self
+            .db
+            .query(CONTEXT, move |conn| {
+                social_identities::table
+                    .filter(social_identities::user_id.eq(user.get()))
+                    .select(social_identities::provider)
+                    .distinct()
+                    .load(conn)
+            })
+            .await?;
+        names
+            .iter()
+            .map(|name| {
+                Provider::parse(name).ok_or_else(|| {
+                    PortError::new(CONTEXT, DbError::Corrupt("social_identities.provider is unknown"))
+                })
+            })
+            .collect()
+    }
+
     async fn link(
         &self,
         provider: Provider,

@@ -923,7 +923,81 @@ async fn social_starts_are_rate_limited(backend: TestBackend) {
     assert_eq!(db.count_rows("oauth_states").await.unwrap(), 3);
 }
 
+/// Naver's user info never states that an address is verified: a Naver
+/// identity never links to an existing account by email (not even with a
+/// `@naver.com` address), while a fresh `@naver.com` address still opens a
+/// new account, which other providers then do not join by email. Kakao's
+/// `is_email_valid: false` is an unverified address too.
+async fn naver_addresses_never_link_by_email(backend: TestBackend) {
+    let Some((app, fake)) = spawn(backend, |_| {}).await else {
+        return;
+    };
+    let in_use = |reply: &Reply| {
+        assert_picsel_error(
+            reply,
+            409,
+            "ConflictException",
+            "SOCIAL_EMAIL_IN_USE",
+            "이미 가입된 이메일입니다. 가입할 때 사용한 방법으로 로그인해주세요",
+            Value::Null,
+        );
+    };
+    // A password account on a naver.com address is not taken over through a
+    // Naver account that reports that address.
+    let login = auth_contract_tests::unique_login();
+    let email = format!("{login}@naver.com");
+    app.verify_email(&email).await;
+    let signed_up = app
+        .post(
+            "/api/auth/sign-up",
+            &json!({"authId": login, "password": "Password123!", "name": "홍길동", "email": email}),
+        )
+        .await;
+    assert_eq!(signed_up.status.as_u16(), 200, "{}", signed_up.text);
+    let before = picsel_login(&app, &email, "Password123!").await;
+    fake.set_user("naver", naver_user("n-takeover", &email));
+    in_use(&social_login(&app, &fake, "naver").await);
+    in_use(&social_login(&app, &fake, "naver").await);
+    // The account is its owner's alone: a verified Google identity of the
+    // owner still links to it.
+    fake.set_user("google", google_user("g-owner", &email, true));
+    let linked = social_login(&app, &fake, "google").await;
+    assert_eq!(
+        assert_login_shape(&linked, &email)["user"]["uuid"],
+        before.json["data"]["user"]["uuid"]
+    );
+    // A fresh naver.com address opens an account (Naver users keep signing
+    // up) ...
+    let fresh = format!("{}@naver.com", auth_contract_tests::unique_login());
+    fake.set_user("naver", naver_user("n-fresh", &fresh));
+    let created = assert_login_shape(&social_login(&app, &fake, "naver").await, &fresh);
+    // ... which a Google identity claiming that address does not join.
+    fake.set_user("google", google_user("g-fresh", &fresh, true));
+    in_use(&social_login(&app, &fake, "google").await);
+    let again = social_login(&app, &fake, "naver").await;
+    assert_eq!(
+        assert_login_shape(&again, &fresh)["user"]["uuid"],
+        created["user"]["uuid"]
+    );
+    // Kakao: verified but no longer valid (the address moved to a newer
+    // Kakao account) is unverified.
+    let moved = unique_email();
+    let mut kakao = kakao_user(5150, Some(&moved), true);
+    kakao["kakao_account"]["is_email_valid"] = json!(false);
+    fake.set_user("kakao", kakao);
+    assert_picsel_error(
+        &social_login(&app, &fake, "kakao").await,
+        403,
+        "ForbiddenException",
+        "SOCIAL_EMAIL_NOT_VERIFIED",
+        "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
+        Value::Null,
+    );
+    assert!(email_usable(&app, &moved).await);
+}
+
 on_both_backends!(
+    naver_addresses_never_link_by_email,
     browser_flow_needs_its_cookie,
     social_starts_are_rate_limited,
     google_round_trip,

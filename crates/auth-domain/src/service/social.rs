@@ -4,11 +4,19 @@
 //! Linking rules:
 //! - a (provider, subject) pair always maps to the user it was first linked
 //!   to, whatever email the provider reports later;
-//! - a new pair needs an email the provider vouches for (verified); with
-//!   one, it is linked to the account that has that email, or a new account
-//!   without a password is created for it. An unverified email is refused
-//!   either way, so nobody can plant an account on, or attach themselves
-//!   to, an address they do not control (pre-account takeover);
+//! - a new pair is linked by email to the account that has that address
+//!   only when the provider states the address is verified
+//!   ([`EmailTrust::Verified`]) **and** the account's own address was proven
+//!   (it has a password, set at a sign-up that checked a mailed code, or an
+//!   identity of a provider that attests emails). Otherwise nobody could
+//!   attach themselves to an account through a provider that merely claims
+//!   its address, nor join an account someone created on an address nobody
+//!   proved;
+//! - when no account has the address, a new account without a password is
+//!   created for a verified address, or for one of the provider's own
+//!   mailboxes ([`EmailTrust::ProviderMailbox`], Naver's `@naver.com`); an
+//!   unverified address creates nothing (no account planted on an address
+//!   someone else may own: pre-account takeover);
 //! - a provider that gives no email cannot create or link an account
 //!   (`users.email` is required and is the recovery address).
 
@@ -19,8 +27,8 @@ use chrono::{DateTime, Utc};
 use crate::error::PortError;
 use crate::ports::InsertUserError;
 use crate::social::{
-    BrowserNonce, LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider, SocialIdentityStore,
-    SocialProfile, SocialProvider, SocialProviderError, StateHash,
+    BrowserNonce, EmailTrust, LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider,
+    SocialIdentityStore, SocialProfile, SocialProvider, SocialProviderError, StateHash,
 };
 use crate::user::{Email, NewUser, UniqueField, User};
 
@@ -137,6 +145,12 @@ pub enum SocialLoginError {
     /// A new identity whose email the provider does not vouch for.
     #[error("provider email not verified")]
     EmailNotVerified,
+    /// A new identity whose email belongs to an existing account it may not
+    /// join: the provider does not attest the address (Naver), or the
+    /// account's own address was never proven (created from a Naver
+    /// mailbox). The user logs in the way the account was created.
+    #[error("email belongs to an account this identity may not join")]
+    EmailTaken,
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
@@ -283,11 +297,16 @@ impl AuthService {
                 .as_deref()
                 .and_then(|e| Email::parse(e.trim()).ok())
                 .ok_or(SocialLoginError::EmailMissing)?;
-            if !profile.email_verified {
+            if profile.email_trust == EmailTrust::Unverified {
                 return Err(SocialLoginError::EmailNotVerified);
             }
             let user = match self.ports.users.by_email(&email).await? {
-                Some(user) => user,
+                Some(user) => {
+                    if profile.email_trust != EmailTrust::Verified || !self.email_proven(&user).await? {
+                        return Err(SocialLoginError::EmailTaken);
+                    }
+                    user
+                }
                 None => match self.create_social_user(profile, email).await? {
                     Some(user) => user,
                     // Someone took the email meanwhile (a concurrent first
@@ -312,6 +331,19 @@ impl AuthService {
             "link social identity",
             "the user or link kept changing under concurrent logins",
         )))
+    }
+
+    /// Whether `user`'s address was proven: a password (set at a sign-up,
+    /// which checks a mailed code unless the operator switched that off), or
+    /// a linked identity of a provider that attests emails (it was linked or
+    /// created with a verified address). An account created from a Naver
+    /// mailbox alone was not.
+    async fn email_proven(&self, user: &User) -> Result<bool, PortError> {
+        if user.password_hash.is_some() {
+            return Ok(true);
+        }
+        let providers = self.ports.social.identities.providers_of(user.id).await?;
+        Ok(providers.into_iter().any(Provider::attests_email))
     }
 
     /// Inserts a password-less user for a profile. `None` when the email was

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::fakes::{World, open_policy, world};
 use super::social_fakes::FakeAnswer;
 use super::*;
-use crate::social::{Provider, SocialProfile, StateHash};
+use crate::social::{EmailTrust, Provider, SocialProfile, StateHash};
 
 fn meta() -> SessionMeta {
     SessionMeta {
@@ -23,7 +23,11 @@ fn profile(provider: Provider, subject: &str, email: Option<&str>, verified: boo
         provider,
         subject: subject.into(),
         email: email.map(Into::into),
-        email_verified: verified,
+        email_trust: if verified {
+            EmailTrust::Verified
+        } else {
+            EmailTrust::Unverified
+        },
         name: Some("홍길동".into()),
         nickname: Some("길동".into()),
         picture: Some("https://img.example.com/p.png".into()),
@@ -464,4 +468,39 @@ async fn browser_flows_need_their_browsers_nonce() {
         .await
         .unwrap();
     assert!(started.browser.is_none());
+}
+
+/// A Naver profile whose address is a `@naver.com` mailbox.
+fn naver_mailbox(subject: &str, email: &str) -> SocialProfile {
+    SocialProfile {
+        email_trust: EmailTrust::ProviderMailbox,
+        ..profile(Provider::Naver, subject, Some(email), false)
+    }
+}
+
+#[tokio::test]
+async fn naver_mailboxes_create_accounts_but_never_link_by_email() {
+    let w = world(open_policy());
+    // A fresh address: a new account, found again by the link.
+    let created = login_as(&w, naver_mailbox("n-1", "gil@naver.com")).await.unwrap();
+    assert!(created.user.password_hash.is_none());
+    let again = login_as(&w, naver_mailbox("n-1", "gil@naver.com")).await.unwrap();
+    assert_eq!(again.user.id, created.user.id);
+    // An address an account already has: Naver does not attest it, so no
+    // link, whatever the account.
+    let existing = password_user(&w, "park@naver.com").await;
+    let r = login_as(&w, naver_mailbox("n-2", "park@naver.com")).await;
+    assert!(matches!(r, Err(SocialLoginError::EmailTaken)));
+    let r = login_as(&w, naver_mailbox("n-3", "gil@naver.com")).await;
+    assert!(matches!(r, Err(SocialLoginError::EmailTaken)));
+    // Nor does a verified identity join the account created from a Naver
+    // mailbox (its address was never proven); a proven one it joins.
+    let r = login_as(&w, profile(Provider::Google, "g-1", Some("gil@naver.com"), true)).await;
+    assert!(matches!(r, Err(SocialLoginError::EmailTaken)));
+    let joined = login_as(&w, profile(Provider::Kakao, "k-1", Some("park@naver.com"), true))
+        .await
+        .unwrap();
+    assert_eq!(joined.user.id, existing.id);
+    let links = w.social.identities.rows.lock().unwrap();
+    assert_eq!(links.len(), 2, "only n-1 and k-1 are linked: {:?}", links.keys());
 }

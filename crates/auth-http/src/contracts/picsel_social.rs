@@ -319,6 +319,13 @@ fn callback_failure(provider: &str, e: SocialLoginError) -> HttpResponse {
             "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
             Value::Null,
         ),
+        E::EmailTaken => (
+            StatusCode::CONFLICT,
+            "ConflictException",
+            "SOCIAL_EMAIL_IN_USE",
+            "이미 가입된 이메일입니다. 가입할 때 사용한 방법으로 로그인해주세요",
+            Value::Null,
+        ),
         E::Internal(e) => return unavailable(&e),
     };
     error(status, kind, code, message, details)
