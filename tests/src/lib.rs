@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod schema;
 pub mod ws;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -44,6 +45,8 @@ pub struct TestApp {
     /// The service's OpenAPI document, compiled: every reply is checked
     /// against it.
     contract: Option<std::sync::Arc<schema::Contract>>,
+    /// The in-process server's chat presence (`None` in QA mode).
+    chat: Option<Arc<auth_ws::ChatPresence>>,
 }
 
 /// A response, read whole.
@@ -141,6 +144,7 @@ impl TestApp {
                     handle: None,
                     settings: None,
                     contract: None,
+                    chat: None,
                 }
                 .with_contract()
                 .await,
@@ -149,7 +153,7 @@ impl TestApp {
         let db = TestDatabase::new(backend);
         let mut settings = test_settings(db.url());
         configure(&mut settings);
-        let (base, handle) = Self::start(settings.clone()).await;
+        let (base, handle, chat) = Self::start(settings.clone()).await;
         Some(
             Self {
                 base,
@@ -158,6 +162,7 @@ impl TestApp {
                 handle: Some(handle),
                 settings: Some(settings),
                 contract: None,
+                chat: Some(chat),
             }
             .with_contract()
             .await,
@@ -179,21 +184,22 @@ impl TestApp {
         self
     }
 
-    async fn start(settings: Settings) -> (String, ServerHandle) {
+    async fn start(settings: Settings) -> (String, ServerHandle, Arc<auth_ws::ChatPresence>) {
         let app = auth_http::Application::build(settings)
             .await
             .expect("the application starts");
         let port = app.port();
         let handle = app.handle();
+        let chat = app.chat_presence();
         tokio::spawn(app.run_until_stopped());
-        (format!("http://127.0.0.1:{port}"), handle)
+        (format!("http://127.0.0.1:{port}"), handle, chat)
     }
 
     /// A second in-process instance on the same database and settings (a
     /// multi-instance deployment); `None` in QA mode.
     pub async fn spawn_sibling(&self) -> Option<TestApp> {
         let settings = self.settings.clone()?;
-        let (base, handle) = Self::start(settings.clone()).await;
+        let (base, handle, chat) = Self::start(settings.clone()).await;
         Some(Self {
             base,
             db: None,
@@ -201,6 +207,7 @@ impl TestApp {
             handle: Some(handle),
             settings: Some(settings),
             contract: self.contract.clone(),
+            chat: Some(chat),
         })
     }
 
@@ -222,6 +229,12 @@ impl TestApp {
         } else {
             format!("{base}/ws?{query}")
         }
+    }
+
+    /// Who is connected to a `chat` socket of this in-process server
+    /// (`None` in QA mode).
+    pub fn chat_presence(&self) -> Option<Arc<auth_ws::ChatPresence>> {
+        self.chat.clone()
     }
 
     /// Whether this app runs in-process (its database is reachable).

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::error::PortError;
 use crate::token::TokenError;
@@ -93,13 +94,57 @@ pub struct AppClaims {
     pub exp: i64,
 }
 
+/// Who a chat user is inside one application. The two kinds are separate
+/// namespaces: an application chooses its own users' ids freely (so one of
+/// them may equal one of our users' login ids or UUIDs), while our users are
+/// named only by the UUID of the access token they present. Profiles and
+/// presence are keyed by the whole value, never by the id string alone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChatUser {
+    /// One of the application's own users: the `sub` of a token the
+    /// application signed.
+    App(String),
+    /// One of this service's users, by UUID: the holder of one of our access
+    /// tokens.
+    Own(Uuid),
+}
+
+impl ChatUser {
+    /// The storage name of the kind: `"app"` or `"own"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::App(_) => "app",
+            Self::Own(_) => "own",
+        }
+    }
+
+    /// The id inside its kind: the application's user id, or the UUID
+    /// (hyphenated, lowercase).
+    pub fn id(&self) -> String {
+        match self {
+            Self::App(id) => id.clone(),
+            Self::Own(uuid) => uuid.to_string(),
+        }
+    }
+
+    /// Rebuilds a user from its stored kind and id; `None` when the kind is
+    /// unknown or an `own` id is not a UUID.
+    pub fn from_stored(kind: &str, id: &str) -> Option<Self> {
+        match kind {
+            "app" => Some(Self::App(id.to_owned())),
+            "own" => Uuid::parse_str(id).ok().map(Self::Own),
+            _ => None,
+        }
+    }
+}
+
 /// A user's profile inside one application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatProfile {
     /// The application.
     pub app_id: AppId,
-    /// The user id (the token's subject).
-    pub user_id: String,
+    /// The user (an application's user, or one of ours).
+    pub user: ChatUser,
     /// Display nickname.
     pub nickname: Option<String>,
     /// Profile image URL.
@@ -156,16 +201,18 @@ pub trait AppTokens: Send + Sync {
 #[async_trait]
 pub trait ChatProfiles: Send + Sync {
     /// Inserts the profile (first login) or replaces its nickname, image and
-    /// friends (later logins), at `now`. Decided by the database: two racing
+    /// friends (later logins), at `now`; the key is the application and the
+    /// whole [`ChatUser`] (kind and id). Decided by the database: two racing
     /// first logins make one row.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.
     async fn upsert(&self, profile: &ChatProfile, now: DateTime<Utc>) -> Result<UpsertOutcome, PortError>;
 
-    /// Finds a profile.
+    /// Finds a profile. An application's user and one of ours with the same
+    /// id string are different profiles.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure only.
-    async fn get(&self, app_id: &AppId, user_id: &str) -> Result<Option<ChatProfile>, PortError>;
+    async fn get(&self, app_id: &AppId, user: &ChatUser) -> Result<Option<ChatProfile>, PortError>;
 }

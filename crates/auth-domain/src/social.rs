@@ -56,6 +56,13 @@ impl Provider {
     pub fn supports_pkce(self) -> bool {
         matches!(self, Self::Google | Self::Kakao)
     }
+
+    /// Whether the provider states, in its user info, that the user controls
+    /// the email address: Google (`email_verified`) and Kakao
+    /// (`is_email_valid` and `is_email_verified`) do; Naver never does.
+    pub fn attests_email(self) -> bool {
+        matches!(self, Self::Google | Self::Kakao)
+    }
 }
 
 impl fmt::Display for Provider {
@@ -149,6 +156,38 @@ impl fmt::Debug for PkceVerifier {
     }
 }
 
+/// The secret that binds a browser-started flow to that browser: 32 bytes
+/// from a CSPRNG as 64 lowercase hex characters, set in a short-lived
+/// `HttpOnly` cookie when the flow starts and required back at the
+/// callback. Only its hash is stored. A callback URL (code and state)
+/// delivered to another browser therefore finds no matching cookie there,
+/// which defeats login CSRF. `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrowserNonce(String);
+
+impl BrowserNonce {
+    /// Builds a nonce from 32 random bytes.
+    pub fn from_random(bytes: [u8; 32]) -> Self {
+        Self(hex::encode(bytes))
+    }
+
+    /// The value to put in the cookie.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The stored form (SHA-256, hex, like a state's).
+    pub fn hash(&self) -> StateHash {
+        StateHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for BrowserNonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BrowserNonce(<redacted>)")
+    }
+}
+
 /// A flow between its start and its callback, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLogin {
@@ -159,6 +198,10 @@ pub struct PendingLogin {
     pub provider: Provider,
     /// The PKCE verifier, for providers that support PKCE.
     pub pkce_verifier: Option<PkceVerifier>,
+    /// Hash of the [`BrowserNonce`] of a flow started by a browser; the
+    /// callback must present the nonce. `None` for a flow whose URL was
+    /// handed to an application, which no cookie can follow.
+    pub browser: Option<StateHash>,
     /// When the flow started.
     pub created_at: DateTime<Utc>,
     /// When the state stops being accepted.
@@ -180,6 +223,26 @@ impl Default for SocialPolicy {
     }
 }
 
+/// How far a provider vouches that its user controls a profile's email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTrust {
+    /// The provider states that the address is verified (Google
+    /// `email_verified`; Kakao `is_email_valid` and `is_email_verified`).
+    /// Enough to link to the account that has this address, or to create
+    /// one.
+    Verified,
+    /// The provider states nothing, but the address is a mailbox of the
+    /// provider's own mail service (Naver: `@naver.com`, which is what Naver
+    /// returns unless the user chose another contact address). Enough to
+    /// create a new account when no account has the address; never enough to
+    /// link to an existing one, and an account created this way is not
+    /// joined by other providers' identities by email either.
+    ProviderMailbox,
+    /// The provider says the address is not verified, or says nothing about
+    /// an address elsewhere: neither links nor creates.
+    Unverified,
+}
+
 /// What a provider says about its user, normalised from its own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocialProfile {
@@ -190,8 +253,8 @@ pub struct SocialProfile {
     pub subject: String,
     /// The email, as given, if the user consented to share one.
     pub email: Option<String>,
-    /// Whether the provider vouches that the user controls `email`.
-    pub email_verified: bool,
+    /// How far the provider vouches that the user controls `email`.
+    pub email_trust: EmailTrust,
     /// The user's name, if given.
     pub name: Option<String>,
     /// A nickname, if given (Kakao's profile nickname, Naver's `nickname`).
@@ -298,6 +361,12 @@ pub trait SocialIdentityStore: Send + Sync {
     /// [`PortError`] on infrastructure failure only.
     async fn user_for(&self, provider: Provider, subject: &str) -> Result<Option<UserId>, PortError>;
 
+    /// The providers `user` has linked identities at (each once, any order).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn providers_of(&self, user: UserId) -> Result<Vec<Provider>, PortError>;
+
     /// Links a pair to `user` at `now` and returns the user the pair belongs
     /// to afterwards: `user`, or, when the pair was already linked (a
     /// concurrent first login won), that earlier user. Decided by the
@@ -343,7 +412,7 @@ mod tests {
             provider: Provider::Kakao,
             subject: "1".into(),
             email: Some("hong.gildong@example.com".into()),
-            email_verified: true,
+            email_trust: EmailTrust::Verified,
             name: name.map(Into::into),
             nickname: nickname.map(Into::into),
             picture: None,
@@ -359,6 +428,8 @@ mod tests {
         assert_eq!(Provider::parse("github"), None);
         assert!(Provider::Google.supports_pkce() && Provider::Kakao.supports_pkce());
         assert!(!Provider::Naver.supports_pkce());
+        assert!(Provider::Google.attests_email() && Provider::Kakao.attests_email());
+        assert!(!Provider::Naver.attests_email());
     }
 
     #[test]
@@ -398,5 +469,9 @@ mod tests {
         let v = PkceVerifier::from_random([9; 32]);
         assert_eq!(v.expose().len(), 64);
         assert!(!format!("{v:?}").contains(v.expose()));
+        let n = BrowserNonce::from_random([5; 32]);
+        assert_eq!(n.expose().len(), 64);
+        assert!(!format!("{n:?}").contains(n.expose()));
+        assert_eq!(n.hash(), StateHash::of(n.expose()));
     }
 }

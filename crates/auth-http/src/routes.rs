@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
 
 use crate::body::{BodyError, read_json};
-use crate::contracts::{picsel, session, standard};
+use crate::contracts::{picsel, picsel_social, session, standard};
 use crate::openapi::Op;
 use crate::settings::{ContractSettings, ContractsSettings};
 use crate::state::AppState;
@@ -147,7 +147,7 @@ mod legacy {
     use serde_json::json;
 
     use super::{Method, Route};
-    use crate::contracts::{account, chat, picsel_social};
+    use crate::contracts::{account, chat};
     use crate::openapi::Op;
 
     fn any() -> serde_json::Value {
@@ -169,38 +169,6 @@ mod legacy {
                 },
             }
         };
-    }
-
-    pub(super) fn picsel_social() -> Vec<Route> {
-        vec![
-            row!(
-                Get,
-                "/api/auth/{provider}",
-                "picsel.social.start",
-                web::get().to(picsel_social::start),
-                "picsel",
-                "소셜 로그인 (GET)",
-                [302, 404, 429, 503]
-            ),
-            row!(
-                Post,
-                "/api/auth/{provider}/login",
-                "picsel.social.start_post",
-                web::post().to(picsel_social::start_by_post),
-                "picsel",
-                "소셜 로그인 (POST alias)",
-                [201, 404, 429, 503]
-            ),
-            row!(
-                Get,
-                "/api/auth/{provider}/callback",
-                "picsel.social.callback",
-                web::get().to(picsel_social::callback),
-                "picsel",
-                "소셜 로그인 콜백",
-                [200, 302, 400, 401, 403, 404, 502, 503]
-            ),
-        ]
     }
 
     pub(super) fn account() -> Vec<Route> {
@@ -342,7 +310,7 @@ impl RoutePlan {
             (&settings.session, session::routes()),
             (
                 &settings.picsel,
-                [picsel::routes(), legacy::picsel_social()].concat(),
+                [picsel::routes(), picsel_social::routes()].concat(),
             ),
             (&settings.account, legacy::account()),
             (&settings.chat, legacy::chat()),

@@ -79,6 +79,7 @@ pub struct Application {
     registry: Arc<Registry>,
     /// The scheduled purge, stopped with the server.
     purge: Option<tokio::task::JoinHandle<()>>,
+    chat: Arc<auth_ws::ChatPresence>,
 }
 
 impl std::fmt::Debug for Application {
@@ -292,6 +293,7 @@ impl Application {
         });
         let registry = Arc::new(Registry::default());
         auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
+        let chat = Arc::new(auth_ws::ChatPresence::default());
         let ws_state = web::Data::new(WsState {
             auth: auth.clone(),
             registry: registry.clone(),
@@ -300,7 +302,7 @@ impl Application {
                 idle_timeout: std::time::Duration::from_secs(settings.ws_idle_timeout_seconds),
                 session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
             },
-            chat: Arc::new(auth_ws::ChatPresence::default()),
+            chat: chat.clone(),
         });
         let state = web::Data::new(AppState {
             auth,
@@ -313,6 +315,10 @@ impl Application {
                 settings.rate_limit_enabled,
                 settings.rate_limit_per_minute,
                 settings.client_ipv6_prefix,
+            ),
+            oauth_cookie: crate::state::OAuthCookie::new(
+                &settings.oauth.public_url,
+                &settings.contracts.picsel.prefix,
             ),
         });
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
@@ -359,6 +365,7 @@ impl Application {
             pg_bus,
             registry,
             purge,
+            chat,
         })
     }
 
@@ -390,5 +397,11 @@ impl Application {
     /// The sockets this instance holds (for tests and metrics).
     pub fn registry(&self) -> Arc<Registry> {
         self.registry.clone()
+    }
+
+    /// Who is connected to a `chat` socket on this instance (for tests and
+    /// metrics).
+    pub fn chat_presence(&self) -> Arc<auth_ws::ChatPresence> {
+        self.chat.clone()
     }
 }

@@ -22,6 +22,41 @@ pub struct AppState {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Per-IP request limits of the public endpoints (`AUTH_RATE_LIMIT_*`).
     pub rate_limit: crate::rate_limit::RateLimit,
+    /// Where and how the social-login browser cookie is set.
+    pub oauth_cookie: OAuthCookie,
+}
+
+/// The cookie that binds a browser-started social login to its browser
+/// (see `crates/auth-http/src/contracts/picsel_social.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct OAuthCookie {
+    /// The path the browser sees before `/{provider}/callback`: the path of
+    /// `AUTH_PUBLIC_URL`, the `picsel` prefix and `/api/auth`. The cookie is
+    /// scoped to the callback path, so it travels with no other request.
+    pub auth_path: String,
+    /// `Secure` (only over HTTPS): when `AUTH_PUBLIC_URL` is `https://`.
+    pub secure: bool,
+}
+
+impl OAuthCookie {
+    /// From `AUTH_PUBLIC_URL` and the `picsel` path prefix.
+    pub fn new(public_url: &str, picsel_prefix: &str) -> Self {
+        let after_scheme = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
+        let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+        Self {
+            auth_path: format!(
+                "{}{}/api/auth",
+                path.trim_end_matches('/'),
+                picsel_prefix.trim_end_matches('/')
+            ),
+            secure: public_url.starts_with("https://"),
+        }
+    }
+
+    /// The callback path of `provider`, the cookie's `Path`.
+    pub fn callback_path(&self, provider: &str) -> String {
+        format!("{}/{provider}/callback", self.auth_path)
+    }
 }
 
 impl AppState {
@@ -65,5 +100,20 @@ impl AppState {
     /// The wait, when the client is over its limit.
     pub fn rate_limit(&self, req: &actix_web::HttpRequest) -> Result<(), chrono::TimeDelta> {
         self.rate_limit.check(self.client_ip(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_cookie_paths_follow_the_public_url_and_prefix() {
+        let c = OAuthCookie::new("https://auth.example.com", "");
+        assert_eq!(c.callback_path("google"), "/api/auth/google/callback");
+        assert!(c.secure);
+        let c = OAuthCookie::new("http://localhost:8080/auth/", "/picsel/");
+        assert_eq!(c.callback_path("naver"), "/auth/picsel/api/auth/naver/callback");
+        assert!(!c.secure);
     }
 }

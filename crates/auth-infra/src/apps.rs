@@ -1,5 +1,6 @@
 //! The `chat` contract's adapters: applications (`apps`), users' profiles
-//! per application (`app_users`), and application-signed tokens.
+//! per application (`app_users`, keyed by application, user kind and id),
+//! and application-signed tokens.
 //!
 //! An application's HS256 secret is never stored. It is
 //! `hex(HMAC-SHA256(master, app_id))` (64 hex characters, 256 bits), where
@@ -11,7 +12,7 @@
 use async_trait::async_trait;
 use auth_domain::PortError;
 use auth_domain::chat::{
-    App, AppClaims, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, UpsertOutcome,
+    App, AppClaims, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, ChatUser, UpsertOutcome,
 };
 use auth_domain::token::TokenError;
 use chrono::{DateTime, Utc};
@@ -95,7 +96,7 @@ impl DieselChatProfiles {
     }
 }
 
-type ProfileRow = (String, String, Option<String>, Option<String>, String);
+type ProfileRow = (String, String, String, Option<String>, Option<String>, String);
 
 #[async_trait]
 impl ChatProfiles for DieselChatProfiles {
@@ -103,7 +104,8 @@ impl ChatProfiles for DieselChatProfiles {
         let friends =
             serde_json::to_string(&profile.friends).map_err(|e| PortError::new("encode friends", e))?;
         let app_id = profile.app_id.as_str().to_owned();
-        let user_id = profile.user_id.clone();
+        let kind = profile.user.kind();
+        let user_id = profile.user.id();
         let nickname = profile.nickname.clone();
         let image = profile.profile_image_url.clone();
         let at = to_db_time(now);
@@ -116,6 +118,7 @@ impl ChatProfiles for DieselChatProfiles {
                     diesel::update(
                         app_users::table
                             .filter(app_users::app_id.eq(&app_id))
+                            .filter(app_users::kind.eq(kind))
                             .filter(app_users::user_id.eq(&user_id)),
                     )
                     .set((
@@ -132,6 +135,7 @@ impl ChatProfiles for DieselChatProfiles {
                 let inserted = diesel::insert_into(app_users::table)
                     .values((
                         app_users::app_id.eq(&app_id),
+                        app_users::kind.eq(kind),
                         app_users::user_id.eq(&user_id),
                         app_users::nickname.eq(&nickname),
                         app_users::profile_image_url.eq(&image),
@@ -151,15 +155,16 @@ impl ChatProfiles for DieselChatProfiles {
             .await
     }
 
-    async fn get(&self, app_id: &AppId, user_id: &str) -> Result<Option<ChatProfile>, PortError> {
-        let (app, user) = (app_id.as_str().to_owned(), user_id.to_owned());
+    async fn get(&self, app_id: &AppId, user: &ChatUser) -> Result<Option<ChatProfile>, PortError> {
+        let (app, kind, id) = (app_id.as_str().to_owned(), user.kind(), user.id());
         let row: Option<ProfileRow> = self
             .db
             .query("find chat profile", move |conn| {
                 app_users::table
-                    .find((app, user))
+                    .find((app, kind, id))
                     .select((
                         app_users::app_id,
+                        app_users::kind,
                         app_users::user_id,
                         app_users::nickname,
                         app_users::profile_image_url,
@@ -169,16 +174,18 @@ impl ChatProfiles for DieselChatProfiles {
                     .optional()
             })
             .await?;
-        let Some((app_id, user_id, nickname, profile_image_url, friends)) = row else {
+        let Some((app_id, kind, user_id, nickname, profile_image_url, friends)) = row else {
             return Ok(None);
         };
         let friends: Vec<String> =
             serde_json::from_str(&friends).map_err(|e| PortError::new("decode friends", e))?;
         let app_id =
             AppId::parse(&app_id).map_err(|()| PortError::new("decode chat profile", "malformed app_id"))?;
+        let user = ChatUser::from_stored(&kind, &user_id)
+            .ok_or_else(|| PortError::new("decode chat profile", "malformed kind or user id"))?;
         Ok(Some(ChatProfile {
             app_id,
-            user_id,
+            user,
             nickname,
             profile_image_url,
             friends,

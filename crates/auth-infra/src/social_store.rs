@@ -52,6 +52,28 @@ impl SocialIdentityStore for DieselSocialIdentityStore {
             .map(|id| id.map(UserId::new))
     }
 
+    async fn providers_of(&self, user: UserId) -> Result<Vec<Provider>, PortError> {
+        const CONTEXT: &str = "list social identities";
+        let names: Vec<String> = self
+            .db
+            .query(CONTEXT, move |conn| {
+                social_identities::table
+                    .filter(social_identities::user_id.eq(user.get()))
+                    .select(social_identities::provider)
+                    .distinct()
+                    .load(conn)
+            })
+            .await?;
+        names
+            .iter()
+            .map(|name| {
+                Provider::parse(name).ok_or_else(|| {
+                    PortError::new(CONTEXT, DbError::Corrupt("social_identities.provider is unknown"))
+                })
+            })
+            .collect()
+    }
+
     async fn link(
         &self,
         provider: Provider,
@@ -108,6 +130,7 @@ struct StateRow {
     pkce_verifier: Option<String>,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    browser_hash: Option<String>,
 }
 
 impl StateRow {
@@ -118,6 +141,7 @@ impl StateRow {
             pkce_verifier: p.pkce_verifier.as_ref().map(|v| v.expose().to_owned()),
             created_at: to_db_time(p.created_at),
             expires_at: to_db_time(p.expires_at),
+            browser_hash: p.browser.as_ref().map(|h| h.as_str().to_owned()),
         }
     }
 
@@ -127,6 +151,7 @@ impl StateRow {
             provider: Provider::parse(&self.provider)
                 .ok_or(DbError::Corrupt("oauth_states.provider is unknown"))?,
             pkce_verifier: self.pkce_verifier.map(PkceVerifier::from_stored),
+            browser: self.browser_hash.map(StateHash::from_stored),
             created_at: from_db_time(self.created_at),
             expires_at: from_db_time(self.expires_at),
         })

@@ -770,6 +770,9 @@ mod social {
             pkce_verifier: provider
                 .supports_pkce()
                 .then(|| PkceVerifier::from_random([5; 32])),
+            // Browser-bound flows keep their nonce's hash; Kakao's stand for
+            // flows handed to an application (unbound).
+            browser: (provider != Provider::Kakao).then(|| StateHash::of(&format!("nonce-{state}"))),
             created_at: t,
             expires_at: t + ttl,
         }
@@ -803,6 +806,14 @@ mod social {
         );
         assert_eq!(ids.link(Provider::Naver, "n-1", u.id, now()).await.unwrap(), u.id);
         assert_eq!(ids.user_for(Provider::Naver, "n-1").await.unwrap(), Some(u.id));
+        assert_eq!(ids.link(Provider::Naver, "n-2", u.id, now()).await.unwrap(), u.id);
+        // Which providers a user has identities at (each once).
+        let mut providers = ids.providers_of(u.id).await.unwrap();
+        providers.sort();
+        assert_eq!(providers, vec![Provider::Google, Provider::Naver]);
+        assert_eq!(ids.providers_of(other.id).await.unwrap(), vec![Provider::Kakao]);
+        let lonely = c.user("soc3").await;
+        assert!(ids.providers_of(lonely.id).await.unwrap().is_empty());
         // Subjects are exact strings.
         assert_eq!(ids.user_for(Provider::Google, "SUB-1").await.unwrap(), None);
         // Linking to a user that does not exist is an infrastructure error.

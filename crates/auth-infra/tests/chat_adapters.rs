@@ -8,18 +8,23 @@ mod common;
 
 use std::sync::Arc;
 
-use auth_domain::chat::{App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, UpsertOutcome};
+use auth_domain::chat::{
+    App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, ChatUser, UpsertOutcome,
+};
 use auth_infra::{
     APPS_KEY_NAME, Database, DieselAppRepository, DieselChatProfiles, HmacAppTokens, load_or_create_key,
     load_or_create_signing_secret,
 };
 use chrono::{SubsecRound, Utc};
+use uuid::Uuid;
 
 on_both!(
     apps_are_stored,
     profiles_register_then_update,
     concurrent_first_logins_make_one_row,
     apps_key_is_its_own_and_stable,
+    app_users_and_our_users_are_separate_profiles,
+    existing_profiles_migrate_to_their_kind,
 );
 
 async fn app(db: &Database, id: &str) -> AppId {
@@ -35,10 +40,18 @@ async fn app(db: &Database, id: &str) -> AppId {
     id
 }
 
+fn app_user(id: &str) -> ChatUser {
+    ChatUser::App(id.into())
+}
+
 fn profile(app: &AppId, user: &str, nickname: &str, friends: &[&str]) -> ChatProfile {
+    of(app, app_user(user), nickname, friends)
+}
+
+fn of(app: &AppId, user: ChatUser, nickname: &str, friends: &[&str]) -> ChatProfile {
     ChatProfile {
         app_id: app.clone(),
-        user_id: user.into(),
+        user,
         nickname: Some(nickname.into()),
         profile_image_url: None,
         friends: friends.iter().map(|f| (*f).to_owned()).collect(),
@@ -73,16 +86,16 @@ mod scenarios {
             store.upsert(&first, Utc::now()).await.unwrap(),
             UpsertOutcome::Registered
         );
-        assert_eq!(store.get(&a, "user-1").await.unwrap(), Some(first));
+        assert_eq!(store.get(&a, &app_user("user-1")).await.unwrap(), Some(first));
         // Same user id in another app is another profile.
-        assert_eq!(store.get(&b, "user-1").await.unwrap(), None);
+        assert_eq!(store.get(&b, &app_user("user-1")).await.unwrap(), None);
         let mut second = profile(&a, "user-1", "uno", &[]);
         second.profile_image_url = Some("https://s3.example.com/p.png".into());
         assert_eq!(
             store.upsert(&second, Utc::now()).await.unwrap(),
             UpsertOutcome::Updated
         );
-        assert_eq!(store.get(&a, "user-1").await.unwrap(), Some(second));
+        assert_eq!(store.get(&a, &app_user("user-1")).await.unwrap(), Some(second));
         // A profile for an app that does not exist is refused by the foreign key.
         let ghost = AppId::parse("app_ghost").unwrap();
         assert!(
@@ -113,7 +126,7 @@ mod scenarios {
             }
         }
         assert_eq!(registered, 1);
-        assert!(store.get(&a, "racer").await.unwrap().is_some());
+        assert!(store.get(&a, &app_user("racer")).await.unwrap().is_some());
     }
 
     pub async fn apps_key_is_its_own_and_stable(db: Database) {
@@ -131,5 +144,68 @@ mod scenarios {
             HmacAppTokens::new(&master).issue_secret(&id).unwrap(),
             HmacAppTokens::new(&again).issue_secret(&id).unwrap()
         );
+    }
+
+    pub async fn app_users_and_our_users_are_separate_profiles(db: Database) {
+        let a = app(&db, "app_ns").await;
+        let store = DieselChatProfiles::new(db.clone());
+        let uuid = Uuid::new_v4();
+        // An application's user whose id is our user's UUID, then our user.
+        let minted = of(&a, app_user(&uuid.to_string()), "minted", &["x"]);
+        let ours = of(&a, ChatUser::Own(uuid), "ours", &[]);
+        assert_eq!(
+            store.upsert(&minted, Utc::now()).await.unwrap(),
+            UpsertOutcome::Registered
+        );
+        assert_eq!(
+            store.upsert(&ours, Utc::now()).await.unwrap(),
+            UpsertOutcome::Registered
+        );
+        // A later login of the application's user updates only its row.
+        let minted_again = of(&a, app_user(&uuid.to_string()), "minted again", &[]);
+        assert_eq!(
+            store.upsert(&minted_again, Utc::now()).await.unwrap(),
+            UpsertOutcome::Updated
+        );
+        assert_eq!(store.get(&a, &ChatUser::Own(uuid)).await.unwrap(), Some(ours));
+        assert_eq!(
+            store.get(&a, &app_user(&uuid.to_string())).await.unwrap(),
+            Some(minted_again)
+        );
+    }
+
+    pub async fn existing_profiles_migrate_to_their_kind(db: Database) {
+        // Rows stored before the kind column: one of our users' profile
+        // (under the UUID), an application's user, and an application's
+        // user whose id merely looks like a UUID.
+        let a = app(&db, "app_old").await;
+        let uuid = Uuid::new_v4();
+        let stranger = Uuid::new_v4();
+        db.revert_migrations_through("20251127090000").await.unwrap();
+        db.execute_raw(&format!(
+            "INSERT INTO users (uuid, login_id, email, name, created_at) \
+             VALUES ('{uuid}', 'bob', 'bob@example.com', 'Bob', '2025-11-01 00:00:00'); \
+             INSERT INTO app_users (app_id, user_id, nickname, friends, created_at, updated_at) VALUES \
+             ('app_old', '{uuid}', 'ours', '[]', '2025-11-01 00:00:00', '2025-11-01 00:00:00'), \
+             ('app_old', 'bob', 'theirs', '[\"a\"]', '2025-11-01 00:00:00', '2025-11-01 00:00:00'), \
+             ('app_old', '{stranger}', 'uuid-like', '[]', '2025-11-01 00:00:00', '2025-11-01 00:00:00');"
+        ))
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let store = DieselChatProfiles::new(db.clone());
+        let nickname = |p: Option<ChatProfile>| p.and_then(|p| p.nickname);
+        assert_eq!(
+            nickname(store.get(&a, &ChatUser::Own(uuid)).await.unwrap()).as_deref(),
+            Some("ours")
+        );
+        assert_eq!(store.get(&a, &app_user(&uuid.to_string())).await.unwrap(), None);
+        let theirs = store.get(&a, &app_user("bob")).await.unwrap().unwrap();
+        assert_eq!(theirs.friends, vec!["a".to_owned()]);
+        assert_eq!(
+            nickname(store.get(&a, &app_user(&stranger.to_string())).await.unwrap()).as_deref(),
+            Some("uuid-like")
+        );
+        assert_eq!(store.get(&a, &ChatUser::Own(stranger)).await.unwrap(), None);
     }
 }

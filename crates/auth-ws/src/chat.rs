@@ -8,7 +8,9 @@
 //!   `{"error":"Invalid request"}` and no upgrade.
 //! - `{"event":"connect","data":{"userId"}}` with the token's user →
 //!   `{"event":"connected","data":{"status":"success","userId","timestamp"}}`
-//!   and the user is present in [`ChatPresence`].
+//!   and the token's [`ChatUser`] is present in [`ChatPresence`] (an
+//!   application's user by its `sub`, our own user by UUID whatever name
+//!   the frame used: the two namespaces never share an entry).
 //! - `{"event":"disconnect","data":{"userId"}}` → `disconnected`, sent
 //!   before the close frame; the presence entry is cleared.
 //! - Anything else (wrong user, unknown event, non-JSON, binary) →
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
-use auth_domain::chat::AppId;
+use auth_domain::chat::{AppId, ChatUser};
 use auth_domain::service::{ChatAuthError, ChatIdentity};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -34,10 +36,11 @@ use crate::{WsConfig, WsState};
 pub const INVALID_REQUEST: &str = "Invalid request";
 
 /// Which `(application, user)` pairs have a connected chat socket on this
-/// instance, and how many.
+/// instance, and how many. Keyed by [`ChatUser`], so an application's user
+/// and one of ours with the same id string are different entries.
 #[derive(Default)]
 pub struct ChatPresence {
-    inner: Mutex<HashMap<(AppId, String), usize>>,
+    inner: Mutex<HashMap<(AppId, ChatUser), usize>>,
 }
 
 impl std::fmt::Debug for ChatPresence {
@@ -52,7 +55,7 @@ impl std::fmt::Debug for ChatPresence {
 /// ends for any reason).
 #[derive(Debug)]
 pub struct PresenceGuard {
-    key: (AppId, String),
+    key: (AppId, ChatUser),
     presence: Arc<ChatPresence>,
 }
 
@@ -69,12 +72,12 @@ impl Drop for PresenceGuard {
 }
 
 impl ChatPresence {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(AppId, String), usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(AppId, ChatUser), usize>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Marks `user` of `app` present until the guard is dropped.
-    pub fn enter(self: &Arc<Self>, app: AppId, user: String) -> PresenceGuard {
+    pub fn enter(self: &Arc<Self>, app: AppId, user: ChatUser) -> PresenceGuard {
         let key = (app, user);
         *self.lock().entry(key.clone()).or_default() += 1;
         PresenceGuard {
@@ -84,8 +87,8 @@ impl ChatPresence {
     }
 
     /// Whether `user` of `app` has a connected socket here.
-    pub fn is_present(&self, app: &AppId, user: &str) -> bool {
-        self.lock().contains_key(&(app.clone(), user.to_owned()))
+    pub fn is_present(&self, app: &AppId, user: &ChatUser) -> bool {
+        self.lock().contains_key(&(app.clone(), user.clone()))
     }
 
     /// How many `(application, user)` pairs are present.
@@ -233,9 +236,13 @@ impl ChatSocket {
     async fn on_text(&mut self, text: &str) -> Option<Option<CloseReason>> {
         match parse(text) {
             Some(Event::Connect(user)) if self.identity.is_user(&user) => {
-                // One presence entry per connection, however many connects.
+                // One presence entry per connection, however many connects;
+                // keyed by the token's user, not by the name in the frame.
                 self.present = None;
-                self.present = Some(self.presence.enter(self.identity.app_id.clone(), user.clone()));
+                self.present = Some(
+                    self.presence
+                        .enter(self.identity.app_id.clone(), self.identity.user.clone()),
+                );
                 let frame = json!({"event": "connected", "data": {
                     "status": "success", "userId": user, "timestamp": timestamp(),
                 }});
@@ -335,14 +342,15 @@ mod tests {
     fn presence_counts_connections_and_guards_clear_it() {
         let presence = Arc::new(ChatPresence::default());
         let app = AppId::parse("app_a").unwrap();
-        let a = presence.enter(app.clone(), "u".into());
-        let b = presence.enter(app.clone(), "u".into());
-        assert!(presence.is_present(&app, "u"));
+        let u = ChatUser::App("u".into());
+        let a = presence.enter(app.clone(), u.clone());
+        let b = presence.enter(app.clone(), u.clone());
+        assert!(presence.is_present(&app, &u));
         assert_eq!(presence.len(), 1);
         drop(a);
-        assert!(presence.is_present(&app, "u"));
+        assert!(presence.is_present(&app, &u));
         drop(b);
-        assert!(!presence.is_present(&app, "u"));
+        assert!(!presence.is_present(&app, &u));
         assert!(presence.is_empty());
     }
 

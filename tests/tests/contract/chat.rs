@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use auth_contract_tests::ws::{Client, Frame, connect};
 use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends};
+use auth_domain::chat::{AppId, ChatProfile, ChatProfiles, ChatUser};
+use auth_infra::{Database, DieselChatProfiles};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -456,7 +458,165 @@ async fn socket_refusals(backend: TestBackend) {
     assert_eq!(refused.0, 401);
 }
 
+/// The stored profile of `user` in `app_id`, read from the in-process
+/// server's database (`None` in QA mode, where the store is out of reach).
+async fn stored(app: &TestApp, app_id: &str, user: &ChatUser) -> Option<Option<ChatProfile>> {
+    let db = Database::connect(app.db.as_ref()?.url(), 1).await.unwrap();
+    let profile = DieselChatProfiles::new(db)
+        .get(&AppId::parse(app_id).unwrap(), user)
+        .await
+        .unwrap();
+    Some(profile)
+}
+
+#[track_caller]
+fn assert_nickname(profile: Option<Option<ChatProfile>>, nickname: Option<&str>) {
+    if let Some(profile) = profile {
+        assert_eq!(profile.and_then(|p| p.nickname).as_deref(), nickname);
+    }
+}
+
+/// Whether the in-process server has `user` of `app_id` present (`true` in
+/// QA mode, where presence is out of reach and the check is skipped).
+fn present(app: &TestApp, app_id: &str, user: &ChatUser) -> Option<bool> {
+    app.chat_presence()
+        .map(|p| p.is_present(&AppId::parse(app_id).unwrap(), user))
+}
+
+/// Defect 6: our user whose login id equals an application's user id, and
+/// an application token that mints one of our users' UUIDs. The two
+/// namespaces stay apart in stored profiles and in socket presence.
+async fn our_users_and_app_users_never_share_an_identity(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (app_id, secret) = register(&app, "Chat").await;
+    let ours = app.new_user().await;
+    let (access, _) = app.standard_login(&ours).await;
+    let claims = jwt_claims(&access);
+    let uuid_text = claims["sub"].as_str().unwrap().to_owned();
+    let uuid = uuid::Uuid::parse_str(&uuid_text).unwrap();
+    let own_exp = claims["exp"].as_i64().unwrap();
+    let exp = now_s() + 600;
+    // The application has its own user whose id is our user's login id.
+    let name = ours.login.clone();
+    let theirs = ChatUser::App(name.clone());
+    let app_token_for_name = app_token(&secret, &app_id, &name, exp);
+    let r = chat_login(
+        &app,
+        &[("App-Id", &app_id), ("Authorization", &app_token_for_name)],
+        &json!({"userId": name, "nickname": "theirs", "friends": ["f1"]}).to_string(),
+    )
+    .await;
+    assert_reply(
+        &r,
+        200,
+        &json!({"status": "success", "userId": name, "expiresAt": iso(exp)}),
+    );
+    // Our user logs in by login id (as clients do): accepted, and stored as
+    // our user, not over the application's user of that name.
+    let bearer = format!("Bearer {access}");
+    let own_headers = [("App-Id", app_id.as_str()), ("Authorization", bearer.as_str())];
+    let r = chat_login(
+        &app,
+        &own_headers,
+        &json!({"userId": name, "nickname": "ours", "friends": []}).to_string(),
+    )
+    .await;
+    assert_reply(
+        &r,
+        200,
+        &json!({"status": "success", "userId": name, "expiresAt": iso(own_exp)}),
+    );
+    let app_profile = stored(&app, &app_id, &theirs).await;
+    if let Some(profile) = &app_profile {
+        let profile = profile.as_ref().expect("the application's user is stored");
+        assert_eq!(profile.nickname.as_deref(), Some("theirs"));
+        assert_eq!(profile.friends, vec!["f1".to_owned()]);
+    }
+    assert_nickname(stored(&app, &app_id, &ChatUser::Own(uuid)).await, Some("ours"));
+
+    // An application token that mints our user's UUID is that application's
+    // user of that name: it does not overwrite our user's profile.
+    let minted = app_token(&secret, &app_id, &uuid_text, exp);
+    let r = chat_login(
+        &app,
+        &[("App-Id", &app_id), ("Authorization", &minted)],
+        &json!({"userId": uuid_text, "nickname": "hijacked", "friends": ["evil"]}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_nickname(stored(&app, &app_id, &ChatUser::Own(uuid)).await, Some("ours"));
+    assert_nickname(
+        stored(&app, &app_id, &ChatUser::App(uuid_text.clone())).await,
+        Some("hijacked"),
+    );
+    // Neither token names the other's user by the other's other name.
+    let r = chat_login(
+        &app,
+        &[("App-Id", &app_id), ("Authorization", &app_token_for_name)],
+        &profile(&uuid_text),
+    )
+    .await;
+    assert_reply(&r, 400, &invalid());
+
+    // Sockets: the application's user and ours, both saying `userId` = the
+    // shared name, are two presences; each disconnect clears only its own.
+    let mut app_socket = chat_socket(&app, &app_id, &app_token_for_name).await;
+    app_socket.send_text(&event("connect", &name)).await;
+    assert_event(&app_socket.json(WAIT).await, "connected", "success", &name);
+    assert_ne!(present(&app, &app_id, &ChatUser::Own(uuid)), Some(true));
+    let mut own_socket = chat_socket(&app, &app_id, &access).await;
+    own_socket.send_text(&event("connect", &name)).await;
+    assert_event(&own_socket.json(WAIT).await, "connected", "success", &name);
+    assert_ne!(present(&app, &app_id, &ChatUser::Own(uuid)), Some(false));
+    app_socket.send_text(&event("disconnect", &name)).await;
+    assert_event(
+        &app_socket.json(WAIT).await,
+        "disconnected",
+        "disconnected",
+        &name,
+    );
+    assert_eq!(app_socket.next(WAIT).await, Frame::Closed(Some(1000)));
+    assert_ne!(
+        present(&app, &app_id, &theirs),
+        Some(true),
+        "our socket kept the app's user present"
+    );
+    assert_ne!(present(&app, &app_id, &ChatUser::Own(uuid)), Some(false));
+    // The socket of a minted-UUID token is not our user's presence.
+    let mut minted_socket = chat_socket(&app, &app_id, &minted).await;
+    minted_socket.send_text(&event("connect", &uuid_text)).await;
+    assert_event(
+        &minted_socket.json(WAIT).await,
+        "connected",
+        "success",
+        &uuid_text,
+    );
+    own_socket.send_text(&event("disconnect", &uuid_text)).await;
+    assert_event(
+        &own_socket.json(WAIT).await,
+        "disconnected",
+        "disconnected",
+        &uuid_text,
+    );
+    assert_eq!(own_socket.next(WAIT).await, Frame::Closed(Some(1000)));
+    assert_ne!(
+        present(&app, &app_id, &ChatUser::Own(uuid)),
+        Some(true),
+        "the minted token kept our user present"
+    );
+    assert_ne!(
+        present(&app, &app_id, &ChatUser::App(uuid_text.clone())),
+        Some(false)
+    );
+    // The application's token for the shared name cannot connect as our
+    // user by UUID.
+    let mut wrong = chat_socket(&app, &app_id, &app_token_for_name).await;
+    wrong.send_text(&event("connect", &uuid_text)).await;
+    expect_error_then_close(&mut wrong).await;
+}
+
 on_both_backends!(
+    our_users_and_app_users_never_share_an_identity,
     internal_apps_registers_applications,
     login_registers_then_updates,
     login_accepts_our_own_access_tokens,

@@ -8,7 +8,8 @@
 //! the in-process server. These scenarios configure the server, so they do
 //! not run against `AUTH_BASE_URL` (except the plain 404s).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
 
 use auth_contract_tests::oauth::{self, FakeProvider, google_user, kakao_user, naver_user};
 use auth_contract_tests::{Reply, Settings, TestApp, TestBackend, on_both_backends, unique_email};
@@ -48,24 +49,65 @@ fn location(reply: &Reply) -> String {
         .to_owned()
 }
 
+/// The browser's cookie jar, as far as these scenarios need one: the
+/// `auth_oauth_state` cookie each `GET` start set, by the flow's `state`
+/// (each flow is its own browser, so flows never see each other's cookie
+/// unless a scenario hands it over on purpose).
+static BROWSER_COOKIES: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Default::default);
+
+/// `name=value` of the `auth_oauth_state` cookie a start set.
+fn browser_cookie(reply: &Reply) -> Option<String> {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("auth_oauth_state="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
 /// `GET {prefix}/api/auth/{provider}`: asserts the 302 and returns the
-/// provider's authorization URL.
+/// provider's authorization URL; the browser keeps the flow's cookie.
 async fn begin_at(app: &TestApp, prefix: &str, provider: &str) -> String {
     let reply = app.get(&format!("{prefix}/api/auth/{provider}")).await;
     assert_eq!(reply.status.as_u16(), 302, "{}", reply.text);
-    location(&reply)
+    let url = location(&reply);
+    let cookie = browser_cookie(&reply).unwrap_or_else(|| panic!("no browser cookie: {:?}", reply.headers));
+    if let Some(state) = query(&url).get("state") {
+        BROWSER_COOKIES.lock().unwrap().insert(state.clone(), cookie);
+    }
+    url
 }
 
 async fn begin(app: &TestApp, provider: &str) -> String {
     begin_at(app, "", provider).await
 }
 
-/// Follows a provider's redirect back to the service.
+/// Follows a provider's redirect back to the service, in the browser that
+/// started the flow (with its cookie, if it has one).
 async fn callback(app: &TestApp, callback_url: &str) -> Reply {
+    let cookie = query(callback_url)
+        .get("state")
+        .and_then(|state| BROWSER_COOKIES.lock().unwrap().get(state).cloned());
+    callback_with(app, callback_url, cookie.as_deref()).await
+}
+
+/// `GET path` (a callback built by hand) in the browser of the flow its
+/// `state` names.
+async fn in_browser(app: &TestApp, path: &str) -> Reply {
+    callback(app, &format!("{}{path}", oauth::PUBLIC_URL)).await
+}
+
+/// Follows a provider's redirect back to the service with exactly `cookie`
+/// (`name=value`), or none.
+async fn callback_with(app: &TestApp, callback_url: &str, cookie: Option<&str>) -> Reply {
     let path = callback_url
         .strip_prefix(oauth::PUBLIC_URL)
         .unwrap_or_else(|| panic!("callback outside AUTH_PUBLIC_URL: {callback_url}"));
-    app.get(path).await
+    match cookie {
+        Some(cookie) => app.get_headers(path, &[("cookie", cookie)]).await,
+        None => app.get(path).await,
+    }
 }
 
 /// A whole flow for whatever user the fake currently has for `provider`.
@@ -468,7 +510,7 @@ async fn state_is_single_use_and_checked(backend: TestBackend) {
     // A valid state without a code (and without an error).
     let authorize = begin(&app, "kakao").await;
     let state = query(&authorize)["state"].clone();
-    let reply = app.get(&format!("/api/auth/kakao/callback?state={state}")).await;
+    let reply = in_browser(&app, &format!("/api/auth/kakao/callback?state={state}")).await;
     assert_picsel_error(
         &reply,
         400,
@@ -515,11 +557,11 @@ async fn consent_denied(backend: TestBackend) {
     assert!(fake.token_requests().is_empty());
     // Another provider error code.
     let state = query(&begin(&app, "google").await)["state"].clone();
-    let reply = app
-        .get(&format!(
-            "/api/auth/google/callback?error=server_error&state={state}"
-        ))
-        .await;
+    let reply = in_browser(
+        &app,
+        &format!("/api/auth/google/callback?error=server_error&state={state}"),
+    )
+    .await;
     assert_envelope(&reply, 502, "BadGatewayException", "SOCIAL_PROVIDER_ERROR");
     assert_eq!(reply.json["error"]["details"], json!({"error": "server_error"}));
 }
@@ -590,12 +632,11 @@ async fn token_endpoint_failures(backend: TestBackend) {
     fake.heal();
     let back = fake.consent(&begin(&app, "kakao").await).await;
     let q = query(&back);
-    let forged = app
-        .get(&format!(
-            "/api/auth/kakao/callback?code=not-issued&state={}",
-            q["state"]
-        ))
-        .await;
+    let forged = in_browser(
+        &app,
+        &format!("/api/auth/kakao/callback?code=not-issued&state={}", q["state"]),
+    )
+    .await;
     assert_envelope(&forged, 401, "UnauthorizedException", "SOCIAL_CODE_REJECTED");
     assert!(fake.userinfo_requests().is_empty());
     // Healed, the providers work again.
@@ -714,8 +755,10 @@ async fn success_redirect_carries_tokens_in_the_fragment(backend: TestBackend) {
     let f = query(&format!("http://x/?{fragment}"));
     assert_eq!(
         f.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["accessToken", "issuedAt", "refreshToken", "tokenType"]
+        ["accessToken", "issuedAt", "refreshToken", "state", "tokenType"]
     );
+    // The flow's state, for an application to match with the URL it opened.
+    assert_eq!(f["state"].len(), 64, "{to}");
     assert_jwt(&f["accessToken"]);
     assert_jwt(&f["refreshToken"]);
     assert_issued_now(&f["issuedAt"]);
@@ -755,7 +798,208 @@ async fn picsel_prefix_moves_the_callback(backend: TestBackend) {
     );
 }
 
+/// Login CSRF: a callback URL carried to another browser is refused, since
+/// the flow started by `GET` is bound to its browser's cookie.
+async fn browser_flow_needs_its_cookie(backend: TestBackend) {
+    let Some((app, fake)) = spawn(backend, |_| {}).await else {
+        return;
+    };
+    let email = unique_email();
+    fake.set_user("google", google_user("g-csrf", &email, true));
+    // The cookie: HttpOnly, SameSite=Lax, scoped to the callback, Secure
+    // (AUTH_PUBLIC_URL is https), as long-lived as the state.
+    let reply = app.get("/api/auth/google").await;
+    assert_eq!(reply.status.as_u16(), 302, "{}", reply.text);
+    let set_cookie = reply.headers["set-cookie"].to_str().unwrap().to_owned();
+    let (pair, attributes) = set_cookie.split_once(';').unwrap();
+    let nonce = pair.strip_prefix("auth_oauth_state=").unwrap();
+    assert!(
+        nonce.len() == 64 && nonce.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{set_cookie}"
+    );
+    let state = query(&location(&reply))["state"].clone();
+    assert_ne!(nonce, state, "the cookie is not the state itself");
+    let mut attributes: Vec<String> = attributes.split(';').map(|a| a.trim().to_owned()).collect();
+    attributes.sort();
+    assert_eq!(
+        attributes,
+        [
+            "HttpOnly",
+            "Max-Age=600",
+            "Path=/api/auth/google/callback",
+            "SameSite=Lax",
+            "Secure"
+        ],
+        "{set_cookie}"
+    );
+    // The attacker's flow, finished in the victim's browser: no cookie, or
+    // the cookie of the victim's own flow. Refused, nothing logged in.
+    let mismatch = |reply: &Reply| {
+        assert_picsel_error(
+            reply,
+            400,
+            "BadRequestException",
+            "OAUTH_BROWSER_MISMATCH",
+            "소셜 로그인을 시작한 브라우저에서 완료해야 합니다. 처음부터 다시 시도해주세요",
+            Value::Null,
+        );
+        assert!(reply.json.get("data").is_none(), "{}", reply.text);
+    };
+    let attackers = fake.consent(&location(&reply)).await;
+    mismatch(&callback_with(&app, &attackers, None).await);
+    let victims = begin(&app, "google").await;
+    let victims_cookie = BROWSER_COOKIES.lock().unwrap()[&query(&victims)["state"]].clone();
+    let attackers = fake.consent(&begin(&app, "google").await).await;
+    let refused = callback_with(&app, &attackers, Some(&victims_cookie)).await;
+    mismatch(&refused);
+    // The refusal clears the cookie it got.
+    let cleared = refused.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("auth_oauth_state=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert!(
+        email_usable(&app, &email).await,
+        "a refused callback created the account"
+    );
+    // In its own browser the flow logs in, and the cookie is cleared.
+    let back = fake.consent(&victims).await;
+    let reply = callback(&app, &back).await;
+    assert_login_shape(&reply, &email);
+    let cleared = reply.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("auth_oauth_state=;") && cleared.contains("Path=/api/auth/google/callback"),
+        "{cleared}"
+    );
+    // A flow whose URL went to an application (POST) needs no cookie.
+    let url = app
+        .post("/api/auth/google/login", &json!({}))
+        .await
+        .str("/data/url");
+    let back = fake.consent(&url).await;
+    assert_login_shape(&callback_with(&app, &back, None).await, &email);
+}
+
+/// Each start stores a flow, so starts share the per-IP limit of the
+/// public endpoints: over it, 429 and nothing stored.
+async fn social_starts_are_rate_limited(backend: TestBackend) {
+    let Some((app, _fake)) = spawn(backend, |s| {
+        s.rate_limit_enabled = true;
+        s.rate_limit_per_minute = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let db = auth_infra::Database::connect(app.db.as_ref().unwrap().url(), 1)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/api/auth/google").await.status.as_u16(), 302);
+    assert_eq!(
+        app.post("/api/auth/kakao/login", &json!({}))
+            .await
+            .status
+            .as_u16(),
+        201
+    );
+    assert_eq!(app.get("/api/auth/naver").await.status.as_u16(), 302);
+    assert_eq!(db.count_rows("oauth_states").await.unwrap(), 3);
+    for reply in [
+        app.post("/api/auth/google/login", &json!({})).await,
+        app.get("/api/auth/kakao").await,
+    ] {
+        let secs: i64 = reply.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!(secs >= 1, "{secs}");
+        assert_picsel_error(
+            &reply,
+            429,
+            "TooManyRequestsException",
+            "TOO_MANY_REQUESTS",
+            "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+            json!({"retryAfter": secs}),
+        );
+        assert!(reply.headers.get("set-cookie").is_none());
+    }
+    assert_eq!(db.count_rows("oauth_states").await.unwrap(), 3);
+}
+
+/// Naver's user info never states that an address is verified: a Naver
+/// identity never links to an existing account by email (not even with a
+/// `@naver.com` address), while a fresh `@naver.com` address still opens a
+/// new account, which other providers then do not join by email. Kakao's
+/// `is_email_valid: false` is an unverified address too.
+async fn naver_addresses_never_link_by_email(backend: TestBackend) {
+    let Some((app, fake)) = spawn(backend, |_| {}).await else {
+        return;
+    };
+    let in_use = |reply: &Reply| {
+        assert_picsel_error(
+            reply,
+            409,
+            "ConflictException",
+            "SOCIAL_EMAIL_IN_USE",
+            "이미 가입된 이메일입니다. 가입할 때 사용한 방법으로 로그인해주세요",
+            Value::Null,
+        );
+    };
+    // A password account on a naver.com address is not taken over through a
+    // Naver account that reports that address.
+    let login = auth_contract_tests::unique_login();
+    let email = format!("{login}@naver.com");
+    app.verify_email(&email).await;
+    let signed_up = app
+        .post(
+            "/api/auth/sign-up",
+            &json!({"authId": login, "password": "Password123!", "name": "홍길동", "email": email}),
+        )
+        .await;
+    assert_eq!(signed_up.status.as_u16(), 200, "{}", signed_up.text);
+    let before = picsel_login(&app, &email, "Password123!").await;
+    fake.set_user("naver", naver_user("n-takeover", &email));
+    in_use(&social_login(&app, &fake, "naver").await);
+    in_use(&social_login(&app, &fake, "naver").await);
+    // The account is its owner's alone: a verified Google identity of the
+    // owner still links to it.
+    fake.set_user("google", google_user("g-owner", &email, true));
+    let linked = social_login(&app, &fake, "google").await;
+    assert_eq!(
+        assert_login_shape(&linked, &email)["user"]["uuid"],
+        before.json["data"]["user"]["uuid"]
+    );
+    // A fresh naver.com address opens an account (Naver users keep signing
+    // up) ...
+    let fresh = format!("{}@naver.com", auth_contract_tests::unique_login());
+    fake.set_user("naver", naver_user("n-fresh", &fresh));
+    let created = assert_login_shape(&social_login(&app, &fake, "naver").await, &fresh);
+    // ... which a Google identity claiming that address does not join.
+    fake.set_user("google", google_user("g-fresh", &fresh, true));
+    in_use(&social_login(&app, &fake, "google").await);
+    let again = social_login(&app, &fake, "naver").await;
+    assert_eq!(
+        assert_login_shape(&again, &fresh)["user"]["uuid"],
+        created["user"]["uuid"]
+    );
+    // Kakao: verified but no longer valid (the address moved to a newer
+    // Kakao account) is unverified.
+    let moved = unique_email();
+    let mut kakao = kakao_user(5150, Some(&moved), true);
+    kakao["kakao_account"]["is_email_valid"] = json!(false);
+    fake.set_user("kakao", kakao);
+    assert_picsel_error(
+        &social_login(&app, &fake, "kakao").await,
+        403,
+        "ForbiddenException",
+        "SOCIAL_EMAIL_NOT_VERIFIED",
+        "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
+        Value::Null,
+    );
+    assert!(email_usable(&app, &moved).await);
+}
+
 on_both_backends!(
+    naver_addresses_never_link_by_email,
+    browser_flow_needs_its_cookie,
+    social_starts_are_rate_limited,
     google_round_trip,
     kakao_round_trip,
     naver_round_trip,

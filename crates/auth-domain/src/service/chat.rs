@@ -7,8 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::chat::{
-    App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, CreatedApp, MAX_APP_NAME_CHARS,
-    MAX_CHAT_ID_CHARS, MAX_FRIENDS, MAX_NICKNAME_CHARS, MAX_PROFILE_URL_CHARS, UpsertOutcome,
+    App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, ChatUser, CreatedApp,
+    MAX_APP_NAME_CHARS, MAX_CHAT_ID_CHARS, MAX_FRIENDS, MAX_NICKNAME_CHARS, MAX_PROFILE_URL_CHARS,
+    UpsertOutcome,
 };
 use crate::error::PortError;
 use crate::token::TokenError;
@@ -87,25 +88,33 @@ pub enum ChatLoginError {
     Internal(#[from] PortError),
 }
 
-/// Who a chat socket belongs to.
+/// Who a chat login or socket belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatIdentity {
     /// The application.
     pub app_id: AppId,
-    /// The token's subject: the application's user id, or our user's UUID.
-    pub subject: String,
-    /// For our own access tokens: the user's login id, which names the same
-    /// user.
+    /// The user: [`ChatUser::App`] with the `sub` of an application's token,
+    /// or [`ChatUser::Own`] with the UUID of one of our access tokens. This,
+    /// not the name a client sends, keys the stored profile and presence.
+    pub user: ChatUser,
+    /// For our own access tokens: the user's login id, which clients may
+    /// send as `userId` instead of the UUID.
     pub login_id: Option<String>,
     /// The token's expiry.
     pub expires_at: DateTime<Utc>,
 }
 
 impl ChatIdentity {
-    /// Whether `user_id` names this identity's user (the subject, or for our
-    /// own tokens also the login id).
+    /// Whether `user_id` (as a client sends it) names this identity's user:
+    /// for an application's token, its `sub`; for our own, the UUID or the
+    /// login id. Either way the user meant is [`ChatIdentity::user`], so a
+    /// login id of ours that equals an application's user id never names
+    /// that application's user.
     pub fn is_user(&self, user_id: &str) -> bool {
-        self.subject == user_id || self.login_id.as_deref() == Some(user_id)
+        match &self.user {
+            ChatUser::App(sub) => sub == user_id,
+            ChatUser::Own(uuid) => uuid.to_string() == user_id || self.login_id.as_deref() == Some(user_id),
+        }
     }
 }
 
@@ -180,9 +189,10 @@ impl AuthService {
     }
 
     /// Verifies a chat token for `app_id`: a token signed by that
-    /// application (`app_id` claim, when present, equal to `app_id`), or one
-    /// of our own access tokens (its session must still be live: a logout
-    /// ends chat logins too).
+    /// application (`app_id` claim, when present, equal to `app_id`), which
+    /// names [`ChatUser::App`], or one of our own access tokens (its session
+    /// must still be live: a logout ends chat logins too), which names
+    /// [`ChatUser::Own`].
     ///
     /// # Errors
     /// [`ChatAuthError`].
@@ -200,7 +210,7 @@ impl AuthService {
                 let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Invalid)?;
                 return Ok(ChatIdentity {
                     app_id,
-                    subject: claims.sub,
+                    user: ChatUser::App(claims.sub),
                     login_id: None,
                     expires_at,
                 });
@@ -227,7 +237,7 @@ impl AuthService {
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Invalid)?;
         Ok(ChatIdentity {
             app_id,
-            subject: user.uuid.to_string(),
+            user: ChatUser::Own(user.uuid),
             login_id: user.login_id.map(|l| l.as_str().to_owned()),
             expires_at,
         })
@@ -236,8 +246,10 @@ impl AuthService {
     /// `POST /auth/login` of the `chat` contract: verifies the token (see
     /// [`AuthService::authenticate_chat`]), checks that it names `userId`,
     /// then registers the user in the application or updates the profile.
-    /// Profiles of our own users are stored under their UUID, whichever name
-    /// (UUID or login id) the client sent.
+    /// The profile is stored under the token's [`ChatUser`]: an
+    /// application's user by its `sub`, our own users by UUID whichever name
+    /// (UUID or login id) the client sent, and the two kinds never share a
+    /// profile.
     ///
     /// # Errors
     /// [`ChatLoginError`].
@@ -256,7 +268,7 @@ impl AuthService {
         }
         let stored = ChatProfile {
             app_id: identity.app_id.clone(),
-            user_id: identity.subject.clone(),
+            user: identity.user.clone(),
             nickname: profile.nickname,
             profile_image_url: profile.profile_image_url,
             friends: profile.friends,

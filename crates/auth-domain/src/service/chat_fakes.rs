@@ -63,7 +63,7 @@ impl AppTokens for FakeAppTokens {
 
 #[derive(Default)]
 pub struct MemProfiles {
-    pub rows: Mutex<HashMap<(AppId, String), ChatProfile>>,
+    pub rows: Mutex<HashMap<(AppId, ChatUser), ChatProfile>>,
     pub down: std::sync::atomic::AtomicBool,
 }
 
@@ -77,19 +77,19 @@ impl ChatProfiles for MemProfiles {
             .rows
             .lock()
             .unwrap()
-            .insert((p.app_id.clone(), p.user_id.clone()), p.clone());
+            .insert((p.app_id.clone(), p.user.clone()), p.clone());
         Ok(if old.is_some() {
             UpsertOutcome::Updated
         } else {
             UpsertOutcome::Registered
         })
     }
-    async fn get(&self, app_id: &AppId, user_id: &str) -> Result<Option<ChatProfile>, PortError> {
+    async fn get(&self, app_id: &AppId, user: &ChatUser) -> Result<Option<ChatProfile>, PortError> {
         Ok(self
             .rows
             .lock()
             .unwrap()
-            .get(&(app_id.clone(), user_id.to_owned()))
+            .get(&(app_id.clone(), user.clone()))
             .cloned())
     }
 }

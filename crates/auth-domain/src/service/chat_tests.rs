@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use super::chat_fakes::FakeAppTokens;
 use super::fakes::{World, open_policy, world};
 use super::*;
-use crate::chat::{AppId, ChatProfiles, MAX_FRIENDS};
+use crate::chat::{AppId, ChatProfiles, ChatUser, MAX_FRIENDS};
 use crate::token::TokenError;
 
 fn input(user: &str) -> ChatProfileInput {
@@ -68,7 +68,7 @@ async fn first_login_registers_and_later_logins_update() {
     let stored = w
         .chat
         .profiles
-        .get(&AppId::parse(&app).unwrap(), "user-1")
+        .get(&AppId::parse(&app).unwrap(), &ChatUser::App("user-1".into()))
         .await
         .unwrap()
         .unwrap();
@@ -189,6 +189,7 @@ async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
     ));
     let identity = w.service.authenticate_chat(&app, &access).await.unwrap();
     assert!(identity.is_user(&uuid) && identity.is_user("parkh") && !identity.is_user("x"));
+    assert_eq!(identity.user, ChatUser::Own(login.tokens.access.claims.sub));
     w.clock.advance(TimeDelta::hours(1));
     assert!(matches!(
         w.service.chat_login(&app, &access, input(&uuid)).await,
@@ -237,5 +238,100 @@ async fn storage_failure_is_internal() {
     assert!(matches!(
         w.service.chat_login(&app, &token, input("u")).await,
         Err(ChatLoginError::Internal(_))
+    ));
+}
+
+/// Signs up `login_id` and returns `(access token, UUID)`.
+async fn own_user(w: &World, login_id: &str) -> (String, uuid::Uuid) {
+    w.service
+        .sign_up(SignUp {
+            login_id: login_id.into(),
+            email: format!("{login_id}@example.com"),
+            name: "홍길동".into(),
+            password: "correct horse".into(),
+        })
+        .await
+        .unwrap();
+    let login = w
+        .service
+        .login(
+            Identifier::LoginId(login_id.into()),
+            "correct horse",
+            SessionMeta {
+                client: "standard",
+                ip: None,
+                user_agent: None,
+            },
+        )
+        .await
+        .unwrap();
+    (login.tokens.access.token.clone(), login.tokens.access.claims.sub)
+}
+
+#[tokio::test]
+async fn our_users_and_an_apps_users_are_separate_namespaces() {
+    let (w, app, secret) = with_app().await;
+    let app_id = AppId::parse(&app).unwrap();
+    let (access, uuid) = own_user(&w, "bob").await;
+    // The application's own "bob" logs in first.
+    let app_bob = FakeAppTokens::sign(&secret, "bob", Some(&app), exp_in(&w, 600));
+    let mut theirs = input("bob");
+    theirs.nickname = Some("app bob".into());
+    assert!(
+        w.service
+            .chat_login(&app, &app_bob, theirs)
+            .await
+            .unwrap()
+            .registered
+    );
+    // Our "bob" names himself "bob" too: that is our user, a new profile.
+    let identity = w.service.authenticate_chat(&app, &access).await.unwrap();
+    assert_eq!(identity.user, ChatUser::Own(uuid));
+    let mut ours = input("bob");
+    ours.nickname = Some("our bob".into());
+    ours.friends = vec![];
+    assert!(
+        w.service
+            .chat_login(&app, &access, ours)
+            .await
+            .unwrap()
+            .registered
+    );
+    let stored = |user: ChatUser| {
+        let (w, app_id) = (&w, &app_id);
+        async move { w.chat.profiles.get(app_id, &user).await.unwrap().unwrap() }
+    };
+    let app_profile = stored(ChatUser::App("bob".into())).await;
+    assert_eq!(app_profile.nickname.as_deref(), Some("app bob"));
+    assert_eq!(
+        app_profile.friends,
+        vec!["user-2".to_owned(), "user-3".to_owned()]
+    );
+    assert_eq!(
+        stored(ChatUser::Own(uuid)).await.nickname.as_deref(),
+        Some("our bob")
+    );
+    // An application token minting our user's UUID is the application's
+    // user of that name: our user's profile is untouched.
+    let forged = FakeAppTokens::sign(&secret, &uuid.to_string(), Some(&app), exp_in(&w, 600));
+    let mut minted = input(&uuid.to_string());
+    minted.nickname = Some("hijacked".into());
+    assert!(
+        w.service
+            .chat_login(&app, &forged, minted)
+            .await
+            .unwrap()
+            .registered
+    );
+    assert_eq!(
+        stored(ChatUser::Own(uuid)).await.nickname.as_deref(),
+        Some("our bob")
+    );
+    // And the application's token for "bob" does not name our user by UUID.
+    assert!(matches!(
+        w.service
+            .chat_login(&app, &app_bob, input(&uuid.to_string()))
+            .await,
+        Err(ChatLoginError::Mismatch)
     ));
 }

@@ -17,7 +17,7 @@ pub use chat::{
 pub use codes::{AccountRef, ResetError, SendCodeError};
 pub use live::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
 pub use login::{Identifier, Login, LoginError, SessionMeta};
-pub use social::{ProviderAnswer, SocialLoginError, SocialPorts, SocialStartError};
+pub use social::{FlowOrigin, ProviderAnswer, SocialLoginError, SocialPorts, SocialStart, SocialStartError};
 pub use tokens::{LogoutError, RefreshError, ReissueError};
 
 use std::sync::Arc;

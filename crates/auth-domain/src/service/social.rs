@@ -4,21 +4,31 @@
 //! Linking rules:
 //! - a (provider, subject) pair always maps to the user it was first linked
 //!   to, whatever email the provider reports later;
-//! - a new pair needs an email the provider vouches for (verified); with
-//!   one, it is linked to the account that has that email, or a new account
-//!   without a password is created for it. An unverified email is refused
-//!   either way, so nobody can plant an account on, or attach themselves
-//!   to, an address they do not control (pre-account takeover);
+//! - a new pair is linked by email to the account that has that address
+//!   only when the provider states the address is verified
+//!   ([`EmailTrust::Verified`]) **and** the account's own address was proven
+//!   (it has a password, set at a sign-up that checked a mailed code, or an
+//!   identity of a provider that attests emails). Otherwise nobody could
+//!   attach themselves to an account through a provider that merely claims
+//!   its address, nor join an account someone created on an address nobody
+//!   proved;
+//! - when no account has the address, a new account without a password is
+//!   created for a verified address, or for one of the provider's own
+//!   mailboxes ([`EmailTrust::ProviderMailbox`], Naver's `@naver.com`); an
+//!   unverified address creates nothing (no account planted on an address
+//!   someone else may own: pre-account takeover);
 //! - a provider that gives no email cannot create or link an account
 //!   (`users.email` is required and is the recovery address).
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::error::PortError;
 use crate::ports::InsertUserError;
 use crate::social::{
-    LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider, SocialIdentityStore, SocialProfile,
-    SocialProvider, SocialProviderError, StateHash,
+    BrowserNonce, EmailTrust, LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider,
+    SocialIdentityStore, SocialProfile, SocialProvider, SocialProviderError, StateHash,
 };
 use crate::user::{Email, NewUser, UniqueField, User};
 
@@ -40,6 +50,31 @@ impl std::fmt::Debug for SocialPorts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SocialPorts { .. }")
     }
+}
+
+/// Who will bring a flow back to the callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowOrigin {
+    /// The browser that asked for the redirect (`GET /api/auth/{provider}`):
+    /// the flow is bound to it with a [`BrowserNonce`] that the HTTP layer
+    /// sets in a cookie and hands back at the callback.
+    Browser,
+    /// An application that receives the URL and opens it itself (`POST
+    /// /api/auth/{provider}/login`), often in another browser or a web view
+    /// where no cookie of ours would come back: the flow is not bound.
+    App,
+}
+
+/// A started flow.
+#[derive(Debug, Clone)]
+pub struct SocialStart {
+    /// The provider's authorization URL.
+    pub url: String,
+    /// For [`FlowOrigin::Browser`]: the nonce the browser must bring back
+    /// to the callback (in a cookie).
+    pub browser: Option<BrowserNonce>,
+    /// When the flow's state stops being accepted.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Why a flow could not be started.
@@ -80,6 +115,11 @@ pub enum SocialLoginError {
     /// flow of another provider.
     #[error("invalid or expired state")]
     InvalidState,
+    /// The flow was started by a browser, and this callback did not bring
+    /// that browser's nonce (no cookie, or another flow's): a callback URL
+    /// carried to another browser (login CSRF). The state is spent.
+    #[error("callback from another browser than the one that started the flow")]
+    BrowserMismatch,
     /// The callback carried neither `code` nor `error`.
     #[error("callback without code")]
     MissingCode,
@@ -105,6 +145,12 @@ pub enum SocialLoginError {
     /// A new identity whose email the provider does not vouch for.
     #[error("provider email not verified")]
     EmailNotVerified,
+    /// A new identity whose email belongs to an existing account it may not
+    /// join: the provider does not attest the address (Naver), or the
+    /// account's own address was never proven (created from a Naver
+    /// mailbox). The user logs in the way the account was created.
+    #[error("email belongs to an account this identity may not join")]
+    EmailTaken,
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
@@ -127,12 +173,18 @@ const LINK_ATTEMPTS: usize = 3;
 
 impl AuthService {
     /// Starts a social login: stores a fresh single-use `state` (and a PKCE
-    /// verifier where the provider supports PKCE) for the policy's state
-    /// lifetime, and returns the provider's authorization URL.
+    /// verifier where the provider supports PKCE, and for
+    /// [`FlowOrigin::Browser`] the hash of a fresh [`BrowserNonce`]) for the
+    /// policy's state lifetime, and returns the provider's authorization
+    /// URL with the nonce.
     ///
     /// # Errors
     /// [`SocialStartError`].
-    pub async fn start_social_login(&self, provider: &str) -> Result<String, SocialStartError> {
+    pub async fn start_social_login(
+        &self,
+        provider: &str,
+        origin: FlowOrigin,
+    ) -> Result<SocialStart, SocialStartError> {
         let provider = Provider::parse(provider).ok_or(SocialStartError::UnknownProvider)?;
         let social = &self.ports.social;
         if !social.provider.is_enabled(provider) {
@@ -150,16 +202,26 @@ impl AuthService {
             .provider
             .authorize_url(provider, &state, verifier.as_ref())
             .ok_or(SocialStartError::NotConfigured)?;
+        let browser = (origin == FlowOrigin::Browser).then(|| {
+            let mut bytes = [0u8; 32];
+            self.ports.random.fill(&mut bytes);
+            BrowserNonce::from_random(bytes)
+        });
         let now = self.ports.clock.now();
         let pending = PendingLogin {
             state: state.hash(),
             provider,
             pkce_verifier: verifier,
+            browser: browser.as_ref().map(BrowserNonce::hash),
             created_at: now,
             expires_at: now + self.policy.social.state_ttl,
         };
         social.states.put(&pending).await?;
-        Ok(url)
+        Ok(SocialStart {
+            url,
+            browser,
+            expires_at: pending.expires_at,
+        })
     }
 
     /// Completes a social login from the provider's callback: takes the
@@ -167,8 +229,11 @@ impl AuthService {
     /// links or creates the user (see the module docs for the rules) and
     /// opens a session exactly as a password login does.
     ///
-    /// The state is spent even when the provider reports an error or the
-    /// exchange fails: a flow is tried once.
+    /// A flow started by a browser needs that browser's nonce (`browser`,
+    /// from the cookie); a flow started for an application ignores it.
+    ///
+    /// The state is spent even when the nonce is wrong, the provider reports
+    /// an error or the exchange fails: a flow is tried once.
     ///
     /// # Errors
     /// [`SocialLoginError`].
@@ -176,6 +241,7 @@ impl AuthService {
         &self,
         provider: &str,
         state: &str,
+        browser: Option<&str>,
         answer: ProviderAnswer,
         meta: SessionMeta,
     ) -> Result<Login, SocialLoginError> {
@@ -189,6 +255,11 @@ impl AuthService {
         let Some(pending) = pending.filter(|p| p.provider == provider && p.expires_at > now) else {
             return Err(SocialLoginError::InvalidState);
         };
+        if let Some(expected) = &pending.browser
+            && browser.map(StateHash::of).as_ref() != Some(expected)
+        {
+            return Err(SocialLoginError::BrowserMismatch);
+        }
         let code = match answer {
             ProviderAnswer::Code(code) => code,
             ProviderAnswer::Error(e) if e == "access_denied" => return Err(SocialLoginError::Denied),
@@ -226,11 +297,16 @@ impl AuthService {
                 .as_deref()
                 .and_then(|e| Email::parse(e.trim()).ok())
                 .ok_or(SocialLoginError::EmailMissing)?;
-            if !profile.email_verified {
+            if profile.email_trust == EmailTrust::Unverified {
                 return Err(SocialLoginError::EmailNotVerified);
             }
             let user = match self.ports.users.by_email(&email).await? {
-                Some(user) => user,
+                Some(user) => {
+                    if profile.email_trust != EmailTrust::Verified || !self.email_proven(&user).await? {
+                        return Err(SocialLoginError::EmailTaken);
+                    }
+                    user
+                }
                 None => match self.create_social_user(profile, email).await? {
                     Some(user) => user,
                     // Someone took the email meanwhile (a concurrent first
@@ -255,6 +331,19 @@ impl AuthService {
             "link social identity",
             "the user or link kept changing under concurrent logins",
         )))
+    }
+
+    /// Whether `user`'s address was proven: a password (set at a sign-up,
+    /// which checks a mailed code unless the operator switched that off), or
+    /// a linked identity of a provider that attests emails (it was linked or
+    /// created with a verified address). An account created from a Naver
+    /// mailbox alone was not.
+    async fn email_proven(&self, user: &User) -> Result<bool, PortError> {
+        if user.password_hash.is_some() {
+            return Ok(true);
+        }
+        let providers = self.ports.social.identities.providers_of(user.id).await?;
+        Ok(providers.into_iter().any(Provider::attests_email))
     }
 
     /// Inserts a password-less user for a profile. `None` when the email was

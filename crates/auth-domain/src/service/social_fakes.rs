@@ -110,6 +110,19 @@ impl SocialIdentityStore for MemIdentities {
             .get(&(provider, subject.to_owned()))
             .map(|r| r.0))
     }
+    async fn providers_of(&self, user: UserId) -> Result<Vec<Provider>, PortError> {
+        let mut providers: Vec<Provider> = self
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, (u, _))| *u == user)
+            .map(|((p, _), _)| *p)
+            .collect();
+        providers.sort();
+        providers.dedup();
+        Ok(providers)
+    }
     async fn link(
         &self,
         provider: Provider,

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::fakes::{World, open_policy, world};
 use super::social_fakes::FakeAnswer;
 use super::*;
-use crate::social::{Provider, SocialProfile, StateHash};
+use crate::social::{EmailTrust, Provider, SocialProfile, StateHash};
 
 fn meta() -> SessionMeta {
     SessionMeta {
@@ -23,7 +23,11 @@ fn profile(provider: Provider, subject: &str, email: Option<&str>, verified: boo
         provider,
         subject: subject.into(),
         email: email.map(Into::into),
-        email_verified: verified,
+        email_trust: if verified {
+            EmailTrust::Verified
+        } else {
+            EmailTrust::Unverified
+        },
         name: Some("홍길동".into()),
         nickname: Some("길동".into()),
         picture: Some("https://img.example.com/p.png".into()),
@@ -32,7 +36,10 @@ fn profile(provider: Provider, subject: &str, email: Option<&str>, verified: boo
 
 /// Starts a flow and returns its state (as the browser would carry it).
 async fn start(w: &World, provider: Provider) -> String {
-    w.service.start_social_login(provider.as_str()).await.unwrap();
+    w.service
+        .start_social_login(provider.as_str(), FlowOrigin::App)
+        .await
+        .unwrap();
     let authorized = w.social.provider.authorized.lock().unwrap();
     let (p, state, _) = authorized.last().unwrap().clone();
     assert_eq!(p, provider);
@@ -45,7 +52,13 @@ async fn flow(w: &World, provider: Provider, answer: FakeAnswer) -> Result<Login
     let code = format!("code-{state}");
     w.social.provider.answer(&code, answer);
     w.service
-        .social_login(provider.as_str(), &state, ProviderAnswer::Code(code), meta())
+        .social_login(
+            provider.as_str(),
+            &state,
+            None,
+            ProviderAnswer::Code(code),
+            meta(),
+        )
         .await
 }
 
@@ -108,26 +121,26 @@ async fn start_stores_a_state_and_pkce_where_supported() {
 async fn unknown_and_unconfigured_providers() {
     let w = world(open_policy());
     assert!(matches!(
-        w.service.start_social_login("github").await,
+        w.service.start_social_login("github", FlowOrigin::App).await,
         Err(SocialStartError::UnknownProvider)
     ));
     assert!(matches!(
-        w.service.start_social_login("Google").await,
+        w.service.start_social_login("Google", FlowOrigin::App).await,
         Err(SocialStartError::UnknownProvider)
     ));
     w.social.provider.disabled.lock().unwrap().insert(Provider::Naver);
     assert!(matches!(
-        w.service.start_social_login("naver").await,
+        w.service.start_social_login("naver", FlowOrigin::App).await,
         Err(SocialStartError::NotConfigured)
     ));
     let r = w
         .service
-        .social_login("naver", "s", ProviderAnswer::Code("c".into()), meta())
+        .social_login("naver", "s", None, ProviderAnswer::Code("c".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::NotConfigured)));
     let r = w
         .service
-        .social_login("github", "s", ProviderAnswer::Code("c".into()), meta())
+        .social_login("github", "s", None, ProviderAnswer::Code("c".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::UnknownProvider)));
     assert!(w.social.states.rows.lock().unwrap().is_empty());
@@ -250,7 +263,7 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     // Forged.
     let r = w
         .service
-        .social_login("google", "forged", ProviderAnswer::Code("c".into()), meta())
+        .social_login("google", "forged", None, ProviderAnswer::Code("c".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
 
@@ -259,17 +272,17 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     w.social.provider.answer("c1", FakeAnswer::Profile(p.clone()));
     let r = w
         .service
-        .social_login("kakao", &state, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("kakao", &state, None, ProviderAnswer::Code("c1".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     w.service
-        .social_login("google", &state, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), meta())
         .await
         .unwrap();
     // Reused.
     let r = w
         .service
-        .social_login("google", &state, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     assert_eq!(w.social.provider.exchanges.lock().unwrap().len(), 1);
@@ -279,7 +292,7 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     w.clock.advance(TimeDelta::minutes(10));
     let r = w
         .service
-        .social_login("google", &state, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     assert!(w.social.states.rows.lock().unwrap().is_empty());
@@ -294,6 +307,7 @@ async fn provider_errors_spend_the_state() {
         .social_login(
             "naver",
             &state,
+            None,
             ProviderAnswer::Error("access_denied".into()),
             meta(),
         )
@@ -301,7 +315,7 @@ async fn provider_errors_spend_the_state() {
     assert!(matches!(r, Err(SocialLoginError::Denied)));
     let r = w
         .service
-        .social_login("naver", &state, ProviderAnswer::Code("c".into()), meta())
+        .social_login("naver", &state, None, ProviderAnswer::Code("c".into()), meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
 
@@ -311,6 +325,7 @@ async fn provider_errors_spend_the_state() {
         .social_login(
             "google",
             &state,
+            None,
             ProviderAnswer::Error("server_error".into()),
             meta(),
         )
@@ -319,7 +334,7 @@ async fn provider_errors_spend_the_state() {
     let state = start(&w, Provider::Google).await;
     let r = w
         .service
-        .social_login("google", &state, ProviderAnswer::Missing, meta())
+        .social_login("google", &state, None, ProviderAnswer::Missing, meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::MissingCode)));
 
@@ -351,4 +366,141 @@ async fn concurrent_first_logins_make_one_user() {
     let (a, b) = tokio::join!(login_as(&w, p.clone()), login_as(&w, p));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.user.id, b.user.id);
+}
+
+#[tokio::test]
+async fn browser_flows_need_their_browsers_nonce() {
+    let w = world(open_policy());
+    let email = "bound@example.com";
+    let answer = |code: &str| {
+        w.social.provider.answer(
+            code,
+            FakeAnswer::Profile(profile(Provider::Google, "g-bound", Some(email), true)),
+        );
+    };
+    let begin = || async {
+        let started = w
+            .service
+            .start_social_login("google", FlowOrigin::Browser)
+            .await
+            .unwrap();
+        let state = w
+            .social
+            .provider
+            .authorized
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .1
+            .clone();
+        (state, started.browser.expect("a browser flow has a nonce"))
+    };
+    // Without the nonce, or with another flow's: refused, and the state is
+    // spent (the right nonce afterwards finds nothing).
+    let (state, nonce) = begin().await;
+    let (_, other) = begin().await;
+    answer("c-wrong");
+    for (state, wrong) in [(&state, None), (&begin().await.0, Some(other.expose()))] {
+        assert!(matches!(
+            w.service
+                .social_login(
+                    "google",
+                    state,
+                    wrong,
+                    ProviderAnswer::Code("c-wrong".into()),
+                    meta()
+                )
+                .await,
+            Err(SocialLoginError::BrowserMismatch)
+        ));
+    }
+    assert!(matches!(
+        w.service
+            .social_login(
+                "google",
+                &state,
+                Some(nonce.expose()),
+                ProviderAnswer::Code("c".into()),
+                meta()
+            )
+            .await,
+        Err(SocialLoginError::InvalidState)
+    ));
+    assert!(
+        w.service
+            .ports
+            .users
+            .by_email(&crate::user::Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // With it: logged in. The nonce is stored only as a hash.
+    let (state, nonce) = begin().await;
+    let stored = w
+        .social
+        .states
+        .rows
+        .lock()
+        .unwrap()
+        .get(&StateHash::of(&state))
+        .cloned()
+        .unwrap();
+    assert_eq!(stored.browser, Some(nonce.hash()));
+    answer("c-right");
+    let login = w
+        .service
+        .social_login(
+            "google",
+            &state,
+            Some(nonce.expose()),
+            ProviderAnswer::Code("c-right".into()),
+            meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(login.user.email.as_str(), email);
+    // Application flows are not bound: no nonce, none needed.
+    let started = w
+        .service
+        .start_social_login("google", FlowOrigin::App)
+        .await
+        .unwrap();
+    assert!(started.browser.is_none());
+}
+
+/// A Naver profile whose address is a `@naver.com` mailbox.
+fn naver_mailbox(subject: &str, email: &str) -> SocialProfile {
+    SocialProfile {
+        email_trust: EmailTrust::ProviderMailbox,
+        ..profile(Provider::Naver, subject, Some(email), false)
+    }
+}
+
+#[tokio::test]
+async fn naver_mailboxes_create_accounts_but_never_link_by_email() {
+    let w = world(open_policy());
+    // A fresh address: a new account, found again by the link.
+    let created = login_as(&w, naver_mailbox("n-1", "gil@naver.com")).await.unwrap();
+    assert!(created.user.password_hash.is_none());
+    let again = login_as(&w, naver_mailbox("n-1", "gil@naver.com")).await.unwrap();
+    assert_eq!(again.user.id, created.user.id);
+    // An address an account already has: Naver does not attest it, so no
+    // link, whatever the account.
+    let existing = password_user(&w, "park@naver.com").await;
+    let r = login_as(&w, naver_mailbox("n-2", "park@naver.com")).await;
+    assert!(matches!(r, Err(SocialLoginError::EmailTaken)));
+    let r = login_as(&w, naver_mailbox("n-3", "gil@naver.com")).await;
+    assert!(matches!(r, Err(SocialLoginError::EmailTaken)));
+    // Nor does a verified identity join the account created from a Naver
+    // mailbox (its address was never proven); a proven one it joins.
+    let r = login_as(&w, profile(Provider::Google, "g-1", Some("gil@naver.com"), true)).await;
+    assert!(matches!(r, Err(SocialLoginError::EmailTaken)));
+    let joined = login_as(&w, profile(Provider::Kakao, "k-1", Some("park@naver.com"), true))
+        .await
+        .unwrap();
+    assert_eq!(joined.user.id, existing.id);
+    let links = w.social.identities.rows.lock().unwrap();
+    assert_eq!(links.len(), 2, "only n-1 and k-1 are linked: {:?}", links.keys());
 }

@@ -17,7 +17,7 @@ use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{
     Common, ContractError, Envelope, Reply, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, render, response_error,
 };
-use crate::contracts::{iso_millis, log_internal};
+use crate::contracts::iso_millis;
 use crate::openapi::Op;
 use crate::routes::{Method, Route};
 use crate::state::AppState;
@@ -52,6 +52,7 @@ pub(crate) fn error_type(status: StatusCode) -> &'static str {
         401 => "UnauthorizedException",
         403 => "ForbiddenException",
         404 => "NotFoundException",
+        409 => "ConflictException",
         413 => "PayloadTooLargeException",
         429 => "TooManyRequestsException",
         502 => "BadGatewayException",
@@ -201,12 +202,6 @@ impl ContractError for PicselError {
 }
 
 response_error!(PicselError);
-
-/// An infrastructure failure in this envelope (503), logged once.
-pub(crate) fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
-    log_internal(NAME, e);
-    render::<PicselEnvelope>(&outage())
-}
 
 /// A body problem in this envelope.
 pub(crate) fn body_error(e: BodyError) -> HttpResponse {
@@ -436,8 +431,9 @@ pub async fn logout_with(
     }))
 }
 
-/// The 429 of a rate-limited route of this contract.
-pub(crate) fn too_many(wait: chrono::TimeDelta) -> HttpResponse {
+/// The 429 of a rate-limited route of this contract: `TOO_MANY_REQUESTS`
+/// with `Retry-After`, the client is over the per-IP limit.
+pub(crate) fn too_many_requests(wait: chrono::TimeDelta) -> HttpResponse {
     render::<PicselEnvelope>(&PicselEnvelope::common(&Common::RateLimited(wait)))
 }
 
@@ -536,7 +532,7 @@ pub fn routes() -> Vec<Route> {
             path: "/api/auth/refresh",
             id: "picsel.refresh",
             to: || web::post().to(refresh),
-            rate_limit: Some(too_many),
+            rate_limit: Some(too_many_requests),
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.refresh", "토큰 재발급")

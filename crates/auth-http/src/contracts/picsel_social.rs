@@ -1,48 +1,120 @@
 //! The `picsel` contract (seed 002), social part: Google, Kakao and Naver.
 //!
-//! - `GET /api/auth/{provider}`: 302 to the provider's authorization page.
+//! - `GET /api/auth/{provider}`: 302 to the provider's authorization page,
+//!   setting the [`BROWSER_COOKIE`] that binds the flow to this browser.
 //! - `POST /api/auth/{provider}/login`: 201, the same URL in `Location` and
-//!   in `{"message": "소셜 로그인 URL 발급 성공", "data": {"url": …}}`.
+//!   in `{"message": "소셜 로그인 URL 발급 성공", "data": {"url": …}}`; the
+//!   flow is not bound to a cookie (an application opens the URL itself).
 //! - `GET /api/auth/{provider}/callback?code&state` (or `?error&state`):
 //!   the email login's success body, or, with `AUTH_OAUTH_SUCCESS_REDIRECT`,
-//!   a 302 there with the tokens in the URL fragment.
+//!   a 302 there with the tokens (and the flow's `state`) in the URL
+//!   fragment. A browser-bound flow needs its cookie back; every callback
+//!   clears it.
+//!
+//! Both starts count against the per-IP limit of the public endpoints: each
+//! one stores a flow.
 //!
 //! Errors use `picsel`'s common envelope; every one of them is mapped in
-//! [`start_failure`] and [`callback_failure`].
+//! [`SocialError::reply`].
 
 use std::collections::HashMap;
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use auth_domain::PortError;
-use auth_domain::service::{Login, ProviderAnswer, SocialLoginError, SocialStartError};
+use auth_domain::service::{
+    FlowOrigin, Login, ProviderAnswer, SocialLoginError, SocialStart, SocialStartError,
+};
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::contracts::envelope::{Common, ContractError, Reply, respond, response_error};
 use crate::contracts::iso_millis;
-use crate::contracts::picsel::{NAME, error, login_success, unavailable};
-use crate::state::AppState;
+use crate::contracts::picsel::{
+    ErrorBody, LoginResponse, NAME, PicselEnvelope, common_errors, error_example, login_success,
+    too_many_requests,
+};
+use crate::openapi::Op;
+use crate::routes::{Method, Route};
+use crate::state::{AppState, OAuthCookie};
 
-/// `GET /api/auth/{provider}`: 302 to the provider.
-pub async fn start(state: web::Data<AppState>, provider: web::Path<String>) -> HttpResponse {
-    match state.auth.start_social_login(&provider).await {
-        Ok(url) => HttpResponse::Found()
-            .insert_header((header::LOCATION, url))
-            .finish(),
-        Err(e) => start_failure(&provider, e),
-    }
+/// The cookie that binds a browser-started flow to its browser: a random
+/// nonce whose hash is stored with the flow. `HttpOnly` (no script reads
+/// it), `SameSite=Lax` (sent on the provider's top-level redirect back,
+/// not on cross-site subrequests), scoped to the provider's callback path,
+/// `Secure` when `AUTH_PUBLIC_URL` is HTTPS, and living as long as the
+/// flow's state.
+pub const BROWSER_COOKIE: &str = "auth_oauth_state";
+
+fn browser_cookie(config: &OAuthCookie, provider: &str, value: String) -> Cookie<'static> {
+    Cookie::build(BROWSER_COOKIE, value)
+        .path(config.callback_path(provider))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(config.secure)
+        .finish()
+}
+
+/// `GET /api/auth/{provider}`: 302 to the provider, with the cookie that
+/// the callback will require.
+pub async fn start(
+    state: web::Data<AppState>,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, SocialError> {
+    let started = state
+        .auth
+        .start_social_login(&provider, FlowOrigin::Browser)
+        .await
+        .map_err(|e| SocialError::from_start(&provider, e))?;
+    let SocialStart {
+        url,
+        browser: Some(nonce),
+        expires_at,
+    } = started
+    else {
+        return Err(Common::Unavailable(PortError::new(
+            "start social login",
+            "a browser flow came back without its nonce",
+        ))
+        .into());
+    };
+    let mut cookie = browser_cookie(&state.oauth_cookie, &provider, nonce.expose().to_owned());
+    // Whole seconds, rounded up: the cookie outlives the state by under a
+    // second rather than dying before it.
+    let lifetime = ((expires_at - Utc::now()).num_milliseconds() + 999).max(1000) / 1000;
+    cookie.set_max_age(actix_web::cookie::time::Duration::seconds(lifetime));
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, url))
+        .cookie(cookie)
+        .finish())
 }
 
 /// `POST /api/auth/{provider}/login`: 201 with the authorization URL in
 /// `Location` and in the body, for clients that cannot follow a redirect.
-pub async fn start_by_post(state: web::Data<AppState>, provider: web::Path<String>) -> HttpResponse {
-    match state.auth.start_social_login(&provider).await {
-        Ok(url) => HttpResponse::Created()
-            .insert_header((header::LOCATION, url.as_str()))
-            .json(json!({"message": "소셜 로그인 URL 발급 성공", "data": {"url": url}})),
-        Err(e) => start_failure(&provider, e),
-    }
+/// The flow is not bound to a cookie: the application opens the URL in a
+/// browser or web view of its own, where a cookie set on this response
+/// would not come back (see `docs/contracts/picsel.md`).
+pub async fn start_by_post(
+    state: web::Data<AppState>,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, SocialError> {
+    let SocialStart { url, .. } = state
+        .auth
+        .start_social_login(&provider, FlowOrigin::App)
+        .await
+        .map_err(|e| SocialError::from_start(&provider, e))?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, url.as_str()))
+        .json(StartResponse {
+            message: "소셜 로그인 URL 발급 성공",
+            data: StartData { url },
+        }))
 }
 
 /// `GET /api/auth/{provider}/callback`: the provider sends the browser back
@@ -53,13 +125,7 @@ pub async fn callback(
     req: HttpRequest,
 ) -> HttpResponse {
     let Ok(query) = web::Query::<HashMap<String, String>>::from_query(req.query_string()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "BadRequestException",
-            "INVALID_QUERY",
-            "요청 쿼리가 올바르지 않습니다",
-            Value::Null,
-        );
+        return respond(&SocialError::InvalidQuery);
     };
     let field = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let answer = match (field("error"), field("code")) {
@@ -68,37 +134,48 @@ pub async fn callback(
         (None, None) => ProviderAnswer::Missing,
     };
     let flow_state = field("state").unwrap_or_default();
+    let cookie = req.cookie(BROWSER_COOKIE);
+    let nonce = cookie.as_ref().map(Cookie::value).filter(|v| !v.is_empty());
     let meta = state.client_meta(NAME, &req);
     let mut response = match state
         .auth
         .for_client(meta.clone())
-        .social_login(&provider, flow_state, answer, meta)
+        .social_login(&provider, flow_state, nonce, answer, meta)
         .await
     {
         Ok(login) => match &state.oauth_success_redirect {
             Some(target) => HttpResponse::Found()
-                .insert_header((header::LOCATION, success_redirect(target, &login)))
+                .insert_header((header::LOCATION, success_redirect(target, &login, flow_state)))
                 .finish(),
             None => HttpResponse::Ok().json(login_success(&login)),
         },
-        Err(e) => callback_failure(&provider, e),
+        Err(e) => respond(&SocialError::from_callback(&provider, e)),
     };
     // The callback URL carries the code and state; keep it out of referrers.
     response
         .headers_mut()
         .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The flow is over either way (its state is spent): the nonce has no
+    // further use, so the browser drops it.
+    if cookie.is_some() {
+        let _ = response.add_removal_cookie(&browser_cookie(&state.oauth_cookie, &provider, String::new()));
+    }
     response
 }
 
-/// `{target}#accessToken=…&refreshToken=…&issuedAt=…&tokenType=Bearer`. The
-/// fragment never reaches a server, so the tokens stay in the browser.
-fn success_redirect(target: &str, login: &Login) -> String {
+/// `{target}#accessToken=…&refreshToken=…&issuedAt=…&tokenType=Bearer&state=…`.
+/// The fragment never reaches a server, so the tokens stay in the browser.
+/// `state` is the flow's (already spent): an application that started the
+/// flow with the `POST` alias compares it with the `state` of the URL it
+/// opened and ignores tokens of a flow it did not start.
+fn success_redirect(target: &str, login: &Login, flow_state: &str) -> String {
     let issued_at = iso_millis(login.tokens.access.issued_at);
     let pairs = [
         ("accessToken", login.tokens.access.token.as_str()),
         ("refreshToken", login.tokens.refresh.token.as_str()),
         ("issuedAt", issued_at.as_str()),
         ("tokenType", "Bearer"),
+        ("state", flow_state),
     ];
     let fragment: Vec<String> = pairs
         .iter()
@@ -129,22 +206,181 @@ fn echo(raw: &str) -> String {
         .collect()
 }
 
-fn not_found(provider: &str) -> HttpResponse {
-    error(
-        StatusCode::NOT_FOUND,
-        "NotFoundException",
-        "SOCIAL_PROVIDER_NOT_FOUND",
-        "지원하지 않는 소셜 로그인입니다",
-        json!({"provider": echo(provider)}),
-    )
+/// Everything the social part of `picsel` can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SocialError {
+    /// Shared failures (429, 503).
+    #[error(transparent)]
+    Common(#[from] Common),
+    /// Not a provider, or one that is not configured; the name as echoed.
+    #[error("no such provider")]
+    NotFound(String),
+    /// The callback's query string cannot be read.
+    #[error("invalid query")]
+    InvalidQuery,
+    /// The flow's state is unknown, spent or expired.
+    #[error("invalid state")]
+    InvalidState,
+    /// A browser-bound flow came back without its browser's cookie.
+    #[error("browser mismatch")]
+    BrowserMismatch,
+    /// The callback has neither `code` nor `error`.
+    #[error("missing code")]
+    MissingCode,
+    /// The user declined at the provider.
+    #[error("denied")]
+    Denied,
+    /// The provider reported an error (echoed, bounded).
+    #[error("provider error")]
+    ProviderError(String),
+    /// The provider rejected the code.
+    #[error("code rejected")]
+    CodeRejected,
+    /// The token exchange failed.
+    #[error("token exchange failed")]
+    TokenExchange,
+    /// The user info could not be fetched.
+    #[error("user info failed")]
+    UserInfo,
+    /// The provider gave no email.
+    #[error("email missing")]
+    EmailMissing,
+    /// The provider's email is not verified.
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// The email belongs to an account this identity may not join.
+    #[error("email taken")]
+    EmailTaken,
 }
 
-fn start_failure(provider: &str, e: SocialStartError) -> HttpResponse {
-    match e {
-        SocialStartError::UnknownProvider | SocialStartError::NotConfigured => not_found(provider),
-        SocialStartError::Internal(e) => unavailable(&e),
+impl SocialError {
+    fn from_start(provider: &str, e: SocialStartError) -> Self {
+        match e {
+            SocialStartError::UnknownProvider | SocialStartError::NotConfigured => {
+                Self::NotFound(echo(provider))
+            }
+            SocialStartError::Internal(e) => Common::Unavailable(e).into(),
+        }
+    }
+
+    /// The callback's failure; a provider's fault is logged here (as a
+    /// warning: the fault is outside this service).
+    fn from_callback(provider: &str, e: SocialLoginError) -> Self {
+        use SocialLoginError as E;
+        match e {
+            E::UnknownProvider | E::NotConfigured => Self::NotFound(echo(provider)),
+            E::InvalidState => Self::InvalidState,
+            E::BrowserMismatch => Self::BrowserMismatch,
+            E::MissingCode => Self::MissingCode,
+            E::Denied => Self::Denied,
+            E::ProviderError(reported) => Self::ProviderError(echo(&reported)),
+            E::CodeRejected(cause) => {
+                log_provider_failure(provider, &cause);
+                Self::CodeRejected
+            }
+            E::TokenExchange(cause) => {
+                log_provider_failure(provider, &cause);
+                Self::TokenExchange
+            }
+            E::UserInfo(cause) => {
+                log_provider_failure(provider, &cause);
+                Self::UserInfo
+            }
+            E::EmailMissing => Self::EmailMissing,
+            E::EmailNotVerified => Self::EmailNotVerified,
+            E::EmailTaken => Self::EmailTaken,
+            E::Internal(e) => Common::Unavailable(e).into(),
+        }
     }
 }
+
+impl ContractError for SocialError {
+    type Envelope = PicselEnvelope;
+
+    fn reply(&self) -> Reply {
+        use crate::contracts::envelope::Envelope;
+        let r = |status: StatusCode, code: &'static str, message: &'static str| {
+            Reply::new(status, message).code(code)
+        };
+        match self {
+            Self::Common(c) => PicselEnvelope::common(c),
+            Self::NotFound(provider) => r(
+                StatusCode::NOT_FOUND,
+                "SOCIAL_PROVIDER_NOT_FOUND",
+                "지원하지 않는 소셜 로그인입니다",
+            )
+            .details(json!({"provider": provider})),
+            Self::InvalidQuery => r(
+                StatusCode::BAD_REQUEST,
+                "INVALID_QUERY",
+                "요청 쿼리가 올바르지 않습니다",
+            ),
+            Self::InvalidState => r(
+                StatusCode::BAD_REQUEST,
+                "INVALID_OAUTH_STATE",
+                "유효하지 않거나 만료된 소셜 로그인 요청입니다. 처음부터 다시 시도해주세요",
+            ),
+            Self::BrowserMismatch => r(
+                StatusCode::BAD_REQUEST,
+                "OAUTH_BROWSER_MISMATCH",
+                "소셜 로그인을 시작한 브라우저에서 완료해야 합니다. 처음부터 다시 시도해주세요",
+            ),
+            Self::MissingCode => r(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", "code를 입력해주세요")
+                .details(json!({"field": "code"})),
+            Self::Denied => r(
+                StatusCode::UNAUTHORIZED,
+                "SOCIAL_LOGIN_DENIED",
+                "소셜 로그인이 취소되었습니다",
+            )
+            .details(json!({"error": "access_denied"})),
+            Self::ProviderError(reported) => r(
+                StatusCode::BAD_GATEWAY,
+                "SOCIAL_PROVIDER_ERROR",
+                "소셜 로그인 제공자가 오류를 반환했습니다",
+            )
+            .details(json!({"error": reported})),
+            Self::CodeRejected => r(
+                StatusCode::UNAUTHORIZED,
+                "SOCIAL_CODE_REJECTED",
+                "소셜 로그인 인증 코드가 유효하지 않습니다. 처음부터 다시 시도해주세요",
+            ),
+            Self::TokenExchange => r(
+                StatusCode::BAD_GATEWAY,
+                "SOCIAL_TOKEN_EXCHANGE_FAILED",
+                "소셜 로그인 제공자에게서 토큰을 받지 못했습니다",
+            ),
+            Self::UserInfo => r(
+                StatusCode::BAD_GATEWAY,
+                "SOCIAL_USERINFO_FAILED",
+                "소셜 계정 정보를 가져오지 못했습니다",
+            ),
+            Self::EmailMissing => r(
+                StatusCode::FORBIDDEN,
+                "SOCIAL_EMAIL_REQUIRED",
+                "소셜 계정의 이메일 제공에 동의해야 가입할 수 있습니다",
+            ),
+            Self::EmailNotVerified => r(
+                StatusCode::FORBIDDEN,
+                "SOCIAL_EMAIL_NOT_VERIFIED",
+                "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
+            ),
+            Self::EmailTaken => r(
+                StatusCode::CONFLICT,
+                "SOCIAL_EMAIL_IN_USE",
+                "이미 가입된 이메일입니다. 가입할 때 사용한 방법으로 로그인해주세요",
+            ),
+        }
+    }
+
+    fn outage(&self) -> Option<&PortError> {
+        match self {
+            Self::Common(Common::Unavailable(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+response_error!(SocialError);
 
 /// A provider failed us: the cause goes to the log (as a warning: the
 /// fault is outside this service), a 4xx/502 to the client.
@@ -159,85 +395,180 @@ fn log_provider_failure(provider: &str, e: &PortError) {
     tracing::warn!(contract = NAME, provider, context = e.context(), cause = %chain, "social login provider failure");
 }
 
-fn callback_failure(provider: &str, e: SocialLoginError) -> HttpResponse {
-    use SocialLoginError as E;
-    let (status, kind, code, message, details) = match e {
-        E::UnknownProvider | E::NotConfigured => return not_found(provider),
-        E::InvalidState => (
-            StatusCode::BAD_REQUEST,
-            "BadRequestException",
-            "INVALID_OAUTH_STATE",
-            "유효하지 않거나 만료된 소셜 로그인 요청입니다. 처음부터 다시 시도해주세요",
-            Value::Null,
-        ),
-        E::MissingCode => (
-            StatusCode::BAD_REQUEST,
-            "BadRequestException",
-            "VALIDATION_ERROR",
-            "code를 입력해주세요",
-            json!({"field": "code"}),
-        ),
-        E::Denied => (
-            StatusCode::UNAUTHORIZED,
-            "UnauthorizedException",
-            "SOCIAL_LOGIN_DENIED",
-            "소셜 로그인이 취소되었습니다",
-            json!({"error": "access_denied"}),
-        ),
-        E::ProviderError(reported) => (
-            StatusCode::BAD_GATEWAY,
-            "BadGatewayException",
-            "SOCIAL_PROVIDER_ERROR",
-            "소셜 로그인 제공자가 오류를 반환했습니다",
-            json!({"error": echo(&reported)}),
-        ),
-        E::CodeRejected(cause) => {
-            log_provider_failure(provider, &cause);
-            (
-                StatusCode::UNAUTHORIZED,
-                "UnauthorizedException",
-                "SOCIAL_CODE_REJECTED",
-                "소셜 로그인 인증 코드가 유효하지 않습니다. 처음부터 다시 시도해주세요",
-                Value::Null,
-            )
-        }
-        E::TokenExchange(cause) => {
-            log_provider_failure(provider, &cause);
-            (
-                StatusCode::BAD_GATEWAY,
-                "BadGatewayException",
-                "SOCIAL_TOKEN_EXCHANGE_FAILED",
-                "소셜 로그인 제공자에게서 토큰을 받지 못했습니다",
-                Value::Null,
-            )
-        }
-        E::UserInfo(cause) => {
-            log_provider_failure(provider, &cause);
-            (
-                StatusCode::BAD_GATEWAY,
-                "BadGatewayException",
-                "SOCIAL_USERINFO_FAILED",
-                "소셜 계정 정보를 가져오지 못했습니다",
-                Value::Null,
-            )
-        }
-        E::EmailMissing => (
-            StatusCode::FORBIDDEN,
-            "ForbiddenException",
-            "SOCIAL_EMAIL_REQUIRED",
-            "소셜 계정의 이메일 제공에 동의해야 가입할 수 있습니다",
-            Value::Null,
-        ),
-        E::EmailNotVerified => (
-            StatusCode::FORBIDDEN,
-            "ForbiddenException",
-            "SOCIAL_EMAIL_NOT_VERIFIED",
-            "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
-            Value::Null,
-        ),
-        E::Internal(e) => return unavailable(&e),
-    };
-    error(status, kind, code, message, details)
+/// The POST alias's authorization URL.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PicselSocialStartData)]
+pub struct StartData {
+    /// The provider's authorization page, to open in a browser.
+    url: String,
+}
+
+/// `{"message": "소셜 로그인 URL 발급 성공", "data": {"url"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PicselSocialStartResponse)]
+pub struct StartResponse {
+    /// `소셜 로그인 URL 발급 성공`.
+    message: &'static str,
+    /// The URL.
+    data: StartData,
+}
+
+fn provider_param(op: Op) -> Op {
+    op.path_param("provider", "`google`, `kakao` or `naver`.", "google")
+}
+
+fn not_found_example() -> Value {
+    error_example(
+        404,
+        "SOCIAL_PROVIDER_NOT_FOUND",
+        "지원하지 않는 소셜 로그인입니다",
+        json!({"provider": "github"}),
+    )
+}
+
+fn start_errors(op: Op) -> Op {
+    common_errors(provider_param(op))
+        .reply::<ErrorBody>(
+            404,
+            "Not a provider, or one this server has no client for.",
+            not_found_example(),
+        )
+        .reply::<ErrorBody>(
+            429,
+            "Over the per-client request limit.",
+            error_example(
+                429,
+                "TOO_MANY_REQUESTS",
+                crate::contracts::TOO_MANY_REQUESTS,
+                json!({"retryAfter": 60}),
+            ),
+        )
+        .retry_after(429)
+}
+
+/// The social part's route table.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: Method::Get,
+            path: "/api/auth/{provider}",
+            id: "picsel.social.start",
+            to: || web::get().to(start),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                start_errors(
+                    Op::new(
+                        "picsel",
+                        "picsel.social.start",
+                        "소셜 로그인 (GET): redirect to the provider",
+                    )
+                    .describe(
+                        "302 to the provider's authorization page, setting the `auth_oauth_state` cookie \
+                             (HttpOnly, SameSite=Lax) the callback requires: the flow completes only in the \
+                             browser that started it.",
+                    )
+                    .empty(302, "To the provider (`Location`), with the flow's cookie."),
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/api/auth/{provider}/login",
+            id: "picsel.social.start_post",
+            to: || web::post().to(start_by_post),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                start_errors(
+                    Op::new("picsel", "picsel.social.start_post", "소셜 로그인 (POST alias): the provider's URL")
+                        .describe(
+                            "For applications that open the URL themselves: 201 with the URL in `Location` and \
+                             the body; not bound to a cookie (compare the `state` of the success redirect's \
+                             fragment with the URL's).",
+                        )
+                        .reply::<StartResponse>(
+                            201,
+                            "The authorization URL.",
+                            json!({"message": "소셜 로그인 URL 발급 성공", "data": {"url": "https://accounts.google.com/o/oauth2/v2/auth?..."}}),
+                        ),
+                )
+            },
+        },
+        Route {
+            method: Method::Get,
+            path: "/api/auth/{provider}/callback",
+            id: "picsel.social.callback",
+            to: || web::get().to(callback),
+            rate_limit: None,
+            doc: || {
+                let e = |status, code, message: &str| error_example(status, code, message, Value::Null);
+                common_errors(provider_param(
+                    Op::new("picsel", "picsel.social.callback", "소셜 로그인 콜백")
+                        .query_param(
+                            "code",
+                            "The provider's authorization code.",
+                            json!({"type": "string"}),
+                        )
+                        .query_param("state", "The flow's state.", json!({"type": "string"}))
+                        .query_param(
+                            "error",
+                            "The provider's error (e.g. `access_denied`).",
+                            json!({"type": "string"}),
+                        )
+                        .reply::<LoginResponse>(
+                            200,
+                            "Logged in (the email login's body).",
+                            json!({"message": "로그인 성공", "data": {}}),
+                        )
+                        .empty(
+                            302,
+                            "With `AUTH_OAUTH_SUCCESS_REDIRECT`: there, tokens and `state` in the fragment.",
+                        )
+                        .reply::<ErrorBody>(
+                            400,
+                            "Invalid or expired state, another browser, or no code.",
+                            e(
+                                400,
+                                "INVALID_OAUTH_STATE",
+                                "유효하지 않거나 만료된 소셜 로그인 요청입니다. 처음부터 다시 시도해주세요",
+                            ),
+                        )
+                        .reply::<ErrorBody>(
+                            401,
+                            "Consent denied, or the code was rejected.",
+                            e(401, "SOCIAL_LOGIN_DENIED", "소셜 로그인이 취소되었습니다"),
+                        )
+                        .reply::<ErrorBody>(
+                            403,
+                            "No (verified) email from the provider.",
+                            e(
+                                403,
+                                "SOCIAL_EMAIL_NOT_VERIFIED",
+                                "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
+                            ),
+                        )
+                        .reply::<ErrorBody>(404, "Not a provider, or not configured.", not_found_example())
+                        .reply::<ErrorBody>(
+                            409,
+                            "The email belongs to an account this identity may not join.",
+                            e(
+                                409,
+                                "SOCIAL_EMAIL_IN_USE",
+                                "이미 가입된 이메일입니다. 가입할 때 사용한 방법으로 로그인해주세요",
+                            ),
+                        )
+                        .reply::<ErrorBody>(
+                            502,
+                            "The provider failed.",
+                            e(
+                                502,
+                                "SOCIAL_TOKEN_EXCHANGE_FAILED",
+                                "소셜 로그인 제공자에게서 토큰을 받지 못했습니다",
+                            ),
+                        ),
+                ))
+            },
+        },
+    ]
 }
 
 #[cfg(test)]

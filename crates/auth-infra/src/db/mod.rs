@@ -194,6 +194,67 @@ impl Database {
         .await?
     }
 
+    /// Reverts applied migrations, newest first, down to and including the
+    /// one whose version is `version` (its folder name's digits, e.g.
+    /// `20251127090000`); [`Database::migrate`] applies them again. For
+    /// tests of a migration's data conversion: revert it, store rows of the
+    /// older shape, migrate.
+    ///
+    /// # Errors
+    /// [`DbError::Migration`] when a down migration fails or `version` was
+    /// never applied.
+    #[cfg(feature = "test-support")]
+    pub async fn revert_migrations_through(&self, version: &str) -> Result<(), DbError> {
+        let version = version.to_owned();
+        self.with_conn(move |conn| {
+            loop {
+                let reverted = match conn {
+                    AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+                    AnyConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+                }
+                .map_err(|e| DbError::Migration(e.to_string()))?;
+                if reverted.to_string() == version {
+                    return Ok(());
+                }
+            }
+        })
+        .await?
+    }
+
+    /// Runs raw SQL statements (test fixtures, e.g. rows of an older schema).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or a statement fails.
+    #[cfg(feature = "test-support")]
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), DbError> {
+        let sql = sql.to_owned();
+        self.with_conn(move |conn| conn.batch_execute(&sql))
+            .await?
+            .map_err(DbError::from)
+    }
+
+    /// How many rows `table` holds (a test's view of what was stored).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or the query fails
+    /// (an unknown table, say).
+    #[cfg(feature = "test-support")]
+    pub async fn count_rows(&self, table: &str) -> Result<i64, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        // Tests name the table; refuse anything but an identifier anyway.
+        if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(DbError::Corrupt("count_rows takes a table name"));
+        }
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        self.with_conn(move |conn| diesel::sql_query(sql).get_result::<Count>(conn).map(|c| c.n))
+            .await?
+            .map_err(DbError::from)
+    }
+
     /// Checks that the database answers (`SELECT 1`).
     ///
     /// # Errors

@@ -76,6 +76,7 @@ diesel::table! {
         pkce_verifier -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        browser_hash -> Nullable<Text>,
     }
 }
 
@@ -88,8 +89,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    app_users (app_id, user_id) {
+    /// `kind` is `app` (an application's user id) or `own` (one of our
+    /// users' UUIDs): separate namespaces inside one application.
+    app_users (app_id, kind, user_id) {
         app_id -> Text,
+        kind -> Text,
         user_id -> Text,
         nickname -> Nullable<Text>,
         profile_image_url -> Nullable<Text>,

@@ -11,8 +11,22 @@
 //!
 //! Unknown fields are ignored; a missing subject, or Naver's `resultcode`
 //! other than `"00"`, is an error.
+//!
+//! What each provider guarantees about the email ([`EmailTrust`]):
+//! - Google: `email_verified: true` (or `"true"`) states that Google checked
+//!   the user controls the address: verified. Anything else: unverified.
+//! - Kakao: `is_email_verified` (Kakao confirmed the user receives mail
+//!   there) **and** `is_email_valid` (the address was not since taken over
+//!   by a newer Kakao account): verified. Either one missing or false:
+//!   unverified.
+//! - Naver: the answer has no verification field at all, so no Naver
+//!   address is verified. `email` is the account's contact address, by
+//!   default its own `@naver.com` mailbox, otherwise an address the user
+//!   chose; a `@naver.com` address is [`EmailTrust::ProviderMailbox`] (may
+//!   open a new account, never links to an existing one), any other is
+//!   unverified.
 
-use auth_domain::social::{Provider, SocialProfile};
+use auth_domain::social::{EmailTrust, Provider, SocialProfile};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -57,6 +71,14 @@ fn subject(value: Option<&Value>) -> Result<String, ProfileError> {
     Ok(s)
 }
 
+fn trust(verified: bool) -> EmailTrust {
+    if verified {
+        EmailTrust::Verified
+    } else {
+        EmailTrust::Unverified
+    }
+}
+
 /// `true`, or the string `"true"` (older Google answers).
 fn truthy(value: Option<&Value>) -> bool {
     match value {
@@ -86,7 +108,7 @@ fn google(body: &[u8]) -> Result<SocialProfile, ProfileError> {
         provider: Provider::Google,
         subject: subject(u.sub.as_ref())?,
         email: non_empty(u.email),
-        email_verified: truthy(u.email_verified.as_ref()),
+        email_trust: trust(truthy(u.email_verified.as_ref())),
         name: non_empty(u.name),
         nickname: non_empty(u.given_name),
         picture: non_empty(u.picture),
@@ -152,7 +174,7 @@ fn kakao(body: &[u8]) -> Result<SocialProfile, ProfileError> {
         provider: Provider::Kakao,
         subject: subject(u.id.as_ref())?,
         email: non_empty(email),
-        email_verified: verified,
+        email_trust: trust(verified),
         name: non_empty(name),
         nickname: non_empty(nickname),
         picture: non_empty(picture),
@@ -175,10 +197,11 @@ struct NaverUser {
     profile_image: Option<String>,
 }
 
-/// Naver has no "verified" flag. It returns the account's own
-/// `@naver.com` mailbox, which Naver operates, or a contact address the
-/// user typed; only the former is treated as proven.
-fn naver_vouches_for(email: &str) -> bool {
+/// Naver has no "verified" flag. It returns the account's contact
+/// address: by default the account's own `@naver.com` mailbox, which Naver
+/// operates, otherwise an address the user chose. Neither is stated to be
+/// verified; a `@naver.com` one counts as the provider's mailbox.
+fn naver_mailbox(email: &str) -> bool {
     email
         .trim()
         .rsplit_once('@')
@@ -199,7 +222,11 @@ fn naver(body: &[u8]) -> Result<SocialProfile, ProfileError> {
     Ok(SocialProfile {
         provider: Provider::Naver,
         subject: subject(u.id.as_ref())?,
-        email_verified: email.as_deref().is_some_and(naver_vouches_for),
+        email_trust: if email.as_deref().is_some_and(naver_mailbox) {
+            EmailTrust::ProviderMailbox
+        } else {
+            EmailTrust::Unverified
+        },
         email,
         name: non_empty(u.name),
         nickname: non_empty(u.nickname),
@@ -230,7 +257,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.subject, "110169484474386276334");
         assert_eq!(p.email.as_deref(), Some("gildong@gmail.com"));
-        assert!(p.email_verified);
+        assert_eq!(p.email_trust, EmailTrust::Verified);
         assert_eq!(p.name.as_deref(), Some("홍길동"));
         assert_eq!(
             p.picture.as_deref(),
@@ -241,9 +268,17 @@ mod tests {
             json!({"sub": "1", "email": "a@b.com", "email_verified": "true"}),
         )
         .unwrap();
-        assert!(p.email_verified);
+        assert_eq!(p.email_trust, EmailTrust::Verified);
+        for unverified in [json!(false), json!("false"), json!(null), json!(1)] {
+            let p = map(
+                Provider::Google,
+                json!({"sub": "1", "email": "a@b.com", "email_verified": unverified}),
+            )
+            .unwrap();
+            assert_eq!(p.email_trust, EmailTrust::Unverified, "{unverified}");
+        }
         let p = map(Provider::Google, json!({"sub": "1", "email": "a@b.com"})).unwrap();
-        assert!(!p.email_verified);
+        assert_eq!(p.email_trust, EmailTrust::Unverified);
         assert!(matches!(
             map(Provider::Google, json!({"email": "a@b.com"})),
             Err(ProfileError::NoSubject)
@@ -280,7 +315,7 @@ mod tests {
         let p = map(Provider::Kakao, body.clone()).unwrap();
         assert_eq!(p.subject, "3141592653");
         assert_eq!(p.email.as_deref(), Some("gildong@kakao.com"));
-        assert!(p.email_verified);
+        assert_eq!(p.email_trust, EmailTrust::Verified);
         assert_eq!(p.name, None);
         assert_eq!(p.nickname.as_deref(), Some("길동이"));
         assert_eq!(
@@ -289,10 +324,25 @@ mod tests {
         );
         let mut invalid = body.clone();
         invalid["kakao_account"]["is_email_valid"] = json!(false);
-        assert!(!map(Provider::Kakao, invalid).unwrap().email_verified);
+        assert_eq!(
+            map(Provider::Kakao, invalid).unwrap().email_trust,
+            EmailTrust::Unverified
+        );
         let mut unverified = body.clone();
         unverified["kakao_account"]["is_email_verified"] = json!(false);
-        assert!(!map(Provider::Kakao, unverified).unwrap().email_verified);
+        assert_eq!(
+            map(Provider::Kakao, unverified).unwrap().email_trust,
+            EmailTrust::Unverified
+        );
+        let mut unstated = body.clone();
+        unstated["kakao_account"]
+            .as_object_mut()
+            .unwrap()
+            .remove("is_email_valid");
+        assert_eq!(
+            map(Provider::Kakao, unstated).unwrap().email_trust,
+            EmailTrust::Unverified
+        );
         let mut default_image = body;
         default_image["kakao_account"]["profile"]["is_default_image"] = json!(true);
         assert_eq!(map(Provider::Kakao, default_image).unwrap().picture, None);
@@ -302,7 +352,7 @@ mod tests {
             json!({"id": 7, "kakao_account": {"email_needs_agreement": true, "profile": {"nickname": "n"}}}),
         )
         .unwrap();
-        assert_eq!((p.email, p.email_verified), (None, false));
+        assert_eq!((p.email, p.email_trust), (None, EmailTrust::Unverified));
     }
 
     #[test]
@@ -321,7 +371,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.subject, "32742776");
-        assert!(p.email_verified);
+        // Naver states nothing: its own mailbox, not a verified address.
+        assert_eq!(p.email_trust, EmailTrust::ProviderMailbox);
         assert_eq!(p.name.as_deref(), Some("오픈 API"));
         assert_eq!(p.nickname.as_deref(), Some("OpenAPI"));
         let p = map(
@@ -330,7 +381,15 @@ mod tests {
                    "response": {"id": "abc", "email": "me@gmail.com"}}),
         )
         .unwrap();
-        assert!(!p.email_verified);
+        assert_eq!(p.email_trust, EmailTrust::Unverified);
+        // Even a verification-looking field is not Naver's: ignored.
+        let p = map(
+            Provider::Naver,
+            json!({"resultcode": "00", "message": "success",
+                   "response": {"id": "abc", "email": "me@gmail.com", "email_verified": true}}),
+        )
+        .unwrap();
+        assert_eq!(p.email_trust, EmailTrust::Unverified);
         match map(
             Provider::Naver,
             json!({"resultcode": "024", "message": "Authentication failed / 인증에 실패했습니다."}),
