@@ -349,14 +349,16 @@ impl TestApp {
         MailSink::global()
     }
 
-    /// Proves `email` for sign-up the way a user does: requests a `SIGN_UP`
-    /// code, reads it from the delivered mail, checks it. Returns the code.
-    pub async fn verify_email(&self, email: &str) -> String {
+    /// Proves `email` for the sign-up of `login` the way the document's
+    /// client does: requests a `SIGN_UP` code with that `authId`, reads it
+    /// from the delivered mail, checks it with the same `authId`. The check
+    /// opens sign-up for that `authId` only. Returns the code.
+    pub async fn verify_email(&self, email: &str, login: &str) -> String {
         let before = self.mail().count_to(email);
         let sent = self
             .post(
                 "/api/auth/send/auth-key",
-                &serde_json::json!({"email": email, "type": "SIGN_UP"}),
+                &serde_json::json!({"authId": login, "email": email, "type": "SIGN_UP"}),
             )
             .await;
         assert_eq!(sent.status, StatusCode::OK, "send/auth-key failed: {}", sent.text);
@@ -364,7 +366,7 @@ impl TestApp {
         let checked = self
             .get_json(
                 "/api/auth/check/auth-code",
-                &serde_json::json!({"email": email, "authCode": code, "type": "SIGN_UP"}),
+                &serde_json::json!({"authId": login, "email": email, "authCode": code, "type": "SIGN_UP"}),
             )
             .await;
         assert_eq!(
@@ -381,7 +383,7 @@ impl TestApp {
         let login = unique_login();
         let email = unique_email();
         let password = "Password123!".to_owned();
-        self.verify_email(&email).await;
+        self.verify_email(&email, &login).await;
         let reply = self
             .post(
                 "/api/auth/sign-up",

@@ -6,12 +6,20 @@
 //! Only a hash is stored. There is at most one live code per email: a new
 //! send replaces the previous one, and at most one send per email per minute
 //! is accepted.
+//!
+//! Every comparison of a typed code with the stored hash first reserves one
+//! of the code's tries in the store (a conditional write), so a burst of
+//! concurrent guesses gets at most `max_attempts` comparisons; a right code
+//! gives its try back. A `SIGN_UP` verification is bound to one login id and
+//! opens one sign-up of that login id. A `FORGET_PASSWORD` request that
+//! matches no account never touches the email's code: its cooldown is kept
+//! as a [`DecoyKey`] of the (email, login id) pair.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-use crate::user::{Email, UserId};
+use crate::user::{Email, LoginId, UserId};
 
 /// What a code is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,10 +148,14 @@ pub struct StoredCode {
     pub email: Email,
     /// What it is for.
     pub purpose: CodePurpose,
-    /// For `FORGET_PASSWORD`: the account it resets. `None` when the
-    /// request matched no account (nothing was mailed; the row exists so the
-    /// answer and the cooldown look the same).
+    /// For `FORGET_PASSWORD`: the account it resets (always `Some` for a
+    /// code stored by this version: a request that matches no account stores
+    /// a [`DecoyKey`] instead). `None` for `SIGN_UP`.
     pub user_id: Option<UserId>,
+    /// For `SIGN_UP`: the login id this verification is for — the send's
+    /// `authId`, or else the first successful check's. Only a sign-up with
+    /// this login id may use it; `None` (nobody named one) admits none.
+    pub login_id: Option<LoginId>,
     /// Hash of the code.
     pub hash: CodeHash,
     /// When it was sent.
@@ -165,7 +177,39 @@ impl StoredCode {
     }
 }
 
-/// What [`crate::ports::CodeStore::put`] did.
+/// The key under which a `FORGET_PASSWORD` request that matches no account
+/// keeps its resend cooldown: a SHA-256 of the email and the login id as
+/// typed (trimmed, lowercased), so the pair a stranger guessed is not stored
+/// in clear and a decoy never shares a key with the email's real code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecoyKey(String);
+
+impl DecoyKey {
+    /// The key of (`email`, `login_id`); a missing login id counts as empty.
+    pub fn of(email: &Email, login_id: Option<&str>) -> Self {
+        let login = login_id.unwrap_or_default().trim().to_lowercase();
+        let mut h = Sha256::new();
+        h.update(b"FORGET_PASSWORD decoy");
+        h.update([0]);
+        h.update(email.as_str().as_bytes());
+        h.update([0]);
+        h.update(login.as_bytes());
+        Self(hex::encode(h.finalize()))
+    }
+
+    /// The hex digest, as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DecoyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DecoyKey(<redacted>)")
+    }
+}
+
+/// What [`crate::ports::CodeStore::put`] (or `put_decoy`) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
     /// Stored, replacing any earlier code for the email.
@@ -258,6 +302,16 @@ mod tests {
             c.hash(&a, CodePurpose::ForgetPassword)
         );
         assert_eq!(c.hash(&a, CodePurpose::SignUp), c.hash(&a, CodePurpose::SignUp));
+    }
+
+    #[test]
+    fn decoy_keys_bind_email_and_folded_login_id() {
+        let a = Email::parse("a@b.com").unwrap();
+        let b = Email::parse("b@b.com").unwrap();
+        assert_eq!(DecoyKey::of(&a, Some(" ParkH ")), DecoyKey::of(&a, Some("parkh")));
+        assert_ne!(DecoyKey::of(&a, Some("parkh")), DecoyKey::of(&b, Some("parkh")));
+        assert_ne!(DecoyKey::of(&a, Some("parkh")), DecoyKey::of(&a, Some("other")));
+        assert_eq!(DecoyKey::of(&a, None), DecoyKey::of(&a, Some("")));
     }
 
     #[test]

@@ -245,7 +245,8 @@ async fn full_run(backend: TestBackend) {
     let login = format!("log{}", nanos % 1_000_000_000);
     let email = format!("{login}@example.com");
 
-    // A SIGN_UP code, checked through the JSON body and through the query.
+    // A SIGN_UP code, checked through the JSON body and through the query,
+    // each naming the authId the sign-up uses (the check binds it).
     let (status, reply) = api
         .post(
             "/api/auth/send/auth-key",
@@ -255,7 +256,7 @@ async fn full_run(backend: TestBackend) {
     assert_eq!(status, 200, "send SIGN_UP: {reply}");
     let code = next_code(&outbox, &mut seen).await;
     secrets.add("SIGN_UP code", &code);
-    let check = json!({"email": email, "authCode": code, "type": "SIGN_UP"});
+    let check = json!({"authId": login, "email": email, "authCode": code, "type": "SIGN_UP"});
     let (status, reply) = api
         .call(
             reqwest::Method::GET,
@@ -269,7 +270,8 @@ async fn full_run(backend: TestBackend) {
         (200, &json!(true)),
         "check (body): {reply}"
     );
-    let query = format!("/api/auth/check/auth-code?email={email}&authCode={code}&type=SIGN_UP");
+    let query =
+        format!("/api/auth/check/auth-code?authId={login}&email={email}&authCode={code}&type=SIGN_UP");
     let (status, reply) = api.call(reqwest::Method::GET, &query, None, None).await;
     assert_eq!(status, 200, "check (query): {reply}");
 

@@ -1,14 +1,19 @@
-//! [`CodeStore`] over diesel: one row per email in `verification_codes`.
+//! [`CodeStore`] over diesel: one row per email in `verification_codes`,
+//! and the cooldowns of `FORGET_PASSWORD` requests that matched no account
+//! in `code_decoys`. Every conditional method is one `UPDATE … WHERE …` (or
+//! `DELETE`), whose condition both databases re-check under the row lock, so
+//! concurrent callers on any number of instances cannot all pass it.
 
 use async_trait::async_trait;
 use auth_domain::PortError;
 use auth_domain::ports::CodeStore;
-use auth_domain::user::{Email, UserId};
-use auth_domain::verification::{CodeHash, CodePurpose, PutOutcome, StoredCode};
+use auth_domain::user::{Email, LoginId, UserId};
+use auth_domain::verification::{CodeHash, CodePurpose, DecoyKey, PutOutcome, StoredCode};
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::db::schema::code_decoys as cd;
 use crate::db::schema::verification_codes as vc;
 use crate::db::{Database, DbError, from_db_time, to_db_time};
 
@@ -37,6 +42,7 @@ struct CodeRow {
     attempts: i64,
     verified_at: Option<chrono::NaiveDateTime>,
     consumed_at: Option<chrono::NaiveDateTime>,
+    login_id: Option<String>,
 }
 
 impl CodeRow {
@@ -51,6 +57,7 @@ impl CodeRow {
             attempts: i64::from(c.attempts),
             verified_at: c.verified_at.map(to_db_time),
             consumed_at: c.consumed_at.map(to_db_time),
+            login_id: c.login_id.as_ref().map(|l| l.as_str().to_owned()),
         }
     }
 
@@ -61,6 +68,11 @@ impl CodeRow {
             purpose: CodePurpose::parse(&self.purpose)
                 .ok_or(DbError::Corrupt("verification_codes.purpose is unknown"))?,
             user_id: self.user_id.map(UserId::new),
+            login_id: self
+                .login_id
+                .map(|l| LoginId::parse(&l))
+                .transpose()
+                .map_err(|_| DbError::Corrupt("verification_codes.login_id is not a login id"))?,
             hash: CodeHash::from_stored(self.code_hash),
             sent_at: from_db_time(self.sent_at),
             expires_at: from_db_time(self.expires_at),
@@ -97,6 +109,7 @@ impl CodeStore for DieselCodeStore {
                     vc::attempts.eq(0_i64),
                     vc::verified_at.eq(None::<chrono::NaiveDateTime>),
                     vc::consumed_at.eq(None::<chrono::NaiveDateTime>),
+                    vc::login_id.eq(&row.login_id),
                 ))
                 .execute(conn)?;
                 if replaced == 1 {
@@ -133,20 +146,30 @@ impl CodeStore for DieselCodeStore {
             .map_err(|e| PortError::new(CONTEXT, e))
     }
 
-    async fn record_failure(&self, email: &Email, hash: &CodeHash) -> Result<(), PortError> {
+    async fn reserve_attempt(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        now: DateTime<Utc>,
+        max_attempts: u32,
+    ) -> Result<bool, PortError> {
         let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        let now = to_db_time(now);
         self.db
-            .query("count a wrong code", move |conn| {
+            .query("reserve a code try", move |conn| {
                 diesel::update(
                     vc::table
                         .filter(vc::email.eq(email))
-                        .filter(vc::code_hash.eq(hash)),
+                        .filter(vc::code_hash.eq(hash))
+                        .filter(vc::consumed_at.is_null())
+                        .filter(vc::expires_at.gt(now))
+                        .filter(vc::attempts.lt(i64::from(max_attempts))),
                 )
                 .set(vc::attempts.eq(vc::attempts + 1_i64))
                 .execute(conn)
             })
             .await
-            .map(|_| ())
+            .map(|n| n == 1)
     }
 
     async fn mark_verified(
@@ -154,21 +177,42 @@ impl CodeStore for DieselCodeStore {
         email: &Email,
         hash: &CodeHash,
         now: DateTime<Utc>,
-    ) -> Result<(), PortError> {
+        max_attempts: u32,
+        login_id: Option<&LoginId>,
+    ) -> Result<bool, PortError> {
         let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        let login_id = login_id.map(|l| l.as_str().to_owned());
         let now = to_db_time(now);
         self.db
             .query("mark code verified", move |conn| {
-                diesel::update(
-                    vc::table
-                        .filter(vc::email.eq(email))
-                        .filter(vc::code_hash.eq(hash)),
-                )
-                .set(vc::verified_at.eq(Some(now)))
-                .execute(conn)
+                let open = vc::table
+                    .filter(vc::email.eq(email))
+                    .filter(vc::code_hash.eq(hash))
+                    .filter(vc::consumed_at.is_null())
+                    .filter(vc::expires_at.gt(now))
+                    .filter(vc::attempts.le(i64::from(max_attempts)));
+                // The caller's reserved try is given back: a right code is
+                // not a wrong try.
+                match login_id {
+                    Some(login_id) => diesel::update(
+                        open.filter(vc::login_id.is_null().or(vc::login_id.eq(login_id.clone()))),
+                    )
+                    .set((
+                        vc::verified_at.eq(Some(now)),
+                        vc::attempts.eq(vc::attempts - 1_i64),
+                        vc::login_id.eq(Some(login_id)),
+                    ))
+                    .execute(conn),
+                    None => diesel::update(open)
+                        .set((
+                            vc::verified_at.eq(Some(now)),
+                            vc::attempts.eq(vc::attempts - 1_i64),
+                        ))
+                        .execute(conn),
+                }
             })
             .await
-            .map(|_| ())
+            .map(|n| n == 1)
     }
 
     async fn consume(
@@ -188,7 +232,36 @@ impl CodeStore for DieselCodeStore {
                         .filter(vc::code_hash.eq(hash))
                         .filter(vc::consumed_at.is_null())
                         .filter(vc::expires_at.gt(now))
-                        .filter(vc::attempts.lt(i64::from(max_attempts))),
+                        .filter(vc::attempts.le(i64::from(max_attempts))),
+                )
+                .set(vc::consumed_at.eq(Some(now)))
+                .execute(conn)
+            })
+            .await
+            .map(|n| n == 1)
+    }
+
+    async fn consume_sign_up(
+        &self,
+        email: &Email,
+        hash: &CodeHash,
+        login_id: &LoginId,
+        verified_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let (email, hash) = (email.as_str().to_owned(), hash.as_str().to_owned());
+        let login_id = login_id.as_str().to_owned();
+        let (since, now) = (to_db_time(verified_since), to_db_time(now));
+        self.db
+            .query("spend sign-up verification", move |conn| {
+                diesel::update(
+                    vc::table
+                        .filter(vc::email.eq(email))
+                        .filter(vc::code_hash.eq(hash))
+                        .filter(vc::purpose.eq(CodePurpose::SignUp.as_str()))
+                        .filter(vc::login_id.eq(login_id))
+                        .filter(vc::consumed_at.is_null())
+                        .filter(vc::verified_at.ge(since)),
                 )
                 .set(vc::consumed_at.eq(Some(now)))
                 .execute(conn)
@@ -210,5 +283,68 @@ impl CodeStore for DieselCodeStore {
             })
             .await
             .map(|_| ())
+    }
+
+    async fn put_decoy(
+        &self,
+        key: &DecoyKey,
+        now: DateTime<Utc>,
+        cooldown: TimeDelta,
+    ) -> Result<PutOutcome, PortError> {
+        let key = key.as_str().to_owned();
+        let (sent, expires) = (to_db_time(now), to_db_time(now + cooldown));
+        let threshold = to_db_time(now - cooldown);
+        let fallback = now + cooldown;
+        self.db
+            .query("store code decoy", move |conn| {
+                // As `put`: restart an ended cooldown in place, else insert;
+                // the primary key refuses the loser of a race.
+                let restarted = diesel::update(
+                    cd::table
+                        .filter(cd::key_hash.eq(&key))
+                        .filter(cd::sent_at.le(threshold)),
+                )
+                .set((cd::sent_at.eq(sent), cd::expires_at.eq(expires)))
+                .execute(conn)?;
+                if restarted == 1 {
+                    return Ok(PutOutcome::Stored);
+                }
+                let inserted = diesel::insert_into(cd::table)
+                    .values((
+                        cd::key_hash.eq(&key),
+                        cd::sent_at.eq(sent),
+                        cd::expires_at.eq(expires),
+                    ))
+                    .execute(conn);
+                match inserted {
+                    Ok(_) => Ok(PutOutcome::Stored),
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        let started: Option<chrono::NaiveDateTime> =
+                            cd::table.find(&key).select(cd::sent_at).first(conn).optional()?;
+                        Ok(PutOutcome::Cooldown(
+                            started.map_or(fallback, |s| from_db_time(s) + cooldown),
+                        ))
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>, horizon: TimeDelta) -> Result<usize, PortError> {
+        let (cutoff, now) = (to_db_time(now - horizon), to_db_time(now));
+        self.db
+            .query("purge expired codes", move |conn| {
+                let decoys = diesel::delete(cd::table.filter(cd::expires_at.le(now))).execute(conn)?;
+                let codes = diesel::delete(
+                    vc::table
+                        .filter(vc::expires_at.le(now))
+                        .filter(vc::sent_at.le(cutoff))
+                        .filter(vc::verified_at.is_null().or(vc::verified_at.le(cutoff))),
+                )
+                .execute(conn)?;
+                Ok(decoys + codes)
+            })
+            .await
     }
 }

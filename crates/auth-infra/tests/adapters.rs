@@ -109,6 +109,9 @@ on_both!(
     live_sessions_oldest_first,
     refresh_expiry_is_the_latest_unspent,
     racing_code_sends_store_one,
+    code_tries_are_reserved_atomically,
+    sign_up_verification_is_bound_and_spent_once,
+    decoys_leave_codes_alone_and_are_purged,
 );
 
 on_both!(
@@ -603,6 +606,7 @@ mod scenarios {
                         email,
                         purpose: CodePurpose::SignUp,
                         user_id: None,
+                        login_id: None,
                         sent_at: t,
                         expires_at: t + TimeDelta::minutes(10),
                         attempts: 0,
@@ -627,7 +631,7 @@ mod scenarios {
         assert_eq!(stored.len(), 1, "exactly one racing send stores its code");
         assert_eq!(store.get(&email).await.unwrap().unwrap().hash, stored[0]);
         // After the cooldown a send replaces the code and resets its tries.
-        store.record_failure(&email, &stored[0]).await.unwrap();
+        assert!(store.reserve_attempt(&email, &stored[0], t, 5).await.unwrap());
         let later = t + TimeDelta::seconds(60);
         let code = PlainCode::from_random([9, 9, 9]);
         let replacement = StoredCode {
@@ -635,6 +639,7 @@ mod scenarios {
             email: email.clone(),
             purpose: CodePurpose::ForgetPassword,
             user_id: None,
+            login_id: None,
             sent_at: later,
             expires_at: later + TimeDelta::minutes(10),
             attempts: 0,
@@ -650,6 +655,201 @@ mod scenarios {
         assert!(!store.consume(&email, &stored[0], later, 5).await.unwrap());
         assert!(store.consume(&email, &replacement.hash, later, 5).await.unwrap());
         assert!(!store.consume(&email, &replacement.hash, later, 5).await.unwrap());
+    }
+
+    fn sign_up_code(email: &Email, t: DateTime<Utc>) -> auth_domain::verification::StoredCode {
+        use auth_domain::verification::{CodePurpose, PlainCode, StoredCode};
+        StoredCode {
+            hash: PlainCode::from_random([1, 2, 3]).hash(email, CodePurpose::SignUp),
+            email: email.clone(),
+            purpose: CodePurpose::SignUp,
+            user_id: None,
+            login_id: None,
+            sent_at: t,
+            expires_at: t + TimeDelta::minutes(10),
+            attempts: 0,
+            verified_at: None,
+            consumed_at: None,
+        }
+    }
+
+    /// Issue defect 4: tries are reserved before a comparison, in one
+    /// conditional write, so `max` + 35 concurrent reservations get exactly
+    /// `max` grants; expired or used codes get none.
+    pub async fn code_tries_are_reserved_atomically(db: Database) {
+        use auth_domain::ports::CodeStore;
+        let store = Arc::new(auth_infra::DieselCodeStore::new(db));
+        let email = Email::parse("burst@example.com").unwrap();
+        let t = now();
+        let code = sign_up_code(&email, t);
+        store.put(&code, TimeDelta::seconds(60)).await.unwrap();
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let (store, email, hash) = (store.clone(), email.clone(), code.hash.clone());
+                tokio::spawn(async move { store.reserve_attempt(&email, &hash, t, 5).await.unwrap() })
+            })
+            .collect();
+        let mut granted = 0;
+        for task in tasks {
+            granted += usize::from(task.await.unwrap());
+        }
+        assert_eq!(granted, 5, "max tries, however many race");
+        assert_eq!(store.get(&email).await.unwrap().unwrap().attempts, 5);
+        assert!(!store.reserve_attempt(&email, &code.hash, t, 5).await.unwrap());
+        // A holder of one of the five may still verify, and gives it back.
+        assert!(store.mark_verified(&email, &code.hash, t, 5, None).await.unwrap());
+        assert_eq!(store.get(&email).await.unwrap().unwrap().attempts, 4);
+        // Expired: no try, no verification, no consumption.
+        let expired = code.expires_at;
+        assert!(
+            !store
+                .reserve_attempt(&email, &code.hash, expired, 5)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .mark_verified(&email, &code.hash, expired, 5, None)
+                .await
+                .unwrap()
+        );
+        assert!(!store.consume(&email, &code.hash, expired, 5).await.unwrap());
+        // Over the cap (a holder's try included): no verification either.
+        assert!(store.reserve_attempt(&email, &code.hash, t, 5).await.unwrap());
+        assert!(!store.mark_verified(&email, &code.hash, t, 4, None).await.unwrap());
+        // Used: no try.
+        assert!(store.consume(&email, &code.hash, t, 5).await.unwrap());
+        assert!(!store.reserve_attempt(&email, &code.hash, t, 5).await.unwrap());
+    }
+
+    /// Issue defect 3: a `SIGN_UP` verification binds the first login id a
+    /// successful check names, and is spent once, by that login id only.
+    pub async fn sign_up_verification_is_bound_and_spent_once(db: Database) {
+        use auth_domain::ports::CodeStore;
+        let store = Arc::new(auth_infra::DieselCodeStore::new(db));
+        let email = Email::parse("bind@example.com").unwrap();
+        let (owner, other) = (
+            LoginId::parse("Owner1").unwrap(),
+            LoginId::parse("other1").unwrap(),
+        );
+        let t = now();
+        let code = sign_up_code(&email, t);
+        store.put(&code, TimeDelta::seconds(60)).await.unwrap();
+        assert!(store.reserve_attempt(&email, &code.hash, t, 5).await.unwrap());
+        assert!(
+            store
+                .mark_verified(&email, &code.hash, t, 5, Some(&owner))
+                .await
+                .unwrap()
+        );
+        let stored = store.get(&email).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.login_id.as_ref(), stored.verified_at, stored.attempts),
+            (Some(&owner), Some(t), 0)
+        );
+        assert!(store.reserve_attempt(&email, &code.hash, t, 5).await.unwrap());
+        assert!(
+            !store
+                .mark_verified(&email, &code.hash, t, 5, Some(&other))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.get(&email).await.unwrap().unwrap().login_id,
+            Some(owner.clone())
+        );
+        // Another login id, or a check older than the window, spends nothing.
+        let window_start = t - TimeDelta::minutes(10);
+        assert!(
+            !store
+                .consume_sign_up(&email, &code.hash, &other, window_start, t)
+                .await
+                .unwrap()
+        );
+        let late = t + TimeDelta::seconds(1);
+        assert!(
+            !store
+                .consume_sign_up(&email, &code.hash, &owner, late, late)
+                .await
+                .unwrap()
+        );
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (store, email, hash, owner) =
+                    (store.clone(), email.clone(), code.hash.clone(), owner.clone());
+                tokio::spawn(async move {
+                    store
+                        .consume_sign_up(&email, &hash, &owner, window_start, t)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut spent = 0;
+        for task in tasks {
+            spent += usize::from(task.await.unwrap());
+        }
+        assert_eq!(spent, 1, "one check admits one sign-up");
+        assert_eq!(store.get(&email).await.unwrap().unwrap().consumed_at, Some(t));
+        // A new send replaces the binding with its own.
+        let mut next = sign_up_code(&email, t + TimeDelta::minutes(1));
+        next.login_id = Some(other.clone());
+        store.put(&next, TimeDelta::seconds(60)).await.unwrap();
+        assert_eq!(store.get(&email).await.unwrap(), Some(next));
+    }
+
+    /// Issue defect 5: decoy cooldowns live apart from the codes, race like
+    /// codes do, and go with the codes when the purge finds them useless.
+    pub async fn decoys_leave_codes_alone_and_are_purged(db: Database) {
+        use auth_domain::ports::CodeStore;
+        use auth_domain::verification::{DecoyKey, PutOutcome};
+        let store = Arc::new(auth_infra::DieselCodeStore::new(db));
+        let email = Email::parse("owner@example.com").unwrap();
+        let t = now();
+        let code = sign_up_code(&email, t);
+        store.put(&code, TimeDelta::seconds(60)).await.unwrap();
+        let minute = TimeDelta::seconds(60);
+        let later = t + TimeDelta::seconds(61);
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let store = store.clone();
+                let key = DecoyKey::of(&email, Some("stranger"));
+                tokio::spawn(async move { store.put_decoy(&key, later, minute).await.unwrap() })
+            })
+            .collect();
+        let mut stored = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                PutOutcome::Stored => stored += 1,
+                PutOutcome::Cooldown(until) => assert_eq!(until, later + minute),
+            }
+        }
+        assert_eq!(stored, 1, "exactly one racing decoy starts the cooldown");
+        assert_eq!(store.get(&email).await.unwrap(), Some(code.clone()));
+        // Another pair has its own cooldown; the pair's ends after a minute.
+        let other = DecoyKey::of(&email, Some("someone"));
+        assert_eq!(
+            store.put_decoy(&other, later, minute).await.unwrap(),
+            PutOutcome::Stored
+        );
+        let stranger = DecoyKey::of(&email, Some("stranger"));
+        assert_eq!(
+            store.put_decoy(&stranger, later + minute, minute).await.unwrap(),
+            PutOutcome::Stored
+        );
+        // Purge: the first decoy ended, the code is expired but was sent
+        // within the horizon.
+        let horizon = TimeDelta::minutes(10);
+        let at = later + minute + TimeDelta::seconds(1);
+        assert_eq!(store.purge_expired(at, horizon).await.unwrap(), 1);
+        assert!(store.get(&email).await.unwrap().is_some());
+        let at = t + TimeDelta::minutes(20);
+        assert_eq!(store.purge_expired(at, horizon).await.unwrap(), 2);
+        assert_eq!(store.get(&email).await.unwrap(), None);
+        assert_eq!(
+            store.put_decoy(&stranger, at, minute).await.unwrap(),
+            PutOutcome::Stored
+        );
     }
 }
 

@@ -21,7 +21,7 @@ fn sign_up_body(auth_id: &str, email: &str) -> serde_json::Value {
 async fn sign_up_success_shape(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let (login, email) = (unique_login(), unique_email());
-    app.verify_email(&email).await;
+    app.verify_email(&email, &login).await;
     let reply = app.post("/api/auth/sign-up", &sign_up_body(&login, &email)).await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
     assert_keys(&reply.json, &["data", "error"]);
@@ -59,7 +59,7 @@ async fn sign_up_duplicates(backend: TestBackend) {
     // Same authId (also in another case), new (verified) email.
     for login in [user.login.clone(), user.login.to_uppercase()] {
         let email = unique_email();
-        app.verify_email(&email).await;
+        app.verify_email(&email, &login).await;
         let reply = app.post("/api/auth/sign-up", &sign_up_body(&login, &email)).await;
         assert_reply(&reply, 400, &duplicate);
     }
@@ -183,7 +183,7 @@ async fn withdrawal_frees_the_account(backend: TestBackend) {
 
     // The id can be registered again, as a new account.
     let email = unique_email();
-    app.verify_email(&email).await;
+    app.verify_email(&email, &user.login).await;
     let reply = app
         .post("/api/auth/sign-up", &sign_up_body(&user.login, &email))
         .await;

@@ -91,25 +91,180 @@ async fn check_accepts_query_parameters(backend: TestBackend) {
     let Some(app) = gated(backend, |_| {}).await else {
         return;
     };
-    let email = unique_email();
+    let (login, email) = (unique_login(), unique_email());
     let code = mailed_code(&app, None, &email, "SIGN_UP").await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let reply = app
         .get(&format!(
-            "/api/auth/check/auth-code?email={email}&authCode={wrong}&type=SIGN_UP"
+            "/api/auth/check/auth-code?authId={login}&email={email}&authCode={wrong}&type=SIGN_UP"
         ))
         .await;
     assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
     let reply = app
         .get(&format!(
-            "/api/auth/check/auth-code?email={email}&authCode={code}&type=SIGN_UP"
+            "/api/auth/check/auth-code?authId={login}&email={email}&authCode={code}&type=SIGN_UP"
         ))
         .await;
     assert_reply(&reply, 200, &json!({"data": {"usable": true}, "error": null}));
+    let reply = app.post("/api/auth/sign-up", &sign_up_body(&login, &email)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+/// Issue defect 3: a checked `SIGN_UP` code proves the email for the
+/// `authId` it was sent and checked with, once; it is not a pass for anyone
+/// who signs up with that email in the next ten minutes.
+async fn a_sign_up_check_admits_only_its_own_auth_id(backend: TestBackend) {
+    let Some(app) = gated(backend, |_| {}).await else {
+        return;
+    };
+    let (owner, email) = (unique_login(), unique_email());
+    let code = mailed_code(&app, Some(&owner), &email, "SIGN_UP").await;
+    // The right code, checked under another authId, proves nothing.
+    let stranger = unique_login();
+    let reply = check(
+        &app,
+        json!({"authId": stranger, "email": email, "authCode": code, "type": "SIGN_UP"}),
+    )
+    .await;
+    assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
+    let reply = check(
+        &app,
+        json!({"authId": owner, "email": email, "authCode": code, "type": "SIGN_UP"}),
+    )
+    .await;
+    assert_reply(&reply, 200, &json!({"data": {"usable": true}, "error": null}));
+    // Someone else signing up with the checked email gets the answer an
+    // unverified email gets, and no account.
+    assert_account_error(
+        &app.post("/api/auth/sign-up", &sign_up_body(&stranger, &email))
+            .await,
+        400,
+        NOT_VERIFIED,
+    );
+    assert_reply(
+        &app.get(&format!("/api/auth/check/auth-id/{stranger}")).await,
+        200,
+        &json!({"data": {"usable": true}, "error": null}),
+    );
+    // The owner (authId compared case-insensitively) signs up.
     let reply = app
-        .post("/api/auth/sign-up", &sign_up_body(&unique_login(), &email))
+        .post("/api/auth/sign-up", &sign_up_body(&owner.to_uppercase(), &email))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    // Single use: after withdrawing, the same check does not open a second
+    // sign-up.
+    let reply = app
+        .post(
+            "/api/auth/withdrawal",
+            &json!({"authId": owner, "password": "Password123!"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_account_error(
+        &app.post("/api/auth/sign-up", &sign_up_body(&owner, &email)).await,
+        400,
+        NOT_VERIFIED,
+    );
+}
+
+/// A `SIGN_UP` code sent without `authId` is bound by the first successful
+/// check that carries one; a check with no `authId` at all opens nothing.
+async fn a_sign_up_code_sent_without_auth_id_is_bound_by_its_check(backend: TestBackend) {
+    let Some(app) = gated(backend, |_| {}).await else {
+        return;
+    };
+    let (owner, other, email) = (unique_login(), unique_login(), unique_email());
+    let code = mailed_code(&app, None, &email, "SIGN_UP").await;
+    let bare = check(&app, json!({"email": email, "authCode": code, "type": "SIGN_UP"})).await;
+    assert_reply(&bare, 200, &json!({"data": {"usable": true}, "error": null}));
+    // Checked by nobody in particular: no sign-up may use it.
+    assert_account_error(
+        &app.post("/api/auth/sign-up", &sign_up_body(&other, &email)).await,
+        400,
+        NOT_VERIFIED,
+    );
+    let reply = check(
+        &app,
+        json!({"authId": owner, "email": email, "authCode": code, "type": "SIGN_UP"}),
+    )
+    .await;
+    assert_reply(&reply, 200, &json!({"data": {"usable": true}, "error": null}));
+    // Bound now: another authId's check and sign-up are refused.
+    let reply = check(
+        &app,
+        json!({"authId": other, "email": email, "authCode": code, "type": "SIGN_UP"}),
+    )
+    .await;
+    assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
+    assert_account_error(
+        &app.post("/api/auth/sign-up", &sign_up_body(&other, &email)).await,
+        400,
+        NOT_VERIFIED,
+    );
+    let reply = app.post("/api/auth/sign-up", &sign_up_body(&owner, &email)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+/// Issue defect 4: a burst of wrong checks sent at once counts every one of
+/// them against the cap, and the right code is refused afterwards.
+async fn a_burst_of_wrong_checks_kills_the_code(backend: TestBackend) {
+    let Some(app) = gated(backend, |_| {}).await else {
+        return;
+    };
+    let app = std::sync::Arc::new(app);
+    let (login, email) = (unique_login(), unique_email());
+    let code = mailed_code(&app, Some(&login), &email, "SIGN_UP").await;
+    let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
+    let burst = (0..40).map(|_| {
+        let (app, login, email) = (app.clone(), login.clone(), email.clone());
+        tokio::spawn(async move {
+            check(
+                &app,
+                json!({"authId": login, "email": email, "authCode": wrong, "type": "SIGN_UP"}),
+            )
+            .await
+        })
+    });
+    for reply in futures_util::future::join_all(burst).await {
+        let reply = reply.unwrap();
+        assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
+    }
+    let reply = check(
+        &app,
+        json!({"authId": login, "email": email, "authCode": code, "type": "SIGN_UP"}),
+    )
+    .await;
+    assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
+    assert_account_error(
+        &app.post("/api/auth/sign-up", &sign_up_body(&login, &email)).await,
+        400,
+        NOT_VERIFIED,
+    );
+}
+
+/// A right check is not a wrong try: after four typos the code still checks
+/// and then resets the password (the document's check-then-reset flow).
+async fn four_typos_leave_the_code_good_for_check_and_reset(backend: TestBackend) {
+    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
+        return;
+    };
+    let user = app.new_user().await;
+    let code = mailed_code(&app, Some(&user.login), &user.email, "FORGET_PASSWORD").await;
+    let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
+    let body = |c: &str| json!({"authId": user.login, "email": user.email, "authCode": c, "type": "FORGET_PASSWORD"});
+    for _ in 0..4 {
+        assert_eq!(check(&app, body(wrong)).await.json["data"]["usable"], false);
+    }
+    for _ in 0..2 {
+        assert_eq!(check(&app, body(&code)).await.json["data"]["usable"], true);
+    }
+    let reply = app
+        .post(
+            "/api/auth/reset/password",
+            &json!({"userId": user.id, "authCode": code, "newPassword": "NewPassword1!"}),
+        )
+        .await;
+    assert_reply(&reply, 200, &json!({"data": {"userId": user.id}, "error": null}));
 }
 
 async fn sign_up_without_a_checked_code_is_refused(backend: TestBackend) {
@@ -390,6 +545,52 @@ async fn forget_password_mismatch_sends_nothing(backend: TestBackend) {
     assert_eq!(app.mail().count_to(&user.email), 1);
 }
 
+/// Issue defect 5: a `FORGET_PASSWORD` send that matches no account changes
+/// nothing stored for the email: the owner's pending code keeps working and
+/// the owner's own sends are not held up by a stranger's.
+async fn a_strangers_reset_request_leaves_the_owners_code_alone(backend: TestBackend) {
+    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 2).await else {
+        return;
+    };
+    let cooldown = Duration::from_millis(2200);
+    let (a, b) = (app.new_user().await, app.new_user().await);
+    tokio::time::sleep(cooldown).await;
+    let stranger = |email: &str| json!({"authId": unique_login(), "email": email, "type": "FORGET_PASSWORD"});
+
+    // B: a stranger's request does not start a cooldown for the owner.
+    assert_reply(
+        &send(&app, stranger(&b.email)).await,
+        200,
+        &json!({"data": {"state": true}, "error": null}),
+    );
+    let code_b = mailed_code(&app, Some(&b.login), &b.email, "FORGET_PASSWORD").await;
+
+    // A: the owner's code survives a stranger's request made after the
+    // cooldown, and no mail goes out for the stranger's.
+    let code_a = mailed_code(&app, Some(&a.login), &a.email, "FORGET_PASSWORD").await;
+    tokio::time::sleep(cooldown).await;
+    let pair = stranger(&a.email);
+    let mails = app.mail().count_to(&a.email);
+    assert_reply(
+        &send(&app, pair.clone()).await,
+        200,
+        &json!({"data": {"state": true}, "error": null}),
+    );
+    // The same stranger again: the cooldown a match would get.
+    assert_eq!(send(&app, pair).await.status.as_u16(), 429);
+    for (user, code) in [(&a, &code_a), (&b, &code_b)] {
+        let reply = app
+            .post(
+                "/api/auth/reset/password",
+                &json!({"userId": user.id, "authCode": code, "newPassword": "NewPassword1!"}),
+            )
+            .await;
+        assert_reply(&reply, 200, &json!({"data": {"userId": user.id}, "error": null}));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.mail().count_to(&a.email), mails);
+}
+
 async fn send_validation(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let email = unique_email();
@@ -511,6 +712,11 @@ async fn default_outbox_writes_eml_files(backend: TestBackend) {
 on_both_backends!(
     send_check_sign_up,
     check_accepts_query_parameters,
+    a_sign_up_check_admits_only_its_own_auth_id,
+    a_sign_up_code_sent_without_auth_id_is_bound_by_its_check,
+    a_burst_of_wrong_checks_kills_the_code,
+    four_typos_leave_the_code_good_for_check_and_reset,
+    a_strangers_reset_request_leaves_the_owners_code_alone,
     sign_up_without_a_checked_code_is_refused,
     codes_are_typed,
     codes_expire,

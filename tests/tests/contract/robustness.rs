@@ -558,16 +558,23 @@ async fn oversize_in_each_envelope(backend: TestBackend) {
 
 async fn parallel_sign_ups_same_email(backend: TestBackend) {
     let app = Arc::new(TestApp::spawn(backend).await);
-    let email = unique_email();
-    app.verify_email(&email).await;
+    let (login, email) = (unique_login(), unique_email());
+    app.verify_email(&email, &login).await;
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
+    for i in 0..20 {
         let app = app.clone();
         let email = email.clone();
+        // The verification admits its own authId only (in any case): the
+        // same sign-up sent twenty times, as by a client that retries.
+        let login = if i % 2 == 0 {
+            login.clone()
+        } else {
+            login.to_uppercase()
+        };
         tasks.spawn(async move {
             app.post(
                 "/api/auth/sign-up",
-                &json!({"authId": unique_login(), "password": "Password123!", "name": "동시", "email": email}),
+                &json!({"authId": login, "password": "Password123!", "name": "동시", "email": email}),
             )
             .await
         });
@@ -601,7 +608,7 @@ async fn parallel_sign_ups_same_auth_id(backend: TestBackend) {
             login.to_uppercase()
         };
         let email = unique_email();
-        app.verify_email(&email).await;
+        app.verify_email(&email, &login).await;
         tasks.spawn(async move {
             app.post(
                 "/api/auth/sign-up",

@@ -83,9 +83,11 @@ pub enum WithdrawError {
 
 impl AuthService {
     /// Registers a user with a password. Validation happens first, then the
-    /// sign-up gate (a checked `SIGN_UP` code, unless the policy turns it
-    /// off), then the hash (before any write), then one insert whose unique
-    /// constraints decide duplicates; the gate's code is then consumed.
+    /// sign-up gate is read (a `SIGN_UP` check bound to this login id,
+    /// unless the policy turns the gate off), then the hash (before any
+    /// write); then the gate's verification is spent in one conditional
+    /// write — so one check admits one sign-up however many race — and one
+    /// insert whose unique constraints decide duplicates.
     ///
     /// # Errors
     /// [`SignUpError`].
@@ -95,26 +97,19 @@ impl AuthService {
         let name = DisplayName::parse(&request.name).map_err(|_| SignUpError::InvalidName)?;
         let password = self.policy.password.check(&request.password)?;
         let gate = if self.policy.codes.signup_requires_code {
-            match self.signup_gate_open(&email).await? {
+            match self.signup_gate_open(&email, &login_id).await? {
                 Some(code) => Some(code),
-                None => {
-                    // A taken id or email is reported as the document says
-                    // (`이미 존재 하는 값`), not as an unverified email: a
-                    // registered email can never get a SIGN_UP code, and the
-                    // winner of a sign-up race has spent the check.
-                    if self.ports.users.by_login_id(&login_id).await?.is_some() {
-                        return Err(SignUpError::Duplicate(UniqueField::LoginId));
-                    }
-                    if self.ports.users.by_email(&email).await?.is_some() {
-                        return Err(SignUpError::Duplicate(UniqueField::Email));
-                    }
-                    return Err(SignUpError::EmailNotVerified);
-                }
+                None => return Err(self.gate_closed(&login_id, &email, false).await?),
             }
         } else {
             None
         };
         let hash = self.ports.hasher.hash(&password).await?;
+        if let Some(code) = gate
+            && !self.claim_sign_up(&code, &login_id).await?
+        {
+            return Err(self.gate_closed(&login_id, &email, true).await?);
+        }
         let new = NewUser {
             uuid: self.random_uuid(),
             login_id: Some(login_id),
@@ -124,21 +119,46 @@ impl AuthService {
             password_hash: Some(hash),
             created_at: self.ports.clock.now(),
         };
-        let user = self.ports.users.insert(new).await.map_err(|e| match e {
+        // The verification is spent even if the insert fails: a duplicate
+        // means the bound login id or the email was taken meanwhile, so it
+        // could not admit this sign-up again anyway; after an infrastructure
+        // failure the user asks for a new code.
+        self.ports.users.insert(new).await.map_err(|e| match e {
             InsertUserError::Duplicate(field) => SignUpError::Duplicate(field),
             InsertUserError::Port(e) => SignUpError::Internal(e),
-        })?;
-        if let Some(code) = gate {
-            // The verification is spent; the account exists either way, so a
-            // failure here only leaves a code that no second sign-up can use
-            // (the email is now taken).
-            let now = self.ports.clock.now();
-            self.ports
-                .codes
-                .consume(&user.email, &code.hash, now, self.policy.codes.max_attempts)
-                .await?;
+        })
+    }
+
+    /// Why the sign-up gate is closed for `login_id` and `email`. A taken
+    /// id or email is reported as the document says (`이미 존재 하는 값`),
+    /// not as an unverified email: a registered email can never get a
+    /// `SIGN_UP` code. `lost_race`: the gate was open when read but another
+    /// sign-up of the same login id spent it first — the same request sent
+    /// twice — which is a duplicate too, even before that sign-up's insert
+    /// is visible.
+    async fn gate_closed(
+        &self,
+        login_id: &LoginId,
+        email: &Email,
+        lost_race: bool,
+    ) -> Result<SignUpError, PortError> {
+        if self.ports.users.by_login_id(login_id).await?.is_some() {
+            return Ok(SignUpError::Duplicate(UniqueField::LoginId));
         }
-        Ok(user)
+        if self.ports.users.by_email(email).await?.is_some() {
+            return Ok(SignUpError::Duplicate(UniqueField::Email));
+        }
+        if lost_race
+            && self
+                .ports
+                .codes
+                .get(email)
+                .await?
+                .is_some_and(|c| c.login_id.as_ref() == Some(login_id) && c.consumed_at.is_some())
+        {
+            return Ok(SignUpError::Duplicate(UniqueField::Email));
+        }
+        Ok(SignUpError::EmailNotVerified)
     }
 
     /// Deletes an account after checking its password: every session is

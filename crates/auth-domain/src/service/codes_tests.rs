@@ -19,12 +19,16 @@ fn request(email: &str) -> SignUp {
     }
 }
 
+/// The document's flow: send and check both carry the `authId`.
 async fn verified_signup(w: &World) -> crate::user::User {
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .send_code(Some("newbie"), EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         w.service
-            .check_code(None, EMAIL, &code, SignUpCode)
+            .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
@@ -38,7 +42,10 @@ async fn sign_up_needs_a_checked_code_and_spends_it() {
         w.service.sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .send_code(Some("newbie"), EMAIL, SignUpCode)
+        .await
+        .unwrap();
     // Sent but not checked: still closed.
     assert!(matches!(
         w.service.sign_up(request(EMAIL)).await,
@@ -52,7 +59,7 @@ async fn sign_up_needs_a_checked_code_and_spends_it() {
     );
     assert!(
         w.service
-            .check_code(None, EMAIL, &code, SignUpCode)
+            .check_code(Some("NewBie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
@@ -67,7 +74,7 @@ async fn the_gate_closes_ten_minutes_after_the_check() {
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         w.service
-            .check_code(None, EMAIL, &code, SignUpCode)
+            .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
@@ -323,4 +330,357 @@ async fn duplicates_are_reported_before_the_gate() {
         w.service.sign_up(request("fresh@example.com")).await,
         Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
     ));
+}
+
+/// Issue defect 3: a `SIGN_UP` check admits the sign-up of the login id the
+/// code was sent (or first checked) for, once, and nobody else's.
+#[tokio::test]
+async fn a_sign_up_check_admits_only_its_login_id_once() {
+    let w = world(AuthPolicy::default());
+    w.service
+        .send_code(Some("newbie"), EMAIL, SignUpCode)
+        .await
+        .unwrap();
+    let code = w.mailer.last_code(EMAIL).unwrap();
+    // Another login id's check of the right code is refused and spends no
+    // try of the owner's.
+    for _ in 0..6 {
+        assert!(
+            !w.service
+                .check_code(Some("stranger"), EMAIL, &code, SignUpCode)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(w.codes.rows.lock().unwrap()[EMAIL].attempts, 0);
+    assert!(
+        w.service
+            .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
+    let mut stranger = request(EMAIL);
+    stranger.login_id = "stranger".into();
+    assert!(matches!(
+        w.service.sign_up(stranger).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
+    let user = w.service.sign_up(request(EMAIL)).await.unwrap();
+    assert!(w.codes.rows.lock().unwrap()[EMAIL].consumed_at.is_some());
+    // Single use: with the account gone, the same check admits nothing.
+    w.service.withdraw("newbie", "long enough", None).await.unwrap();
+    assert!(w.service.ports.users.by_id(user.id).await.unwrap().is_none());
+    assert!(matches!(
+        w.service.sign_up(request(EMAIL)).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
+}
+
+/// A code sent without a login id is bound by the first right check that
+/// names one; a check naming none opens no sign-up at all.
+#[tokio::test]
+async fn a_check_binds_a_code_sent_without_login_id() {
+    let w = world(AuthPolicy::default());
+    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    let code = w.mailer.last_code(EMAIL).unwrap();
+    assert!(
+        w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        w.service.sign_up(request(EMAIL)).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
+    assert!(
+        w.service
+            .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !w.service
+            .check_code(Some("stranger"), EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
+    // Once bound, a check naming nobody is refused too.
+    assert!(
+        !w.service
+            .check_code(None, EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
+    w.service.sign_up(request(EMAIL)).await.unwrap();
+}
+
+/// A right check gives its reserved try back: four typos, then the code
+/// still checks (twice) and resets.
+#[tokio::test]
+async fn a_right_code_is_not_a_wrong_try() {
+    let w = world(AuthPolicy::default());
+    let user = verified_signup(&w).await;
+    w.clock.advance(TimeDelta::minutes(1));
+    w.service
+        .send_code(Some("newbie"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
+    let code = w.mailer.last_code(EMAIL).unwrap();
+    let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
+    for _ in 0..4 {
+        assert!(
+            !w.service
+                .check_code(Some("newbie"), EMAIL, wrong, ForgetPassword)
+                .await
+                .unwrap()
+        );
+    }
+    for _ in 0..2 {
+        assert!(
+            w.service
+                .check_code(Some("newbie"), EMAIL, &code, ForgetPassword)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(w.codes.rows.lock().unwrap()[EMAIL].attempts, 4);
+    w.service
+        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+        .await
+        .unwrap();
+}
+
+/// A code store whose reads are all served before any of a burst's writes:
+/// the stale read that let a synchronised burst of checks be compared
+/// about thirty times against a cap of five (issue defect 4). The first
+/// `burst` readers wait until one more has read; that last reader then
+/// waits until the test lets it go.
+struct StaleReads {
+    inner: std::sync::Arc<super::fakes::MemCodes>,
+    burst: usize,
+    readers: std::sync::atomic::AtomicUsize,
+    all_read: tokio::sync::Barrier,
+    release_last: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::CodeStore for StaleReads {
+    async fn put(
+        &self,
+        code: &crate::verification::StoredCode,
+        cooldown: TimeDelta,
+    ) -> Result<crate::verification::PutOutcome, crate::PortError> {
+        self.inner.put(code, cooldown).await
+    }
+    async fn get(
+        &self,
+        email: &crate::user::Email,
+    ) -> Result<Option<crate::verification::StoredCode>, crate::PortError> {
+        let snapshot = self.inner.get(email).await;
+        let n = self.readers.fetch_add(1, Ordering::SeqCst);
+        if n <= self.burst {
+            self.all_read.wait().await;
+        }
+        if n == self.burst {
+            drop(self.release_last.acquire().await.unwrap());
+        }
+        snapshot
+    }
+    async fn reserve_attempt(
+        &self,
+        email: &crate::user::Email,
+        hash: &crate::verification::CodeHash,
+        now: chrono::DateTime<chrono::Utc>,
+        max: u32,
+    ) -> Result<bool, crate::PortError> {
+        self.inner.reserve_attempt(email, hash, now, max).await
+    }
+    async fn mark_verified(
+        &self,
+        email: &crate::user::Email,
+        hash: &crate::verification::CodeHash,
+        now: chrono::DateTime<chrono::Utc>,
+        max: u32,
+        login_id: Option<&crate::user::LoginId>,
+    ) -> Result<bool, crate::PortError> {
+        self.inner.mark_verified(email, hash, now, max, login_id).await
+    }
+    async fn consume(
+        &self,
+        email: &crate::user::Email,
+        hash: &crate::verification::CodeHash,
+        now: chrono::DateTime<chrono::Utc>,
+        max: u32,
+    ) -> Result<bool, crate::PortError> {
+        self.inner.consume(email, hash, now, max).await
+    }
+    async fn consume_sign_up(
+        &self,
+        email: &crate::user::Email,
+        hash: &crate::verification::CodeHash,
+        login_id: &crate::user::LoginId,
+        since: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, crate::PortError> {
+        self.inner
+            .consume_sign_up(email, hash, login_id, since, now)
+            .await
+    }
+    async fn discard(
+        &self,
+        email: &crate::user::Email,
+        hash: &crate::verification::CodeHash,
+    ) -> Result<(), crate::PortError> {
+        self.inner.discard(email, hash).await
+    }
+    async fn put_decoy(
+        &self,
+        key: &crate::verification::DecoyKey,
+        now: chrono::DateTime<chrono::Utc>,
+        cooldown: TimeDelta,
+    ) -> Result<crate::verification::PutOutcome, crate::PortError> {
+        self.inner.put_decoy(key, now, cooldown).await
+    }
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        horizon: TimeDelta,
+    ) -> Result<usize, crate::PortError> {
+        self.inner.purge_expired(now, horizon).await
+    }
+}
+
+/// Issue defect 4, made deterministic: forty wrong checks and then the
+/// right one all read the code while it still had five tries left; the
+/// wrong ones finish first. Only five wrong codes may have been compared,
+/// and the right one must be refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_stale_reads_cannot_outrun_the_try_cap() {
+    const BURST: usize = 40;
+    let w = world(AuthPolicy::default());
+    w.service
+        .send_code(Some("newbie"), EMAIL, SignUpCode)
+        .await
+        .unwrap();
+    let code = w.mailer.last_code(EMAIL).unwrap();
+    let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
+    let stale = std::sync::Arc::new(StaleReads {
+        inner: w.codes.clone(),
+        burst: BURST,
+        readers: std::sync::atomic::AtomicUsize::new(0),
+        all_read: tokio::sync::Barrier::new(BURST + 1),
+        release_last: tokio::sync::Semaphore::new(0),
+    });
+    let mut ports = w.service.ports.clone();
+    ports.codes = stale.clone();
+    let service = AuthService::new(ports, AuthPolicy::default());
+    let wrong_checks: Vec<_> = (0..BURST)
+        .map(|_| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                service
+                    .check_code(Some("newbie"), EMAIL, wrong, SignUpCode)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    while stale.readers.load(Ordering::SeqCst) < BURST {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let right = {
+        let (service, code) = (service.clone(), code.clone());
+        tokio::spawn(async move {
+            service
+                .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
+                .await
+                .unwrap()
+        })
+    };
+    for check in wrong_checks {
+        assert!(!check.await.unwrap());
+    }
+    assert_eq!(w.codes.rows.lock().unwrap()[EMAIL].attempts, 5);
+    stale.release_last.add_permits(1);
+    assert!(!right.await.unwrap(), "the right code was accepted after the cap");
+    assert!(matches!(
+        w.service.sign_up(request(EMAIL)).await,
+        Err(SignUpError::EmailNotVerified)
+    ));
+}
+
+/// Issue defect 5: a stranger's `FORGET_PASSWORD` request for the owner's
+/// email neither replaces the owner's pending code nor delays the owner's
+/// next request, and still answers like a match would.
+#[tokio::test]
+async fn a_strangers_reset_request_changes_nothing_of_the_owners() {
+    let w = world(AuthPolicy::default());
+    let user = verified_signup(&w).await;
+    w.clock.advance(TimeDelta::minutes(1));
+    w.service
+        .send_code(Some("newbie"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
+    let code = w.mailer.last_code(EMAIL).unwrap();
+    let pending = w.codes.rows.lock().unwrap()[EMAIL].clone();
+    let mails = w.mailer.sent.lock().unwrap().len();
+    // Even within the owner's cooldown: a pair's answers depend on that
+    // pair's history only.
+    w.clock.advance(TimeDelta::seconds(10));
+    w.service
+        .send_code(Some("stranger"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.service.send_code(Some("stranger"), EMAIL, ForgetPassword).await,
+        Err(SendCodeError::Cooldown(_))
+    ));
+    assert_eq!(w.codes.rows.lock().unwrap()[EMAIL], pending);
+    assert_eq!(w.mailer.sent.lock().unwrap().len(), mails);
+    w.service
+        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+        .await
+        .unwrap();
+    // The owner's cooldown ended; the stranger's, still running, is the
+    // stranger's alone.
+    w.clock.advance(TimeDelta::seconds(51));
+    w.service
+        .send_code(Some("newbie"), EMAIL, ForgetPassword)
+        .await
+        .unwrap();
+    assert_eq!(w.mailer.sent.lock().unwrap().len(), mails + 1);
+}
+
+#[tokio::test]
+async fn purging_keeps_what_a_cooldown_or_an_open_sign_up_needs() {
+    let w = world(AuthPolicy::default());
+    w.service
+        .send_code(Some("newbie"), EMAIL, SignUpCode)
+        .await
+        .unwrap();
+    let code = w.mailer.last_code(EMAIL).unwrap();
+    w.clock.advance(TimeDelta::minutes(9));
+    assert!(
+        w.service
+            .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
+            .await
+            .unwrap()
+    );
+    w.service
+        .send_code(Some("nobody"), "other@example.com", ForgetPassword)
+        .await
+        .unwrap();
+    // The decoy's cooldown runs and the code is live: nothing goes.
+    w.clock.advance(TimeDelta::seconds(30));
+    assert_eq!(w.service.purge_expired_codes().await.unwrap(), 0);
+    // The decoy's cooldown ended and the code expired, but the code's
+    // sign-up window is still open: only the decoy goes.
+    w.clock.advance(TimeDelta::seconds(90));
+    assert_eq!(w.service.purge_expired_codes().await.unwrap(), 1);
+    w.service.sign_up(request(EMAIL)).await.unwrap();
+    w.clock.advance(TimeDelta::minutes(10));
+    assert_eq!(w.service.purge_expired_codes().await.unwrap(), 1);
+    assert!(w.codes.rows.lock().unwrap().is_empty());
+    assert!(w.codes.decoys.lock().unwrap().is_empty());
 }

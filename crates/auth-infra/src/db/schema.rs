@@ -57,6 +57,15 @@ diesel::table! {
         attempts -> BigInt,
         verified_at -> Nullable<Timestamp>,
         consumed_at -> Nullable<Timestamp>,
+        login_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    code_decoys (key_hash) {
+        key_hash -> Text,
+        sent_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -136,6 +145,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     server_keys,
     verification_codes,
+    code_decoys,
     social_identities,
     oauth_states,
     apps,
