@@ -27,9 +27,10 @@ pub struct RetentionPolicy {
     /// Revoked sessions are kept this long (sockets and late requests learn
     /// the stored reason), 1 day by default.
     pub revoked_sessions: TimeDelta,
-    /// A code's row also carries the resend cooldown: kept until both it
-    /// expired and the cooldown since it was sent has passed.
-    pub code_resend_cooldown: TimeDelta,
+    /// A code's row also carries the resend cooldown and, once checked,
+    /// the sign-up window: kept this long after it was sent and checked
+    /// (the longer of the two), and until it expired.
+    pub code_horizon: TimeDelta,
     /// A throttle counter matters while its window runs or its lock stands.
     pub throttle_window: TimeDelta,
     /// Audit events older than this are deleted; `None` keeps them forever.
@@ -43,7 +44,7 @@ impl RetentionPolicy {
         Self {
             access_ttl: policy.access_ttl,
             revoked_sessions: TimeDelta::days(1),
-            code_resend_cooldown: policy.codes.resend_cooldown,
+            code_horizon: policy.codes.resend_cooldown.max(policy.codes.signup_window),
             throttle_window: policy.throttle.account.window.max(policy.throttle.ip.window),
             audit,
         }
@@ -55,7 +56,7 @@ impl RetentionPolicy {
             now,
             refresh_expired_before: now - self.access_ttl,
             revoked_before: now - self.revoked_sessions,
-            code_sent_before: now - self.code_resend_cooldown,
+            code_horizon: self.code_horizon,
             throttle_window_started_before: now - self.throttle_window,
             audit_before: self.audit.map(|keep| now - keep),
         }
@@ -72,8 +73,10 @@ pub struct PurgeCutoffs {
     pub refresh_expired_before: DateTime<Utc>,
     /// Sessions revoked before this, with their refresh records.
     pub revoked_before: DateTime<Utc>,
-    /// Codes expired at `now` and sent before this.
-    pub code_sent_before: DateTime<Utc>,
+    /// Codes expired at `now` and sent (and checked) longer than this ago,
+    /// and send decoys whose cooldown ended (see
+    /// [`crate::ports::CodeStore::purge_expired`]).
+    pub code_horizon: TimeDelta,
     /// Throttle counters whose window started before this and that are not
     /// locked at `now`.
     pub throttle_window_started_before: DateTime<Utc>,
@@ -199,7 +202,11 @@ mod tests {
         assert_eq!(c.now, now);
         assert_eq!(c.refresh_expired_before, now - TimeDelta::minutes(30));
         assert_eq!(c.revoked_before, now - TimeDelta::days(1));
-        assert_eq!(c.code_sent_before, now - TimeDelta::seconds(60));
+        assert_eq!(
+            c.code_horizon,
+            TimeDelta::minutes(10),
+            "the sign-up window outlasts the cooldown"
+        );
         assert_eq!(c.throttle_window_started_before, now - TimeDelta::minutes(15));
         assert_eq!(c.audit_before, Some(now - TimeDelta::days(365)));
         let forever = RetentionPolicy::from_policy(&AuthPolicy::default(), None);

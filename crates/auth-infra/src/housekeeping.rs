@@ -8,12 +8,11 @@
 use async_trait::async_trait;
 use auth_domain::PortError;
 use auth_domain::housekeeping::{Housekeeping, PurgeCutoffs, PurgeReport};
+use auth_domain::ports::CodeStore;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
-use crate::db::schema::{
-    audit_log, login_throttle, oauth_states, refresh_tokens, sessions, verification_codes,
-};
+use crate::db::schema::{audit_log, login_throttle, oauth_states, refresh_tokens, sessions};
 use crate::db::{Database, to_db_time};
 
 /// Purges expired rows from every table that accumulates them.
@@ -36,10 +35,14 @@ fn count(n: usize) -> u64 {
 #[async_trait]
 impl Housekeeping for DieselHousekeeping {
     async fn purge(&self, c: &PurgeCutoffs) -> Result<PurgeReport, PortError> {
+        // Codes and send decoys: the code store's own rule, so the two
+        // never disagree on what a cooldown or an open sign-up still needs.
+        let codes = crate::DieselCodeStore::new(self.db.clone())
+            .purge_expired(c.now, c.code_horizon)
+            .await?;
         let now = to_db_time(c.now);
         let refresh_before = to_db_time(c.refresh_expired_before);
         let revoked_before = to_db_time(c.revoked_before);
-        let code_sent_before = to_db_time(c.code_sent_before);
         let window_before = to_db_time(c.throttle_window_started_before);
         let audit_before = c.audit_before.map(to_db_time);
         self.db
@@ -71,14 +74,6 @@ impl Housekeeping for DieselHousekeeping {
                     )
                     .execute(conn)?,
                 );
-                report.codes = count(
-                    diesel::delete(
-                        verification_codes::table
-                            .filter(verification_codes::expires_at.le(now))
-                            .filter(verification_codes::sent_at.lt(code_sent_before)),
-                    )
-                    .execute(conn)?,
-                );
                 report.oauth_states = count(
                     diesel::delete(oauth_states::table.filter(oauth_states::expires_at.le(now)))
                         .execute(conn)?,
@@ -95,6 +90,7 @@ impl Housekeeping for DieselHousekeeping {
                     )
                     .execute(conn)?,
                 );
+                report.codes = count(codes);
                 if let Some(before) = audit_before {
                     report.audit_events = count(
                         diesel::delete(audit_log::table.filter(audit_log::at.lt(before))).execute(conn)?,

@@ -1384,6 +1384,7 @@ mod housekeeping {
             email,
             purpose: CodePurpose::SignUp,
             user_id: None,
+            login_id: None,
             sent_at: sent,
             expires_at: sent + ttl,
             attempts: 0,

@@ -946,7 +946,7 @@ async fn naver_addresses_never_link_by_email(backend: TestBackend) {
     // Naver account that reports that address.
     let login = auth_contract_tests::unique_login();
     let email = format!("{login}@naver.com");
-    app.verify_email(&email).await;
+    app.verify_email(&email, &login).await;
     let signed_up = app
         .post(
             "/api/auth/sign-up",
