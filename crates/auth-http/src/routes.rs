@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::TimeDelta;
 
 use crate::body::{BodyError, read_json};
-use crate::contracts::{picsel, picsel_social, session, standard};
+use crate::contracts::{account, chat, picsel, picsel_social, session, standard};
 use crate::openapi::Op;
 use crate::settings::{ContractSettings, ContractsSettings};
 use crate::state::AppState;
@@ -140,127 +140,6 @@ fn service_routes() -> Vec<Route> {
     routes
 }
 
-/// Route tables of the modules whose handlers still read their bodies
-/// field by field; each moves into its module as that module is typed.
-mod legacy {
-    use actix_web::web;
-    use serde_json::json;
-
-    use super::{Method, Route};
-    use crate::contracts::{account, chat};
-    use crate::openapi::Op;
-
-    fn any() -> serde_json::Value {
-        json!({})
-    }
-
-    macro_rules! row {
-        ($method:ident, $path:expr, $id:expr, $to:expr, $tag:expr, $summary:expr, [$($status:expr),*]) => {
-            Route {
-                method: Method::$method,
-                path: $path,
-                id: $id,
-                to: || $to,
-                rate_limit: None,
-                doc: || {
-                    let op = Op::new($tag, $id, $summary);
-                    $(let op = op.raw($status, "See the contract's document.", "*/*", any());)*
-                    op
-                },
-            }
-        };
-    }
-
-    pub(super) fn account() -> Vec<Route> {
-        vec![
-            row!(
-                Post,
-                "/api/auth/sign-up",
-                "account.sign_up",
-                web::post().to(account::sign_up),
-                "account",
-                "회원 가입",
-                [200, 400, 413, 429, 503]
-            ),
-            row!(
-                Post,
-                "/api/auth/sign-in",
-                "account.sign_in",
-                web::post().to(account::sign_in),
-                "account",
-                "로그인",
-                [200, 400, 413, 429, 503]
-            ),
-            row!(
-                Post,
-                "/api/auth/withdrawal",
-                "account.withdrawal",
-                web::post().to(account::withdrawal),
-                "account",
-                "회원 탈퇴",
-                [200, 400, 413, 429, 503]
-            ),
-            row!(
-                Get,
-                "/api/auth/check/auth-id/{authId}",
-                "account.check_auth_id",
-                web::get().to(account::check_auth_id),
-                "account",
-                "사용자 ID 사용 가능 여부 확인",
-                [200, 429, 503]
-            ),
-            row!(
-                Get,
-                "/api/auth/check/email/{email}",
-                "account.check_email",
-                web::get().to(account::check_email),
-                "account",
-                "사용자 Email 사용 가능 여부 확인",
-                [200, 429, 503]
-            ),
-            row!(
-                Post,
-                "/api/auth/send/auth-key",
-                "account.send_code",
-                web::post().to(account::send_code),
-                "account",
-                "인증 번호 전송",
-                [200, 400, 413, 429, 503]
-            ),
-            row!(
-                Get,
-                "/api/auth/check/auth-code",
-                "account.check_code",
-                web::get().to(account::check_code),
-                "account",
-                "인증 번호 확인",
-                [200, 400, 413, 429, 503]
-            ),
-            row!(
-                Post,
-                "/api/auth/reset/password",
-                "account.reset_password",
-                web::post().to(account::reset_password),
-                "account",
-                "비밀번호 찾기 (비밀번호 변경)",
-                [200, 400, 413, 429, 503]
-            ),
-        ]
-    }
-
-    pub(super) fn chat() -> Vec<Route> {
-        vec![row!(
-            Post,
-            "/auth/login",
-            "chat.login",
-            web::post().to(chat::login),
-            "chat",
-            "User Login (App-Id)",
-            [200, 400, 413, 503]
-        )]
-    }
-}
-
 /// `GET /ws`, served by `auth-ws`.
 fn auth_ws_route() -> Route {
     Route {
@@ -312,8 +191,8 @@ impl RoutePlan {
                 &settings.picsel,
                 [picsel::routes(), picsel_social::routes()].concat(),
             ),
-            (&settings.account, legacy::account()),
-            (&settings.chat, legacy::chat()),
+            (&settings.account, account::routes()),
+            (&settings.chat, chat::routes()),
         ];
         let mut plan = Self::default();
         for route in service_routes() {

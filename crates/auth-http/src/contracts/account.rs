@@ -4,7 +4,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use auth_domain::password::PolicyViolation;
 use auth_domain::service::{
@@ -12,8 +14,13 @@ use auth_domain::service::{
 };
 use auth_domain::verification::CodePurpose;
 
-use crate::body::{BodyError, JsonObject, read_json};
-use crate::contracts::log_internal;
+use crate::body::{Body, BodyError, ContractBody, int_or_string};
+use crate::contracts::envelope::{
+    Common, ContractError, Envelope, Reply, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, non_blank, render,
+    required, response_error,
+};
+use crate::openapi::Op;
+use crate::routes::{Method, Route};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -23,307 +30,546 @@ const UNKNOWN_ID: &str = "존재 하지 않는 아이디";
 const WRONG_PASSWORD: &str = "비밀번호 불일치";
 const NOT_VERIFIED: &str = "인증 되지 않은 이메일";
 const DENIED: &str = "올바르지 않은 접근 권한";
+const UNAVAILABLE: &str = "일시적인 오류, 잠시 후 다시 시도";
 
-fn weak_password(state: &AppState, violation: &PolicyViolation) -> HttpResponse {
-    let policy = state.auth.policy().password;
-    let message = match violation {
-        PolicyViolation::TooShort(_) | PolicyViolation::TooLong(_) => format!(
-            "비밀번호는 {}자 이상 {}자 이하",
-            policy.min_len(),
-            policy.max_len()
-        ),
-    };
-    fail(StatusCode::BAD_REQUEST, &message)
-}
+/// `{"data": null, "error": "<message>"}`.
+#[derive(Debug)]
+pub struct AccountEnvelope;
 
-fn purpose(raw: Option<&str>) -> Result<CodePurpose, HttpResponse> {
-    raw.and_then(CodePurpose::parse).ok_or_else(|| {
-        fail(
-            StatusCode::BAD_REQUEST,
-            "올바르지 않은 인증 타입 (SIGN_UP, FORGET_PASSWORD)",
-        )
-    })
-}
+impl Envelope for AccountEnvelope {
+    const NAME: &'static str = NAME;
 
-fn ok(data: Value) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"data": data, "error": null}))
-}
+    fn body(reply: &Reply) -> Value {
+        json!({"data": null, "error": reply.message})
+    }
 
-fn fail(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"data": null, "error": message}))
-}
+    fn invalid(problem: &Common) -> Reply {
+        match problem {
+            Common::Body(BodyError::TooLarge) => {
+                Reply::new(StatusCode::PAYLOAD_TOO_LARGE, "요청 본문이 너무 큼")
+            }
+            Common::Body(BodyError::WrongType(field)) => {
+                Reply::new(StatusCode::BAD_REQUEST, format!("올바르지 않은 값: {field}"))
+            }
+            Common::Blank(field) => Reply::new(StatusCode::BAD_REQUEST, format!("필수 값 누락: {field}")),
+            _ => Reply::new(StatusCode::BAD_REQUEST, "올바르지 않은 요청 형식"),
+        }
+    }
 
-fn body_error(e: BodyError) -> HttpResponse {
-    match e {
-        BodyError::TooLarge => fail(StatusCode::PAYLOAD_TOO_LARGE, "요청 본문이 너무 큼"),
-        BodyError::WrongType(field) => fail(StatusCode::BAD_REQUEST, &format!("올바르지 않은 값: {field}")),
-        BodyError::NotJson | BodyError::NotObject | BodyError::Unreadable => {
-            fail(StatusCode::BAD_REQUEST, "올바르지 않은 요청 형식")
+    fn common(c: &Common) -> Reply {
+        match c {
+            Common::Unavailable(_) => Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+            Common::Body(_) | Common::Blank(_) => Self::invalid(c),
+            Common::RateLimited(wait) => {
+                Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).retry_after(*wait)
+            }
+            Common::Throttled(wait) => {
+                Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).retry_after(*wait)
+            }
         }
     }
 }
 
-fn unavailable(e: &auth_domain::PortError) -> HttpResponse {
-    log_internal(NAME, e);
-    fail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "일시적인 오류, 잠시 후 다시 시도",
-    )
+/// Everything an `account` request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Shared failures (body, blank field, 429, 503).
+    #[error(transparent)]
+    Common(#[from] Common),
+    /// `type` is not `SIGN_UP` or `FORGET_PASSWORD`.
+    #[error("invalid purpose")]
+    InvalidPurpose,
+    /// The id or email is taken (`이미 존재 하는 값`).
+    #[error("duplicate")]
+    Duplicate,
+    /// Sign-up without a checked `SIGN_UP` code for this email and authId.
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// The login id breaks the format.
+    #[error("invalid login id")]
+    InvalidLoginId,
+    /// The email is not an address.
+    #[error("invalid email")]
+    InvalidEmail,
+    /// The name is blank or too long.
+    #[error("invalid name")]
+    InvalidName,
+    /// The password breaks the policy (its bounds, for the message).
+    #[error("weak password")]
+    WeakPassword {
+        /// The shortest password allowed.
+        min: usize,
+        /// The longest.
+        max: usize,
+    },
+    /// No account has this id.
+    #[error("unknown id")]
+    UnknownId,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// `SIGN_UP` to a registered email.
+    #[error("email taken")]
+    EmailTaken,
+    /// A code was sent to this email less than the cooldown ago.
+    #[error("cooldown")]
+    Cooldown(chrono::TimeDelta),
+    /// The mail could not be handed over.
+    #[error("mail unavailable")]
+    MailUnavailable(auth_domain::PortError),
+    /// Reset refused (wrong code, unknown account, …), deliberately vague.
+    #[error("denied")]
+    Denied,
 }
 
-/// Reads required fields in order; the first missing one is reported.
-fn required<'a, const N: usize>(
-    body: &'a JsonObject,
-    fields: [&'static str; N],
-) -> Result<[&'a str; N], HttpResponse> {
-    let mut out = [""; N];
-    for (slot, field) in out.iter_mut().zip(fields) {
-        *slot = match body.non_blank(field) {
-            Ok(Some(v)) => v,
-            Ok(None) => return Err(fail(StatusCode::BAD_REQUEST, &format!("필수 값 누락: {field}"))),
-            Err(e) => return Err(body_error(e)),
-        };
+impl From<BodyError> for AccountError {
+    fn from(e: BodyError) -> Self {
+        Self::Common(Common::Body(e))
     }
-    Ok(out)
 }
 
-async fn body(state: &AppState, payload: web::Payload) -> Result<JsonObject, HttpResponse> {
-    read_json(payload, state.max_body_bytes).await.map_err(body_error)
+impl From<auth_domain::PortError> for AccountError {
+    fn from(e: auth_domain::PortError) -> Self {
+        Self::Common(Common::Unavailable(e))
+    }
+}
+
+impl ContractError for AccountError {
+    type Envelope = AccountEnvelope;
+
+    fn reply(&self) -> Reply {
+        let bad = |m: &'static str| Reply::new(StatusCode::BAD_REQUEST, m);
+        match self {
+            Self::Common(c) => AccountEnvelope::common(c),
+            Self::InvalidPurpose => bad("올바르지 않은 인증 타입 (SIGN_UP, FORGET_PASSWORD)"),
+            Self::Duplicate => bad("이미 존재 하는 값"),
+            Self::EmailNotVerified => bad(NOT_VERIFIED),
+            Self::InvalidLoginId => bad("올바르지 않은 아이디 형식 (영문, 숫자 3~20자)"),
+            Self::InvalidEmail => bad("올바르지 않은 이메일 형식"),
+            Self::InvalidName => bad("올바르지 않은 이름 (1~50자)"),
+            Self::WeakPassword { min, max } => Reply::new(
+                StatusCode::BAD_REQUEST,
+                format!("비밀번호는 {min}자 이상 {max}자 이하"),
+            ),
+            Self::UnknownId => bad(UNKNOWN_ID),
+            Self::WrongPassword => bad(WRONG_PASSWORD),
+            Self::EmailTaken => bad("이미 존재 하는 이메일"),
+            Self::Cooldown(wait) => {
+                // Whole seconds, at least 1, in the message and the header.
+                let seconds = wait.num_seconds().max(1);
+                Reply::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("인증 번호 재전송은 {seconds}초 후에 가능"),
+                )
+                .retry_after(chrono::TimeDelta::seconds(seconds))
+            }
+            Self::MailUnavailable(_) => Reply::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "인증 번호 전송 실패, 잠시 후 다시 시도",
+            ),
+            Self::Denied => bad(DENIED),
+        }
+    }
+
+    fn outage(&self) -> Option<&auth_domain::PortError> {
+        match self {
+            Self::Common(Common::Unavailable(e)) | Self::MailUnavailable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+response_error!(AccountError);
+
+impl AccountError {
+    fn weak(state: &AppState, violation: &PolicyViolation) -> Self {
+        let policy = state.auth.policy().password;
+        match violation {
+            PolicyViolation::TooShort(_) | PolicyViolation::TooLong(_) => Self::WeakPassword {
+                min: policy.min_len(),
+                max: policy.max_len(),
+            },
+        }
+    }
+
+    fn from_login(e: LoginError) -> Self {
+        match e {
+            LoginError::UnknownUser => Self::UnknownId,
+            LoginError::WrongPassword => Self::WrongPassword,
+            LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
+            LoginError::Internal(e) => e.into(),
+        }
+    }
+}
+
+fn purpose(raw: Option<&str>) -> Result<CodePurpose, AccountError> {
+    raw.and_then(CodePurpose::parse)
+        .ok_or(AccountError::InvalidPurpose)
+}
+
+fn ok(data: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"data": data, "error": null}))
+}
+
+/// `POST /api/auth/sign-up` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUpRequest {
+    /// 사용자 아이디: letters and digits, 3–20.
+    #[schema(required = true, example = "phj123")]
+    auth_id: Option<String>,
+    /// Password (the configured policy: 8–64 characters by default).
+    #[schema(required = true, example = "password1")]
+    password: Option<String>,
+    /// Display name, 1–50 characters.
+    #[schema(required = true, example = "parkh")]
+    name: Option<String>,
+    /// Email, verified by a `SIGN_UP` code bound to this `authId`.
+    #[schema(required = true, example = "hyeonj1998@naver.com")]
+    email: Option<String>,
+}
+
+/// `POST /api/auth/sign-in` and `POST /api/auth/withdrawal` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsRequest {
+    /// 사용자 아이디.
+    #[schema(required = true, example = "parkh")]
+    auth_id: Option<String>,
+    /// Password.
+    #[schema(required = true, example = "password")]
+    password: Option<String>,
+}
+
+/// `POST /api/auth/send/auth-key` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendCodeRequest {
+    /// 사용자 아이디: required for `FORGET_PASSWORD`; for `SIGN_UP` it binds
+    /// the code to the account being created.
+    #[schema(example = "parkh")]
+    auth_id: Option<String>,
+    /// Where the code goes.
+    #[schema(required = true, example = "hyeonj1998@naver.com")]
+    email: Option<String>,
+    /// `SIGN_UP` or `FORGET_PASSWORD`.
+    #[serde(rename = "type")]
+    #[schema(required = true, example = "SIGN_UP")]
+    kind: Option<String>,
+}
+
+/// `GET /api/auth/check/auth-code` body (the same fields are accepted as
+/// query parameters; the body wins).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckCodeRequest {
+    /// 사용자 아이디 (binds a `SIGN_UP` code sent without one).
+    #[schema(example = "parkh")]
+    auth_id: Option<String>,
+    /// The email the code was sent to.
+    #[schema(required = true, example = "hyeonj1998@naver.com")]
+    email: Option<String>,
+    /// The code from the mail.
+    #[schema(required = true, example = "e09d93")]
+    auth_code: Option<String>,
+    /// `SIGN_UP` or `FORGET_PASSWORD`.
+    #[serde(rename = "type")]
+    #[schema(required = true, example = "SIGN_UP")]
+    kind: Option<String>,
+}
+
+/// `POST /api/auth/reset/password` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetRequest {
+    /// The numeric user id (a number, or a string of digits); `authId` is
+    /// accepted instead.
+    #[serde(default, deserialize_with = "int_or_string")]
+    #[schema(value_type = Option<i64>, example = 1)]
+    user_id: Option<i64>,
+    /// 사용자 아이디, instead of `userId`.
+    auth_id: Option<String>,
+    /// The `FORGET_PASSWORD` code from the mail.
+    #[schema(required = true, example = "ad6045")]
+    auth_code: Option<String>,
+    /// The new password (the configured policy).
+    #[schema(required = true, example = "new-password-1")]
+    new_password: Option<String>,
+}
+
+impl ContractBody for SignUpRequest {
+    type Error = AccountError;
+}
+impl ContractBody for CredentialsRequest {
+    type Error = AccountError;
+}
+impl ContractBody for SendCodeRequest {
+    type Error = AccountError;
+}
+impl ContractBody for CheckCodeRequest {
+    type Error = AccountError;
+}
+impl ContractBody for ResetRequest {
+    type Error = AccountError;
+}
+
+/// `{"id", "name"}` of a new account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignUpData {
+    /// The numeric user id.
+    id: i64,
+    /// The display name.
+    name: String,
+}
+
+/// A sign-in's user and access token.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInData {
+    /// The numeric user id.
+    id: i64,
+    /// The display name.
+    name: String,
+    /// 사용자 아이디.
+    auth_id: Option<String>,
+    /// An access token of the new session.
+    token: String,
+}
+
+/// `{"status": true}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusData {
+    /// Always `true`.
+    status: bool,
+}
+
+/// `{"usable": bool}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsableData {
+    /// Whether it can be used.
+    usable: bool,
+}
+
+/// `{"state": true}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateData {
+    /// Always `true` (a send that matches no account looks the same).
+    state: bool,
+}
+
+/// `{"userId"}` of a reset.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetData {
+    /// The numeric user id.
+    user_id: i64,
+}
+
+/// `{"data": …, "error": null}`, generic over the data.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountSignUpResponse)]
+pub struct SignUpResponse {
+    /// The data.
+    data: SignUpData,
+    /// `null`.
+    error: Option<String>,
+}
+
+/// A sign-in's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountSignInResponse)]
+pub struct SignInResponse {
+    /// The data.
+    data: SignInData,
+    /// `null`.
+    error: Option<String>,
+}
+
+/// A withdrawal's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountStatusResponse)]
+pub struct StatusResponse {
+    /// The data.
+    data: StatusData,
+    /// `null`.
+    error: Option<String>,
+}
+
+/// An availability or code check's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountUsableResponse)]
+pub struct UsableResponse {
+    /// The data.
+    data: UsableData,
+    /// `null`.
+    error: Option<String>,
+}
+
+/// A code send's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountStateResponse)]
+pub struct StateResponse {
+    /// The data.
+    data: StateData,
+    /// `null`.
+    error: Option<String>,
+}
+
+/// A reset's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountResetResponse)]
+pub struct ResetResponse {
+    /// The data.
+    data: ResetData,
+    /// `null`.
+    error: Option<String>,
+}
+
+/// The error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountErrorBody)]
+pub struct ErrorBody {
+    /// Always `null`.
+    data: Option<Value>,
+    /// The message.
+    error: String,
 }
 
 /// `POST /api/auth/sign-up`.
-pub async fn sign_up(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    if let Err(wait) = state.rate_limit(&req) {
-        return rate_limited(wait);
-    }
-    let body = match body(&state, payload).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let [auth_id, password, name, email] = match required(&body, ["authId", "password", "name", "email"]) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    Body(body): Body<SignUpRequest>,
+) -> Result<HttpResponse, AccountError> {
     let request = SignUp {
-        login_id: auth_id.to_owned(),
-        email: email.to_owned(),
-        name: name.to_owned(),
-        password: password.to_owned(),
+        login_id: required(&body.auth_id, "authId")?.to_owned(),
+        password: required(&body.password, "password")?.to_owned(),
+        name: required(&body.name, "name")?.to_owned(),
+        email: required(&body.email, "email")?.to_owned(),
     };
-    match state.auth.sign_up(request).await {
-        Ok(user) => ok(json!({"id": user.id.get(), "name": user.name})),
-        Err(SignUpError::Duplicate(_)) => fail(StatusCode::BAD_REQUEST, "이미 존재 하는 값"),
-        Err(SignUpError::EmailNotVerified) => fail(StatusCode::BAD_REQUEST, NOT_VERIFIED),
-        Err(SignUpError::InvalidLoginId) => fail(
-            StatusCode::BAD_REQUEST,
-            "올바르지 않은 아이디 형식 (영문, 숫자 3~20자)",
-        ),
-        Err(SignUpError::InvalidEmail) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이메일 형식"),
-        Err(SignUpError::InvalidName) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이름 (1~50자)"),
-        Err(SignUpError::WeakPassword(v)) => weak_password(&state, &v),
-        Err(SignUpError::Internal(e)) => unavailable(&e),
-    }
-}
-
-/// Too many failed password checks: 429 with `Retry-After`, the same for
-/// known and unknown ids.
-fn throttled(retry_after: chrono::TimeDelta) -> HttpResponse {
-    crate::contracts::with_retry_after(
-        fail(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_ATTEMPTS),
-        retry_after,
-    )
-}
-
-/// Over the per-IP request limit: 429 with `Retry-After`.
-fn rate_limited(retry_after: chrono::TimeDelta) -> HttpResponse {
-    crate::contracts::with_retry_after(
-        fail(StatusCode::TOO_MANY_REQUESTS, crate::contracts::TOO_MANY_REQUESTS),
-        retry_after,
-    )
+    let user = state.auth.sign_up(request).await.map_err(|e| match e {
+        SignUpError::Duplicate(_) => AccountError::Duplicate,
+        SignUpError::EmailNotVerified => AccountError::EmailNotVerified,
+        SignUpError::InvalidLoginId => AccountError::InvalidLoginId,
+        SignUpError::InvalidEmail => AccountError::InvalidEmail,
+        SignUpError::InvalidName => AccountError::InvalidName,
+        SignUpError::WeakPassword(v) => AccountError::weak(&state, &v),
+        SignUpError::Internal(e) => e.into(),
+    })?;
+    Ok(ok(SignUpData {
+        id: user.id.get(),
+        name: user.name.as_str().to_owned(),
+    }))
 }
 
 /// `POST /api/auth/sign-in`: `token` is an access token of a new session.
-pub async fn sign_in(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let body = match body(&state, payload).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let [auth_id, password] = match required(&body, ["authId", "password"]) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Body(body): Body<CredentialsRequest>,
+) -> Result<HttpResponse, AccountError> {
+    let auth_id = required(&body.auth_id, "authId")?;
+    let password = required(&body.password, "password")?;
     let meta = state.client_meta(NAME, &req);
-    match state
+    let login = state
         .auth
         .login(Identifier::LoginId(auth_id.to_owned()), password, meta)
         .await
-    {
-        Ok(login) => ok(json!({
-            "id": login.user.id.get(),
-            "name": login.user.name,
-            "authId": login.user.login_id.as_ref().map(|l| l.as_str()),
-            "token": login.tokens.access.token,
-        })),
-        Err(LoginError::UnknownUser) => fail(StatusCode::BAD_REQUEST, UNKNOWN_ID),
-        Err(LoginError::WrongPassword) => fail(StatusCode::BAD_REQUEST, WRONG_PASSWORD),
-        Err(LoginError::Throttled { retry_after }) => throttled(retry_after),
-        Err(LoginError::Internal(e)) => unavailable(&e),
-    }
+        .map_err(AccountError::from_login)?;
+    Ok(ok(SignInData {
+        id: login.user.id.get(),
+        name: login.user.name.as_str().to_owned(),
+        auth_id: login.user.login_id.as_ref().map(|l| l.as_str().to_owned()),
+        token: login.tokens.access.token,
+    }))
 }
 
 /// `POST /api/auth/withdrawal`.
-pub async fn withdrawal(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let body = match body(&state, payload).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let [auth_id, password] = match required(&body, ["authId", "password"]) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    match state
+pub async fn withdrawal(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Body(body): Body<CredentialsRequest>,
+) -> Result<HttpResponse, AccountError> {
+    let auth_id = required(&body.auth_id, "authId")?;
+    let password = required(&body.password, "password")?;
+    state
         .auth
         .withdraw(auth_id, password, state.client_ip(&req))
         .await
-    {
-        Ok(()) => ok(json!({"status": true})),
-        Err(WithdrawError::UnknownUser) => fail(StatusCode::BAD_REQUEST, UNKNOWN_ID),
-        Err(WithdrawError::WrongPassword) => fail(StatusCode::BAD_REQUEST, WRONG_PASSWORD),
-        Err(WithdrawError::Throttled { retry_after }) => throttled(retry_after),
-        Err(WithdrawError::Internal(e)) => unavailable(&e),
-    }
+        .map_err(|e| match e {
+            WithdrawError::UnknownUser => AccountError::UnknownId,
+            WithdrawError::WrongPassword => AccountError::WrongPassword,
+            WithdrawError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
+            WithdrawError::Internal(e) => e.into(),
+        })?;
+    Ok(ok(StatusData { status: true }))
 }
 
 /// `GET /api/auth/check/auth-id/{authId}`.
 pub async fn check_auth_id(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
-) -> HttpResponse {
-    if let Err(wait) = state.rate_limit(&req) {
-        return rate_limited(wait);
-    }
-    match state.auth.login_id_available(&path).await {
-        Ok(usable) => ok(json!({"usable": usable})),
-        Err(e) => unavailable(&e),
-    }
+) -> Result<HttpResponse, AccountError> {
+    let usable = state.auth.login_id_available(&path).await?;
+    Ok(ok(UsableData { usable }))
 }
 
 /// `GET /api/auth/check/email/{email}`.
 pub async fn check_email(
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
-) -> HttpResponse {
-    if let Err(wait) = state.rate_limit(&req) {
-        return rate_limited(wait);
-    }
-    match state.auth.email_available(&path).await {
-        Ok(usable) => ok(json!({"usable": usable})),
-        Err(e) => unavailable(&e),
-    }
+) -> Result<HttpResponse, AccountError> {
+    let usable = state.auth.email_available(&path).await?;
+    Ok(ok(UsableData { usable }))
 }
 
 /// `POST /api/auth/send/auth-key` `{authId, email, type}`.
-pub async fn send_code(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    if let Err(wait) = state.rate_limit(&req) {
-        return rate_limited(wait);
-    }
-    let body = match body(&state, payload).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let [email] = match required(&body, ["email"]) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let purpose = match body.str("type").map_err(body_error).and_then(purpose) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn send_code(
+    state: web::Data<AppState>,
+    Body(body): Body<SendCodeRequest>,
+) -> Result<HttpResponse, AccountError> {
+    let email = required(&body.email, "email")?;
+    let purpose = purpose(body.kind.as_deref())?;
     let auth_id = match purpose {
-        CodePurpose::SignUp => match body.non_blank("authId") {
-            Ok(v) => v,
-            Err(e) => return body_error(e),
-        },
-        CodePurpose::ForgetPassword => match required(&body, ["authId"]) {
-            Ok([v]) => Some(v),
-            Err(r) => return r,
-        },
+        CodePurpose::SignUp => non_blank(&body.auth_id),
+        CodePurpose::ForgetPassword => Some(required(&body.auth_id, "authId")?),
     };
-    match state.auth.send_code(auth_id, email, purpose).await {
-        Ok(()) => ok(json!({"state": true})),
-        Err(SendCodeError::InvalidEmail) => fail(StatusCode::BAD_REQUEST, "올바르지 않은 이메일 형식"),
-        Err(SendCodeError::EmailTaken) => fail(StatusCode::BAD_REQUEST, "이미 존재 하는 이메일"),
-        Err(SendCodeError::Cooldown(wait)) => {
-            let seconds = wait.num_seconds().max(1);
-            let mut response = fail(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!("인증 번호 재전송은 {seconds}초 후에 가능"),
-            );
-            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, value);
-            }
-            response
-        }
-        Err(SendCodeError::MailUnavailable(e)) => {
-            log_internal(NAME, &e);
-            fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "인증 번호 전송 실패, 잠시 후 다시 시도",
-            )
-        }
-        Err(SendCodeError::Internal(e)) => unavailable(&e),
-    }
+    state
+        .auth
+        .send_code(auth_id, email, purpose)
+        .await
+        .map_err(|e| match e {
+            SendCodeError::InvalidEmail => AccountError::InvalidEmail,
+            SendCodeError::EmailTaken => AccountError::EmailTaken,
+            SendCodeError::Cooldown(wait) => AccountError::Cooldown(wait),
+            SendCodeError::MailUnavailable(e) => AccountError::MailUnavailable(e),
+            SendCodeError::Internal(e) => e.into(),
+        })?;
+    Ok(ok(StateData { state: true }))
 }
 
 /// `GET /api/auth/check/auth-code`: the document sends a JSON body with the
 /// GET; the same fields are accepted as query parameters (body wins).
-pub async fn check_code(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    if let Err(wait) = state.rate_limit(&req) {
-        return rate_limited(wait);
-    }
-    let body = match body(&state, payload).await {
-        Ok(b) => b,
-        Err(r) => return r,
+pub async fn check_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Body(body): Body<CheckCodeRequest>,
+) -> Result<HttpResponse, AccountError> {
+    let query: CheckCodeRequest = web::Query::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| AccountError::Common(Common::Body(BodyError::NotObject)))?;
+    let pick = |mine: &Option<String>, theirs: &Option<String>| {
+        non_blank(mine).or_else(|| non_blank(theirs)).map(str::to_owned)
     };
-    let query = match web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-    {
-        Ok(q) => q.into_inner(),
-        Err(_) => return fail(StatusCode::BAD_REQUEST, "올바르지 않은 요청 형식"),
-    };
-    let field = |name: &'static str| -> Result<Option<String>, HttpResponse> {
-        match body.non_blank(name) {
-            Ok(Some(v)) => Ok(Some(v.to_owned())),
-            Ok(None) => Ok(query.get(name).filter(|v| !v.trim().is_empty()).cloned()),
-            Err(e) => Err(body_error(e)),
-        }
-    };
-    let (auth_id, email, code, kind) =
-        match (field("authId"), field("email"), field("authCode"), field("type")) {
-            (Ok(a), Ok(e), Ok(c), Ok(t)) => (a, e, c, t),
-            (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return r,
-        };
-    let Some(email) = email else {
-        return fail(StatusCode::BAD_REQUEST, "필수 값 누락: email");
-    };
-    let Some(code) = code else {
-        return fail(StatusCode::BAD_REQUEST, "필수 값 누락: authCode");
-    };
-    let purpose = match purpose(kind.as_deref()) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    match state
+    let auth_id = pick(&body.auth_id, &query.auth_id);
+    let email = pick(&body.email, &query.email).ok_or(AccountError::Common(Common::Blank("email")))?;
+    let code =
+        pick(&body.auth_code, &query.auth_code).ok_or(AccountError::Common(Common::Blank("authCode")))?;
+    let purpose = purpose(pick(&body.kind, &query.kind).as_deref())?;
+    let usable = state
         .auth
         .check_code(auth_id.as_deref(), &email, &code, purpose)
-        .await
-    {
-        Ok(usable) => ok(json!({"usable": usable})),
-        Err(e) => unavailable(&e),
-    }
+        .await?;
+    Ok(ok(UsableData { usable }))
 }
 
 /// `POST /api/auth/reset/password` `{userId, authCode, newPassword}`
@@ -331,30 +577,255 @@ pub async fn check_code(state: web::Data<AppState>, req: HttpRequest, payload: w
 pub async fn reset_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    let body = match body(&state, payload).await {
-        Ok(b) => b,
-        Err(r) => return r,
+    Body(body): Body<ResetRequest>,
+) -> Result<HttpResponse, AccountError> {
+    let account = match (body.user_id, non_blank(&body.auth_id)) {
+        (Some(id), _) => AccountRef::Id(id),
+        (None, Some(auth_id)) => AccountRef::LoginId(auth_id.to_owned()),
+        (None, None) => return Err(Common::Blank("userId").into()),
     };
-    let account = match (body.int("userId"), body.non_blank("authId")) {
-        (Err(e), _) | (_, Err(e)) => return body_error(e),
-        (Ok(Some(id)), _) => AccountRef::Id(id),
-        (Ok(None), Ok(Some(auth_id))) => AccountRef::LoginId(auth_id.to_owned()),
-        (Ok(None), Ok(None)) => return fail(StatusCode::BAD_REQUEST, "필수 값 누락: userId"),
-    };
-    let [code, new_password] = match required(&body, ["authCode", "newPassword"]) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    match state
+    let code = required(&body.auth_code, "authCode")?;
+    let new_password = required(&body.new_password, "newPassword")?;
+    let id = state
         .auth_for(NAME, &req)
         .reset_password(account, code, new_password)
         .await
-    {
-        Ok(id) => ok(json!({"userId": id.get()})),
-        Err(ResetError::Denied) => fail(StatusCode::BAD_REQUEST, DENIED),
-        Err(ResetError::WeakPassword(v)) => weak_password(&state, &v),
-        Err(ResetError::Internal(e)) => unavailable(&e),
-    }
+        .map_err(|e| match e {
+            ResetError::Denied => AccountError::Denied,
+            ResetError::WeakPassword(v) => AccountError::weak(&state, &v),
+            ResetError::Internal(e) => e.into(),
+        })?;
+    Ok(ok(ResetData { user_id: id.get() }))
+}
+
+fn too_many_requests(wait: chrono::TimeDelta) -> HttpResponse {
+    render::<AccountEnvelope>(&AccountEnvelope::common(&Common::RateLimited(wait)))
+}
+
+fn failure(message: &str) -> Value {
+    json!({"data": null, "error": message})
+}
+
+fn success(data: Value) -> Value {
+    json!({"data": data, "error": null})
+}
+
+/// The failures every route here can answer.
+fn common_errors(op: Op) -> Op {
+    op.reply::<ErrorBody>(
+        400,
+        "A missing, blank or wrong-typed field, or an unreadable body.",
+        failure("필수 값 누락: authId"),
+    )
+    .reply::<ErrorBody>(
+        413,
+        "Body over `AUTH_MAX_BODY_BYTES`.",
+        failure("요청 본문이 너무 큼"),
+    )
+    .reply::<ErrorBody>(503, "The service cannot answer now.", failure(UNAVAILABLE))
+}
+
+fn limited(op: Op, message: &str) -> Op {
+    op.reply::<ErrorBody>(
+        429,
+        "Over a limit (`Retry-After` says for how long).",
+        failure(message),
+    )
+    .retry_after(429)
+}
+
+/// This contract's route table.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            method: Method::Post,
+            path: "/api/auth/sign-up",
+            id: "account.sign_up",
+            to: || web::post().to(sign_up),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                limited(
+                    common_errors(
+                        Op::new("account", "account.sign_up", "회원 가입")
+                            .describe("Needs a `SIGN_UP` code checked for this email and `authId` within 10 minutes (`AUTH_SIGNUP_REQUIRE_EMAIL_CODE`); the code is spent.")
+                            .body::<SignUpRequest>(json!({"authId": "phj123", "password": "password1", "name": "parkh", "email": "hyeonj1998@naver.com"}))
+                            .reply::<SignUpResponse>(200, "회원 가입에 성공 한 경우.", success(json!({"id": 1, "name": "parkh"})))
+                            .reply::<ErrorBody>(400, "이미 존재 하는 값, 인증 되지 않은 이메일, or an invalid field.", failure("이미 존재 하는 값")),
+                    ),
+                    TOO_MANY_REQUESTS,
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/api/auth/sign-in",
+            id: "account.sign_in",
+            to: || web::post().to(sign_in),
+            rate_limit: None,
+            doc: || {
+                limited(
+                    common_errors(
+                        Op::new("account", "account.sign_in", "로그인")
+                            .body::<CredentialsRequest>(json!({"authId": "parkh", "password": "password"}))
+                            .reply::<SignInResponse>(
+                                200,
+                                "로그인에 성공한 경우.",
+                                success(
+                                    json!({"id": 1, "name": "parkh", "authId": "phj123", "token": "eyJ..."}),
+                                ),
+                            )
+                            .reply::<ErrorBody>(
+                                400,
+                                "존재 하지 않는 아이디, or 비밀번호 불일치.",
+                                failure(UNKNOWN_ID),
+                            ),
+                    ),
+                    TOO_MANY_ATTEMPTS,
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/api/auth/withdrawal",
+            id: "account.withdrawal",
+            to: || web::post().to(withdrawal),
+            rate_limit: None,
+            doc: || {
+                limited(
+                    common_errors(
+                        Op::new("account", "account.withdrawal", "회원 탈퇴")
+                            .describe("Deletes the account's personal data and revokes every session; live sockets get `LOGOUT`.")
+                            .body::<CredentialsRequest>(json!({"authId": "parkh", "password": "password"}))
+                            .reply::<StatusResponse>(200, "정상적으로 회원 탈퇴 된 경우.", success(json!({"status": true})))
+                            .reply::<ErrorBody>(400, "존재 하지 않는 아이디, or 비밀번호 불일치.", failure(WRONG_PASSWORD)),
+                    ),
+                    TOO_MANY_ATTEMPTS,
+                )
+            },
+        },
+        Route {
+            method: Method::Get,
+            path: "/api/auth/check/auth-id/{authId}",
+            id: "account.check_auth_id",
+            to: || web::get().to(check_auth_id),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                limited(
+                    Op::new(
+                        "account",
+                        "account.check_auth_id",
+                        "사용자 ID 사용 가능 여부 확인",
+                    )
+                    .path_param("authId", "The wanted id.", "parkh")
+                    .reply::<UsableResponse>(
+                        200,
+                        "Whether the id is well-formed and free.",
+                        success(json!({"usable": true})),
+                    )
+                    .reply::<ErrorBody>(
+                        503,
+                        "The service cannot answer now.",
+                        failure(UNAVAILABLE),
+                    ),
+                    TOO_MANY_REQUESTS,
+                )
+            },
+        },
+        Route {
+            method: Method::Get,
+            path: "/api/auth/check/email/{email}",
+            id: "account.check_email",
+            to: || web::get().to(check_email),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                limited(
+                    Op::new(
+                        "account",
+                        "account.check_email",
+                        "사용자 Email 사용 가능 여부 확인",
+                    )
+                    .path_param("email", "The email.", "hyeonj1998@naver.com")
+                    .reply::<UsableResponse>(
+                        200,
+                        "Whether the email is well-formed and free.",
+                        success(json!({"usable": false})),
+                    )
+                    .reply::<ErrorBody>(
+                        503,
+                        "The service cannot answer now.",
+                        failure(UNAVAILABLE),
+                    ),
+                    TOO_MANY_REQUESTS,
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/api/auth/send/auth-key",
+            id: "account.send_code",
+            to: || web::post().to(send_code),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                limited(
+                    common_errors(
+                        Op::new("account", "account.send_code", "인증 번호 전송")
+                            .describe("Mails a 6-character code, valid 10 minutes. A `FORGET_PASSWORD` send whose `authId` and email match no account answers the same and mails nothing. 429 within the resend cooldown.")
+                            .body::<SendCodeRequest>(json!({"authId": "parkh", "email": "hyeonj1998@naver.com", "type": "SIGN_UP"}))
+                            .reply::<StateResponse>(200, "정상적으로 인증번호가 전송 된 경우.", success(json!({"state": true})))
+                            .reply::<ErrorBody>(400, "이미 존재하는 이메일로 회원 가입 요청, or an invalid field.", failure("이미 존재 하는 이메일"))
+                            .reply::<ErrorBody>(503, "The mail could not be sent (no code is left behind).", failure("인증 번호 전송 실패, 잠시 후 다시 시도")),
+                    ),
+                    "인증 번호 재전송은 60초 후에 가능",
+                )
+            },
+        },
+        Route {
+            method: Method::Get,
+            path: "/api/auth/check/auth-code",
+            id: "account.check_code",
+            to: || web::get().to(check_code),
+            rate_limit: Some(too_many_requests),
+            doc: || {
+                limited(
+                    common_errors(
+                        Op::new("account", "account.check_code", "인증 번호 확인")
+                            .describe("The document sends a JSON body with this GET; the same fields are accepted as query parameters.")
+                            .query_param("authId", "사용자 아이디.", json!({"type": "string"}))
+                            .query_param("email", "The email.", json!({"type": "string"}))
+                            .query_param("authCode", "The code.", json!({"type": "string"}))
+                            .query_param("type", "`SIGN_UP` or `FORGET_PASSWORD`.", json!({"type": "string"}))
+                            .body::<CheckCodeRequest>(json!({"authId": "parkh", "email": "hyeonj1998@naver.com", "authCode": "e09d93", "type": "SIGN_UP"}))
+                            .reply::<UsableResponse>(200, "Whether the code is right (and, for SIGN_UP, now opens the sign-up).", success(json!({"usable": true}))),
+                    ),
+                    TOO_MANY_REQUESTS,
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/api/auth/reset/password",
+            id: "account.reset_password",
+            to: || web::post().to(reset_password),
+            rate_limit: None,
+            doc: || {
+                common_errors(
+                    Op::new(
+                        "account",
+                        "account.reset_password",
+                        "비밀번호 찾기 (비밀번호 변경)",
+                    )
+                    .describe("Consumes the `FORGET_PASSWORD` code and revokes every session of the user.")
+                    .body::<ResetRequest>(
+                        json!({"userId": 1, "authCode": "ad6045", "newPassword": "new-password-1"}),
+                    )
+                    .reply::<ResetResponse>(200, "정상적으로 변경 됐을 경우.", success(json!({"userId": 1})))
+                    .reply::<ErrorBody>(
+                        400,
+                        "인증 번호가 틀렸을 경우 (올바르지 않은 접근 권한), or a weak password.",
+                        failure(DENIED),
+                    ),
+                )
+            },
+        },
+    ]
 }

@@ -93,6 +93,19 @@ impl Reply {
     }
 }
 
+/// A required field's value, non-blank, or [`Common::Blank`] naming it.
+///
+/// # Errors
+/// [`Common::Blank`] when absent, null, empty or only whitespace.
+pub fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, Common> {
+    non_blank(value).ok_or(Common::Blank(field))
+}
+
+/// An optional field's value, when present and not blank.
+pub fn non_blank(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.trim().is_empty())
+}
+
 /// The message of a refused (throttled) login, in every contract.
 pub(crate) const TOO_MANY_ATTEMPTS: &str = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.";
 /// The message of a request over the per-IP rate limit, in every contract.

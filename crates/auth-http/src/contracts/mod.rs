@@ -50,18 +50,7 @@ pub(crate) fn retry_after_secs(retry_after: chrono::TimeDelta) -> i64 {
     (ms + 999) / 1000
 }
 
-/// Adds `Retry-After` to a 429 built by a contract's envelope helper.
-pub(crate) fn with_retry_after(
-    mut response: actix_web::HttpResponse,
-    retry_after: chrono::TimeDelta,
-) -> actix_web::HttpResponse {
-    if let Ok(value) = header::HeaderValue::from_str(&retry_after_secs(retry_after).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
-
-pub(crate) use envelope::{TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS};
+pub(crate) use envelope::TOO_MANY_REQUESTS;
 
 /// `2025-12-08T11:00:00.000Z`, the shape the `picsel` document shows.
 pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {

@@ -15,7 +15,8 @@ use auth_domain::user::Email;
 
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{
-    Common, ContractError, Envelope, Reply, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, render, response_error,
+    Common, ContractError, Envelope, Reply, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, render, required,
+    response_error,
 };
 use crate::contracts::iso_millis;
 use crate::openapi::Op;
@@ -349,13 +350,6 @@ pub(crate) fn login_success(login: &Login) -> Value {
         },
     })
     .unwrap_or(Value::Null)
-}
-
-fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, PicselError> {
-    value
-        .as_deref()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(PicselError::Common(Common::Blank(field)))
 }
 
 /// `POST /api/auth/login` with an `email` body.

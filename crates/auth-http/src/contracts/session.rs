@@ -12,7 +12,7 @@ use auth_domain::service::{Identifier, LoginError, RefreshError};
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{
     Common, ContractError, Envelope, Reply, TOO_LARGE, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, UNAVAILABLE,
-    render, response_error,
+    render, required, response_error,
 };
 use crate::openapi::Op;
 use crate::routes::{Method, Route};
@@ -198,13 +198,6 @@ fn valid_user_id(s: &str) -> bool {
 /// (printable ASCII without spaces).
 fn valid_password(s: &str) -> bool {
     (6..=30).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
-}
-
-fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, SessionError> {
-    value
-        .as_deref()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(SessionError::Common(Common::Blank(field)))
 }
 
 /// `POST /api/login`.

@@ -12,7 +12,9 @@ use auth_domain::token::TokenPair;
 
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::bearer_token;
-use crate::contracts::envelope::{Common, ContractError, Envelope, Reply, TOO_LARGE, render, response_error};
+use crate::contracts::envelope::{
+    Common, ContractError, Envelope, Reply, TOO_LARGE, render, required, response_error,
+};
 use crate::openapi::Op;
 use crate::routes::{Method, Route};
 use crate::state::AppState;
@@ -205,14 +207,6 @@ impl ContractError for StandardError {
 }
 
 response_error!(StandardError);
-
-/// A required non-blank field, or Spring's `"<field> : must not be blank"`.
-fn required<'a>(value: &'a Option<String>, field: &'static str) -> Result<&'a str, StandardError> {
-    value
-        .as_deref()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(StandardError::Common(Common::Blank(field)))
-}
 
 /// A body problem in this contract's envelope (the dispatcher's answer for
 /// bodies it cannot attribute to `picsel`).
