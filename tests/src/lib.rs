@@ -338,6 +338,38 @@ impl TestApp {
         self.read("GET", request.send().await.unwrap()).await
     }
 
+    /// Any method, path, headers and raw body (the fuzz run). The reply is
+    /// checked against the OpenAPI document like every other.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        self.read(method.as_str(), request.send().await.unwrap()).await
+    }
+
+    /// The service's OpenAPI document (`GET /openapi.json`).
+    pub async fn openapi(&self) -> Value {
+        self.client
+            .get(format!("{}/openapi.json", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// GET with a JSON body (the `account` document's `check/auth-code`).
     pub async fn get_json(&self, path: &str, body: &Value) -> Reply {
         let request = self.client.get(format!("{}{path}", self.base)).json(body);

@@ -497,6 +497,24 @@ pub async fn docs(req: HttpRequest) -> HttpResponse {
 mod tests {
     use super::*;
 
+    /// `docs/openapi.json` is the document of the default configuration;
+    /// regenerate it with `cargo run --bin auth-server -- openapi >
+    /// docs/openapi.json` after changing a route.
+    #[test]
+    fn the_committed_document_is_current() {
+        let plan = RoutePlan::build(&crate::settings::ContractsSettings::default()).unwrap_or_default();
+        let current = document(&plan, env!("CARGO_PKG_VERSION"));
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let committed: Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        assert!(
+            committed == current,
+            "docs/openapi.json is stale: run `cargo run --bin auth-server -- openapi > docs/openapi.json`"
+        );
+    }
+
     #[test]
     fn actix_patterns_become_openapi_templates() {
         assert_eq!(openapi_path("/docs/{file:.*}"), "/docs/{file}");

@@ -9,6 +9,7 @@ mod chat;
 mod codes;
 mod cross;
 mod forged;
+mod fuzz;
 mod me;
 mod picsel;
 mod realtime;
