@@ -516,6 +516,38 @@ mod tests {
     }
 
     #[test]
+    fn the_document_lists_exactly_the_mounted_routes() {
+        let mut prefixed = crate::settings::ContractsSettings::default();
+        prefixed.picsel.prefix = "/picsel".into();
+        prefixed.chat.enabled = false;
+        for settings in [crate::settings::ContractsSettings::default(), prefixed] {
+            let plan = RoutePlan::build(&settings).unwrap_or_default();
+            let doc = document(&plan, "test");
+            let mut documented: Vec<(String, String)> = doc["paths"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .flat_map(|(path, item)| {
+                    item.as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(move |(method, _)| (method.clone(), path.clone()))
+                })
+                .collect();
+            let mut mounted: Vec<(String, String)> = plan
+                .operations()
+                .into_iter()
+                .map(|(method, path, _)| (method.as_openapi().to_owned(), openapi_path(&path)))
+                .collect();
+            documented.sort();
+            mounted.sort();
+            assert_eq!(documented, mounted);
+            let disabled = settings.chat.enabled.then_some(()).is_none();
+            assert_eq!(doc["paths"].get("/auth/login").is_none(), disabled);
+        }
+    }
+
+    #[test]
     fn actix_patterns_become_openapi_templates() {
         assert_eq!(openapi_path("/docs/{file:.*}"), "/docs/{file}");
         assert_eq!(openapi_path("/api/auth/{provider}"), "/api/auth/{provider}");

@@ -732,6 +732,7 @@ async fn probes_and_headers(backend: TestBackend) {
 }
 
 on_both_backends!(
+    the_api_description_is_served_offline,
     broken_bodies,
     broken_bodies_newer_endpoints,
     oversize_in_each_envelope,
@@ -740,3 +741,51 @@ on_both_backends!(
     parallel_reissue_of_one_token,
     probes_and_headers,
 );
+
+/// `GET /openapi.json` describes every route the server mounts, and `GET
+/// /docs/` browses it from assets in the binary (no other origin in the page).
+async fn the_api_description_is_served_offline(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = app.openapi().await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/auth/login",
+        "/api/login",
+        "/api/auth/sign-up",
+        "/auth/login",
+        "/api/auth/me",
+        "/internal/apps",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["adminToken"]["scheme"],
+        "bearer"
+    );
+    let redirect = app.get("/docs").await;
+    assert_eq!(redirect.status.as_u16(), 302);
+    assert_eq!(redirect.headers["location"], "/docs/");
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.text);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    assert!(
+        !page.text.contains("https://"),
+        "the page loads nothing from another origin"
+    );
+    let config = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(config.status.as_u16(), 200);
+    assert!(config.text.contains("/openapi.json"), "{}", config.text);
+    for asset in ["swagger-ui.css", "swagger-ui-bundle.js"] {
+        let reply = app.get(&format!("/docs/{asset}")).await;
+        assert_eq!(reply.status.as_u16(), 200, "{asset}");
+    }
+    assert_eq!(app.get("/docs/no-such-asset.js").await.status.as_u16(), 404);
+}

@@ -33,6 +33,14 @@ fn token_reply(reply: &auth_contract_tests::Reply) -> (String, String, i64) {
     let expires = reply.json["accessTokenExpiresIn"]
         .as_i64()
         .unwrap_or_else(|| panic!("accessTokenExpiresIn is not an integer: {}", reply.text));
+    // Exactly the token's own expiry: a client that refreshes at that
+    // instant finds it expired, never up to a second early.
+    let exp = crate::jwt_claims(&access)["exp"].as_i64().unwrap();
+    assert_eq!(
+        expires,
+        exp * 1000,
+        "accessTokenExpiresIn is the access token's exp in ms"
+    );
     (access, refresh, expires)
 }
 
