@@ -61,6 +61,48 @@ pub async fn purge(settings: &Settings) -> Result<serde_json::Value, AppsCommand
     }))
 }
 
+/// `auth-server healthcheck`: `GET /readyz` on the server at `bind` (a
+/// wildcard address is asked on loopback), within 5 seconds.
+///
+/// # Errors
+/// What failed: no connection, a timeout, or a status other than 200.
+pub fn healthcheck(bind: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let mut addr: SocketAddr = bind
+        .to_socket_addrs()
+        .map_err(|e| format!("AUTH_BIND {bind}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("AUTH_BIND {bind} names no address"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let timeout = Duration::from_secs(5);
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .map_err(|e| format!("cannot ask {addr}: {e}"))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("no answer from {addr}: {e}"))?;
+    let status = answer.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        Err(format!("GET /readyz answered: {status}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -77,6 +77,13 @@ impl TrustedProxies {
         self.0.iter().any(|n| n.contains(ip))
     }
 
+    /// Whether `req` comes straight from a trusted proxy (whose headers,
+    /// such as `X-Request-Id`, are then believed).
+    pub fn trusts_peer(&self, req: &HttpRequest) -> bool {
+        req.peer_addr()
+            .is_some_and(|peer| self.trusts(canonical(peer.ip())))
+    }
+
     /// The client IP of `req`: the peer, unless the peer is trusted and
     /// sent `X-Forwarded-For`; then the rightmost untrusted address in it.
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {

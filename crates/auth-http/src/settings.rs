@@ -7,27 +7,28 @@
 
 use std::path::PathBuf;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod oauth;
+pub mod strict;
 pub use oauth::OAuthSettings;
 
 /// Everything the server needs to start.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// Address to listen on (`AUTH_BIND`).
     pub bind: String,
     /// `sqlite://PATH` or `postgres://…` (`AUTH_DATABASE_URL`).
+    #[serde(serialize_with = "strict::database_url")]
     pub database_url: String,
     /// Connections in the database pool (`AUTH_DATABASE_POOL_SIZE`).
     pub database_pool_size: u32,
     /// HS256 signing secret (`AUTH_JWT_SECRET`), at least
     /// [`MIN_SECRET_BYTES`] bytes when set. When unset, a key is generated
     /// once and stored in the database, so tokens survive restarts.
+    #[serde(serialize_with = "strict::redacted")]
     pub jwt_secret: Option<SecretString>,
     /// Access-token lifetime in seconds (`AUTH_ACCESS_TTL_SECONDS`).
     pub access_ttl_seconds: i64,
@@ -63,6 +64,7 @@ pub struct Settings {
     /// SMTP server in lettre's URL form (`AUTH_SMTP_URL`): `smtp://host:port`,
     /// `smtp://host?tls=required`, `smtps://user:pass@host`. Unset: mail is
     /// written as `.eml` files into `mail_dir`.
+    #[serde(serialize_with = "strict::redacted")]
     pub smtp_url: Option<SecretString>,
     /// Seconds one SMTP exchange may take (`AUTH_SMTP_TIMEOUT_SECONDS`).
     pub smtp_timeout_seconds: u64,
@@ -83,6 +85,7 @@ pub struct Settings {
     pub code_resend_cooldown_seconds: i64,
     /// Bearer token of the internal admin API (`AUTH_ADMIN_TOKEN`), at
     /// least [`MIN_SECRET_BYTES`] bytes when set; unset disables it (403).
+    #[serde(serialize_with = "strict::redacted")]
     pub admin_token: Option<SecretString>,
     /// `auto` (PostgreSQL `LISTEN/NOTIFY` on PostgreSQL, in-process on
     /// SQLite), `local` or `postgres` (`AUTH_EVENT_BUS`).
@@ -130,6 +133,11 @@ pub struct Settings {
     /// Days audit events are kept; 0 keeps them forever
     /// (`AUTH_AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention_days: u32,
+    /// Comma-separated exact origins (`https://app.example.com`) allowed to
+    /// call the public contract routes from a browser (CORS); empty: no CORS
+    /// headers at all (`AUTH_CORS_ALLOWED_ORIGINS`). Never applies to
+    /// `/internal`.
+    pub cors_allowed_origins: String,
     /// Comma-separated IPs/CIDRs of reverse proxies whose `X-Forwarded-For`
     /// is believed (`AUTH_TRUSTED_PROXIES`, default none).
     pub trusted_proxies: String,
@@ -188,6 +196,7 @@ impl Default for Settings {
             login_max_lock_seconds: 900,
             client_ipv6_prefix: auth_domain::throttle::DEFAULT_IPV6_PREFIX,
             purge_interval_seconds: 3600,
+            cors_allowed_origins: String::new(),
             audit_retention_days: 365,
             trusted_proxies: String::new(),
             rate_limit_enabled: true,
@@ -199,7 +208,7 @@ impl Default for Settings {
 }
 
 /// Per-contract switches.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ContractsSettings {
     /// Seed 004.
@@ -215,7 +224,7 @@ pub struct ContractsSettings {
 }
 
 /// Whether a contract is served, and under which path prefix.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ContractSettings {
     /// Serve this contract (default true).
@@ -272,16 +281,21 @@ impl Settings {
     /// # Errors
     /// [`SettingsError`] when a value has the wrong type or is out of range.
     pub fn load() -> Result<Self, SettingsError> {
-        let file = std::env::var_os("AUTH_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("auth.toml"));
-        let settings: Settings = Figment::new()
-            .merge(Toml::file(file))
-            .merge(Env::prefixed("AUTH_").split("__"))
-            .extract()
-            .map_err(|e| SettingsError(e.to_string()))?;
-        settings.validate()?;
-        Ok(settings)
+        Self::load_strict().map(|(settings, _)| settings)
+    }
+
+    /// Like [`Settings::load`], strictly: a set `AUTH_CONFIG` that does not
+    /// exist, an unknown key in the TOML file, a secret given both directly
+    /// and as a file, or an unreadable `AUTH_…_FILE` refuse, naming the
+    /// key (and the nearest valid one). Unknown `AUTH_*` environment
+    /// variables are returned as warnings (the server logs them; `auth-server
+    /// config check` fails on them).
+    ///
+    /// # Errors
+    /// [`SettingsError`].
+    pub fn load_strict() -> Result<(Self, Vec<String>), SettingsError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        strict::load(&env)
     }
 
     /// Checks ranges that types cannot express.
@@ -358,6 +372,17 @@ impl Settings {
                 "rate_limit_per_minute must be at least 1 (or rate_limit_enabled = false)".into(),
             ));
         }
+        for origin in self.cors_origins() {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let valid = host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' ']));
+            if !valid {
+                return Err(SettingsError(format!(
+                    "cors_allowed_origins: {origin:?} is not an origin (scheme://host[:port], no path)"
+                )));
+            }
+        }
         crate::client_ip::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|bad| SettingsError(format!("trusted_proxies: {bad:?} is not an IP or CIDR")))?;
         self.oauth.validate()?;
@@ -366,6 +391,16 @@ impl Settings {
 }
 
 impl Settings {
+    /// The configured CORS origins (empty: CORS off).
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The outbox folder: `mail_dir`, else `outbox` beside the SQLite file,
     /// else `./outbox`.
     pub fn outbox_dir(&self) -> PathBuf {

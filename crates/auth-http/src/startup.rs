@@ -243,6 +243,31 @@ fn spawn_purge(housekeeper: Housekeeper, every: std::time::Duration) -> tokio::t
     })
 }
 
+/// CORS for browser front ends on `origins` (exact matches): the public
+/// routes answer preflights and carry `Access-Control-Allow-Origin` for
+/// them; `/internal` never does (an admin token has no business in a
+/// browser).
+fn cors(origins: Vec<String>) -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allowed_origin_fn(move |origin, request| {
+            !request.uri.path().starts_with("/internal")
+                && origin
+                    .to_str()
+                    .is_ok_and(|o| origins.iter().any(|allowed| allowed == o))
+        })
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static("app-id"),
+        ])
+        .expose_headers([
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::LOCATION,
+        ])
+        .max_age(600)
+}
+
 /// The login-throttling policy from settings.
 fn throttle_policy(settings: &Settings) -> ThrottlePolicy {
     let rule = |max_failures| ThrottleRule {
@@ -337,13 +362,19 @@ impl Application {
             &plan,
             env!("CARGO_PKG_VERSION"),
         ))));
+        let cors_origins = settings.cors_origins();
         let mut server = HttpServer::new(move || {
             let plan = plan.clone();
             App::new()
+                .wrap(actix_web::middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(cors_origins.clone()),
+                ))
                 .app_data(state.clone())
                 .app_data(ws_state.clone())
                 .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id))
                 .app_data(served.clone())
                 .configure(move |cfg| plan.mount(cfg))
         })

@@ -8,7 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
 use tracing::Span;
-use tracing_actix_web::{RequestId, RootSpanBuilder};
+use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -58,13 +58,75 @@ fn is_quiet(path: &str) -> bool {
     QUIET_PATHS.contains(&path)
 }
 
+/// The request's id and start, set by [`request_id`] before the span opens.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    /// An incoming `X-Request-Id` from a trusted proxy, or a new UUID.
+    pub id: String,
+    /// When the request arrived.
+    pub started: std::time::Instant,
+}
+
 /// The request id as a span field (empty when the middleware set none).
-struct RequestIdField(Option<RequestId>);
+struct RequestIdField(Option<RequestMeta>);
 
 impl std::fmt::Display for RequestIdField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            Some(id) => std::fmt::Display::fmt(&**id, f),
+            Some(meta) => f.write_str(&meta.id),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A request id worth keeping: 1–128 characters of `[A-Za-z0-9._:-]`.
+fn sane_request_id(raw: &str) -> bool {
+    (1..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
+/// Gives every request an id (an incoming `X-Request-Id` only from a
+/// trusted proxy, else a new UUID), logs it on the request line and returns
+/// it as `X-Request-Id`.
+///
+/// # Errors
+/// The inner service's.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|state| state.trusted_proxies.trusts_peer(req.request()));
+    let incoming = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| trusted && sane_request_id(v));
+    let id = incoming.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    req.extensions_mut().insert(RequestMeta {
+        id: id.clone(),
+        started: std::time::Instant::now(),
+    });
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
+    }
+    Ok(response)
+}
+
+/// The client IP as a span field (empty when unknown).
+struct ClientIpField(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for ClientIpField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(ip) => std::fmt::Display::fmt(ip, f),
             None => Ok(()),
         }
     }
@@ -78,22 +140,31 @@ impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         // Formatted by the subscriber only if the span is enabled: a quiet
         // request at `info` does not pay for it.
-        let request_id = RequestIdField(request.extensions().get::<RequestId>().copied());
+        let request_id = RequestIdField(request.extensions().get::<RequestMeta>().cloned());
+        let client_ip = ClientIpField(
+            request
+                .app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .and_then(|state| state.client_ip(request.request())),
+        );
         if is_quiet(request.path()) {
             return tracing::debug_span!(
                 "request",
                 method = %request.method(),
                 path = %request.path(),
+                client_ip = %client_ip,
                 request_id = %request_id,
                 status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
             );
         }
         tracing::info_span!(
             "request",
             method = %request.method(),
             path = %request.path(),
+            client_ip = %client_ip,
             request_id = %request_id,
             status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
         )
     }
 
@@ -103,6 +174,13 @@ impl RootSpanBuilder for RequestSpan {
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
         span.record("status", status);
+        if let Ok(response) = outcome
+            && let Some(meta) = response.request().extensions().get::<RequestMeta>()
+        {
+            let micros = meta.started.elapsed().as_micros();
+            // Milliseconds with three decimals, as a number.
+            span.record("latency_ms", (micros as f64) / 1000.0);
+        }
         // A quiet path's span is below `info`; its failures still are not.
         if status >= 400
             && let Ok(response) = outcome
@@ -117,6 +195,16 @@ impl RootSpanBuilder for RequestSpan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sane_request_ids_are_kept() {
+        for ok in ["abc", "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "req.1:2_3"] {
+            assert!(sane_request_id(ok), "{ok}");
+        }
+        for bad in ["", "a b", "x\ny", &"a".repeat(129), "<script>"] {
+            assert!(!sane_request_id(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn probes_and_token_lookups_are_quiet_and_nothing_else_is() {

@@ -53,6 +53,10 @@ impl Drop for Server {
 }
 
 async fn start(db: &TestDatabase, level: &str) -> Server {
+    start_with(db, level, &[]).await
+}
+
+async fn start_with(db: &TestDatabase, level: &str, extra: &[(&str, &str)]) -> Server {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("auth-log-scan-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
@@ -79,6 +83,7 @@ async fn start(db: &TestDatabase, level: &str) -> Server {
         .env("AUTH_RATE_LIMIT_ENABLED", "false")
         // The SIGN_UP and FORGET_PASSWORD codes go to one email in a row.
         .env("AUTH_CODE_RESEND_COOLDOWN_SECONDS", "0")
+        .envs(extra.iter().copied())
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -618,4 +623,257 @@ fn purge_command_sqlite() {
 #[test]
 fn purge_command_postgres() {
     purge_command(TestBackend::Postgres);
+}
+
+/// The binary with a clean environment plus `vars`, run with `args`.
+fn run_binary(args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-server"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null());
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+/// Strict configuration on the real binary: a misspelt key in the TOML
+/// file or a missing `AUTH_CONFIG` refuses to start, naming the key and the
+/// nearest valid one; `config check` prints the effective settings with
+/// secrets redacted and fails on an unknown `AUTH_*` variable.
+fn strict_configuration(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let dir = std::env::temp_dir().join(format!("auth-config-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("auth.toml");
+    std::fs::write(
+        &toml,
+        "acess_ttl_seconds = 60\n[contracts.standrad]\nenabled = false\n",
+    )
+    .unwrap();
+    let out = run_binary(
+        &[],
+        &[
+            ("AUTH_CONFIG", toml.to_str().unwrap()),
+            ("AUTH_DATABASE_URL", db.url()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`acess_ttl_seconds` (did you mean `access_ttl_seconds`?)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("contracts.standrad"), "{stderr}");
+
+    let out = run_binary(
+        &[],
+        &[
+            ("AUTH_CONFIG", "/nonexistent/auth.toml"),
+            ("AUTH_DATABASE_URL", db.url()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/auth.toml"));
+
+    std::fs::write(&toml, "access_ttl_seconds = 60\n").unwrap();
+    let vars = [
+        ("AUTH_CONFIG", toml.to_str().unwrap()),
+        ("AUTH_DATABASE_URL", db.url()),
+        ("AUTH_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    let out = run_binary(&["config", "check"], &vars);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let effective: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(effective["access_ttl_seconds"], 60);
+    assert_eq!(effective["admin_token"], "<redacted>");
+    assert!(!stdout.contains(ADMIN_TOKEN));
+    let mut with_typo = vars.to_vec();
+    with_typo.push(("AUTH_REFRESH_TTL_SECOND", "60"));
+    let out = run_binary(&["config", "check"], &with_typo);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("AUTH_REFRESH_TTL_SECOND") && stderr.contains("refresh_ttl_seconds"),
+        "{stderr}"
+    );
+    drop(std::fs::remove_dir_all(&dir));
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+    )
+}
+
+#[test]
+fn strict_configuration_sqlite() {
+    strict_configuration(TestBackend::Sqlite);
+}
+
+#[test]
+fn strict_configuration_postgres() {
+    strict_configuration(TestBackend::Postgres);
+}
+
+/// `auth-server healthcheck` exits 0 against a ready server and 1 when
+/// nothing answers.
+async fn healthcheck(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let server = start(&db, "info").await;
+    let bind = server.base.trim_start_matches("http://").to_owned();
+    let out = run_binary(
+        &["healthcheck"],
+        &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(server);
+    let out = run_binary(
+        &["healthcheck"],
+        &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_sqlite() {
+    healthcheck(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_postgres() {
+    healthcheck(TestBackend::Postgres).await;
+}
+
+/// CORS on the real binary: with `AUTH_CORS_ALLOWED_ORIGINS` the public
+/// routes answer a browser's preflight from that origin (and only that
+/// one); `/internal` never does; without the setting nothing carries CORS
+/// headers.
+async fn cors(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let origin = "https://app.example.com";
+    let server = start_with(&db, "info", &[("AUTH_CORS_ALLOWED_ORIGINS", origin)]).await;
+    let client = reqwest::Client::new();
+    let preflight = |path: &str, from: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", server.base))
+            .header("origin", from)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,authorization")
+            .send()
+    };
+    let allow = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let ok = preflight("/api/auth/login", origin).await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    assert_eq!(allow(&ok).as_deref(), Some(origin));
+    let other = preflight("/api/auth/login", "https://evil.example")
+        .await
+        .unwrap();
+    assert_eq!(allow(&other), None);
+    let internal = preflight("/internal/apps", origin).await.unwrap();
+    assert_eq!(allow(&internal), None, "no CORS for the admin API");
+    let login = client
+        .post(format!("{}/api/auth/login", server.base))
+        .header("origin", origin)
+        .json(&json!({"username": "nobody", "password": "whatever1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 401);
+    assert_eq!(allow(&login).as_deref(), Some(origin));
+    drop(server);
+
+    let plain = start(&db, "info").await;
+    let reply = client
+        .request(reqwest::Method::OPTIONS, format!("{}/api/auth/login", plain.base))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allow(&reply), None, "no CORS unless configured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_sqlite() {
+    cors(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_postgres() {
+    cors(TestBackend::Postgres).await;
+}
+
+/// Every response carries `X-Request-Id`; an incoming one is kept only from
+/// a trusted proxy; the request line has the id, the client IP and a
+/// numeric latency.
+async fn request_ids(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let client = reqwest::Client::new();
+    let id_of = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let server = start(&db, "info").await;
+    let reply = client
+        .get(format!("{}/api/auth/check/auth-id/someone", server.base))
+        .header("x-request-id", "from-an-untrusted-client")
+        .send()
+        .await
+        .unwrap();
+    let generated = id_of(&reply);
+    assert_ne!(generated, "from-an-untrusted-client");
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    drop(reply);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = strip_ansi(&std::fs::read_to_string(server.log_path()).unwrap());
+    let line = log
+        .lines()
+        .find(|l| l.contains(&generated))
+        .unwrap_or_else(|| panic!("no request line with {generated}:\n{log}"));
+    assert!(line.contains("client_ip=127.0.0.1"), "{line}");
+    assert!(line.contains("latency_ms="), "{line}");
+    drop(server);
+    let proxied = start_with(&db, "info", &[("AUTH_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let reply = client
+        .get(format!("{}/healthz", proxied.base))
+        .header("x-request-id", "edge-4f1c9a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&reply), "edge-4f1c9a");
+    let reply = client
+        .get(format!("{}/healthz", proxied.base))
+        .header("x-request-id", "bad id with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id_of(&reply), "bad id with spaces");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_sqlite() {
+    request_ids(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_postgres() {
+    request_ids(TestBackend::Postgres).await;
 }

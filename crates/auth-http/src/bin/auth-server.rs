@@ -26,11 +26,27 @@ enum Command {
     /// throttle counters and audit events past `AUTH_AUDIT_RETENTION_DAYS`
     /// once; prints what was deleted as JSON.
     Purge,
+    /// Check the configuration: print the effective settings (secrets
+    /// redacted) and exit non-zero on any problem, an unknown `AUTH_*`
+    /// variable included.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Exit 0 when the server at `AUTH_BIND` answers `GET /readyz` with 200
+    /// (for containers without curl), 1 otherwise.
+    Healthcheck,
     /// Manage `chat` applications.
     Apps {
         #[command(subcommand)]
         command: AppsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration and exit non-zero on any problem.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -46,14 +62,37 @@ enum AppsCommand {
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load() {
-        Ok(s) => s,
+    let (settings, warnings) = match Settings::load_strict() {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("auth-server: {e}");
             return std::process::ExitCode::from(2);
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = command
+    {
+        println!("{}", auth_http::settings::strict::describe(&settings));
+        for warning in &warnings {
+            eprintln!("auth-server: {warning}");
+        }
+        return if warnings.is_empty() {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::from(2)
+        };
+    }
+    if let Command::Healthcheck = command {
+        return match auth_http::cli::healthcheck(&settings.bind) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("auth-server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if let Command::Openapi = command {
         return match auth_http::routes::RoutePlan::build(&settings.contracts) {
             Ok(plan) => {
@@ -74,12 +113,15 @@ async fn main() -> std::process::ExitCode {
     } else {
         telemetry::init(&settings.log_format)
     };
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
     let result = match command {
         Command::Migrate => open_database(&settings).await.map(|_| {
             tracing::info!("migrations applied");
         }),
         // Answered above, before a log subscriber exists.
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Config { .. } | Command::Healthcheck => Ok(()),
         Command::Purge => {
             return match auth_http::cli::purge(&settings).await {
                 Ok(report) => {

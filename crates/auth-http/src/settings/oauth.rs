@@ -7,13 +7,13 @@
 use auth_domain::social::Provider;
 use auth_infra::OAuthProviderConfig;
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::SettingsError;
 
 /// Social login configuration. A provider is enabled when its client id is
 /// set (and not blank).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OAuthSettings {
     /// This service's public base URL, as browsers and providers reach it
@@ -34,7 +34,10 @@ pub struct OAuthSettings {
     #[serde(deserialize_with = "string_or_number")]
     pub oauth_google_client_id: Option<String>,
     /// Google client secret (`AUTH_OAUTH_GOOGLE_CLIENT_SECRET`).
-    #[serde(deserialize_with = "secret_string_or_number")]
+    #[serde(
+        deserialize_with = "secret_string_or_number",
+        serialize_with = "super::strict::redacted"
+    )]
     pub oauth_google_client_secret: Option<SecretString>,
     /// Google authorization endpoint (`AUTH_OAUTH_GOOGLE_AUTHORIZE_URL`).
     pub oauth_google_authorize_url: String,
@@ -47,7 +50,10 @@ pub struct OAuthSettings {
     pub oauth_kakao_client_id: Option<String>,
     /// Kakao client secret, if the app enables one
     /// (`AUTH_OAUTH_KAKAO_CLIENT_SECRET`).
-    #[serde(deserialize_with = "secret_string_or_number")]
+    #[serde(
+        deserialize_with = "secret_string_or_number",
+        serialize_with = "super::strict::redacted"
+    )]
     pub oauth_kakao_client_secret: Option<SecretString>,
     /// Kakao authorization endpoint (`AUTH_OAUTH_KAKAO_AUTHORIZE_URL`).
     pub oauth_kakao_authorize_url: String,
@@ -59,7 +65,10 @@ pub struct OAuthSettings {
     #[serde(deserialize_with = "string_or_number")]
     pub oauth_naver_client_id: Option<String>,
     /// Naver Client Secret (`AUTH_OAUTH_NAVER_CLIENT_SECRET`).
-    #[serde(deserialize_with = "secret_string_or_number")]
+    #[serde(
+        deserialize_with = "secret_string_or_number",
+        serialize_with = "super::strict::redacted"
+    )]
     pub oauth_naver_client_secret: Option<SecretString>,
     /// Naver authorization endpoint (`AUTH_OAUTH_NAVER_AUTHORIZE_URL`).
     pub oauth_naver_authorize_url: String,
