@@ -14,6 +14,7 @@ pub mod contracts;
 pub mod health;
 pub mod internal;
 pub mod me;
+pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

@@ -133,7 +133,7 @@ pub struct RoutePlan {
 /// The service's own routes (not of a contract): token lookup, probes, the
 /// socket, the API description, and the internal admin API.
 fn service_routes() -> Vec<Route> {
-    let mut routes = vec![auth_ws_route(), crate::me::route()];
+    let mut routes = vec![auth_ws_route(), crate::me::route(), crate::metrics::route()];
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::internal::routes());

@@ -133,6 +133,9 @@ pub struct Settings {
     /// Days audit events are kept; 0 keeps them forever
     /// (`AUTH_AUDIT_RETENTION_DAYS`, default 365).
     pub audit_retention_days: u32,
+    /// Whether `GET /metrics` serves Prometheus metrics
+    /// (`AUTH_METRICS_ENABLED`, default true).
+    pub metrics_enabled: bool,
     /// Comma-separated exact origins (`https://app.example.com`) allowed to
     /// call the public contract routes from a browser (CORS); empty: no CORS
     /// headers at all (`AUTH_CORS_ALLOWED_ORIGINS`). Never applies to
@@ -197,6 +200,7 @@ impl Default for Settings {
             client_ipv6_prefix: auth_domain::throttle::DEFAULT_IPV6_PREFIX,
             purge_interval_seconds: 3600,
             cors_allowed_origins: String::new(),
+            metrics_enabled: true,
             audit_retention_days: 365,
             trusted_proxies: String::new(),
             rate_limit_enabled: true,

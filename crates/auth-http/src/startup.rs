@@ -336,6 +336,7 @@ impl Application {
             admin_token: settings.admin_token.clone(),
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
             trusted_proxies: TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_default(),
+            metrics_enabled: settings.metrics_enabled,
             rate_limit: RateLimit::new(
                 settings.rate_limit_enabled,
                 settings.rate_limit_per_minute,
@@ -363,6 +364,9 @@ impl Application {
             env!("CARGO_PKG_VERSION"),
         ))));
         let cors_origins = settings.cors_origins();
+        if settings.metrics_enabled {
+            crate::metrics::handle();
+        }
         let mut server = HttpServer::new(move || {
             let plan = plan.clone();
             App::new()
@@ -374,6 +378,7 @@ impl Application {
                 .app_data(ws_state.clone())
                 .wrap(security_headers(hsts))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(actix_web::middleware::from_fn(crate::metrics::record))
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id))
                 .app_data(served.clone())
                 .configure(move |cfg| plan.mount(cfg))

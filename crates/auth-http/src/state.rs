@@ -20,6 +20,8 @@ pub struct AppState {
     pub oauth_success_redirect: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client (`AUTH_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// Whether `GET /metrics` answers (`AUTH_METRICS_ENABLED`).
+    pub metrics_enabled: bool,
     /// Per-IP request limits of the public endpoints (`AUTH_RATE_LIMIT_*`).
     pub rate_limit: crate::rate_limit::RateLimit,
     /// Where and how the social-login browser cookie is set.

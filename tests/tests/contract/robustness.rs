@@ -732,6 +732,7 @@ async fn probes_and_headers(backend: TestBackend) {
 }
 
 on_both_backends!(
+    metrics_are_exposed_and_can_be_switched_off,
     the_api_description_is_served_offline,
     broken_bodies,
     broken_bodies_newer_endpoints,
@@ -788,4 +789,49 @@ async fn the_api_description_is_served_offline(backend: TestBackend) {
         assert_eq!(reply.status.as_u16(), 200, "{asset}");
     }
     assert_eq!(app.get("/docs/no-such-asset.js").await.status.as_u16(), 404);
+}
+
+/// `GET /metrics` exposes request, login and pool metrics in Prometheus
+/// text; `AUTH_METRICS_ENABLED=false` answers 404.
+async fn metrics_are_exposed_and_can_be_switched_off(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.new_user().await;
+    app.standard_login(&user).await;
+    let wrong = app
+        .post(
+            "/api/auth/login",
+            &json!({"username": user.login, "password": "Wrong-password-1"}),
+        )
+        .await;
+    assert_eq!(wrong.status.as_u16(), 401);
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status.as_u16(), 200, "{}", metrics.text);
+    assert!(
+        metrics.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    for needle in [
+        r#"auth_logins_total{contract="standard",outcome="success"}"#,
+        r#"auth_logins_total{contract="standard",outcome="wrong_credentials"}"#,
+        r#"http_requests_total{method="POST",route="/api/auth/login",status="401"}"#,
+        "http_request_duration_seconds_bucket",
+        "auth_db_pool_connections",
+        r#"auth_ws_sockets{kind="session"}"#,
+    ] {
+        assert!(
+            metrics.text.contains(needle),
+            "{needle} missing from:\n{}",
+            metrics.text
+        );
+    }
+    // Raw paths never become labels (no user data in metric names).
+    assert!(
+        !metrics.text.contains(&user.login),
+        "a login id leaked into the metrics"
+    );
+    if let Some(off) = TestApp::spawn_with(backend, |s| s.metrics_enabled = false).await {
+        assert_eq!(off.get("/metrics").await.status.as_u16(), 404);
+    }
 }

@@ -473,8 +473,9 @@ pub async fn sign_in(
     let login = state
         .auth
         .login(Identifier::LoginId(auth_id.to_owned()), password, meta)
-        .await
-        .map_err(AccountError::from_login)?;
+        .await;
+    crate::metrics::login(NAME, &login);
+    let login = login.map_err(AccountError::from_login)?;
     Ok(ok(SignInData {
         id: login.user.id.get(),
         name: login.user.name.as_str().to_owned(),

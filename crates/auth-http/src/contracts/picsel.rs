@@ -379,7 +379,9 @@ pub async fn login_with(
     let login = state
         .auth
         .login(Identifier::Email(email.to_owned()), password, meta)
-        .await?;
+        .await;
+    crate::metrics::login(NAME, &login);
+    let login = login?;
     Ok(HttpResponse::Ok().json(login_success(&login)))
 }
 
@@ -390,7 +392,9 @@ pub async fn refresh(
     Body(body): Body<RefreshTokenRequest>,
 ) -> Result<HttpResponse, PicselError> {
     let token = required(&body.refresh_token, "refresh_token")?;
-    let access = state.auth_for(NAME, &req).refresh(token).await?;
+    let access = state.auth_for(NAME, &req).refresh(token).await;
+    crate::metrics::refresh(NAME, &access);
+    let access = access?;
     Ok(HttpResponse::Ok().json(RefreshResponse {
         message: "토큰 재발급 성공",
         data: RefreshData {

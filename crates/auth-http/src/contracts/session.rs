@@ -218,7 +218,9 @@ pub async fn login(
     let login = state
         .auth
         .login(Identifier::LoginId(user_id.to_owned()), password, meta)
-        .await?;
+        .await;
+    crate::metrics::login(NAME, &login);
+    let login = login?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         success: true,
         message: "로그인 성공",
@@ -234,7 +236,9 @@ pub async fn refresh(
     Body(body): Body<RefreshRequest>,
 ) -> Result<HttpResponse, SessionError> {
     let token = required(&body.refresh_token, "refreshToken")?;
-    let access = state.auth_for(NAME, &req).refresh(token).await?;
+    let access = state.auth_for(NAME, &req).refresh(token).await;
+    crate::metrics::refresh(NAME, &access);
+    let access = access?;
     Ok(HttpResponse::Ok().json(RefreshResponse {
         success: true,
         message: "토큰 갱신 성공",

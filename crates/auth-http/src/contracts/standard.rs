@@ -238,7 +238,9 @@ pub async fn login_with(
     let login = state
         .auth
         .login(Identifier::LoginId(username.to_owned()), password, meta)
-        .await?;
+        .await;
+    crate::metrics::login(NAME, &login);
+    let login = login?;
     Ok(HttpResponse::Ok().json(Tokens::from(&login.tokens)))
 }
 
@@ -250,18 +252,16 @@ pub async fn reissue(
 ) -> Result<HttpResponse, StandardError> {
     let access = required(&body.access_token, "accessToken")?;
     let refresh = required(&body.refresh_token, "refreshToken")?;
-    let pair = state
-        .auth_for(NAME, &req)
-        .reissue(access, refresh)
-        .await
-        .inspect_err(|e| {
-            if matches!(e, ReissueError::Reused) {
-                tracing::warn!(
-                    contract = NAME,
-                    "spent refresh token presented again; session revoked"
-                );
-            }
-        })?;
+    let pair = state.auth_for(NAME, &req).reissue(access, refresh).await;
+    crate::metrics::reissue(NAME, &pair);
+    let pair = pair.inspect_err(|e| {
+        if matches!(e, ReissueError::Reused) {
+            tracing::warn!(
+                contract = NAME,
+                "spent refresh token presented again; session revoked"
+            );
+        }
+    })?;
     Ok(HttpResponse::Ok().json(Tokens::from(&pair)))
 }
 

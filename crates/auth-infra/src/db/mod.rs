@@ -121,6 +121,12 @@ impl fmt::Debug for Database {
 }
 
 impl Database {
+    /// The pool's connections: `(open, idle)` (for metrics).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// Opens a pool of at most `pool_size` connections (at least 1).
     ///
     /// Accepted URLs: `sqlite://PATH` (relative, or absolute as
