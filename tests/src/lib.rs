@@ -171,15 +171,7 @@ impl TestApp {
 
     /// Loads and compiles the service's `GET /openapi.json`.
     async fn with_contract(mut self) -> Self {
-        let doc: Value = self
-            .client
-            .get(format!("{}/openapi.json", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .expect("GET /openapi.json answers the document");
+        let doc = self.openapi().await;
         self.contract = Some(schema::Contract::compile(&doc));
         self
     }

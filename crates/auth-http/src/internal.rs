@@ -43,6 +43,10 @@ impl Envelope for InternalEnvelope {
             _ => Reply::new(StatusCode::BAD_REQUEST, "잘못된 요청 형식입니다."),
         }
     }
+
+    fn unavailable() -> Reply {
+        Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+    }
 }
 
 /// Everything the internal API can fail with.
@@ -101,7 +105,6 @@ impl ContractError for InternalError {
 
     fn reply(&self) -> Reply {
         match self {
-            Self::Common(Common::Unavailable(_)) => Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
             Self::Common(c) => InternalEnvelope::common(c),
             Self::Disabled => Reply::new(StatusCode::FORBIDDEN, "관리자 API가 비활성화되어 있습니다."),
             Self::Unauthorized => Reply::new(StatusCode::UNAUTHORIZED, "관리자 인증이 필요합니다."),

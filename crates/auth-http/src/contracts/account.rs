@@ -56,17 +56,8 @@ impl Envelope for AccountEnvelope {
         }
     }
 
-    fn common(c: &Common) -> Reply {
-        match c {
-            Common::Unavailable(_) => Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
-            Common::Body(_) | Common::Blank(_) => Self::invalid(c),
-            Common::RateLimited(wait) => {
-                Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS).retry_after(*wait)
-            }
-            Common::Throttled(wait) => {
-                Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS).retry_after(*wait)
-            }
-        }
+    fn unavailable() -> Reply {
+        Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
     }
 }
 

@@ -42,11 +42,8 @@ impl Envelope for ChatEnvelope {
         }
     }
 
-    fn common(c: &Common) -> Reply {
-        match c {
-            Common::Unavailable(_) => Reply::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
-            _ => Self::invalid(c),
-        }
+    fn unavailable() -> Reply {
+        Reply::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable")
     }
 }
 

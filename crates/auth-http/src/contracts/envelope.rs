@@ -127,6 +127,11 @@ pub trait Envelope {
     /// This contract's answer to a body problem or a blank field.
     fn invalid(problem: &Common) -> Reply;
 
+    /// This contract's answer to an infrastructure failure (503).
+    fn unavailable() -> Reply {
+        Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).code("SERVICE_UNAVAILABLE")
+    }
+
     /// This contract's answer to what every contract shares. Rate limits
     /// and throttling are 429 with `Retry-After`, an outage is 503.
     fn common(c: &Common) -> Reply {
@@ -138,9 +143,7 @@ pub trait Envelope {
             Common::Throttled(wait) => Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS)
                 .code("TOO_MANY_ATTEMPTS")
                 .retry_after(*wait),
-            Common::Unavailable(_) => {
-                Reply::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).code("SERVICE_UNAVAILABLE")
-            }
+            Common::Unavailable(_) => Self::unavailable(),
         }
     }
 }

@@ -98,27 +98,14 @@ impl Envelope for PicselEnvelope {
         }
     }
 
-    fn common(c: &Common) -> Reply {
-        match c {
-            // The document writes its own messages without a final period.
-            Common::Unavailable(_) => outage(),
-            Common::Body(_) | Common::Blank(_) => Self::invalid(c),
-            Common::RateLimited(wait) => Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_REQUESTS)
-                .code("TOO_MANY_REQUESTS")
-                .retry_after(*wait),
-            Common::Throttled(wait) => Reply::new(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS)
-                .code("TOO_MANY_ATTEMPTS")
-                .retry_after(*wait),
-        }
+    fn unavailable() -> Reply {
+        // The document writes its own messages without a final period.
+        Reply::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "일시적으로 서비스를 이용할 수 없습니다",
+        )
+        .code("SERVICE_UNAVAILABLE")
     }
-}
-
-fn outage() -> Reply {
-    Reply::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "일시적으로 서비스를 이용할 수 없습니다",
-    )
-    .code("SERVICE_UNAVAILABLE")
 }
 
 fn validation(field: &str, message: String) -> Reply {
