@@ -110,6 +110,8 @@ pub struct NdjsonImport {
     batch: Vec<(u64, ImportRecord)>,
     batch_size: usize,
     max_line: usize,
+    /// Rejects of lines after the first one of the pending batch.
+    held: Vec<RejectedLine>,
 }
 
 impl NdjsonImport {
@@ -124,6 +126,7 @@ impl NdjsonImport {
             batch: Vec::new(),
             batch_size: batch_size.max(1),
             max_line: max_line.max(1),
+            held: Vec::new(),
         }
     }
 
@@ -173,7 +176,7 @@ impl NdjsonImport {
             Ok(record) => self.batch.push((line, record)),
             Err(reason) if at_eof => self.run.reject_unreadable(
                 line,
-                format!("{reason}; the input ends without a newline on this line (cut off?)"),
+                format!("the input ends inside this line (cut off?): {reason}"),
             ),
             Err(reason) => self.run.reject_unreadable(line, reason),
         }
@@ -197,9 +200,16 @@ impl NdjsonImport {
         self.flush(auth).await
     }
 
-    /// The rejects since the last call.
+    /// The rejects since the last call, in line order: a line refused
+    /// while reading waits until the batch holding earlier lines is stored.
     pub fn take_rejects(&mut self) -> Vec<RejectedLine> {
-        self.run.take_rejects()
+        let mut all = self.run.take_rejects();
+        all.append(&mut self.held);
+        all.sort_by_key(|r| r.line);
+        let watermark = self.batch.first().map_or(u64::MAX, |(line, _)| *line);
+        let (ready, held): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.line < watermark);
+        self.held = held;
+        ready
     }
 
     /// The totals so far.
