@@ -49,6 +49,14 @@ struct ProviderLine {
 /// Parses one line into a record, or the reason it is refused (which names
 /// a field or a column, never a value).
 fn parse_line(bytes: &[u8]) -> Result<ImportRecord, String> {
+    // serde would read a struct from an array too: refuse anything else first.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() {
+            "not a JSON object".into()
+        } else {
+            "malformed JSON (not an object)".into()
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let line: Line = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -112,6 +120,9 @@ pub struct NdjsonImport {
     max_line: usize,
     /// Rejects of lines after the first one of the pending batch.
     held: Vec<RejectedLine>,
+    /// Records without `accountId`, stored after all others (see
+    /// [`NdjsonImport::feed`]).
+    deferred: Vec<(u64, ImportRecord)>,
 }
 
 impl NdjsonImport {
@@ -127,10 +138,19 @@ impl NdjsonImport {
             batch_size: batch_size.max(1),
             max_line: max_line.max(1),
             held: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 
     /// Takes more input; stores a batch whenever one is full.
+    ///
+    /// Records with an `accountId` are stored as they come; those without
+    /// one wait until the end of the input: an id the database generates
+    /// for them must never be one a later line keeps (ids of the old
+    /// system are usually dense and ascending, and a generated id comes
+    /// after the largest kept so far). They are held in memory (a few
+    /// hundred bytes each; an HTTP import is bounded by
+    /// `AUTH_IMPORT_MAX_BYTES`).
     ///
     /// # Errors
     /// [`PortError`] when storing a batch failed (that batch is absent).
@@ -173,6 +193,7 @@ impl NdjsonImport {
             return;
         }
         match parse_line(&bytes) {
+            Ok(record) if record.account_id.is_none() => self.deferred.push((line, record)),
             Ok(record) => self.batch.push((line, record)),
             Err(reason) if at_eof => self.run.reject_unreadable(
                 line,
@@ -197,7 +218,12 @@ impl NdjsonImport {
         if !self.pending.is_empty() || self.skipping {
             self.end_line(true);
         }
-        self.flush(auth).await
+        self.flush(auth).await?;
+        let deferred = std::mem::take(&mut self.deferred);
+        for chunk in deferred.chunks(self.batch_size) {
+            auth.import_batch(&mut self.run, chunk.to_vec()).await?;
+        }
+        Ok(())
     }
 
     /// The rejects since the last call, in line order: a line refused
@@ -206,7 +232,8 @@ impl NdjsonImport {
         let mut all = self.run.take_rejects();
         all.append(&mut self.held);
         all.sort_by_key(|r| r.line);
-        let watermark = self.batch.first().map_or(u64::MAX, |(line, _)| *line);
+        let first = |b: &Vec<(u64, ImportRecord)>| b.first().map_or(u64::MAX, |(line, _)| *line);
+        let watermark = first(&self.batch).min(first(&self.deferred));
         let (ready, held): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.line < watermark);
         self.held = held;
         ready
@@ -314,6 +341,11 @@ mod tests {
                 .contains("incomplete")
         );
         assert!(parse_line(b"not json").unwrap_err().contains("malformed"));
+        assert!(
+            parse_line(br#"{"loginId": oops}"#)
+                .unwrap_err()
+                .contains("malformed JSON at column")
+        );
         assert_eq!(parse_line(b"[1,2]").unwrap_err(), "not a JSON object");
         assert_eq!(
             parse_line(br#"{"createdAt":"yesterday"}"#).unwrap_err(),

@@ -19,6 +19,7 @@ on_both_backends!(
     dry_run_and_size_limit_store_nothing,
     user_view_answers_400_404_and_needs_the_admin_token,
     cli_import_writes_rejects_and_show_prints_the_account,
+    kept_ids_win_over_generated_ones_in_one_file,
 );
 
 const PASSWORD: &str = "Password123!";
@@ -477,4 +478,73 @@ async fn cli_import_writes_rejects_and_show_prints_the_account(backend: TestBack
         .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.text);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn kept_ids_win_over_generated_ones_in_one_file(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    if !app.in_process() {
+        return; // Needs an empty database: the kept ids are 1 and 2.
+    }
+    // Lines without `accountId` come first; in an empty database they
+    // would take ids 1 and 2, which the later lines keep.
+    let logins: Vec<String> = (0..4).map(|_| unique_login()).collect();
+    let line = |login: &String, id: Option<i64>| {
+        let mut l =
+            json!({"loginId": login, "email": format!("{login}@example.com"), "passwordHash": SPRING_BCRYPT});
+        if let Some(id) = id {
+            l["accountId"] = json!(id);
+        }
+        l
+    };
+    // Through the CLI, one account per transaction: the generated ids of
+    // the first lines would be stored before the kept ones are seen.
+    let db = app.db.as_ref().unwrap();
+    let dir = std::env::temp_dir().join(format!("auth-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("mixed.ndjson");
+    std::fs::write(
+        &input,
+        ndjson(&[
+            line(&logins[0], None),
+            line(&logins[1], None),
+            line(&logins[2], Some(1)),
+            line(&logins[3], Some(2)),
+        ]),
+    )
+    .unwrap();
+    let settings = auth_contract_tests::Settings {
+        database_url: db.url().to_owned(),
+        mail_dir: Some(dir.join("outbox").display().to_string()),
+        ..auth_contract_tests::Settings::default()
+    };
+    let args = auth_http::cli::ImportArgs {
+        input: input.display().to_string(),
+        dry_run: false,
+        rejects: None,
+        spring_pbkdf2: None,
+        batch: 1,
+        progress: false,
+    };
+    let report = auth_http::cli::import_users(&settings, &args).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        (report["imported"].clone(), report["rejected"].clone()),
+        (json!(4), json!(0)),
+        "{report}"
+    );
+    assert_eq!(show(&app, 1).await.json["user"]["loginId"], json!(logins[2]));
+    assert_eq!(show(&app, 2).await.json["user"]["loginId"], json!(logins[3]));
+    for login in &logins[..2] {
+        let signed_in = app
+            .post(
+                "/api/auth/sign-in",
+                &json!({"authId": login, "password": "password"}),
+            )
+            .await;
+        assert!(
+            signed_in.json["data"]["id"].as_i64().unwrap() > 2,
+            "{}",
+            signed_in.text
+        );
+    }
 }
