@@ -35,9 +35,16 @@ ci:
 
 # Throughput, latency, memory and start-up against the machine's limits
 # (release build, SQLite and PostgreSQL, ~3 minutes); writes docs/performance.md.
-bench seconds="3" rounds="5":
-    cargo build --release --bin auth-server --bin load-bench
+bench seconds="3" rounds="5" accounts="100000":
+    cargo build --release --bin auth-server --bin load-bench --bin import-bench
     ./target/release/load-bench --seconds {{seconds}} --rounds {{rounds}}
+    ./target/release/import-bench --accounts {{accounts}}
+
+# Account import speed on SQLite and PostgreSQL, and the login cost of each
+# foreign password scheme (release build); writes docs/performance.md.
+bench-import accounts="100000":
+    cargo build --release --bin import-bench
+    ./target/release/import-bench --accounts {{accounts}}
 
 # Socket capacity, memory per socket and cross-instance LOGOUT latency
 # (release build, PostgreSQL); writes docs/performance.md.

@@ -32,6 +32,9 @@ pub enum AuditKind {
     Withdrawal,
     /// A social identity was linked to an account (first social login).
     SocialLink,
+    /// A password stored with an older or foreign scheme was re-hashed with
+    /// the current argon2id parameters after a successful login.
+    PasswordUpgraded,
 }
 
 impl AuditKind {
@@ -45,6 +48,7 @@ impl AuditKind {
             Self::PasswordReset => "password_reset",
             Self::Withdrawal => "withdrawal",
             Self::SocialLink => "social_link",
+            Self::PasswordUpgraded => "password_upgraded",
         }
     }
 
@@ -58,6 +62,7 @@ impl AuditKind {
             Self::PasswordReset,
             Self::Withdrawal,
             Self::SocialLink,
+            Self::PasswordUpgraded,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

@@ -19,6 +19,7 @@ pub mod chat;
 pub mod error;
 pub mod events;
 pub mod housekeeping;
+pub mod import;
 pub mod password;
 pub mod policy;
 pub mod ports;

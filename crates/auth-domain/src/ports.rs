@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::error::PortError;
 use crate::events::Event;
-use crate::password::{NewPassword, PasswordHash};
+use crate::import::{ImportAccount, ImportOutcome};
+use crate::password::{ForeignHashError, NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
 use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId};
 use crate::token::{AccessClaims, RefreshClaims, TokenError};
 use crate::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
@@ -84,6 +85,41 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// [`PortError`] on infrastructure failure only.
     async fn delete(&self, id: UserId) -> Result<bool, PortError>;
+
+    /// Replaces a user's password hash with `new` only if it is still
+    /// `old`, in one conditional write (`UPDATE … WHERE password_hash =
+    /// old`): an upgrade never overwrites a password changed meanwhile.
+    /// Returns whether it wrote.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only; the old hash is then
+    /// still stored.
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, PortError>;
+
+    /// Imports accounts, one outcome per account in the same order.
+    ///
+    /// MUST store each account (its user row, with `id` when given, and its
+    /// social links) atomically, never change an existing row, and decide
+    /// per account: [`ImportOutcome::AlreadyImported`] when a user with the
+    /// same id (when given), login id and email exists, and
+    /// [`ImportOutcome::Conflict`] when any of them, or a social link,
+    /// belongs to another user. With `dry_run` it decides the same way and
+    /// stores nothing. After storing accounts with explicit ids, new users
+    /// MUST get ids above the largest one.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure; accounts of a batch that
+    /// failed are then absent, and accounts of earlier calls stay stored.
+    async fn import(
+        &self,
+        accounts: Vec<ImportAccount>,
+        dry_run: bool,
+    ) -> Result<Vec<ImportOutcome>, PortError>;
 }
 
 /// Stores sessions and their refresh tokens.
@@ -185,6 +221,32 @@ pub trait PasswordHasher: Send + Sync {
     /// [`PortError`] if the hashing pool fails. A malformed stored hash is
     /// `Ok(false)`.
     async fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> Result<bool, PortError>;
+
+    /// The scheme of a stored hash, from its text (no verification); the
+    /// hasher knows which argon2id parameters are current.
+    fn scheme(&self, hash: Option<&PasswordHash>) -> PasswordScheme;
+
+    /// Checks a password hash made by another system and returns the form
+    /// to store: one that [`PasswordHasher::verify`] accepts and that names
+    /// all its parameters (Spring's `{pbkdf2}` gets `spring_pbkdf2`'s).
+    /// Cheap (no hashing): only the text is checked.
+    ///
+    /// # Errors
+    /// [`ForeignHashError`] when the format is unknown, the value is
+    /// truncated or malformed, or its parameters are outside what this
+    /// service will spend on one verification.
+    fn adopt(&self, foreign: &str, spring_pbkdf2: &SpringPbkdf2) -> Result<PasswordHash, ForeignHashError>;
+}
+
+/// A unit of work started by a use case that must not delay its answer.
+pub type BackgroundTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// Runs work after, or beside, the answer of the request that started it
+/// (re-hashing a password on login). Best effort: a task lost to a
+/// shutdown must leave nothing half done.
+pub trait Background: Send + Sync {
+    /// Starts `task` and returns at once.
+    fn spawn(&self, task: BackgroundTask);
 }
 
 /// Signs and verifies tokens. Verification takes `now` so expiry follows the

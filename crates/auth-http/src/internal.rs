@@ -67,6 +67,9 @@ pub enum InternalError {
     /// The user named does not exist.
     #[error("unknown user")]
     UnknownUser,
+    /// An import body went over `AUTH_IMPORT_MAX_BYTES` while streaming.
+    #[error("import body too large")]
+    ImportTooLarge,
 }
 
 impl From<BodyError> for InternalError {
@@ -110,6 +113,7 @@ impl ContractError for InternalError {
             Self::Unauthorized => Reply::new(StatusCode::UNAUTHORIZED, "관리자 인증이 필요합니다."),
             Self::Invalid(message) => Reply::new(StatusCode::BAD_REQUEST, *message),
             Self::UnknownUser => Reply::new(StatusCode::NOT_FOUND, "존재하지 않는 사용자입니다."),
+            Self::ImportTooLarge => Reply::new(StatusCode::PAYLOAD_TOO_LARGE, IMPORT_TOO_LARGE),
         }
     }
 
@@ -122,6 +126,12 @@ impl ContractError for InternalError {
 }
 
 response_error!(InternalError);
+
+/// The 413 of an import body over `AUTH_IMPORT_MAX_BYTES`. A body declared
+/// too large (`Content-Length`) is refused before anything is read; one
+/// that grows too large while streaming may have had earlier batches
+/// stored: sending the rest again is safe (imported accounts are skipped).
+const IMPORT_TOO_LARGE: &str = "가져오기 본문이 AUTH_IMPORT_MAX_BYTES를 넘었습니다. 파일을 나누어 다시 보내 주세요(이미 가져온 계정은 건너뜁니다).";
 
 /// Checks the admin bearer token in constant time.
 ///
@@ -304,6 +314,145 @@ pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
     }))
 }
 
+/// One account as the admin API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDetail {
+    /// The numeric id (`account`'s `id`).
+    id: i64,
+    /// The UUID (the tokens' `sub`).
+    uuid: String,
+    /// The login id, if any.
+    login_id: Option<String>,
+    /// The email.
+    email: String,
+    /// The display name.
+    name: String,
+    /// The profile image URL, if any.
+    profile_image: Option<String>,
+    /// How the password is stored: `argon2id` (current parameters),
+    /// `argon2id-old`, `argon2i`, `argon2d`, `bcrypt`, `pbkdf2-sha1`,
+    /// `pbkdf2-sha256`, `pbkdf2-sha512`, `scrypt`, `none` (no password) or
+    /// `unknown`. Anything but `argon2id` and `none` is upgraded at the
+    /// next password login.
+    password_scheme: String,
+    /// Linked social providers (`google`, `kakao`, `naver`).
+    providers: Vec<String>,
+    /// When the account was created, `2024-03-01T09:00:00.000Z`.
+    created_at: String,
+}
+
+/// `{"success": true, "user": {…}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    /// Always `true`.
+    success: bool,
+    /// The account.
+    user: UserDetail,
+}
+
+/// `{"success": true, "user": {…}}` for `view`: the answer of `GET
+/// /internal/users/{id}` and what `auth-server users show` prints.
+pub fn user_json(view: &auth_domain::service::UserView) -> Value {
+    let u = &view.user;
+    serde_json::to_value(UserResponse {
+        success: true,
+        user: UserDetail {
+            id: u.id.get(),
+            uuid: u.uuid.to_string(),
+            login_id: u.login_id.as_ref().map(|l| l.as_str().to_owned()),
+            email: u.email.as_str().to_owned(),
+            name: u.name.clone(),
+            profile_image: u.profile_image.clone(),
+            password_scheme: view.password_scheme.as_str().to_owned(),
+            providers: view.providers.iter().map(|p| p.as_str().to_owned()).collect(),
+            created_at: crate::contracts::iso_millis(u.created_at),
+        },
+    })
+    .unwrap_or(Value::Null)
+}
+
+/// `GET /internal/users/{id}`: one account with its password scheme and
+/// linked providers. A non-numeric id is 400, an unknown one 404.
+pub async fn user_show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
+    authorize(&state, &req)?;
+    let id = req
+        .match_info()
+        .get("id")
+        .and_then(|raw| raw.parse::<i64>().ok())
+        .ok_or(InternalError::Invalid("id는 숫자여야 합니다."))?;
+    let view = state
+        .auth
+        .user_view(auth_domain::user::UserId::new(id))
+        .await?
+        .ok_or(InternalError::UnknownUser)?;
+    Ok(HttpResponse::Ok().json(user_json(&view)))
+}
+
+/// The refused lines an HTTP import lists (all are counted).
+const REJECTS_LISTED: usize = 1000;
+
+/// `POST /internal/users/import?dryRun=&springPbkdf2=`: imports the
+/// newline-delimited JSON body (streamed, at most `AUTH_IMPORT_MAX_BYTES`)
+/// and answers the report. See [`crate::import`].
+pub async fn users_import(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, InternalError> {
+    use futures_util::StreamExt as _;
+    authorize(&state, &req)?;
+    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map_err(|_| InternalError::Invalid("잘못된 요청 형식입니다."))?;
+    let dry_run = match query.get("dryRun").map(|v| v.trim()) {
+        None | Some("" | "false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(InternalError::Invalid("dryRun은 true 또는 false여야 합니다.")),
+    };
+    let spring_pbkdf2 = match query.get("springPbkdf2") {
+        None => auth_domain::password::SpringPbkdf2::default(),
+        Some(raw) => auth_domain::password::SpringPbkdf2::parse(raw).ok_or(InternalError::Invalid(
+            "springPbkdf2는 v5.5, v5.8 또는 sha256:310000:16:32 형식이어야 합니다.",
+        ))?,
+    };
+    let limit = state.import_max_bytes;
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(InternalError::ImportTooLarge);
+    }
+    let options = auth_domain::service::ImportOptions {
+        dry_run,
+        spring_pbkdf2,
+    };
+    let mut import = crate::import::NdjsonImport::new(
+        options,
+        crate::import::DEFAULT_BATCH,
+        crate::import::MAX_LINE_BYTES,
+    );
+    let mut listed: Vec<crate::import::RejectView> = Vec::new();
+    let keep = |listed: &mut Vec<crate::import::RejectView>, more: Vec<auth_domain::import::RejectedLine>| {
+        let room = REJECTS_LISTED.saturating_sub(listed.len());
+        listed.extend(more.into_iter().take(room).map(Into::into));
+    };
+    let mut read = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        read = read.saturating_add(chunk.len());
+        if read > limit {
+            return Err(InternalError::ImportTooLarge);
+        }
+        import.feed(&state.auth, &chunk).await?;
+        keep(&mut listed, import.take_rejects());
+    }
+    import.finish(&state.auth).await?;
+    keep(&mut listed, import.take_rejects());
+    Ok(HttpResponse::Ok().json(crate::import::ImportReportView::new(import.report(), listed)))
+}
+
 fn failure(message: &str) -> Value {
     json!({"success": false, "message": message})
 }
@@ -382,6 +531,54 @@ pub fn routes() -> Vec<Route> {
                             json!({"success": true, "events": [{"at": "2025-12-08T11:00:00.000Z", "kind": "login_success", "userId": 1, "sessionId": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "ip": "203.0.113.7", "userAgent": "curl/8"}]}),
                         )
                         .reply::<Message>(400, "`user` or `limit` out of range.", failure("limit은 1~1000 사이의 숫자여야 합니다.")),
+                )
+            },
+        },
+        Route {
+            method: Method::Get,
+            path: "/internal/users/{id}",
+            id: "internal.user_show",
+            to: || web::get().to(user_show),
+            rate_limit: None,
+            doc: || {
+                admin_errors(
+                    Op::new("internal", "internal.user_show", "Read one account")
+                        .describe("The account with its password scheme (`passwordScheme`: watch imported accounts move to `argon2id`) and linked providers. `auth-server users show ID` prints the same.")
+                        .path_param("id", "The numeric user id.", "7")
+                        .reply::<UserResponse>(
+                            200,
+                            "The account.",
+                            json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z"}}),
+                        )
+                        .reply::<Message>(400, "The id is not a number.", failure("id는 숫자여야 합니다."))
+                        .reply::<Message>(404, "No such user.", failure("존재하지 않는 사용자입니다.")),
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/internal/users/import",
+            id: "internal.users_import",
+            to: || web::post().to(users_import),
+            rate_limit: None,
+            doc: || {
+                admin_errors(
+                    Op::new("internal", "internal.users_import", "Import accounts with their password hashes")
+                        .describe("Newline-delimited JSON, one account per line, streamed and stored in batched transactions (each account atomic). Hashes are copied, not computed: bcrypt, argon2/PBKDF2/scrypt PHC strings, Spring `{bcrypt}`/`{argon2}`/`{pbkdf2}`/`{scrypt}`; `{noop}` plain text is hashed with argon2id. Rerunning a file skips accounts imported before and reports conflicting ones; nothing existing is changed. See `docs/migration.md`.")
+                        .query_param("dryRun", "`true`: decide everything, store nothing.", json!({"type": "boolean"}))
+                        .query_param("springPbkdf2", "Parameters of bare Spring `{pbkdf2}` hashes: `v5.5` (default), `v5.8`, or `DIGEST:ITERATIONS:SALT_BYTES:HASH_BYTES`.", json!({"type": "string", "example": "v5.5"}))
+                        .raw_body(
+                            "application/x-ndjson",
+                            "One JSON object per line: `loginId`, `email`, `emailVerified`, `name`, `profileImage`, `passwordHash`, `createdAt`, `accountId`, `providers` (`[{provider, subject}]`). `email` and one of `passwordHash`/`providers` are required.",
+                            "{\"loginId\":\"parkh\",\"email\":\"parkh@example.com\",\"name\":\"홍길동\",\"passwordHash\":\"$2a$10$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG\",\"accountId\":7,\"providers\":[{\"provider\":\"kakao\",\"subject\":\"4021337\"}]}\n",
+                        )
+                        .reply::<crate::import::ImportReportView>(
+                            200,
+                            "The report; refused lines are listed with their number and reason.",
+                            json!({"success": true, "dryRun": false, "records": 3, "imported": 2, "skipped": 0, "rejected": 1, "conflicts": 0, "byScheme": {"bcrypt": 2}, "rejects": [{"line": 3, "reason": "email: not a valid email address"}], "rejectsTruncated": false}),
+                        )
+                        .reply::<Message>(400, "A query parameter is invalid.", failure("dryRun은 true 또는 false여야 합니다."))
+                        .reply::<Message>(413, "Body over `AUTH_IMPORT_MAX_BYTES`.", failure(IMPORT_TOO_LARGE)),
                 )
             },
         },

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod contracts;
 pub mod health;
+pub mod import;
 pub mod internal;
 pub mod me;
 pub mod metrics;

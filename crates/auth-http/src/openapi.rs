@@ -76,6 +76,18 @@ impl Op {
         self
     }
 
+    /// A request body that is not JSON (`content_type`, e.g.
+    /// `application/x-ndjson`), described in words, with an example.
+    #[must_use]
+    pub fn raw_body(mut self, content_type: &str, description: &str, example: &str) -> Self {
+        self.op.insert(
+            "requestBody".into(),
+            json!({"required": true, "description": description,
+                   "content": {content_type: {"schema": {"type": "string"}, "example": example}}}),
+        );
+        self
+    }
+
     /// A path parameter.
     #[must_use]
     pub fn path_param(mut self, name: &str, description: &str, example: &str) -> Self {

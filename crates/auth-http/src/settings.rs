@@ -54,6 +54,9 @@ pub struct Settings {
     pub hash_queue_max: Option<usize>,
     /// Largest accepted request body in bytes (`AUTH_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// Largest accepted body of `POST /internal/users/import`, in bytes
+    /// (`AUTH_IMPORT_MAX_BYTES`, default 64 MiB: about 250,000 accounts).
+    pub import_max_bytes: usize,
     /// actix worker threads; default: the number of cores (`AUTH_WORKERS`).
     pub workers: Option<usize>,
     /// Seconds to let requests finish on shutdown
@@ -173,6 +176,7 @@ impl Default for Settings {
             hash_nice: auth_infra::Argon2Hasher::DEFAULT_NICE,
             hash_queue_max: None,
             max_body_bytes: 64 * 1024,
+            import_max_bytes: 64 << 20,
             workers: None,
             shutdown_timeout_seconds: 10,
             log_format: "text".into(),
@@ -337,6 +341,9 @@ impl Settings {
         }
         if self.database_pool_size == 0 {
             return Err(SettingsError("database_pool_size must be at least 1".into()));
+        }
+        if self.import_max_bytes < 1024 {
+            return Err(SettingsError("import_max_bytes must be at least 1024".into()));
         }
         if self.max_body_bytes < 1024 {
             return Err(SettingsError("max_body_bytes must be at least 1024".into()));

@@ -20,7 +20,8 @@ use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
     Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping,
     DieselLoginThrottle, DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec, LocalEventBus,
-    OsRandom, PgEventBus, SmtpMailer, SystemClock, load_or_create_signing_secret, redact_database_url,
+    OsRandom, PgEventBus, SmtpMailer, SystemClock, TokioBackground, load_or_create_signing_secret,
+    redact_database_url,
 };
 use auth_ws::{Registry, WsConfig, WsState};
 
@@ -161,6 +162,7 @@ pub async fn build_service(
         chat: chat::ports(db).await?,
         throttle: Arc::new(DieselLoginThrottle::new(db.clone())),
         audit: Arc::new(DieselAuditLog::new(db.clone())),
+        background: Arc::new(TokioBackground),
     };
     Ok(AuthService::new(ports, auth_policy(settings)))
 }
@@ -333,6 +335,7 @@ impl Application {
             auth,
             db,
             max_body_bytes: settings.max_body_bytes,
+            import_max_bytes: settings.import_max_bytes,
             admin_token: settings.admin_token.clone(),
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
             trusted_proxies: TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_default(),

@@ -13,6 +13,8 @@ pub struct AppState {
     pub db: Database,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest accepted account import body (`AUTH_IMPORT_MAX_BYTES`).
+    pub import_max_bytes: usize,
     /// Bearer token of the internal admin API; `None` disables it.
     pub admin_token: Option<SecretString>,
     /// Where a successful social login sends the browser, with the tokens in

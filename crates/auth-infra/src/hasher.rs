@@ -27,7 +27,7 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use auth_domain::PortError;
-use auth_domain::password::{NewPassword, PasswordHash};
+use auth_domain::password::{ForeignHashError, NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
 use auth_domain::ports::PasswordHasher;
 use rand::Rng;
 use subtle::ConstantTimeEq;
@@ -177,7 +177,20 @@ impl PasswordHasher for Argon2Hasher {
         })
         .await
     }
+
+    fn scheme(&self, hash: Option<&PasswordHash>) -> PasswordScheme {
+        PasswordScheme::of(hash, CURRENT_ARGON2ID)
+    }
+
+    fn adopt(&self, foreign: &str, spring_pbkdf2: &SpringPbkdf2) -> Result<PasswordHash, ForeignHashError> {
+        crate::foreign_hash::adopt(foreign, spring_pbkdf2).map(PasswordHash::from_phc)
+    }
 }
+
+/// How every hash [`hash_new`] writes starts: a stored argon2id hash with
+/// another prefix has older (or foreign) parameters and is upgraded at the
+/// next login.
+const CURRENT_ARGON2ID: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
 /// A hashing failure (the message of `password_hash::Error`, which never
 /// contains the password).
@@ -473,16 +486,31 @@ fn hash_new(password: &[u8], salt: &[u8], area: &mut WorkArea, runs: &AtomicU64)
 }
 
 /// Verifies `password` against the stored hash, or against [`DUMMY_PHC`]
-/// when there is none or it cannot be used. Always one argon2 run.
+/// when there is none or it cannot be used. Always one run: argon2, or the
+/// foreign scheme the stored hash names (bcrypt, PBKDF2, scrypt; see
+/// [`crate::foreign_hash`]).
 fn verify(password: &[u8], stored: Option<&str>, area: &mut WorkArea, runs: &AtomicU64) -> bool {
     if let Some(stored) = stored {
-        match verify_phc(password, stored, area, runs) {
-            Ok(matches) => return matches,
-            // The reason names a field, never hash material.
-            Err(e) => tracing::warn!(
-                reason = %e,
-                "stored password hash is malformed or unsupported; login refused"
-            ),
+        if !stored.starts_with("$argon2") {
+            match crate::foreign_hash::verify_foreign(password, stored) {
+                Ok(matches) => {
+                    runs.fetch_add(1, Ordering::Relaxed);
+                    return matches;
+                }
+                Err(e) => tracing::warn!(
+                    reason = %e,
+                    "stored password hash is malformed or unsupported; login refused"
+                ),
+            }
+        } else {
+            match verify_phc(password, stored, area, runs) {
+                Ok(matches) => return matches,
+                // The reason names a field, never hash material.
+                Err(e) => tracing::warn!(
+                    reason = %e,
+                    "stored password hash is malformed or unsupported; login refused"
+                ),
+            }
         }
     }
     // Spend the usual work; the answer is `false` whatever it says.
@@ -661,6 +689,39 @@ mod tests {
             assert!(!h.verify("whatever1", Some(&stored)).await.unwrap(), "{bad}");
             assert_eq!(runs(&h), before + 1, "one verification for {bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn foreign_hashes_verify_on_the_pool_and_report_their_scheme() {
+        use auth_domain::password::{PasswordScheme, SpringPbkdf2};
+        let h = Argon2Hasher::new(1).unwrap();
+        // Spring's documented `{bcrypt}` example of "password".
+        let adopted = h
+            .adopt(
+                "{bcrypt}$2a$10$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG",
+                &SpringPbkdf2::default(),
+            )
+            .unwrap();
+        assert_eq!(h.scheme(Some(&adopted)), PasswordScheme::Bcrypt);
+        let before = runs(&h);
+        assert!(h.verify("password", Some(&adopted)).await.unwrap());
+        assert!(!h.verify("passwore", Some(&adopted)).await.unwrap());
+        assert_eq!(runs(&h), before + 2, "one run per verification, on the pool");
+        let ours = h.hash(&pw("password1")).await.unwrap();
+        assert_eq!(h.scheme(Some(&ours)), PasswordScheme::Argon2id);
+        let old = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(16384, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"password1")
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            h.scheme(Some(&PasswordHash::from_phc(old))),
+            PasswordScheme::Argon2idOld
+        );
+        assert_eq!(h.scheme(None), PasswordScheme::None);
     }
 
     #[tokio::test]

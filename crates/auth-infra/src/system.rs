@@ -44,3 +44,15 @@ mod tests {
         assert!(d.num_seconds().abs() < 5);
     }
 }
+
+/// [`Background`](auth_domain::ports::Background) on the current tokio
+/// runtime (`tokio::spawn`). Tasks still running at shutdown are dropped;
+/// the use cases that spawn them leave nothing half done when that happens.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioBackground;
+
+impl auth_domain::ports::Background for TokioBackground {
+    fn spawn(&self, task: auth_domain::ports::BackgroundTask) {
+        tokio::spawn(task);
+    }
+}

@@ -7,6 +7,7 @@
 
 #[macro_use]
 mod common;
+mod import;
 use common::open;
 
 use std::sync::Arc;
@@ -131,9 +132,18 @@ on_both!(
     purge_deletes_only_what_expired,
 );
 
+on_both!(
+    import_keeps_ids_and_links_and_new_users_continue_above,
+    import_rerun_is_idempotent_and_conflicts_change_nothing,
+    import_dry_run_stores_nothing,
+    import_racing_keys_fall_back_to_one_transaction_per_account,
+    upgrade_replaces_only_the_hash_it_verified,
+);
+
 mod scenarios {
     pub use super::audit::*;
     pub use super::housekeeping::*;
+    pub use super::import::*;
     pub use super::social::*;
     pub use super::throttle::*;
     use super::*;

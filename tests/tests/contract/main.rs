@@ -10,6 +10,7 @@ mod codes;
 mod cross;
 mod forged;
 mod fuzz;
+mod import;
 mod me;
 mod picsel;
 mod realtime;

@@ -25,6 +25,16 @@ use super::{AuthService, Ports};
 #[derive(Default)]
 pub struct MemUsers {
     rows: Mutex<Vec<User>>,
+    /// Social links stored by imports: (provider, subject, user).
+    pub links: Mutex<Vec<(crate::social::Provider, String, UserId)>>,
+    /// When set, `replace_password_hash` fails (the database is down).
+    pub writes_down: std::sync::atomic::AtomicBool,
+}
+
+impl MemUsers {
+    pub fn all(&self) -> Vec<User> {
+        self.rows.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
@@ -41,7 +51,7 @@ impl UserRepository for MemUsers {
             return Err(InsertUserError::Duplicate(UniqueField::Email));
         }
         let user = User {
-            id: UserId::new(rows.len() as i64 + 1),
+            id: UserId::new(rows.iter().map(|u| u.id.get()).max().unwrap_or(0) + 1),
             uuid: u.uuid,
             login_id: u.login_id,
             email: u.email,
@@ -84,6 +94,98 @@ impl UserRepository for MemUsers {
         let before = rows.len();
         rows.retain(|u| u.id != id);
         Ok(rows.len() != before)
+    }
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, PortError> {
+        if self.writes_down.load(Ordering::SeqCst) {
+            return Err(PortError::new("replace password hash", "database down"));
+        }
+        let mut rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter_mut()
+            .find(|u| u.id == id && u.password_hash.as_ref() == Some(old))
+            .map(|u| u.password_hash = Some(new.clone()))
+            .is_some())
+    }
+    async fn import(
+        &self,
+        accounts: Vec<crate::import::ImportAccount>,
+        dry_run: bool,
+    ) -> Result<Vec<crate::import::ImportOutcome>, PortError> {
+        use crate::import::{ImportConflict, ImportOutcome};
+        let mut rows = self.rows.lock().unwrap();
+        let mut links = self.links.lock().unwrap();
+        let mut out = Vec::new();
+        for a in accounts {
+            let same = rows.iter().find(|u| {
+                a.id.is_none_or(|id| id == u.id) && u.login_id == a.user.login_id && u.email == a.user.email
+            });
+            if let Some(u) = same {
+                out.push(ImportOutcome::AlreadyImported(u.id));
+                continue;
+            }
+            let conflict = if a.id.is_some_and(|id| rows.iter().any(|u| u.id == id)) {
+                Some(ImportConflict::Id)
+            } else if a.user.login_id.is_some() && rows.iter().any(|u| u.login_id == a.user.login_id) {
+                Some(ImportConflict::LoginId)
+            } else if rows.iter().any(|u| u.email == a.user.email) {
+                Some(ImportConflict::Email)
+            } else {
+                a.links
+                    .iter()
+                    .find(|(p, s)| links.iter().any(|(q, t, _)| q == p && t == s))
+                    .map(|(p, _)| ImportConflict::Social(*p))
+            };
+            if let Some(c) = conflict {
+                out.push(ImportOutcome::Conflict(c));
+                continue;
+            }
+            let id =
+                a.id.unwrap_or_else(|| UserId::new(rows.iter().map(|u| u.id.get()).max().unwrap_or(0) + 1));
+            if !dry_run {
+                rows.push(User {
+                    id,
+                    uuid: a.user.uuid,
+                    login_id: a.user.login_id,
+                    email: a.user.email,
+                    name: a.user.name.as_str().to_owned(),
+                    profile_image: a.user.profile_image,
+                    password_hash: a.user.password_hash,
+                    created_at: a.user.created_at,
+                });
+                for (p, s) in a.links {
+                    links.push((p, s, id));
+                }
+            }
+            out.push(ImportOutcome::Imported(id));
+        }
+        Ok(out)
+    }
+}
+
+/// Background tasks, held until a test runs them (deterministic).
+#[derive(Default)]
+pub struct QueuedBackground(pub Mutex<Vec<BackgroundTask>>);
+
+impl QueuedBackground {
+    /// Runs every queued task to completion; returns how many ran.
+    pub async fn run_all(&self) -> usize {
+        let tasks: Vec<_> = std::mem::take(&mut *self.0.lock().unwrap());
+        let n = tasks.len();
+        for t in tasks {
+            t.await;
+        }
+        n
+    }
+}
+
+impl Background for QueuedBackground {
+    fn spawn(&self, task: BackgroundTask) {
+        self.0.lock().unwrap().push(task);
     }
 }
 
@@ -230,7 +332,28 @@ impl PasswordHasher for FakeHasher {
             ));
         }
         self.verifications.fetch_add(1, Ordering::SeqCst);
-        Ok(h.is_some_and(|h| h.as_phc() == format!("fake${p}")))
+        // `fake$pw` is the current scheme, `old$pw` a foreign one (bcrypt).
+        Ok(h.is_some_and(|h| h.as_phc() == format!("fake${p}") || h.as_phc() == format!("old${p}")))
+    }
+    fn scheme(&self, h: Option<&PasswordHash>) -> crate::password::PasswordScheme {
+        use crate::password::PasswordScheme;
+        match h.map(PasswordHash::as_phc) {
+            None => PasswordScheme::None,
+            Some(s) if s.starts_with("fake$") => PasswordScheme::Argon2id,
+            Some(s) if s.starts_with("old$") => PasswordScheme::Bcrypt,
+            Some(_) => PasswordScheme::Unknown,
+        }
+    }
+    fn adopt(
+        &self,
+        foreign: &str,
+        _spring_pbkdf2: &crate::password::SpringPbkdf2,
+    ) -> Result<PasswordHash, crate::password::ForeignHashError> {
+        if foreign.starts_with("old$") || foreign.starts_with("fake$") {
+            Ok(PasswordHash::from_phc(foreign.to_owned()))
+        } else {
+            Err(crate::password::ForeignHashError("unknown format".into()))
+        }
     }
 }
 
@@ -590,6 +713,8 @@ impl crate::ports::AuditLog for RecordingAudit {
 
 pub struct World {
     pub service: AuthService,
+    pub users: Arc<MemUsers>,
+    pub background: Arc<QueuedBackground>,
     pub sessions: Arc<MemSessions>,
     pub hasher: Arc<FakeHasher>,
     pub clock: Arc<ManualClock>,
@@ -612,11 +737,13 @@ pub fn world(policy: AuthPolicy) -> World {
     let hasher = Arc::new(FakeHasher::default());
     let throttle = Arc::new(MemThrottle::default());
     let audit = Arc::new(RecordingAudit::default());
+    let users = Arc::new(MemUsers::default());
+    let background = Arc::new(QueuedBackground::default());
     let clock = Arc::new(ManualClock(Mutex::new(
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
     )));
     let ports = Ports {
-        users: Arc::new(MemUsers::default()),
+        users: users.clone(),
         sessions: sessions.clone(),
         hasher: hasher.clone(),
         tokens: Arc::new(FakeTokens),
@@ -629,9 +756,12 @@ pub fn world(policy: AuthPolicy) -> World {
         chat: chat.ports(),
         throttle: throttle.clone(),
         audit: audit.clone(),
+        background: background.clone(),
     };
     World {
         service: AuthService::new(ports, policy),
+        users,
+        background,
         sessions,
         hasher,
         clock,

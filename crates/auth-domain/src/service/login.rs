@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::audit::AuditKind;
 use crate::error::PortError;
+use crate::password::NewPassword;
 use crate::session::Session;
 use crate::session::SessionId;
 use crate::throttle::{Reservation, ThrottleState, ip_bucket};
@@ -116,6 +117,9 @@ impl AuthService {
     ///    the IP anything). An infrastructure failure (the hashing queue is
     ///    full, the database is down) gives both attempts back: nothing was
     ///    checked.
+    /// 4. A success against a foreign or outdated hash starts its upgrade
+    ///    to the current argon2id parameters, off the answer's path
+    ///    ([`Self::upgrade_password`]).
     pub(super) async fn check_password(
         &self,
         identifier: &Identifier,
@@ -142,6 +146,7 @@ impl AuthService {
         match (user, verified) {
             (Some(user), true) => {
                 self.release_attempts(&keys, &reserved, false).await?;
+                self.upgrade_password(&user, password);
                 Ok(PasswordCheck::Verified(user))
             }
             (user, _) => {
@@ -154,6 +159,42 @@ impl AuthService {
                 })
             }
         }
+    }
+
+    /// Step 4 of the gate, after a verified check: a password stored with a
+    /// foreign scheme (bcrypt, PBKDF2, scrypt, argon2i/d) or with older
+    /// argon2id parameters is re-hashed with the current ones and stored.
+    ///
+    /// It runs as a background task, so the login answers as fast as
+    /// without it: the re-hash costs one argon2id run (as much as the check
+    /// itself), which the user would otherwise wait for once, and which
+    /// would double the hashing pool's work during a migration's first wave
+    /// of logins. The store is conditional (`replace_password_hash`: only
+    /// if the hash is still the one just verified), so a password changed
+    /// meanwhile is never overwritten; if the hashing queue is full or the
+    /// write fails, the old hash simply stays and the next login tries
+    /// again. Nothing is lost either way: the password verified against the
+    /// old hash, which is kept until the new one is stored in one write.
+    fn upgrade_password(&self, user: &User, password: &str) {
+        let Some(old) = user.password_hash.clone() else {
+            return;
+        };
+        if !self.ports.hasher.scheme(Some(&old)).needs_upgrade() {
+            return;
+        }
+        let service = self.clone();
+        let id = user.id;
+        let password = NewPassword::accepted(password);
+        self.ports.background.spawn(Box::pin(async move {
+            let Ok(new) = service.ports.hasher.hash(&password).await else {
+                return;
+            };
+            if let Ok(true) = service.ports.users.replace_password_hash(id, &old, &new).await {
+                service
+                    .audit(AuditKind::PasswordUpgraded, Some(id), None, None)
+                    .await;
+            }
+        }));
     }
 
     /// Step 1 of the gate: the reservation, or `None` when throttling is off.

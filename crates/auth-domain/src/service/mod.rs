@@ -5,6 +5,7 @@
 mod account;
 mod chat;
 mod codes;
+mod import;
 mod live;
 mod login;
 mod social;
@@ -15,6 +16,7 @@ pub use chat::{
     ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput, CreateAppError,
 };
 pub use codes::{AccountRef, ResetError, SendCodeError};
+pub use import::{ImportOptions, ImportRun, UserView};
 pub use live::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
 pub use login::{Identifier, Login, LoginError, SessionMeta};
 pub use social::{FlowOrigin, ProviderAnswer, SocialLoginError, SocialPorts, SocialStart, SocialStartError};
@@ -28,8 +30,8 @@ use uuid::Uuid;
 use crate::error::PortError;
 use crate::policy::AuthPolicy;
 use crate::ports::{
-    AuditLog, Clock, CodeStore, EventBus, LoginThrottle, Mailer, PasswordHasher, Random, SessionStore,
-    TokenCodec, UserRepository,
+    AuditLog, Background, Clock, CodeStore, EventBus, LoginThrottle, Mailer, PasswordHasher, Random,
+    SessionStore, TokenCodec, UserRepository,
 };
 use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
 use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
@@ -63,6 +65,8 @@ pub struct Ports {
     pub throttle: Arc<dyn LoginThrottle>,
     /// The audit trail (best effort).
     pub audit: Arc<dyn AuditLog>,
+    /// Work that must not delay an answer (password upgrades on login).
+    pub background: Arc<dyn Background>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -261,3 +265,6 @@ mod chat_tests;
 
 #[cfg(test)]
 mod throttle_tests;
+
+#[cfg(test)]
+mod import_tests;

@@ -41,6 +41,46 @@ enum Command {
         #[command(subcommand)]
         command: AppsCommand,
     },
+    /// Import and inspect user accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Import accounts with their password hashes from newline-delimited
+    /// JSON (one account per line; see docs/migration.md). Prints the
+    /// report as JSON; refused lines go to the rejects file. Safe to run
+    /// again: accounts imported before are skipped.
+    Import {
+        /// The file, or `-` for standard input.
+        input: String,
+        /// Check everything, store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where to write refused lines (`{"line","reason"}` per line);
+        /// default `<FILE>.rejects.ndjson`.
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
+        /// Parameters of bare Spring `{pbkdf2}` hashes: `v5.5` (Spring's
+        /// default for `{pbkdf2}`: HMAC-SHA1, 185000 iterations, 8-byte salt,
+        /// 256-bit hash), `v5.8`, or `DIGEST:ITERATIONS:SALT_BYTES:HASH_BYTES`.
+        #[arg(long)]
+        spring_pbkdf2: Option<String>,
+        /// Accounts per transaction.
+        #[arg(long, default_value_t = auth_http::import::DEFAULT_BATCH)]
+        batch: usize,
+        /// No progress bar (it is drawn only when stderr is a terminal).
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Print one account as `GET /internal/users/{id}` answers it.
+    Show {
+        /// The numeric user id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,7 +148,10 @@ async fn main() -> std::process::ExitCode {
     }
     // `apps create` and `purge` print JSON on stdout, where the log goes: they run
     // without a log subscriber (its errors go to stderr).
-    let _log_guard = if matches!(command, Command::Apps { .. } | Command::Purge) {
+    let _log_guard = if matches!(
+        command,
+        Command::Apps { .. } | Command::Purge | Command::Users { .. }
+    ) {
         None
     } else {
         telemetry::init(&settings.log_format)
@@ -141,6 +184,40 @@ async fn main() -> std::process::ExitCode {
                 Ok(created) => {
                     // stdout only: the secret is never logged.
                     println!("{created}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("auth-server: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Users { command } => {
+            let result = match command {
+                UsersCommand::Import {
+                    input,
+                    dry_run,
+                    rejects,
+                    spring_pbkdf2,
+                    batch,
+                    no_progress,
+                } => {
+                    use std::io::IsTerminal as _;
+                    let args = auth_http::cli::ImportArgs {
+                        input,
+                        dry_run,
+                        rejects,
+                        spring_pbkdf2,
+                        batch,
+                        progress: !no_progress && std::io::stderr().is_terminal(),
+                    };
+                    auth_http::cli::import_users(&settings, &args).await
+                }
+                UsersCommand::Show { id } => auth_http::cli::show_user(&settings, &id).await,
+            };
+            return match result {
+                Ok(out) => {
+                    println!("{out}");
                     std::process::ExitCode::SUCCESS
                 }
                 Err(e) => {
