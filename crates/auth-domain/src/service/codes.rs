@@ -278,22 +278,6 @@ impl AuthService {
         Ok(user.id)
     }
 
-    /// Deletes the codes and decoy cooldowns that can no longer matter (see
-    /// [`crate::ports::CodeStore::purge_expired`]), keeping everything for
-    /// as long as the resend cooldown or the sign-up window may still need
-    /// it. Meant for a periodic job. Returns how many rows went.
-    ///
-    /// # Errors
-    /// [`PortError`] on infrastructure failure.
-    pub async fn purge_expired_codes(&self) -> Result<usize, PortError> {
-        let policy = self.policy.codes;
-        let horizon = policy.resend_cooldown.max(policy.signup_window);
-        self.ports
-            .codes
-            .purge_expired(self.ports.clock.now(), horizon)
-            .await
-    }
-
     /// The sign-up gate, read before the password is hashed: the email
     /// passed a `SIGN_UP` check bound to `login_id` within the window and
     /// that check was not used yet. [`AuthService::claim_sign_up`] then
