@@ -261,6 +261,43 @@ impl Database {
             .map_err(DbError::from)
     }
 
+    /// Every `(table, column)` of the migrated schema, sorted, without
+    /// diesel's own bookkeeping table: lets a test hold the SQLite and
+    /// PostgreSQL migrations in step.
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or the query fails.
+    #[cfg(feature = "test-support")]
+    pub async fn columns(&self) -> Result<Vec<(String, String)>, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Column {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            c: String,
+        }
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema()"
+            }
+        };
+        let mut rows = self
+            .with_conn(move |conn| diesel::sql_query(sql).load::<Column>(conn))
+            .await?
+            .map_err(DbError::from)?
+            .into_iter()
+            .filter(|r| r.t != "__diesel_schema_migrations")
+            .map(|r| (r.t, r.c))
+            .collect::<Vec<_>>();
+        rows.sort();
+        Ok(rows)
+    }
+
     /// Checks that the database answers (`SELECT 1`).
     ///
     /// # Errors
