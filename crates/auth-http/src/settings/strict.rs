@@ -185,9 +185,35 @@ pub fn load(env: &[(String, String)]) -> Result<(Settings, Vec<String>), Setting
     for (key, value) in from_files {
         figment = figment.merge(Serialized::default(&key, value));
     }
-    let settings: Settings = figment.extract().map_err(|e| SettingsError(e.to_string()))?;
+    let settings: Settings = figment.extract().map_err(|e| SettingsError(describe_errors(e)))?;
     settings.validate()?;
     Ok((settings, warnings))
+}
+
+/// Keys whose values are never echoed in an error.
+fn is_secret(key: &str) -> bool {
+    key == "jwt_secret" || key == "admin_token" || key == "smtp_url" || key == "database_url" || key.ends_with("_secret")
+}
+
+/// figment's errors, each as "`key` (AUTH_KEY): what is wrong" (the value
+/// of a secret left out), joined with "; ".
+fn describe_errors(errors: figment::Error) -> String {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                return e.kind.to_string();
+            }
+            let what = if is_secret(&key) {
+                "must be a string".to_owned()
+            } else {
+                e.kind.to_string()
+            };
+            format!("`{key}` ({}): {what}", super::env_name(&key))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The effective configuration as pretty JSON, secrets redacted (for
