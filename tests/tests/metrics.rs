@@ -442,7 +442,7 @@ async fn database_errors(backend: TestBackend) {
     let db = auth_infra::Database::connect(app.db.as_ref().unwrap().url(), 1)
         .await
         .unwrap();
-    db.execute_raw("DROP TABLE audit_events").await.unwrap();
+    db.execute_raw("DROP TABLE audit_log").await.unwrap();
     let before = scrape(&app).await;
     let wrong = json!({"username": user.login, "password": "Wrong-password-1"});
     assert_eq!(app.post("/api/auth/login", &wrong).await.status.as_u16(), 401);
@@ -491,5 +491,52 @@ async fn event_listener_postgres() {
         }
         assert!(Instant::now() < deadline, "disconnect not counted or not back up (lost {lost})");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every metric the sample dashboard queries is one the code records and
+/// `docs/operations.md` documents (a renamed metric cannot leave the
+/// dashboard or the runbook silently empty).
+#[test]
+fn the_dashboard_and_the_runbook_use_real_metric_names() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&read("docs/grafana-dashboard.json")).unwrap();
+    let operations = read("docs/operations.md");
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut code = String::new();
+    for dir in ["crates/auth-http/src", "crates/auth-infra/src", "crates/auth-ws/src"] {
+        sources(std::path::Path::new(&format!("{root}/{dir}")), &mut code);
+    }
+    let names = |text: &str| -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("auth_") || w.starts_with("http_request"))
+            .map(|w| {
+                w.trim_end_matches("_bucket")
+                    .trim_end_matches("_count")
+                    .trim_end_matches("_sum")
+                    .to_owned()
+            })
+            .collect()
+    };
+    let mut queried = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            queried.extend(names(target["expr"].as_str().unwrap()));
+        }
+    }
+    assert!(queried.len() > 20, "{queried:?}");
+    for name in &queried {
+        assert!(code.contains(&format!("\"{name}\"")), "{name}: recorded nowhere");
+        assert!(operations.contains(&format!("`{name}`")), "{name}: not in docs/operations.md");
     }
 }
