@@ -30,7 +30,10 @@ struct Scrape(Vec<(String, BTreeMap<String, String>, f64)>);
 impl Scrape {
     fn parse(text: &str) -> Self {
         let mut samples = Vec::new();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let (series, value) = line.rsplit_once(' ').unwrap();
             let (name, labels) = match series.split_once('{') {
                 Some((name, rest)) => (name, rest.trim_end_matches('}')),
@@ -90,7 +93,10 @@ fn assert_moved(before: &Scrape, after: &Scrape, expected: &[(&str, &[(&str, &st
 }
 
 /// An in-process app, or `None` in QA mode.
-async fn spawn(backend: TestBackend, configure: impl FnOnce(&mut auth_contract_tests::Settings)) -> Option<TestApp> {
+async fn spawn(
+    backend: TestBackend,
+    configure: impl FnOnce(&mut auth_contract_tests::Settings),
+) -> Option<TestApp> {
     if auth_contract_tests::external_base_url().is_some() {
         eprintln!("QA mode: metrics scenarios need a server of their own");
         return None;
@@ -138,7 +144,11 @@ async fn logins_by_outcome_throttle_locks_and_hashing(backend: TestBackend) {
         &before,
         &after,
         &[
-            (logins, &[("contract", "standard"), ("outcome", "wrong_credentials")], 2.0),
+            (
+                logins,
+                &[("contract", "standard"), ("outcome", "wrong_credentials")],
+                2.0,
+            ),
             (logins, &[("contract", "standard"), ("outcome", "throttled")], 1.0),
             (logins, &[("contract", "standard"), ("outcome", "success")], 0.0),
             (logins, &[("contract", "session"), ("outcome", "success")], 1.0),
@@ -178,8 +188,14 @@ async fn rotations_reuse_and_pushes(backend: TestBackend) {
     assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
     assert_eq!(socket.json(WAIT).await["type"], "NOTIFICATION");
     let pair = json!({"accessToken": access, "refreshToken": refresh});
-    assert_eq!(app.post("/api/auth/reissue-token", &pair).await.status.as_u16(), 200);
-    assert_eq!(app.post("/api/auth/reissue-token", &pair).await.status.as_u16(), 401);
+    assert_eq!(
+        app.post("/api/auth/reissue-token", &pair).await.status.as_u16(),
+        200
+    );
+    assert_eq!(
+        app.post("/api/auth/reissue-token", &pair).await.status.as_u16(),
+        401
+    );
     assert_eq!(socket.json(WAIT).await["type"], "LOGOUT");
     let after = scrape(&app).await;
     assert_moved(
@@ -187,8 +203,16 @@ async fn rotations_reuse_and_pushes(backend: TestBackend) {
         &after,
         &[
             ("auth_refresh_rotations_total", &[("contract", "standard")], 1.0),
-            ("auth_refresh_reuse_detections_total", &[("contract", "standard")], 1.0),
-            ("auth_refreshes_total", &[("contract", "standard"), ("outcome", "reused")], 1.0),
+            (
+                "auth_refresh_reuse_detections_total",
+                &[("contract", "standard")],
+                1.0,
+            ),
+            (
+                "auth_refreshes_total",
+                &[("contract", "standard"), ("outcome", "reused")],
+                1.0,
+            ),
             ("auth_ws_pushes_total", &[("type", "NOTIFICATION")], 1.0),
             ("auth_ws_pushes_total", &[("type", "LOGOUT")], 1.0),
         ],
@@ -320,7 +344,11 @@ async fn social_logins_by_provider_and_outcome(backend: TestBackend) {
         &[
             (social, &[("provider", "google"), ("outcome", "success")], 1.0),
             (social, &[("provider", "kakao"), ("outcome", "denied")], 1.0),
-            (social, &[("provider", "naver"), ("outcome", "invalid_callback")], 1.0),
+            (
+                social,
+                &[("provider", "naver"), ("outcome", "invalid_callback")],
+                1.0,
+            ),
         ],
     );
     let text = app.get("/metrics").await.text;
@@ -355,7 +383,11 @@ fn pbkdf2_sha256_of(password: &str) -> String {
     let salt = b"0123456789abcdef";
     let mut out = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<pbkdf2::sha2::Sha256>(password.as_bytes(), salt, 2000, &mut out);
-    format!("$pbkdf2-sha256$i=2000,l=32${}${}", B64.encode(salt), B64.encode(out))
+    format!(
+        "$pbkdf2-sha256$i=2000,l=32${}${}",
+        B64.encode(salt),
+        B64.encode(out)
+    )
 }
 
 fn schemes(scrape: &Scrape) -> HashMap<&'static str, f64> {
@@ -399,7 +431,10 @@ async fn accounts_by_password_scheme(backend: TestBackend) {
     assert_eq!(counts.values().sum::<f64>(), 4.0, "{counts:?}");
     // A login upgrades the bcrypt hash (in the background).
     let reply = app
-        .post("/api/auth/login", &json!({"username": login, "password": password}))
+        .post(
+            "/api/auth/login",
+            &json!({"username": login, "password": password}),
+        )
         .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -489,7 +524,10 @@ async fn event_listener_postgres() {
         if lost == 1.0 && now.get("auth_event_listener_up", &[]) == 1.0 {
             break;
         }
-        assert!(Instant::now() < deadline, "disconnect not counted or not back up (lost {lost})");
+        assert!(
+            Instant::now() < deadline,
+            "disconnect not counted or not back up (lost {lost})"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -514,7 +552,11 @@ fn the_dashboard_and_the_runbook_use_real_metric_names() {
         }
     }
     let mut code = String::new();
-    for dir in ["crates/auth-http/src", "crates/auth-infra/src", "crates/auth-ws/src"] {
+    for dir in [
+        "crates/auth-http/src",
+        "crates/auth-infra/src",
+        "crates/auth-ws/src",
+    ] {
         sources(std::path::Path::new(&format!("{root}/{dir}")), &mut code);
     }
     let names = |text: &str| -> Vec<String> {
@@ -537,6 +579,9 @@ fn the_dashboard_and_the_runbook_use_real_metric_names() {
     assert!(queried.len() > 20, "{queried:?}");
     for name in &queried {
         assert!(code.contains(&format!("\"{name}\"")), "{name}: recorded nowhere");
-        assert!(operations.contains(&format!("`{name}`")), "{name}: not in docs/operations.md");
+        assert!(
+            operations.contains(&format!("`{name}`")),
+            "{name}: not in docs/operations.md"
+        );
     }
 }

@@ -168,7 +168,9 @@ pub fn social_login<T>(provider: &str, result: &Result<T, SocialLoginError>) {
         Ok(_) => "success",
         Err(SocialLoginError::UnknownProvider | SocialLoginError::NotConfigured) => "not_configured",
         Err(
-            SocialLoginError::InvalidState | SocialLoginError::BrowserMismatch | SocialLoginError::MissingCode,
+            SocialLoginError::InvalidState
+            | SocialLoginError::BrowserMismatch
+            | SocialLoginError::MissingCode,
         ) => "invalid_callback",
         Err(SocialLoginError::Denied) => "denied",
         Err(
@@ -178,7 +180,9 @@ pub fn social_login<T>(provider: &str, result: &Result<T, SocialLoginError>) {
             | SocialLoginError::UserInfo(_),
         ) => "provider_error",
         Err(
-            SocialLoginError::EmailMissing | SocialLoginError::EmailNotVerified | SocialLoginError::EmailTaken,
+            SocialLoginError::EmailMissing
+            | SocialLoginError::EmailNotVerified
+            | SocialLoginError::EmailTaken,
         ) => "email_refused",
         Err(SocialLoginError::Internal(_)) => "error",
     };

@@ -364,7 +364,10 @@ impl Settings {
         check_secret("AUTH_JWT_SECRET", self.jwt_secret.as_ref())?;
         check_secret("AUTH_ADMIN_TOKEN", self.admin_token.as_ref())?;
         if self.hash_concurrency == Some(0) {
-            return Err(invalid("hash_concurrency", "must be at least 1 (or unset: the core count)"));
+            return Err(invalid(
+                "hash_concurrency",
+                "must be at least 1 (or unset: the core count)",
+            ));
         }
         if self.hash_queue_max == Some(0) {
             return Err(invalid("hash_queue_max", "must be at least 1 (or unset)"));
@@ -414,7 +417,10 @@ impl Settings {
             ));
         }
         if self.max_sessions_per_user == Some(0) {
-            return Err(invalid("max_sessions_per_user", "must be at least 1 (or unset: no limit)"));
+            return Err(invalid(
+                "max_sessions_per_user",
+                "must be at least 1 (or unset: no limit)",
+            ));
         }
         if self.login_max_failures == 0 {
             return Err(invalid("login_max_failures", "must be at least 1"));

@@ -327,7 +327,9 @@ impl Application {
         let local = LocalEventBus::new(4096);
         let (events, pg_bus): (Arc<dyn EventBus>, Option<PgEventBus>) =
             match (settings.event_bus, db.backend()) {
-                (EventBusKind::Local, _) | (EventBusKind::Auto, Backend::Sqlite) => (Arc::new(local.clone()), None),
+                (EventBusKind::Local, _) | (EventBusKind::Auto, Backend::Sqlite) => {
+                    (Arc::new(local.clone()), None)
+                }
                 (EventBusKind::Postgres | EventBusKind::Auto, Backend::Postgres) => {
                     let poll = std::time::Duration::from_millis(5);
                     let bus =

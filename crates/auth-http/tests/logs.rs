@@ -923,7 +923,11 @@ async fn metrics_on_their_own_listener(backend: TestBackend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(other.status().as_u16(), 404, "the metrics listener serves nothing else");
+    assert_eq!(
+        other.status().as_u16(),
+        404,
+        "the metrics listener serves nothing else"
+    );
     drop(server);
 
     let blank = start_with(&db, "info", &[("AUTH_METRICS_BIND", "")]).await;
@@ -952,26 +956,77 @@ fn typed_settings_refuse_invalid_values(backend: TestBackend) {
     let db = TestDatabase::new(backend);
     let cases: &[(&str, &str, &[&str])] = &[
         ("AUTH_LOG_FORMAT", "jsn", &["`log_format`", "`text`", "`json`"]),
-        ("AUTH_EVENT_BUS", "redis", &["`event_bus`", "`auto`", "`local`", "`postgres`"]),
-        ("AUTH_BIND", "localhost", &["`bind`", "`localhost`", "0.0.0.0:8080"]),
+        (
+            "AUTH_EVENT_BUS",
+            "redis",
+            &["`event_bus`", "`auto`", "`local`", "`postgres`"],
+        ),
+        (
+            "AUTH_BIND",
+            "localhost",
+            &["`bind`", "`localhost`", "0.0.0.0:8080"],
+        ),
         ("AUTH_BIND", "8080", &["`bind`", "IP address and port"]),
-        ("AUTH_METRICS_BIND", "127.0.0.1", &["`metrics_bind`", "IP address and port", "empty"]),
-        ("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33", &["`trusted_proxies`", "`10.0.0.0/33`", "CIDR"]),
-        ("AUTH_SINGLE_SESSION_CONTRACTS", "sesion", &["`single_session_contracts`", "`sesion`", "`session`", "`picsel`"]),
-        ("AUTH_CORS_ALLOWED_ORIGINS", "app.example.com", &["`cors_allowed_origins`", "scheme://host"]),
-        ("AUTH_ACCESS_TTL_SECONDS", "-5", &["`access_ttl_seconds`", "between 1 and"]),
-        ("AUTH_ACCESS_TTL_SECONDS", "abc", &["`access_ttl_seconds`", "i64"]),
-        ("AUTH_WS_HEARTBEAT_SECONDS", "99999999999", &["`ws_heartbeat_seconds`", "between 1 and"]),
-        ("AUTH_LOGIN_LOCK_SECONDS", "0", &["`login_lock_seconds`", "between 1 and"]),
+        (
+            "AUTH_METRICS_BIND",
+            "127.0.0.1",
+            &["`metrics_bind`", "IP address and port", "empty"],
+        ),
+        (
+            "AUTH_TRUSTED_PROXIES",
+            "10.0.0.0/8, 10.0.0.0/33",
+            &["`trusted_proxies`", "`10.0.0.0/33`", "CIDR"],
+        ),
+        (
+            "AUTH_SINGLE_SESSION_CONTRACTS",
+            "sesion",
+            &["`single_session_contracts`", "`sesion`", "`session`", "`picsel`"],
+        ),
+        (
+            "AUTH_CORS_ALLOWED_ORIGINS",
+            "app.example.com",
+            &["`cors_allowed_origins`", "scheme://host"],
+        ),
+        (
+            "AUTH_ACCESS_TTL_SECONDS",
+            "-5",
+            &["`access_ttl_seconds`", "between 1 and"],
+        ),
+        (
+            "AUTH_ACCESS_TTL_SECONDS",
+            "abc",
+            &["`access_ttl_seconds`", "expected an integer"],
+        ),
+        (
+            "AUTH_METRICS_ENABLED",
+            "yes please",
+            &["`metrics_enabled`", "`true` or `false`"],
+        ),
+        (
+            "AUTH_WS_HEARTBEAT_SECONDS",
+            "99999999999",
+            &["`ws_heartbeat_seconds`", "between 1 and"],
+        ),
+        (
+            "AUTH_LOGIN_LOCK_SECONDS",
+            "0",
+            &["`login_lock_seconds`", "between 1 and"],
+        ),
     ];
     for (var, value, needles) in cases {
         for args in [&[][..], &["config", "check"][..]] {
             let out = run_binary(args, &[("AUTH_DATABASE_URL", db.url()), (var, value)]);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{var}={value:?} {args:?}: {stderr}");
-            assert!(stderr.contains(var), "{var}={value:?} {args:?}: names the variable: {stderr}");
+            assert!(
+                stderr.contains(var),
+                "{var}={value:?} {args:?}: names the variable: {stderr}"
+            );
             for needle in *needles {
-                assert!(stderr.contains(needle), "{var}={value:?} {args:?}: {needle} in {stderr}");
+                assert!(
+                    stderr.contains(needle),
+                    "{var}={value:?} {args:?}: {needle} in {stderr}"
+                );
             }
         }
     }
@@ -982,11 +1037,17 @@ fn typed_settings_refuse_invalid_values(backend: TestBackend) {
     std::fs::write(&toml, "log_format = \"xml\"\n").unwrap();
     let out = run_binary(
         &["config", "check"],
-        &[("AUTH_CONFIG", toml.to_str().unwrap()), ("AUTH_DATABASE_URL", db.url())],
+        &[
+            ("AUTH_CONFIG", toml.to_str().unwrap()),
+            ("AUTH_DATABASE_URL", db.url()),
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("`log_format`") && stderr.contains("`json`"), "{stderr}");
+    assert!(
+        stderr.contains("`log_format`") && stderr.contains("`json`"),
+        "{stderr}"
+    );
     drop(std::fs::remove_dir_all(&dir));
     // Valid values of every typed setting are accepted and shown.
     let out = run_binary(

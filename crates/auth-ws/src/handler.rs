@@ -112,7 +112,12 @@ fn closing(description: &str) -> Option<CloseReason> {
 impl Socket {
     /// Sends `LOGOUT` and says how to close.
     async fn logout(&mut self, message: &str) -> Option<CloseReason> {
-        if self.session.text(frame("LOGOUT", message, now_ms())).await.is_ok() {
+        if self
+            .session
+            .text(frame("LOGOUT", message, now_ms()))
+            .await
+            .is_ok()
+        {
             metrics::counter!("auth_ws_pushes_total", "type" => "LOGOUT").increment(1);
         }
         closing("LOGOUT")

@@ -530,12 +530,12 @@ pub async fn send_code(
         crate::metrics::code_sent(purpose);
     }
     sent.map_err(|e| match e {
-            SendCodeError::InvalidEmail => AccountError::InvalidEmail,
-            SendCodeError::EmailTaken => AccountError::EmailTaken,
-            SendCodeError::Cooldown(wait) => AccountError::Cooldown(wait),
-            SendCodeError::MailUnavailable(e) => AccountError::MailUnavailable(e),
-            SendCodeError::Internal(e) => e.into(),
-        })?;
+        SendCodeError::InvalidEmail => AccountError::InvalidEmail,
+        SendCodeError::EmailTaken => AccountError::EmailTaken,
+        SendCodeError::Cooldown(wait) => AccountError::Cooldown(wait),
+        SendCodeError::MailUnavailable(e) => AccountError::MailUnavailable(e),
+        SendCodeError::Internal(e) => e.into(),
+    })?;
     Ok(ok(StateData { state: true }))
 }
 
@@ -593,10 +593,10 @@ pub async fn reset_password(
         crate::metrics::code_checked(CodePurpose::ForgetPassword, &checked);
     }
     let id = reset.map_err(|e| match e {
-            ResetError::Denied => AccountError::Denied,
-            ResetError::WeakPassword(v) => AccountError::weak(&state, &v),
-            ResetError::Internal(e) => e.into(),
-        })?;
+        ResetError::Denied => AccountError::Denied,
+        ResetError::WeakPassword(v) => AccountError::weak(&state, &v),
+        ResetError::Internal(e) => e.into(),
+    })?;
     Ok(ok(ResetData { user_id: id.get() }))
 }
 

@@ -76,10 +76,12 @@ impl fmt::Display for EventBusKind {
 }
 
 /// What a listen address looks like, for messages.
-pub const SOCKET_ADDR_FORM: &str = "an IP address and port, e.g. `0.0.0.0:8080`, `127.0.0.1:9100` or `[::]:8080`";
+pub const SOCKET_ADDR_FORM: &str =
+    "an IP address and port, e.g. `0.0.0.0:8080`, `127.0.0.1:9100` or `[::]:8080`";
 
 /// What a trusted-proxy list looks like, for messages.
-pub const CIDR_LIST_FORM: &str = "comma-separated IP addresses or CIDR networks, e.g. `10.0.0.0/8, 192.168.1.1, ::1`";
+pub const CIDR_LIST_FORM: &str =
+    "comma-separated IP addresses or CIDR networks, e.g. `10.0.0.0/8, 192.168.1.1, ::1`";
 
 /// What an origin list looks like, for messages.
 pub const ORIGINS_FORM: &str =
@@ -111,7 +113,9 @@ pub fn cidr_list(raw: &str) -> Result<Vec<IpNet>, String> {
             entry
                 .parse::<IpNet>()
                 .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("`{entry}` is not an IP address or CIDR network; expected {CIDR_LIST_FORM}"))
+                .map_err(|_| {
+                    format!("`{entry}` is not an IP address or CIDR network; expected {CIDR_LIST_FORM}")
+                })
         })
         .collect()
 }

@@ -310,7 +310,10 @@ impl Database {
                 // (a decided race), not a failing database.
                 if !matches!(
                     e,
-                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _
+                    )
                 ) {
                     count_error("query");
                 }
