@@ -80,9 +80,12 @@ async fn scrape(app: &TestApp) -> Scrape {
     Scrape::parse(&reply.text)
 }
 
+/// A series (name, labels) and by how much it must have moved.
+type Moved<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
 /// Asserts `after - before == delta` for each series.
 #[track_caller]
-fn assert_moved(before: &Scrape, after: &Scrape, expected: &[(&str, &[(&str, &str)], f64)]) {
+fn assert_moved(before: &Scrape, after: &Scrape, expected: &[Moved<'_>]) {
     for (name, labels, delta) in expected {
         let moved = after.get(name, labels) - before.get(name, labels);
         assert!(

@@ -27,7 +27,8 @@
 //! - `auth_codes_sent_total{purpose}`, `auth_codes_checked_total{purpose,
 //!   outcome}` (`verified`, `failed`, `error`);
 //! - `auth_social_logins_total{provider, outcome}`;
-//! - `auth_db_pool_connections`, `auth_db_pool_idle_connections`;
+//! - `auth_db_pool_connections`, `auth_db_pool_idle_connections`,
+//!   `auth_db_pool_in_use_connections`;
 //! - `auth_ws_sockets{kind}` (`session`, `chat`);
 //! - `auth_accounts_by_password_scheme{scheme}`, refreshed at most every
 //!   `AUTH_METRICS_PASSWORD_SCHEMES_SECONDS`.
@@ -189,6 +190,9 @@ pub fn social_login<T>(provider: &str, result: &Result<T, SocialLoginError>) {
     metrics::counter!("auth_social_logins_total", "provider" => provider, "outcome" => outcome).increment(1);
 }
 
+/// Accounts per password scheme, and when they were counted.
+type SchemeCounts = (std::time::Instant, Vec<(&'static str, i64)>);
+
 /// What `GET /metrics` needs besides the recorder: where it is served and
 /// the cached per-scheme account counts.
 #[derive(Debug)]
@@ -201,7 +205,7 @@ pub struct MetricsState {
     schemes_max_age: std::time::Duration,
     /// The last counts and when they were taken. A `tokio` mutex held
     /// across the query, so concurrent scrapes wait for one count.
-    schemes: tokio::sync::Mutex<Option<(std::time::Instant, Vec<(&'static str, i64)>)>>,
+    schemes: tokio::sync::Mutex<Option<SchemeCounts>>,
 }
 
 impl MetricsState {
@@ -267,6 +271,7 @@ async fn exposition(state: &AppState, ws: &auth_ws::WsState, metrics: &MetricsSt
     let (open, idle) = state.db.pool_state();
     metrics::gauge!("auth_db_pool_connections").set(f64::from(open));
     metrics::gauge!("auth_db_pool_idle_connections").set(f64::from(idle));
+    metrics::gauge!("auth_db_pool_in_use_connections").set(f64::from(open.saturating_sub(idle)));
     metrics::gauge!("auth_ws_sockets", "kind" => "session").set(ws.registry.len() as f64);
     metrics::gauge!("auth_ws_sockets", "kind" => "chat").set(ws.chat.len() as f64);
     metrics.accounts_by_scheme().await;
