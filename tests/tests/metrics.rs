@@ -164,6 +164,11 @@ async fn logins_by_outcome_throttle_locks_and_hashing(backend: TestBackend) {
     );
     assert!(after.has("auth_hash_queue_depth", &[]), "queue depth gauge");
     assert_eq!(after.get("auth_hash_queue_depth", &[]), 0.0);
+    // The pool: open = in use + idle, at least the one kept idle.
+    let open = after.get("auth_db_pool_connections", &[]);
+    let idle = after.get("auth_db_pool_idle_connections", &[]);
+    assert!(open >= 1.0, "{open}");
+    assert_eq!(after.get("auth_db_pool_in_use_connections", &[]), open - idle);
 }
 
 /// A `standard` reissue is a rotation; presenting the spent refresh token
