@@ -8,44 +8,9 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use actix_web::HttpRequest;
-
-/// One trusted network: an address and a prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Network {
-    fn parse(raw: &str) -> Option<Self> {
-        let (addr, prefix) = match raw.split_once('/') {
-            Some((a, p)) => (
-                a.trim().parse::<IpAddr>().ok()?,
-                Some(p.trim().parse::<u8>().ok()?),
-            ),
-            None => (raw.trim().parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self { addr, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
 
 /// An IPv4-mapped IPv6 address as IPv4; anything else unchanged.
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -57,24 +22,26 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<Network>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    /// Parses a comma-separated list of IPs and CIDRs (`10.0.0.0/8, ::1`).
+    /// From networks (`Settings::trusted_proxy_networks`).
+    pub fn new(networks: Vec<IpNet>) -> Self {
+        Self(networks)
+    }
+
+    /// Parses a comma-separated list of IPs and CIDRs (`10.0.0.0/8, ::1`);
+    /// blank entries are skipped.
     ///
     /// # Errors
-    /// The first entry that is neither.
+    /// What is wrong with the first bad entry.
     pub fn parse(list: &str) -> Result<Self, String> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| Network::parse(s).ok_or_else(|| s.to_owned()))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+        crate::settings::typed::cidr_list(list).map(Self)
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|n| n.contains(ip))
+        let ip = canonical(ip);
+        self.0.iter().any(|n| n.contains(&ip))
     }
 
     /// Whether `req` comes straight from a trusted proxy (whose headers,

@@ -1,22 +1,37 @@
 //! Prometheus metrics at `GET /metrics` (`AUTH_METRICS_ENABLED`, default
-//! on; 404 when off).
+//! on; 404 when off). With `AUTH_METRICS_BIND` the exposition is served on
+//! that separate listener only (the main one answers 404), so it can stay
+//! off the public network.
 //!
 //! Counters and histograms go through the `metrics` facade, whose recorder
 //! is process-wide by that crate's design: it is installed once, the first
 //! time a server is built, and every server of the process (the test suite
 //! runs many) renders the same registry. Gauges of one server's own state
-//! (database pool, sockets) are set from its `AppState` when scraped.
+//! (database pool, sockets, accounts per password scheme) are set from its
+//! state when scraped. The adapters record their own (`auth-infra`:
+//! database errors, hashing queue, throttle locks, mail, the PostgreSQL
+//! listener; `auth-ws`: pushes); the domain knows nothing of metrics.
 //!
-//! What is measured:
+//! What is measured here (the full list, with the adapters', is in
+//! `docs/operations.md`):
 //! - `http_requests_total{method, route, status}` and
 //!   `http_request_duration_seconds{method, route}` (route = the matched
 //!   template, never the raw path: no ids or emails in labels);
 //! - `auth_logins_total{contract, outcome}` (`success`,
 //!   `wrong_credentials`, `throttled`, `error`);
 //! - `auth_refreshes_total{contract, outcome}` (`success`, `invalid`,
-//!   `reused`, `error`): a `reused` is a reuse detection;
-//! - `auth_db_pool_connections`, `auth_db_pool_idle_connections`;
-//! - `auth_ws_sockets{kind}` (`session`, `chat`).
+//!   `reused`, `error`), and of them `auth_refresh_rotations_total{contract}`
+//!   (a refresh token spent for a new one) and
+//!   `auth_refresh_reuse_detections_total{contract}` (a spent token
+//!   presented again: its session revoked);
+//! - `auth_codes_sent_total{purpose}`, `auth_codes_checked_total{purpose,
+//!   outcome}` (`verified`, `failed`, `error`);
+//! - `auth_social_logins_total{provider, outcome}`;
+//! - `auth_db_pool_connections`, `auth_db_pool_idle_connections`,
+//!   `auth_db_pool_in_use_connections`;
+//! - `auth_ws_sockets{kind}` (`session`, `chat`);
+//! - `auth_accounts_by_password_scheme{scheme}`, refreshed at most every
+//!   `AUTH_METRICS_PASSWORD_SCHEMES_SECONDS`.
 
 use std::sync::OnceLock;
 
@@ -26,7 +41,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use auth_domain::service::{LoginError, RefreshError, ReissueError};
+use auth_domain::service::{LoginError, RefreshError, ReissueError, SocialLoginError};
+use auth_domain::verification::CodePurpose;
+use auth_infra::Database;
 
 use crate::state::AppState;
 
@@ -96,6 +113,9 @@ pub fn refresh<T>(contract: &'static str, result: &Result<T, RefreshError>) {
         Err(RefreshError::Internal(_)) => "error",
     };
     metrics::counter!("auth_refreshes_total", "contract" => contract, "outcome" => outcome).increment(1);
+    if outcome == "reused" {
+        metrics::counter!("auth_refresh_reuse_detections_total", "contract" => contract).increment(1);
+    }
 }
 
 /// Counts a rotating reissue (`standard`).
@@ -107,18 +127,154 @@ pub fn reissue<T>(contract: &'static str, result: &Result<T, ReissueError>) {
         Err(_) => "invalid",
     };
     metrics::counter!("auth_refreshes_total", "contract" => contract, "outcome" => outcome).increment(1);
+    match outcome {
+        "success" => metrics::counter!("auth_refresh_rotations_total", "contract" => contract).increment(1),
+        "reused" => {
+            metrics::counter!("auth_refresh_reuse_detections_total", "contract" => contract).increment(1);
+        }
+        _ => {}
+    }
 }
 
-/// `GET /metrics`: the Prometheus text exposition.
-pub async fn scrape(state: web::Data<AppState>, ws: web::Data<auth_ws::WsState>) -> HttpResponse {
+/// Counts a code send that was answered OK (a `FORGET_PASSWORD` send that
+/// matches no account is answered, and counted, alike: nothing tells them
+/// apart from outside; `auth_mail_sent_total` counts mails really sent).
+pub fn code_sent(purpose: CodePurpose) {
+    metrics::counter!("auth_codes_sent_total", "purpose" => purpose.as_str()).increment(1);
+}
+
+/// Counts a code check (`verified`, `failed`: wrong, expired, used up or
+/// not that account's; `error`).
+pub fn code_checked<E>(purpose: CodePurpose, result: &Result<bool, E>) {
+    let outcome = match result {
+        Ok(true) => "verified",
+        Ok(false) => "failed",
+        Err(_) => "error",
+    };
+    metrics::counter!("auth_codes_checked_total", "purpose" => purpose.as_str(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// Counts a social login callback by provider (`google`, `kakao`,
+/// `naver`, or `other` for a path naming none: labels never take raw
+/// input) and outcome.
+pub fn social_login<T>(provider: &str, result: &Result<T, SocialLoginError>) {
+    let provider = match provider {
+        "google" => "google",
+        "kakao" => "kakao",
+        "naver" => "naver",
+        _ => "other",
+    };
+    let outcome = match result {
+        Ok(_) => "success",
+        Err(SocialLoginError::UnknownProvider | SocialLoginError::NotConfigured) => "not_configured",
+        Err(
+            SocialLoginError::InvalidState
+            | SocialLoginError::BrowserMismatch
+            | SocialLoginError::MissingCode,
+        ) => "invalid_callback",
+        Err(SocialLoginError::Denied) => "denied",
+        Err(
+            SocialLoginError::ProviderError(_)
+            | SocialLoginError::CodeRejected(_)
+            | SocialLoginError::TokenExchange(_)
+            | SocialLoginError::UserInfo(_),
+        ) => "provider_error",
+        Err(
+            SocialLoginError::EmailMissing
+            | SocialLoginError::EmailNotVerified
+            | SocialLoginError::EmailTaken,
+        ) => "email_refused",
+        Err(SocialLoginError::Internal(_)) => "error",
+    };
+    metrics::counter!("auth_social_logins_total", "provider" => provider, "outcome" => outcome).increment(1);
+}
+
+/// Accounts per password scheme, and when they were counted.
+type SchemeCounts = (std::time::Instant, Vec<(&'static str, i64)>);
+
+/// What `GET /metrics` needs besides the recorder: where it is served and
+/// the cached per-scheme account counts.
+#[derive(Debug)]
+pub struct MetricsState {
+    /// Whether the main listener serves `/metrics` (`AUTH_METRICS_ENABLED`
+    /// and no `AUTH_METRICS_BIND`).
+    pub on_main: bool,
+    db: Database,
+    /// How old the per-scheme counts may be.
+    schemes_max_age: std::time::Duration,
+    /// The last counts and when they were taken. A `tokio` mutex held
+    /// across the query, so concurrent scrapes wait for one count.
+    schemes: tokio::sync::Mutex<Option<SchemeCounts>>,
+}
+
+impl MetricsState {
+    /// The state of one server.
+    pub fn new(on_main: bool, db: Database, schemes_max_age: std::time::Duration) -> Self {
+        Self {
+            on_main,
+            db,
+            schemes_max_age,
+            schemes: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Sets `auth_accounts_by_password_scheme{scheme}`, counting again
+    /// when the last count is older than the configured age. A failed
+    /// count keeps the previous values (and is logged).
+    async fn accounts_by_scheme(&self) {
+        let mut cached = self.schemes.lock().await;
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < self.schemes_max_age);
+        if !fresh {
+            match auth_infra::accounts_by_password_scheme(&self.db).await {
+                Ok(counts) => {
+                    let counts = counts.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
+                    *cached = Some((std::time::Instant::now(), counts));
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot count accounts by password scheme"),
+            }
+        }
+        for (scheme, n) in cached.iter().flat_map(|(_, counts)| counts) {
+            metrics::gauge!("auth_accounts_by_password_scheme", "scheme" => *scheme).set(*n as f64);
+        }
+    }
+}
+
+/// `GET /metrics` on the main listener: the Prometheus text exposition;
+/// 404 when metrics are off or served on `AUTH_METRICS_BIND`.
+pub async fn scrape(
+    state: web::Data<AppState>,
+    ws: web::Data<auth_ws::WsState>,
+    metrics: web::Data<MetricsState>,
+) -> HttpResponse {
+    if !metrics.on_main {
+        return HttpResponse::NotFound().finish();
+    }
+    exposition(&state, &ws, &metrics).await
+}
+
+/// `GET /metrics` on the `AUTH_METRICS_BIND` listener.
+pub async fn scrape_dedicated(
+    state: web::Data<AppState>,
+    ws: web::Data<auth_ws::WsState>,
+    metrics: web::Data<MetricsState>,
+) -> HttpResponse {
+    exposition(&state, &ws, &metrics).await
+}
+
+async fn exposition(state: &AppState, ws: &auth_ws::WsState, metrics: &MetricsState) -> HttpResponse {
     let Some(handle) = handle().filter(|_| state.metrics_enabled) else {
         return HttpResponse::NotFound().finish();
     };
     let (open, idle) = state.db.pool_state();
     metrics::gauge!("auth_db_pool_connections").set(f64::from(open));
     metrics::gauge!("auth_db_pool_idle_connections").set(f64::from(idle));
+    metrics::gauge!("auth_db_pool_in_use_connections").set(f64::from(open.saturating_sub(idle)));
     metrics::gauge!("auth_ws_sockets", "kind" => "session").set(ws.registry.len() as f64);
     metrics::gauge!("auth_ws_sockets", "kind" => "chat").set(ws.chat.len() as f64);
+    metrics.accounts_by_scheme().await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(handle.render())
@@ -134,9 +290,9 @@ pub fn route() -> crate::routes::Route {
         rate_limit: None,
         doc: || {
             crate::openapi::Op::new("service", "service.metrics", "Prometheus metrics")
-                .describe("The Prometheus text exposition; 404 when `AUTH_METRICS_ENABLED=false`. See `docs/operations.md`.")
+                .describe("The Prometheus text exposition; 404 when `AUTH_METRICS_ENABLED=false`, or when `AUTH_METRICS_BIND` serves it on a separate listener. See `docs/operations.md`.")
                 .raw(200, "The metrics.", "text/plain", serde_json::json!({"type": "string"}))
-                .empty(404, "Metrics are off.")
+                .empty(404, "Metrics are off, or served on another listener.")
         },
     }
 }

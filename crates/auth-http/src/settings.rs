@@ -5,6 +5,7 @@
 //! variables prefixed `AUTH_` (nested keys with `__`, e.g.
 //! `AUTH_CONTRACTS__PICSEL__PREFIX=/v1`). See `docs/configuration.md`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use secrecy::SecretString;
@@ -12,13 +13,17 @@ use serde::{Deserialize, Serialize};
 
 mod oauth;
 pub mod strict;
+pub mod typed;
 pub use oauth::OAuthSettings;
+pub use typed::{EventBusKind, LogFormat};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Address to listen on (`AUTH_BIND`).
+    /// Address to listen on (`AUTH_BIND`): an IP address and port, checked
+    /// when parsed; read it as a [`SocketAddr`] with [`Settings::bind_addr`].
+    #[serde(deserialize_with = "typed::de_socket_addr")]
     pub bind: String,
     /// `sqlite://PATH` or `postgres://…` (`AUTH_DATABASE_URL`).
     #[serde(serialize_with = "strict::database_url")]
@@ -63,7 +68,7 @@ pub struct Settings {
     /// (`AUTH_SHUTDOWN_TIMEOUT_SECONDS`).
     pub shutdown_timeout_seconds: u64,
     /// `text` or `json` (`AUTH_LOG_FORMAT`).
-    pub log_format: String,
+    pub log_format: LogFormat,
     /// SMTP server in lettre's URL form (`AUTH_SMTP_URL`): `smtp://host:port`,
     /// `smtp://host?tls=required`, `smtps://user:pass@host`. Unset: mail is
     /// written as `.eml` files into `mail_dir`.
@@ -92,7 +97,7 @@ pub struct Settings {
     pub admin_token: Option<SecretString>,
     /// `auto` (PostgreSQL `LISTEN/NOTIFY` on PostgreSQL, in-process on
     /// SQLite), `local` or `postgres` (`AUTH_EVENT_BUS`).
-    pub event_bus: String,
+    pub event_bus: EventBusKind,
     /// Seconds between server pings on a socket (`AUTH_WS_HEARTBEAT_SECONDS`).
     pub ws_heartbeat_seconds: u64,
     /// Seconds of silence after which a socket is closed
@@ -103,6 +108,8 @@ pub struct Settings {
     pub ws_session_check_seconds: u64,
     /// Comma-separated contracts whose logins end the user's older sessions
     /// (`AUTH_SINGLE_SESSION_CONTRACTS`, default `session`; empty for none).
+    /// Names are checked when parsed.
+    #[serde(deserialize_with = "typed::de_contract_names")]
     pub single_session_contracts: String,
     /// Most live sessions per user, oldest evicted (`AUTH_MAX_SESSIONS_PER_USER`).
     pub max_sessions_per_user: Option<u32>,
@@ -139,13 +146,29 @@ pub struct Settings {
     /// Whether `GET /metrics` serves Prometheus metrics
     /// (`AUTH_METRICS_ENABLED`, default true).
     pub metrics_enabled: bool,
+    /// A separate listen address for `GET /metrics` (`AUTH_METRICS_BIND`,
+    /// e.g. `127.0.0.1:9100`); then the main listener answers 404 there.
+    /// Blank or unset: the main listener serves it.
+    #[serde(
+        deserialize_with = "typed::de_optional_socket_addr",
+        serialize_with = "typed::ser_optional_socket_addr"
+    )]
+    pub metrics_bind: Option<SocketAddr>,
+    /// The longest a scrape's `auth_accounts_by_password_scheme` counts may
+    /// be old, in seconds: they are counted again (one `GROUP BY` over
+    /// `users`) at most this often; 0 counts at every scrape
+    /// (`AUTH_METRICS_PASSWORD_SCHEMES_SECONDS`, default 60).
+    pub metrics_password_schemes_seconds: u64,
     /// Comma-separated exact origins (`https://app.example.com`) allowed to
     /// call the public contract routes from a browser (CORS); empty: no CORS
     /// headers at all (`AUTH_CORS_ALLOWED_ORIGINS`). Never applies to
     /// `/internal`.
+    #[serde(deserialize_with = "typed::de_origins")]
     pub cors_allowed_origins: String,
     /// Comma-separated IPs/CIDRs of reverse proxies whose `X-Forwarded-For`
-    /// is believed (`AUTH_TRUSTED_PROXIES`, default none).
+    /// is believed (`AUTH_TRUSTED_PROXIES`, default none); checked when
+    /// parsed, read as networks with [`Settings::trusted_proxy_networks`].
+    #[serde(deserialize_with = "typed::de_cidr_list")]
     pub trusted_proxies: String,
     /// Whether the public endpoints are rate limited per client IP
     /// (`AUTH_RATE_LIMIT_ENABLED`, default true; off for load tests).
@@ -179,7 +202,7 @@ impl Default for Settings {
             import_max_bytes: 64 << 20,
             workers: None,
             shutdown_timeout_seconds: 10,
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
             smtp_url: None,
             smtp_timeout_seconds: 10,
             mail_from: "Auth <no-reply@localhost>".into(),
@@ -189,7 +212,7 @@ impl Default for Settings {
             code_max_attempts: 5,
             code_resend_cooldown_seconds: 60,
             admin_token: None,
-            event_bus: "auto".into(),
+            event_bus: EventBusKind::Auto,
             ws_heartbeat_seconds: 30,
             ws_idle_timeout_seconds: 90,
             ws_session_check_seconds: 60,
@@ -205,6 +228,8 @@ impl Default for Settings {
             purge_interval_seconds: 3600,
             cors_allowed_origins: String::new(),
             metrics_enabled: true,
+            metrics_bind: None,
+            metrics_password_schemes_seconds: 60,
             audit_retention_days: 365,
             trusted_proxies: String::new(),
             rate_limit_enabled: true,
@@ -306,110 +331,192 @@ impl Settings {
         strict::load(&env)
     }
 
-    /// Checks ranges that types cannot express.
+    /// Checks ranges that types cannot express, and (for settings built in
+    /// code rather than parsed) the text settings' forms. Every message
+    /// names the key, its variable and what would be valid.
     ///
     /// # Errors
     /// [`SettingsError`] naming the offending setting.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        if self.access_ttl_seconds <= 0 || self.refresh_ttl_seconds <= 0 {
-            return Err(SettingsError("token lifetimes must be positive".into()));
+        let positive = |key: &str, value: i64| seconds(key, value, 1);
+        let non_negative = |key: &str, value: i64| seconds(key, value, 0);
+        positive("access_ttl_seconds", self.access_ttl_seconds)?;
+        positive("refresh_ttl_seconds", self.refresh_ttl_seconds)?;
+        non_negative("refresh_reuse_grace_seconds", self.refresh_reuse_grace_seconds)?;
+        if self.password_min_length == 0 {
+            return Err(invalid("password_min_length", "must be at least 1"));
         }
-        if self.refresh_reuse_grace_seconds < 0 {
-            return Err(SettingsError(
-                "refresh_reuse_grace_seconds must not be negative".into(),
+        if self.password_max_length < self.password_min_length {
+            return Err(invalid(
+                "password_max_length",
+                &format!(
+                    "must be at least password_min_length ({}), got {}",
+                    self.password_min_length, self.password_max_length
+                ),
             ));
         }
-        if self.password_min_length == 0 || self.password_max_length < self.password_min_length {
-            return Err(SettingsError("password length bounds are inconsistent".into()));
-        }
         if !auth_infra::Argon2Hasher::NICE_RANGE.contains(&self.hash_nice) {
-            return Err(SettingsError(format!(
-                "hash_nice must be between 0 (disabled) and 19, got {}",
-                self.hash_nice
-            )));
+            return Err(invalid(
+                "hash_nice",
+                &format!("must be between 0 (disabled) and 19, got {}", self.hash_nice),
+            ));
         }
         check_secret("AUTH_JWT_SECRET", self.jwt_secret.as_ref())?;
         check_secret("AUTH_ADMIN_TOKEN", self.admin_token.as_ref())?;
-        if self.hash_queue_max == Some(0) {
-            return Err(SettingsError("hash_queue_max must be at least 1".into()));
-        }
-        if !(1..=128).contains(&self.client_ipv6_prefix) {
-            return Err(SettingsError(format!(
-                "client_ipv6_prefix must be between 1 and 128, got {}",
-                self.client_ipv6_prefix
-            )));
-        }
-        if self.database_pool_size == 0 {
-            return Err(SettingsError("database_pool_size must be at least 1".into()));
-        }
-        if self.import_max_bytes < 1024 {
-            return Err(SettingsError("import_max_bytes must be at least 1024".into()));
-        }
-        if self.max_body_bytes < 1024 {
-            return Err(SettingsError("max_body_bytes must be at least 1024".into()));
-        }
-        if self.code_ttl_seconds <= 0 || self.code_max_attempts == 0 || self.code_resend_cooldown_seconds < 0
-        {
-            return Err(SettingsError("code settings must be positive".into()));
-        }
-        if !matches!(self.event_bus.as_str(), "auto" | "local" | "postgres") {
-            return Err(SettingsError(
-                "event_bus must be `auto`, `local` or `postgres`".into(),
+        if self.hash_concurrency == Some(0) {
+            return Err(invalid(
+                "hash_concurrency",
+                "must be at least 1 (or unset: the core count)",
             ));
         }
-        if self.ws_heartbeat_seconds == 0 || self.ws_idle_timeout_seconds <= self.ws_heartbeat_seconds {
-            return Err(SettingsError(
-                "ws_idle_timeout_seconds must exceed ws_heartbeat_seconds (> 0)".into(),
+        if self.hash_queue_max == Some(0) {
+            return Err(invalid("hash_queue_max", "must be at least 1 (or unset)"));
+        }
+        if !(1..=128).contains(&self.client_ipv6_prefix) {
+            return Err(invalid(
+                "client_ipv6_prefix",
+                &format!("must be between 1 and 128, got {}", self.client_ipv6_prefix),
+            ));
+        }
+        if self.database_pool_size == 0 {
+            return Err(invalid("database_pool_size", "must be at least 1"));
+        }
+        if self.import_max_bytes < 1024 {
+            return Err(invalid("import_max_bytes", "must be at least 1024"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        positive("code_ttl_seconds", self.code_ttl_seconds)?;
+        if self.code_max_attempts == 0 {
+            return Err(invalid("code_max_attempts", "must be at least 1"));
+        }
+        non_negative("code_resend_cooldown_seconds", self.code_resend_cooldown_seconds)?;
+        for (key, value, min) in [
+            ("shutdown_timeout_seconds", self.shutdown_timeout_seconds, 0),
+            ("smtp_timeout_seconds", self.smtp_timeout_seconds, 1),
+            ("ws_heartbeat_seconds", self.ws_heartbeat_seconds, 1),
+            ("ws_idle_timeout_seconds", self.ws_idle_timeout_seconds, 1),
+            ("ws_session_check_seconds", self.ws_session_check_seconds, 0),
+            ("purge_interval_seconds", self.purge_interval_seconds, 0),
+            (
+                "metrics_password_schemes_seconds",
+                self.metrics_password_schemes_seconds,
+                0,
+            ),
+        ] {
+            seconds(key, i64::try_from(value).unwrap_or(i64::MAX), min)?;
+        }
+        if self.ws_idle_timeout_seconds <= self.ws_heartbeat_seconds {
+            return Err(invalid(
+                "ws_idle_timeout_seconds",
+                &format!(
+                    "must exceed ws_heartbeat_seconds ({}), got {}",
+                    self.ws_heartbeat_seconds, self.ws_idle_timeout_seconds
+                ),
             ));
         }
         if self.max_sessions_per_user == Some(0) {
-            return Err(SettingsError("max_sessions_per_user must be at least 1".into()));
+            return Err(invalid(
+                "max_sessions_per_user",
+                "must be at least 1 (or unset: no limit)",
+            ));
         }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(SettingsError("log_format must be `text` or `json`".into()));
+        if self.login_max_failures == 0 {
+            return Err(invalid("login_max_failures", "must be at least 1"));
         }
-        if self.login_max_failures == 0
-            || self.login_ip_max_failures == 0
-            || self.login_failure_window_seconds <= 0
-            || self.login_lock_seconds <= 0
-            || self.login_max_lock_seconds < self.login_lock_seconds
-        {
-            return Err(SettingsError(
-                "login throttle settings must be positive (max lock >= lock)".into(),
+        if self.login_ip_max_failures == 0 {
+            return Err(invalid("login_ip_max_failures", "must be at least 1"));
+        }
+        positive("login_failure_window_seconds", self.login_failure_window_seconds)?;
+        positive("login_lock_seconds", self.login_lock_seconds)?;
+        positive("login_max_lock_seconds", self.login_max_lock_seconds)?;
+        if self.login_max_lock_seconds < self.login_lock_seconds {
+            return Err(invalid(
+                "login_max_lock_seconds",
+                &format!(
+                    "must be at least login_lock_seconds ({}), got {}",
+                    self.login_lock_seconds, self.login_max_lock_seconds
+                ),
             ));
         }
         if self.rate_limit_enabled && self.rate_limit_per_minute == 0 {
-            return Err(SettingsError(
-                "rate_limit_per_minute must be at least 1 (or rate_limit_enabled = false)".into(),
+            return Err(invalid(
+                "rate_limit_per_minute",
+                "must be at least 1 (or rate_limit_enabled = false)",
             ));
         }
-        for origin in self.cors_origins() {
-            let host = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            let valid = host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', ' ']));
-            if !valid {
-                return Err(SettingsError(format!(
-                    "cors_allowed_origins: {origin:?} is not an origin (scheme://host[:port], no path)"
-                )));
-            }
+        typed::socket_addr(&self.bind).map_err(|e| invalid("bind", &e))?;
+        if let (Some(metrics), Ok(main)) = (self.metrics_bind, self.bind_addr())
+            && metrics == main
+            && main.port() != 0
+        {
+            return Err(invalid("metrics_bind", "must differ from bind (or be empty)"));
         }
-        crate::client_ip::TrustedProxies::parse(&self.trusted_proxies)
-            .map_err(|bad| SettingsError(format!("trusted_proxies: {bad:?} is not an IP or CIDR")))?;
+        typed::origins(&self.cors_allowed_origins).map_err(|e| invalid("cors_allowed_origins", &e))?;
+        typed::cidr_list(&self.trusted_proxies).map_err(|e| invalid("trusted_proxies", &e))?;
+        typed::contract_names(&self.single_session_contracts)
+            .map_err(|e| invalid("single_session_contracts", &e))?;
         self.oauth.validate()?;
         Ok(())
+    }
+}
+
+/// The longest duration setting accepted: ten years, far beyond any sane
+/// value and far from the overflow of time arithmetic.
+pub const MAX_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
+/// A duration setting in `min..=MAX_SECONDS`.
+fn seconds(key: &str, value: i64, min: i64) -> Result<(), SettingsError> {
+    if (min..=MAX_SECONDS).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            &format!("must be a number of seconds between {min} and {MAX_SECONDS} (ten years), got {value}"),
+        ))
+    }
+}
+
+/// The environment variable that sets `key` (`contracts.picsel.prefix` →
+/// `AUTH_CONTRACTS__PICSEL__PREFIX`).
+pub fn env_name(key: &str) -> String {
+    format!("AUTH_{}", key.to_uppercase().replace('.', "__"))
+}
+
+/// "`key` (AUTH_KEY): what".
+fn invalid(key: &str, what: &str) -> SettingsError {
+    SettingsError(format!("`{key}` ({}): {what}", env_name(key)))
+}
+
+impl Settings {
+    /// The listen address (`bind`, checked when parsed and by
+    /// [`Settings::validate`]).
+    ///
+    /// # Errors
+    /// What would be valid, for settings built in code with a bad address.
+    pub fn bind_addr(&self) -> Result<SocketAddr, SettingsError> {
+        typed::socket_addr(&self.bind).map_err(|e| invalid("bind", &e))
+    }
+
+    /// The trusted proxies as networks (`trusted_proxies`).
+    ///
+    /// # Errors
+    /// The first bad entry, for settings built in code.
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+        typed::cidr_list(&self.trusted_proxies).map_err(|e| invalid("trusted_proxies", &e))
+    }
+
+    /// The contracts whose logins end the user's older sessions.
+    pub fn single_session_contract_names(&self) -> Vec<String> {
+        typed::contract_names(&self.single_session_contracts).unwrap_or_default()
     }
 }
 
 impl Settings {
     /// The configured CORS origins (empty: CORS off).
     pub fn cors_origins(&self) -> Vec<String> {
-        self.cors_allowed_origins
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(str::to_owned)
-            .collect()
+        typed::origins(&self.cors_allowed_origins).unwrap_or_default()
     }
 
     /// The outbox folder: `mail_dir`, else `outbox` beside the SQLite file,

@@ -28,7 +28,7 @@ use auth_ws::{Registry, WsConfig, WsState};
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::RateLimit;
 use crate::routes::{RouteConflict, RoutePlan};
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{EventBusKind, Settings, SettingsError};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 
@@ -76,6 +76,9 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` alone, on `AUTH_METRICS_BIND`.
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
     pg_bus: Option<PgEventBus>,
     registry: Arc<Registry>,
     /// The scheduled purge, stopped with the server.
@@ -202,13 +205,7 @@ fn auth_policy(settings: &Settings) -> AuthPolicy {
             signup_requires_code: settings.signup_require_email_code,
         },
         sessions: SessionPolicy {
-            single_session_clients: settings
-                .single_session_contracts
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            single_session_clients: settings.single_session_contract_names().into_iter().collect(),
             max_sessions_per_user: settings.max_sessions_per_user,
         },
         social: social::policy(settings),
@@ -270,6 +267,35 @@ fn cors(origins: Vec<String>) -> actix_cors::Cors {
         .max_age(600)
 }
 
+/// The separate `/metrics` listener (`AUTH_METRICS_BIND`): one worker,
+/// one route; its bound port (port 0 picks one).
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    state: web::Data<AppState>,
+    ws: web::Data<WsState>,
+    metrics: web::Data<crate::metrics::MetricsState>,
+) -> Result<(u16, Server), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(ws.clone())
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(crate::metrics::scrape_dedicated))
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((port, server))
+}
+
 /// The login-throttling policy from settings.
 fn throttle_policy(settings: &Settings) -> ThrottlePolicy {
     let rule = |max_failures| ThrottleRule {
@@ -300,9 +326,11 @@ impl Application {
         tracing::info!(database = %redact_database_url(&settings.database_url), backend = ?db.backend(), "database ready");
         let local = LocalEventBus::new(4096);
         let (events, pg_bus): (Arc<dyn EventBus>, Option<PgEventBus>) =
-            match (settings.event_bus.as_str(), db.backend()) {
-                ("local", _) | ("auto", Backend::Sqlite) => (Arc::new(local.clone()), None),
-                ("postgres" | "auto", Backend::Postgres) => {
+            match (settings.event_bus, db.backend()) {
+                (EventBusKind::Local, _) | (EventBusKind::Auto, Backend::Sqlite) => {
+                    (Arc::new(local.clone()), None)
+                }
+                (EventBusKind::Postgres | EventBusKind::Auto, Backend::Postgres) => {
                     let poll = std::time::Duration::from_millis(5);
                     let bus =
                         PgEventBus::start(db.clone(), settings.database_url.clone(), local.clone(), poll);
@@ -338,7 +366,7 @@ impl Application {
             import_max_bytes: settings.import_max_bytes,
             admin_token: settings.admin_token.clone(),
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
-            trusted_proxies: TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_default(),
+            trusted_proxies: TrustedProxies::new(settings.trusted_proxy_networks()?),
             metrics_enabled: settings.metrics_enabled,
             rate_limit: RateLimit::new(
                 settings.rate_limit_enabled,
@@ -350,7 +378,8 @@ impl Application {
                 &settings.contracts.picsel.prefix,
             ),
         });
-        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+        let bind = settings.bind_addr()?;
+        let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
             source,
         })?;
@@ -370,9 +399,24 @@ impl Application {
         if settings.metrics_enabled {
             crate::metrics::handle();
         }
+        let metrics_state = web::Data::new(crate::metrics::MetricsState::new(
+            settings.metrics_enabled && settings.metrics_bind.is_none(),
+            state.db.clone(),
+            std::time::Duration::from_secs(settings.metrics_password_schemes_seconds),
+        ));
+        let metrics_server = match settings.metrics_bind.filter(|_| settings.metrics_enabled) {
+            Some(addr) => Some(metrics_server(
+                addr,
+                state.clone(),
+                ws_state.clone(),
+                metrics_state.clone(),
+            )?),
+            None => None,
+        };
         let mut server = HttpServer::new(move || {
             let plan = plan.clone();
             App::new()
+                .app_data(metrics_state.clone())
                 .wrap(actix_web::middleware::Condition::new(
                     !cors_origins.is_empty(),
                     cors(cors_origins.clone()),
@@ -398,9 +442,15 @@ impl Application {
             })?
             .run();
         tracing::info!(port, "listening");
+        let metrics_port = metrics_server.as_ref().map(|(port, _)| *port);
+        if let Some(metrics_port) = metrics_port {
+            tracing::info!(port = metrics_port, "serving /metrics on its own listener");
+        }
         Ok(Self {
             port,
             server,
+            metrics_server: metrics_server.map(|(_, server)| server),
+            metrics_port,
             pg_bus,
             registry,
             purge,
@@ -413,6 +463,12 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate `/metrics` listener (`AUTH_METRICS_BIND`),
+    /// when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     /// A handle to stop the server gracefully.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
@@ -423,7 +479,15 @@ impl Application {
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let result = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         if let Some(purge) = &self.purge {
             purge.abort();
         }

@@ -22,7 +22,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 /// `write(2)` to the log pipe; the queue is bounded and not lossy (a log
 /// reader that stops reading slows the service down rather than losing
 /// lines).
-pub fn init(format: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+pub fn init(format: &crate::settings::LogFormat) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
@@ -38,7 +38,7 @@ pub fn init(format: &str) -> Option<tracing_appender::non_blocking::WorkerGuard>
         .with_span_events(FmtSpan::CLOSE);
     // `try_init` fails only when a subscriber is already installed (tests);
     // keeping the existing one is right then.
-    let installed = if format == "json" {
+    let installed = if *format == crate::settings::LogFormat::Json {
         builder.json().try_init()
     } else {
         builder.try_init()

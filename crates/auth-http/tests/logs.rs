@@ -877,3 +877,212 @@ async fn request_ids_sqlite() {
 async fn request_ids_postgres() {
     request_ids(TestBackend::Postgres).await;
 }
+
+/// A free loopback port (released before use; see [`start_with`]).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `AUTH_METRICS_BIND` on the real binary: `/metrics` is served on that
+/// listener (with what the main one saw: a wrong password counted for its
+/// contract) and the main listener answers 404 there; a blank value keeps
+/// it on the main listener.
+async fn metrics_on_their_own_listener(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let metrics_port = free_port();
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let server = start_with(&db, "info", &[("AUTH_METRICS_BIND", &metrics_bind)]).await;
+    let client = reqwest::Client::new();
+    let main = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status().as_u16(), 404, "not on the main listener");
+    let wrong = client
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&json!({"username": "nobody", "password": WRONG_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let metrics = client
+        .get(format!("http://{metrics_bind}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(r#"auth_logins_total{contract="standard",outcome="wrong_credentials"} 1"#),
+        "{text}"
+    );
+    let other = client
+        .get(format!("http://{metrics_bind}/api/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status().as_u16(),
+        404,
+        "the metrics listener serves nothing else"
+    );
+    drop(server);
+
+    let blank = start_with(&db, "info", &[("AUTH_METRICS_BIND", "")]).await;
+    let main = client
+        .get(format!("{}/metrics", blank.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status().as_u16(), 200, "blank: on the main listener");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_on_their_own_listener_sqlite() {
+    metrics_on_their_own_listener(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_on_their_own_listener_postgres() {
+    metrics_on_their_own_listener(TestBackend::Postgres).await;
+}
+
+/// Typed settings on the real binary: each invalid value refuses to start
+/// (exit 2) and fails `config check`, with a message naming the key, its
+/// variable and what would be valid; from the TOML file too.
+fn typed_settings_refuse_invalid_values(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("AUTH_LOG_FORMAT", "jsn", &["`log_format`", "`text`", "`json`"]),
+        (
+            "AUTH_EVENT_BUS",
+            "redis",
+            &["`event_bus`", "`auto`", "`local`", "`postgres`"],
+        ),
+        (
+            "AUTH_BIND",
+            "localhost",
+            &["`bind`", "`localhost`", "0.0.0.0:8080"],
+        ),
+        ("AUTH_BIND", "8080", &["`bind`", "IP address and port"]),
+        (
+            "AUTH_METRICS_BIND",
+            "127.0.0.1",
+            &["`metrics_bind`", "IP address and port", "empty"],
+        ),
+        (
+            "AUTH_TRUSTED_PROXIES",
+            "10.0.0.0/8, 10.0.0.0/33",
+            &["`trusted_proxies`", "`10.0.0.0/33`", "CIDR"],
+        ),
+        (
+            "AUTH_SINGLE_SESSION_CONTRACTS",
+            "sesion",
+            &["`single_session_contracts`", "`sesion`", "`session`", "`picsel`"],
+        ),
+        (
+            "AUTH_CORS_ALLOWED_ORIGINS",
+            "app.example.com",
+            &["`cors_allowed_origins`", "scheme://host"],
+        ),
+        (
+            "AUTH_ACCESS_TTL_SECONDS",
+            "-5",
+            &["`access_ttl_seconds`", "between 1 and"],
+        ),
+        (
+            "AUTH_ACCESS_TTL_SECONDS",
+            "abc",
+            &["`access_ttl_seconds`", "expected an integer"],
+        ),
+        (
+            "AUTH_METRICS_ENABLED",
+            "yes please",
+            &["`metrics_enabled`", "`true` or `false`"],
+        ),
+        (
+            "AUTH_WS_HEARTBEAT_SECONDS",
+            "99999999999",
+            &["`ws_heartbeat_seconds`", "between 1 and"],
+        ),
+        (
+            "AUTH_LOGIN_LOCK_SECONDS",
+            "0",
+            &["`login_lock_seconds`", "between 1 and"],
+        ),
+    ];
+    for (var, value, needles) in cases {
+        for args in [&[][..], &["config", "check"][..]] {
+            let out = run_binary(args, &[("AUTH_DATABASE_URL", db.url()), (var, value)]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{var}={value:?} {args:?}: {stderr}");
+            assert!(
+                stderr.contains(var),
+                "{var}={value:?} {args:?}: names the variable: {stderr}"
+            );
+            for needle in *needles {
+                assert!(
+                    stderr.contains(needle),
+                    "{var}={value:?} {args:?}: {needle} in {stderr}"
+                );
+            }
+        }
+    }
+    // The same check from the TOML file.
+    let dir = std::env::temp_dir().join(format!("auth-typed-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("auth.toml");
+    std::fs::write(&toml, "log_format = \"xml\"\n").unwrap();
+    let out = run_binary(
+        &["config", "check"],
+        &[
+            ("AUTH_CONFIG", toml.to_str().unwrap()),
+            ("AUTH_DATABASE_URL", db.url()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`log_format`") && stderr.contains("`json`"),
+        "{stderr}"
+    );
+    drop(std::fs::remove_dir_all(&dir));
+    // Valid values of every typed setting are accepted and shown.
+    let out = run_binary(
+        &["config", "check"],
+        &[
+            ("AUTH_DATABASE_URL", db.url()),
+            ("AUTH_LOG_FORMAT", "json"),
+            ("AUTH_EVENT_BUS", "local"),
+            ("AUTH_BIND", "[::1]:8080"),
+            ("AUTH_METRICS_BIND", "127.0.0.1:9100"),
+            ("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, ::1, 192.168.1.1"),
+            ("AUTH_SINGLE_SESSION_CONTRACTS", "session, picsel"),
+            ("AUTH_CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let effective: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(effective["log_format"], "json");
+    assert_eq!(effective["event_bus"], "local");
+    assert_eq!(effective["metrics_bind"], "127.0.0.1:9100");
+    assert_eq!(effective["bind"], "[::1]:8080");
+}
+
+#[test]
+fn typed_settings_refuse_invalid_values_sqlite() {
+    typed_settings_refuse_invalid_values(TestBackend::Sqlite);
+}
+
+#[test]
+fn typed_settings_refuse_invalid_values_postgres() {
+    typed_settings_refuse_invalid_values(TestBackend::Postgres);
+}

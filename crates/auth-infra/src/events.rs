@@ -136,7 +136,20 @@ impl PgEventBus {
     }
 }
 
+/// Whether this process's listener holds a `LISTEN` connection:
+/// `auth_event_listener_up` (1 or 0); each loss of it counts in
+/// `auth_event_listener_disconnects_total`.
+fn listener_up(up: bool) {
+    metrics::gauge!("auth_event_listener_up").set(if up { 1.0 } else { 0.0 });
+}
+
 fn listen(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
+    listener_up(false);
+    listen_until_stopped(url, local, stop, poll);
+    listener_up(false);
+}
+
+fn listen_until_stopped(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
     let mut backoff = Duration::from_millis(100);
     while !stop.load(Ordering::Relaxed) {
         let mut conn = match PgConnection::establish(url) {
@@ -154,6 +167,7 @@ fn listen(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
             continue;
         }
         tracing::info!(channel = CHANNEL, "listening for events from other instances");
+        listener_up(true);
         backoff = Duration::from_millis(100);
         'poll: while !stop.load(Ordering::Relaxed) {
             for received in conn.notifications_iter() {
@@ -164,6 +178,8 @@ fn listen(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
                     },
                     Err(e) => {
                         tracing::warn!(error = %e, "event listener connection lost; reconnecting");
+                        listener_up(false);
+                        metrics::counter!("auth_event_listener_disconnects_total").increment(1);
                         break 'poll;
                     }
                 }

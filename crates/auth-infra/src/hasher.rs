@@ -15,6 +15,10 @@
 //!   process).
 //! - **Nothing at start-up.** Unknown users are verified against
 //!   [`DUMMY_PHC`], a constant.
+//! - **Measured.** `auth_hash_queue_depth` (jobs waiting, a gauge),
+//!   `auth_hash_queue_wait_seconds` (how long each job waited for a
+//!   thread, a histogram) and `auth_hash_queue_rejections_total` (jobs
+//!   refused because the queue was full), through the `metrics` facade.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -190,7 +194,7 @@ impl PasswordHasher for Argon2Hasher {
 /// How every hash [`hash_new`] writes starts: a stored argon2id hash with
 /// another prefix has older (or foreign) parameters and is upgraded at the
 /// next login.
-const CURRENT_ARGON2ID: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+pub(crate) const CURRENT_ARGON2ID: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
 /// A hashing failure (the message of `password_hash::Error`, which never
 /// contains the password).
@@ -248,7 +252,8 @@ struct QueueFull;
 
 #[derive(Default)]
 struct Queue {
-    jobs: VecDeque<Job>,
+    /// Each job with when it was queued.
+    jobs: VecDeque<(Instant, Job)>,
     closed: bool,
 }
 
@@ -274,9 +279,11 @@ impl Shared {
         {
             let mut queue = self.lock();
             if queue.jobs.len() >= self.limit.load(Ordering::Relaxed) {
+                metrics::counter!("auth_hash_queue_rejections_total").increment(1);
                 return Err(QueueFull);
             }
-            queue.jobs.push_back(job);
+            queue.jobs.push_back((Instant::now(), job));
+            queue_depth(queue.jobs.len());
         }
         self.ready.notify_one();
         Ok(())
@@ -291,7 +298,9 @@ impl Shared {
     fn next(&self, deadline: Option<Instant>) -> Next {
         let mut queue = self.lock();
         loop {
-            if let Some(job) = queue.jobs.pop_front() {
+            if let Some((queued, job)) = queue.jobs.pop_front() {
+                queue_depth(queue.jobs.len());
+                metrics::histogram!("auth_hash_queue_wait_seconds").record(queued.elapsed().as_secs_f64());
                 return Next::Run(job);
             }
             if queue.closed {
@@ -312,6 +321,12 @@ impl Shared {
             };
         }
     }
+}
+
+/// Publishes the number of waiting jobs (under the queue lock, so the last
+/// value set is the current one).
+fn queue_depth(len: usize) {
+    metrics::gauge!("auth_hash_queue_depth").set(len as f64);
 }
 
 /// A pool thread's loop: run jobs until the queue is closed.

@@ -20,6 +20,8 @@
 //! - [`DieselAuditLog`]: the audit trail (best effort).
 //! - [`DieselLoginThrottle`]: login attempt counters, shared by instances.
 //! - [`DieselHousekeeping`]: the purge of expired rows.
+//! - [`accounts_by_password_scheme`]: accounts per stored password scheme
+//!   (for metrics).
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
 //! Row structs stay private to this crate; only domain types cross it.
@@ -38,6 +40,7 @@ mod jwt;
 mod keys;
 mod mail;
 mod oauth;
+mod password_schemes;
 mod redact;
 mod sessions;
 mod social_store;
@@ -58,6 +61,7 @@ pub use jwt::JwtCodec;
 pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use mail::{FileMailer, MailConfigError, SmtpMailer};
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
+pub use password_schemes::accounts_by_password_scheme;
 pub use redact::redact_database_url;
 pub use sessions::DieselSessionStore;
 pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};

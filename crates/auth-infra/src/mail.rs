@@ -126,12 +126,17 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
-        let message = build(&self.from, mail, Encoding::Transport)?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| PortError::new("send mail over SMTP", e))
+        let sent = async {
+            let message = build(&self.from, mail, Encoding::Transport)?;
+            self.transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| PortError::new("send mail over SMTP", e))
+        }
+        .await;
+        count("smtp", &sent);
+        sent
     }
 }
 
@@ -165,12 +170,25 @@ impl FileMailer {
 #[async_trait]
 impl Mailer for FileMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
-        let message = build(&self.from, mail, Encoding::Readable)?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| PortError::new("write mail to outbox", e))
+        let sent = async {
+            let message = build(&self.from, mail, Encoding::Readable)?;
+            self.transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| PortError::new("write mail to outbox", e))
+        }
+        .await;
+        count("file", &sent);
+        sent
+    }
+}
+
+/// `auth_mail_sent_total{transport}` or `auth_mail_failures_total{transport}`.
+fn count(transport: &'static str, sent: &Result<(), PortError>) {
+    match sent {
+        Ok(()) => metrics::counter!("auth_mail_sent_total", "transport" => transport).increment(1),
+        Err(_) => metrics::counter!("auth_mail_failures_total", "transport" => transport).increment(1),
     }
 }
 

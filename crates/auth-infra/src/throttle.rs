@@ -152,10 +152,21 @@ impl LoginThrottle for DieselLoginThrottle {
                         store_row(conn, key, &next, state.is_some())?;
                         granted.push((key.clone(), next));
                     }
+
                     Ok(Ok(granted))
                 })
             })
             .await?;
+        if let Ok(granted) = &decided {
+            // No lock stood (the reservation was granted): a lock in the
+            // new state is imposed by this attempt.
+            for (key, state) in granted {
+                if state.locked_until.is_some_and(|t| t > now) {
+                    let scope = if key.starts_with("ip:") { "ip" } else { "account" };
+                    metrics::counter!("auth_throttle_locks_total", "scope" => scope).increment(1);
+                }
+            }
+        }
         Ok(match decided {
             Err(until) => Reservation::Refused(until),
             Ok(granted) => Reservation::Granted(

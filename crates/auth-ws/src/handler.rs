@@ -112,7 +112,14 @@ fn closing(description: &str) -> Option<CloseReason> {
 impl Socket {
     /// Sends `LOGOUT` and says how to close.
     async fn logout(&mut self, message: &str) -> Option<CloseReason> {
-        let _ = self.session.text(frame("LOGOUT", message, now_ms())).await;
+        if self
+            .session
+            .text(frame("LOGOUT", message, now_ms()))
+            .await
+            .is_ok()
+        {
+            metrics::counter!("auth_ws_pushes_total", "type" => "LOGOUT").increment(1);
+        }
         closing("LOGOUT")
     }
 
@@ -150,6 +157,8 @@ impl Socket {
                     Some(Push::Notification(message)) => {
                         if self.session.text(frame("NOTIFICATION", &message, now_ms())).await.is_err() {
                             reason = Some(None);
+                        } else {
+                            metrics::counter!("auth_ws_pushes_total", "type" => "NOTIFICATION").increment(1);
                         }
                     }
                     None => reason = Some(None),

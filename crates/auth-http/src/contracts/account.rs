@@ -525,17 +525,17 @@ pub async fn send_code(
         CodePurpose::SignUp => non_blank(&body.auth_id),
         CodePurpose::ForgetPassword => Some(required(&body.auth_id, "authId")?),
     };
-    state
-        .auth
-        .send_code(auth_id, email, purpose)
-        .await
-        .map_err(|e| match e {
-            SendCodeError::InvalidEmail => AccountError::InvalidEmail,
-            SendCodeError::EmailTaken => AccountError::EmailTaken,
-            SendCodeError::Cooldown(wait) => AccountError::Cooldown(wait),
-            SendCodeError::MailUnavailable(e) => AccountError::MailUnavailable(e),
-            SendCodeError::Internal(e) => e.into(),
-        })?;
+    let sent = state.auth.send_code(auth_id, email, purpose).await;
+    if sent.is_ok() {
+        crate::metrics::code_sent(purpose);
+    }
+    sent.map_err(|e| match e {
+        SendCodeError::InvalidEmail => AccountError::InvalidEmail,
+        SendCodeError::EmailTaken => AccountError::EmailTaken,
+        SendCodeError::Cooldown(wait) => AccountError::Cooldown(wait),
+        SendCodeError::MailUnavailable(e) => AccountError::MailUnavailable(e),
+        SendCodeError::Internal(e) => e.into(),
+    })?;
     Ok(ok(StateData { state: true }))
 }
 
@@ -560,8 +560,9 @@ pub async fn check_code(
     let usable = state
         .auth
         .check_code(auth_id.as_deref(), &email, &code, purpose)
-        .await?;
-    Ok(ok(UsableData { usable }))
+        .await;
+    crate::metrics::code_checked(purpose, &usable);
+    Ok(ok(UsableData { usable: usable? }))
 }
 
 /// `POST /api/auth/reset/password` `{userId, authCode, newPassword}`
@@ -578,15 +579,24 @@ pub async fn reset_password(
     };
     let code = required(&body.auth_code, "authCode")?;
     let new_password = required(&body.new_password, "newPassword")?;
-    let id = state
+    let reset = state
         .auth_for(NAME, &req)
         .reset_password(account, code, new_password)
-        .await
-        .map_err(|e| match e {
-            ResetError::Denied => AccountError::Denied,
-            ResetError::WeakPassword(v) => AccountError::weak(&state, &v),
-            ResetError::Internal(e) => e.into(),
-        })?;
+        .await;
+    // A weak new password is refused before the code is looked at.
+    if !matches!(reset, Err(ResetError::WeakPassword(_))) {
+        let checked = match &reset {
+            Ok(_) => Ok(true),
+            Err(ResetError::Denied) => Ok(false),
+            Err(_) => Err(()),
+        };
+        crate::metrics::code_checked(CodePurpose::ForgetPassword, &checked);
+    }
+    let id = reset.map_err(|e| match e {
+        ResetError::Denied => AccountError::Denied,
+        ResetError::WeakPassword(v) => AccountError::weak(&state, &v),
+        ResetError::Internal(e) => e.into(),
+    })?;
     Ok(ok(ResetData { user_id: id.get() }))
 }
 

@@ -137,12 +137,13 @@ pub async fn callback(
     let cookie = req.cookie(BROWSER_COOKIE);
     let nonce = cookie.as_ref().map(Cookie::value).filter(|v| !v.is_empty());
     let meta = state.client_meta(NAME, &req);
-    let mut response = match state
+    let login = state
         .auth
         .for_client(meta.clone())
         .social_login(&provider, flow_state, nonce, answer, meta)
-        .await
-    {
+        .await;
+    crate::metrics::social_login(&provider, &login);
+    let mut response = match login {
         Ok(login) => match &state.oauth_success_redirect {
             Some(target) => HttpResponse::Found()
                 .insert_header((header::LOCATION, success_redirect(target, &login, flow_state)))

@@ -185,9 +185,59 @@ pub fn load(env: &[(String, String)]) -> Result<(Settings, Vec<String>), Setting
     for (key, value) in from_files {
         figment = figment.merge(Serialized::default(&key, value));
     }
-    let settings: Settings = figment.extract().map_err(|e| SettingsError(e.to_string()))?;
+    let settings: Settings = figment.extract().map_err(|e| SettingsError(describe_errors(e)))?;
     settings.validate()?;
     Ok((settings, warnings))
+}
+
+/// Keys whose values are never echoed in an error.
+fn is_secret(key: &str) -> bool {
+    key == "jwt_secret"
+        || key == "admin_token"
+        || key == "smtp_url"
+        || key == "database_url"
+        || key.ends_with("_secret")
+}
+
+/// figment's errors, each as "`key` (AUTH_KEY): what is wrong" (the value
+/// of a secret left out), joined with "; ".
+fn describe_errors(errors: figment::Error) -> String {
+    errors
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                return e.kind.to_string();
+            }
+            let what = if is_secret(&key) {
+                "must be a string".to_owned()
+            } else {
+                plain_types(&e.kind.to_string())
+            };
+            format!("`{key}` ({}): {what}", super::env_name(&key))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// serde's type names as an operator reads them (`expected i64` →
+/// `expected an integer`).
+fn plain_types(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (rust, plain) in [
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected u8", "expected a non-negative integer"),
+        ("expected usize", "expected a non-negative integer"),
+        ("expected a boolean", "expected `true` or `false`"),
+    ] {
+        if out.ends_with(rust) {
+            out = format!("{}{plain}", &out[..out.len() - rust.len()]);
+        }
+    }
+    out
 }
 
 /// The effective configuration as pretty JSON, secrets redacted (for

@@ -317,11 +317,20 @@ impl Database {
         R: Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
             Ok(f(&mut conn))
         })
-        .await?
+        .await
+        .map_err(DbError::from)
+        .and_then(|r| r);
+        if let Err(e) = &result {
+            count_error(match e {
+                DbError::Pool(_) => "pool",
+                _ => "task",
+            });
+        }
+        result
     }
 
     /// Runs a diesel query on the blocking pool, mapping every failure to a
@@ -333,10 +342,30 @@ impl Database {
     {
         match self.with_conn(f).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(PortError::new(context, e)),
+            Ok(Err(e)) => {
+                // A unique violation that reaches here is still an answer
+                // (a decided race), not a failing database.
+                if !matches!(
+                    e,
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _
+                    )
+                ) {
+                    count_error("query");
+                }
+                Err(PortError::new(context, e))
+            }
             Err(e) => Err(PortError::new(context, e)),
         }
     }
+}
+
+/// Counts a failed database operation: `auth_db_query_errors_total{kind}`,
+/// `kind` being `query` (the statement failed), `pool` (no connection
+/// within the checkout timeout) or `task` (the blocking task died).
+fn count_error(kind: &'static str) {
+    metrics::counter!("auth_db_query_errors_total", "kind" => kind).increment(1);
 }
 
 /// Where the connections go, parsed from the URL.
