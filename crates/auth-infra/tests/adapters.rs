@@ -74,6 +74,9 @@ impl Ctx {
             created_at: t,
             revoked_at: None,
             revoke_reason: None,
+            ip: None,
+            user_agent: None,
+            last_refreshed_at: None,
         };
         let first = refresh_for(&session, t);
         self.sessions.create(&session, &first).await.unwrap();
@@ -1323,6 +1326,7 @@ mod audit {
             session_id: (kind == AuditKind::LoginSuccess).then_some(sid),
             ip: Some("2001:db8::1".parse().unwrap()),
             user_agent: Some("curl/8\0x".into()),
+            target: None,
         };
         log.record(event(AuditKind::LoginFailure, None, 0)).await;
         log.record(event(AuditKind::LoginSuccess, Some(7), 1)).await;
@@ -1372,6 +1376,9 @@ mod housekeeping {
             created_at: created,
             revoked_at: None,
             revoke_reason: None,
+            ip: None,
+            user_agent: None,
+            last_refreshed_at: None,
         };
         let record = RefreshRecord {
             expires_at: expires,
@@ -1462,6 +1469,7 @@ mod housekeeping {
                     session_id: None,
                     ip: None,
                     user_agent: None,
+                    target: None,
                 })
                 .await;
         }
