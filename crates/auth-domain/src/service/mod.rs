@@ -295,3 +295,6 @@ mod throttle_tests;
 
 #[cfg(test)]
 mod import_tests;
+
+#[cfg(test)]
+mod admin_tests;
