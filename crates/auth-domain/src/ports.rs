@@ -129,8 +129,12 @@ pub trait UserRepository: Send + Sync {
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure only.
-    async fn search(&self, query: Option<&str>, after: Option<UserId>, limit: u32)
-    -> Result<Vec<User>, PortError>;
+    async fn search(
+        &self,
+        query: Option<&str>,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, PortError>;
 
     /// Disables (`Some(at)`) or enables (`None`) a user and returns it as
     /// stored; `None` when there is no such user. Disabling an already

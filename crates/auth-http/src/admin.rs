@@ -301,7 +301,10 @@ pub async fn users_list(state: web::Data<AppState>, req: HttpRequest) -> Result<
 }
 
 /// `POST /internal/users/{id}/disable`.
-pub async fn user_disable(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
+pub async fn user_disable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
     let change = state.auth_for("internal", &req).disable_user(id).await?;
@@ -309,7 +312,10 @@ pub async fn user_disable(state: web::Data<AppState>, req: HttpRequest) -> Resul
 }
 
 /// `POST /internal/users/{id}/enable`.
-pub async fn user_enable(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
+pub async fn user_enable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
     let change = state.auth_for("internal", &req).enable_user(id).await?;
@@ -317,7 +323,10 @@ pub async fn user_enable(state: web::Data<AppState>, req: HttpRequest) -> Result
 }
 
 /// `GET /internal/users/{id}/sessions`.
-pub async fn user_sessions(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
+pub async fn user_sessions(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
     let sessions = state.auth.user_sessions(id).await?;
@@ -331,15 +340,15 @@ pub async fn user_sessions_revoke(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
-    let revoked = state
-        .auth_for("internal", &req)
-        .revoke_user_sessions(id)
-        .await?;
+    let revoked = state.auth_for("internal", &req).revoke_user_sessions(id).await?;
     Ok(HttpResponse::Ok().json(revoked_json(revoked)))
 }
 
 /// `DELETE /internal/sessions/{sid}`.
-pub async fn session_revoke(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
+pub async fn session_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let sid = parse_session_id(segment(&req, "sid"))?;
     let revoked = state.auth_for("internal", &req).revoke_session(sid).await?;
@@ -395,7 +404,11 @@ fn app_op(op: Op) -> Op {
                 "Not a possible application id.",
                 failure("appId는 영문, 숫자, _, - 1~64자여야 합니다."),
             )
-            .reply::<crate::internal::Message>(404, "No such application.", failure("존재하지 않는 앱입니다.")),
+            .reply::<crate::internal::Message>(
+                404,
+                "No such application.",
+                failure("존재하지 않는 앱입니다."),
+            ),
     )
 }
 
@@ -562,7 +575,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_refuse_strangers() {
         for id in [0, 1, 7, i64::MAX] {
-            assert_eq!(decode_cursor(&encode_cursor(UserId::new(id))), Some(UserId::new(id)));
+            assert_eq!(
+                decode_cursor(&encode_cursor(UserId::new(id))),
+                Some(UserId::new(id))
+            );
         }
         for bad in ["", "!!", "dTo", "dTotMQ", "eDo3", "7"] {
             assert_eq!(decode_cursor(bad), None, "{bad}");

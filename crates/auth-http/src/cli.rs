@@ -439,10 +439,7 @@ pub async fn user_revoke_sessions(
     id: &str,
 ) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let revoked = admin_service(settings)
-        .await?
-        .revoke_user_sessions(id)
-        .await?;
+    let revoked = admin_service(settings).await?.revoke_user_sessions(id).await?;
     Ok(crate::admin::revoked_json(revoked))
 }
 
@@ -484,7 +481,10 @@ pub async fn app_delete(settings: &Settings, id: &str) -> Result<serde_json::Val
 ///
 /// # Errors
 /// [`AdminCommandError`].
-pub async fn app_rotate_secret(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
+pub async fn app_rotate_secret(
+    settings: &Settings,
+    id: &str,
+) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
     let created = admin_service(settings).await?.rotate_app_secret(&id).await?;
     Ok(crate::internal::app_json(&created))
@@ -506,13 +506,18 @@ pub async fn send_test_email(settings: &Settings, to: &str) -> Result<serde_json
         to: email.clone(),
         subject: "[auth-server] 테스트 메일 / test email".into(),
         text: "auth-server의 메일 설정이 동작합니다. The mail settings of auth-server work.\n".into(),
-        html: "<p>auth-server의 메일 설정이 동작합니다.</p><p>The mail settings of auth-server work.</p>".into(),
+        html: "<p>auth-server의 메일 설정이 동작합니다.</p><p>The mail settings of auth-server work.</p>"
+            .into(),
     };
     mailer
         .send(&mail)
         .await
         .map_err(|e| AdminCommandError::Mail(error_chain(&e)))?;
-    let via = if settings.smtp_url.is_some() { "smtp" } else { "file" };
+    let via = if settings.smtp_url.is_some() {
+        "smtp"
+    } else {
+        "file"
+    };
     Ok(serde_json::json!({"success": true, "to": email.as_str(), "via": via}))
 }
 

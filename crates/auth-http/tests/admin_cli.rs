@@ -58,15 +58,23 @@ fn run_ok(db_url: &str, dir: &Path, args: &[&str]) -> Value {
         "{args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{args:?} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?} printed no JSON: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 /// Runs a command that must fail; its stderr.
 #[track_caller]
 fn run_err(db_url: &str, dir: &Path, args: &[&str]) -> String {
     let out = run(db_url, dir, args, &[]);
-    assert!(!out.status.success(), "{args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "{args:?} succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -289,11 +297,20 @@ async fn admin_commands(backend: TestBackend) {
     let listed = run_ok(&url, &dir, &["users", "list", "--query", &alice.to_uppercase()]);
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
     let id = listed["items"][0]["id"].as_i64().unwrap().to_string();
-    assert_eq!(listed, server.admin_get(&format!("/internal/users?query={}", alice.to_uppercase())).await);
+    assert_eq!(
+        listed,
+        server
+            .admin_get(&format!("/internal/users?query={}", alice.to_uppercase()))
+            .await
+    );
     let page = run_ok(&url, &dir, &["users", "list", "--limit", "1"]);
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let cursor = page["nextCursor"].as_str().unwrap().to_owned();
-    let next = run_ok(&url, &dir, &["users", "list", "--limit", "1", "--cursor", &cursor]);
+    let next = run_ok(
+        &url,
+        &dir,
+        &["users", "list", "--limit", "1", "--cursor", &cursor],
+    );
     assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
     assert!(run_err(&url, &dir, &["users", "list", "--limit", "0"]).contains("--limit"));
     assert!(run_err(&url, &dir, &["users", "list", "--cursor", "nope!"]).contains("--cursor"));
@@ -306,7 +323,10 @@ async fn admin_commands(backend: TestBackend) {
     let revoked = run_ok(&url, &dir, &["users", "revoke-sessions", &id]);
     assert_eq!(revoked, json!({"success": true, "revoked": 1}));
     let started = Instant::now();
-    let frame = sock.next_json(wait).await.expect("no LOGOUT after users revoke-sessions");
+    let frame = sock
+        .next_json(wait)
+        .await
+        .expect("no LOGOUT after users revoke-sessions");
     assert_eq!(frame["type"], "LOGOUT", "{frame}");
     eprintln!("{backend:?}: LOGOUT {:?} after the command", started.elapsed());
 
@@ -319,7 +339,10 @@ async fn admin_commands(backend: TestBackend) {
         run_ok(&url, &dir, &["sessions", "revoke", &sid]),
         json!({"success": true, "revoked": 1})
     );
-    let frame = sock.next_json(wait).await.expect("no LOGOUT after sessions revoke");
+    let frame = sock
+        .next_json(wait)
+        .await
+        .expect("no LOGOUT after sessions revoke");
     assert_eq!(frame["message"], "관리자에 의해 로그아웃되었습니다.", "{frame}");
     assert_eq!(
         run_ok(&url, &dir, &["sessions", "revoke", &sid]),
@@ -327,8 +350,12 @@ async fn admin_commands(backend: TestBackend) {
     );
     assert!(run_err(&url, &dir, &["sessions", "revoke", "not-a-uuid"]).contains("UUID"));
     assert!(
-        run_err(&url, &dir, &["sessions", "revoke", "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e"])
-            .contains("no such session")
+        run_err(
+            &url,
+            &dir,
+            &["sessions", "revoke", "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e"]
+        )
+        .contains("no such session")
     );
 
     // users disable / enable.
@@ -368,7 +395,10 @@ async fn admin_commands(backend: TestBackend) {
     }
 
     // apps create / list / rotate-secret / delete.
-    assert_eq!(run_ok(&url, &dir, &["apps", "list"]), json!({"success": true, "apps": []}));
+    assert_eq!(
+        run_ok(&url, &dir, &["apps", "list"]),
+        json!({"success": true, "apps": []})
+    );
     let created = run_ok(&url, &dir, &["apps", "create", "--name", "CLI Chat"]);
     let app_id = created["appId"].as_str().unwrap().to_owned();
     let listed = run_ok(&url, &dir, &["apps", "list"]);
@@ -379,7 +409,10 @@ async fn admin_commands(backend: TestBackend) {
     assert_eq!(rotated["appId"], json!(app_id));
     assert_eq!(rotated["secret"].as_str().unwrap().len(), 64);
     assert_ne!(rotated["secret"], created["secret"]);
-    assert_eq!(run_ok(&url, &dir, &["apps", "list"])["apps"][0]["secretVersion"], json!(1));
+    assert_eq!(
+        run_ok(&url, &dir, &["apps", "list"])["apps"][0]["secretVersion"],
+        json!(1)
+    );
     assert_eq!(run_ok(&url, &dir, &["apps", "delete", &app_id])["success"], true);
     assert!(run_err(&url, &dir, &["apps", "delete", &app_id]).contains("no such application"));
     assert!(run_err(&url, &dir, &["apps", "rotate-secret", &app_id]).contains("no such application"));

@@ -70,11 +70,7 @@ impl AppRepository for DieselAppRepository {
         let row: Option<AppRow> = self
             .db
             .query("find application", move |conn| {
-                apps::table
-                    .find(key)
-                    .select(APP_COLUMNS)
-                    .first(conn)
-                    .optional()
+                apps::table.find(key).select(APP_COLUMNS).first(conn).optional()
             })
             .await?;
         Ok(row.and_then(app_of_row))
@@ -390,7 +386,10 @@ mod tests {
         assert_ne!(rotated, t.issue_secret(&app_v("app_a", 2)).unwrap());
         let claims = json!({"sub": "u", "exp": T0 + 60});
         let old = sign(&a, Algorithm::HS256, &claims);
-        assert_eq!(t.verify(&app_v("app_a", 1), &old, at(T0)), Err(TokenError::Invalid));
+        assert_eq!(
+            t.verify(&app_v("app_a", 1), &old, at(T0)),
+            Err(TokenError::Invalid)
+        );
         let new = sign(&rotated, Algorithm::HS256, &claims);
         assert!(t.verify(&app_v("app_a", 1), &new, at(T0)).is_ok());
         assert!(!format!("{t:?}").contains("7"));

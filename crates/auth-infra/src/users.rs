@@ -289,13 +289,11 @@ impl UserRepository for DieselUserRepository {
                 conn.transaction(|conn| {
                     // The write first (SQLite's lock; PostgreSQL's row lock).
                     match at {
-                        Some(at) => diesel::update(
-                            users::table
-                                .find(id.get())
-                                .filter(users::disabled_at.is_null()),
-                        )
-                        .set(users::disabled_at.eq(Some(at)))
-                        .execute(conn)?,
+                        Some(at) => {
+                            diesel::update(users::table.find(id.get()).filter(users::disabled_at.is_null()))
+                                .set(users::disabled_at.eq(Some(at)))
+                                .execute(conn)?
+                        }
                         None => diesel::update(users::table.find(id.get()))
                             .set(users::disabled_at.eq(None::<NaiveDateTime>))
                             .execute(conn)?,

@@ -92,7 +92,10 @@ mod scenarios {
         versions.sort_unstable();
         assert_eq!(versions, vec![1, 2, 3, 4]);
         assert_eq!(repo.get(&id).await.unwrap().unwrap().secret_version, 4);
-        assert_eq!(repo.rotate_secret(&AppId::parse("app_x").unwrap()).await.unwrap(), None);
+        assert_eq!(
+            repo.rotate_secret(&AppId::parse("app_x").unwrap()).await.unwrap(),
+            None
+        );
         // Deleted with its profiles; a second delete finds nothing.
         let profiles = DieselChatProfiles::new(db.clone());
         profiles

@@ -89,9 +89,17 @@ async fn bad_input_is_400_or_404_never_5xx(backend: TestBackend) {
         ("DELETE", "/internal/sessions/not-a-uuid".into(), 400),
         ("DELETE", format!("/internal/sessions/{unknown_sid}"), 404),
         ("DELETE", "/internal/apps/a%20b".into(), 400),
-        ("DELETE", "/internal/apps/app_000000000000000000000000".into(), 404),
+        (
+            "DELETE",
+            "/internal/apps/app_000000000000000000000000".into(),
+            404,
+        ),
         ("POST", "/internal/apps/a%20b/secret".into(), 400),
-        ("POST", "/internal/apps/app_000000000000000000000000/secret".into(), 404),
+        (
+            "POST",
+            "/internal/apps/app_000000000000000000000000/secret".into(),
+            404,
+        ),
         ("GET", "/internal/users/99999999999999999999999".into(), 400),
     ];
     for (method, path, status) in cases {
@@ -208,12 +216,19 @@ async fn disabled_accounts_cannot_log_in_anywhere(backend: TestBackend) {
     assert_eq!(body["user"]["liveSessions"], json!(0), "{body}");
     let disabled_at = body["user"]["disabledAt"].as_str().unwrap().to_owned();
     expect_logout(&mut logged.socket, LOGOUT_DISABLED).await;
-    assert_eq!(other.next(Duration::from_millis(300)).await, Frame::Silent, "a bystander is untouched");
+    assert_eq!(
+        other.next(Duration::from_millis(300)).await,
+        Frame::Silent,
+        "a bystander is untouched"
+    );
 
     // The right password: each contract's 403.
     let (login, email, password) = (&user.login, &user.email, &user.password);
     let r = app
-        .post("/api/auth/login", &json!({"username": login, "password": password}))
+        .post(
+            "/api/auth/login",
+            &json!({"username": login, "password": password}),
+        )
         .await;
     assert_standard_error(&r, 403, DISABLED);
     let r = app
@@ -223,14 +238,27 @@ async fn disabled_accounts_cannot_log_in_anywhere(backend: TestBackend) {
     let r = app
         .post("/api/auth/login", &json!({"email": email, "password": password}))
         .await;
-    assert_picsel_error(&r, 403, "ForbiddenException", "ACCOUNT_DISABLED", DISABLED, Value::Null);
+    assert_picsel_error(
+        &r,
+        403,
+        "ForbiddenException",
+        "ACCOUNT_DISABLED",
+        DISABLED,
+        Value::Null,
+    );
     let r = app
-        .post("/api/auth/sign-in", &json!({"authId": login, "password": password}))
+        .post(
+            "/api/auth/sign-in",
+            &json!({"authId": login, "password": password}),
+        )
         .await;
     assert_account_error(&r, 403, DISABLED);
     // A wrong password: the ordinary answer (disabling is no oracle).
     let r = app
-        .post("/api/auth/login", &json!({"username": login, "password": "Wrong12345!"}))
+        .post(
+            "/api/auth/login",
+            &json!({"username": login, "password": "Wrong12345!"}),
+        )
         .await;
     assert_standard_error(&r, 401, "잘못된 자격증명입니다.");
     let r = app
@@ -238,17 +266,33 @@ async fn disabled_accounts_cannot_log_in_anywhere(backend: TestBackend) {
         .await;
     assert_eq!(r.status.as_u16(), 401, "{}", r.text);
     let r = app
-        .post("/api/auth/sign-in", &json!({"authId": login, "password": "Wrong12345!"}))
+        .post(
+            "/api/auth/sign-in",
+            &json!({"authId": login, "password": "Wrong12345!"}),
+        )
         .await;
     assert_account_error(&r, 400, "비밀번호 불일치");
     // Refreshes of the revoked sessions fail on every contract.
     let r = reissue(&app, &logged.standard.0, &logged.standard.1).await;
     assert_eq!(r.status.as_u16(), 401, "{}", r.text);
-    assert_eq!(session_refresh(&app, &logged.session_refresh).await.status.as_u16(), 401);
-    assert_eq!(picsel_refresh(&app, &logged.picsel_refresh).await.status.as_u16(), 401);
+    assert_eq!(
+        session_refresh(&app, &logged.session_refresh)
+            .await
+            .status
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        picsel_refresh(&app, &logged.picsel_refresh).await.status.as_u16(),
+        401
+    );
     // Our own token opens no chat, and no socket.
     let r = app
-        .post_with("/internal/apps", &json!({"name": "Chat"}), Some(&app.admin_token()))
+        .post_with(
+            "/internal/apps",
+            &json!({"name": "Chat"}),
+            Some(&app.admin_token()),
+        )
         .await;
     let app_id = r.str("/appId");
     let chat = app
@@ -277,9 +321,18 @@ async fn disabled_accounts_cannot_log_in_anywhere(backend: TestBackend) {
     let r = admin(&app, "POST", &format!("/internal/users/{}/enable", user.id)).await;
     assert_eq!(ok(&r)["user"]["disabled"], false);
     assert_eq!(r.json["user"]["disabledAt"], Value::Null);
-    assert_eq!(ok(&admin(&app, "POST", &format!("/internal/users/{}/enable", user.id)).await)["user"]["disabled"], false);
+    assert_eq!(
+        ok(&admin(&app, "POST", &format!("/internal/users/{}/enable", user.id)).await)["user"]["disabled"],
+        false
+    );
     app.standard_login(&user).await;
-    assert_eq!(session_refresh(&app, &logged.session_refresh).await.status.as_u16(), 401);
+    assert_eq!(
+        session_refresh(&app, &logged.session_refresh)
+            .await
+            .status
+            .as_u16(),
+        401
+    );
 
     // The audit trail names each action and its target.
     let events = audit_of(&app, user.id).await;
@@ -313,7 +366,17 @@ async fn sessions_are_listed_and_revoked_with_logout(backend: TestBackend) {
     let sessions = ok(&listed)["sessions"].as_array().unwrap().clone();
     assert_eq!(sessions.len(), 1, "{}", listed.text);
     let s = &sessions[0];
-    assert_keys(s, &["id", "contract", "ip", "userAgent", "createdAt", "lastRefreshedAt"]);
+    assert_keys(
+        s,
+        &[
+            "id",
+            "contract",
+            "ip",
+            "userAgent",
+            "createdAt",
+            "lastRefreshedAt",
+        ],
+    );
     assert_eq!(s["contract"], "standard");
     assert_eq!(s["ip"], "127.0.0.1");
     assert_eq!(s["userAgent"], "AdminTest/1.0");
@@ -323,7 +386,11 @@ async fn sessions_are_listed_and_revoked_with_logout(backend: TestBackend) {
     let r = reissue(&app, &access, &refresh).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     let listed = admin(&app, "GET", &format!("/internal/users/{}/sessions", user.id)).await;
-    assert!(ok(&listed)["sessions"][0]["lastRefreshedAt"].is_string(), "{}", listed.text);
+    assert!(
+        ok(&listed)["sessions"][0]["lastRefreshedAt"].is_string(),
+        "{}",
+        listed.text
+    );
 
     let r = admin(&app, "DELETE", &format!("/internal/sessions/{sid}")).await;
     assert_eq!(ok(&r), &json!({"success": true, "revoked": 1}));
@@ -360,7 +427,12 @@ async fn concurrent_revokes_lose_nothing(backend: TestBackend) {
     // Each session revoked twice on its own, and the whole user twice, at once.
     let mut paths: Vec<String> = sids
         .iter()
-        .flat_map(|sid| [format!("/internal/sessions/{sid}"), format!("/internal/sessions/{sid}")])
+        .flat_map(|sid| {
+            [
+                format!("/internal/sessions/{sid}"),
+                format!("/internal/sessions/{sid}"),
+            ]
+        })
         .collect();
     paths.push(format!("/internal/users/{}/sessions", user.id));
     paths.push(format!("/internal/users/{}/sessions", user.id));
@@ -388,7 +460,11 @@ async fn concurrent_revokes_lose_nothing(backend: TestBackend) {
         assert!(matches!(r.status.as_u16(), 200 | 403), "{}", r.text);
     }
     let listed = admin(&app, "GET", &format!("/internal/users/{}/sessions", user.id)).await;
-    assert_eq!(ok(&listed)["sessions"], json!([]), "a login racing with the disable survived");
+    assert_eq!(
+        ok(&listed)["sessions"],
+        json!([]),
+        "a login racing with the disable survived"
+    );
 }
 
 async fn apps_are_listed_deleted_and_rekeyed(backend: TestBackend) {
@@ -429,7 +505,11 @@ async fn apps_are_listed_deleted_and_rekeyed(backend: TestBackend) {
     assert_keys(ok(&rotated), &["appId", "name", "secret"]);
     let new_secret = rotated.str("/secret");
     assert_ne!(new_secret, old_secret);
-    assert_eq!(chat_login(old_secret.clone()).await, 400, "the old secret still verifies");
+    assert_eq!(
+        chat_login(old_secret.clone()).await,
+        400,
+        "the old secret still verifies"
+    );
     assert_eq!(chat_login(new_secret.clone()).await, 200);
     let listed = admin(&app, "GET", "/internal/apps").await;
     assert_eq!(ok(&listed)["apps"][0]["secretVersion"], json!(1));

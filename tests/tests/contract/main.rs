@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod abuse;
-mod admin;
 mod account;
+mod admin;
 mod chat;
 mod codes;
 mod cross;

@@ -402,7 +402,10 @@ async fn disabled_accounts_cannot_log_in_socially(backend: TestBackend) {
     let user = app.new_user().await;
     fake.set_user("google", google_user("g-disabled", &user.email, true));
     assert_login_shape(&social_login(&app, &fake, "google").await, &user.email);
-    let admin = [("authorization".to_owned(), format!("Bearer {}", app.admin_token()))];
+    let admin = [(
+        "authorization".to_owned(),
+        format!("Bearer {}", app.admin_token()),
+    )];
     let path = format!("/internal/users/{}/disable", user.id);
     let r = app.request("POST", &path, &admin, Vec::new()).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);

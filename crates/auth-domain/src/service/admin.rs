@@ -71,7 +71,8 @@ impl AuthService {
         limit: u32,
     ) -> Result<UserPage, AdminError> {
         let query = query.map(str::trim).filter(|q| !q.is_empty());
-        if query.is_some_and(|q| q.chars().count() > MAX_USER_QUERY_CHARS || q.chars().any(char::is_control)) {
+        if query.is_some_and(|q| q.chars().count() > MAX_USER_QUERY_CHARS || q.chars().any(char::is_control))
+        {
             return Err(AdminError::InvalidQuery);
         }
         let limit = limit.clamp(1, MAX_USER_PAGE);

@@ -55,8 +55,14 @@ async fn disabling_refuses_the_right_password_only_and_revokes_with_an_announcem
         sessions: vec![first.tokens.access.claims.sid],
         reason: RevokeReason::AccountDisabled,
     }));
-    assert!(matches!(login(&w, "correct horse").await, Err(LoginError::Disabled)));
-    assert!(matches!(login(&w, "wrong horse").await, Err(LoginError::WrongPassword)));
+    assert!(matches!(
+        login(&w, "correct horse").await,
+        Err(LoginError::Disabled)
+    ));
+    assert!(matches!(
+        login(&w, "wrong horse").await,
+        Err(LoginError::WrongPassword)
+    ));
     assert!(w.service.user_sessions(id).await.unwrap().is_empty());
 
     // Idempotent: the first time is kept, nothing more revoked.
@@ -83,18 +89,36 @@ async fn disabling_refuses_the_right_password_only_and_revokes_with_an_announcem
 async fn unknown_ids_are_refused() {
     let (w, _) = with_user("parkh").await;
     let ghost = crate::user::UserId::new(999);
-    assert!(matches!(w.service.disable_user(ghost).await, Err(AdminError::UnknownUser)));
-    assert!(matches!(w.service.enable_user(ghost).await, Err(AdminError::UnknownUser)));
-    assert!(matches!(w.service.user_sessions(ghost).await, Err(AdminError::UnknownUser)));
+    assert!(matches!(
+        w.service.disable_user(ghost).await,
+        Err(AdminError::UnknownUser)
+    ));
+    assert!(matches!(
+        w.service.enable_user(ghost).await,
+        Err(AdminError::UnknownUser)
+    ));
+    assert!(matches!(
+        w.service.user_sessions(ghost).await,
+        Err(AdminError::UnknownUser)
+    ));
     assert!(matches!(
         w.service.revoke_user_sessions(ghost).await,
         Err(AdminError::UnknownUser)
     ));
     let sid = crate::session::SessionId::from_uuid(uuid::Uuid::nil());
-    assert!(matches!(w.service.revoke_session(sid).await, Err(AdminError::UnknownSession)));
+    assert!(matches!(
+        w.service.revoke_session(sid).await,
+        Err(AdminError::UnknownSession)
+    ));
     let app = crate::chat::AppId::parse("app_x").unwrap();
-    assert!(matches!(w.service.delete_app(&app).await, Err(AdminError::UnknownApp)));
-    assert!(matches!(w.service.rotate_app_secret(&app).await, Err(AdminError::UnknownApp)));
+    assert!(matches!(
+        w.service.delete_app(&app).await,
+        Err(AdminError::UnknownApp)
+    ));
+    assert!(matches!(
+        w.service.rotate_app_secret(&app).await,
+        Err(AdminError::UnknownApp)
+    ));
 }
 
 #[tokio::test]
@@ -114,11 +138,7 @@ async fn search_pages_without_gaps_or_repeats() {
     let page = w.service.search_users(None, None, 2).await.unwrap();
     assert_eq!(page.users.len(), 2);
     assert_eq!(page.users[0].id, first);
-    let next = w
-        .service
-        .search_users(None, page.next_after, 2)
-        .await
-        .unwrap();
+    let next = w.service.search_users(None, page.next_after, 2).await.unwrap();
     assert_eq!(next.users.len(), 1);
     assert_eq!(next.next_after, None);
     let found = w.service.search_users(Some(" KIM "), None, 20).await.unwrap();

@@ -508,7 +508,12 @@ pub fn routes() -> Vec<Route> {
                         .reply::<ErrorBody>(
                             403,
                             "The right password of an account an administrator disabled.",
-                            error_example(403, "ACCOUNT_DISABLED", crate::contracts::ACCOUNT_DISABLED, Value::Null),
+                            error_example(
+                                403,
+                                "ACCOUNT_DISABLED",
+                                crate::contracts::ACCOUNT_DISABLED,
+                                Value::Null,
+                            ),
                         )
                         .reply::<ErrorBody>(
                             429,
