@@ -190,10 +190,13 @@ impl Socket {
     }
 }
 
+/// A received message: its recipients and its text.
+type Received = (Vec<String>, String);
+
 /// A minimal SMTP server: accepts every message and keeps its recipients.
 #[derive(Clone, Default)]
 struct SmtpSink {
-    received: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl SmtpSink {
