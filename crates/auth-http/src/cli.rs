@@ -358,7 +358,13 @@ async fn admin_service(settings: &Settings) -> Result<auth_domain::AuthService, 
         ("local", _) | (_, auth_infra::Backend::Sqlite) => Arc::new(LocalEventBus::new(16)),
         _ => Arc::new(auth_infra::PgEventBus::publisher(db.clone())),
     };
-    Ok(build_service(settings, &db, events).await?)
+    let auth = build_service(settings, &db, events).await?;
+    // The audit trail tells the commands' actions from the API's.
+    Ok(auth.for_client(auth_domain::service::SessionMeta {
+        client: "cli",
+        ip: None,
+        user_agent: Some(concat!("auth-server/", env!("CARGO_PKG_VERSION"), " (cli)").to_owned()),
+    }))
 }
 
 fn cli_user_id(raw: &str) -> Result<auth_domain::user::UserId, AdminCommandError> {

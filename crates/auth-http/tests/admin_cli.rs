@@ -388,6 +388,13 @@ async fn admin_commands(backend: TestBackend) {
         .iter()
         .filter_map(|e| e["kind"].as_str())
         .collect();
+    let by_cli = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "admin_user_disable")
+        .all(|e| e["userAgent"].as_str().is_some_and(|ua| ua.ends_with("(cli)")));
+    assert!(by_cli, "the command's actions are not marked: {audit}");
     for kind in [
         "admin_user_sessions_revoke",
         "admin_session_revoke",
