@@ -35,6 +35,20 @@ pub enum AuditKind {
     /// A password stored with an older or foreign scheme was re-hashed with
     /// the current argon2id parameters after a successful login.
     PasswordUpgraded,
+    /// An administrator disabled an account (`target`: `user:<id>`).
+    AdminUserDisable,
+    /// An administrator enabled an account again.
+    AdminUserEnable,
+    /// An administrator revoked one session (`target`: `session:<sid>`).
+    AdminSessionRevoke,
+    /// An administrator revoked every session of a user.
+    AdminUserSessionsRevoke,
+    /// An administrator registered an application (`target`: `app:<id>`).
+    AdminAppCreate,
+    /// An administrator deleted an application.
+    AdminAppDelete,
+    /// An administrator replaced an application's secret.
+    AdminAppSecretRotate,
 }
 
 impl AuditKind {
@@ -49,6 +63,13 @@ impl AuditKind {
             Self::Withdrawal => "withdrawal",
             Self::SocialLink => "social_link",
             Self::PasswordUpgraded => "password_upgraded",
+            Self::AdminUserDisable => "admin_user_disable",
+            Self::AdminUserEnable => "admin_user_enable",
+            Self::AdminSessionRevoke => "admin_session_revoke",
+            Self::AdminUserSessionsRevoke => "admin_user_sessions_revoke",
+            Self::AdminAppCreate => "admin_app_create",
+            Self::AdminAppDelete => "admin_app_delete",
+            Self::AdminAppSecretRotate => "admin_app_secret_rotate",
         }
     }
 
@@ -63,6 +84,13 @@ impl AuditKind {
             Self::Withdrawal,
             Self::SocialLink,
             Self::PasswordUpgraded,
+            Self::AdminUserDisable,
+            Self::AdminUserEnable,
+            Self::AdminSessionRevoke,
+            Self::AdminUserSessionsRevoke,
+            Self::AdminAppCreate,
+            Self::AdminAppDelete,
+            Self::AdminAppSecretRotate,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
@@ -84,6 +112,9 @@ pub struct AuditEvent {
     pub ip: Option<IpAddr>,
     /// The client's `User-Agent`, when given (cut to 256 characters).
     pub user_agent: Option<String>,
+    /// What an administrator's action acted on (`user:7`, `session:<sid>`,
+    /// `app:<id>`); never a secret. `None` for other events.
+    pub target: Option<String>,
 }
 
 /// Stores the audit trail.

@@ -61,6 +61,10 @@ pub struct App {
     pub name: String,
     /// Registration time.
     pub created_at: DateTime<Utc>,
+    /// Which secret is current: 0 at registration, one more at each
+    /// rotation. The [`AppTokens`] port derives the secret from the id and
+    /// this number, so a rotation retires the old secret at once.
+    pub secret_version: i64,
 }
 
 /// A freshly registered application and its secret (shown once).
@@ -177,24 +181,47 @@ pub trait AppRepository: Send + Sync {
     /// # Errors
     /// [`PortError`] on infrastructure failure only.
     async fn get(&self, id: &AppId) -> Result<Option<App>, PortError>;
+
+    /// Every application, oldest first (then by id).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn list(&self) -> Result<Vec<App>, PortError>;
+
+    /// Deletes an application and its users' profiles. Returns whether it
+    /// existed.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn delete(&self, id: &AppId) -> Result<bool, PortError>;
+
+    /// Moves the application to its next secret (`secret_version + 1`, in
+    /// one conditional write decided by the database, so two concurrent
+    /// rotations give two different versions) and returns it as stored;
+    /// `None` when there is no such application.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn rotate_secret(&self, id: &AppId) -> Result<Option<App>, PortError>;
 }
 
 /// Application secrets and the tokens signed with them.
 pub trait AppTokens: Send + Sync {
-    /// The application's HS256 secret. Deterministic: the same id always
-    /// gives the same secret, so nothing secret is stored per application.
+    /// The application's current HS256 secret. Deterministic: the same id
+    /// and [`App::secret_version`] always give the same secret, so nothing
+    /// secret is stored per application; another version gives another.
     ///
     /// # Errors
     /// [`PortError`] if the key material is unusable.
-    fn issue_secret(&self, app_id: &AppId) -> Result<String, PortError>;
+    fn issue_secret(&self, app: &App) -> Result<String, PortError>;
 
-    /// Verifies a token signed HS256 with `app_id`'s secret: signature,
+    /// Verifies a token signed HS256 with `app`'s current secret: signature,
     /// algorithm, required `sub` and `exp`, and expiry against `now`.
     ///
     /// # Errors
     /// [`TokenError::Invalid`] for anything else; [`TokenError::Expired`]
     /// when `exp` is not after `now`.
-    fn verify(&self, app_id: &AppId, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError>;
+    fn verify(&self, app: &App, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError>;
 }
 
 /// Stores users' profiles per application.

@@ -120,6 +120,29 @@ pub trait UserRepository: Send + Sync {
         accounts: Vec<ImportAccount>,
         dry_run: bool,
     ) -> Result<Vec<ImportOutcome>, PortError>;
+
+    /// Up to `limit` users with ids above `after` (all when `None`), lowest
+    /// id first, whose login id, email or name contains `query`
+    /// (case-insensitively for ASCII; every user when `query` is `None`).
+    /// `%`, `_` and `\` in `query` match themselves. Keyset pagination: the
+    /// cost does not grow with how far the caller has paged.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn search(
+        &self,
+        query: Option<&str>,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, PortError>;
+
+    /// Disables (`Some(at)`) or enables (`None`) a user and returns it as
+    /// stored; `None` when there is no such user. Disabling an already
+    /// disabled user keeps its first `disabled_at` (one conditional write).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn set_disabled(&self, id: UserId, at: Option<DateTime<Utc>>) -> Result<Option<User>, PortError>;
 }
 
 /// Stores sessions and their refresh tokens.
@@ -200,6 +223,20 @@ pub trait SessionStore: Send + Sync {
         reason: RevokeReason,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionId>, PortError>;
+
+    /// The user's sessions that can still be used at `now`: not revoked,
+    /// with an unspent refresh token that has not expired. Oldest first.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn active_sessions(&self, user: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError>;
+
+    /// Records that a refresh used the session at `now`
+    /// ([`Session::last_refreshed_at`]).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn touch(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), PortError>;
 }
 
 /// Hashes and verifies passwords. Implementations MUST keep the work off

@@ -46,6 +46,10 @@ pub enum RevokeReason {
     RefreshReuse,
     /// A newer login replaced this session (single-session policy).
     NewLogin,
+    /// An administrator ended it (`DELETE /internal/sessions/{sid}`, …).
+    Admin,
+    /// An administrator disabled the account.
+    AccountDisabled,
 }
 
 impl RevokeReason {
@@ -57,6 +61,8 @@ impl RevokeReason {
             Self::PasswordReset => "password_reset",
             Self::RefreshReuse => "refresh_reuse",
             Self::NewLogin => "new_login",
+            Self::Admin => "admin",
+            Self::AccountDisabled => "account_disabled",
         }
     }
 
@@ -68,6 +74,8 @@ impl RevokeReason {
             Self::PasswordReset,
             Self::RefreshReuse,
             Self::NewLogin,
+            Self::Admin,
+            Self::AccountDisabled,
         ]
         .into_iter()
         .find(|r| r.as_str() == raw)
@@ -89,6 +97,12 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked.
     pub revoke_reason: Option<RevokeReason>,
+    /// The client IP of the login that opened it, when known.
+    pub ip: Option<std::net::IpAddr>,
+    /// The `User-Agent` of that login, when known (at most 256 characters).
+    pub user_agent: Option<String>,
+    /// When a refresh last used it (a new access token), if ever.
+    pub last_refreshed_at: Option<DateTime<Utc>>,
 }
 
 impl Session {

@@ -189,6 +189,9 @@ pub struct User {
     pub password_hash: Option<PasswordHash>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// When an administrator disabled the account, if it is disabled: no
+    /// login on any contract, no refresh.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// A user about to be inserted.

@@ -302,6 +302,244 @@ pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Valu
     Ok(crate::internal::user_json(&view))
 }
 
+/// Why an admin command (`users list|disable|enable|revoke-sessions`,
+/// `sessions revoke`, `apps list|delete|rotate-secret`, `send-test-email`)
+/// failed. Every one exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminCommandError {
+    /// The database or the service could not be set up.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// An argument is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The user, session or application does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error("{0}")]
+    Internal(auth_domain::PortError),
+    /// The mailer did not accept the test message.
+    #[error("the test email was not sent: {0}")]
+    Mail(String),
+}
+
+impl From<auth_domain::PortError> for AdminCommandError {
+    fn from(e: auth_domain::PortError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<auth_domain::service::AdminError> for AdminCommandError {
+    fn from(e: auth_domain::service::AdminError) -> Self {
+        use auth_domain::service::AdminError as E;
+        match e {
+            E::UnknownUser => Self::NotFound("no such user".into()),
+            E::UnknownSession => Self::NotFound("no such session".into()),
+            E::UnknownApp => Self::NotFound("no such application".into()),
+            E::InvalidQuery => Self::Invalid(format!(
+                "--query must be at most {} characters, without control characters",
+                auth_domain::service::MAX_USER_QUERY_CHARS
+            )),
+            E::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// The service an admin command works through, on the configured
+/// database. Its announcements (`LOGOUT` of revoked sessions) reach the
+/// sockets of running servers the way another instance's do: with
+/// PostgreSQL by `NOTIFY` on the event channel every server listens to;
+/// with SQLite (one server, no bus between processes) at the sockets'
+/// next session check (`AUTH_WS_SESSION_CHECK_SECONDS`).
+async fn admin_service(settings: &Settings) -> Result<auth_domain::AuthService, AdminCommandError> {
+    let db = open_database(settings).await?;
+    let events: Arc<dyn auth_domain::ports::EventBus> = match (settings.event_bus.as_str(), db.backend()) {
+        ("local", _) | (_, auth_infra::Backend::Sqlite) => Arc::new(LocalEventBus::new(16)),
+        _ => Arc::new(auth_infra::PgEventBus::publisher(db.clone())),
+    };
+    let auth = build_service(settings, &db, events).await?;
+    // The audit trail tells the commands' actions from the API's.
+    Ok(auth.for_client(auth_domain::service::SessionMeta {
+        client: "cli",
+        ip: None,
+        user_agent: Some(concat!("auth-server/", env!("CARGO_PKG_VERSION"), " (cli)").to_owned()),
+    }))
+}
+
+fn cli_user_id(raw: &str) -> Result<auth_domain::user::UserId, AdminCommandError> {
+    raw.trim()
+        .parse::<i64>()
+        .map(auth_domain::user::UserId::new)
+        .map_err(|_| AdminCommandError::Invalid(format!("{raw:?} is not a numeric user id")))
+}
+
+fn cli_app_id(raw: &str) -> Result<auth_domain::chat::AppId, AdminCommandError> {
+    auth_domain::chat::AppId::parse(raw.trim()).map_err(|()| {
+        AdminCommandError::Invalid(format!(
+            "{raw:?} is not an application id (1 to 64 letters, digits, _ or -)"
+        ))
+    })
+}
+
+/// `auth-server users list [--query Q] [--limit N] [--cursor C]`: the same
+/// JSON as `GET /internal/users`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn users_list(
+    settings: &Settings,
+    query: Option<&str>,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<serde_json::Value, AdminCommandError> {
+    let limit = limit.unwrap_or(crate::admin::DEFAULT_USER_PAGE);
+    if !(1..=auth_domain::service::MAX_USER_PAGE).contains(&limit) {
+        return Err(AdminCommandError::Invalid(format!(
+            "--limit must be 1 to {}",
+            auth_domain::service::MAX_USER_PAGE
+        )));
+    }
+    let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(crate::admin::decode_cursor(raw).ok_or_else(|| {
+            AdminCommandError::Invalid(format!("--cursor {raw:?} is not a cursor this service gave"))
+        })?),
+    };
+    let page = admin_service(settings)
+        .await?
+        .search_users(query, after, limit)
+        .await?;
+    Ok(crate::admin::users_page_json(&page))
+}
+
+/// `auth-server users disable ID`: the same JSON as `POST
+/// /internal/users/{id}/disable`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
+    let id = cli_user_id(id)?;
+    let change = admin_service(settings).await?.disable_user(id).await?;
+    Ok(crate::admin::account_change_json(&change))
+}
+
+/// `auth-server users enable ID`: the same JSON as `POST
+/// /internal/users/{id}/enable`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn user_enable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
+    let id = cli_user_id(id)?;
+    let change = admin_service(settings).await?.enable_user(id).await?;
+    Ok(crate::admin::account_change_json(&change))
+}
+
+/// `auth-server users revoke-sessions ID`: the same JSON as `DELETE
+/// /internal/users/{id}/sessions`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn user_revoke_sessions(
+    settings: &Settings,
+    id: &str,
+) -> Result<serde_json::Value, AdminCommandError> {
+    let id = cli_user_id(id)?;
+    let revoked = admin_service(settings).await?.revoke_user_sessions(id).await?;
+    Ok(crate::admin::revoked_json(revoked))
+}
+
+/// `auth-server sessions revoke SID`: the same JSON as `DELETE
+/// /internal/sessions/{sid}`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json::Value, AdminCommandError> {
+    let sid = uuid::Uuid::parse_str(sid.trim())
+        .map(auth_domain::session::SessionId::from_uuid)
+        .map_err(|_| AdminCommandError::Invalid(format!("{sid:?} is not a session id (a UUID)")))?;
+    let revoked = admin_service(settings).await?.revoke_session(sid).await?;
+    Ok(crate::admin::revoked_json(usize::from(revoked)))
+}
+
+/// `auth-server apps list`: the same JSON as `GET /internal/apps`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCommandError> {
+    let apps = admin_service(settings).await?.list_apps().await?;
+    Ok(crate::admin::apps_json(&apps))
+}
+
+/// `auth-server apps delete APP_ID`: the same JSON as `DELETE
+/// /internal/apps/{appId}`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn app_delete(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
+    let id = cli_app_id(id)?;
+    admin_service(settings).await?.delete_app(&id).await?;
+    Ok(crate::admin::app_deleted_json())
+}
+
+/// `auth-server apps rotate-secret APP_ID`: the same JSON as `POST
+/// /internal/apps/{appId}/secret`, with the new secret (printed once).
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn app_rotate_secret(
+    settings: &Settings,
+    id: &str,
+) -> Result<serde_json::Value, AdminCommandError> {
+    let id = cli_app_id(id)?;
+    let created = admin_service(settings).await?.rotate_app_secret(&id).await?;
+    Ok(crate::internal::app_json(&created))
+}
+
+/// `auth-server send-test-email TO`: sends one message through the
+/// configured mailer (SMTP, or a `.eml` file in the outbox) without
+/// touching the database, and reports `{"success":true,"to","via"}`.
+///
+/// # Errors
+/// [`AdminCommandError::Invalid`] for an address that is not one,
+/// [`AdminCommandError::Startup`] for an unusable mail setting,
+/// [`AdminCommandError::Mail`] when the message was not accepted.
+pub async fn send_test_email(settings: &Settings, to: &str) -> Result<serde_json::Value, AdminCommandError> {
+    let email = auth_domain::user::Email::parse(to)
+        .map_err(|_| AdminCommandError::Invalid(format!("{to:?} is not an email address")))?;
+    let mailer = crate::startup::build_mailer(settings)?;
+    let mail = auth_domain::verification::OutgoingMail {
+        to: email.clone(),
+        subject: "[auth-server] 테스트 메일 / test email".into(),
+        text: "auth-server의 메일 설정이 동작합니다. The mail settings of auth-server work.\n".into(),
+        html: "<p>auth-server의 메일 설정이 동작합니다.</p><p>The mail settings of auth-server work.</p>"
+            .into(),
+    };
+    mailer
+        .send(&mail)
+        .await
+        .map_err(|e| AdminCommandError::Mail(error_chain(&e)))?;
+    let via = if settings.smtp_url.is_some() {
+        "smtp"
+    } else {
+        "file"
+    };
+    Ok(serde_json::json!({"success": true, "to": email.as_str(), "via": via}))
+}
+
+/// An error and its causes, `a: b: c` (no secret is in a mail error: the
+/// SMTP URL's password is never part of one).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

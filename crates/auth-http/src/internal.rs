@@ -67,6 +67,12 @@ pub enum InternalError {
     /// The user named does not exist.
     #[error("unknown user")]
     UnknownUser,
+    /// The session named does not exist.
+    #[error("unknown session")]
+    UnknownSession,
+    /// The application named does not exist.
+    #[error("unknown application")]
+    UnknownApp,
     /// An import body went over `AUTH_IMPORT_MAX_BYTES` while streaming.
     #[error("import body too large")]
     ImportTooLarge,
@@ -103,6 +109,19 @@ impl From<CreateAppError> for InternalError {
     }
 }
 
+impl From<auth_domain::service::AdminError> for InternalError {
+    fn from(e: auth_domain::service::AdminError) -> Self {
+        use auth_domain::service::AdminError as E;
+        match e {
+            E::UnknownUser => Self::UnknownUser,
+            E::UnknownSession => Self::UnknownSession,
+            E::UnknownApp => Self::UnknownApp,
+            E::InvalidQuery => Self::Invalid("query는 200자 이하이고 제어 문자가 없어야 합니다."),
+            E::Internal(e) => e.into(),
+        }
+    }
+}
+
 impl ContractError for InternalError {
     type Envelope = InternalEnvelope;
 
@@ -113,6 +132,8 @@ impl ContractError for InternalError {
             Self::Unauthorized => Reply::new(StatusCode::UNAUTHORIZED, "관리자 인증이 필요합니다."),
             Self::Invalid(message) => Reply::new(StatusCode::BAD_REQUEST, *message),
             Self::UnknownUser => Reply::new(StatusCode::NOT_FOUND, "존재하지 않는 사용자입니다."),
+            Self::UnknownSession => Reply::new(StatusCode::NOT_FOUND, "존재하지 않는 세션입니다."),
+            Self::UnknownApp => Reply::new(StatusCode::NOT_FOUND, "존재하지 않는 앱입니다."),
             Self::ImportTooLarge => Reply::new(StatusCode::PAYLOAD_TOO_LARGE, IMPORT_TOO_LARGE),
         }
     }
@@ -211,6 +232,9 @@ pub struct AuditEventView {
     ip: Option<String>,
     /// The client's user agent.
     user_agent: Option<String>,
+    /// What an administrator's action acted on (`user:7`,
+    /// `session:<sid>`, `app:<id>`); `null` for other events.
+    target: Option<String>,
 }
 
 /// `{"success": true, "events": […]}`.
@@ -260,7 +284,7 @@ pub async fn create_app(
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .ok_or(InternalError::Invalid("name을 입력해주세요."))?;
-    let created = state.auth.create_app(name).await?;
+    let created = state.auth_for("internal", &req).create_app(name).await?;
     Ok(HttpResponse::Created().json(app_json(&created)))
 }
 
@@ -306,6 +330,7 @@ pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             session_id: e.session_id.map(|s| s.to_string()),
             ip: e.ip.map(|ip| ip.to_string()),
             user_agent: e.user_agent.clone(),
+            target: e.target.clone(),
         })
         .collect();
     Ok(HttpResponse::Ok().json(AuditResponse {
@@ -340,6 +365,13 @@ pub struct UserDetail {
     providers: Vec<String>,
     /// When the account was created, `2024-03-01T09:00:00.000Z`.
     created_at: String,
+    /// Whether an administrator disabled the account (no login on any
+    /// contract).
+    disabled: bool,
+    /// When it was disabled, or `null`.
+    disabled_at: Option<String>,
+    /// How many of its sessions can still be used now.
+    live_sessions: usize,
 }
 
 /// `{"success": true, "user": {…}}`.
@@ -367,6 +399,9 @@ pub fn user_json(view: &auth_domain::service::UserView) -> Value {
             password_scheme: view.password_scheme.as_str().to_owned(),
             providers: view.providers.iter().map(|p| p.as_str().to_owned()).collect(),
             created_at: crate::contracts::iso_millis(u.created_at),
+            disabled: u.disabled_at.is_some(),
+            disabled_at: u.disabled_at.map(crate::contracts::iso_millis),
+            live_sessions: view.live_sessions,
         },
     })
     .unwrap_or(Value::Null)
@@ -453,12 +488,12 @@ pub async fn users_import(
     Ok(HttpResponse::Ok().json(crate::import::ImportReportView::new(import.report(), listed)))
 }
 
-fn failure(message: &str) -> Value {
+pub(crate) fn failure(message: &str) -> Value {
     json!({"success": false, "message": message})
 }
 
 /// The answers every internal route can give.
-fn admin_errors(op: Op) -> Op {
+pub(crate) fn admin_errors(op: Op) -> Op {
     op.bearer("adminToken")
         .reply::<Message>(
             401,
@@ -473,8 +508,15 @@ fn admin_errors(op: Op) -> Op {
         .reply::<Message>(503, "The service cannot answer now.", failure(UNAVAILABLE))
 }
 
-/// The internal API's route table.
+/// The internal API's route table (with the admin routes of
+/// [`crate::admin`]).
 pub fn routes() -> Vec<Route> {
+    let mut routes = crate::admin::routes();
+    routes.extend(base_routes());
+    routes
+}
+
+fn base_routes() -> Vec<Route> {
     vec![
         Route {
             method: Method::Post,
@@ -528,7 +570,7 @@ pub fn routes() -> Vec<Route> {
                         .reply::<AuditResponse>(
                             200,
                             "Newest first.",
-                            json!({"success": true, "events": [{"at": "2025-12-08T11:00:00.000Z", "kind": "login_success", "userId": 1, "sessionId": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "ip": "203.0.113.7", "userAgent": "curl/8"}]}),
+                            json!({"success": true, "events": [{"at": "2025-12-08T11:00:00.000Z", "kind": "login_success", "userId": 1, "sessionId": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "ip": "203.0.113.7", "userAgent": "curl/8", "target": null}, {"at": "2025-12-08T10:58:00.000Z", "kind": "admin_user_disable", "userId": 7, "sessionId": null, "ip": "10.0.0.5", "userAgent": "curl/8", "target": "user:7"}]}),
                         )
                         .reply::<Message>(400, "`user` or `limit` out of range.", failure("limit은 1~1000 사이의 숫자여야 합니다.")),
                 )
@@ -543,12 +585,12 @@ pub fn routes() -> Vec<Route> {
             doc: || {
                 admin_errors(
                     Op::new("internal", "internal.user_show", "Read one account")
-                        .describe("The account with its password scheme (`passwordScheme`: watch imported accounts move to `argon2id`) and linked providers. `auth-server users show ID` prints the same.")
+                        .describe("The account with its password scheme (`passwordScheme`: watch imported accounts move to `argon2id`), linked providers, whether it is disabled and how many of its sessions can still be used. `auth-server users show ID` prints the same.")
                         .path_param("id", "The numeric user id.", "7")
                         .reply::<UserResponse>(
                             200,
                             "The account.",
-                            json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z"}}),
+                            json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "liveSessions": 2}}),
                         )
                         .reply::<Message>(400, "The id is not a number.", failure("id는 숫자여야 합니다."))
                         .reply::<Message>(404, "No such user.", failure("존재하지 않는 사용자입니다.")),

@@ -7,6 +7,7 @@
 //! refuses any other. [`startup::Application`] wires the adapters from
 //! [`settings::Settings`] and binds the listener.
 
+pub mod admin;
 pub mod body;
 pub mod cli;
 pub mod client_ip;

@@ -99,6 +99,7 @@ pub fn login<T>(contract: &'static str, result: &Result<T, LoginError>) {
         Ok(_) => "success",
         Err(LoginError::UnknownUser | LoginError::WrongPassword) => "wrong_credentials",
         Err(LoginError::Throttled { .. }) => "throttled",
+        Err(LoginError::Disabled) => "disabled",
         Err(LoginError::Internal(_)) => "error",
     };
     metrics::counter!("auth_logins_total", "contract" => contract, "outcome" => outcome).increment(1);

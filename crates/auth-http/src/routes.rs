@@ -29,6 +29,8 @@ pub enum Method {
     Get,
     /// POST
     Post,
+    /// DELETE
+    Delete,
 }
 
 impl Method {
@@ -37,6 +39,7 @@ impl Method {
         match self {
             Self::Get => "get",
             Self::Post => "post",
+            Self::Delete => "delete",
         }
     }
 }

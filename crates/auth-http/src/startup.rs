@@ -104,6 +104,30 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
     Ok(db)
 }
 
+/// The configured mailer: SMTP (`AUTH_SMTP_URL`) or `.eml` files in the
+/// outbox directory.
+///
+/// # Errors
+/// [`StartupError`] when the SMTP URL or the outbox is unusable.
+pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError> {
+    Ok(match &settings.smtp_url {
+        Some(url) => {
+            tracing::info!("mail: SMTP");
+            let timeout = std::time::Duration::from_secs(settings.smtp_timeout_seconds.max(1));
+            Arc::new(SmtpMailer::new(
+                url.expose_secret(),
+                &settings.mail_from,
+                timeout,
+            )?)
+        }
+        None => {
+            let dir = settings.outbox_dir();
+            tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
+            Arc::new(FileMailer::new(&dir, &settings.mail_from)?)
+        }
+    })
+}
+
 /// Builds the domain service over real adapters.
 ///
 /// # Errors
@@ -135,22 +159,7 @@ pub async fn build_service(
     let hasher = Argon2Hasher::with_nice(threads, settings.hash_nice)
         .map_err(|e| StartupError::Hasher(e.to_string()))?
         .with_queue_limit(settings.hash_queue_max.unwrap_or(threads.saturating_mul(64)));
-    let mailer: Arc<dyn Mailer> = match &settings.smtp_url {
-        Some(url) => {
-            tracing::info!("mail: SMTP");
-            let timeout = std::time::Duration::from_secs(settings.smtp_timeout_seconds.max(1));
-            Arc::new(SmtpMailer::new(
-                url.expose_secret(),
-                &settings.mail_from,
-                timeout,
-            )?)
-        }
-        None => {
-            let dir = settings.outbox_dir();
-            tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
-            Arc::new(FileMailer::new(&dir, &settings.mail_from)?)
-        }
-    };
+    let mailer = build_mailer(settings)?;
     let ports = Ports {
         users: Arc::new(DieselUserRepository::new(db.clone())),
         sessions: Arc::new(DieselSessionStore::new(db.clone())),

@@ -3,8 +3,10 @@
 //! and application-signed tokens.
 //!
 //! An application's HS256 secret is never stored. It is
-//! `hex(HMAC-SHA256(master, app_id))` (64 hex characters, 256 bits), where
-//! `master` is the 64-byte `apps_hmac` row of `server_keys`. The application's
+//! `hex(HMAC-SHA256(master, app_id))` (64 hex characters, 256 bits) at
+//! registration (`secret_version` 0) and `hex(HMAC-SHA256(master,
+//! app_id + "#" + version))` after each rotation, where `master` is the
+//! 64-byte `apps_hmac` row of `server_keys` (`#` cannot occur in an id). The application's
 //! backend signs with the UTF-8 bytes of that hex string, as JWT libraries do
 //! with a string secret. Replacing the master key changes every
 //! application's secret at once.
@@ -42,10 +44,11 @@ impl DieselAppRepository {
 #[async_trait]
 impl AppRepository for DieselAppRepository {
     async fn create(&self, app: &App) -> Result<(), PortError> {
-        let (id, name, created_at) = (
+        let (id, name, created_at, version) = (
             app.id.as_str().to_owned(),
             app.name.clone(),
             to_db_time(app.created_at),
+            app.secret_version,
         );
         self.db
             .query("create application", move |conn| {
@@ -54,6 +57,7 @@ impl AppRepository for DieselAppRepository {
                         apps::app_id.eq(id),
                         apps::name.eq(name),
                         apps::created_at.eq(created_at),
+                        apps::secret_version.eq(version),
                     ))
                     .execute(conn)
                     .map(|_| ())
@@ -63,24 +67,78 @@ impl AppRepository for DieselAppRepository {
 
     async fn get(&self, id: &AppId) -> Result<Option<App>, PortError> {
         let key = id.as_str().to_owned();
-        let row: Option<(String, String, chrono::NaiveDateTime)> = self
+        let row: Option<AppRow> = self
             .db
             .query("find application", move |conn| {
-                apps::table
-                    .find(key)
-                    .select((apps::app_id, apps::name, apps::created_at))
-                    .first(conn)
-                    .optional()
+                apps::table.find(key).select(APP_COLUMNS).first(conn).optional()
             })
             .await?;
-        Ok(row.and_then(|(app_id, name, created_at)| {
-            AppId::parse(&app_id).ok().map(|id| App {
-                id,
-                name,
-                created_at: from_db_time(created_at),
-            })
-        }))
+        Ok(row.and_then(app_of_row))
     }
+
+    async fn list(&self) -> Result<Vec<App>, PortError> {
+        let rows: Vec<AppRow> = self
+            .db
+            .query("list applications", move |conn| {
+                apps::table
+                    .select(APP_COLUMNS)
+                    .order((apps::created_at.asc(), apps::app_id.asc()))
+                    .load(conn)
+            })
+            .await?;
+        Ok(rows.into_iter().filter_map(app_of_row).collect())
+    }
+
+    async fn delete(&self, id: &AppId) -> Result<bool, PortError> {
+        let key = id.as_str().to_owned();
+        self.db
+            .query("delete application", move |conn| {
+                conn.transaction(|conn| {
+                    // The profiles go by ON DELETE CASCADE on PostgreSQL;
+                    // SQLite enforces foreign keys only when asked, so they
+                    // are deleted here for both.
+                    let deleted = diesel::delete(apps::table.find(&key)).execute(conn)?;
+                    diesel::delete(app_users::table.filter(app_users::app_id.eq(&key))).execute(conn)?;
+                    Ok(deleted == 1)
+                })
+            })
+            .await
+    }
+
+    async fn rotate_secret(&self, id: &AppId) -> Result<Option<App>, PortError> {
+        let key = id.as_str().to_owned();
+        let row: Option<AppRow> = self
+            .db
+            .query("rotate application secret", move |conn| {
+                conn.transaction(|conn| {
+                    // One conditional increment decided by the database:
+                    // concurrent rotations get distinct versions.
+                    let n = diesel::update(apps::table.find(&key))
+                        .set(apps::secret_version.eq(apps::secret_version + 1))
+                        .execute(conn)?;
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    apps::table.find(&key).select(APP_COLUMNS).first(conn).optional()
+                })
+            })
+            .await?;
+        Ok(row.and_then(app_of_row))
+    }
+}
+
+type AppRow = (String, String, chrono::NaiveDateTime, i64);
+
+const APP_COLUMNS: (apps::app_id, apps::name, apps::created_at, apps::secret_version) =
+    (apps::app_id, apps::name, apps::created_at, apps::secret_version);
+
+fn app_of_row((app_id, name, created_at, secret_version): AppRow) -> Option<App> {
+    AppId::parse(&app_id).ok().map(|id| App {
+        id,
+        name,
+        created_at: from_db_time(created_at),
+        secret_version,
+    })
 }
 
 /// [`ChatProfiles`] over diesel; `friends` is stored as a JSON array.
@@ -232,21 +290,26 @@ impl HmacAppTokens {
         }
     }
 
-    fn secret(&self, app_id: &AppId) -> Result<String, PortError> {
+    fn secret(&self, app_id: &AppId, version: i64) -> Result<String, PortError> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.master)
             .map_err(|e| PortError::new("derive application secret", e.to_string()))?;
         mac.update(app_id.as_str().as_bytes());
+        if version != 0 {
+            mac.update(format!("#{version}").as_bytes());
+        }
         Ok(hex::encode(mac.finalize().into_bytes()))
     }
 }
 
 impl AppTokens for HmacAppTokens {
-    fn issue_secret(&self, app_id: &AppId) -> Result<String, PortError> {
-        self.secret(app_id)
+    fn issue_secret(&self, app: &App) -> Result<String, PortError> {
+        self.secret(&app.id, app.secret_version)
     }
 
-    fn verify(&self, app_id: &AppId, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError> {
-        let secret = self.secret(app_id).map_err(|_| TokenError::Invalid)?;
+    fn verify(&self, app: &App, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError> {
+        let secret = self
+            .secret(&app.id, app.secret_version)
+            .map_err(|_| TokenError::Invalid)?;
         let data = jsonwebtoken::decode::<Wire>(
             token,
             &DecodingKey::from_secret(secret.as_bytes()),
@@ -281,8 +344,17 @@ mod tests {
         DateTime::from_timestamp(secs, 0).unwrap()
     }
 
-    fn app(id: &str) -> AppId {
-        AppId::parse(id).unwrap()
+    fn app(id: &str) -> App {
+        app_v(id, 0)
+    }
+
+    fn app_v(id: &str, secret_version: i64) -> App {
+        App {
+            id: AppId::parse(id).unwrap(),
+            name: "x".into(),
+            created_at: at(T0),
+            secret_version,
+        }
     }
 
     fn sign(secret: &str, alg: Algorithm, claims: &serde_json::Value) -> String {
@@ -308,6 +380,18 @@ mod tests {
                 .issue_secret(&app("app_a"))
                 .unwrap()
         );
+        // A rotation gives another secret, and the old one stops verifying.
+        let rotated = t.issue_secret(&app_v("app_a", 1)).unwrap();
+        assert_ne!(a, rotated);
+        assert_ne!(rotated, t.issue_secret(&app_v("app_a", 2)).unwrap());
+        let claims = json!({"sub": "u", "exp": T0 + 60});
+        let old = sign(&a, Algorithm::HS256, &claims);
+        assert_eq!(
+            t.verify(&app_v("app_a", 1), &old, at(T0)),
+            Err(TokenError::Invalid)
+        );
+        let new = sign(&rotated, Algorithm::HS256, &claims);
+        assert!(t.verify(&app_v("app_a", 1), &new, at(T0)).is_ok());
         assert!(!format!("{t:?}").contains("7"));
     }
 

@@ -36,6 +36,7 @@ struct NewAuditRow {
     session_id: Option<String>,
     ip: Option<String>,
     user_agent: Option<String>,
+    target: Option<String>,
 }
 
 #[derive(Queryable)]
@@ -47,6 +48,7 @@ struct AuditRow {
     session_id: Option<String>,
     ip: Option<String>,
     user_agent: Option<String>,
+    target: Option<String>,
 }
 
 impl AuditRow {
@@ -71,6 +73,7 @@ impl AuditRow {
                 })
                 .transpose()?,
             user_agent: self.user_agent,
+            target: self.target,
         })
     }
 }
@@ -87,6 +90,7 @@ impl AuditLog for DieselAuditLog {
             // PostgreSQL refuses NUL in TEXT; the domain already drops
             // control characters, this is a second guard.
             user_agent: event.user_agent.map(|ua| ua.replace('\0', "")),
+            target: event.target.map(|t| t.replace('\0', "")),
         };
         let stored = self
             .db

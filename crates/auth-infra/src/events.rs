@@ -124,6 +124,17 @@ impl PgEventBus {
         Self { db, local, stop }
     }
 
+    /// A bus that only publishes (`NOTIFY`), with no listener: for a
+    /// process that changes state but holds no sockets (`auth-server`'s
+    /// admin commands), so the serving instances push what it announces.
+    pub fn publisher(db: Database) -> Self {
+        Self {
+            db,
+            local: LocalEventBus::new(16),
+            stop: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
     /// The local side, for subscribers.
     pub fn local(&self) -> &LocalEventBus {
         &self.local

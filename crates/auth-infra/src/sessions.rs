@@ -41,6 +41,9 @@ struct SessionRow {
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
     revoke_reason: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    last_refreshed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Insertable)]
@@ -68,6 +71,11 @@ impl SessionRow {
             created_at: to_db_time(s.created_at),
             revoked_at: s.revoked_at.map(to_db_time),
             revoke_reason: s.revoke_reason.map(|r| r.as_str().to_owned()),
+            ip: s.ip.map(|ip| ip.to_string()),
+            // PostgreSQL refuses NUL in TEXT; the domain drops control
+            // characters already.
+            user_agent: s.user_agent.as_ref().map(|ua| ua.replace('\0', "")),
+            last_refreshed_at: s.last_refreshed_at.map(to_db_time),
         }
     }
 
@@ -82,6 +90,11 @@ impl SessionRow {
                 .revoke_reason
                 .map(|r| RevokeReason::parse(&r).ok_or(DbError::Corrupt("unknown sessions.revoke_reason")))
                 .transpose()?,
+            // An unreadable address is shown as unknown rather than failing
+            // every read of the session.
+            ip: self.ip.and_then(|ip| ip.parse().ok()),
+            user_agent: self.user_agent,
+            last_refreshed_at: self.last_refreshed_at.map(from_db_time),
         })
     }
 }
@@ -333,5 +346,42 @@ impl SessionStore for DieselSessionStore {
             .map(|id| parse_session_id(id))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PortError::new(CONTEXT, e))
+    }
+
+    async fn active_sessions(&self, user: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError> {
+        const CONTEXT: &str = "list active sessions";
+        let now = to_db_time(now);
+        let rows = self
+            .db
+            .query(CONTEXT, move |conn| {
+                sessions::table
+                    .filter(sessions::user_id.eq(user.get()))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(diesel::dsl::exists(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::session_id.eq(sessions::id))
+                            .filter(refresh_tokens::spent_at.is_null())
+                            .filter(refresh_tokens::expires_at.gt(now)),
+                    ))
+                    .order((sessions::created_at.asc(), sessions::id.asc()))
+                    .load::<SessionRow>(conn)
+            })
+            .await?;
+        rows.into_iter()
+            .map(SessionRow::into_domain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+
+    async fn touch(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), PortError> {
+        let now = to_db_time(now);
+        self.db
+            .query("record session refresh", move |conn| {
+                diesel::update(sessions::table.filter(sessions::id.eq(id.to_string())))
+                    .set(sessions::last_refreshed_at.eq(Some(now)))
+                    .execute(conn)
+                    .map(|_| ())
+            })
+            .await
     }
 }

@@ -39,6 +39,7 @@ struct UserRow {
     profile_image: Option<String>,
     password_hash: Option<String>,
     created_at: NaiveDateTime,
+    disabled_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -69,6 +70,7 @@ impl UserRow {
             profile_image: self.profile_image,
             password_hash: self.password_hash.map(PasswordHash::from_phc),
             created_at: from_db_time(self.created_at),
+            disabled_at: self.disabled_at.map(from_db_time),
         })
     }
 }
@@ -232,6 +234,92 @@ impl UserRepository for DieselUserRepository {
             })
             .await
     }
+
+    async fn search(
+        &self,
+        query: Option<&str>,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, PortError> {
+        use diesel::sql_types::{Bool, Text};
+        const CONTEXT: &str = "search users";
+        let pattern = query.map(like_pattern);
+        let rows: Vec<UserRow> = self
+            .db
+            .query(CONTEXT, move |conn| {
+                let mut q = users::table
+                    .order(users::id.asc())
+                    .limit(i64::from(limit))
+                    .into_boxed();
+                if let Some(after) = after {
+                    q = q.filter(users::id.gt(after.get()));
+                }
+                if let Some(p) = pattern {
+                    // `lower` folds ASCII on both backends; `\` escapes
+                    // the wildcards a query may contain.
+                    q = q.filter(
+                        diesel::dsl::sql::<Bool>("(lower(COALESCE(users.login_id, '')) LIKE ")
+                            .bind::<Text, _>(p.clone())
+                            .sql(" ESCAPE '\\' OR lower(users.email) LIKE ")
+                            .bind::<Text, _>(p.clone())
+                            .sql(" ESCAPE '\\' OR lower(users.name) LIKE ")
+                            .bind::<Text, _>(p)
+                            .sql(" ESCAPE '\\')"),
+                    );
+                }
+                q.load::<UserRow>(conn)
+            })
+            .await?;
+        rows.into_iter()
+            .map(UserRow::into_domain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<User>, PortError> {
+        const CONTEXT: &str = "disable or enable user";
+        let at = at.map(to_db_time);
+        let row = self
+            .db
+            .query(CONTEXT, move |conn| {
+                conn.transaction(|conn| {
+                    // The write first (SQLite's lock; PostgreSQL's row lock).
+                    match at {
+                        Some(at) => {
+                            diesel::update(users::table.find(id.get()).filter(users::disabled_at.is_null()))
+                                .set(users::disabled_at.eq(Some(at)))
+                                .execute(conn)?
+                        }
+                        None => diesel::update(users::table.find(id.get()))
+                            .set(users::disabled_at.eq(None::<NaiveDateTime>))
+                            .execute(conn)?,
+                    };
+                    users::table.find(id.get()).first::<UserRow>(conn).optional()
+                })
+            })
+            .await?;
+        row.map(UserRow::into_domain)
+            .transpose()
+            .map_err(|e| PortError::new(CONTEXT, e))
+    }
+}
+
+/// `%query%` in lower case, with `\`, `%` and `_` escaped by `\`.
+fn like_pattern(query: &str) -> String {
+    let mut p = String::with_capacity(query.len() + 2);
+    p.push('%');
+    for c in query.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 // ------------------------------------------------------------------ import

@@ -74,6 +74,9 @@ impl Ctx {
             created_at: t,
             revoked_at: None,
             revoke_reason: None,
+            ip: None,
+            user_agent: None,
+            last_refreshed_at: None,
         };
         let first = refresh_for(&session, t);
         self.sessions.create(&session, &first).await.unwrap();
@@ -140,7 +143,14 @@ on_both!(
     upgrade_replaces_only_the_hash_it_verified,
 );
 
+on_both!(
+    search_matches_login_email_name_literally_page_by_page,
+    disable_is_conditional_and_enable_clears,
+    active_sessions_and_touch,
+);
+
 mod scenarios {
+    pub use super::admin::*;
     pub use super::audit::*;
     pub use super::housekeeping::*;
     pub use super::import::*;
@@ -1323,6 +1333,7 @@ mod audit {
             session_id: (kind == AuditKind::LoginSuccess).then_some(sid),
             ip: Some("2001:db8::1".parse().unwrap()),
             user_agent: Some("curl/8\0x".into()),
+            target: None,
         };
         log.record(event(AuditKind::LoginFailure, None, 0)).await;
         log.record(event(AuditKind::LoginSuccess, Some(7), 1)).await;
@@ -1372,6 +1383,9 @@ mod housekeeping {
             created_at: created,
             revoked_at: None,
             revoke_reason: None,
+            ip: None,
+            user_agent: None,
+            last_refreshed_at: None,
         };
         let record = RefreshRecord {
             expires_at: expires,
@@ -1462,6 +1476,7 @@ mod housekeeping {
                     session_id: None,
                     ip: None,
                     user_agent: None,
+                    target: None,
                 })
                 .await;
         }
@@ -1515,5 +1530,125 @@ mod housekeeping {
         }
         // A second purge finds nothing more.
         assert_eq!(purge.purge(&retention.cutoffs(t)).await.unwrap().total(), 0);
+    }
+}
+
+mod admin {
+    use super::*;
+
+    pub async fn search_matches_login_email_name_literally_page_by_page(db: Database) {
+        let c = Ctx::new(db);
+        let a = c
+            .users
+            .insert(new_user(Some("alpha1"), "al_pha@example.com"))
+            .await
+            .unwrap();
+        let b = c.user("beta100").await;
+        let d = c.user("gamma2").await;
+        let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+        let all = c.users.search(None, None, 10).await.unwrap();
+        assert_eq!(ids(all), vec![a.id, b.id, d.id]);
+        // Keyset: after an id, lowest first, bounded.
+        let page = c.users.search(None, Some(a.id), 1).await.unwrap();
+        assert_eq!(ids(page), vec![b.id]);
+        // Login id, any ASCII case; email; name.
+        assert_eq!(
+            ids(c.users.search(Some("BETA"), None, 10).await.unwrap()),
+            vec![b.id]
+        );
+        assert_eq!(
+            ids(c.users.search(Some("gamma2@example"), None, 10).await.unwrap()),
+            vec![d.id]
+        );
+        assert_eq!(c.users.search(Some("홍길"), None, 10).await.unwrap().len(), 3);
+        // `_` and `%` are literal: only al_pha@ has an underscore.
+        assert_eq!(
+            ids(c.users.search(Some("_"), None, 10).await.unwrap()),
+            vec![a.id]
+        );
+        assert!(c.users.search(Some("%"), None, 10).await.unwrap().is_empty());
+        assert!(c.users.search(Some("a\\"), None, 10).await.unwrap().is_empty());
+    }
+
+    pub async fn disable_is_conditional_and_enable_clears(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("parkh").await;
+        assert_eq!(c.users.by_id(u.id).await.unwrap().unwrap().disabled_at, None);
+        let t0 = now();
+        let first = c.users.set_disabled(u.id, Some(t0)).await.unwrap().unwrap();
+        assert_eq!(first.disabled_at, Some(t0));
+        // Again later: the first time is kept.
+        let again = c
+            .users
+            .set_disabled(u.id, Some(t0 + TimeDelta::seconds(5)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.disabled_at, Some(t0));
+        assert_eq!(
+            c.users
+                .by_login_id(&LoginId::parse("parkh").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .disabled_at,
+            Some(t0)
+        );
+        let enabled = c.users.set_disabled(u.id, None).await.unwrap().unwrap();
+        assert_eq!(enabled.disabled_at, None);
+        let ghost = auth_domain::user::UserId::new(u.id.get() + 1000);
+        assert!(c.users.set_disabled(ghost, Some(t0)).await.unwrap().is_none());
+    }
+
+    pub async fn active_sessions_and_touch(db: Database) {
+        let c = Ctx::new(db);
+        let u = c.user("parkh").await;
+        let t = now();
+        let (live, _) = c.session(&u).await;
+        // Its client is stored.
+        let with_client = Session {
+            id: SessionId::from_uuid(Uuid::new_v4()),
+            ip: Some("2001:db8::7".parse().unwrap()),
+            user_agent: Some("curl/8".into()),
+            created_at: t + TimeDelta::seconds(1),
+            ..live.clone()
+        };
+        c.sessions
+            .create(&with_client, &refresh_for(&with_client, t))
+            .await
+            .unwrap();
+        // Revoked, and expired (its only refresh token expired): not active.
+        let (revoked, _) = c.session(&u).await;
+        c.sessions
+            .revoke(revoked.id, RevokeReason::Admin, t)
+            .await
+            .unwrap();
+        let expired = Session {
+            id: SessionId::from_uuid(Uuid::new_v4()),
+            ..live.clone()
+        };
+        let old = RefreshRecord {
+            expires_at: t - TimeDelta::seconds(1),
+            ..refresh_for(&expired, t - TimeDelta::days(20))
+        };
+        c.sessions.create(&expired, &old).await.unwrap();
+        let active = c.sessions.active_sessions(u.id, t).await.unwrap();
+        assert_eq!(
+            active.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![live.id, with_client.id]
+        );
+        assert_eq!(active[1].ip, with_client.ip);
+        assert_eq!(active[1].user_agent.as_deref(), Some("curl/8"));
+        assert_eq!(active[0].last_refreshed_at, None);
+        c.sessions
+            .touch(live.id, t + TimeDelta::seconds(9))
+            .await
+            .unwrap();
+        let got = c.sessions.get(live.id).await.unwrap().unwrap();
+        assert_eq!(got.last_refreshed_at, Some(t + TimeDelta::seconds(9)));
+        assert_eq!(
+            c.sessions.get(revoked.id).await.unwrap().unwrap().revoke_reason,
+            Some(RevokeReason::Admin)
+        );
     }
 }

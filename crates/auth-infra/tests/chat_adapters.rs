@@ -34,6 +34,7 @@ async fn app(db: &Database, id: &str) -> AppId {
         id: id.clone(),
         name: "Chat".into(),
         created_at: Utc::now().trunc_subsecs(6),
+        secret_version: 0,
     })
     .await
     .unwrap();
@@ -69,12 +70,43 @@ mod scenarios {
             id: id.clone(),
             name: "내 채팅".into(),
             created_at: at,
+            secret_version: 0,
         };
         repo.create(&stored).await.unwrap();
         assert_eq!(repo.get(&id).await.unwrap(), Some(stored.clone()));
         assert_eq!(repo.get(&AppId::parse("app_x").unwrap()).await.unwrap(), None);
         // A duplicate id is an infrastructure failure, not a silent overwrite.
         assert!(repo.create(&stored).await.is_err());
+        // Listed; rotations count up, one per call, even concurrently.
+        assert_eq!(repo.list().await.unwrap(), vec![stored.clone()]);
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (repo, id) = (repo.clone(), id.clone());
+                tokio::spawn(async move { repo.rotate_secret(&id).await })
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for t in tasks {
+            versions.push(t.await.unwrap().unwrap().unwrap().secret_version);
+        }
+        versions.sort_unstable();
+        assert_eq!(versions, vec![1, 2, 3, 4]);
+        assert_eq!(repo.get(&id).await.unwrap().unwrap().secret_version, 4);
+        assert_eq!(
+            repo.rotate_secret(&AppId::parse("app_x").unwrap()).await.unwrap(),
+            None
+        );
+        // Deleted with its profiles; a second delete finds nothing.
+        let profiles = DieselChatProfiles::new(db.clone());
+        profiles
+            .upsert(&profile(&id, "user-1", "one", &[]), Utc::now())
+            .await
+            .unwrap();
+        assert!(repo.delete(&id).await.unwrap());
+        assert!(!repo.delete(&id).await.unwrap());
+        assert_eq!(repo.get(&id).await.unwrap(), None);
+        assert!(repo.list().await.unwrap().is_empty());
+        assert_eq!(profiles.get(&id, &app_user("user-1")).await.unwrap(), None);
     }
 
     pub async fn profiles_register_then_update(db: Database) {
@@ -139,7 +171,12 @@ mod scenarios {
         assert!(!created);
         assert_eq!(master, again);
         // The derived secret is stable across restarts (same stored key).
-        let id = AppId::parse("app_a").unwrap();
+        let id = App {
+            id: AppId::parse("app_a").unwrap(),
+            name: "a".into(),
+            created_at: Utc::now(),
+            secret_version: 0,
+        };
         assert_eq!(
             HmacAppTokens::new(&master).issue_secret(&id).unwrap(),
             HmacAppTokens::new(&again).issue_secret(&id).unwrap()

@@ -7,6 +7,12 @@ use serde_json::json;
 /// The document's message for a session ended by a newer login.
 pub const NEW_LOGIN: &str = "새로운 로그인이 확인되었습니다. 자동으로 로그아웃됩니다!";
 
+/// The `LOGOUT` text of a session an administrator revoked.
+pub const ADMIN_LOGOUT: &str = "관리자에 의해 로그아웃되었습니다.";
+
+/// The `LOGOUT` text of a session ended by disabling its account.
+pub const ACCOUNT_DISABLED: &str = "계정이 비활성화되어 로그아웃됩니다.";
+
 /// The `LOGOUT` text for each reason a session ends.
 pub fn logout_message(reason: RevokeReason) -> &'static str {
     match reason {
@@ -15,6 +21,8 @@ pub fn logout_message(reason: RevokeReason) -> &'static str {
         RevokeReason::Withdrawal => "회원 탈퇴로 로그아웃됩니다.",
         RevokeReason::PasswordReset => "비밀번호가 변경되어 로그아웃됩니다. 다시 로그인해 주세요.",
         RevokeReason::RefreshReuse => "보안 위험이 감지되어 로그아웃됩니다. 다시 로그인해 주세요.",
+        RevokeReason::Admin => ADMIN_LOGOUT,
+        RevokeReason::AccountDisabled => ACCOUNT_DISABLED,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod account;
+mod admin;
 mod chat;
 mod codes;
 mod cross;

@@ -395,6 +395,34 @@ async fn verified_email_links_the_existing_account(backend: TestBackend) {
     );
 }
 
+async fn disabled_accounts_cannot_log_in_socially(backend: TestBackend) {
+    let Some((app, fake)) = spawn(backend, |_| {}).await else {
+        return;
+    };
+    let user = app.new_user().await;
+    fake.set_user("google", google_user("g-disabled", &user.email, true));
+    assert_login_shape(&social_login(&app, &fake, "google").await, &user.email);
+    let admin = [(
+        "authorization".to_owned(),
+        format!("Bearer {}", app.admin_token()),
+    )];
+    let path = format!("/internal/users/{}/disable", user.id);
+    let r = app.request("POST", &path, &admin, Vec::new()).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let refused = social_login(&app, &fake, "google").await;
+    assert_envelope(&refused, 403, "ForbiddenException", "ACCOUNT_DISABLED");
+    assert_eq!(
+        refused.json["message"],
+        json!("비활성화된 계정입니다. 관리자에게 문의하세요."),
+        "{}",
+        refused.text
+    );
+    let path = format!("/internal/users/{}/enable", user.id);
+    let r = app.request("POST", &path, &admin, Vec::new()).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_login_shape(&social_login(&app, &fake, "google").await, &user.email);
+}
+
 async fn unverified_email_is_refused(backend: TestBackend) {
     let Some((app, fake)) = spawn(backend, |_| {}).await else {
         return;
@@ -1005,6 +1033,7 @@ on_both_backends!(
     naver_round_trip,
     post_alias_answers_201_with_the_url,
     verified_email_links_the_existing_account,
+    disabled_accounts_cannot_log_in_socially,
     unverified_email_is_refused,
     no_email_is_refused,
     social_only_user_has_no_password,

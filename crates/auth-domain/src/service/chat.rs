@@ -182,9 +182,17 @@ impl AuthService {
             id,
             name: name.to_owned(),
             created_at: self.ports.clock.now(),
+            secret_version: 0,
         };
         self.ports.chat.apps.create(&app).await?;
-        let secret = self.ports.chat.tokens.issue_secret(&app.id)?;
+        let secret = self.ports.chat.tokens.issue_secret(&app)?;
+        self.audit_admin(
+            crate::audit::AuditKind::AdminAppCreate,
+            None,
+            None,
+            format!("app:{}", app.id),
+        )
+        .await;
         Ok(CreatedApp { app, secret })
     }
 
@@ -198,11 +206,11 @@ impl AuthService {
     /// [`ChatAuthError`].
     pub async fn authenticate_chat(&self, app_id: &str, token: &str) -> Result<ChatIdentity, ChatAuthError> {
         let app_id = AppId::parse(app_id).map_err(|()| ChatAuthError::UnknownApp)?;
-        if self.ports.chat.apps.get(&app_id).await?.is_none() {
+        let Some(app) = self.ports.chat.apps.get(&app_id).await? else {
             return Err(ChatAuthError::UnknownApp);
-        }
+        };
         let now = self.ports.clock.now();
-        let app_error = match self.ports.chat.tokens.verify(&app_id, token, now) {
+        let app_error = match self.ports.chat.tokens.verify(&app, token, now) {
             Ok(claims) => {
                 if claims.app_id.as_deref().is_some_and(|a| a != app_id.as_str()) {
                     return Err(TokenError::Invalid.into());
@@ -231,7 +239,15 @@ impl AuthService {
             Err(LiveSessionError::Internal(e)) => return Err(e.into()),
         };
         let claims = live.claims;
-        let Some(user) = self.ports.users.by_id(live.user_id).await? else {
+        // A disabled account's sessions are revoked with it; its user is
+        // checked too, so no token of a disabled account opens a chat.
+        let Some(user) = self
+            .ports
+            .users
+            .by_id(live.user_id)
+            .await?
+            .filter(|u| u.disabled_at.is_none())
+        else {
             return Err(TokenError::Invalid.into());
         };
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Invalid)?;

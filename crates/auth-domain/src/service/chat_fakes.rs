@@ -27,6 +27,21 @@ impl AppRepository for MemApps {
     async fn get(&self, id: &AppId) -> Result<Option<App>, PortError> {
         Ok(self.rows.lock().unwrap().get(id).cloned())
     }
+    async fn list(&self) -> Result<Vec<App>, PortError> {
+        let mut apps: Vec<App> = self.rows.lock().unwrap().values().cloned().collect();
+        apps.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(apps)
+    }
+    async fn delete(&self, id: &AppId) -> Result<bool, PortError> {
+        Ok(self.rows.lock().unwrap().remove(id).is_some())
+    }
+    async fn rotate_secret(&self, id: &AppId) -> Result<Option<App>, PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        Ok(rows.get_mut(id).map(|a| {
+            a.secret_version += 1;
+            a.clone()
+        }))
+    }
 }
 
 /// Secrets are `secret-<app id>`; tokens are readable strings
@@ -40,12 +55,16 @@ impl FakeAppTokens {
 }
 
 impl AppTokens for FakeAppTokens {
-    fn issue_secret(&self, app_id: &AppId) -> Result<String, PortError> {
-        Ok(format!("secret-{app_id}"))
+    fn issue_secret(&self, app: &App) -> Result<String, PortError> {
+        Ok(if app.secret_version == 0 {
+            format!("secret-{}", app.id)
+        } else {
+            format!("secret-{}-v{}", app.id, app.secret_version)
+        })
     }
-    fn verify(&self, app_id: &AppId, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError> {
+    fn verify(&self, app: &App, token: &str, now: DateTime<Utc>) -> Result<AppClaims, TokenError> {
         let p: Vec<&str> = token.split('|').collect();
-        if p.len() != 5 || p[0] != "APP" || p[1] != format!("secret-{app_id}") {
+        if p.len() != 5 || p[0] != "APP" || p[1] != self.issue_secret(app).unwrap() {
             return Err(TokenError::Invalid);
         }
         let exp: i64 = p[4].parse().map_err(|_| TokenError::Invalid)?;

@@ -59,6 +59,7 @@ impl UserRepository for MemUsers {
             profile_image: u.profile_image,
             password_hash: u.password_hash,
             created_at: u.created_at,
+            disabled_at: None,
         };
         rows.push(user.clone());
         Ok(user)
@@ -156,6 +157,7 @@ impl UserRepository for MemUsers {
                     profile_image: a.user.profile_image,
                     password_hash: a.user.password_hash,
                     created_at: a.user.created_at,
+                    disabled_at: None,
                 });
                 for (p, s) in a.links {
                     links.push((p, s, id));
@@ -164,6 +166,43 @@ impl UserRepository for MemUsers {
             out.push(ImportOutcome::Imported(id));
         }
         Ok(out)
+    }
+    async fn search(
+        &self,
+        query: Option<&str>,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, PortError> {
+        let q = query.map(str::to_lowercase);
+        let mut rows: Vec<User> = self
+            .rows
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|u| after.is_none_or(|a| u.id.get() > a.get()))
+            .filter(|u| {
+                q.as_deref().is_none_or(|q| {
+                    u.login_id.as_ref().is_some_and(|l| l.as_str().contains(q))
+                        || u.email.as_str().contains(q)
+                        || u.name.to_lowercase().contains(q)
+                })
+            })
+            .cloned()
+            .collect();
+        rows.sort_by_key(|u| u.id.get());
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+    async fn set_disabled(&self, id: UserId, at: Option<DateTime<Utc>>) -> Result<Option<User>, PortError> {
+        let mut rows = self.rows.lock().unwrap();
+        let Some(u) = rows.iter_mut().find(|u| u.id == id) else {
+            return Ok(None);
+        };
+        u.disabled_at = match at {
+            Some(at) => Some(u.disabled_at.unwrap_or(at)),
+            None => None,
+        };
+        Ok(Some(u.clone()))
     }
 }
 
@@ -305,6 +344,24 @@ impl SessionStore for MemSessions {
             }
         }
         Ok(out)
+    }
+    async fn active_sessions(&self, user: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError> {
+        let live = self.live_sessions(user).await?;
+        let refresh = self.refresh.lock().unwrap();
+        Ok(live
+            .into_iter()
+            .filter(|s| {
+                refresh
+                    .values()
+                    .any(|r| r.session_id == s.id && r.spent_at.is_none() && r.expires_at > now)
+            })
+            .collect())
+    }
+    async fn touch(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), PortError> {
+        if let Some(s) = self.sessions.lock().unwrap().get_mut(&id) {
+            s.last_refreshed_at = Some(now);
+        }
+        Ok(())
     }
 }
 

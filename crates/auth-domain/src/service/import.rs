@@ -103,6 +103,8 @@ pub struct UserView {
     pub password_scheme: PasswordScheme,
     /// Its linked social providers.
     pub providers: Vec<Provider>,
+    /// How many of its sessions can still be used now.
+    pub live_sessions: usize,
 }
 
 /// A record that passed validation, with the keys it claims in the file.
@@ -318,24 +320,6 @@ impl AuthService {
             .hasher
             .adopt(foreign, &options.spring_pbkdf2)
             .map_err(|e| e.0))
-    }
-
-    /// The admin view of an account: the user, its password scheme and its
-    /// linked providers. `None` when no user has that id.
-    ///
-    /// # Errors
-    /// [`PortError`] on infrastructure failure.
-    pub async fn user_view(&self, id: UserId) -> Result<Option<UserView>, PortError> {
-        let Some(user) = self.ports.users.by_id(id).await? else {
-            return Ok(None);
-        };
-        let providers = self.ports.social.identities.providers_of(user.id).await?;
-        let password_scheme = self.ports.hasher.scheme(user.password_hash.as_ref());
-        Ok(Some(UserView {
-            user,
-            password_scheme,
-            providers,
-        }))
     }
 }
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::audit::AuditKind;
 use crate::error::PortError;
 use crate::password::NewPassword;
-use crate::session::Session;
 use crate::session::SessionId;
+use crate::session::{RevokeReason, Session};
 use crate::throttle::{Reservation, ThrottleState, ip_bucket};
 use crate::token::TokenPair;
 use crate::user::{Email, LoginId, User};
@@ -64,9 +64,39 @@ pub enum LoginError {
         /// How long until a new attempt is accepted.
         retry_after: TimeDelta,
     },
+    /// The password is right but an administrator disabled the account.
+    /// Only a verified password learns this: a wrong one on a disabled
+    /// account is [`LoginError::WrongPassword`], so disabling is no oracle.
+    #[error("account disabled")]
+    Disabled,
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
+}
+
+/// Why a session could not be opened for a user who proved who they are.
+#[derive(Debug)]
+pub(super) enum OpenError {
+    /// The account is disabled (or was disabled while the session was
+    /// being stored: it is revoked again).
+    Disabled,
+    /// Infrastructure failure.
+    Internal(PortError),
+}
+
+impl From<PortError> for OpenError {
+    fn from(e: PortError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<OpenError> for LoginError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Disabled => Self::Disabled,
+            OpenError::Internal(e) => Self::Internal(e),
+        }
+    }
 }
 
 impl AuthService {
@@ -90,7 +120,16 @@ impl AuthService {
             PasswordCheck::WrongPassword => return Err(LoginError::WrongPassword),
         };
         let audit_meta = meta.clone();
-        let tokens = self.open_session(&user, meta).await?;
+        let tokens = match self.open_session(&user, meta).await {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                if matches!(e, OpenError::Disabled) {
+                    self.audit(AuditKind::LoginFailure, Some(user.id), None, Some(&audit_meta))
+                        .await;
+                }
+                return Err(e.into());
+            }
+        };
         self.audit(
             AuditKind::LoginSuccess,
             Some(user.id),
@@ -254,8 +293,18 @@ impl AuthService {
         }
     }
 
-    /// Creates a session for `user` and signs its first token pair.
-    pub(super) async fn open_session(&self, user: &User, meta: SessionMeta) -> Result<TokenPair, PortError> {
+    /// Creates a session for `user` and signs its first token pair, unless
+    /// the account is disabled.
+    ///
+    /// The account is read again after the session is stored: an
+    /// administrator's disable stores the flag before revoking the user's
+    /// sessions, so a session stored before that revocation is revoked by
+    /// it, and one stored after it finds the flag here and is revoked at
+    /// once. Either way no session of a disabled account survives.
+    pub(super) async fn open_session(&self, user: &User, meta: SessionMeta) -> Result<TokenPair, OpenError> {
+        if user.disabled_at.is_some() {
+            return Err(OpenError::Disabled);
+        }
         let now = self.ports.clock.now();
         let session = Session {
             id: SessionId::from_uuid(self.random_uuid()),
@@ -264,9 +313,26 @@ impl AuthService {
             created_at: now,
             revoked_at: None,
             revoke_reason: None,
+            ip: meta.ip,
+            user_agent: meta
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
+            last_refreshed_at: None,
         };
         let (pair, record) = self.sign_pair(user.uuid, session.id, now)?;
         self.ports.sessions.create(&session, &record).await?;
+        let disabled_meanwhile = self
+            .ports
+            .users
+            .by_id(user.id)
+            .await?
+            .is_none_or(|u| u.disabled_at.is_some());
+        if disabled_meanwhile {
+            self.revoke_and_announce(session.id, RevokeReason::AccountDisabled, now)
+                .await?;
+            return Err(OpenError::Disabled);
+        }
         self.enforce_session_policy(user, &session).await?;
         Ok(pair)
     }

@@ -3,6 +3,7 @@
 //! method, and render the result in their contract's envelope.
 
 mod account;
+mod admin;
 mod chat;
 mod codes;
 mod import;
@@ -12,6 +13,7 @@ mod social;
 mod tokens;
 
 pub use account::{SignUp, SignUpError, WithdrawError};
+pub use admin::{AccountChange, AdminError, MAX_USER_PAGE, MAX_USER_QUERY_CHARS, UserPage};
 pub use chat::{
     ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput, CreateAppError,
 };
@@ -152,6 +154,31 @@ impl AuthService {
             user_agent: client
                 .and_then(|m| m.user_agent.as_deref())
                 .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
+            target: None,
+        };
+        self.ports.audit.record(event).await;
+    }
+
+    /// Records an administrator's action on `target` (`user:7`, …) now
+    /// (best effort).
+    pub(crate) async fn audit_admin(
+        &self,
+        kind: crate::audit::AuditKind,
+        user_id: Option<crate::user::UserId>,
+        session_id: Option<SessionId>,
+        target: String,
+    ) {
+        let client = self.client.as_ref();
+        let event = crate::audit::AuditEvent {
+            at: self.ports.clock.now(),
+            kind,
+            user_id,
+            session_id,
+            ip: client.and_then(|m| m.ip),
+            user_agent: client
+                .and_then(|m| m.user_agent.as_deref())
+                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
+            target: Some(target),
         };
         self.ports.audit.record(event).await;
     }
@@ -268,3 +295,6 @@ mod throttle_tests;
 
 #[cfg(test)]
 mod import_tests;
+
+#[cfg(test)]
+mod admin_tests;

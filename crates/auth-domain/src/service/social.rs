@@ -151,6 +151,9 @@ pub enum SocialLoginError {
     /// mailbox). The user logs in the way the account was created.
     #[error("email belongs to an account this identity may not join")]
     EmailTaken,
+    /// The identity's account was disabled by an administrator.
+    #[error("account disabled")]
+    Disabled,
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
@@ -277,7 +280,10 @@ impl AuthService {
             )));
         }
         let user = self.user_for_profile(&profile).await?;
-        let tokens = self.open_session(&user, meta).await?;
+        let tokens = self.open_session(&user, meta).await.map_err(|e| match e {
+            super::login::OpenError::Disabled => SocialLoginError::Disabled,
+            super::login::OpenError::Internal(e) => SocialLoginError::Internal(e),
+        })?;
         Ok(Login { user, tokens })
     }
 

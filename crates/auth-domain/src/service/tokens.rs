@@ -89,7 +89,10 @@ impl AuthService {
             Err(PresentedError::Reused) => return Err(RefreshError::Reused),
             Err(PresentedError::Port(e)) => return Err(e.into()),
         };
-        Ok(self.sign_access(claims.sub, claims.sid, self.ports.clock.now())?)
+        let now = self.ports.clock.now();
+        let access = self.sign_access(claims.sub, claims.sid, now)?;
+        self.ports.sessions.touch(claims.sid, now).await?;
+        Ok(access)
     }
 
     /// Exchanges an access token (expired is fine, the signature is still
@@ -101,6 +104,16 @@ impl AuthService {
     /// # Errors
     /// [`ReissueError`].
     pub async fn reissue(&self, access_token: &str, refresh_token: &str) -> Result<TokenPair, ReissueError> {
+        let pair = self.reissue_pair(access_token, refresh_token).await?;
+        self.ports
+            .sessions
+            .touch(pair.access.claims.sid, pair.access.issued_at)
+            .await?;
+        Ok(pair)
+    }
+
+    /// [`Self::reissue`] without recording the session's last refresh.
+    async fn reissue_pair(&self, access_token: &str, refresh_token: &str) -> Result<TokenPair, ReissueError> {
         let now = self.ports.clock.now();
         let access = self
             .ports

@@ -41,10 +41,31 @@ enum Command {
         #[command(subcommand)]
         command: AppsCommand,
     },
-    /// Import and inspect user accounts.
+    /// Find, inspect, disable and enable accounts; import accounts.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Revoke sessions.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+    /// Send one test message through the configured mailer (SMTP, or a
+    /// `.eml` file in the outbox); exit non-zero when it is not accepted.
+    SendTestEmail {
+        /// The recipient.
+        to: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// Revoke one session (its sockets get `LOGOUT`); prints
+    /// `{"success":true,"revoked":1|0}`.
+    Revoke {
+        /// The session id (the tokens' `sid`).
+        sid: String,
     },
 }
 
@@ -81,6 +102,35 @@ enum UsersCommand {
         /// The numeric user id.
         id: String,
     },
+    /// Find accounts by login id, email or name, as `GET /internal/users`
+    /// answers (one page; pass `nextCursor` as `--cursor` for the next).
+    List {
+        /// Text to find (all accounts without it).
+        #[arg(long)]
+        query: Option<String>,
+        /// Page size, 1 to 100 (default 20).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The `nextCursor` of the previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Disable an account: no login on any contract, every session revoked
+    /// (`LOGOUT` pushed). Idempotent.
+    Disable {
+        /// The numeric user id.
+        id: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The numeric user id.
+        id: String,
+    },
+    /// Revoke every session of an account (`LOGOUT` pushed).
+    RevokeSessions {
+        /// The numeric user id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -96,6 +146,19 @@ enum AppsCommand {
         /// A human-readable name.
         #[arg(long)]
         name: String,
+    },
+    /// List the registered applications (no secrets).
+    List,
+    /// Delete an application and its users' profiles.
+    Delete {
+        /// The application id.
+        app_id: String,
+    },
+    /// Give an application a new secret (printed once); the old one stops
+    /// verifying at once.
+    RotateSecret {
+        /// The application id.
+        app_id: String,
     },
 }
 
@@ -150,7 +213,11 @@ async fn main() -> std::process::ExitCode {
     // without a log subscriber (its errors go to stderr).
     let _log_guard = if matches!(
         command,
-        Command::Apps { .. } | Command::Purge | Command::Users { .. }
+        Command::Apps { .. }
+            | Command::Purge
+            | Command::Users { .. }
+            | Command::Sessions { .. }
+            | Command::SendTestEmail { .. }
     ) {
         None
     } else {
@@ -177,20 +244,39 @@ async fn main() -> std::process::ExitCode {
                 }
             };
         }
-        Command::Apps {
-            command: AppsCommand::Create { name },
-        } => {
-            return match auth_http::cli::create_app(&settings, &name).await {
-                Ok(created) => {
-                    // stdout only: the secret is never logged.
-                    println!("{created}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("auth-server: {e}");
-                    std::process::ExitCode::FAILURE
-                }
+        Command::Apps { command } => {
+            let result = match command {
+                AppsCommand::Create { name } => auth_http::cli::create_app(&settings, &name)
+                    .await
+                    .map_err(|e| e.to_string()),
+                AppsCommand::List => auth_http::cli::apps_list(&settings)
+                    .await
+                    .map_err(|e| e.to_string()),
+                AppsCommand::Delete { app_id } => auth_http::cli::app_delete(&settings, &app_id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                AppsCommand::RotateSecret { app_id } => auth_http::cli::app_rotate_secret(&settings, &app_id)
+                    .await
+                    .map_err(|e| e.to_string()),
             };
+            // stdout only: a secret is never logged.
+            return print_json(result);
+        }
+        Command::Sessions {
+            command: SessionsCommand::Revoke { sid },
+        } => {
+            return print_json(
+                auth_http::cli::session_revoke(&settings, &sid)
+                    .await
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        Command::SendTestEmail { to } => {
+            return print_json(
+                auth_http::cli::send_test_email(&settings, &to)
+                    .await
+                    .map_err(|e| e.to_string()),
+            );
         }
         Command::Users { command } => {
             let result = match command {
@@ -214,17 +300,36 @@ async fn main() -> std::process::ExitCode {
                     auth_http::cli::import_users(&settings, &args).await
                 }
                 UsersCommand::Show { id } => auth_http::cli::show_user(&settings, &id).await,
-            };
-            return match result {
-                Ok(out) => {
-                    println!("{out}");
-                    std::process::ExitCode::SUCCESS
+                UsersCommand::List { query, limit, cursor } => {
+                    return print_json(
+                        auth_http::cli::users_list(&settings, query.as_deref(), limit, cursor.as_deref())
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
                 }
-                Err(e) => {
-                    eprintln!("auth-server: {e}");
-                    std::process::ExitCode::FAILURE
+                UsersCommand::Disable { id } => {
+                    return print_json(
+                        auth_http::cli::user_disable(&settings, &id)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                UsersCommand::Enable { id } => {
+                    return print_json(
+                        auth_http::cli::user_enable(&settings, &id)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                UsersCommand::RevokeSessions { id } => {
+                    return print_json(
+                        auth_http::cli::user_revoke_sessions(&settings, &id)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
                 }
             };
+            return print_json(result.map_err(|e| e.to_string()));
         }
         Command::Serve => match Application::build(settings).await {
             Ok(app) => app
@@ -238,6 +343,21 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "auth-server stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a command's JSON on stdout (exit 0), or its error on stderr
+/// (exit 1).
+fn print_json(result: Result<serde_json::Value, String>) -> std::process::ExitCode {
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("auth-server: {e}");
             std::process::ExitCode::FAILURE
         }
     }

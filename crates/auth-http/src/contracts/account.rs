@@ -99,6 +99,9 @@ pub enum AccountError {
     /// The password does not match.
     #[error("wrong password")]
     WrongPassword,
+    /// The right password of an account an administrator disabled.
+    #[error("account disabled")]
+    Disabled,
     /// `SIGN_UP` to a registered email.
     #[error("email taken")]
     EmailTaken,
@@ -144,6 +147,7 @@ impl ContractError for AccountError {
             ),
             Self::UnknownId => bad(UNKNOWN_ID),
             Self::WrongPassword => bad(WRONG_PASSWORD),
+            Self::Disabled => Reply::new(StatusCode::FORBIDDEN, crate::contracts::ACCOUNT_DISABLED),
             Self::EmailTaken => bad("이미 존재 하는 이메일"),
             Self::Cooldown(wait) => {
                 // Whole seconds, at least 1, in the message and the header.
@@ -187,6 +191,7 @@ impl AccountError {
         match e {
             LoginError::UnknownUser => Self::UnknownId,
             LoginError::WrongPassword => Self::WrongPassword,
+            LoginError::Disabled => Self::Disabled,
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => e.into(),
         }
@@ -680,6 +685,11 @@ pub fn routes() -> Vec<Route> {
                                 400,
                                 "존재 하지 않는 아이디, or 비밀번호 불일치.",
                                 failure(UNKNOWN_ID),
+                            )
+                            .reply::<ErrorBody>(
+                                403,
+                                "The right password of an account an administrator disabled.",
+                                failure(crate::contracts::ACCOUNT_DISABLED),
                             ),
                     ),
                     TOO_MANY_ATTEMPTS,

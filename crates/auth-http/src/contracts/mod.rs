@@ -22,6 +22,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use auth_domain::PortError;
 
+/// What a login with the right password of a disabled account answers, on
+/// every contract (403, in the contract's envelope; see
+/// `docs/contracts/*.md`). A wrong password gets the ordinary
+/// wrong-credentials answer, so this reveals nothing to a guesser.
+pub const ACCOUNT_DISABLED: &str = "비활성화된 계정입니다. 관리자에게 문의하세요.";
+
 /// The access token from `Authorization: Bearer …` (the scheme is matched
 /// case-insensitively).
 pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {

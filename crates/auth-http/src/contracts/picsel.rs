@@ -126,6 +126,9 @@ pub enum PicselError {
     /// Wrong email or password.
     #[error("bad credentials")]
     BadCredentials,
+    /// The right password of an account an administrator disabled.
+    #[error("account disabled")]
+    Disabled,
     /// The refresh token is unusable.
     #[error("invalid refresh token")]
     InvalidRefresh,
@@ -141,6 +144,7 @@ impl From<LoginError> for PicselError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
+            LoginError::Disabled => Self::Disabled,
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => Common::Unavailable(e).into(),
         }
@@ -172,6 +176,9 @@ impl ContractError for PicselError {
         match self {
             Self::Common(c) => PicselEnvelope::common(c),
             Self::MalformedEmail => validation("email", "올바른 이메일 형식이 아닙니다".into()),
+            Self::Disabled => {
+                Reply::new(StatusCode::FORBIDDEN, crate::contracts::ACCOUNT_DISABLED).code("ACCOUNT_DISABLED")
+            }
             Self::BadCredentials => {
                 Reply::new(StatusCode::UNAUTHORIZED, INVALID_CREDENTIALS).code("INVALID_CREDENTIALS")
             }
@@ -497,6 +504,16 @@ pub fn routes() -> Vec<Route> {
                             401,
                             "Wrong email or password.",
                             error_example(401, "INVALID_CREDENTIALS", INVALID_CREDENTIALS, Value::Null),
+                        )
+                        .reply::<ErrorBody>(
+                            403,
+                            "The right password of an account an administrator disabled.",
+                            error_example(
+                                403,
+                                "ACCOUNT_DISABLED",
+                                crate::contracts::ACCOUNT_DISABLED,
+                                Value::Null,
+                            ),
                         )
                         .reply::<ErrorBody>(
                             429,

@@ -252,6 +252,9 @@ pub enum SocialError {
     /// The email belongs to an account this identity may not join.
     #[error("email taken")]
     EmailTaken,
+    /// The identity's account was disabled by an administrator.
+    #[error("account disabled")]
+    Disabled,
 }
 
 impl SocialError {
@@ -290,6 +293,7 @@ impl SocialError {
             E::EmailMissing => Self::EmailMissing,
             E::EmailNotVerified => Self::EmailNotVerified,
             E::EmailTaken => Self::EmailTaken,
+            E::Disabled => Self::Disabled,
             E::Internal(e) => Common::Unavailable(e).into(),
         }
     }
@@ -364,6 +368,11 @@ impl ContractError for SocialError {
                 StatusCode::FORBIDDEN,
                 "SOCIAL_EMAIL_NOT_VERIFIED",
                 "인증된 이메일이 있는 소셜 계정만 사용할 수 있습니다",
+            ),
+            Self::Disabled => r(
+                StatusCode::FORBIDDEN,
+                "ACCOUNT_DISABLED",
+                crate::contracts::ACCOUNT_DISABLED,
             ),
             Self::EmailTaken => r(
                 StatusCode::CONFLICT,

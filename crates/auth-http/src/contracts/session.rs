@@ -130,6 +130,9 @@ pub enum SessionError {
     /// Wrong id or password.
     #[error("bad credentials")]
     BadCredentials,
+    /// The right password of an account an administrator disabled.
+    #[error("account disabled")]
+    Disabled,
     /// The refresh token is unusable.
     #[error("invalid refresh token")]
     InvalidRefresh,
@@ -145,6 +148,7 @@ impl From<LoginError> for SessionError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
+            LoginError::Disabled => Self::Disabled,
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => Common::Unavailable(e).into(),
         }
@@ -175,6 +179,7 @@ impl ContractError for SessionError {
                 "비밀번호는 영문자, 숫자, 특수문자 6~30자여야 합니다.",
             ),
             Self::BadCredentials => Reply::new(StatusCode::UNAUTHORIZED, INVALID_CREDENTIALS),
+            Self::Disabled => Reply::new(StatusCode::FORBIDDEN, crate::contracts::ACCOUNT_DISABLED),
             Self::InvalidRefresh => Reply::new(StatusCode::UNAUTHORIZED, INVALID_REFRESH),
         }
     }
@@ -289,6 +294,7 @@ pub fn routes() -> Vec<Route> {
                         )
                         .reply::<Failure>(400, "Missing or malformed `userId`/`password`.", failure("아이디와 비밀번호를 입력해주세요."))
                         .reply::<Failure>(401, "Wrong id or password.", failure(INVALID_CREDENTIALS))
+                        .reply::<Failure>(403, "The right password of an account an administrator disabled.", failure(crate::contracts::ACCOUNT_DISABLED))
                         .reply::<Failure>(429, "Too many failed logins.", failure(TOO_MANY_ATTEMPTS))
                         .retry_after(429),
                 )

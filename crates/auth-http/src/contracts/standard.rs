@@ -126,6 +126,9 @@ pub enum StandardError {
     /// Wrong username or password.
     #[error("bad credentials")]
     BadCredentials,
+    /// The right password of an account an administrator disabled.
+    #[error("account disabled")]
+    Disabled,
     /// The access token of a reissue is not ours.
     #[error("invalid access token")]
     InvalidAccessToken,
@@ -153,6 +156,7 @@ impl From<LoginError> for StandardError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
+            LoginError::Disabled => Self::Disabled,
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => Common::Unavailable(e).into(),
         }
@@ -188,6 +192,7 @@ impl ContractError for StandardError {
         match self {
             Self::Common(c) => StandardEnvelope::common(c),
             Self::BadCredentials => unauthorized("잘못된 자격증명입니다."),
+            Self::Disabled => Reply::new(StatusCode::FORBIDDEN, crate::contracts::ACCOUNT_DISABLED),
             Self::InvalidAccessToken => unauthorized("유효하지 않은 액세스 토큰입니다."),
             Self::InvalidRefreshToken => unauthorized("유효하지 않은 리프레시 토큰입니다."),
             Self::SessionMismatch => unauthorized("액세스 토큰과 리프레시 토큰의 세션이 일치하지 않습니다."),
@@ -339,6 +344,11 @@ pub fn routes() -> Vec<Route> {
                             401,
                             "Wrong username or password.",
                             error_example(401, "잘못된 자격증명입니다."),
+                        )
+                        .reply::<ErrorBody>(
+                            403,
+                            "The right password of an account an administrator disabled.",
+                            error_example(403, crate::contracts::ACCOUNT_DISABLED),
                         )
                         .reply::<ErrorBody>(
                             429,

@@ -14,6 +14,7 @@ diesel::table! {
         profile_image -> Nullable<Text>,
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -25,6 +26,9 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         revoke_reason -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        last_refreshed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -94,6 +98,7 @@ diesel::table! {
         app_id -> Text,
         name -> Text,
         created_at -> Timestamp,
+        secret_version -> BigInt,
     }
 }
 
@@ -131,6 +136,7 @@ diesel::table! {
         session_id -> Nullable<Text>,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        target -> Nullable<Text>,
     }
 }
 

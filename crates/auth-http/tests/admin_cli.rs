@@ -1,0 +1,497 @@
+//! The admin commands of the real `auth-server` binary (issue 14), on each
+//! backend: `users list|show|disable|enable|revoke-sessions`, `sessions
+//! revoke`, `apps list|create|delete|rotate-secret` and `send-test-email`.
+//! A server (the same binary, `serve`) runs on the same database with a
+//! socket open: a revocation made by a command reaches that socket as
+//! `LOGOUT` (PostgreSQL: through `NOTIFY`, well before the sockets' periodic
+//! session check; SQLite: at that check). `send-test-email` goes to a real
+//! SMTP server started by the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use auth_infra::testdb::{TestBackend, TestDatabase};
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const JWT_SECRET: &str = "admin-cli-jwt-secret-6f1c9a7e2b6d8053a1e4c7b9d2f6e8a0";
+const ADMIN_TOKEN: &str = "admin-cli-admin-token-1d3e7b1a5c2f0e4a8b6d";
+const PASSWORD: &str = "CliPassword1!";
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("auth-{tag}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The binary with a clean environment: the database, the JWT secret, the
+/// outbox, and `extra`.
+fn command(db_url: &str, dir: &Path, extra: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_auth-server"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AUTH_DATABASE_URL", db_url)
+        .env("AUTH_DATABASE_POOL_SIZE", "2")
+        .env("AUTH_JWT_SECRET", JWT_SECRET)
+        .env("AUTH_MAIL_DIR", dir.join("outbox"))
+        .envs(extra.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs a command to completion.
+fn run(db_url: &str, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    command(db_url, dir, extra).args(args).output().unwrap()
+}
+
+/// Runs a command that must succeed; its stdout as JSON.
+#[track_caller]
+fn run_ok(db_url: &str, dir: &Path, args: &[&str]) -> Value {
+    let out = run(db_url, dir, args, &[]);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?} printed no JSON: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Runs a command that must fail; its stderr.
+#[track_caller]
+fn run_err(db_url: &str, dir: &Path, args: &[&str]) -> String {
+    let out = run(db_url, dir, args, &[]);
+    assert!(
+        !out.status.success(),
+        "{args:?} succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stdout.is_empty(), "{args:?} printed on stdout");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `auth-server serve` on a free port, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.child.kill());
+        drop(self.child.wait());
+    }
+}
+
+async fn serve(db_url: &str, dir: &Path, session_check: &str) -> Server {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
+    let child = command(
+        db_url,
+        dir,
+        &[
+            ("AUTH_BIND", &format!("127.0.0.1:{port}")),
+            ("AUTH_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("AUTH_WORKERS", "2"),
+            ("AUTH_RATE_LIMIT_ENABLED", "false"),
+            ("AUTH_WS_SESSION_CHECK_SECONDS", session_check),
+        ],
+    )
+    .stdout(Stdio::from(log.try_clone().unwrap()))
+    .stderr(Stdio::from(log))
+    .spawn()
+    .unwrap();
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("auth-server exited with {status}:\n{log}");
+        }
+        if reqwest::get(format!("{}/readyz", server.base))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return server;
+        }
+        assert!(Instant::now() < deadline, "auth-server not ready within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Server {
+    async fn login(&self, login: &str) -> (u16, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({"username": login, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn access(&self, login: &str) -> String {
+        let (status, body) = self.login(login).await;
+        assert_eq!(status, 200, "{body}");
+        body["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    async fn admin_get(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn socket(&self, access: &str) -> Socket {
+        let url = format!("{}/ws?token={access}", self.base.replacen("http", "ws", 1));
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Socket(stream)
+    }
+}
+
+struct Socket(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+
+impl Socket {
+    /// The next text frame within `wait`, as JSON.
+    async fn next_json(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                    return serde_json::from_str(&t).ok();
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_)) | None) => return None,
+            }
+        }
+    }
+}
+
+/// A received message: its recipients and its text.
+type Received = (Vec<String>, String);
+
+/// A minimal SMTP server: accepts every message and keeps its recipients.
+#[derive(Clone, Default)]
+struct SmtpSink {
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpSink {
+    async fn start() -> (Self, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sink = Self::default();
+        let store = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move { store.session(stream).await });
+            }
+        });
+        (sink, port)
+    }
+
+    async fn session(&self, stream: tokio::net::TcpStream) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
+        let (mut to, mut data, mut in_data) = (Vec::new(), String::new(), false);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if in_data {
+                if line == "." {
+                    in_data = false;
+                    self.received
+                        .lock()
+                        .unwrap()
+                        .push((std::mem::take(&mut to), std::mem::take(&mut data)));
+                    let _ = write.write_all(b"250 OK queued\r\n").await;
+                } else {
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let upper = line.to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                b"250 sink.test\r\n"
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                b"250 OK\r\n"
+            } else if upper.starts_with("DATA") {
+                in_data = true;
+                b"354 go on\r\n"
+            } else if upper.starts_with("QUIT") {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            } else {
+                b"250 OK\r\n"
+            };
+            let _ = write.write_all(reply).await;
+        }
+    }
+
+    fn to(&self, address: &str) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(to, _)| to.iter().any(|t| t == address))
+            .map(|(_, data)| data.clone())
+            .collect()
+    }
+}
+
+/// Imports users with `{noop}` passwords through `users import`.
+fn import(db_url: &str, dir: &Path, logins: &[&str]) {
+    let file = dir.join("users.ndjson");
+    let lines: String = logins
+        .iter()
+        .map(|l| {
+            format!(
+                "{}\n",
+                json!({"loginId": l, "email": format!("{l}@example.com"), "name": "홍길동", "passwordHash": format!("{{noop}}{PASSWORD}")})
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let report = run_ok(db_url, dir, &["users", "import", file.to_str().unwrap()]);
+    assert_eq!(report["imported"], json!(logins.len()), "{report}");
+}
+
+async fn admin_commands(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let url = db.url().to_owned();
+    let dir = temp_dir("admin-cli");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let (alice, bob) = (format!("alice{suffix}"), format!("bob{suffix}"));
+    import(&url, &dir, &[&alice, &bob]);
+    // PostgreSQL: the command's NOTIFY must beat a 60 s session check.
+    // SQLite: no bus between processes, so the check (1 s) carries it.
+    let (check, wait) = match backend {
+        TestBackend::Postgres => ("60", Duration::from_secs(5)),
+        TestBackend::Sqlite => ("1", Duration::from_secs(10)),
+    };
+    let server = serve(&url, &dir, check).await;
+
+    // users list / show.
+    let listed = run_ok(&url, &dir, &["users", "list", "--query", &alice.to_uppercase()]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let id = listed["items"][0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(
+        listed,
+        server
+            .admin_get(&format!("/internal/users?query={}", alice.to_uppercase()))
+            .await
+    );
+    let page = run_ok(&url, &dir, &["users", "list", "--limit", "1"]);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let cursor = page["nextCursor"].as_str().unwrap().to_owned();
+    let next = run_ok(
+        &url,
+        &dir,
+        &["users", "list", "--limit", "1", "--cursor", &cursor],
+    );
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    assert!(run_err(&url, &dir, &["users", "list", "--limit", "0"]).contains("--limit"));
+    assert!(run_err(&url, &dir, &["users", "list", "--cursor", "nope!"]).contains("--cursor"));
+
+    // users revoke-sessions: LOGOUT on the server's socket.
+    let access = server.access(&alice).await;
+    let mut sock = server.socket(&access).await;
+    let shown = run_ok(&url, &dir, &["users", "show", &id]);
+    assert_eq!(shown["user"]["liveSessions"], json!(1), "{shown}");
+    let revoked = run_ok(&url, &dir, &["users", "revoke-sessions", &id]);
+    assert_eq!(revoked, json!({"success": true, "revoked": 1}));
+    let started = Instant::now();
+    let frame = sock
+        .next_json(wait)
+        .await
+        .expect("no LOGOUT after users revoke-sessions");
+    assert_eq!(frame["type"], "LOGOUT", "{frame}");
+    eprintln!("{backend:?}: LOGOUT {:?} after the command", started.elapsed());
+
+    // sessions revoke.
+    let access = server.access(&alice).await;
+    let mut sock = server.socket(&access).await;
+    let sessions = server.admin_get(&format!("/internal/users/{id}/sessions")).await;
+    let sid = sessions["sessions"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        run_ok(&url, &dir, &["sessions", "revoke", &sid]),
+        json!({"success": true, "revoked": 1})
+    );
+    let frame = sock
+        .next_json(wait)
+        .await
+        .expect("no LOGOUT after sessions revoke");
+    assert_eq!(frame["message"], "관리자에 의해 로그아웃되었습니다.", "{frame}");
+    assert_eq!(
+        run_ok(&url, &dir, &["sessions", "revoke", &sid]),
+        json!({"success": true, "revoked": 0})
+    );
+    assert!(run_err(&url, &dir, &["sessions", "revoke", "not-a-uuid"]).contains("UUID"));
+    assert!(
+        run_err(
+            &url,
+            &dir,
+            &["sessions", "revoke", "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e"]
+        )
+        .contains("no such session")
+    );
+
+    // users disable / enable.
+    let access = server.access(&alice).await;
+    let mut sock = server.socket(&access).await;
+    let disabled = run_ok(&url, &dir, &["users", "disable", &id]);
+    assert_eq!(disabled["user"]["disabled"], true, "{disabled}");
+    assert_eq!(disabled["revokedSessions"], json!(1), "{disabled}");
+    let frame = sock.next_json(wait).await.expect("no LOGOUT after users disable");
+    assert_eq!(frame["message"], "계정이 비활성화되어 로그아웃됩니다.", "{frame}");
+    assert_eq!(server.login(&alice).await.0, 403);
+    assert_eq!(server.login(&bob).await.0, 200, "another user is untouched");
+    let again = run_ok(&url, &dir, &["users", "disable", &id]);
+    assert_eq!(again["revokedSessions"], json!(0));
+    assert_eq!(again["user"]["disabledAt"], disabled["user"]["disabledAt"]);
+    let enabled = run_ok(&url, &dir, &["users", "enable", &id]);
+    assert_eq!(enabled["user"]["disabled"], false, "{enabled}");
+    assert_eq!(server.login(&alice).await.0, 200);
+    assert!(run_err(&url, &dir, &["users", "disable", "abc"]).contains("numeric"));
+    assert!(run_err(&url, &dir, &["users", "disable", "999999"]).contains("no such user"));
+    assert!(run_err(&url, &dir, &["users", "enable", "999999"]).contains("no such user"));
+    assert!(run_err(&url, &dir, &["users", "revoke-sessions", "999999"]).contains("no such user"));
+    let audit = server.admin_get(&format!("/internal/audit?user={id}")).await;
+    let kinds: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    let by_cli = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "admin_user_disable")
+        .all(|e| e["userAgent"].as_str().is_some_and(|ua| ua.ends_with("(cli)")));
+    assert!(by_cli, "the command's actions are not marked: {audit}");
+    for kind in [
+        "admin_user_sessions_revoke",
+        "admin_session_revoke",
+        "admin_user_disable",
+        "admin_user_enable",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} not audited: {kinds:?}");
+    }
+
+    // apps create / list / rotate-secret / delete.
+    assert_eq!(
+        run_ok(&url, &dir, &["apps", "list"]),
+        json!({"success": true, "apps": []})
+    );
+    let created = run_ok(&url, &dir, &["apps", "create", "--name", "CLI Chat"]);
+    let app_id = created["appId"].as_str().unwrap().to_owned();
+    let listed = run_ok(&url, &dir, &["apps", "list"]);
+    assert_eq!(listed["apps"][0]["appId"], json!(app_id), "{listed}");
+    assert_eq!(listed["apps"][0]["secretVersion"], json!(0));
+    assert_eq!(listed, server.admin_get("/internal/apps").await);
+    let rotated = run_ok(&url, &dir, &["apps", "rotate-secret", &app_id]);
+    assert_eq!(rotated["appId"], json!(app_id));
+    assert_eq!(rotated["secret"].as_str().unwrap().len(), 64);
+    assert_ne!(rotated["secret"], created["secret"]);
+    assert_eq!(
+        run_ok(&url, &dir, &["apps", "list"])["apps"][0]["secretVersion"],
+        json!(1)
+    );
+    assert_eq!(run_ok(&url, &dir, &["apps", "delete", &app_id])["success"], true);
+    assert!(run_err(&url, &dir, &["apps", "delete", &app_id]).contains("no such application"));
+    assert!(run_err(&url, &dir, &["apps", "rotate-secret", &app_id]).contains("no such application"));
+    assert!(run_err(&url, &dir, &["apps", "delete", "bad id"]).contains("application id"));
+    assert_eq!(run_ok(&url, &dir, &["apps", "list"])["apps"], json!([]));
+
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_sqlite() {
+    admin_commands(TestBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_postgres() {
+    admin_commands(TestBackend::Postgres).await;
+}
+
+/// `send-test-email` needs no database: through a real SMTP server, into
+/// the outbox without one, and a non-zero exit when the server is down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_email() {
+    let dir = temp_dir("send-test-email");
+    // No database is opened: this URL would fail if it were.
+    let nowhere = "postgres://nobody@127.0.0.1:1/none";
+    let (sink, port) = SmtpSink::start().await;
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let out = run(
+        nowhere,
+        &dir,
+        &["send-test-email", "ops@example.com"],
+        &[("AUTH_SMTP_URL", &smtp)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        json!({"success": true, "to": "ops@example.com", "via": "smtp"})
+    );
+    let received = sink.to("ops@example.com");
+    assert_eq!(received.len(), 1, "the SMTP server got no message");
+    assert!(received[0].contains("Subject:"), "{}", received[0]);
+
+    // Without SMTP: an .eml file in the outbox.
+    let out = run(nowhere, &dir, &["send-test-email", "ops@example.com"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Vec<_> = std::fs::read_dir(dir.join("outbox")).unwrap().collect();
+    assert_eq!(files.len(), 1, "no .eml written");
+
+    // A server that is not there, and an address that is not one: exit 1.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down = format!("smtp://127.0.0.1:{closed}");
+    let out = run(
+        nowhere,
+        &dir,
+        &["send-test-email", "ops@example.com"],
+        &[("AUTH_SMTP_URL", &down), ("AUTH_SMTP_TIMEOUT_SECONDS", "3")],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not sent"), "{stderr}");
+    let out = run(nowhere, &dir, &["send-test-email", "not-an-address"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an email address"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
