@@ -186,6 +186,7 @@ pub fn social_login<T>(provider: &str, result: &Result<T, SocialLoginError>) {
             | SocialLoginError::EmailNotVerified
             | SocialLoginError::EmailTaken,
         ) => "email_refused",
+        Err(SocialLoginError::Disabled) => "disabled",
         Err(SocialLoginError::Internal(_)) => "error",
     };
     metrics::counter!("auth_social_logins_total", "provider" => provider, "outcome" => outcome).increment(1);
