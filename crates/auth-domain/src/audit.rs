@@ -49,6 +49,12 @@ pub enum AuditKind {
     AdminAppDelete,
     /// An administrator replaced an application's secret.
     AdminAppSecretRotate,
+    /// An administrator imported accounts (`target`:
+    /// `import:imported=N,skipped=N,rejected=N`; dry runs are not recorded).
+    AdminUserImport,
+    /// An administrator sent a notification to a user's sockets (`target`:
+    /// `user:<id>`; the text is not recorded).
+    AdminNotification,
 }
 
 impl AuditKind {
@@ -70,6 +76,8 @@ impl AuditKind {
             Self::AdminAppCreate => "admin_app_create",
             Self::AdminAppDelete => "admin_app_delete",
             Self::AdminAppSecretRotate => "admin_app_secret_rotate",
+            Self::AdminUserImport => "admin_user_import",
+            Self::AdminNotification => "admin_notification",
         }
     }
 
@@ -91,6 +99,8 @@ impl AuditKind {
             Self::AdminAppCreate,
             Self::AdminAppDelete,
             Self::AdminAppSecretRotate,
+            Self::AdminUserImport,
+            Self::AdminNotification,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

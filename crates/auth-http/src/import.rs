@@ -223,6 +223,7 @@ impl NdjsonImport {
         for chunk in deferred.chunks(self.batch_size) {
             auth.import_batch(&mut self.run, chunk.to_vec()).await?;
         }
+        auth.audit_import(self.run.report()).await;
         Ok(())
     }
 

@@ -392,8 +392,36 @@ async fn dry_run_and_size_limit_store_nothing(backend: TestBackend) {
         .await;
     assert_eq!(still.status.as_u16(), 401, "{}", still.text);
 
-    let bad = import(&app, "?springPbkdf2=md5", line).await;
+    let bad = import(&app, "?springPbkdf2=md5", line.clone()).await;
     assert_eq!(bad.status.as_u16(), 400, "{}", bad.text);
+    assert!(
+        import_audits(&app).await.is_empty(),
+        "a dry run, an oversized body and a bad query changed nothing and are not audited"
+    );
+
+    let stored = import(&app, "", line).await;
+    assert_eq!(stored.json["imported"], json!(1), "{}", stored.text);
+    assert_eq!(
+        import_audits(&app).await,
+        vec![json!("import:imported=1,skipped=0,rejected=0")],
+        "an import is an administrator's action on the audit trail"
+    );
+}
+
+/// The targets of the `admin_user_import` audit events.
+async fn import_audits(app: &TestApp) -> Vec<Value> {
+    let bearer = format!("Bearer {}", app.admin_token());
+    let events = app
+        .get_headers("/internal/audit?limit=1000", &[("authorization", &bearer)])
+        .await;
+    assert_eq!(events.status.as_u16(), 200, "{}", events.text);
+    events.json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "admin_user_import")
+        .map(|e| e["target"].clone())
+        .collect()
 }
 
 async fn user_view_answers_400_404_and_needs_the_admin_token(backend: TestBackend) {

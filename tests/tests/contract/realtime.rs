@@ -222,6 +222,29 @@ async fn notifications_reach_every_socket_of_the_user(backend: TestBackend) {
     for s in [&mut s1, &mut s2] {
         assert_push(&s.json(WAIT).await, "NOTIFICATION", "새 메시지가 있습니다");
     }
+    let audit = app
+        .get_headers(
+            "/internal/audit?limit=1000",
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    let sent_to = audit.json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "admin_notification" && e["userId"] == json!(user.id))
+        .map(|e| e["target"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        sent_to,
+        vec![json!(format!("user:{}", user.id))],
+        "{}",
+        audit.text
+    );
+    assert!(
+        !audit.text.contains("새 메시지가 있습니다"),
+        "the text is not recorded"
+    );
     assert_eq!(
         so.next(QUIET).await,
         Frame::Silent,

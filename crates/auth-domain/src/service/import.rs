@@ -115,6 +115,21 @@ struct Valid {
 }
 
 impl AuthService {
+    /// Writes a finished import run to the audit trail as an administrator's
+    /// action (its totals, never a record); a dry run changed nothing and is
+    /// not recorded.
+    pub async fn audit_import(&self, report: &ImportReport) {
+        if report.dry_run {
+            return;
+        }
+        let target = format!(
+            "import:imported={},skipped={},rejected={}",
+            report.imported, report.skipped, report.rejected
+        );
+        self.audit_admin(crate::audit::AuditKind::AdminUserImport, None, None, target)
+            .await;
+    }
+
     /// Validates and stores one batch of records (`(line, record)` pairs, in
     /// file order) as part of `run`: invalid ones and those repeating a key
     /// of an earlier line are rejected; the rest go to the store in one call

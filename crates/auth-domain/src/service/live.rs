@@ -144,6 +144,13 @@ impl AuthService {
                 message: message.to_owned(),
             })
             .await;
+        self.audit_admin(
+            crate::audit::AuditKind::AdminNotification,
+            Some(user.id),
+            None,
+            format!("user:{}", user.id),
+        )
+        .await;
         Ok(())
     }
 
