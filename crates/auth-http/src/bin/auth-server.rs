@@ -46,6 +46,26 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Signing keys of access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print every signing key with its state (pending, active, retiring,
+    /// retired) and dates, as JSON.
+    List,
+    /// Add a signing key: published at once, signing after
+    /// `AUTH_JWT_KEY_PREPUBLISH_SECONDS`; running instances pick it up
+    /// within `AUTH_JWT_KEY_REFRESH_SECONDS`.
+    Rotate {
+        /// Sign with the new key at once.
+        #[arg(long)]
+        activate_now: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -150,7 +170,7 @@ async fn main() -> std::process::ExitCode {
     // without a log subscriber (its errors go to stderr).
     let _log_guard = if matches!(
         command,
-        Command::Apps { .. } | Command::Purge | Command::Users { .. }
+        Command::Apps { .. } | Command::Purge | Command::Users { .. } | Command::Keys { .. }
     ) {
         None
     } else {
@@ -214,6 +234,24 @@ async fn main() -> std::process::ExitCode {
                     auth_http::cli::import_users(&settings, &args).await
                 }
                 UsersCommand::Show { id } => auth_http::cli::show_user(&settings, &id).await,
+            };
+            return match result {
+                Ok(out) => {
+                    println!("{out}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("auth-server: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Keys { command } => {
+            let result = match command {
+                KeysCommand::List => auth_http::cli::keys_list(&settings).await,
+                KeysCommand::Rotate { activate_now } => {
+                    auth_http::cli::keys_rotate(&settings, activate_now).await
+                }
             };
             return match result {
                 Ok(out) => {
