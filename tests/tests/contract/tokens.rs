@@ -306,7 +306,7 @@ async fn rotation_across_two_instances(backend: TestBackend) {
     let user = a.new_user().await;
     let (old_token, _) = a.standard_login(&user).await;
     let old_kid = parts(&old_token).0["kid"].as_str().unwrap().to_owned();
-    assert_eq!(jwks_kids(&b).await, [old_kid.clone()]);
+    assert_eq!(jwks_kids(&b).await, std::slice::from_ref(&old_kid));
 
     // With pre-publication: published everywhere, not signing yet.
     let pending = rotate(&a, false).await;
