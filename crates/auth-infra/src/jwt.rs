@@ -387,6 +387,7 @@ impl TokenCodec for JwtCodec {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use crate::signing::{KeyRing, SigningAlgorithm, SigningKey};
 
     const T0: i64 = 1_700_000_000;
 
@@ -578,5 +579,140 @@ mod tests {
         assert_eq!(c.verify_access(&r, at(T0), false), Err(TokenError::Invalid));
         assert_eq!(c.verify_access(&r, at(T0), true), Err(TokenError::Invalid));
         assert_eq!(c.verify_refresh(&a, at(T0)), Err(TokenError::Invalid));
+    }
+
+    fn es256_key(generation: i64, activates: i64) -> (SigningKey, String) {
+        let pem = crate::signing::generate_pem(SigningAlgorithm::Es256).unwrap();
+        let key = SigningKey::from_pem(
+            SigningAlgorithm::Es256,
+            &pem,
+            generation,
+            at(T0),
+            at(T0 + activates),
+        )
+        .unwrap();
+        (key, pem)
+    }
+
+    fn es_codec(keys: Vec<SigningKey>) -> JwtCodec {
+        JwtCodec::new(
+            KeyRing::new(keys, TimeDelta::seconds(960)),
+            b"refresh secret refresh secret 32",
+            "https://auth.example.com",
+            "https://auth.example.com",
+        )
+    }
+
+    #[test]
+    fn es256_tokens_carry_kid_iss_aud_and_verify() {
+        let (key, _) = es256_key(1, 0);
+        let kid = key.kid().to_owned();
+        let c = es_codec(vec![key]);
+        let token = c.sign_access(&access()).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+        let payload = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&token)
+            .unwrap()
+            .claims;
+        assert_eq!(payload["iss"], "https://auth.example.com");
+        assert_eq!(payload["aud"], "https://auth.example.com");
+        assert_eq!(c.verify_access(&token, at(T0 + 1), false), Ok(access()));
+        // Cached: the second verification gives the same answer, and
+        // expiry still applies.
+        assert_eq!(c.verify_access(&token, at(T0 + 2), false), Ok(access()));
+        assert_eq!(
+            c.verify_access(&token, at(T0 + 900), false),
+            Err(TokenError::Expired)
+        );
+        // Refresh tokens stay HS256, verified only by us.
+        let r = c.sign_refresh(&refresh()).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&r).unwrap().alg, Algorithm::HS256);
+        assert_eq!(c.verify_refresh(&r, at(T0 + 1)), Ok(refresh()));
+    }
+
+    #[test]
+    fn a_retired_key_stops_verifying_even_when_cached() {
+        let (old, _) = es256_key(1, 0);
+        let (new, _) = es256_key(2, 100);
+        let c = es_codec(vec![old, new]);
+        let mut claims = access();
+        claims.exp = T0 + 100_000;
+        let token = c.sign_access(&claims).unwrap();
+        assert!(c.verify_access(&token, at(T0 + 50), false).is_ok());
+        assert!(c.verify_access(&token, at(T0 + 1059), false).is_ok(), "retiring");
+        assert_eq!(
+            c.verify_access(&token, at(T0 + 1060), false),
+            Err(TokenError::Invalid),
+            "retired 960 s after the new key took over"
+        );
+    }
+
+    #[test]
+    fn forged_headers_and_claims_are_refused() {
+        let (key, pem) = es256_key(1, 0);
+        let kid = key.kid().to_owned();
+        let jwk = key.public_jwk().unwrap().clone();
+        let c = es_codec(vec![key]);
+        let enc = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+        let wire = |iss: &str, aud: &str| Wire {
+            iss: Some(iss.into()),
+            aud: Some(aud.into()),
+            sub: Uuid::from_u128(1),
+            sid: Uuid::from_u128(2),
+            iat: T0,
+            exp: T0 + 900,
+            typ: Kind::Access,
+            jti: None,
+        };
+        let good = wire("https://auth.example.com", "https://auth.example.com");
+        let header = |alg: Algorithm, kid: &str| {
+            let mut h = Header::new(alg);
+            h.kid = Some(kid.to_owned());
+            h
+        };
+        let genuine = jsonwebtoken::encode(&header(Algorithm::ES256, &kid), &good, &enc).unwrap();
+        assert!(c.verify_access(&genuine, at(T0), false).is_ok());
+        let mut jku = header(Algorithm::ES256, &kid);
+        jku.jku = Some("https://evil.example/jwks".into());
+        let mut x5u = header(Algorithm::ES256, &kid);
+        x5u.x5u = Some("https://evil.example/cert".into());
+        let hs = |secret: &[u8]| {
+            jsonwebtoken::encode(
+                &header(Algorithm::HS256, &kid),
+                &good,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap()
+        };
+        let forged = [
+            jsonwebtoken::encode(&jku, &good, &enc).unwrap(),
+            jsonwebtoken::encode(&x5u, &good, &enc).unwrap(),
+            jsonwebtoken::encode(&header(Algorithm::ES256, "../../etc/passwd"), &good, &enc).unwrap(),
+            jsonwebtoken::encode(&header(Algorithm::ES256, "' OR '1'='1"), &good, &enc).unwrap(),
+            jsonwebtoken::encode(&Header::new(Algorithm::ES256), &good, &enc).unwrap(),
+            jsonwebtoken::encode(
+                &header(Algorithm::ES256, &kid),
+                &wire("https://evil", "https://auth.example.com"),
+                &enc,
+            )
+            .unwrap(),
+            jsonwebtoken::encode(
+                &header(Algorithm::ES256, &kid),
+                &wire("https://auth.example.com", "other"),
+                &enc,
+            )
+            .unwrap(),
+            hs(jwk.to_string().as_bytes()),
+            hs(pem.as_bytes()),
+            hs(b"refresh secret refresh secret 32"),
+        ];
+        for token in forged {
+            assert_eq!(
+                c.verify_access(&token, at(T0), false),
+                Err(TokenError::Invalid),
+                "{token}"
+            );
+        }
     }
 }
