@@ -225,13 +225,34 @@ impl JwtCodec {
         Ok(data.claims)
     }
 
+    /// An access token signed HS256 under the refresh secret before keys
+    /// had ids (the access tokens of deployments from before issue 13).
+    fn decode_legacy_access(&self, token: &str) -> Result<(Wire, Arc<str>), TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let w = jsonwebtoken::decode::<Wire>(token, &self.inner.refresh_decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if w.typ != Kind::Access || w.jti.is_some() || w.iss.is_some() || w.aud.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        Ok((w, Arc::from("legacy-hs256")))
+    }
+
     /// Checks an access token's header, key, signature, algorithm, kind,
     /// issuer and audience (not its expiry).
+    /// `allow_legacy` also accepts an access token of the HS256 era (no
+    /// `kid`, HMAC under our own secret, never published), for reissues
+    /// after an upgrade to asymmetric keys.
     fn decode_access(
         &self,
         token: &str,
         ring: &KeyRing,
         now: DateTime<Utc>,
+        allow_legacy: bool,
     ) -> Result<(Wire, Arc<str>), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         // Keys come from our ring only: a token cannot point at its own.
@@ -247,8 +268,13 @@ impl JwtCodec {
             Some(kid) => ring.verifier(kid, now),
             // Legacy HS256 tokens, issued before keys had ids.
             None => ring.single().filter(|k| k.alg() == SigningAlgorithm::Hs256),
-        }
-        .ok_or(TokenError::Invalid)?;
+        };
+        let Some(key) = key else {
+            return match (header.kid.as_deref(), header.alg, allow_legacy) {
+                (None, Algorithm::HS256, true) => self.decode_legacy_access(token),
+                _ => Err(TokenError::Invalid),
+            };
+        };
         if header.alg != key.alg().jwt() {
             return Err(TokenError::Invalid);
         }
@@ -337,14 +363,16 @@ impl TokenCodec for JwtCodec {
         let claims = match cached {
             Some(c) => c.claims,
             None => {
-                let (w, kid) = self.decode_access(token, &ring, now)?;
+                // Only a reissue (which also needs the refresh token)
+                // accepts a pre-upgrade access token.
+                let (w, kid) = self.decode_access(token, &ring, now, allow_expired)?;
                 let claims = AccessClaims {
                     sub: w.sub,
                     sid: SessionId::from_uuid(w.sid),
                     iat: w.iat,
                     exp: w.exp,
                 };
-                if !expired(w.exp, now) {
+                if !expired(w.exp, now) && ring.verifier(&kid, now).is_some() {
                     self.inner.cache.put(
                         digest,
                         Cached {
@@ -629,6 +657,48 @@ mod tests {
         let r = c.sign_refresh(&refresh()).unwrap();
         assert_eq!(jsonwebtoken::decode_header(&r).unwrap().alg, Algorithm::HS256);
         assert_eq!(c.verify_refresh(&r, at(T0 + 1)), Ok(refresh()));
+    }
+
+    #[test]
+    fn pre_upgrade_hs256_access_tokens_only_reissue() {
+        let secret = b"refresh secret refresh secret 32";
+        let legacy = JwtCodec::hs256(secret);
+        // A token of the HS256 era: no kid, no iss/aud.
+        let wire = Wire {
+            iss: None,
+            aud: None,
+            sub: Uuid::from_u128(1),
+            sid: Uuid::from_u128(2),
+            iat: T0,
+            exp: T0 + 900,
+            typ: Kind::Access,
+            jti: None,
+        };
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &wire,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap();
+        assert!(legacy.verify_access(&old, at(T0), false).is_ok());
+        let (key, _) = es256_key(1, 0);
+        let upgraded = es_codec(vec![key]);
+        assert_eq!(
+            upgraded.verify_access(&old, at(T0), false),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(upgraded.verify_access(&old, at(T0 + 5000), true), Ok(access()));
+        // Still refused for a reissue: another secret, or a kid.
+        let other = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &wire,
+            &EncodingKey::from_secret(b"another secret, 32 bytes long..."),
+        )
+        .unwrap();
+        assert_eq!(
+            upgraded.verify_access(&other, at(T0), true),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
