@@ -565,6 +565,41 @@ mod tests {
     }
 
     #[test]
+    fn token_key_settings() {
+        use auth_infra::SigningAlgorithm;
+        let err = |s: &Settings| s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+        let mut s = Settings::default();
+        assert_eq!(s.jwt_signing_algorithm().unwrap(), SigningAlgorithm::Es256);
+        s.jwt_secret = Some("0123456789abcdef0123456789abcdef".into());
+        assert_eq!(
+            s.jwt_signing_algorithm().unwrap(),
+            SigningAlgorithm::Hs256,
+            "a configured secret keeps today's tokens"
+        );
+        s.jwt_algorithm = Some("eddsa".into());
+        assert_eq!(s.jwt_signing_algorithm().unwrap(), SigningAlgorithm::EdDsa);
+        s.jwt_algorithm = Some("none".into());
+        assert!(err(&s).contains("jwt_algorithm"), "{}", err(&s));
+        s.jwt_algorithm = Some("HS256".into());
+        s.jwt_signing_key = Some("-----BEGIN PRIVATE KEY-----".into());
+        assert!(err(&s).contains("AUTH_JWT_SIGNING_KEY"), "{}", err(&s));
+        let mut s = Settings::default();
+        for bad in [0, 6] {
+            s.jwt_key_refresh_seconds = bad;
+            assert!(err(&s).contains("jwt_key_refresh_seconds"), "{bad}");
+        }
+        s.jwt_key_refresh_seconds = 5;
+        s.key_encryption_key = Some("short".into());
+        assert!(err(&s).contains("AUTH_KEY_ENCRYPTION_KEY"), "{}", err(&s));
+        s.key_encryption_key = None;
+        s.oauth.public_url = "https://auth.example.com/".into();
+        assert_eq!(s.jwt_issuer(), "https://auth.example.com");
+        assert_eq!(s.jwt_audience(), "https://auth.example.com");
+        s.jwt_audience = Some("orders".into());
+        assert_eq!(s.jwt_audience(), "orders");
+    }
+
+    #[test]
     fn hash_nice_is_0_to_19() {
         let mut s = Settings::default();
         assert_eq!(s.hash_nice, 10);
