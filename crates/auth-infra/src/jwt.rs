@@ -702,6 +702,42 @@ mod tests {
     }
 
     #[test]
+    fn the_legacy_hs256_mode_refuses_asymmetric_tokens() {
+        let secret = b"refresh secret refresh secret 32";
+        let legacy = JwtCodec::hs256(secret);
+        let kid = legacy.ring().keys()[0].kid().to_owned();
+        let (_, pem) = es256_key(1, 0);
+        let wire = Wire {
+            iss: None,
+            aud: None,
+            sub: Uuid::from_u128(1),
+            sid: Uuid::from_u128(2),
+            iat: T0,
+            exp: T0 + 900,
+            typ: Kind::Access,
+            jti: None,
+        };
+        for header_kid in [Some(kid.clone()), None] {
+            let mut h = Header::new(Algorithm::ES256);
+            h.kid = header_kid;
+            let token =
+                jsonwebtoken::encode(&h, &wire, &EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()).unwrap();
+            assert_eq!(
+                legacy.verify_access(&token, at(T0), false),
+                Err(TokenError::Invalid)
+            );
+            assert_eq!(
+                legacy.verify_access(&token, at(T0), true),
+                Err(TokenError::Invalid)
+            );
+        }
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some(kid);
+        let genuine = jsonwebtoken::encode(&h, &wire, &EncodingKey::from_secret(secret)).unwrap();
+        assert_eq!(legacy.verify_access(&genuine, at(T0), false), Ok(access()));
+    }
+
+    #[test]
     fn a_retired_key_stops_verifying_even_when_cached() {
         let (old, _) = es256_key(1, 0);
         let (new, _) = es256_key(2, 100);
