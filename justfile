@@ -40,6 +40,12 @@ bench seconds="3" rounds="5" accounts="100000":
     ./target/release/load-bench --seconds {{seconds}} --rounds {{rounds}}
     ./target/release/import-bench --accounts {{accounts}}
 
+# Sign and verify cost per token algorithm, and auth-client's verify
+# throughput (release build); writes docs/performance.md.
+bench-tokens:
+    cargo build --release --bin token-bench
+    ./target/release/token-bench
+
 # Account import speed on SQLite and PostgreSQL, and the login cost of each
 # foreign password scheme (release build); writes docs/performance.md.
 bench-import accounts="100000":

@@ -169,6 +169,27 @@ impl TestApp {
         )
     }
 
+    /// Starts the service with adjusted settings on a port chosen first,
+    /// so that its `AUTH_PUBLIC_URL` (the tokens' issuer) is its real
+    /// address: discovery from the issuer URL works. In QA mode, as
+    /// [`TestApp::spawn_with`].
+    pub async fn spawn_issuer(backend: TestBackend, configure: impl FnOnce(&mut Settings)) -> Option<Self> {
+        if external_base_url().is_some() {
+            return Self::spawn_with(backend, configure).await;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::spawn_with(backend, |s| {
+            s.bind = format!("127.0.0.1:{port}");
+            s.oauth.public_url = format!("http://127.0.0.1:{port}");
+            configure(s);
+        })
+        .await
+    }
+
     /// Loads and compiles the service's `GET /openapi.json`.
     async fn with_contract(mut self) -> Self {
         let doc = self.openapi().await;
@@ -190,7 +211,9 @@ impl TestApp {
     /// A second in-process instance on the same database and settings (a
     /// multi-instance deployment); `None` in QA mode.
     pub async fn spawn_sibling(&self) -> Option<TestApp> {
-        let settings = self.settings.clone()?;
+        let mut settings = self.settings.clone()?;
+        // Its own port (the first may have been given a fixed one).
+        settings.bind = "127.0.0.1:0".into();
         let (base, handle, chat) = Self::start(settings.clone()).await;
         Some(Self {
             base,

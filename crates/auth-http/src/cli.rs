@@ -540,6 +540,64 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// Why `auth-server keys list` or `keys rotate` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysCommandError {
+    /// The database or the keys could not be set up.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The rotation was refused or failed.
+    #[error(transparent)]
+    Rotate(#[from] crate::startup::RotateError),
+}
+
+/// `auth-server keys list`: every signing key with its state and dates,
+/// `{"source","algorithm","keys":[…]}`.
+///
+/// # Errors
+/// [`KeysCommandError`].
+pub async fn keys_list(settings: &Settings) -> Result<serde_json::Value, KeysCommandError> {
+    let db = open_database(settings).await?;
+    let keys = crate::startup::TokenKeys::load(settings, &db).await?;
+    Ok(keys_summary(&keys))
+}
+
+fn keys_summary(keys: &crate::startup::TokenKeys) -> serde_json::Value {
+    serde_json::json!({
+        "source": match keys.source {
+            crate::startup::KeySource::Database => "database",
+            crate::startup::KeySource::Pem => "AUTH_JWT_SIGNING_KEY",
+            crate::startup::KeySource::Secret => "AUTH_JWT_SECRET (HS256)",
+        },
+        "algorithm": keys.alg.as_str(),
+        "keys": crate::oidc::keys_json(keys),
+    })
+}
+
+/// `auth-server keys rotate [--activate-now]`: adds a signing key (see
+/// `POST /internal/keys/rotate`); running instances use it within
+/// `AUTH_JWT_KEY_REFRESH_SECONDS`. Prints the new `kid` and every key.
+///
+/// # Errors
+/// [`KeysCommandError`].
+pub async fn keys_rotate(
+    settings: &Settings,
+    activate_now: bool,
+) -> Result<serde_json::Value, KeysCommandError> {
+    let db = open_database(settings).await?;
+    let keys = crate::startup::TokenKeys::load(settings, &db).await?;
+    let rotated = keys.rotate(activate_now).await?;
+    let mut out = keys_summary(&keys);
+    if let Some(o) = out.as_object_mut() {
+        o.insert("kid".into(), rotated.kid.into());
+        o.insert(
+            "activatesAt".into(),
+            crate::contracts::iso_millis(rotated.activates_at).into(),
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -562,6 +620,36 @@ mod tests {
         assert!(matches!(
             create_app(&settings, "  ").await,
             Err(AppsCommandError::InvalidName)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keys_rotate_and_list() {
+        let dir = std::env::temp_dir().join(format!("auth-cli-{}", uuid::Uuid::new_v4()));
+        let settings = Settings {
+            database_url: format!("sqlite://{}", dir.join("auth.db").display()),
+            ..Settings::default()
+        };
+        let listed = keys_list(&settings).await.unwrap();
+        assert_eq!(listed["source"], "database");
+        assert_eq!(listed["algorithm"], "ES256");
+        let first = listed["keys"][0]["kid"].as_str().unwrap().to_owned();
+        assert_eq!(listed["keys"][0]["state"], "active");
+        let rotated = keys_rotate(&settings, false).await.unwrap();
+        assert_eq!(rotated["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(rotated["keys"][0]["kid"], first.as_str());
+        assert_eq!(rotated["keys"][0]["state"], "active");
+        assert_eq!(rotated["keys"][1]["state"], "pending");
+        let now = keys_rotate(&settings, true).await.unwrap();
+        assert_eq!(now["keys"][2]["state"], "active");
+        assert_eq!(now["keys"][2]["kid"], now["kid"]);
+        assert_eq!(now["keys"][0]["state"], "retiring");
+        let mut legacy = settings.clone();
+        legacy.jwt_algorithm = Some("HS256".into());
+        assert!(matches!(
+            keys_rotate(&legacy, true).await,
+            Err(KeysCommandError::Rotate(_))
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }

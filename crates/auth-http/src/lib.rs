@@ -17,6 +17,7 @@ pub mod import;
 pub mod internal;
 pub mod me;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

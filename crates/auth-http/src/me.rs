@@ -5,7 +5,8 @@
 //! It verifies the access token from its claims alone (signature, algorithm,
 //! kind, expiry; [`auth_domain::AuthService::authenticate`]) and answers
 //! from them: no database query, no await, no per-request work beyond the
-//! HMAC and one small JSON body. Failures answer a fixed body, so they
+//! signature check (a cache hit for a token seen before) and one small JSON
+//! body. Failures answer a fixed body, so they
 //! allocate nothing.
 //!
 //! **Stateless by design:** a token whose session was revoked (logout,
@@ -15,7 +16,7 @@
 //!
 //! **Not rate limited**, like `/healthz`: callers are services resolving
 //! their users' tokens at high rates, often from a few IPs that a per-IP
-//! budget would starve; a request costs one HMAC-SHA256 whether it succeeds
+//! budget would starve; a request costs at most one signature check whether it succeeds
 //! or fails, and guessing a signature online is hopeless. Volumetric abuse
 //! belongs to the edge.
 //!

@@ -133,6 +133,14 @@ impl Op {
         self
     }
 
+    /// Authenticated by any one of `schemes` (see [`document`]).
+    #[must_use]
+    pub fn security_any(mut self, schemes: &[&str]) -> Self {
+        let alternatives: Vec<Value> = schemes.iter().map(|s| json!({ *s: [] })).collect();
+        self.op.insert("security".into(), Value::Array(alternatives));
+        self
+    }
+
     /// A JSON response of type `T` for `status`, with an example. Several
     /// types for one status are offered as `oneOf`.
     #[must_use]
@@ -366,6 +374,8 @@ pub fn document(plan: &RoutePlan, version: &str) -> Value {
                     "description": "An access token from any contract's login."},
                 "adminToken": {"type": "http", "scheme": "bearer",
                     "description": "`AUTH_ADMIN_TOKEN`."},
+                "appClient": {"type": "http", "scheme": "basic",
+                    "description": "A registered application's `appId` and `secret` (`POST /internal/apps`)."},
             },
         },
     })

@@ -139,6 +139,7 @@ fn service_routes() -> Vec<Route> {
     let mut routes = vec![auth_ws_route(), crate::me::route(), crate::metrics::route()];
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
+    routes.extend(crate::oidc::routes());
     routes.extend(crate::internal::routes());
     routes
 }

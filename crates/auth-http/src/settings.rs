@@ -30,11 +30,37 @@ pub struct Settings {
     pub database_url: String,
     /// Connections in the database pool (`AUTH_DATABASE_POOL_SIZE`).
     pub database_pool_size: u32,
-    /// HS256 signing secret (`AUTH_JWT_SECRET`), at least
-    /// [`MIN_SECRET_BYTES`] bytes when set. When unset, a key is generated
-    /// once and stored in the database, so tokens survive restarts.
+    /// HS256 secret (`AUTH_JWT_SECRET`), at least [`MIN_SECRET_BYTES`]
+    /// bytes when set: signs refresh tokens, and access tokens too in the
+    /// legacy `HS256` mode. When unset, one is generated once and stored in
+    /// the database, so tokens survive restarts.
     #[serde(serialize_with = "strict::redacted")]
     pub jwt_secret: Option<SecretString>,
+    /// Algorithm of access tokens (`AUTH_JWT_ALGORITHM`): `ES256`,
+    /// `EdDSA`, `RS256`, or `HS256` (legacy: services share
+    /// `AUTH_JWT_SECRET`, nothing is published). Unset: `ES256`, or `HS256`
+    /// when `AUTH_JWT_SECRET` is set (today's deployments keep working).
+    pub jwt_algorithm: Option<String>,
+    /// `aud` of access tokens (`AUTH_JWT_AUDIENCE`); unset: the issuer
+    /// (`AUTH_PUBLIC_URL`).
+    pub jwt_audience: Option<String>,
+    /// The private signing key as PEM (`AUTH_JWT_SIGNING_KEY`, or a file
+    /// with `AUTH_JWT_SIGNING_KEY_FILE`), for operators who manage keys
+    /// themselves; unset: keys are generated and kept in the database.
+    #[serde(serialize_with = "strict::redacted")]
+    pub jwt_signing_key: Option<SecretString>,
+    /// Seconds a rotated-in key is published before it signs
+    /// (`AUTH_JWT_KEY_PREPUBLISH_SECONDS`, default 3600).
+    pub jwt_key_prepublish_seconds: i64,
+    /// Seconds between two reads of the signing keys from the database, so
+    /// every instance sees a rotation; 1 to 5 (`AUTH_JWT_KEY_REFRESH_SECONDS`,
+    /// default 4).
+    pub jwt_key_refresh_seconds: u64,
+    /// Key-encryption key of the private signing keys stored in the
+    /// database (`AUTH_KEY_ENCRYPTION_KEY` or `AUTH_KEY_ENCRYPTION_KEY_FILE`),
+    /// at least [`MIN_SECRET_BYTES`] bytes; unset: stored in clear.
+    #[serde(serialize_with = "strict::redacted")]
+    pub key_encryption_key: Option<SecretString>,
     /// Access-token lifetime in seconds (`AUTH_ACCESS_TTL_SECONDS`).
     pub access_ttl_seconds: i64,
     /// Refresh-token lifetime in seconds (`AUTH_REFRESH_TTL_SECONDS`).
@@ -190,6 +216,12 @@ impl Default for Settings {
             database_url: "sqlite://auth.db".into(),
             database_pool_size: 8,
             jwt_secret: None,
+            jwt_algorithm: None,
+            jwt_audience: None,
+            jwt_signing_key: None,
+            jwt_key_prepublish_seconds: 3600,
+            jwt_key_refresh_seconds: 4,
+            key_encryption_key: None,
             access_ttl_seconds: 30 * 60,
             refresh_ttl_seconds: 7 * 24 * 60 * 60,
             refresh_reuse_grace_seconds: 0,
@@ -363,6 +395,26 @@ impl Settings {
         }
         check_secret("AUTH_JWT_SECRET", self.jwt_secret.as_ref())?;
         check_secret("AUTH_ADMIN_TOKEN", self.admin_token.as_ref())?;
+        check_secret("AUTH_KEY_ENCRYPTION_KEY", self.key_encryption_key.as_ref())?;
+        let alg = self.jwt_signing_algorithm()?;
+        if self.jwt_signing_key.is_some() && !alg.is_asymmetric() {
+            return Err(invalid(
+                "jwt_signing_key",
+                "is a private key for ES256, EdDSA or RS256; HS256 uses AUTH_JWT_SECRET",
+            ));
+        }
+        if self.jwt_key_prepublish_seconds < 0 {
+            return Err(invalid("jwt_key_prepublish_seconds", "must not be negative"));
+        }
+        if !(1..=5).contains(&self.jwt_key_refresh_seconds) {
+            return Err(invalid(
+                "jwt_key_refresh_seconds",
+                &format!("must be between 1 and 5, got {}", self.jwt_key_refresh_seconds),
+            ));
+        }
+        if self.jwt_audience.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(invalid("jwt_audience", "is set but blank"));
+        }
         if self.hash_concurrency == Some(0) {
             return Err(invalid(
                 "hash_concurrency",
@@ -514,6 +566,36 @@ impl Settings {
 }
 
 impl Settings {
+    /// The algorithm of access tokens (see [`Settings::jwt_algorithm`]).
+    ///
+    /// # Errors
+    /// [`SettingsError`] for an unknown name.
+    pub fn jwt_signing_algorithm(&self) -> Result<auth_infra::SigningAlgorithm, SettingsError> {
+        use auth_infra::SigningAlgorithm;
+        match self.jwt_algorithm.as_deref() {
+            None if self.jwt_secret.is_some() => Ok(SigningAlgorithm::Hs256),
+            None => Ok(SigningAlgorithm::Es256),
+            Some(name) => SigningAlgorithm::parse(name).ok_or_else(|| {
+                SettingsError(format!(
+                    "jwt_algorithm must be ES256, EdDSA, RS256 or HS256, not {name:?}"
+                ))
+            }),
+        }
+    }
+
+    /// The `iss` of access tokens: `AUTH_PUBLIC_URL` without a final `/`.
+    pub fn jwt_issuer(&self) -> String {
+        self.oauth.public_url.trim_end_matches('/').to_owned()
+    }
+
+    /// The `aud` of access tokens: `AUTH_JWT_AUDIENCE`, else the issuer.
+    pub fn jwt_audience(&self) -> String {
+        self.jwt_audience
+            .as_deref()
+            .map(str::trim)
+            .map_or_else(|| self.jwt_issuer(), str::to_owned)
+    }
+
     /// The configured CORS origins (empty: CORS off).
     pub fn cors_origins(&self) -> Vec<String> {
         typed::origins(&self.cors_allowed_origins).unwrap_or_default()
@@ -585,6 +667,42 @@ mod tests {
         s.hash_queue_max = Some(0);
         let err = s.validate().map_or_else(|e| e.to_string(), |()| String::new());
         assert!(err.contains("hash_queue_max"), "{err:?}");
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn token_key_settings() {
+        use auth_infra::SigningAlgorithm;
+        let err = |s: &Settings| s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+        let mut s = Settings::default();
+        assert_eq!(s.jwt_signing_algorithm().unwrap(), SigningAlgorithm::Es256);
+        s.jwt_secret = Some("0123456789abcdef0123456789abcdef".into());
+        assert_eq!(
+            s.jwt_signing_algorithm().unwrap(),
+            SigningAlgorithm::Hs256,
+            "a configured secret keeps today's tokens"
+        );
+        s.jwt_algorithm = Some("eddsa".into());
+        assert_eq!(s.jwt_signing_algorithm().unwrap(), SigningAlgorithm::EdDsa);
+        s.jwt_algorithm = Some("none".into());
+        assert!(err(&s).contains("jwt_algorithm"), "{}", err(&s));
+        s.jwt_algorithm = Some("HS256".into());
+        s.jwt_signing_key = Some("-----BEGIN PRIVATE KEY-----".into());
+        assert!(err(&s).contains("AUTH_JWT_SIGNING_KEY"), "{}", err(&s));
+        let mut s = Settings::default();
+        for bad in [0, 6] {
+            s.jwt_key_refresh_seconds = bad;
+            assert!(err(&s).contains("jwt_key_refresh_seconds"), "{bad}");
+        }
+        s.jwt_key_refresh_seconds = 5;
+        s.key_encryption_key = Some("short".into());
+        assert!(err(&s).contains("AUTH_KEY_ENCRYPTION_KEY"), "{}", err(&s));
+        s.key_encryption_key = None;
+        s.oauth.public_url = "https://auth.example.com/".into();
+        assert_eq!(s.jwt_issuer(), "https://auth.example.com");
+        assert_eq!(s.jwt_audience(), "https://auth.example.com");
+        s.jwt_audience = Some("orders".into());
+        assert_eq!(s.jwt_audience(), "orders");
     }
 
     #[test]

@@ -19,9 +19,8 @@ use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
     Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping,
-    DieselLoginThrottle, DieselSessionStore, DieselUserRepository, FileMailer, JwtCodec, LocalEventBus,
-    OsRandom, PgEventBus, SmtpMailer, SystemClock, TokioBackground, load_or_create_signing_secret,
-    redact_database_url,
+    DieselLoginThrottle, DieselSessionStore, DieselUserRepository, FileMailer, LocalEventBus, OsRandom,
+    PgEventBus, SmtpMailer, SystemClock, TokioBackground, redact_database_url,
 };
 use auth_ws::{Registry, WsConfig, WsState};
 
@@ -33,7 +32,10 @@ use crate::state::AppState;
 use crate::telemetry::RequestSpan;
 
 mod chat;
+mod keys;
 mod social;
+
+pub use keys::{KeySource, RotateError, TokenKeys};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,9 @@ pub enum StartupError {
     /// A social-login provider could not be set up.
     #[error("social login: {0}")]
     OAuth(#[from] auth_infra::OAuthConfigError),
+    /// The signing keys are unusable.
+    #[error("signing keys: {0}")]
+    Keys(String),
     /// The password hasher could not be set up.
     #[error("password hasher: {0}")]
     Hasher(String),
@@ -83,6 +88,8 @@ pub struct Application {
     registry: Arc<Registry>,
     /// The scheduled purge, stopped with the server.
     purge: Option<tokio::task::JoinHandle<()>>,
+    /// The periodic re-read of the signing keys, stopped with the server.
+    key_refresh: Option<tokio::task::JoinHandle<()>>,
     chat: Arc<auth_ws::ChatPresence>,
 }
 
@@ -137,23 +144,20 @@ pub async fn build_service(
     db: &Database,
     events: Arc<dyn EventBus>,
 ) -> Result<AuthService, StartupError> {
-    let secret: Vec<u8> = match &settings.jwt_secret {
-        Some(secret) => {
-            tracing::info!("JWT signing key: AUTH_JWT_SECRET");
-            secret.expose_secret().as_bytes().to_vec()
-        }
-        None => {
-            let (key, created) = load_or_create_signing_secret(db).await?;
-            if created {
-                tracing::warn!(
-                    "AUTH_JWT_SECRET is not set: generated a signing key and stored it in the database"
-                );
-            } else {
-                tracing::info!("AUTH_JWT_SECRET is not set: using the signing key stored in the database");
-            }
-            key
-        }
-    };
+    let keys = TokenKeys::load(settings, db).await?;
+    build_service_with(settings, db, events, &keys).await
+}
+
+/// Builds the domain service over real adapters, signing with `keys`.
+///
+/// # Errors
+/// [`StartupError`] when the hasher, the mailer or a port cannot be set up.
+pub async fn build_service_with(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+    keys: &TokenKeys,
+) -> Result<AuthService, StartupError> {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let threads = settings.hash_concurrency.unwrap_or(cores);
     let hasher = Argon2Hasher::with_nice(threads, settings.hash_nice)
@@ -164,7 +168,7 @@ pub async fn build_service(
         users: Arc::new(DieselUserRepository::new(db.clone())),
         sessions: Arc::new(DieselSessionStore::new(db.clone())),
         hasher: Arc::new(hasher),
-        tokens: Arc::new(JwtCodec::hs256(&secret)),
+        tokens: Arc::new(keys.codec.clone()),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         codes: Arc::new(DieselCodeStore::new(db.clone())),
@@ -348,7 +352,9 @@ impl Application {
                 _ => return Err(StartupError::EventBus("`postgres` needs a PostgreSQL database")),
             };
         tracing::info!(cross_instance = pg_bus.is_some(), "event bus ready");
-        let auth = build_service(&settings, &db, events).await?;
+        let keys = Arc::new(TokenKeys::load(&settings, &db).await?);
+        let auth = build_service_with(&settings, &db, events, &keys).await?;
+        let key_refresh = keys.spawn_refresh();
         let purge = (settings.purge_interval_seconds > 0).then(|| {
             spawn_purge(
                 housekeeper(&settings, &db),
@@ -405,6 +411,7 @@ impl Application {
             env!("CARGO_PKG_VERSION"),
         ))));
         let cors_origins = settings.cors_origins();
+        let token_keys = web::Data::from(keys);
         if settings.metrics_enabled {
             crate::metrics::handle();
         }
@@ -437,6 +444,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::metrics::record))
                 .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id))
                 .app_data(served.clone())
+                .app_data(token_keys.clone())
                 .configure(move |cfg| plan.mount(cfg))
         })
         .shutdown_timeout(settings.shutdown_timeout_seconds);
@@ -463,6 +471,7 @@ impl Application {
             pg_bus,
             registry,
             purge,
+            key_refresh,
             chat,
         })
     }
@@ -499,6 +508,9 @@ impl Application {
         }
         if let Some(purge) = &self.purge {
             purge.abort();
+        }
+        if let Some(task) = &self.key_refresh {
+            task.abort();
         }
         if let Some(bus) = &self.pg_bus {
             bus.stop_listening();

@@ -5,8 +5,11 @@
 //! - [`DieselUserRepository`], [`DieselSessionStore`]: the storage ports.
 //! - [`Argon2Hasher`]: argon2id on a pool of dedicated, lower-priority
 //!   threads that hand their work areas back to the OS when idle.
-//! - [`JwtCodec`]: HS256 JWTs; [`load_or_create_signing_secret`] keeps a
-//!   generated secret in the database when none is configured.
+//! - [`JwtCodec`]: JWTs; access tokens signed by a [`KeyRing`] (ES256 by
+//!   default, EdDSA, RS256, or legacy HS256), refresh tokens HS256;
+//!   [`SigningKeyStore`] keeps generated key pairs in the database
+//!   (sealed under a KEK when one is configured);
+//!   [`load_or_create_signing_secret`] keeps a generated HMAC secret there.
 //! - [`DieselAppRepository`], [`DieselChatProfiles`], [`HmacAppTokens`]:
 //!   the `chat` contract's applications, profiles and app-signed tokens
 //!   (secrets derived from the `apps_hmac` server key, never stored).
@@ -43,6 +46,8 @@ mod oauth;
 mod password_schemes;
 mod redact;
 mod sessions;
+pub mod signing;
+mod signing_store;
 mod social_store;
 mod system;
 #[cfg(feature = "test-support")]
@@ -64,6 +69,8 @@ pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
 pub use password_schemes::accounts_by_password_scheme;
 pub use redact::redact_database_url;
 pub use sessions::DieselSessionStore;
+pub use signing::{KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};
+pub use signing_store::{Kek, KeyStoreError, Rotated, SigningKeyStore};
 pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
 pub use system::{OsRandom, SystemClock, TokioBackground};
 pub use throttle::DieselLoginThrottle;

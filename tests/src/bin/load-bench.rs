@@ -554,6 +554,7 @@ async fn start_with(params: &Params, url: &str, mail: &str, extra: &[(String, St
     let mut env = vec![
         ("AUTH_DATABASE_URL", url),
         ("AUTH_JWT_SECRET", SECRET),
+        ("AUTH_JWT_ALGORITHM", "ES256"),
         ("AUTH_MAIL_DIR", mail),
         ("AUTH_SIGNUP_REQUIRE_EMAIL_CODE", "false"),
         ("AUTH_LOGIN_THROTTLE_ENABLED", "false"),

@@ -511,6 +511,37 @@ async fn apps_are_listed_deleted_and_rekeyed(backend: TestBackend) {
         "the old secret still verifies"
     );
     assert_eq!(chat_login(new_secret.clone()).await, 200);
+    // The app's secret is also its introspection credential: only the
+    // current one authenticates.
+    let introspect_as = |secret: String| {
+        let app_id = app_id.clone();
+        let app = &app;
+        async move {
+            use base64::Engine as _;
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{app_id}:{secret}"));
+            app.request(
+                "POST",
+                "/oauth2/introspect",
+                &[
+                    ("authorization".to_owned(), format!("Basic {basic}")),
+                    (
+                        "content-type".to_owned(),
+                        "application/x-www-form-urlencoded".to_owned(),
+                    ),
+                ],
+                b"token=not-a-token".to_vec(),
+            )
+            .await
+            .status
+            .as_u16()
+        }
+    };
+    assert_eq!(
+        introspect_as(old_secret.clone()).await,
+        401,
+        "the old secret still authenticates"
+    );
+    assert_eq!(introspect_as(new_secret.clone()).await, 200);
     let listed = admin(&app, "GET", "/internal/apps").await;
     assert_eq!(ok(&listed)["apps"][0]["secretVersion"], json!(1));
 

@@ -19,6 +19,7 @@ mod robustness;
 mod session;
 mod social;
 mod standard;
+mod tokens;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -196,6 +196,31 @@ impl AuthService {
         Ok(CreatedApp { app, secret })
     }
 
+    /// Whether `secret` is the secret of the registered application
+    /// `app_id` (client authentication of introspection). Compared in
+    /// constant time.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn verify_app_client(&self, app_id: &str, secret: &str) -> Result<bool, PortError> {
+        let Ok(app_id) = AppId::parse(app_id) else {
+            return Ok(false);
+        };
+        let Some(app) = self.ports.chat.apps.get(&app_id).await? else {
+            return Ok(false);
+        };
+        // The current secret: a rotated-away one no longer authenticates.
+        let expected = self.ports.chat.tokens.issue_secret(&app)?;
+        let (a, b) = (expected.as_bytes(), secret.as_bytes());
+        // Every byte is compared whatever the first difference; the length
+        // (64 hex digits for every application) is no secret.
+        let diff = a
+            .iter()
+            .zip(b)
+            .fold(u8::from(a.len() != b.len()), |acc, (x, y)| acc | (x ^ y));
+        Ok(diff == 0)
+    }
+
     /// Verifies a chat token for `app_id`: a token signed by that
     /// application (`app_id` claim, when present, equal to `app_id`), which
     /// names [`ChatUser::App`], or one of our own access tokens (its session

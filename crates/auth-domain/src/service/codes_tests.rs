@@ -193,6 +193,11 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
         .await
         .unwrap();
     w.clock.advance(TimeDelta::minutes(1));
+    let access = login.tokens.access.token.clone();
+    assert!(
+        w.service.introspect(&access).await.unwrap().is_some(),
+        "live before the reset"
+    );
     w.service
         .send_code(Some("newbie"), EMAIL, ForgetPassword)
         .await
@@ -220,6 +225,9 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
         w.service.refresh(&login.tokens.refresh.token).await,
         Err(RefreshError::Invalid)
     ));
+    // Introspection reports the reset at once; offline checks cannot.
+    assert_eq!(w.service.introspect(&access).await.unwrap(), None);
+    assert!(w.service.authenticate(&access).is_ok());
     let meta = || SessionMeta {
         client: "standard",
         ip: None,

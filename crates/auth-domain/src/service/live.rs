@@ -82,6 +82,20 @@ impl AuthService {
         }
     }
 
+    /// RFC 7662 introspection: the claims of `access_token` when it is a
+    /// valid, unexpired access token of a session that is live now;
+    /// `None` for anything else (expired, forged, logged out, revoked,
+    /// user withdrawn, password reset, refresh tokens).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn introspect(&self, access_token: &str) -> Result<Option<AccessClaims>, PortError> {
+        let Ok(claims) = self.authenticate(access_token) else {
+            return Ok(None);
+        };
+        Ok((self.session_status(claims.sid).await? == SessionStatus::Live).then_some(claims))
+    }
+
     /// Whether a session is still live: not revoked, and not expired (one of
     /// its refresh tokens is unspent and unexpired, so it can go on).
     ///

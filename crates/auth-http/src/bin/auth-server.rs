@@ -57,6 +57,11 @@ enum Command {
         /// The recipient.
         to: String,
     },
+    /// Signing keys of access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,6 +71,21 @@ enum SessionsCommand {
     Revoke {
         /// The session id (the tokens' `sid`).
         sid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print every signing key with its state (pending, active, retiring,
+    /// retired) and dates, as JSON.
+    List,
+    /// Add a signing key: published at once, signing after
+    /// `AUTH_JWT_KEY_PREPUBLISH_SECONDS`; running instances pick it up
+    /// within `AUTH_JWT_KEY_REFRESH_SECONDS`.
+    Rotate {
+        /// Sign with the new key at once.
+        #[arg(long)]
+        activate_now: bool,
     },
 }
 
@@ -218,6 +238,7 @@ async fn main() -> std::process::ExitCode {
             | Command::Users { .. }
             | Command::Sessions { .. }
             | Command::SendTestEmail { .. }
+            | Command::Keys { .. }
     ) {
         None
     } else {
@@ -330,6 +351,24 @@ async fn main() -> std::process::ExitCode {
                 }
             };
             return print_json(result.map_err(|e| e.to_string()));
+        }
+        Command::Keys { command } => {
+            let result = match command {
+                KeysCommand::List => auth_http::cli::keys_list(&settings).await,
+                KeysCommand::Rotate { activate_now } => {
+                    auth_http::cli::keys_rotate(&settings, activate_now).await
+                }
+            };
+            return match result {
+                Ok(out) => {
+                    println!("{out}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("auth-server: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
         }
         Command::Serve => match Application::build(settings).await {
             Ok(app) => app

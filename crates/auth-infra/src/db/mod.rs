@@ -298,6 +298,25 @@ impl Database {
         Ok(rows)
     }
 
+    /// The text column `value` of every row `sql` selects (a test's view
+    /// of what was stored).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or the query fails.
+    #[cfg(feature = "test-support")]
+    pub async fn raw_strings(&self, sql: &str) -> Result<Vec<String>, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let sql = sql.to_owned();
+        self.with_conn(move |conn| diesel::sql_query(sql).load::<Text>(conn))
+            .await?
+            .map(|rows| rows.into_iter().map(|r| r.value).collect())
+            .map_err(DbError::from)
+    }
+
     /// Checks that the database answers (`SELECT 1`).
     ///
     /// # Errors

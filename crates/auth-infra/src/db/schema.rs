@@ -51,6 +51,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        generation -> BigInt,
+        alg -> Text,
+        private_key -> Text,
+        created_at -> Timestamp,
+        activates_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     verification_codes (email) {
         email -> Text,
         purpose -> Text,
@@ -150,6 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     server_keys,
+    signing_keys,
     verification_codes,
     code_decoys,
     social_identities,

@@ -1,0 +1,206 @@
+//! The keys of access tokens, from settings: generated and kept in the
+//! database (the default), one PEM file, or the legacy HS256 secret.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use secrecy::ExposeSecret;
+
+use auth_infra::{
+    Database, JwtCodec, Kek, KeyRing, KeyStoreError, Rotated, SigningAlgorithm, SigningKey, SigningKeyStore,
+    load_or_create_signing_secret,
+};
+
+use super::StartupError;
+use crate::settings::Settings;
+
+/// Where the signing keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    /// Generated and stored in the database; rotations go there.
+    Database,
+    /// `AUTH_JWT_SIGNING_KEY` (operators rotate by replacing it).
+    Pem,
+    /// The legacy shared HS256 secret.
+    Secret,
+}
+
+/// The token keys of one instance: the codec the domain signs with, and
+/// what publication and rotation need.
+#[derive(Debug, Clone)]
+pub struct TokenKeys {
+    /// The codec (shared with the domain service).
+    pub codec: JwtCodec,
+    /// Where the keys come from.
+    pub source: KeySource,
+    /// The configured algorithm.
+    pub alg: SigningAlgorithm,
+    /// `iss` of access tokens.
+    pub issuer: String,
+    /// How long a superseded key stays published and accepted.
+    pub retire_after: TimeDelta,
+    /// How long a rotated-in key is published before it signs.
+    pub prepublish: TimeDelta,
+    /// How often the database is read for key changes.
+    pub refresh_every: Duration,
+    store: Option<SigningKeyStore>,
+}
+
+/// Why a rotation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// The keys are not kept in the database (PEM file or HS256 secret).
+    #[error("signing keys are not managed by this service ({0})")]
+    NotManaged(&'static str),
+    /// The database or the key material failed.
+    #[error(transparent)]
+    Store(#[from] KeyStoreError),
+}
+
+impl TokenKeys {
+    /// Sets up the keys from `settings`: in the database mode, generates
+    /// the first key if there is none (and rotates to a key of the
+    /// configured algorithm if it changed).
+    ///
+    /// # Errors
+    /// [`StartupError`] when the settings or the stored keys are unusable.
+    pub async fn load(settings: &Settings, db: &Database) -> Result<Self, StartupError> {
+        let alg = settings.jwt_signing_algorithm()?;
+        let refresh_secret: Vec<u8> = match &settings.jwt_secret {
+            Some(secret) => {
+                tracing::info!("HS256 secret: AUTH_JWT_SECRET");
+                secret.expose_secret().as_bytes().to_vec()
+            }
+            None => {
+                let (key, created) = load_or_create_signing_secret(db).await?;
+                if created {
+                    tracing::info!(
+                        "AUTH_JWT_SECRET is not set: generated an HS256 secret and stored it in the database"
+                    );
+                }
+                key
+            }
+        };
+        let issuer = settings.jwt_issuer();
+        let audience = settings.jwt_audience();
+        // A superseded key verifies for as long as its last token can live,
+        // plus a minute of clock skew between instances.
+        let retire_after = TimeDelta::seconds(settings.access_ttl_seconds) + TimeDelta::minutes(1);
+        let prepublish = TimeDelta::seconds(settings.jwt_key_prepublish_seconds);
+        let now = Utc::now();
+        let kek = settings.key_encryption_key.as_ref().map(Kek::new);
+        let (source, ring, store) = if !alg.is_asymmetric() {
+            tracing::warn!(
+                "access tokens are HS256 (legacy): services verify them with the shared secret; nothing is published"
+            );
+            let key = SigningKey::hs256(&refresh_secret, now);
+            (KeySource::Secret, KeyRing::new(vec![key], retire_after), None)
+        } else if let Some(pem) = &settings.jwt_signing_key {
+            let key = SigningKey::from_pem(alg, pem.expose_secret(), 1, now, now)
+                .map_err(|e| StartupError::Keys(format!("AUTH_JWT_SIGNING_KEY: {e}")))?;
+            tracing::info!(kid = key.kid(), %alg, "signing key: AUTH_JWT_SIGNING_KEY");
+            (KeySource::Pem, KeyRing::new(vec![key], retire_after), None)
+        } else {
+            let store = SigningKeyStore::new(db.clone(), kek);
+            let keys = store
+                .load()
+                .await
+                .map_err(|e| StartupError::Keys(e.to_string()))?;
+            let changed = store
+                .ensure(alg, now, prepublish)
+                .await
+                .map_err(|e| StartupError::Keys(e.to_string()))?;
+            if let Some(r) = &changed {
+                tracing::info!(kid = %r.kid, alg = %r.alg, activates_at = %r.activates_at, "generated a signing key");
+            }
+            let ring = if changed.is_some() || keys.is_empty() {
+                store
+                    .ring(retire_after)
+                    .await
+                    .map_err(|e| StartupError::Keys(e.to_string()))?
+            } else {
+                KeyRing::new(keys, retire_after)
+            };
+            if settings.key_encryption_key.is_none() {
+                tracing::warn!(
+                    "AUTH_KEY_ENCRYPTION_KEY is not set: private signing keys are stored in clear in the database"
+                );
+            }
+            (KeySource::Database, ring, Some(store))
+        };
+        if let Some(active) = ring.signer(now) {
+            tracing::info!(kid = active.kid(), alg = %active.alg(), issuer = %issuer, "access tokens signed");
+        }
+        // Legacy HS256 tokens keep today's claims (no `iss`/`aud`): verifiers
+        // that share the secret may refuse an unexpected `aud`.
+        let (iss, aud) = if alg.is_asymmetric() {
+            (issuer.as_str(), audience.as_str())
+        } else {
+            ("", "")
+        };
+        Ok(Self {
+            codec: JwtCodec::new(ring, &refresh_secret, iss, aud),
+            source,
+            alg,
+            issuer,
+            retire_after,
+            prepublish,
+            refresh_every: Duration::from_secs(settings.jwt_key_refresh_seconds.clamp(1, 5)),
+            store,
+        })
+    }
+
+    /// Reads the keys from the database again (a rotation by another
+    /// instance or the CLI); returns whether they changed.
+    ///
+    /// # Errors
+    /// [`KeyStoreError`]; the keys in use stay.
+    pub async fn reload(&self) -> Result<bool, KeyStoreError> {
+        let Some(store) = &self.store else {
+            return Ok(false);
+        };
+        let ring = store.ring(self.retire_after).await?;
+        Ok(self.codec.replace_ring(ring))
+    }
+
+    /// Adds a key: published at once, signing after the pre-publication
+    /// period, or at once with `activate_now`. This instance uses it
+    /// immediately; the others within `refresh_every`.
+    ///
+    /// # Errors
+    /// [`RotateError`].
+    pub async fn rotate(&self, activate_now: bool) -> Result<Rotated, RotateError> {
+        let store = self.store.as_ref().ok_or(match self.source {
+            KeySource::Pem => RotateError::NotManaged("AUTH_JWT_SIGNING_KEY is set"),
+            _ => RotateError::NotManaged("AUTH_JWT_ALGORITHM is HS256"),
+        })?;
+        let now = Utc::now();
+        let activates_at = if activate_now { now } else { now + self.prepublish };
+        let rotated = store.rotate(self.alg, now, activates_at).await?;
+        tracing::info!(kid = %rotated.kid, alg = %rotated.alg, activates_at = %rotated.activates_at, "signing key rotated");
+        self.reload().await?;
+        Ok(rotated)
+    }
+
+    /// Re-reads the database every `refresh_every` until aborted.
+    pub fn spawn_refresh(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        self.store.as_ref()?;
+        let keys = self.clone();
+        Some(tokio::spawn(async move {
+            let every = keys.refresh_every;
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match keys.reload().await {
+                    Ok(true) => tracing::info!("signing keys changed; now in use"),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the signing keys; keeping the current ones")
+                    }
+                }
+            }
+        }))
+    }
+}

@@ -1,0 +1,542 @@
+//! Signing keys of access tokens: algorithms, key material, and the key
+//! ring (which key signs now, which keys still verify, what is published).
+//!
+//! A key's life (times, not flags, so every instance agrees without
+//! coordination):
+//! - **pending** from creation until its `activates_at`: published in the
+//!   JWKS, not yet signing (the pre-publication period lets verifiers'
+//!   caches learn it before the first token it signs);
+//! - **active** from `activates_at` while no newer key is active: signs;
+//! - **retiring** once a newer key is active (`superseded_at`, the next
+//!   key's `activates_at`): still published and verifying, for as long as
+//!   a token it signed can live (the access-token lifetime plus a minute);
+//! - **retired** after that: neither published nor accepted.
+//!
+//! The newest (highest generation) key whose `activates_at` has passed
+//! signs, so a later `--activate-now` rotation wins over an earlier pending
+//! key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+/// The algorithm of access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningAlgorithm {
+    /// ECDSA P-256 with SHA-256 (the default).
+    Es256,
+    /// Ed25519.
+    EdDsa,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys.
+    Rs256,
+    /// HMAC-SHA256 with a shared secret (legacy: nothing is published).
+    Hs256,
+}
+
+impl SigningAlgorithm {
+    /// Every algorithm, in the order documents list them.
+    pub const ALL: [Self; 4] = [Self::Es256, Self::EdDsa, Self::Rs256, Self::Hs256];
+
+    /// From its JOSE name (`ES256`, `EdDSA`, `RS256`, `HS256`; any case).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Its JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+            Self::Rs256 => "RS256",
+            Self::Hs256 => "HS256",
+        }
+    }
+
+    /// Whether tokens can be verified with a published public key.
+    pub fn is_asymmetric(self) -> bool {
+        self != Self::Hs256
+    }
+
+    pub(crate) fn jwt(self) -> Algorithm {
+        match self {
+            Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
+            Self::Rs256 => Algorithm::RS256,
+            Self::Hs256 => Algorithm::HS256,
+        }
+    }
+}
+
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why key material is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The PEM is not a private key of the algorithm.
+    #[error("not a {alg} private key in PEM (PKCS#8{extra})")]
+    BadPem {
+        /// The expected algorithm.
+        alg: SigningAlgorithm,
+        /// Other accepted forms.
+        extra: &'static str,
+    },
+    /// An RSA key shorter than 2048 bits.
+    #[error("RSA keys must have at least 2048 bits")]
+    WeakRsa,
+    /// Generation or encoding failed.
+    #[error("key generation failed: {0}")]
+    Generate(String),
+    /// The key cannot be turned into a JWK.
+    #[error("cannot publish the key: {0}")]
+    Publish(String),
+    /// HS256 keys come from a secret, not a PEM.
+    #[error("HS256 keys are secrets, not PEM files")]
+    Symmetric,
+}
+
+/// A new private key of `alg` as PKCS#8 PEM (RSA: 2048 bits, slow in debug
+/// builds; run it off the async runtime).
+///
+/// # Errors
+/// [`KeyError::Generate`], or [`KeyError::Symmetric`] for HS256.
+pub fn generate_pem(alg: SigningAlgorithm) -> Result<String, KeyError> {
+    use rand_core::OsRng;
+    let generate = |e: &dyn std::fmt::Display| KeyError::Generate(e.to_string());
+    match alg {
+        SigningAlgorithm::Es256 => {
+            use p256::pkcs8::{EncodePrivateKey, LineEnding};
+            let key = p256::SecretKey::random(&mut OsRng);
+            Ok(key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| generate(&e))?
+                .to_string())
+        }
+        SigningAlgorithm::EdDsa => ed25519_pem(&ed25519_dalek::SigningKey::generate(&mut OsRng)),
+        SigningAlgorithm::Rs256 => {
+            use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+            let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| generate(&e))?;
+            Ok(key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| generate(&e))?
+                .to_string())
+        }
+        SigningAlgorithm::Hs256 => Err(KeyError::Symmetric),
+    }
+}
+
+/// An Ed25519 key as PKCS#8 v1 PEM (without the public key, the form
+/// jsonwebtoken reads).
+fn ed25519_pem(key: &ed25519_dalek::SigningKey) -> Result<String, KeyError> {
+    use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes, spki::der::pem::LineEnding};
+    let bytes = KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    Ok(bytes
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Generate(e.to_string()))?
+        .to_string())
+}
+
+/// `pem` re-encoded as canonical PKCS#8 PEM of `alg`. Accepts PKCS#8 and,
+/// for ES256, SEC1 (`EC PRIVATE KEY`), for RS256, PKCS#1 (`RSA PRIVATE
+/// KEY`).
+///
+/// # Errors
+/// [`KeyError`].
+pub fn normalize_pem(alg: SigningAlgorithm, pem: &str) -> Result<String, KeyError> {
+    let pem = pem.trim();
+    match alg {
+        SigningAlgorithm::Es256 => {
+            use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+            let key = p256::SecretKey::from_pkcs8_pem(pem)
+                .or_else(|_| p256::SecretKey::from_sec1_pem(pem))
+                .map_err(|_| KeyError::BadPem {
+                    alg,
+                    extra: " or SEC1",
+                })?;
+            Ok(key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| KeyError::Generate(e.to_string()))?
+                .to_string())
+        }
+        SigningAlgorithm::EdDsa => {
+            use ed25519_dalek::pkcs8::DecodePrivateKey;
+            let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+                .map_err(|_| KeyError::BadPem { alg, extra: "" })?;
+            ed25519_pem(&key)
+        }
+        SigningAlgorithm::Rs256 => {
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+                .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
+                .map_err(|_| KeyError::BadPem {
+                    alg,
+                    extra: " or PKCS#1",
+                })?;
+            if key.size() < 256 {
+                return Err(KeyError::WeakRsa);
+            }
+            Ok(key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| KeyError::Generate(e.to_string()))?
+                .to_string())
+        }
+        SigningAlgorithm::Hs256 => Err(KeyError::Symmetric),
+    }
+}
+
+/// One signing key: private material, the public JWK, and its dates.
+pub struct SigningKey {
+    kid: Arc<str>,
+    alg: SigningAlgorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// The public key as published (`None` for HS256: never published).
+    jwk: Option<Value>,
+    /// Order of creation; the newest active key signs.
+    pub generation: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it starts signing.
+    pub activates_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("generation", &self.generation)
+            .field("activates_at", &self.activates_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// An asymmetric key from a PKCS#8 PEM private key (see
+    /// [`normalize_pem`]); its `kid` is the RFC 7638 thumbprint of its
+    /// public key.
+    ///
+    /// # Errors
+    /// [`KeyError`].
+    pub fn from_pem(
+        alg: SigningAlgorithm,
+        pem: &str,
+        generation: i64,
+        created_at: DateTime<Utc>,
+        activates_at: DateTime<Utc>,
+    ) -> Result<Self, KeyError> {
+        let pem = normalize_pem(alg, pem)?;
+        let bad = || KeyError::BadPem { alg, extra: "" };
+        let encoding = match alg {
+            SigningAlgorithm::Es256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+            SigningAlgorithm::EdDsa => EncodingKey::from_ed_pem(pem.as_bytes()),
+            SigningAlgorithm::Rs256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+            SigningAlgorithm::Hs256 => return Err(KeyError::Symmetric),
+        }
+        .map_err(|_| bad())?;
+        let mut jwk =
+            Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(|e| KeyError::Publish(e.to_string()))?;
+        let kid = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(|e| KeyError::Publish(e.to_string()))?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk.common.key_algorithm = Some(match alg {
+            SigningAlgorithm::Es256 => KeyAlgorithm::ES256,
+            SigningAlgorithm::EdDsa => KeyAlgorithm::EdDSA,
+            _ => KeyAlgorithm::RS256,
+        });
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::Publish(e.to_string()))?;
+        let jwk = serde_json::to_value(&jwk).map_err(|e| KeyError::Publish(e.to_string()))?;
+        Ok(Self {
+            kid: kid.into(),
+            alg,
+            encoding,
+            decoding,
+            jwk: Some(jwk),
+            generation,
+            created_at,
+            activates_at,
+        })
+    }
+
+    /// The legacy HS256 key: `secret` shared with the services that verify.
+    /// Its `kid` is derived from a hash of the secret (it names the key, it
+    /// reveals nothing usable).
+    pub fn hs256(secret: &[u8], created_at: DateTime<Utc>) -> Self {
+        let digest = sha2::Sha256::digest([b"auth kid hs256:".as_slice(), secret].concat());
+        Self {
+            kid: format!("hs256-{}", &hex::encode(digest)[..16]).into(),
+            alg: SigningAlgorithm::Hs256,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            jwk: None,
+            generation: 1,
+            created_at,
+            activates_at: created_at,
+        }
+    }
+
+    /// The key id (`kid`).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> SigningAlgorithm {
+        self.alg
+    }
+
+    pub(crate) fn kid_arc(&self) -> Arc<str> {
+        self.kid.clone()
+    }
+
+    pub(crate) fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
+    pub(crate) fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// The published JWK (`None` for HS256).
+    pub fn public_jwk(&self) -> Option<&Value> {
+        self.jwk.as_ref()
+    }
+}
+
+/// Where a key is in its life (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, not signing yet.
+    Pending,
+    /// Signing.
+    Active,
+    /// Superseded; published and verifying until its tokens have expired.
+    Retiring,
+    /// Neither published nor accepted.
+    Retired,
+}
+
+impl KeyState {
+    /// `pending`, `active`, `retiring`, `retired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retiring => "retiring",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// What `keys list` shows of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The key id.
+    pub kid: String,
+    /// The algorithm.
+    pub alg: SigningAlgorithm,
+    /// Its state now.
+    pub state: KeyState,
+    /// Creation.
+    pub created_at: DateTime<Utc>,
+    /// Start of signing.
+    pub activates_at: DateTime<Utc>,
+    /// When a newer key took over, if one has (or is scheduled to).
+    pub superseded_at: Option<DateTime<Utc>>,
+    /// When it stops being published and accepted.
+    pub retires_at: Option<DateTime<Utc>>,
+}
+
+/// The keys an instance signs and verifies access tokens with.
+#[derive(Debug)]
+pub struct KeyRing {
+    /// By generation, oldest first.
+    keys: Vec<Arc<SigningKey>>,
+    by_kid: HashMap<Arc<str>, usize>,
+    /// How long a superseded key stays published and accepted.
+    retire_after: TimeDelta,
+}
+
+impl KeyRing {
+    /// A ring of `keys` (any order); superseded keys retire `retire_after`
+    /// after a newer key took over.
+    pub fn new(mut keys: Vec<SigningKey>, retire_after: TimeDelta) -> Self {
+        keys.sort_by_key(|k| k.generation);
+        let keys: Vec<Arc<SigningKey>> = keys.into_iter().map(Arc::new).collect();
+        let by_kid = keys.iter().enumerate().map(|(i, k)| (k.kid.clone(), i)).collect();
+        Self {
+            keys,
+            by_kid,
+            retire_after,
+        }
+    }
+
+    /// Whether this ring holds the same keys with the same dates as `other`.
+    pub fn same_keys(&self, other: &Self) -> bool {
+        self.keys.len() == other.keys.len()
+            && self.retire_after == other.retire_after
+            && self.keys.iter().zip(&other.keys).all(|(a, b)| {
+                a.kid == b.kid && a.generation == b.generation && a.activates_at == b.activates_at
+            })
+    }
+
+    /// The keys, oldest first.
+    pub fn keys(&self) -> &[Arc<SigningKey>] {
+        &self.keys
+    }
+
+    fn superseded_at(&self, i: usize) -> Option<DateTime<Utc>> {
+        self.keys[i + 1..].iter().map(|k| k.activates_at).min()
+    }
+
+    fn state_of(&self, i: usize, now: DateTime<Utc>) -> KeyState {
+        match self.superseded_at(i) {
+            Some(s) if now >= s + self.retire_after => KeyState::Retired,
+            Some(s) if now >= s => KeyState::Retiring,
+            _ if now < self.keys[i].activates_at => KeyState::Pending,
+            _ => KeyState::Active,
+        }
+    }
+
+    /// The key that signs at `now`: the newest whose `activates_at` has
+    /// passed (else the oldest: a ring never stops signing).
+    pub fn signer(&self, now: DateTime<Utc>) -> Option<&Arc<SigningKey>> {
+        self.keys
+            .iter()
+            .rev()
+            .find(|k| k.activates_at <= now)
+            .or_else(|| self.keys.first())
+    }
+
+    /// The key named `kid` if it may verify a token at `now` (not retired).
+    pub fn verifier(&self, kid: &str, now: DateTime<Utc>) -> Option<&Arc<SigningKey>> {
+        let &i = self.by_kid.get(kid)?;
+        (self.state_of(i, now) != KeyState::Retired).then(|| &self.keys[i])
+    }
+
+    /// The only key, when the ring has exactly one (legacy HS256 tokens
+    /// issued before keys had ids name none).
+    pub fn single(&self) -> Option<&Arc<SigningKey>> {
+        match self.keys.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+
+    /// The JWK set: every key not retired at `now` that has a public key.
+    pub fn jwks(&self, now: DateTime<Utc>) -> Value {
+        let keys: Vec<&Value> = (0..self.keys.len())
+            .filter(|&i| self.state_of(i, now) != KeyState::Retired)
+            .filter_map(|i| self.keys[i].jwk.as_ref())
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// Every key with its state and dates, oldest first.
+    pub fn describe(&self, now: DateTime<Utc>) -> Vec<KeyInfo> {
+        (0..self.keys.len())
+            .map(|i| {
+                let k = &self.keys[i];
+                let superseded_at = self.superseded_at(i);
+                KeyInfo {
+                    kid: k.kid.to_string(),
+                    alg: k.alg,
+                    state: self.state_of(i, now),
+                    created_at: k.created_at,
+                    activates_at: k.activates_at,
+                    superseded_at,
+                    retires_at: superseded_at.map(|s| s + self.retire_after),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn key(generation: i64, activates: i64) -> SigningKey {
+        let pem = generate_pem(SigningAlgorithm::Es256).unwrap();
+        SigningKey::from_pem(SigningAlgorithm::Es256, &pem, generation, at(0), at(activates)).unwrap()
+    }
+
+    #[test]
+    fn every_asymmetric_algorithm_generates_a_publishable_key() {
+        for alg in [
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa,
+            SigningAlgorithm::Rs256,
+        ] {
+            let pem = generate_pem(alg).unwrap();
+            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{alg}");
+            let k = SigningKey::from_pem(alg, &pem, 1, at(0), at(0)).unwrap();
+            let jwk = k.public_jwk().unwrap();
+            assert_eq!(jwk["alg"], alg.as_str());
+            assert_eq!(jwk["use"], "sig");
+            assert_eq!(jwk["kid"], k.kid());
+            assert!(jwk.get("d").is_none(), "no private part: {jwk}");
+            // The same PEM gives the same kid (thumbprint).
+            assert_eq!(
+                SigningKey::from_pem(alg, &pem, 1, at(0), at(0)).unwrap().kid(),
+                k.kid()
+            );
+            // A key of another algorithm is refused.
+            let other = if alg == SigningAlgorithm::Es256 {
+                SigningAlgorithm::EdDsa
+            } else {
+                SigningAlgorithm::Es256
+            };
+            assert!(SigningKey::from_pem(other, &pem, 1, at(0), at(0)).is_err());
+        }
+        assert!(SigningKey::from_pem(SigningAlgorithm::Es256, "junk", 1, at(0), at(0)).is_err());
+    }
+
+    #[test]
+    fn a_rotation_walks_pending_active_retiring_retired() {
+        let ring = KeyRing::new(vec![key(2, 100), key(1, 0)], TimeDelta::seconds(60));
+        let (old, new) = (ring.keys()[0].clone(), ring.keys()[1].clone());
+        let states = |t| ring.describe(at(t)).iter().map(|k| k.state).collect::<Vec<_>>();
+        assert_eq!(states(50), [KeyState::Active, KeyState::Pending]);
+        assert_eq!(ring.signer(at(50)).unwrap().kid(), old.kid());
+        assert_eq!(ring.jwks(at(50))["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(states(100), [KeyState::Retiring, KeyState::Active]);
+        assert_eq!(ring.signer(at(100)).unwrap().kid(), new.kid());
+        assert!(ring.verifier(old.kid(), at(159)).is_some());
+        assert_eq!(states(160), [KeyState::Retired, KeyState::Active]);
+        assert!(ring.verifier(old.kid(), at(160)).is_none());
+        assert_eq!(ring.jwks(at(160))["keys"].as_array().unwrap().len(), 1);
+        assert!(ring.verifier("../../etc/passwd", at(0)).is_none());
+    }
+
+    #[test]
+    fn the_newest_activated_key_signs() {
+        // Rotated with pre-publication (gen 2, later), then at once (gen 3).
+        let ring = KeyRing::new(vec![key(1, 0), key(2, 1000), key(3, 10)], TimeDelta::seconds(60));
+        let gen3 = ring.keys()[2].kid().to_owned();
+        assert_eq!(ring.signer(at(20)).unwrap().kid(), gen3);
+        assert_eq!(ring.signer(at(2000)).unwrap().kid(), gen3);
+    }
+}
