@@ -59,10 +59,9 @@ impl Housekeeping for DieselHousekeeping {
                     refresh_tokens::table.filter(refresh_tokens::expires_at.lt(refresh_before)),
                 )
                 .execute(conn)?;
-                let of_revoked = diesel::delete(
-                    refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(revoked)),
-                )
-                .execute(conn)?;
+                let of_revoked =
+                    diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(revoked)))
+                        .execute(conn)?;
                 report.refresh_records = count(expired + of_revoked);
                 let has_refresh =
                     exists(refresh_tokens::table.filter(refresh_tokens::session_id.eq(sessions::id)));
