@@ -35,10 +35,20 @@ ci:
 
 # Throughput, latency, memory and start-up against the machine's limits
 # (release build, SQLite and PostgreSQL, ~3 minutes); writes docs/performance.md.
+# `just bench --scale` runs `bench-scale` with its defaults instead.
 bench seconds="3" rounds="5" accounts="100000":
-    cargo build --release --bin auth-server --bin load-bench --bin import-bench
-    ./target/release/load-bench --seconds {{seconds}} --rounds {{rounds}}
-    ./target/release/import-bench --accounts {{accounts}}
+    {{ if seconds == "--scale" { just_executable() + " bench-scale" } else { "cargo build --release --bin auth-server --bin load-bench --bin import-bench && ./target/release/load-bench --seconds " + seconds + " --rounds " + rounds + " && ./target/release/import-bench --accounts " + accounts } }}
+
+# Cost as the data grows (issue 18): the load-bench figures on an empty
+# database and on one filled with `accounts` accounts (each with a live
+# session and refresh history) and 10 × accounts audit rows, as ratios, then
+# the database size under a sustained churn with the scheduled purge
+# (release build, SQLite and PostgreSQL); writes docs/performance.md
+# between the load-bench-scale markers. `just bench --scale` runs it with
+# the defaults.
+bench-scale accounts="1000000" seconds="2" rounds="3" churn="120":
+    cargo build --release --bin auth-server --bin load-bench
+    ./target/release/load-bench --scale --scale-accounts {{accounts}} --seconds {{seconds}} --rounds {{rounds}} --churn-seconds {{churn}}
 
 # Sign and verify cost per token algorithm, and auth-client's verify
 # throughput (release build); writes docs/performance.md.

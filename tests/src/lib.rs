@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod mail;
 pub mod oauth;
+pub mod scale;
 pub mod schema;
 pub mod ws;
 

@@ -166,6 +166,24 @@ pub trait SessionStore: Send + Sync {
     /// [`PortError`] on infrastructure failure only.
     async fn refresh_record(&self, hash: &RefreshTokenHash) -> Result<Option<RefreshRecord>, PortError>;
 
+    /// Finds a refresh token record by hash together with its session, for
+    /// the refresh path. A store answers both in one read (one trip to the
+    /// database instead of two); the default asks [`Self::refresh_record`]
+    /// and then [`Self::get`].
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn refresh_record_with_session(
+        &self,
+        hash: &RefreshTokenHash,
+    ) -> Result<Option<(RefreshRecord, Option<Session>)>, PortError> {
+        let Some(record) = self.refresh_record(hash).await? else {
+            return Ok(None);
+        };
+        let session = self.get(record.session_id).await?;
+        Ok(Some((record, session)))
+    }
+
     /// Exchanges `spent` for `next`, atomically and decided by the database:
     /// MUST mark `spent` as spent at `now` and insert `next` only when
     /// `spent` exists, is unspent and its session is live. Of any number of

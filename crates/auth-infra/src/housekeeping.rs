@@ -48,20 +48,21 @@ impl Housekeeping for DieselHousekeeping {
         self.db
             .query("purge expired rows", move |conn| {
                 let mut report = PurgeReport::default();
-                // Refresh records first: they reference their session.
+                // Refresh records first: they reference their session. Two
+                // statements, each served by an index (PostgreSQL cannot use
+                // one for `expires_at < … OR session_id IN (…)` and read the
+                // whole table; tests/tests/contract/query_plans.rs).
                 let revoked = sessions::table
                     .filter(sessions::revoked_at.lt(revoked_before))
                     .select(sessions::id);
-                report.refresh_records = count(
-                    diesel::delete(
-                        refresh_tokens::table.filter(
-                            refresh_tokens::expires_at
-                                .lt(refresh_before)
-                                .or(refresh_tokens::session_id.eq_any(revoked)),
-                        ),
-                    )
-                    .execute(conn)?,
-                );
+                let expired = diesel::delete(
+                    refresh_tokens::table.filter(refresh_tokens::expires_at.lt(refresh_before)),
+                )
+                .execute(conn)?;
+                let of_revoked =
+                    diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(revoked)))
+                        .execute(conn)?;
+                report.refresh_records = count(expired + of_revoked);
                 let has_refresh =
                     exists(refresh_tokens::table.filter(refresh_tokens::session_id.eq(sessions::id)));
                 report.sessions = count(

@@ -126,11 +126,16 @@ impl RefreshRow {
 /// `IN (SELECT id FROM sessions WHERE revoked_at IS NULL)` made SQLite read
 /// every live session on each rotation, so rotations slowed down as sessions
 /// piled up: 3× after a few thousand logins in `load-bench`. PostgreSQL
-/// plans both forms as the same index lookup.)
-fn session_is_live() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql::<diesel::sql_types::Bool>(
-        "EXISTS (SELECT 1 FROM sessions WHERE sessions.id = refresh_tokens.session_id \
-         AND sessions.revoked_at IS NULL)",
+/// plans both forms as the same index lookup.) Written with diesel's DSL,
+/// not as an SQL literal, so the rotation has a static query id and diesel
+/// keeps it prepared instead of preparing it again on every rotation.
+/// `tests/tests/contract/query_plans.rs` checks its plan.
+#[diesel::dsl::auto_type]
+fn session_is_live() -> _ {
+    diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::id.eq(refresh_tokens::session_id))
+            .filter(sessions::revoked_at.is_null()),
     )
 }
 
@@ -198,6 +203,29 @@ impl SessionStore for DieselSessionStore {
         row.map(RefreshRow::into_domain)
             .transpose()
             .map_err(|e| PortError::new(CONTEXT, e))
+    }
+
+    async fn refresh_record_with_session(
+        &self,
+        hash: &RefreshTokenHash,
+    ) -> Result<Option<(RefreshRecord, Option<Session>)>, PortError> {
+        const CONTEXT: &str = "get refresh token and session";
+        let hash = hash.as_str().to_owned();
+        // One query, one pooled connection, one hop to the blocking pool
+        // (it was two of each on every refresh).
+        let row = self
+            .db
+            .query(CONTEXT, move |conn| {
+                refresh_tokens::table
+                    .inner_join(sessions::table)
+                    .filter(refresh_tokens::token_hash.eq(hash))
+                    .first::<(RefreshRow, SessionRow)>(conn)
+                    .optional()
+            })
+            .await?;
+        row.map(|(record, session)| Ok((record.into_domain()?, Some(session.into_domain()?))))
+            .transpose()
+            .map_err(|e: DbError| PortError::new(CONTEXT, e))
     }
 
     async fn rotate(

@@ -14,6 +14,7 @@ mod fuzz;
 mod import;
 mod me;
 mod picsel;
+mod query_plans;
 mod realtime;
 mod robustness;
 mod session;

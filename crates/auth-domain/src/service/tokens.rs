@@ -1,7 +1,7 @@
 //! Refresh, reissue (rotation with reuse detection) and logout.
 
 use crate::error::PortError;
-use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome};
+use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome};
 use crate::token::{IssuedAccess, RefreshClaims, TokenError, TokenPair};
 
 use super::AuthService;
@@ -237,18 +237,19 @@ impl AuthService {
             .map_err(|e| match e {
                 TokenError::Invalid | TokenError::Expired => PresentedError::Invalid,
             })?;
-        let record: Option<RefreshRecord> = self
+        let found = self
             .ports
             .sessions
-            .refresh_record(&RefreshTokenHash::of_jti(&claims.jti))
+            .refresh_record_with_session(&RefreshTokenHash::of_jti(&claims.jti))
             .await?;
-        let Some(record) = record else {
+        let Some((record, session)) = found else {
             return Err(PresentedError::Invalid);
         };
+        // The session read is the record's; it is the token's only when
+        // the two agree.
         if record.session_id != claims.sid || record.expires_at <= now {
             return Err(PresentedError::Invalid);
         }
-        let session = self.ports.sessions.get(claims.sid).await?;
         if !session.is_some_and(|s| s.is_live()) {
             return Err(PresentedError::Invalid);
         }

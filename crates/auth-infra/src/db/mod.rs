@@ -160,6 +160,13 @@ impl Database {
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
+            // No `SELECT 1` before every checkout: on the write path it was
+            // one more round trip per query (three per refresh rotation;
+            // docs/performance.md). A connection that died while idle fails
+            // its next query, which `has_broken` then sees, and the pool
+            // replaces it: one failed request after a database restart
+            // instead of a round trip on every request.
+            .test_on_check_out(false)
             .build_unchecked(manager);
         drop(first);
         // Surface a broken pool now rather than on the first request.
@@ -315,6 +322,68 @@ impl Database {
             .await?
             .map(|rows| rows.into_iter().map(|r| r.value).collect())
             .map_err(DbError::from)
+    }
+
+    /// The size of the database in bytes: PostgreSQL's
+    /// `pg_database_size`, or SQLite's page count × page size (without the
+    /// WAL file).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or the query fails.
+    #[cfg(feature = "test-support")]
+    pub async fn database_bytes(&self) -> Result<i64, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Size {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT pg_database_size(current_database()) AS n",
+            Backend::Sqlite => {
+                "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"
+            }
+        };
+        self.with_conn(move |conn| diesel::sql_query(sql).get_result::<Size>(conn).map(|s| s.n))
+            .await?
+            .map_err(DbError::from)
+    }
+
+    /// The plan the database would use for `sql`, one line per plan row:
+    /// SQLite's `EXPLAIN QUERY PLAN` details, or PostgreSQL's text
+    /// `EXPLAIN` with `enable_seqscan = off` (set for this transaction
+    /// only), so that even a tiny table shows whether an index *can* serve
+    /// the statement: a `Seq Scan` left in the plan means none can. The
+    /// statement itself is not run (no `ANALYZE`).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection is available or `sql` does not parse.
+    #[cfg(feature = "test-support")]
+    pub async fn explain(&self, sql: &str) -> Result<Vec<String>, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct SqlitePlan {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            detail: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct PgPlan {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            #[diesel(column_name = "QUERY PLAN")]
+            line: String,
+        }
+        let sql = sql.to_owned();
+        self.with_conn(move |conn| match conn {
+            AnyConnection::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<SqlitePlan>(c)
+                .map(|rows| rows.into_iter().map(|r| r.detail).collect()),
+            AnyConnection::Postgres(c) => c.transaction(|c| {
+                c.batch_execute("SET LOCAL enable_seqscan = off")?;
+                diesel::sql_query(format!("EXPLAIN {sql}"))
+                    .load::<PgPlan>(c)
+                    .map(|rows| rows.into_iter().map(|r| r.line).collect())
+            }),
+        })
+        .await?
+        .map_err(DbError::from)
     }
 
     /// Checks that the database answers (`SELECT 1`).
