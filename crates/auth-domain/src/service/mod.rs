@@ -145,18 +145,7 @@ impl AuthService {
         client: Option<&SessionMeta>,
     ) {
         let client = client.or(self.client.as_ref());
-        let event = crate::audit::AuditEvent {
-            at: self.ports.clock.now(),
-            kind,
-            user_id,
-            session_id,
-            ip: client.and_then(|m| m.ip),
-            user_agent: client
-                .and_then(|m| m.user_agent.as_deref())
-                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
-            target: None,
-        };
-        self.ports.audit.record(event).await;
+        self.record_audit(kind, user_id, session_id, client, None).await;
     }
 
     /// Records an administrator's action on `target` (`user:7`, …) now
@@ -168,7 +157,20 @@ impl AuthService {
         session_id: Option<SessionId>,
         target: String,
     ) {
-        let client = self.client.as_ref();
+        self.record_audit(kind, user_id, session_id, self.client.as_ref(), Some(target))
+            .await;
+    }
+
+    /// Writes one audit event stamped now, with the caller's IP and user
+    /// agent (control characters dropped, at most 256 characters).
+    async fn record_audit(
+        &self,
+        kind: crate::audit::AuditKind,
+        user_id: Option<crate::user::UserId>,
+        session_id: Option<SessionId>,
+        client: Option<&SessionMeta>,
+        target: Option<String>,
+    ) {
         let event = crate::audit::AuditEvent {
             at: self.ports.clock.now(),
             kind,
@@ -178,7 +180,7 @@ impl AuthService {
             user_agent: client
                 .and_then(|m| m.user_agent.as_deref())
                 .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
-            target: Some(target),
+            target,
         };
         self.ports.audit.record(event).await;
     }

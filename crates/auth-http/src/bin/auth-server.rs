@@ -318,39 +318,29 @@ async fn main() -> std::process::ExitCode {
                         batch,
                         progress: !no_progress && std::io::stderr().is_terminal(),
                     };
-                    auth_http::cli::import_users(&settings, &args).await
+                    auth_http::cli::import_users(&settings, &args)
+                        .await
+                        .map_err(|e| e.to_string())
                 }
-                UsersCommand::Show { id } => auth_http::cli::show_user(&settings, &id).await,
+                UsersCommand::Show { id } => auth_http::cli::show_user(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
                 UsersCommand::List { query, limit, cursor } => {
-                    return print_json(
-                        auth_http::cli::users_list(&settings, query.as_deref(), limit, cursor.as_deref())
-                            .await
-                            .map_err(|e| e.to_string()),
-                    );
+                    auth_http::cli::users_list(&settings, query.as_deref(), limit, cursor.as_deref())
+                        .await
+                        .map_err(|e| e.to_string())
                 }
-                UsersCommand::Disable { id } => {
-                    return print_json(
-                        auth_http::cli::user_disable(&settings, &id)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    );
-                }
-                UsersCommand::Enable { id } => {
-                    return print_json(
-                        auth_http::cli::user_enable(&settings, &id)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    );
-                }
-                UsersCommand::RevokeSessions { id } => {
-                    return print_json(
-                        auth_http::cli::user_revoke_sessions(&settings, &id)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    );
-                }
+                UsersCommand::Disable { id } => auth_http::cli::user_disable(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                UsersCommand::Enable { id } => auth_http::cli::user_enable(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                UsersCommand::RevokeSessions { id } => auth_http::cli::user_revoke_sessions(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
             };
-            return print_json(result.map_err(|e| e.to_string()));
+            return print_json(result);
         }
         Command::Keys { command } => {
             let result = match command {
@@ -359,16 +349,7 @@ async fn main() -> std::process::ExitCode {
                     auth_http::cli::keys_rotate(&settings, activate_now).await
                 }
             };
-            return match result {
-                Ok(out) => {
-                    println!("{out}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("auth-server: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
+            return print_json(result.map_err(|e| e.to_string()));
         }
         Command::Serve => match Application::build(settings).await {
             Ok(app) => app
