@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::body::read_bytes;
-use crate::internal::InternalError;
+use crate::internal::{InternalError, admin_errors};
 use crate::openapi::Op;
 use crate::routes::{Method, Route};
 use crate::startup::{RotateError, TokenKeys};
@@ -358,26 +358,6 @@ pub struct Message {
     message: String,
 }
 
-/// The answers every admin route can give (as `internal`'s).
-fn admin_errors(op: Op) -> Op {
-    let failure = |m: &str| json!({"success": false, "message": m});
-    op.bearer("adminToken")
-        .reply::<Message>(
-            401,
-            "No or a wrong admin token.",
-            failure("관리자 인증이 필요합니다."),
-        )
-        .reply::<Message>(
-            403,
-            "`AUTH_ADMIN_TOKEN` is not set: the API is off.",
-            failure("관리자 API가 비활성화되어 있습니다."),
-        )
-        .reply::<Message>(
-            503,
-            "The service cannot answer now.",
-            failure(crate::contracts::envelope::UNAVAILABLE),
-        )
-}
 
 /// The routes.
 pub fn routes() -> Vec<Route> {
