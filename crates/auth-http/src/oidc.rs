@@ -358,7 +358,6 @@ pub struct Message {
     message: String,
 }
 
-
 /// The routes.
 pub fn routes() -> Vec<Route> {
     vec![
