@@ -17,9 +17,10 @@ migrate:
 test:
     cargo test --workspace
 
-# Run the contract suite against a running deployment.
-contract base_url:
-    AUTH_BASE_URL={{base_url}} cargo test -p auth-contract-tests
+# Run the contract suite against a running deployment (docs/qa.md for the
+# mail, OAuth and admin options: `just qa URL --admin-token T --smtp-bind …`).
+qa base_url *options:
+    cargo run --release -p auth-qa -- --base-url {{base_url}} {{options}}
 
 # Format the code.
 fmt:

@@ -6,8 +6,8 @@
 //! The `metrics` recorder is process-wide (one registry for every server
 //! of a process), so this is a test binary of its own and its scenarios
 //! run one at a time ([`SERIAL`]): no other request of the process moves a
-//! counter between two scrapes. Against `AUTH_BASE_URL` (QA mode) they do
-//! not run: a shared deployment's counters move under other traffic.
+//! counter between two scrapes. In-process only (not in `auth-qa`): a
+//! shared deployment's counters move under other traffic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -95,16 +95,9 @@ fn assert_moved(before: &Scrape, after: &Scrape, expected: &[Moved<'_>]) {
     }
 }
 
-/// An in-process app, or `None` in QA mode.
-async fn spawn(
-    backend: TestBackend,
-    configure: impl FnOnce(&mut auth_contract_tests::Settings),
-) -> Option<TestApp> {
-    if auth_contract_tests::external_base_url().is_some() {
-        eprintln!("QA mode: metrics scenarios need a server of their own");
-        return None;
-    }
-    TestApp::spawn_with(backend, configure).await
+/// An in-process app with `configure`'s settings.
+async fn spawn(backend: TestBackend, configure: impl FnOnce(&mut auth_qa::Config)) -> TestApp {
+    TestApp::spawn_with(&auth_contract_tests::target(backend), configure).await
 }
 
 on_both_backends!(
@@ -122,9 +115,10 @@ on_both_backends!(
 /// the hashing queue.
 async fn logins_by_outcome_throttle_locks_and_hashing(backend: TestBackend) {
     let _serial = SERIAL.lock().await;
-    let Some(app) = spawn(backend, |s| s.login_max_failures = 2).await else {
-        return;
-    };
+    let app = spawn(backend, |c| {
+        c.set("AUTH_LOGIN_MAX_FAILURES", 2);
+    })
+    .await;
     let user = app.new_user().await;
     let before = scrape(&app).await;
     let wrong = json!({"username": user.login, "password": "Wrong-password-1"});
@@ -176,9 +170,7 @@ async fn logins_by_outcome_throttle_locks_and_hashing(backend: TestBackend) {
 /// `LOGOUT` to its socket; an admin notification pushes `NOTIFICATION`.
 async fn rotations_reuse_and_pushes(backend: TestBackend) {
     let _serial = SERIAL.lock().await;
-    let Some(app) = spawn(backend, |_| {}).await else {
-        return;
-    };
+    let app = spawn(backend, |_| {}).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     let mut socket = ws::connect(&app.ws_url(&format!("token={access}")), &[])
@@ -238,9 +230,7 @@ async fn rotations_reuse_and_pushes(backend: TestBackend) {
 /// counts a mail failure.
 async fn codes_and_mail(backend: TestBackend) {
     let _serial = SERIAL.lock().await;
-    let Some(app) = spawn(backend, |_| {}).await else {
-        return;
-    };
+    let app = spawn(backend, |_| {}).await;
     let (login, email) = (unique_login(), unique_email());
     let before = scrape(&app).await;
     let send = json!({"authId": login, "email": email, "type": "SIGN_UP"});
@@ -276,14 +266,11 @@ async fn codes_and_mail(backend: TestBackend) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let Some(app) = spawn(backend, |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
-        s.smtp_timeout_seconds = 2;
+    let app = spawn(backend, |c| {
+        c.set("AUTH_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+        c.set("AUTH_SMTP_TIMEOUT_SECONDS", 2);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let before = scrape(&app).await;
     let send = json!({"email": unique_email(), "type": "SIGN_UP"});
     let refused = app.post("/api/auth/send/auth-key", &send).await;
@@ -318,7 +305,7 @@ async fn social_flow(app: &TestApp, fake: &FakeProvider, provider: &str) -> Repl
     let cookie = browser_cookie(&start);
     let authorize = start.headers["location"].to_str().unwrap().to_owned();
     let back = fake.consent(&authorize).await;
-    let path = back.strip_prefix(oauth::PUBLIC_URL).unwrap();
+    let path = back.strip_prefix(app.public_url()).unwrap();
     app.get_headers(path, &[("cookie", &cookie)]).await
 }
 
@@ -327,9 +314,7 @@ async fn social_flow(app: &TestApp, fake: &FakeProvider, provider: &str) -> Repl
 async fn social_logins_by_provider_and_outcome(backend: TestBackend) {
     let _serial = SERIAL.lock().await;
     let fake = FakeProvider::start().await;
-    let Some(app) = spawn(backend, |s| fake.configure(s)).await else {
-        return;
-    };
+    let app = spawn(backend, |c| fake.configure(c)).await;
     let before = scrape(&app).await;
     let email = unique_email();
     fake.set_user("google", oauth::google_user(&unique_login(), &email, true));
@@ -416,9 +401,10 @@ fn schemes(scrape: &Scrape) -> HashMap<&'static str, f64> {
 /// refresh age the counts are cached between scrapes.
 async fn accounts_by_password_scheme(backend: TestBackend) {
     let _serial = SERIAL.lock().await;
-    let Some(app) = spawn(backend, |s| s.metrics_password_schemes_seconds = 0).await else {
-        return;
-    };
+    let app = spawn(backend, |c| {
+        c.set("AUTH_METRICS_PASSWORD_SCHEMES_SECONDS", 0);
+    })
+    .await;
     let password = "Password123!";
     let login = unique_login();
     import(
@@ -457,9 +443,7 @@ async fn accounts_by_password_scheme(backend: TestBackend) {
     drop(app);
 
     // Cached: counted at the first scrape, not again within the age.
-    let Some(app) = spawn(backend, |_| {}).await else {
-        return;
-    };
+    let app = spawn(backend, |_| {}).await;
     assert_eq!(schemes(&scrape(&app).await)["bcrypt"], 0.0);
     import(
         &app,
@@ -478,11 +462,9 @@ async fn accounts_by_password_scheme(backend: TestBackend) {
 /// and its audit write is one error.
 async fn database_errors(backend: TestBackend) {
     let _serial = SERIAL.lock().await;
-    let Some(app) = spawn(backend, |_| {}).await else {
-        return;
-    };
+    let app = spawn(backend, |_| {}).await;
     let user = app.new_user().await;
-    let db = auth_infra::Database::connect(app.db.as_ref().unwrap().url(), 1)
+    let db = auth_infra::Database::connect(&app.inside("the database").database_url(), 1)
         .await
         .unwrap();
     db.execute_raw("DROP TABLE audit_log").await.unwrap();
@@ -506,16 +488,14 @@ async fn database_errors(backend: TestBackend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_listener_postgres() {
     let _serial = SERIAL.lock().await;
-    let Some(app) = spawn(TestBackend::Postgres, |_| {}).await else {
-        return;
-    };
+    let app = spawn(TestBackend::Postgres, |_| {}).await;
     let deadline = Instant::now() + WAIT;
     while scrape(&app).await.get("auth_event_listener_up", &[]) != 1.0 {
         assert!(Instant::now() < deadline, "the listener never came up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let before = scrape(&app).await;
-    let db = auth_infra::Database::connect(app.db.as_ref().unwrap().url(), 1)
+    let db = auth_infra::Database::connect(&app.inside("the database").database_url(), 1)
         .await
         .unwrap();
     db.execute_raw(

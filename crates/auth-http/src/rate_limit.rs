@@ -21,11 +21,17 @@ const RETAIN_ABOVE: usize = 10_000;
 /// The per-IP limiter, or nothing when switched off. IPv6 clients are
 /// keyed on their prefix ([`ip_bucket`]).
 #[derive(Clone, Default)]
-pub struct RateLimit(Option<(Arc<DefaultKeyedRateLimiter<IpAddr>>, u8)>);
+pub struct RateLimit(
+    Option<(Arc<DefaultKeyedRateLimiter<IpAddr>>, u8)>,
+    Arc<[ipnet::IpNet]>,
+);
 
 impl fmt::Debug for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RateLimit").field(&self.0.is_some()).finish()
+        f.debug_tuple("RateLimit")
+            .field(&self.0.is_some())
+            .field(&self.1)
+            .finish()
     }
 }
 
@@ -35,12 +41,19 @@ impl RateLimit {
     /// IPv4 address or the first `ipv6_prefix` bits of an IPv6 address.
     pub fn new(enabled: bool, per_minute: u32, ipv6_prefix: u8) -> Self {
         match NonZeroU32::new(per_minute) {
-            Some(n) if enabled => Self(Some((
-                Arc::new(RateLimiter::keyed(Quota::per_minute(n))),
-                ipv6_prefix,
-            ))),
-            _ => Self(None),
+            Some(n) if enabled => Self(
+                Some((Arc::new(RateLimiter::keyed(Quota::per_minute(n))), ipv6_prefix)),
+                Arc::new([]),
+            ),
+            _ => Self::default(),
         }
+    }
+
+    /// The same limit, not counting clients in `exempt`
+    /// (`AUTH_RATE_LIMIT_EXEMPT`).
+    #[must_use]
+    pub fn exempting(self, exempt: Vec<ipnet::IpNet>) -> Self {
+        Self(self.0, exempt.into())
     }
 
     /// Counts one request from `ip`. `Err` carries how long until the next
@@ -52,6 +65,13 @@ impl RateLimit {
         let (Some((limiter, prefix)), Some(ip)) = (&self.0, ip) else {
             return Ok(());
         };
+        let plain = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V4(_) => ip,
+        };
+        if self.1.iter().any(|net| net.contains(&plain)) {
+            return Ok(());
+        }
         let ip = ip_bucket(ip, *prefix);
         if limiter.len() > RETAIN_ABOVE {
             limiter.retain_recent();
@@ -85,6 +105,13 @@ mod tests {
         assert!(limit.check(v6("2001:db8:0:1::2")).is_ok());
         assert!(limit.check(v6("2001:db8:0:1:ffff::3")).is_err());
         assert!(limit.check(v6("2001:db8:0:2::1")).is_ok());
+        // Exempt clients are not counted; the others still are.
+        let exempting = RateLimit::new(true, 1, 64).exempting(vec!["10.1.0.0/16".parse().unwrap()]);
+        for _ in 0..10 {
+            assert!(exempting.check(Some("10.1.2.3".parse().unwrap())).is_ok());
+        }
+        assert!(exempting.check(Some(a)).is_ok());
+        assert!(exempting.check(Some(a)).is_err());
         let off = RateLimit::new(false, 1, 64);
         for _ in 0..10 {
             assert!(off.check(Some(a)).is_ok());

@@ -202,6 +202,13 @@ pub struct Settings {
     /// Requests per minute per client IP on the public endpoints, also the
     /// burst (`AUTH_RATE_LIMIT_PER_MINUTE`, default 60).
     pub rate_limit_per_minute: u32,
+    /// Comma-separated IPs/CIDRs of clients the per-IP rate limit does not
+    /// count (`AUTH_RATE_LIMIT_EXEMPT`, default none): a QA runner's or a
+    /// health checker's address on staging, instead of switching limits
+    /// off for everyone. Matched against the client IP (after
+    /// `AUTH_TRUSTED_PROXIES`). Login throttling is not affected.
+    #[serde(deserialize_with = "typed::de_cidr_list")]
+    pub rate_limit_exempt: String,
     /// Which contracts are served, and where.
     pub contracts: ContractsSettings,
     /// Social login (`AUTH_PUBLIC_URL`, `AUTH_OAUTH_*`; flat keys).
@@ -266,6 +273,7 @@ impl Default for Settings {
             trusted_proxies: String::new(),
             rate_limit_enabled: true,
             rate_limit_per_minute: 60,
+            rate_limit_exempt: String::new(),
             contracts: ContractsSettings::default(),
             oauth: OAuthSettings::default(),
         }
@@ -507,6 +515,7 @@ impl Settings {
         }
         typed::origins(&self.cors_allowed_origins).map_err(|e| invalid("cors_allowed_origins", &e))?;
         typed::cidr_list(&self.trusted_proxies).map_err(|e| invalid("trusted_proxies", &e))?;
+        typed::cidr_list(&self.rate_limit_exempt).map_err(|e| invalid("rate_limit_exempt", &e))?;
         typed::contract_names(&self.single_session_contracts)
             .map_err(|e| invalid("single_session_contracts", &e))?;
         self.oauth.validate()?;
@@ -549,6 +558,15 @@ impl Settings {
     /// What would be valid, for settings built in code with a bad address.
     pub fn bind_addr(&self) -> Result<SocketAddr, SettingsError> {
         typed::socket_addr(&self.bind).map_err(|e| invalid("bind", &e))
+    }
+
+    /// The clients the rate limit does not count, as networks
+    /// (`rate_limit_exempt`).
+    ///
+    /// # Errors
+    /// [`SettingsError`] naming an entry that is not an IP or CIDR.
+    pub fn rate_limit_exempt_networks(&self) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+        typed::cidr_list(&self.rate_limit_exempt).map_err(|e| invalid("rate_limit_exempt", &e))
     }
 
     /// The trusted proxies as networks (`trusted_proxies`).

@@ -387,7 +387,8 @@ impl Application {
                 settings.rate_limit_enabled,
                 settings.rate_limit_per_minute,
                 settings.client_ipv6_prefix,
-            ),
+            )
+            .exempting(settings.rate_limit_exempt_networks()?),
             oauth_cookie: crate::state::OAuthCookie::new(
                 &settings.oauth.public_url,
                 &settings.contracts.picsel.prefix,

@@ -129,7 +129,7 @@ async fn main() {
     }
 
     // auth-client against a real server (in-process, SQLite, ES256).
-    let app = TestApp::spawn_issuer(TestBackend::Sqlite, |_| {}).await.unwrap();
+    let app = TestApp::spawn_issuer(&auth_contract_tests::target(TestBackend::Sqlite), |_| {}).await;
     let user = app.new_user().await;
     let (token, _) = app.standard_login(&user).await;
     let client = auth_client::AuthClient::discover(&app.base).await.unwrap();

@@ -20,7 +20,7 @@ use super::{Settings, SettingsError};
 /// settings: the configuration file's path, and the test suite's and
 /// benchmarks' own variables.
 const NOT_SETTINGS: [&str; 2] = ["AUTH_CONFIG", "AUTH_BASE_URL"];
-const NOT_SETTINGS_PREFIXES: [&str; 3] = ["AUTH_TEST_", "AUTH_FUZZ_", "AUTH_BENCH_"];
+const NOT_SETTINGS_PREFIXES: [&str; 4] = ["AUTH_TEST_", "AUTH_FUZZ_", "AUTH_BENCH_", "AUTH_QA_"];
 
 /// Serializes a secret as `"<redacted>"` (or `null` when unset).
 ///

@@ -1,10 +1,10 @@
 //! One identity behind every contract: one user base, one token authority,
 //! one session store; and the `picsel`/`standard` path sharing.
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends};
+use crate::{Target, TestApp};
 use serde_json::json;
 
-use crate::{
+use super::{
     account_sign_in, assert_keys, assert_picsel_invalid_refresh, assert_reply,
     assert_session_invalid_refresh, assert_standard_error, picsel_refresh, picsel_tokens, reissue,
     session_login, session_refresh, standard_logout,
@@ -12,8 +12,8 @@ use crate::{
 
 const INVALID_REFRESH: &str = "유효하지 않은 리프레시 토큰입니다.";
 
-async fn standard_logout_revokes_session_refresh(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn standard_logout_revokes_session_refresh(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     assert_eq!(session_refresh(&app, &refresh).await.status.as_u16(), 200);
@@ -23,8 +23,8 @@ async fn standard_logout_revokes_session_refresh(backend: TestBackend) {
     assert_picsel_invalid_refresh(&picsel_refresh(&app, &refresh).await);
 }
 
-async fn picsel_logout_revokes_every_contract(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn picsel_logout_revokes_every_contract(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = session_login(&app, &user).await;
     let reply = app
@@ -35,8 +35,8 @@ async fn picsel_logout_revokes_every_contract(backend: TestBackend) {
     assert_standard_error(&reissue(&app, &access, &refresh).await, 401, INVALID_REFRESH);
 }
 
-async fn withdrawal_kills_every_token(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn withdrawal_kills_every_token(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let bystander = app.new_user().await;
     let (std_access, std_refresh) = app.standard_login(&user).await;
@@ -69,8 +69,8 @@ async fn withdrawal_kills_every_token(backend: TestBackend) {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
 }
 
-async fn session_login_standard_reissue(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn session_login_standard_reissue(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = session_login(&app, &user).await;
     let reply = reissue(&app, &access, &refresh).await;
@@ -99,8 +99,8 @@ async fn session_login_standard_reissue(backend: TestBackend) {
     );
 }
 
-async fn login_dispatch(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_dispatch(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     // `email` → picsel.
     let reply = app
@@ -164,8 +164,8 @@ async fn login_dispatch(backend: TestBackend) {
     assert_standard_error(&reply, 401, "잘못된 자격증명입니다.");
 }
 
-async fn logout_dispatch(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn logout_dispatch(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     // `refresh_token` → picsel, even with a bearer of another session.
     let (access_a, refresh_a) = app.standard_login(&user).await;
@@ -202,21 +202,21 @@ async fn logout_dispatch(backend: TestBackend) {
     assert_standard_error(&reply, 401, "인증이 필요합니다.");
 }
 
-async fn one_user_base(backend: TestBackend) {
+async fn one_user_base(target: &Target) {
     // An account made through `account` logs in through every contract,
     // with the same identity.
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (a1, _) = app.standard_login(&user).await;
     let (a2, _) = session_login(&app, &user).await;
-    let picsel = crate::picsel_login(&app, &user.email, &user.password).await;
+    let picsel = super::picsel_login(&app, &user.email, &user.password).await;
     let uuid = picsel.str("/data/user/uuid");
     let a3 = picsel.str("/data/accessToken");
     let a4 = account_sign_in(&app, &user).await;
     for access in [a1, a2, a3, a4] {
         // The JWT `sub` is the user's uuid, whichever contract issued it.
         assert_eq!(
-            crate::jwt_claims(&access)["sub"],
+            super::jwt_claims(&access)["sub"],
             json!(uuid),
             "claims of {access}"
         );
@@ -224,11 +224,11 @@ async fn one_user_base(backend: TestBackend) {
     }
 }
 
-async fn prefix_separates_the_shared_paths(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.contracts.picsel.prefix = "/picsel".into()).await
-    else {
-        return;
-    };
+async fn prefix_separates_the_shared_paths(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_CONTRACTS__PICSEL__PREFIX", "/picsel");
+    })
+    .await;
     let user = app.new_user().await;
     // `/api/auth/login` is now only standard's: an email body is a blank username.
     let reply = app
@@ -262,10 +262,11 @@ async fn prefix_separates_the_shared_paths(backend: TestBackend) {
     assert_eq!(session_refresh(&app, &refresh).await.status.as_u16(), 200);
 }
 
-async fn disabled_contract_is_not_served(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.contracts.standard.enabled = false).await else {
-        return;
-    };
+async fn disabled_contract_is_not_served(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_CONTRACTS__STANDARD__ENABLED", false);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, refresh) = picsel_tokens(&app, &user).await;
     assert_eq!(reissue(&app, &access, &refresh).await.status.as_u16(), 404);
@@ -286,7 +287,8 @@ async fn disabled_contract_is_not_served(backend: TestBackend) {
     );
 }
 
-on_both_backends!(
+crate::scenarios!(
+    tokens_survive_a_restart_without_a_configured_secret,
     prefix_separates_the_shared_paths,
     disabled_contract_is_not_served,
     standard_logout_revokes_session_refresh,
@@ -301,16 +303,15 @@ on_both_backends!(
 /// Without `AUTH_JWT_SECRET` the signing key is generated once and kept in
 /// the database: a restarted (or second) instance on the same database
 /// accepts the tokens the first one issued.
-async fn tokens_survive_a_restart_without_a_configured_secret(backend: TestBackend) {
-    let Some(first) = TestApp::spawn_with(backend, |s| s.jwt_secret = None).await else {
-        return;
-    };
+async fn tokens_survive_a_restart_without_a_configured_secret(target: &Target) {
+    let first = TestApp::spawn_with(target, |c| {
+        c.unset("AUTH_JWT_SECRET");
+    })
+    .await;
     let user = first.new_user().await;
     let (access, refresh) = first.standard_login(&user).await;
     // In QA mode there is no second instance to start.
-    let Some(restarted) = first.spawn_sibling().await else {
-        return;
-    };
+    let restarted = first.spawn_sibling().await;
     let r = restarted
         .post(
             "/api/token/refresh",
@@ -323,5 +324,3 @@ async fn tokens_survive_a_restart_without_a_configured_secret(backend: TestBacke
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
 }
-
-auth_contract_tests::on_both_backends!(tokens_survive_a_restart_without_a_configured_secret);

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use auth_contract_tests::{TestApp, TestBackend};
+use crate::{Target, TestApp};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
@@ -38,10 +38,8 @@ async fn me_status(app: &TestApp, token: &str) -> u16 {
 
 /// Discovery from the issuer URL only, then verification of a server-issued
 /// token with jsonwebtoken's JWK support (not our code).
-async fn third_party_verifies_from_the_issuer_url(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_issuer(backend, |_| {}).await else {
-        return;
-    };
+async fn third_party_verifies_from_the_issuer_url(target: &Target) {
+    let app = TestApp::spawn_issuer(target, |_| {}).await;
     let issuer = app.base.clone();
     let http = reqwest::Client::new();
     let discovery: Value = http
@@ -97,11 +95,12 @@ async fn third_party_verifies_from_the_issuer_url(backend: TestBackend) {
 }
 
 /// Every algorithm serves a publishable key; HS256 publishes nothing.
-async fn each_algorithm_signs_and_publishes(backend: TestBackend) {
+async fn each_algorithm_signs_and_publishes(target: &Target) {
     for (alg, jwt_alg) in [("EdDSA", Algorithm::EdDSA), ("RS256", Algorithm::RS256)] {
-        let Some(app) = TestApp::spawn_issuer(backend, |s| s.jwt_algorithm = Some(alg.into())).await else {
-            return;
-        };
+        let app = TestApp::spawn_issuer(target, |c| {
+            c.set("AUTH_JWT_ALGORITHM", alg);
+        })
+        .await;
         let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{}/.well-known/jwks.json", app.base))
             .await
             .unwrap()
@@ -119,9 +118,10 @@ async fn each_algorithm_signs_and_publishes(backend: TestBackend) {
             .unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(me_status(&app, &access).await, 200, "{alg}");
     }
-    let Some(app) = TestApp::spawn_issuer(backend, |s| s.jwt_algorithm = Some("HS256".into())).await else {
-        return;
-    };
+    let app = TestApp::spawn_issuer(target, |c| {
+        c.set("AUTH_JWT_ALGORITHM", "HS256");
+    })
+    .await;
     let jwks = app.get("/.well-known/jwks.json").await;
     assert_eq!(jwks.json, json!({"keys": []}));
     let user = app.new_user().await;
@@ -137,7 +137,7 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-async fn introspect(app: &TestApp, authorization: Option<&str>, token: &str) -> auth_contract_tests::Reply {
+async fn introspect(app: &TestApp, authorization: Option<&str>, token: &str) -> crate::Reply {
     let body = format!("token={}", token);
     let mut headers = vec![(
         "content-type".to_owned(),
@@ -164,10 +164,8 @@ async fn register_app(app: &TestApp) -> (String, String) {
 
 /// Introspection: active with the standard fields for a live token,
 /// `{"active": false}` for anything else, 401 without valid credentials.
-async fn introspection_reports_revocation_at_once(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_issuer(backend, |_| {}).await else {
-        return;
-    };
+async fn introspection_reports_revocation_at_once(target: &Target) {
+    let app = TestApp::spawn_issuer(target, |_| {}).await;
     let (id, secret) = register_app(&app).await;
     let client = basic(&id, &secret);
     let user = app.new_user().await;
@@ -258,10 +256,11 @@ async fn introspection_reports_revocation_at_once(backend: TestBackend) {
 }
 
 /// An expired token is inactive.
-async fn introspection_of_an_expired_token(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_issuer(backend, |s| s.access_ttl_seconds = 1).await else {
-        return;
-    };
+async fn introspection_of_an_expired_token(target: &Target) {
+    let app = TestApp::spawn_issuer(target, |c| {
+        c.set("AUTH_ACCESS_TTL_SECONDS", 1);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
     let admin = format!("Bearer {}", app.admin_token());
@@ -296,13 +295,12 @@ async fn rotate(app: &TestApp, activate_now: bool) -> Value {
 
 /// A rotation is published at once, used by every instance within 5 s,
 /// and tokens of the old key keep verifying on both.
-async fn rotation_across_two_instances(backend: TestBackend) {
-    let Some(a) = TestApp::spawn_issuer(backend, |s| s.jwt_key_refresh_seconds = 1).await else {
-        return;
-    };
-    let Some(b) = a.spawn_sibling().await else {
-        return;
-    };
+async fn rotation_across_two_instances(target: &Target) {
+    let a = TestApp::spawn_issuer(target, |c| {
+        c.set("AUTH_JWT_KEY_REFRESH_SECONDS", 1);
+    })
+    .await;
+    let b = a.spawn_sibling().await;
     let user = a.new_user().await;
     let (old_token, _) = a.standard_login(&user).await;
     let old_kid = parts(&old_token).0["kid"].as_str().unwrap().to_owned();
@@ -342,8 +340,13 @@ async fn rotation_across_two_instances(backend: TestBackend) {
 }
 
 /// PEM of a new key of `alg`, and the settings' key id of it.
-fn pem(alg: auth_infra::SigningAlgorithm) -> String {
-    auth_infra::signing::generate_pem(alg).unwrap()
+/// A fresh P-256 private key as PKCS#8 PEM (an operator's own key).
+fn es256_pem() -> String {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    p256::SecretKey::random(&mut rand_core::OsRng)
+        .to_pkcs8_pem(LineEnding::LF)
+        .unwrap()
+        .to_string()
 }
 
 /// Tokens a forger can make against a server whose private key we hold
@@ -362,7 +365,7 @@ fn forgeries(
         h.kid = Some(k.to_owned());
         h
     };
-    let other_pem = pem(auth_infra::SigningAlgorithm::Es256);
+    let other_pem = es256_pem();
     let other = EncodingKey::from_ec_pem(other_pem.as_bytes()).unwrap();
     let mut jku = with_kid(Algorithm::ES256, kid);
     jku.jku = Some("https://attacker.example/jwks.json".into());
@@ -449,14 +452,13 @@ fn forgeries(
 
 /// Forged tokens against the server: each refused by `/api/auth/me`,
 /// introspection and a logout, while the re-signed genuine claims pass.
-async fn forged_asymmetric_tokens_are_refused(backend: TestBackend) {
-    let private = pem(auth_infra::SigningAlgorithm::Es256);
+async fn forged_asymmetric_tokens_are_refused(target: &Target) {
+    let private = es256_pem();
     let key_setting = private.clone();
-    let Some(app) =
-        TestApp::spawn_issuer(backend, move |s| s.jwt_signing_key = Some(key_setting.into())).await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_issuer(target, move |c| {
+        c.set("AUTH_JWT_SIGNING_KEY", key_setting);
+    })
+    .await;
     let jwks = app.get("/.well-known/jwks.json").await;
     let jwk = jwks.json["keys"][0].clone();
     let kid = jwk["kid"].as_str().unwrap().to_owned();
@@ -504,10 +506,11 @@ async fn forged_asymmetric_tokens_are_refused(backend: TestBackend) {
 
 /// The same forgeries against `auth-client`, and its discovery, offline
 /// verification, refetch on a new `kid` and introspection.
-async fn auth_client_verifies_and_refuses(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_issuer(backend, |s| s.jwt_key_refresh_seconds = 1).await else {
-        return;
-    };
+async fn auth_client_verifies_and_refuses(target: &Target) {
+    let app = TestApp::spawn_issuer(target, |c| {
+        c.set("AUTH_JWT_KEY_REFRESH_SECONDS", 1);
+    })
+    .await;
     let (id, secret) = register_app(&app).await;
     let client = auth_client::AuthClient::builder(&app.base)
         .credentials(&id, &secret)
@@ -571,10 +574,8 @@ async fn auth_client_verifies_and_refuses(backend: TestBackend) {
 }
 
 /// The example service, protected by `auth-client`, against the real server.
-async fn example_service_accepts_our_tokens(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_issuer(backend, |_| {}).await else {
-        return;
-    };
+async fn example_service_accepts_our_tokens(target: &Target) {
+    let app = TestApp::spawn_issuer(target, |_| {}).await;
     let (id, secret) = register_app(&app).await;
     let auth = auth_client::AuthClient::builder(&app.base)
         .credentials(id, secret)
@@ -617,7 +618,7 @@ async fn example_service_accepts_our_tokens(backend: TestBackend) {
     handle.stop(false).await;
 }
 
-auth_contract_tests::on_both_backends!(
+crate::scenarios!(
     third_party_verifies_from_the_issuer_url,
     each_algorithm_signs_and_publishes,
     introspection_reports_revocation_at_once,

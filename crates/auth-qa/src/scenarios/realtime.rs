@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use auth_contract_tests::ws::{Frame, connect};
-use auth_contract_tests::{NewUser, TestApp, TestBackend, on_both_backends, unique_login};
+use crate::ws::{Frame, connect};
+use crate::{NewUser, Target, TestApp, unique_login};
 use serde_json::{Value, json};
 
-use crate::{now_ms, reissue, session_login, standard_logout};
+use super::{now_ms, reissue, session_login, standard_logout};
 
 const NEW_LOGIN: &str = "새로운 로그인이 확인되었습니다. 자동으로 로그아웃됩니다!";
 const WAIT: Duration = Duration::from_secs(5);
@@ -31,13 +31,13 @@ fn assert_push(frame: &Value, kind: &str, message: &str) {
     assert_eq!(frame.as_object().unwrap().len(), 3, "{frame}");
 }
 
-async fn socket(app: &TestApp, access: &str) -> auth_contract_tests::ws::Client {
+async fn socket(app: &TestApp, access: &str) -> crate::ws::Client {
     connect(&app.ws_url(&format!("token={access}")), &[])
         .await
         .unwrap_or_else(|e| panic!("refused: {e:?}"))
 }
 
-async fn expect_logout(client: &mut auth_contract_tests::ws::Client, message: &str) {
+async fn expect_logout(client: &mut crate::ws::Client, message: &str) {
     let frame = client.json(WAIT).await;
     assert_push(&frame, "LOGOUT", message);
     assert!(
@@ -46,8 +46,8 @@ async fn expect_logout(client: &mut auth_contract_tests::ws::Client, message: &s
     );
 }
 
-async fn handshake_authenticates(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn handshake_authenticates(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     // Header, and both query parameters browsers can use.
@@ -83,8 +83,8 @@ async fn handshake_authenticates(backend: TestBackend) {
     assert_eq!(refused.0, 401);
 }
 
-async fn a_second_session_login_logs_out_the_first_device(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn a_second_session_login_logs_out_the_first_device(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (first_access, first_refresh) = session_login(&app, &user).await;
     let mut first = socket(&app, &first_access).await;
@@ -103,8 +103,8 @@ async fn a_second_session_login_logs_out_the_first_device(backend: TestBackend) 
     assert_eq!(second.next(QUIET).await, Frame::Silent);
 }
 
-async fn other_contracts_keep_several_devices(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn other_contracts_keep_several_devices(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (a, _) = app.standard_login(&user).await;
     let mut first = socket(&app, &a).await;
@@ -116,10 +116,11 @@ async fn other_contracts_keep_several_devices(backend: TestBackend) {
     );
 }
 
-async fn every_revocation_pushes_logout(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
-        return;
-    };
+async fn every_revocation_pushes_logout(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
     let user = app.new_user().await;
 
     // Logout (standard).
@@ -156,7 +157,7 @@ async fn every_revocation_pushes_logout(backend: TestBackend) {
     let (a1, _) = app.standard_login(&user).await;
     let (a2, _) = app.standard_login(&user).await;
     let (mut s1, mut s2) = (socket(&app, &a1).await, socket(&app, &a2).await);
-    let before = app.mail().count_to(&user.email);
+    let before = app.mail().count_to(&user.email).await;
     let sent = app
         .post(
             "/api/auth/send/auth-key",
@@ -193,8 +194,8 @@ async fn every_revocation_pushes_logout(backend: TestBackend) {
     expect_logout(&mut s, "회원 탈퇴로 로그아웃됩니다.").await;
 }
 
-async fn notifications_reach_every_socket_of_the_user(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn notifications_reach_every_socket_of_the_user(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let other = app.new_user().await;
     let (a1, _) = app.standard_login(&user).await;
@@ -251,7 +252,7 @@ async fn notifications_reach_every_socket_of_the_user(backend: TestBackend) {
         "another user's socket hears nothing"
     );
     // By UUID too; the socket stays open after a notification.
-    let uuid = crate::jwt_claims(&a1)["sub"].as_str().unwrap().to_owned();
+    let uuid = super::jwt_claims(&a1)["sub"].as_str().unwrap().to_owned();
     app.post_with(
         "/internal/notifications",
         &json!({"userId": uuid, "message": "둘"}),
@@ -290,10 +291,11 @@ async fn notifications_reach_every_socket_of_the_user(backend: TestBackend) {
     assert_eq!(s1.next(QUIET).await, Frame::Silent);
 }
 
-async fn admin_api_is_off_without_a_token(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.admin_token = None).await else {
-        return;
-    };
+async fn admin_api_is_off_without_a_token(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.unset("AUTH_ADMIN_TOKEN");
+    })
+    .await;
     let r = app
         .post_with(
             "/internal/notifications",
@@ -304,15 +306,12 @@ async fn admin_api_is_off_without_a_token(backend: TestBackend) {
     assert_eq!(r.status.as_u16(), 403, "{}", r.text);
 }
 
-async fn heartbeat_and_idle_timeout(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.ws_heartbeat_seconds = 1;
-        s.ws_idle_timeout_seconds = 2;
+async fn heartbeat_and_idle_timeout(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_WS_HEARTBEAT_SECONDS", 1);
+        c.set("AUTH_WS_IDLE_TIMEOUT_SECONDS", 2);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
     // A client that answers pings (reads) stays connected past the timeout.
@@ -334,15 +333,17 @@ async fn heartbeat_and_idle_timeout(backend: TestBackend) {
 /// On PostgreSQL the periodic session check is off, so only LISTEN/NOTIFY can
 /// carry the `LOGOUT`. SQLite has no bus between processes; B's periodic
 /// session check (1 s here) finds the revocation and its stored reason.
-async fn a_login_on_one_instance_logs_out_a_device_on_another(backend: TestBackend) {
-    let check = match backend {
-        TestBackend::Postgres => 0,
-        TestBackend::Sqlite => 1,
+async fn a_login_on_one_instance_logs_out_a_device_on_another(target: &Target) {
+    let check = if target.deployment().name() == "postgres" {
+        0
+    } else {
+        1
     };
-    let Some(a) = TestApp::spawn_with(backend, |s| s.ws_session_check_seconds = check).await else {
-        return;
-    };
-    let b = a.spawn_sibling().await.unwrap();
+    let a = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_WS_SESSION_CHECK_SECONDS", check);
+    })
+    .await;
+    let b = a.spawn_sibling().await;
     let user = a.new_user().await;
     let (access, _) = session_login(&b, &user).await;
     let mut on_b = socket(&b, &access).await;
@@ -354,10 +355,10 @@ async fn a_login_on_one_instance_logs_out_a_device_on_another(backend: TestBacke
     // the stored revocation.
     assert_push(&frame, "LOGOUT", NEW_LOGIN);
     assert!(matches!(on_b.next(WAIT).await, Frame::Closed(_)));
-    eprintln!("cross-instance LOGOUT on {backend:?}: {latency:?} (figures: docs/performance.md)");
+    eprintln!("cross-instance LOGOUT on {target:?}: {latency:?} (figures: docs/performance.md)");
 }
 
-on_both_backends!(
+crate::scenarios!(
     handshake_authenticates,
     a_second_session_login_logs_out_the_first_device,
     other_contracts_keep_several_devices,

@@ -4,12 +4,11 @@
 //! `{"status", "message"}`. Stateless: a logged-out session's access token
 //! answers until it expires. See `docs/contracts/service.md`.
 
-use auth_contract_tests::oauth::FakeProvider;
-use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends};
+use crate::{Reply, Target, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::{
+use super::{
     account_sign_in, assert_keys, jwt_claims, now_s, picsel_tokens, session_login, session_refresh,
     sign_hs256, standard_logout, tamper,
 };
@@ -19,7 +18,7 @@ const MISSING: &str = "인증이 필요합니다.";
 const INVALID: &str = "유효하지 않은 액세스 토큰입니다.";
 const SECRET: &str = "me-test-signing-secret-0123456789abcdef";
 
-on_both_backends!(
+crate::scenarios!(
     standard_token_answers_its_claims,
     every_contracts_token_resolves_to_one_user,
     missing_or_malformed_credentials_are_refused,
@@ -94,8 +93,8 @@ fn assert_refused(what: &str, reply: &Reply, message: &str, token: &str) {
     }
 }
 
-async fn standard_token_answers_its_claims(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn standard_token_answers_its_claims(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
     let reply = me_bearer(&app, &access).await;
@@ -110,7 +109,7 @@ async fn standard_token_answers_its_claims(backend: TestBackend) {
     assert!((iat - now_s()).abs() < 60, "issuedAt {iat} is not now in seconds");
     assert_eq!(exp - iat, 30 * 60);
     // The userId is the user's UUID, as `picsel` reports it.
-    let picsel = crate::picsel_login(&app, &user.email, &user.password).await;
+    let picsel = super::picsel_login(&app, &user.email, &user.password).await;
     assert_eq!(body["userId"], picsel.json["data"]["user"]["uuid"]);
     // The scheme is matched case-insensitively, as on every contract.
     let lower = me(&app, Some(&format!("bearer {access}"))).await;
@@ -122,8 +121,8 @@ async fn standard_token_answers_its_claims(backend: TestBackend) {
     assert_ne!(other["sessionId"], body["sessionId"]);
 }
 
-async fn every_contracts_token_resolves_to_one_user(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn every_contracts_token_resolves_to_one_user(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (standard, _) = app.standard_login(&user).await;
     let (session, _) = session_login(&app, &user).await;
@@ -142,8 +141,8 @@ async fn every_contracts_token_resolves_to_one_user(backend: TestBackend) {
     assert_eq!(sessions.len(), 4, "one session per login");
 }
 
-async fn missing_or_malformed_credentials_are_refused(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn missing_or_malformed_credentials_are_refused(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
 
@@ -176,10 +175,11 @@ async fn missing_or_malformed_credentials_are_refused(backend: TestBackend) {
     assert_claims_of(&me_bearer(&app, &access).await, &access);
 }
 
-async fn forged_and_expired_tokens_are_refused(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.jwt_secret = Some(SECRET.into())).await else {
-        return;
-    };
+async fn forged_and_expired_tokens_are_refused(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_JWT_SECRET", SECRET);
+    })
+    .await;
     let key = SECRET.as_bytes();
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
@@ -220,8 +220,8 @@ async fn forged_and_expired_tokens_are_refused(backend: TestBackend) {
 }
 
 /// An access token outlives its session on this endpoint (by design).
-async fn logout_does_not_stop_a_live_access_token(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn logout_does_not_stop_a_live_access_token(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     let before = assert_claims_of(&me_bearer(&app, &access).await, &access);
@@ -233,11 +233,9 @@ async fn logout_does_not_stop_a_live_access_token(backend: TestBackend) {
     assert_eq!(before, after);
 }
 
-async fn social_start_still_served_beside_me(backend: TestBackend) {
-    let fake = FakeProvider::start().await;
-    let Some(app) = TestApp::spawn_with(backend, |s| fake.configure(s)).await else {
-        return;
-    };
+async fn social_start_still_served_beside_me(target: &Target) {
+    let fake = target.deployment().oauth().await;
+    let app = TestApp::spawn_with(target, |c| fake.configure(c)).await;
     for provider in ["google", "kakao", "naver"] {
         let reply = app.get(&format!("/api/auth/{provider}")).await;
         assert_eq!(reply.status.as_u16(), 302, "{provider}: {}", reply.text);
@@ -253,16 +251,13 @@ async fn social_start_still_served_beside_me(backend: TestBackend) {
     assert_claims_of(&me_bearer(&app, &access).await, &access);
 }
 
-async fn served_with_picsel_prefixed_or_disabled(backend: TestBackend) {
-    let fake = FakeProvider::start().await;
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        fake.configure(s);
-        s.contracts.picsel.prefix = "/picsel".into();
+async fn served_with_picsel_prefixed_or_disabled(target: &Target) {
+    let fake = target.deployment().oauth().await;
+    let app = TestApp::spawn_with(target, |c| {
+        fake.configure(c);
+        c.set("AUTH_CONTRACTS__PICSEL__PREFIX", "/picsel");
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
     // The service endpoint stays at its fixed path; no prefix applies to it.
@@ -272,9 +267,10 @@ async fn served_with_picsel_prefixed_or_disabled(backend: TestBackend) {
     assert_eq!(me_bearer(&app, &access).await.status.as_u16(), 200);
     drop(app);
 
-    let Some(app) = TestApp::spawn_with(backend, |s| s.contracts.picsel.enabled = false).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_CONTRACTS__PICSEL__ENABLED", false);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
     assert_claims_of(&me_bearer(&app, &access).await, &access);

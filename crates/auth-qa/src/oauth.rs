@@ -29,9 +29,9 @@ use rand::RngExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Settings;
+use crate::target::Config;
 
-/// Where the fake believes the service lives (`AUTH_PUBLIC_URL`): callback
+/// Where an in-process service lives for the fake (`AUTH_PUBLIC_URL`): callback
 /// URLs start with it. The suite maps it back to the in-process server.
 pub const PUBLIC_URL: &str = "https://auth.example.test";
 
@@ -94,6 +94,8 @@ struct FakeState {
     authorizations: Vec<(String, BTreeMap<String, String>)>,
     token_requests: Vec<TokenRequest>,
     userinfo_requests: Vec<UserInfoRequest>,
+    /// The service's `AUTH_PUBLIC_URL`: redirect URIs must start with it.
+    public_url: String,
 }
 
 type Shared = web::Data<Arc<Mutex<FakeState>>>;
@@ -102,6 +104,7 @@ type Shared = web::Data<Arc<Mutex<FakeState>>>;
 #[derive(Debug)]
 pub struct FakeProvider {
     base: String,
+    public_url: String,
     state: Arc<Mutex<FakeState>>,
     handle: ServerHandle,
     http: reqwest::Client,
@@ -160,7 +163,7 @@ async fn authorize(state: Shared, provider: web::Path<String>, req: HttpRequest)
     };
     if query.get("response_type").map(String::as_str) != Some("code")
         || client_id != client(&provider).0
-        || !redirect_uri.starts_with(PUBLIC_URL)
+        || !redirect_uri.starts_with(&s.public_url)
     {
         return HttpResponse::BadRequest().body("invalid authorization request");
     }
@@ -344,12 +347,42 @@ async fn userinfo(state: Shared, provider: web::Path<String>, req: HttpRequest) 
 }
 
 impl FakeProvider {
-    /// Starts the fake on a free loopback port.
+    /// Starts the fake on a free loopback port, for a service at
+    /// [`PUBLIC_URL`].
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(FakeState::default()));
+        Self::start_on("127.0.0.1:0", PUBLIC_URL)
+            .await
+            .unwrap_or_else(|e| panic!("fake OAuth provider: {e}"))
+    }
+
+    /// Starts the fake on `bind`, reached by the service at `reached_at`
+    /// (default `http://{bind}`), for a service whose `AUTH_PUBLIC_URL` is
+    /// `public_url`.
+    ///
+    /// # Errors
+    /// When `bind` cannot be bound.
+    pub async fn start_with(bind: &str, reached_at: Option<&str>, public_url: &str) -> std::io::Result<Self> {
+        let mut fake = Self::start_on(bind, public_url).await?;
+        if let Some(url) = reached_at {
+            fake.base = url.trim_end_matches('/').to_owned();
+        }
+        Ok(fake)
+    }
+
+    /// Starts the fake on `bind`, for a service whose `AUTH_PUBLIC_URL` is
+    /// `public_url`.
+    ///
+    /// # Errors
+    /// When `bind` cannot be bound.
+    pub async fn start_on(bind: &str, public_url: &str) -> std::io::Result<Self> {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let state = Arc::new(Mutex::new(FakeState {
+            public_url: public_url.clone(),
+            ..FakeState::default()
+        }));
         let data = web::Data::new(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let listener = TcpListener::bind(bind)?;
+        let addr = listener.local_addr()?;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -359,8 +392,7 @@ impl FakeProvider {
         })
         .workers(1)
         .shutdown_timeout(1)
-        .listen(listener)
-        .unwrap()
+        .listen(listener)?
         .run();
         let handle = server.handle();
         tokio::spawn(server);
@@ -368,12 +400,29 @@ impl FakeProvider {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
+        Ok(Self {
+            base: format!("http://{addr}"),
+            public_url,
             state,
             handle,
             http,
-        }
+        })
+    }
+
+    /// The service's `AUTH_PUBLIC_URL` this fake expects in redirect URIs.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Forgets everything scenarios told it or sent it (a fake shared by
+    /// scenarios run one after the other).
+    pub fn reset(&self) {
+        let mut s = self.state.lock().unwrap();
+        let public_url = std::mem::take(&mut s.public_url);
+        *s = FakeState {
+            public_url,
+            ..FakeState::default()
+        };
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -382,19 +431,43 @@ impl FakeProvider {
     }
 
     /// Registers the service with all three providers: client ids and
-    /// secrets, every endpoint at this fake, `AUTH_PUBLIC_URL` = [`PUBLIC_URL`].
-    pub fn configure(&self, s: &mut Settings) {
-        s.oauth.public_url = PUBLIC_URL.to_owned();
-        s.oauth.point_all_providers_at(&self.base);
-        let (id, secret) = client("google");
-        s.oauth.oauth_google_client_id = Some(id.into());
-        s.oauth.oauth_google_client_secret = Some(secret.into());
-        let (id, secret) = client("kakao");
-        s.oauth.oauth_kakao_client_id = Some(id.into());
-        s.oauth.oauth_kakao_client_secret = Some(secret.into());
-        let (id, secret) = client("naver");
-        s.oauth.oauth_naver_client_id = Some(id.into());
-        s.oauth.oauth_naver_client_secret = Some(secret.into());
+    /// secrets, every endpoint at this fake, `AUTH_PUBLIC_URL` = the
+    /// service's public URL this fake was started for.
+    pub fn configure(&self, c: &mut Config) {
+        for (key, value) in self.settings() {
+            c.set(&key, value);
+        }
+    }
+
+    /// The settings [`FakeProvider::configure`] makes, as `AUTH_*` variables.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        Self::settings_for(&self.base, &self.public_url)
+    }
+
+    /// The settings pointing a service at `public_url` to a fake reached at
+    /// `base`, as `AUTH_*` variables.
+    pub fn settings_for(base: &str, public_url: &str) -> Vec<(String, String)> {
+        let mut out = vec![(
+            "AUTH_PUBLIC_URL".to_owned(),
+            public_url.trim_end_matches('/').to_owned(),
+        )];
+        for provider in ["google", "kakao", "naver"] {
+            let upper = provider.to_uppercase();
+            let (id, secret) = client(provider);
+            out.push((format!("AUTH_OAUTH_{upper}_CLIENT_ID"), id.to_owned()));
+            out.push((format!("AUTH_OAUTH_{upper}_CLIENT_SECRET"), secret.to_owned()));
+            for (what, path) in [
+                ("AUTHORIZE", "authorize"),
+                ("TOKEN", "token"),
+                ("USERINFO", "userinfo"),
+            ] {
+                out.push((
+                    format!("AUTH_OAUTH_{upper}_{what}_URL"),
+                    format!("{base}/{provider}/{path}"),
+                ));
+            }
+        }
+        out
     }
 
     /// The user-info body the provider answers for the next consents.

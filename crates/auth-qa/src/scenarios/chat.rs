@@ -5,15 +5,14 @@
 
 use std::time::Duration;
 
-use auth_contract_tests::ws::{Client, Frame, connect};
-use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends};
-use auth_domain::chat::{AppId, ChatProfile, ChatProfiles, ChatUser};
-use auth_infra::{Database, DieselChatProfiles};
+use crate::ws::{Client, Frame, connect};
+use crate::{ChatProfile, ChatUser};
+use crate::{Reply, Target, TestApp};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::{assert_keys, assert_reply, jwt_claims, standard_logout};
+use super::{assert_keys, assert_reply, jwt_claims, standard_logout};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -54,6 +53,7 @@ fn app_token(secret: &str, app_id: &str, sub: &str, exp: i64) -> String {
 
 /// `POST /auth/login` with raw header pairs and a raw body.
 async fn chat_login(app: &TestApp, headers: &[(&str, &str)], body: &str) -> Reply {
+    app.target().touch("POST", "/auth/login", body);
     let mut request = reqwest::Client::new()
         .post(format!("{}/auth/login", app.base))
         .header("content-type", "application/json")
@@ -102,8 +102,8 @@ fn assert_iso_now(ts: &Value) {
     assert!((at.and_utc().timestamp() - now_s()).abs() < 60, "{s} is not now");
 }
 
-async fn internal_apps_registers_applications(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn internal_apps_registers_applications(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let admin = app.admin_token();
     // Without, or with a wrong, admin token.
     let r = app.post("/internal/apps", &json!({"name": "x"})).await;
@@ -139,17 +139,23 @@ async fn internal_apps_registers_applications(backend: TestBackend) {
     let (other_id, other_secret) = register(&app, "Other").await;
     assert_ne!(other_id, r.str("/appId"));
     assert_ne!(other_secret, r.str("/secret"));
-    // Disabled when no admin token is configured.
-    if let Some(closed) = TestApp::spawn_with(backend, |s| s.admin_token = None).await {
-        let r = closed
-            .post_with("/internal/apps", &json!({"name": "x"}), Some(&admin))
-            .await;
-        assert_eq!(r.status.as_u16(), 403, "{}", r.text);
-    }
 }
 
-async fn login_registers_then_updates(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+/// Disabled when no admin token is configured.
+async fn internal_apps_closed_without_admin_token(target: &Target) {
+    let admin = target.deployment().admin_token();
+    let closed = TestApp::spawn_with(target, |c| {
+        c.unset("AUTH_ADMIN_TOKEN");
+    })
+    .await;
+    let r = closed
+        .post_with("/internal/apps", &json!({"name": "x"}), Some(&admin))
+        .await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+}
+
+async fn login_registers_then_updates(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, secret) = register(&app, "Chat").await;
     let exp = now_s() + 600;
     let token = app_token(&secret, &app_id, "user-12345", exp);
@@ -185,8 +191,8 @@ async fn login_registers_then_updates(backend: TestBackend) {
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
 }
 
-async fn login_accepts_our_own_access_tokens(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_accepts_our_own_access_tokens(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, _) = register(&app, "Chat").await;
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
@@ -227,8 +233,8 @@ async fn login_accepts_our_own_access_tokens(backend: TestBackend) {
 /// A refused login: name, headers, body.
 type Case = (&'static str, Vec<(&'static str, String)>, String);
 
-async fn login_refusals(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_refusals(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, secret) = register(&app, "Chat").await;
     let (other_id, other_secret) = register(&app, "Other").await;
     let exp = now_s() + 600;
@@ -323,6 +329,7 @@ async fn login_refusals(backend: TestBackend) {
 }
 
 async fn chat_socket(app: &TestApp, app_id: &str, token: &str) -> Client {
+    app.target().touch("WS-CHAT", "/ws", "");
     connect(
         &app.ws_url(""),
         &[("app-id", app_id), ("authorization", &format!("Bearer {token}"))],
@@ -353,8 +360,8 @@ async fn expect_error_then_close(client: &mut Client) {
     );
 }
 
-async fn socket_connect_then_disconnect(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn socket_connect_then_disconnect(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, secret) = register(&app, "Chat").await;
     let token = app_token(&secret, &app_id, "user-12345", now_s() + 600);
     let mut client = chat_socket(&app, &app_id, &token).await;
@@ -377,8 +384,8 @@ async fn socket_connect_then_disconnect(backend: TestBackend) {
     assert_event(&again.json(WAIT).await, "connected", "success", "user-12345");
 }
 
-async fn socket_handshake_by_query_and_own_tokens(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn socket_handshake_by_query_and_own_tokens(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, secret) = register(&app, "Chat").await;
     let token = app_token(&secret, &app_id, "u1", now_s() + 600);
     for query in [
@@ -406,8 +413,8 @@ async fn socket_handshake_by_query_and_own_tokens(backend: TestBackend) {
     }
 }
 
-async fn socket_refusals(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn socket_refusals(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, secret) = register(&app, "Chat").await;
     let (_, other_secret) = register(&app, "Other").await;
     let token = app_token(&secret, &app_id, "u1", now_s() + 600);
@@ -461,12 +468,10 @@ async fn socket_refusals(backend: TestBackend) {
 /// The stored profile of `user` in `app_id`, read from the in-process
 /// server's database (`None` in QA mode, where the store is out of reach).
 async fn stored(app: &TestApp, app_id: &str, user: &ChatUser) -> Option<Option<ChatProfile>> {
-    let db = Database::connect(app.db.as_ref()?.url(), 1).await.unwrap();
-    let profile = DieselChatProfiles::new(db)
-        .get(&AppId::parse(app_id).unwrap(), user)
-        .await
-        .unwrap();
-    Some(profile)
+    if !app.in_process() {
+        return None;
+    }
+    Some(app.inside("the database").chat_profile(app_id, user).await)
 }
 
 #[track_caller]
@@ -479,15 +484,15 @@ fn assert_nickname(profile: Option<Option<ChatProfile>>, nickname: Option<&str>)
 /// Whether the in-process server has `user` of `app_id` present (`true` in
 /// QA mode, where presence is out of reach and the check is skipped).
 fn present(app: &TestApp, app_id: &str, user: &ChatUser) -> Option<bool> {
-    app.chat_presence()
-        .map(|p| p.is_present(&AppId::parse(app_id).unwrap(), user))
+    app.in_process()
+        .then(|| app.inside("socket presence").chat_present(app_id, user))
 }
 
 /// Defect 6: our user whose login id equals an application's user id, and
 /// an application token that mints one of our users' UUIDs. The two
 /// namespaces stay apart in stored profiles and in socket presence.
-async fn our_users_and_app_users_never_share_an_identity(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn our_users_and_app_users_never_share_an_identity(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (app_id, secret) = register(&app, "Chat").await;
     let ours = app.new_user().await;
     let (access, _) = app.standard_login(&ours).await;
@@ -615,9 +620,10 @@ async fn our_users_and_app_users_never_share_an_identity(backend: TestBackend) {
     expect_error_then_close(&mut wrong).await;
 }
 
-on_both_backends!(
+crate::scenarios!(
     our_users_and_app_users_never_share_an_identity,
     internal_apps_registers_applications,
+    internal_apps_closed_without_admin_token,
     login_registers_then_updates,
     login_accepts_our_own_access_tokens,
     login_refusals,

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends, unique_login};
+use crate::{Target, TestApp, unique_login};
 use serde_json::json;
 
-use crate::{
+use super::{
     assert_jwt, assert_keys, assert_picsel_invalid_refresh, assert_session_invalid_refresh,
     assert_standard_error, now_ms, picsel_refresh, reissue, session_refresh, standard_logout, tamper,
 };
@@ -19,7 +19,7 @@ const MISMATCH: &str = "액세스 토큰과 리프레시 토큰의 세션이 일
 
 /// Asserts the seed's token shape and returns `(access, refresh, expiresIn)`.
 #[track_caller]
-fn token_reply(reply: &auth_contract_tests::Reply) -> (String, String, i64) {
+fn token_reply(reply: &crate::Reply) -> (String, String, i64) {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
     assert_keys(
         &reply.json,
@@ -35,7 +35,7 @@ fn token_reply(reply: &auth_contract_tests::Reply) -> (String, String, i64) {
         .unwrap_or_else(|| panic!("accessTokenExpiresIn is not an integer: {}", reply.text));
     // Exactly the token's own expiry: a client that refreshes at that
     // instant finds it expired, never up to a second early.
-    let exp = crate::jwt_claims(&access)["exp"].as_i64().unwrap();
+    let exp = super::jwt_claims(&access)["exp"].as_i64().unwrap();
     assert_eq!(
         expires,
         exp * 1000,
@@ -54,8 +54,8 @@ fn assert_expires_in_30_min(expires: i64) {
     );
 }
 
-async fn login_success_shape(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_success_shape(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = app
         .post(
@@ -79,8 +79,8 @@ async fn login_success_shape(backend: TestBackend) {
     token_reply(&upper);
 }
 
-async fn login_blank_fields(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_blank_fields(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     for body in [
         json!({}),
@@ -105,8 +105,8 @@ async fn login_blank_fields(backend: TestBackend) {
     }
 }
 
-async fn login_wrong_credentials(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_wrong_credentials(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let wrong = app
         .post(
@@ -136,8 +136,8 @@ async fn login_wrong_credentials(backend: TestBackend) {
     assert_standard_error(&case, 401, BAD_CREDENTIALS);
 }
 
-async fn login_by_email_is_refused(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_by_email_is_refused(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = app
         .post(
@@ -148,8 +148,8 @@ async fn login_by_email_is_refused(backend: TestBackend) {
     assert_standard_error(&reply, 401, BAD_CREDENTIALS);
 }
 
-async fn reissue_rotates_and_detects_reuse(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn reissue_rotates_and_detects_reuse(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (a1, r1) = app.standard_login(&user).await;
 
@@ -170,9 +170,9 @@ async fn reissue_rotates_and_detects_reuse(backend: TestBackend) {
     assert_picsel_invalid_refresh(&picsel_refresh(&app, &r2).await);
 }
 
-async fn reissue_chain(backend: TestBackend) {
+async fn reissue_chain(target: &Target) {
     // Several rotations in a row each give a working pair.
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (mut access, mut refresh) = app.standard_login(&user).await;
     let mut seen = vec![refresh.clone()];
@@ -188,8 +188,8 @@ async fn reissue_chain(backend: TestBackend) {
     assert_standard_error(&reissue(&app, &access, &refresh).await, 401, INVALID_REFRESH);
 }
 
-async fn reissue_across_sessions_is_refused(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn reissue_across_sessions_is_refused(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let other = app.new_user().await;
     let (a1, _r1) = app.standard_login(&user).await;
@@ -199,8 +199,8 @@ async fn reissue_across_sessions_is_refused(backend: TestBackend) {
     assert_standard_error(&reissue(&app, &a3, &r2).await, 401, MISMATCH);
 }
 
-async fn reissue_with_bad_tokens(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn reissue_with_bad_tokens(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     assert_standard_error(&reissue(&app, "garbage", &refresh).await, 401, INVALID_ACCESS);
@@ -235,10 +235,11 @@ async fn reissue_with_bad_tokens(backend: TestBackend) {
     token_reply(&reissue(&app, &access, &refresh).await);
 }
 
-async fn reissue_with_expired_access_token(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.access_ttl_seconds = 1).await else {
-        return;
-    };
+async fn reissue_with_expired_access_token(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_ACCESS_TTL_SECONDS", 1);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -257,10 +258,11 @@ async fn reissue_with_expired_access_token(backend: TestBackend) {
     assert_ne!(token_reply(&again).1, new_refresh);
 }
 
-async fn logout_refuses_expired_access_token(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.access_ttl_seconds = 1).await else {
-        return;
-    };
+async fn logout_refuses_expired_access_token(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_ACCESS_TTL_SECONDS", 1);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -269,10 +271,11 @@ async fn logout_refuses_expired_access_token(backend: TestBackend) {
     assert_eq!(session_refresh(&app, &refresh).await.status.as_u16(), 200);
 }
 
-async fn expired_refresh_token_is_refused(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.refresh_ttl_seconds = 1).await else {
-        return;
-    };
+async fn expired_refresh_token_is_refused(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_REFRESH_TTL_SECONDS", 1);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -283,10 +286,11 @@ async fn expired_refresh_token_is_refused(backend: TestBackend) {
     assert_eq!(standard_logout(&app, &access).await.status.as_u16(), 200);
 }
 
-async fn reuse_within_grace_gets_a_sibling(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.refresh_reuse_grace_seconds = 30).await else {
-        return;
-    };
+async fn reuse_within_grace_gets_a_sibling(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_REFRESH_REUSE_GRACE_SECONDS", 30);
+    })
+    .await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     let (_, first, _) = token_reply(&reissue(&app, &access, &refresh).await);
@@ -297,8 +301,8 @@ async fn reuse_within_grace_gets_a_sibling(backend: TestBackend) {
     assert_eq!(session_refresh(&app, &sibling).await.status.as_u16(), 200);
 }
 
-async fn logout_revokes_the_session(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn logout_revokes_the_session(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     let (other_access, other_refresh) = app.standard_login(&user).await;
@@ -317,8 +321,8 @@ async fn logout_revokes_the_session(backend: TestBackend) {
     token_reply(&reissue(&app, &other_access, &other_refresh).await);
 }
 
-async fn logout_without_valid_bearer(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn logout_without_valid_bearer(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (_access, refresh) = app.standard_login(&user).await;
 
@@ -351,10 +355,10 @@ async fn logout_without_valid_bearer(backend: TestBackend) {
     assert_eq!(session_refresh(&app, &refresh).await.status.as_u16(), 200);
 }
 
-async fn login_malformed_body_reason(backend: TestBackend) {
+async fn login_malformed_body_reason(target: &Target) {
     // docs/contracts/standard.md: a body that is not JSON or not an object is
     // 400 `요청 본문을 읽을 수 없습니다.` — on the shared login path too.
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(target).await;
     for path in ["/api/auth/reissue-token", "/api/auth/login"] {
         for body in ["{", "[]", "\"str\""] {
             let reply = app.post_raw(path, body, "application/json").await;
@@ -376,7 +380,7 @@ async fn login_malformed_body_reason(backend: TestBackend) {
     }
 }
 
-on_both_backends!(
+crate::scenarios!(
     login_success_shape,
     login_blank_fields,
     login_wrong_credentials,

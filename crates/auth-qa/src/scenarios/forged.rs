@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
-use auth_contract_tests::ws::connect;
-use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends, unique_email, unique_login};
+use crate::ws::connect;
+use crate::{Reply, Target, TestApp, unique_email, unique_login};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::{email_usable, now_s, sign_hs256};
+use super::{email_usable, now_s, sign_hs256};
 
 const SECRET: &str = "forged-test-signing-secret-0123456789abcdef";
 
-on_both_backends!(
+crate::scenarios!(
     forged_tokens_are_refused_everywhere,
     forged_app_tokens_are_refused_on_chat,
     hundred_parallel_sign_ups_make_one_account,
@@ -99,10 +99,11 @@ fn assert_refused(what: &str, reply: &Reply) {
     assert!(!reply.text.is_empty(), "{what}: empty body");
 }
 
-async fn forged_tokens_are_refused_everywhere(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.jwt_secret = Some(SECRET.into())).await else {
-        return;
-    };
+async fn forged_tokens_are_refused_everywhere(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_JWT_SECRET", SECRET);
+    })
+    .await;
     let key = SECRET.as_bytes();
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
@@ -187,8 +188,8 @@ async fn forged_tokens_are_refused_everywhere(backend: TestBackend) {
     assert_eq!(r.status.as_u16(), 200, "the genuine pair: {}", r.text);
 }
 
-async fn forged_app_tokens_are_refused_on_chat(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn forged_app_tokens_are_refused_on_chat(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let register = |name: &'static str| {
         let app = &app;
         async move {
@@ -233,8 +234,8 @@ async fn forged_app_tokens_are_refused_on_chat(backend: TestBackend) {
     }
 }
 
-async fn hundred_parallel_sign_ups_make_one_account(backend: TestBackend) {
-    let app = Arc::new(TestApp::spawn(backend).await);
+async fn hundred_parallel_sign_ups_make_one_account(target: &Target) {
+    let app = Arc::new(TestApp::spawn(target).await);
     let (login, email) = (unique_login(), unique_email());
     app.verify_email(&email, &login).await;
     let mut tasks = tokio::task::JoinSet::new();

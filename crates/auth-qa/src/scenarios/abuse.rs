@@ -1,16 +1,16 @@
 //! Abuse resistance: login throttling per account key and per client IP, in
 //! every contract's envelope, and the client IP behind proxies.
 
-use auth_contract_tests::{NewUser, Reply, TestApp, TestBackend, on_both_backends, unique_login};
+use crate::{NewUser, Reply, Target, TestApp, unique_login};
 use serde_json::{Value, json};
 
-use crate::{assert_account_error, assert_picsel_error, assert_session_error, assert_standard_error};
+use super::{assert_account_error, assert_picsel_error, assert_session_error, assert_standard_error};
 
 const TOO_MANY: &str = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.";
 const WRONG: &str = "WrongPass99!";
 const TOO_MANY_REQUESTS: &str = "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
 
-on_both_backends!(
+crate::scenarios!(
     standard_locks_after_five_failures,
     session_locks_after_five_failures,
     picsel_locks_after_five_failures,
@@ -34,11 +34,13 @@ on_both_backends!(
     one_ipv6_prefix_is_one_client_for_logins,
     one_ipv6_prefix_is_one_client_for_rate_limits,
     a_full_hashing_queue_answers_503_at_once,
+    exempt_clients_are_not_rate_limited,
 );
 
-/// A server whose per-IP limit stays out of the way of per-account tests.
-async fn app(backend: TestBackend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |s| s.login_ip_max_failures = 1000).await
+/// A server whose per-IP limit stays out of the way of per-account tests
+/// (the profile's per-IP login failure budget is far above these tests').
+async fn app(target: &Target) -> TestApp {
+    TestApp::spawn(target).await
 }
 
 /// `Retry-After` in whole seconds (panics when absent).
@@ -77,8 +79,8 @@ async fn five_wrong(app: &TestApp, path: &str, body: &dyn Fn(&str) -> Value) {
     }
 }
 
-async fn standard_locks_after_five_failures(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn standard_locks_after_five_failures(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     five_wrong(&app, "/api/auth/login", &|p| standard(&user.login, p)).await;
     let reply = app
@@ -91,8 +93,8 @@ async fn standard_locks_after_five_failures(backend: TestBackend) {
     app.standard_login(&other).await;
 }
 
-async fn session_locks_after_five_failures(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn session_locks_after_five_failures(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let body = |p: &str| json!({"userId": user.login, "password": p});
     five_wrong(&app, "/api/login", &body).await;
@@ -101,8 +103,8 @@ async fn session_locks_after_five_failures(backend: TestBackend) {
     assert_locked(&reply);
 }
 
-async fn picsel_locks_after_five_failures(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn picsel_locks_after_five_failures(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let body = |p: &str| json!({"email": user.email, "password": p});
     five_wrong(&app, "/api/auth/login", &body).await;
@@ -119,8 +121,8 @@ async fn picsel_locks_after_five_failures(backend: TestBackend) {
     );
 }
 
-async fn account_sign_in_locks_after_five_failures(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn account_sign_in_locks_after_five_failures(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let body = |p: &str| json!({"authId": user.login, "password": p});
     five_wrong(&app, "/api/auth/sign-in", &body).await;
@@ -129,8 +131,8 @@ async fn account_sign_in_locks_after_five_failures(backend: TestBackend) {
     assert_locked(&reply);
 }
 
-async fn withdrawal_counts_and_is_locked(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn withdrawal_counts_and_is_locked(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let body = |p: &str| json!({"authId": user.login, "password": p});
     five_wrong(&app, "/api/auth/withdrawal", &body).await;
@@ -144,8 +146,8 @@ async fn withdrawal_counts_and_is_locked(backend: TestBackend) {
     assert_standard_error(&reply, 429, TOO_MANY);
 }
 
-async fn unknown_accounts_behave_identically(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn unknown_accounts_behave_identically(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let ghost = unique_login();
     let mut answers = Vec::new();
@@ -184,8 +186,8 @@ async fn unknown_accounts_behave_identically(backend: TestBackend) {
     assert_eq!(reply.json["error"]["code"], "TOO_MANY_ATTEMPTS");
 }
 
-async fn success_resets_the_counter(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn success_resets_the_counter(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     for _ in 0..3 {
         for _ in 0..4 {
@@ -196,16 +198,13 @@ async fn success_resets_the_counter(backend: TestBackend) {
     }
 }
 
-async fn lock_expires(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.login_max_failures = 2;
-        s.login_lock_seconds = 1;
-        s.login_max_lock_seconds = 1;
+async fn lock_expires(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_LOGIN_MAX_FAILURES", 2);
+        c.set("AUTH_LOGIN_LOCK_SECONDS", 1);
+        c.set("AUTH_LOGIN_MAX_LOCK_SECONDS", 1);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let user = app.new_user().await;
     for _ in 0..2 {
         app.post("/api/auth/login", &standard(&user.login, WRONG)).await;
@@ -219,21 +218,19 @@ async fn lock_expires(backend: TestBackend) {
     app.standard_login(&user).await;
 }
 
-async fn ip_limited_app(backend: TestBackend, trusted: &str) -> Option<(TestApp, NewUser)> {
+async fn ip_limited_app(target: &Target, trusted: &str) -> (TestApp, NewUser) {
     let trusted = trusted.to_owned();
-    let app = TestApp::spawn_with(backend, move |s| {
-        s.login_ip_max_failures = 3;
-        s.trusted_proxies = trusted;
+    let app = TestApp::spawn_with(target, move |c| {
+        c.set("AUTH_LOGIN_IP_MAX_FAILURES", 3);
+        c.set("AUTH_TRUSTED_PROXIES", trusted);
     })
-    .await?;
+    .await;
     let user = app.new_user().await;
-    Some((app, user))
+    (app, user)
 }
 
-async fn per_ip_limit_spans_accounts(backend: TestBackend) {
-    let Some((app, user)) = ip_limited_app(backend, "").await else {
-        return;
-    };
+async fn per_ip_limit_spans_accounts(target: &Target) {
+    let (app, user) = ip_limited_app(target, "").await;
     for _ in 0..3 {
         app.post("/api/auth/login", &standard(&unique_login(), WRONG))
             .await;
@@ -245,10 +242,8 @@ async fn per_ip_limit_spans_accounts(backend: TestBackend) {
     assert_locked(&reply);
 }
 
-async fn spoofed_forwarded_for_is_ignored(backend: TestBackend) {
-    let Some((app, user)) = ip_limited_app(backend, "").await else {
-        return;
-    };
+async fn spoofed_forwarded_for_is_ignored(target: &Target) {
+    let (app, user) = ip_limited_app(target, "").await;
     for i in 0..3 {
         let xff = format!("198.51.100.{i}");
         app.post_headers(
@@ -268,10 +263,8 @@ async fn spoofed_forwarded_for_is_ignored(backend: TestBackend) {
     assert_standard_error(&reply, 429, TOO_MANY);
 }
 
-async fn trusted_proxy_forwarded_for_is_used(backend: TestBackend) {
-    let Some((app, user)) = ip_limited_app(backend, "127.0.0.0/8, ::1").await else {
-        return;
-    };
+async fn trusted_proxy_forwarded_for_is_used(target: &Target) {
+    let (app, user) = ip_limited_app(target, "127.0.0.0/8, ::1").await;
     let attacker = [("X-Forwarded-For", "198.51.100.7")];
     for _ in 0..3 {
         app.post_headers("/api/auth/login", &standard(&unique_login(), WRONG), &attacker)
@@ -296,10 +289,11 @@ async fn trusted_proxy_forwarded_for_is_used(backend: TestBackend) {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
 }
 
-async fn disabled_throttle_never_refuses(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.login_throttle_enabled = false).await else {
-        return;
-    };
+async fn disabled_throttle_never_refuses(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_LOGIN_THROTTLE_ENABLED", false);
+    })
+    .await;
     let user = app.new_user().await;
     for _ in 0..8 {
         let reply = app.post("/api/auth/login", &standard(&user.login, WRONG)).await;
@@ -308,15 +302,12 @@ async fn disabled_throttle_never_refuses(backend: TestBackend) {
     app.standard_login(&user).await;
 }
 
-async fn public_endpoints_are_rate_limited(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.rate_limit_enabled = true;
-        s.rate_limit_per_minute = 5;
+async fn public_endpoints_are_rate_limited(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_RATE_LIMIT_ENABLED", true);
+        c.set("AUTH_RATE_LIMIT_PER_MINUTE", 5);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     // Sending and checking a code and signing up are 3 of the 5.
     let user = app.new_user().await;
     let mut limited = None;
@@ -394,11 +385,8 @@ fn assert_security_headers(reply: &Reply, hsts: bool) {
     assert_eq!(reply.headers.contains_key("strict-transport-security"), hsts);
 }
 
-async fn security_headers_on_every_response(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    if !app.in_process() {
-        return;
-    }
+async fn security_headers_on_every_response(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     assert_security_headers(&app.get("/healthz").await, false);
     assert_security_headers(&app.get("/no/such/route").await, false);
@@ -414,14 +402,11 @@ async fn security_headers_on_every_response(backend: TestBackend) {
     assert_security_headers(&app.post("/api/login", &json!({})).await, false);
 }
 
-async fn hsts_only_when_published_over_https(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.oauth.public_url = "https://auth.example.com".into()
+async fn hsts_only_when_published_over_https(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_PUBLIC_URL", "https://auth.example.com");
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let reply = app.get("/healthz").await;
     assert_security_headers(&reply, true);
     assert!(
@@ -432,8 +417,8 @@ async fn hsts_only_when_published_over_https(backend: TestBackend) {
     );
 }
 
-async fn audit_trail_is_recorded_and_admin_only(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn audit_trail_is_recorded_and_admin_only(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let ua = [("User-Agent", "abuse-test/1.0")];
     app.post_headers("/api/auth/login", &standard(&user.login, WRONG), &ua)
@@ -483,11 +468,9 @@ async fn audit_trail_is_recorded_and_admin_only(backend: TestBackend) {
     assert_eq!(bad.status.as_u16(), 400, "{}", bad.text);
 }
 
-async fn instances_share_the_counters(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
-    let Some(sibling) = app.spawn_sibling().await else {
-        return;
-    };
+async fn instances_share_the_counters(target: &Target) {
+    let app = app(target).await;
+    let sibling = app.spawn_sibling().await;
     let user = app.new_user().await;
     for i in 0..5 {
         let target = if i % 2 == 0 { &app } else { &sibling };
@@ -506,10 +489,11 @@ async fn instances_share_the_counters(backend: TestBackend) {
 
 /// Logout (both contracts), token reuse and password reset record the
 /// client's IP and user agent like logins do.
-async fn audit_events_name_the_client_everywhere(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
-        return;
-    };
+async fn audit_events_name_the_client_everywhere(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
     const UA: &str = "audit-client/2.0";
     let ua = [("User-Agent", UA)];
     let user = app.new_user().await;
@@ -553,7 +537,7 @@ async fn audit_events_name_the_client_everywhere(backend: TestBackend) {
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     // Password reset.
-    let before = app.mail().count_to(&user.email);
+    let before = app.mail().count_to(&user.email).await;
     let sent = app
         .post(
             "/api/auth/send/auth-key",
@@ -614,8 +598,8 @@ async fn burst(app: &TestApp, count: usize, request: impl Fn(usize) -> (&'static
 /// lock was read before any failure was counted). Now exactly 5 are
 /// checked (401); the other 55 are refused unchecked (429), and so is the
 /// right password afterwards.
-async fn a_parallel_burst_cannot_outrun_the_lock(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn a_parallel_burst_cannot_outrun_the_lock(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let statuses = burst(&app, 60, |i| {
         ("/api/auth/login", standard(&user.login, &format!("Guess{i}!x")))
@@ -632,8 +616,8 @@ async fn a_parallel_burst_cannot_outrun_the_lock(backend: TestBackend) {
 
 /// The same gate holds for `account` withdrawal, whose password check
 /// shares the account key with logins.
-async fn a_parallel_burst_of_withdrawals_cannot_outrun_the_lock(backend: TestBackend) {
-    let Some(app) = app(backend).await else { return };
+async fn a_parallel_burst_of_withdrawals_cannot_outrun_the_lock(target: &Target) {
+    let app = app(target).await;
     let user = app.new_user().await;
     let statuses = burst(&app, 30, |i| {
         (
@@ -657,10 +641,8 @@ async fn a_parallel_burst_of_withdrawals_cannot_outrun_the_lock(backend: TestBac
 
 /// Issue #11, defect 7: every address of one /64 is one client for the
 /// login IP counter; the next /64 is another client.
-async fn one_ipv6_prefix_is_one_client_for_logins(backend: TestBackend) {
-    let Some((app, user)) = ip_limited_app(backend, "127.0.0.0/8, ::1").await else {
-        return;
-    };
+async fn one_ipv6_prefix_is_one_client_for_logins(target: &Target) {
+    let (app, user) = ip_limited_app(target, "127.0.0.0/8, ::1").await;
     for suffix in ["a", "b", "c"] {
         let xff = format!("2001:db8:1:1::{suffix}");
         app.post_headers(
@@ -690,16 +672,13 @@ async fn one_ipv6_prefix_is_one_client_for_logins(backend: TestBackend) {
 }
 
 /// Defect 7 for the per-IP request rate limit.
-async fn one_ipv6_prefix_is_one_client_for_rate_limits(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.rate_limit_enabled = true;
-        s.rate_limit_per_minute = 3;
-        s.trusted_proxies = "127.0.0.0/8, ::1".into();
+async fn one_ipv6_prefix_is_one_client_for_rate_limits(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_RATE_LIMIT_ENABLED", true);
+        c.set("AUTH_RATE_LIMIT_PER_MINUTE", 3);
+        c.set("AUTH_TRUSTED_PROXIES", "127.0.0.0/8, ::1");
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let check = |n: u32| {
         let xff = format!("2001:db8:9:9::{n:x}");
         let app = &app;
@@ -725,18 +704,48 @@ async fn one_ipv6_prefix_is_one_client_for_rate_limits(backend: TestBackend) {
     assert_eq!(other.status.as_u16(), 200, "the next /64 has its own budget");
 }
 
+/// `AUTH_RATE_LIMIT_EXEMPT` (the staging profile's allowance for a QA
+/// runner): an exempt client is never counted, any other client still is,
+/// and the exemption follows the client IP found through trusted proxies.
+async fn exempt_clients_are_not_rate_limited(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_RATE_LIMIT_ENABLED", true);
+        c.set("AUTH_RATE_LIMIT_PER_MINUTE", 3);
+        c.set("AUTH_TRUSTED_PROXIES", "127.0.0.0/8, ::1");
+        c.set("AUTH_RATE_LIMIT_EXEMPT", "203.0.113.0/28, 2001:db8:e::/48");
+    })
+    .await;
+    let from = |ip: &'static str| {
+        let app = &app;
+        async move {
+            app.get_headers(
+                &format!("/api/auth/check/auth-id/{}", unique_login()),
+                &[("X-Forwarded-For", ip)],
+            )
+            .await
+        }
+    };
+    for ip in ["203.0.113.7", "2001:db8:e:1::5"] {
+        for _ in 0..10 {
+            let reply = from(ip).await;
+            assert_eq!(reply.status.as_u16(), 200, "{ip}: {}", reply.text);
+        }
+    }
+    for _ in 0..3 {
+        assert_eq!(from("203.0.113.16").await.status.as_u16(), 200);
+    }
+    assert_account_error(&from("203.0.113.16").await, 429, TOO_MANY_REQUESTS);
+}
+
 /// The hashing queue is bounded: a flood beyond it is answered 503 at once
 /// in the contract's envelope, never queued without end, never a 500.
-async fn a_full_hashing_queue_answers_503_at_once(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.hash_concurrency = Some(1);
-        s.hash_queue_max = Some(1);
-        s.login_throttle_enabled = false;
+async fn a_full_hashing_queue_answers_503_at_once(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_HASH_CONCURRENCY", 1);
+        c.set("AUTH_HASH_QUEUE_MAX", 1);
+        c.set("AUTH_LOGIN_THROTTLE_ENABLED", false);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let user = app.new_user().await;
     let statuses = burst(&app, 40, |_| ("/api/auth/login", standard(&user.login, WRONG))).await;
     assert!(statuses.iter().all(|s| matches!(s, 401 | 503)), "{statuses:?}");

@@ -5,14 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends, unique_email, unique_login};
+use crate::{Target, TestApp, unique_email, unique_login};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use serde_json::{Value, json};
 
-use crate::picsel_login;
+use super::picsel_login;
 
-on_both_backends!(
+crate::scenarios!(
     imported_accounts_log_in_everywhere_and_are_upgraded,
     bad_input_is_reported_by_line_and_changes_nothing,
     rerunning_an_import_skips_and_reports_conflicts,
@@ -69,7 +69,7 @@ fn argon2_phc(password: &str, algorithm: argon2::Algorithm, m: u32) -> String {
 }
 
 /// `POST /internal/users/import` with `body` (and a query string).
-async fn import(app: &TestApp, query: &str, body: String) -> auth_contract_tests::Reply {
+async fn import(app: &TestApp, query: &str, body: String) -> crate::Reply {
     let bearer = format!("Bearer {}", app.admin_token());
     app.request(
         "POST",
@@ -83,7 +83,7 @@ async fn import(app: &TestApp, query: &str, body: String) -> auth_contract_tests
     .await
 }
 
-async fn show(app: &TestApp, id: i64) -> auth_contract_tests::Reply {
+async fn show(app: &TestApp, id: i64) -> crate::Reply {
     let bearer = format!("Bearer {}", app.admin_token());
     app.get_headers(&format!("/internal/users/{id}"), &[("authorization", &bearer)])
         .await
@@ -136,11 +136,10 @@ async fn login_everywhere(app: &TestApp, login: &str, email: &str, password: &st
     account.json["data"]["id"].as_i64().unwrap()
 }
 
-async fn imported_accounts_log_in_everywhere_and_are_upgraded(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    if !app.in_process() {
-        return; // Imports write fixed ids; not against a shared deployment.
-    }
+async fn imported_accounts_log_in_everywhere_and_are_upgraded(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    // Imports write fixed ids: not against a shared deployment.
+    app.inside("an empty database of its own (imports keep fixed ids)");
     // One account per supported format: (hash, password, scheme before).
     let formats: Vec<(String, &str, &str)> = vec![
         (bcrypt_of(PASSWORD, bcrypt::Version::TwoB), PASSWORD, "bcrypt"),
@@ -223,8 +222,8 @@ async fn imported_accounts_log_in_everywhere_and_are_upgraded(backend: TestBacke
     );
 }
 
-async fn bad_input_is_reported_by_line_and_changes_nothing(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn bad_input_is_reported_by_line_and_changes_nothing(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let existing = app.new_user().await;
     let good = |login: &str| json!({"loginId": login, "email": format!("{login}@example.com"), "passwordHash": bcrypt_of(PASSWORD, bcrypt::Version::TwoB)});
     let (a, b) = (unique_login(), unique_login());
@@ -313,8 +312,8 @@ async fn bad_input_is_reported_by_line_and_changes_nothing(backend: TestBackend)
     }
 }
 
-async fn rerunning_an_import_skips_and_reports_conflicts(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn rerunning_an_import_skips_and_reports_conflicts(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (a, b) = (unique_login(), unique_login());
     let first = ndjson(&[
         json!({"loginId": a, "email": format!("{a}@example.com"), "passwordHash": SPRING_BCRYPT}),
@@ -357,10 +356,11 @@ async fn rerunning_an_import_skips_and_reports_conflicts(backend: TestBackend) {
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.text);
 }
 
-async fn dry_run_and_size_limit_store_nothing(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.import_max_bytes = 4096).await else {
-        return;
-    };
+async fn dry_run_and_size_limit_store_nothing(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_IMPORT_MAX_BYTES", 4096);
+    })
+    .await;
     let login = unique_login();
     let line = ndjson(&[
         json!({"loginId": login, "email": format!("{login}@example.com"), "passwordHash": SPRING_BCRYPT}),
@@ -424,8 +424,8 @@ async fn import_audits(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
-async fn user_view_answers_400_404_and_needs_the_admin_token(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn user_view_answers_400_404_and_needs_the_admin_token(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let view = show(&app, user.id).await;
     assert_eq!(view.status.as_u16(), 200, "{}", view.text);
@@ -447,11 +447,10 @@ async fn user_view_answers_400_404_and_needs_the_admin_token(backend: TestBacken
     assert_eq!(import_anonymous.status.as_u16(), 401, "{}", import_anonymous.text);
 }
 
-async fn cli_import_writes_rejects_and_show_prints_the_account(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    let Some(db) = &app.db else {
-        return; // The CLI writes to the server's database directly.
-    };
+async fn cli_import_writes_rejects_and_show_prints_the_account(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    // The CLI writes to the server's database directly.
+    let cli = app.inside("the server's database (the import CLI)");
     let dir = std::env::temp_dir().join(format!("auth-import-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("users.ndjson");
@@ -464,20 +463,7 @@ async fn cli_import_writes_rejects_and_show_prints_the_account(backend: TestBack
         ]),
     )
     .unwrap();
-    let settings = auth_contract_tests::Settings {
-        database_url: db.url().to_owned(),
-        mail_dir: Some(dir.join("outbox").display().to_string()),
-        ..auth_contract_tests::Settings::default()
-    };
-    let args = auth_http::cli::ImportArgs {
-        input: input.display().to_string(),
-        dry_run: false,
-        rejects: None,
-        spring_pbkdf2: Some("v5.5".into()),
-        batch: 1,
-        progress: false,
-    };
-    let report = auth_http::cli::import_users(&settings, &args).await.unwrap();
+    let report = cli.cli_import(&input, Some("v5.5")).await.unwrap();
     assert_eq!(
         (report["imported"].clone(), report["rejected"].clone()),
         (json!(1), json!(1)),
@@ -487,14 +473,14 @@ async fn cli_import_writes_rejects_and_show_prints_the_account(backend: TestBack
     let reject: Value = serde_json::from_str(rejects.trim()).unwrap();
     assert_eq!(reject["line"], json!(2), "{rejects}");
     // Idempotent: the same file again skips the account.
-    let again = auth_http::cli::import_users(&settings, &args).await.unwrap();
+    let again = cli.cli_import(&input, Some("v5.5")).await.unwrap();
     assert_eq!(
         (again["imported"].clone(), again["skipped"].clone()),
         (json!(0), json!(1)),
         "{again}"
     );
 
-    let shown = auth_http::cli::show_user(&settings, "777").await.unwrap();
+    let shown = cli.cli_show_user("777").await.unwrap();
     assert_eq!(shown["user"]["loginId"], json!(login));
     assert_eq!(shown["user"]["passwordScheme"], json!("pbkdf2-sha1"));
     assert_eq!(shown, show(&app, 777).await.json);
@@ -508,11 +494,10 @@ async fn cli_import_writes_rejects_and_show_prints_the_account(backend: TestBack
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn kept_ids_win_over_generated_ones_in_one_file(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    if !app.in_process() {
-        return; // Needs an empty database: the kept ids are 1 and 2.
-    }
+async fn kept_ids_win_over_generated_ones_in_one_file(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    // Needs an empty database: the kept ids are 1 and 2.
+    let cli = app.inside("an empty database of its own and the import CLI");
     // Lines without `accountId` come first; in an empty database they
     // would take ids 1 and 2, which the later lines keep.
     let logins: Vec<String> = (0..4).map(|_| unique_login()).collect();
@@ -526,7 +511,6 @@ async fn kept_ids_win_over_generated_ones_in_one_file(backend: TestBackend) {
     };
     // Through the CLI, one account per transaction: the generated ids of
     // the first lines would be stored before the kept ones are seen.
-    let db = app.db.as_ref().unwrap();
     let dir = std::env::temp_dir().join(format!("auth-import-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("mixed.ndjson");
@@ -540,20 +524,7 @@ async fn kept_ids_win_over_generated_ones_in_one_file(backend: TestBackend) {
         ]),
     )
     .unwrap();
-    let settings = auth_contract_tests::Settings {
-        database_url: db.url().to_owned(),
-        mail_dir: Some(dir.join("outbox").display().to_string()),
-        ..auth_contract_tests::Settings::default()
-    };
-    let args = auth_http::cli::ImportArgs {
-        input: input.display().to_string(),
-        dry_run: false,
-        rejects: None,
-        spring_pbkdf2: None,
-        batch: 1,
-        progress: false,
-    };
-    let report = auth_http::cli::import_users(&settings, &args).await.unwrap();
+    let report = cli.cli_import(&input, None).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         (report["imported"].clone(), report["rejected"].clone()),

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use auth_contract_tests::{Reply, TestApp, TestBackend, on_both_backends, unique_email, unique_login};
+use crate::{Reply, Target, TestApp, unique_email, unique_login};
 use serde_json::{Value, json};
 
-use crate::{assert_account_error, assert_reply};
+use super::{assert_account_error, assert_reply};
 
 /// Which envelope an answer must be in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,8 +202,8 @@ fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-async fn broken_bodies(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn broken_bodies(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let mut problems: Vec<String> = vec![];
     for e in endpoints() {
         let p = e.path;
@@ -338,9 +338,9 @@ async fn send_raw(app: &TestApp, e: &Newer, body: Vec<u8>) -> Reply {
 /// body is what is judged, and without any header), and the internal API
 /// with the admin token. Every answer a 4xx in the endpoint's envelope; 413
 /// for 100 KiB.
-async fn broken_bodies_newer_endpoints(backend: TestBackend) {
+async fn broken_bodies_newer_endpoints(target: &Target) {
     use Envelope::*;
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(target).await;
     let admin = format!("Bearer {}", app.admin_token());
     let registered = app
         .post_with(
@@ -473,9 +473,9 @@ async fn broken_bodies_newer_endpoints(backend: TestBackend) {
     );
 }
 
-async fn oversize_in_each_envelope(backend: TestBackend) {
+async fn oversize_in_each_envelope(target: &Target) {
     // Exact 413 bodies where the contract is certain.
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn(target).await;
     let pad = "a".repeat(100 * 1024);
     let reply = app
         .post_raw(
@@ -484,7 +484,7 @@ async fn oversize_in_each_envelope(backend: TestBackend) {
             "application/json",
         )
         .await;
-    crate::assert_standard_error(&reply, 413, "요청 본문이 너무 큽니다.");
+    super::assert_standard_error(&reply, 413, "요청 본문이 너무 큽니다.");
     let reply = app
         .post_raw(
             "/api/login",
@@ -492,7 +492,7 @@ async fn oversize_in_each_envelope(backend: TestBackend) {
             "application/json",
         )
         .await;
-    crate::assert_session_error(&reply, 413, "요청 본문이 너무 큽니다.");
+    super::assert_session_error(&reply, 413, "요청 본문이 너무 큽니다.");
     let reply = app
         .post_raw(
             "/api/auth/refresh",
@@ -500,7 +500,7 @@ async fn oversize_in_each_envelope(backend: TestBackend) {
             "application/json",
         )
         .await;
-    crate::assert_picsel_error(
+    super::assert_picsel_error(
         &reply,
         413,
         "PayloadTooLargeException",
@@ -524,7 +524,7 @@ async fn oversize_in_each_envelope(backend: TestBackend) {
             "application/json",
         )
         .await;
-    crate::assert_session_error(&reply, 400, "아이디는 영문 소문자와 숫자 3~20자여야 합니다.");
+    super::assert_session_error(&reply, 400, "아이디는 영문 소문자와 숫자 3~20자여야 합니다.");
     // The shared paths: a picsel body that is too large is still a 413.
     let reply = app
         .post_raw(
@@ -556,8 +556,8 @@ async fn oversize_in_each_envelope(backend: TestBackend) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-async fn parallel_sign_ups_same_email(backend: TestBackend) {
-    let app = Arc::new(TestApp::spawn(backend).await);
+async fn parallel_sign_ups_same_email(target: &Target) {
+    let app = Arc::new(TestApp::spawn(target).await);
     let (login, email) = (unique_login(), unique_email());
     app.verify_email(&email, &login).await;
     let mut tasks = tokio::task::JoinSet::new();
@@ -593,11 +593,11 @@ async fn parallel_sign_ups_same_email(backend: TestBackend) {
     }
     assert_eq!(ok, 1, "exactly one sign-up with one email may succeed");
     assert!(winner.is_some());
-    assert!(!crate::email_usable(&app, &email).await);
+    assert!(!super::email_usable(&app, &email).await);
 }
 
-async fn parallel_sign_ups_same_auth_id(backend: TestBackend) {
-    let app = Arc::new(TestApp::spawn(backend).await);
+async fn parallel_sign_ups_same_auth_id(target: &Target) {
+    let app = Arc::new(TestApp::spawn(target).await);
     let login = unique_login();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..10 {
@@ -628,15 +628,15 @@ async fn parallel_sign_ups_same_auth_id(backend: TestBackend) {
     assert_eq!(ok, 1, "exactly one sign-up with one authId may succeed");
 }
 
-async fn parallel_reissue_of_one_token(backend: TestBackend) {
+async fn parallel_reissue_of_one_token(target: &Target) {
     // Racing rotations of one refresh token: at most one wins, none is a 5xx.
-    let app = Arc::new(TestApp::spawn(backend).await);
+    let app = Arc::new(TestApp::spawn(target).await);
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..30 {
         let (app, access, refresh) = (app.clone(), access.clone(), refresh.clone());
-        tasks.spawn(async move { crate::reissue(&app, &access, &refresh).await });
+        tasks.spawn(async move { super::reissue(&app, &access, &refresh).await });
     }
     let mut ok = 0;
     while let Some(reply) = tasks.join_next().await {
@@ -649,8 +649,8 @@ async fn parallel_reissue_of_one_token(backend: TestBackend) {
     assert!(ok <= 1, "{ok} rotations of one refresh token succeeded");
 }
 
-async fn probes_and_headers(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn probes_and_headers(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let reply = app.get("/healthz").await;
     assert_reply(&reply, 200, &json!({"status": "ok"}));
     let reply = app.get("/readyz").await;
@@ -731,8 +731,9 @@ async fn probes_and_headers(backend: TestBackend) {
     }
 }
 
-on_both_backends!(
-    metrics_are_exposed_and_can_be_switched_off,
+crate::scenarios!(
+    metrics_are_exposed,
+    metrics_can_be_switched_off,
     the_api_description_is_served_offline,
     broken_bodies,
     broken_bodies_newer_endpoints,
@@ -745,8 +746,8 @@ on_both_backends!(
 
 /// `GET /openapi.json` describes every route the server mounts, and `GET
 /// /docs/` browses it from assets in the binary (no other origin in the page).
-async fn the_api_description_is_served_offline(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn the_api_description_is_served_offline(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let doc = app.openapi().await;
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [
@@ -793,8 +794,8 @@ async fn the_api_description_is_served_offline(backend: TestBackend) {
 
 /// `GET /metrics` exposes request, login and pool metrics in Prometheus
 /// text; `AUTH_METRICS_ENABLED=false` answers 404.
-async fn metrics_are_exposed_and_can_be_switched_off(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn metrics_are_exposed(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     app.standard_login(&user).await;
     let wrong = app
@@ -831,7 +832,13 @@ async fn metrics_are_exposed_and_can_be_switched_off(backend: TestBackend) {
         !metrics.text.contains(&user.login),
         "a login id leaked into the metrics"
     );
-    if let Some(off) = TestApp::spawn_with(backend, |s| s.metrics_enabled = false).await {
-        assert_eq!(off.get("/metrics").await.status.as_u16(), 404);
-    }
+}
+
+/// `AUTH_METRICS_ENABLED=false` takes `/metrics` away.
+async fn metrics_can_be_switched_off(target: &Target) {
+    let off = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_METRICS_ENABLED", false);
+    })
+    .await;
+    assert_eq!(off.get("/metrics").await.status.as_u16(), 404);
 }

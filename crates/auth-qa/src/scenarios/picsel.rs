@@ -1,10 +1,10 @@
 //! `picsel` (seed 002), email part: login, refresh, logout, and the common
 //! error envelope `{statusCode, message, errorType, error:{code, message, details}}`.
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends, unique_email};
+use crate::{Target, TestApp, unique_email};
 use serde_json::{Value, json};
 
-use crate::{
+use super::{
     assert_issued_now, assert_jwt, assert_keys, assert_picsel_error, assert_picsel_invalid_refresh,
     assert_reply, picsel_login, picsel_refresh, picsel_tokens, session_refresh, standard_logout,
 };
@@ -12,7 +12,7 @@ use crate::{
 const INVALID_CREDENTIALS: &str = "이메일 또는 비밀번호가 올바르지 않습니다";
 
 #[track_caller]
-fn assert_invalid_credentials(reply: &auth_contract_tests::Reply) {
+fn assert_invalid_credentials(reply: &crate::Reply) {
     assert_picsel_error(
         reply,
         401,
@@ -24,7 +24,7 @@ fn assert_invalid_credentials(reply: &auth_contract_tests::Reply) {
 }
 
 #[track_caller]
-fn assert_validation(reply: &auth_contract_tests::Reply, field: &str, message: &str) {
+fn assert_validation(reply: &crate::Reply, field: &str, message: &str) {
     assert_picsel_error(
         reply,
         400,
@@ -35,8 +35,8 @@ fn assert_validation(reply: &auth_contract_tests::Reply, field: &str, message: &
     );
 }
 
-async fn login_success_shape(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_success_shape(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = picsel_login(&app, &user.email, &user.password).await;
     assert_keys(&reply.json, &["message", "data"]);
@@ -63,8 +63,8 @@ async fn login_success_shape(backend: TestBackend) {
     assert_ne!(other.str("/data/user/uuid"), uuid.to_string());
 }
 
-async fn login_is_case_insensitive(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_is_case_insensitive(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = picsel_login(&app, &user.email.to_uppercase(), &user.password).await;
     assert_eq!(reply.json["data"]["user"]["email"], json!(user.email));
@@ -78,8 +78,8 @@ async fn login_is_case_insensitive(backend: TestBackend) {
     assert_invalid_credentials(&reply);
 }
 
-async fn login_wrong_credentials(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_wrong_credentials(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let wrong = app
         .post(
@@ -99,8 +99,8 @@ async fn login_wrong_credentials(backend: TestBackend) {
     assert_eq!(wrong.text, unknown.text);
 }
 
-async fn login_validation(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_validation(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     for email in [
         "not-an-email",
@@ -142,8 +142,8 @@ async fn login_validation(backend: TestBackend) {
     assert_validation(&reply, "email", "email은(는) 문자열이어야 합니다");
 }
 
-async fn refresh_success_shape(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn refresh_success_shape(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (_access, refresh) = picsel_tokens(&app, &user).await;
     let mut last = String::new();
@@ -162,8 +162,8 @@ async fn refresh_success_shape(backend: TestBackend) {
     assert_picsel_invalid_refresh(&picsel_refresh(&app, &refresh).await);
 }
 
-async fn logout_then_refresh_is_refused(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn logout_then_refresh_is_refused(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (_access, refresh) = picsel_tokens(&app, &user).await;
     let (_other_access, other_refresh) = picsel_tokens(&app, &user).await;
@@ -172,7 +172,7 @@ async fn logout_then_refresh_is_refused(backend: TestBackend) {
         .await;
     assert_reply(&reply, 200, &json!({"message": "로그아웃 성공"}));
     assert_picsel_invalid_refresh(&picsel_refresh(&app, &refresh).await);
-    crate::assert_session_invalid_refresh(&session_refresh(&app, &refresh).await);
+    super::assert_session_invalid_refresh(&session_refresh(&app, &refresh).await);
     // Idempotent.
     let reply = app
         .post("/api/auth/logout", &json!({"refresh_token": refresh}))
@@ -182,15 +182,15 @@ async fn logout_then_refresh_is_refused(backend: TestBackend) {
     assert_eq!(picsel_refresh(&app, &other_refresh).await.status.as_u16(), 200);
 }
 
-async fn garbage_refresh_tokens(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn garbage_refresh_tokens(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (access, refresh) = picsel_tokens(&app, &user).await;
     for token in [
         "garbage",
         "a.b.c",
         access.as_str(),
-        crate::tamper(&refresh).as_str(),
+        super::tamper(&refresh).as_str(),
     ] {
         assert_picsel_invalid_refresh(&picsel_refresh(&app, token).await);
         let reply = app
@@ -210,7 +210,7 @@ async fn garbage_refresh_tokens(backend: TestBackend) {
     assert_eq!(picsel_refresh(&app, &refresh).await.status.as_u16(), 200);
 }
 
-on_both_backends!(
+crate::scenarios!(
     login_success_shape,
     login_is_case_insensitive,
     login_wrong_credentials,

@@ -1,10 +1,10 @@
 //! `account` (seed 003) without the emailed codes: sign-up, sign-in,
 //! withdrawal, availability checks. Envelope `{"data", "error"}`.
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends, unique_email, unique_login};
+use crate::{Target, TestApp, unique_email, unique_login};
 use serde_json::json;
 
-use crate::{
+use super::{
     assert_account_error, assert_jwt, assert_keys, assert_reply, auth_id_usable, email_usable,
     standard_logout,
 };
@@ -18,8 +18,8 @@ fn sign_up_body(auth_id: &str, email: &str) -> serde_json::Value {
     json!({"authId": auth_id, "password": PASSWORD, "name": "parkh", "email": email})
 }
 
-async fn sign_up_success_shape(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn sign_up_success_shape(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (login, email) = (unique_login(), unique_email());
     app.verify_email(&email, &login).await;
     let reply = app.post("/api/auth/sign-up", &sign_up_body(&login, &email)).await;
@@ -52,8 +52,8 @@ async fn sign_up_success_shape(backend: TestBackend) {
     assert_ne!(other.id, id);
 }
 
-async fn sign_up_duplicates(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn sign_up_duplicates(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let duplicate = json!({"data": null, "error": DUPLICATE});
     // Same authId (also in another case), new (verified) email.
@@ -83,8 +83,8 @@ async fn sign_up_duplicates(backend: TestBackend) {
     assert_eq!(reply.json["data"]["name"], json!("홍길동"));
 }
 
-async fn sign_in_success_shape(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn sign_in_success_shape(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = app
         .post(
@@ -112,8 +112,8 @@ async fn sign_in_success_shape(backend: TestBackend) {
     );
 }
 
-async fn sign_in_failures(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn sign_in_failures(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = app
         .post(
@@ -139,8 +139,8 @@ async fn sign_in_failures(backend: TestBackend) {
     assert_account_error(&reply, 400, "필수 값 누락: authId");
 }
 
-async fn withdrawal_frees_the_account(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn withdrawal_frees_the_account(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = app
         .post(
@@ -198,8 +198,8 @@ async fn withdrawal_frees_the_account(backend: TestBackend) {
     assert_eq!(reply.json["data"]["name"], json!("parkh"));
 }
 
-async fn withdrawal_wrong_password(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn withdrawal_wrong_password(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let (_access, refresh) = app.standard_login(&user).await;
     let reply = app
@@ -229,11 +229,11 @@ async fn withdrawal_wrong_password(backend: TestBackend) {
         .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
     assert!(!auth_id_usable(&app, &user.login).await);
-    assert_eq!(crate::session_refresh(&app, &refresh).await.status.as_u16(), 200);
+    assert_eq!(super::session_refresh(&app, &refresh).await.status.as_u16(), 200);
 }
 
-async fn availability_checks(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn availability_checks(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     assert!(!auth_id_usable(&app, &user.login).await);
     assert!(!auth_id_usable(&app, &user.login.to_uppercase()).await);
@@ -251,8 +251,8 @@ async fn availability_checks(backend: TestBackend) {
     }
 }
 
-async fn weak_password_stores_nothing(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn weak_password_stores_nothing(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (login, email) = (unique_login(), unique_email());
     let reply = app
         .post(
@@ -279,15 +279,12 @@ async fn weak_password_stores_nothing(backend: TestBackend) {
     assert_account_error(&reply, 400, UNKNOWN_ID);
 }
 
-async fn password_policy_is_configurable(backend: TestBackend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| {
-        s.password_min_length = 10;
-        s.password_max_length = 12;
+async fn password_policy_is_configurable(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_PASSWORD_MIN_LENGTH", 10);
+        c.set("AUTH_PASSWORD_MAX_LENGTH", 12);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     for password in ["Passw0rd!", "Password123!x"] {
         let (login, email) = (unique_login(), unique_email());
         let reply = app
@@ -307,8 +304,8 @@ async fn password_policy_is_configurable(backend: TestBackend) {
     );
 }
 
-async fn sign_up_validation(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn sign_up_validation(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let (login, email) = (unique_login(), unique_email());
     let full = sign_up_body(&login, &email);
     for field in ["authId", "password", "name", "email"] {
@@ -347,7 +344,7 @@ async fn sign_up_validation(backend: TestBackend) {
     assert!(email_usable(&app, &email).await);
 }
 
-on_both_backends!(
+crate::scenarios!(
     sign_up_success_shape,
     sign_up_duplicates,
     sign_in_success_shape,

@@ -1,10 +1,10 @@
 //! `session` (seed 001), HTTP part: `/api/login`, `/api/token/refresh`.
 //! Envelope `{"success", "message", …}`.
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends, unique_login};
+use crate::{Target, TestApp, unique_login};
 use serde_json::json;
 
-use crate::{
+use super::{
     assert_jwt, assert_keys, assert_session_error, assert_session_invalid_refresh, session_refresh,
     standard_logout,
 };
@@ -14,8 +14,8 @@ const BAD_USER_ID: &str = "아이디는 영문 소문자와 숫자 3~20자여야
 const BAD_PASSWORD: &str = "비밀번호는 영문자, 숫자, 특수문자 6~30자여야 합니다.";
 const MISSING: &str = "아이디와 비밀번호를 입력해주세요.";
 
-async fn login_success_shape(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_success_shape(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let reply = app
         .post(
@@ -41,8 +41,8 @@ async fn login_success_shape(backend: TestBackend) {
     assert_session_invalid_refresh(&session_refresh(&app, &refresh).await);
 }
 
-async fn login_wrong_credentials(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_wrong_credentials(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     let wrong = app
         .post(
@@ -61,8 +61,8 @@ async fn login_wrong_credentials(backend: TestBackend) {
     assert_eq!(wrong.text, unknown.text);
 }
 
-async fn login_format_rules(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_format_rules(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     for user_id in [
         user.login.to_uppercase(),
@@ -99,8 +99,8 @@ async fn login_format_rules(backend: TestBackend) {
     }
 }
 
-async fn login_missing_fields(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn login_missing_fields(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
     for body in [
         json!({}),
@@ -115,10 +115,10 @@ async fn login_missing_fields(backend: TestBackend) {
     }
 }
 
-async fn refresh_keeps_the_refresh_token(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn refresh_keeps_the_refresh_token(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
-    let (_access, refresh) = crate::session_login(&app, &user).await;
+    let (_access, refresh) = super::session_login(&app, &user).await;
     let mut accesses = vec![];
     for _ in 0..2 {
         let reply = session_refresh(&app, &refresh).await;
@@ -135,15 +135,15 @@ async fn refresh_keeps_the_refresh_token(backend: TestBackend) {
     assert_session_invalid_refresh(&session_refresh(&app, &refresh).await);
 }
 
-async fn refresh_bad_tokens(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn refresh_bad_tokens(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let user = app.new_user().await;
-    let (access, refresh) = crate::session_login(&app, &user).await;
+    let (access, refresh) = super::session_login(&app, &user).await;
     assert_session_invalid_refresh(&session_refresh(&app, "garbage").await);
     assert_session_invalid_refresh(&session_refresh(&app, "a.b.c").await);
     // An access token is not a refresh token.
     assert_session_invalid_refresh(&session_refresh(&app, &access).await);
-    assert_session_invalid_refresh(&session_refresh(&app, &crate::tamper(&refresh)).await);
+    assert_session_invalid_refresh(&session_refresh(&app, &super::tamper(&refresh)).await);
     for body in [
         json!({}),
         json!({"refreshToken": ""}),
@@ -156,7 +156,7 @@ async fn refresh_bad_tokens(backend: TestBackend) {
     assert_eq!(session_refresh(&app, &refresh).await.status.as_u16(), 200);
 }
 
-on_both_backends!(
+crate::scenarios!(
     login_success_shape,
     login_wrong_credentials,
     login_format_rules,

@@ -4,20 +4,20 @@
 
 use std::time::Duration;
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends, unique_email, unique_login};
+use crate::{Target, TestApp, unique_email, unique_login};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{assert_account_error, assert_reply, session_refresh};
+use super::{assert_account_error, assert_reply, session_refresh};
 
 const NOT_VERIFIED: &str = "인증 되지 않은 이메일";
 const DENIED: &str = "올바르지 않은 접근 권한";
 
-async fn send(app: &TestApp, body: Value) -> auth_contract_tests::Reply {
+async fn send(app: &TestApp, body: Value) -> crate::Reply {
     app.post("/api/auth/send/auth-key", &body).await
 }
 
-async fn check(app: &TestApp, body: Value) -> auth_contract_tests::Reply {
+async fn check(app: &TestApp, body: Value) -> crate::Reply {
     app.get_json("/api/auth/check/auth-code", &body).await
 }
 
@@ -27,30 +27,22 @@ fn sign_up_body(login: &str, email: &str) -> Value {
 
 /// Sends a code of `kind` to `email` and returns it as read from the mail.
 async fn mailed_code(app: &TestApp, login: Option<&str>, email: &str, kind: &str) -> String {
-    let before = app.mail().count_to(email);
+    let before = app.mail().count_to(email).await;
     let reply = send(app, json!({"authId": login, "email": email, "type": kind})).await;
     assert_reply(&reply, 200, &json!({"data": {"state": true}, "error": null}));
     app.mail().wait_for(email, before + 1).await.code()
 }
 
-/// The suite's in-process apps run with the gate switched on, as production does.
-async fn gated(
-    backend: TestBackend,
-    configure: impl FnOnce(&mut auth_contract_tests::Settings),
-) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |s| {
-        s.signup_require_email_code = true;
-        configure(s);
-    })
-    .await
+/// A server with the sign-up gate on (`AUTH_SIGNUP_REQUIRE_EMAIL_CODE`,
+/// the default, as production runs it) and `configure`'s changes.
+async fn gated(target: &Target, configure: impl FnOnce(&mut crate::Config)) -> TestApp {
+    TestApp::spawn_with(target, configure).await
 }
 
-async fn send_check_sign_up(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn send_check_sign_up(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let (login, email) = (unique_login(), unique_email());
-    let before = app.mail().count_to(&email);
+    let before = app.mail().count_to(&email).await;
     assert_reply(
         &send(&app, json!({"authId": login, "email": email, "type": "SIGN_UP"})).await,
         200,
@@ -87,10 +79,8 @@ async fn send_check_sign_up(backend: TestBackend) {
     assert_account_error(&other, 400, "이미 존재 하는 값");
 }
 
-async fn check_accepts_query_parameters(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn check_accepts_query_parameters(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let (login, email) = (unique_login(), unique_email());
     let code = mailed_code(&app, None, &email, "SIGN_UP").await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
@@ -113,10 +103,8 @@ async fn check_accepts_query_parameters(backend: TestBackend) {
 /// Issue defect 3: a checked `SIGN_UP` code proves the email for the
 /// `authId` it was sent and checked with, once; it is not a pass for anyone
 /// who signs up with that email in the next ten minutes.
-async fn a_sign_up_check_admits_only_its_own_auth_id(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn a_sign_up_check_admits_only_its_own_auth_id(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let (owner, email) = (unique_login(), unique_email());
     let code = mailed_code(&app, Some(&owner), &email, "SIGN_UP").await;
     // The right code, checked under another authId, proves nothing.
@@ -169,10 +157,8 @@ async fn a_sign_up_check_admits_only_its_own_auth_id(backend: TestBackend) {
 
 /// A `SIGN_UP` code sent without `authId` is bound by the first successful
 /// check that carries one; a check with no `authId` at all opens nothing.
-async fn a_sign_up_code_sent_without_auth_id_is_bound_by_its_check(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn a_sign_up_code_sent_without_auth_id_is_bound_by_its_check(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let (owner, other, email) = (unique_login(), unique_login(), unique_email());
     let code = mailed_code(&app, None, &email, "SIGN_UP").await;
     let bare = check(&app, json!({"email": email, "authCode": code, "type": "SIGN_UP"})).await;
@@ -207,10 +193,8 @@ async fn a_sign_up_code_sent_without_auth_id_is_bound_by_its_check(backend: Test
 
 /// Issue defect 4: a burst of wrong checks sent at once counts every one of
 /// them against the cap, and the right code is refused afterwards.
-async fn a_burst_of_wrong_checks_kills_the_code(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn a_burst_of_wrong_checks_kills_the_code(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let app = std::sync::Arc::new(app);
     let (login, email) = (unique_login(), unique_email());
     let code = mailed_code(&app, Some(&login), &email, "SIGN_UP").await;
@@ -244,10 +228,11 @@ async fn a_burst_of_wrong_checks_kills_the_code(backend: TestBackend) {
 
 /// A right check is not a wrong try: after four typos the code still checks
 /// and then resets the password (the document's check-then-reset flow).
-async fn four_typos_leave_the_code_good_for_check_and_reset(backend: TestBackend) {
-    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
-        return;
-    };
+async fn four_typos_leave_the_code_good_for_check_and_reset(target: &Target) {
+    let app = gated(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
     let user = app.new_user().await;
     let code = mailed_code(&app, Some(&user.login), &user.email, "FORGET_PASSWORD").await;
     let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
@@ -267,10 +252,8 @@ async fn four_typos_leave_the_code_good_for_check_and_reset(backend: TestBackend
     assert_reply(&reply, 200, &json!({"data": {"userId": user.id}, "error": null}));
 }
 
-async fn sign_up_without_a_checked_code_is_refused(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn sign_up_without_a_checked_code_is_refused(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let (login, email) = (unique_login(), unique_email());
     assert_account_error(
         &app.post("/api/auth/sign-up", &sign_up_body(&login, &email)).await,
@@ -291,10 +274,8 @@ async fn sign_up_without_a_checked_code_is_refused(backend: TestBackend) {
     );
 }
 
-async fn codes_are_typed(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn codes_are_typed(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let user = app.new_user().await;
     let email = unique_email();
     let code = mailed_code(&app, None, &email, "SIGN_UP").await;
@@ -306,10 +287,11 @@ async fn codes_are_typed(backend: TestBackend) {
     assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
 }
 
-async fn codes_expire(backend: TestBackend) {
-    let Some(app) = gated(backend, |s| s.code_ttl_seconds = 1).await else {
-        return;
-    };
+async fn codes_expire(target: &Target) {
+    let app = gated(target, |c| {
+        c.set("AUTH_CODE_TTL_SECONDS", 1);
+    })
+    .await;
     let email = unique_email();
     let code = mailed_code(&app, None, &email, "SIGN_UP").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -317,10 +299,8 @@ async fn codes_expire(backend: TestBackend) {
     assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
 }
 
-async fn five_wrong_tries_kill_a_code(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn five_wrong_tries_kill_a_code(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let email = unique_email();
     let code = mailed_code(&app, None, &email, "SIGN_UP").await;
     let wrong = if code == "abcdef" { "abcde0" } else { "abcdef" };
@@ -336,10 +316,8 @@ async fn five_wrong_tries_kill_a_code(backend: TestBackend) {
     assert_reply(&reply, 200, &json!({"data": {"usable": false}, "error": null}));
 }
 
-async fn resend_cooldown(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn resend_cooldown(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let email = unique_email();
     mailed_code(&app, None, &email, "SIGN_UP").await;
     let reply = send(&app, json!({"email": email, "type": "SIGN_UP"})).await;
@@ -355,13 +333,18 @@ async fn resend_cooldown(backend: TestBackend) {
     let retry: u64 = reply.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.mail().count_to(&email), 1, "the refused send mailed nothing");
+    assert_eq!(
+        app.mail().count_to(&email).await,
+        1,
+        "the refused send mailed nothing"
+    );
 }
 
-async fn a_new_send_replaces_the_code(backend: TestBackend) {
-    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
-        return;
-    };
+async fn a_new_send_replaces_the_code(target: &Target) {
+    let app = gated(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
     let email = unique_email();
     let first = mailed_code(&app, None, &email, "SIGN_UP").await;
     let second = mailed_code(&app, None, &email, "SIGN_UP").await;
@@ -381,12 +364,10 @@ async fn a_new_send_replaces_the_code(backend: TestBackend) {
     assert_eq!(reply.json["data"]["usable"], true);
 }
 
-async fn sign_up_code_for_a_registered_email(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn sign_up_code_for_a_registered_email(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let user = app.new_user().await;
-    let before = app.mail().count_to(&user.email);
+    let before = app.mail().count_to(&user.email).await;
     let reply = send(
         &app,
         json!({"email": user.email.to_uppercase(), "type": "SIGN_UP"}),
@@ -394,19 +375,20 @@ async fn sign_up_code_for_a_registered_email(backend: TestBackend) {
     .await;
     assert_account_error(&reply, 400, "이미 존재 하는 이메일");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.mail().count_to(&user.email), before);
+    assert_eq!(app.mail().count_to(&user.email).await, before);
 }
 
-async fn reset_password_flow(backend: TestBackend) {
-    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
-        return;
-    };
+async fn reset_password_flow(target: &Target) {
+    let app = gated(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
     let user = app.new_user().await;
     let (_access, refresh) = app.standard_login(&user).await;
     let code = mailed_code(&app, Some(&user.login), &user.email, "FORGET_PASSWORD").await;
     let mail = app
         .mail()
-        .wait_for(&user.email, app.mail().count_to(&user.email))
+        .wait_for(&user.email, app.mail().count_to(&user.email).await)
         .await;
     assert!(
         mail.subject().contains("비밀번호 재설정"),
@@ -472,11 +454,12 @@ async fn reset_password_flow(backend: TestBackend) {
     assert_reply(&reply, 200, &json!({"data": {"userId": user.id}, "error": null}));
 }
 
-async fn reset_with_a_wrong_or_foreign_code_is_denied(backend: TestBackend) {
+async fn reset_with_a_wrong_or_foreign_code_is_denied(target: &Target) {
     // `new_user` just mailed each account a SIGN_UP code; no cooldown here.
-    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 0).await else {
-        return;
-    };
+    let app = gated(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
     let user = app.new_user().await;
     let other = app.new_user().await;
     let code = mailed_code(&app, Some(&other.login), &other.email, "FORGET_PASSWORD").await;
@@ -516,10 +499,8 @@ async fn reset_with_a_wrong_or_foreign_code_is_denied(backend: TestBackend) {
     assert_eq!(login.status.as_u16(), 200);
 }
 
-async fn forget_password_mismatch_sends_nothing(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn forget_password_mismatch_sends_nothing(target: &Target) {
+    let app = gated(target, |_| {}).await;
     let user = app.new_user().await;
     // The right authId with a stranger's email, and an unknown authId.
     let (stranger, other) = (unique_email(), unique_email());
@@ -532,8 +513,8 @@ async fn forget_password_mismatch_sends_nothing(backend: TestBackend) {
         assert_reply(&reply, 200, &json!({"data": {"state": true}, "error": null}));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(app.mail().count_to(&stranger), 0);
-    assert_eq!(app.mail().count_to(&other), 0);
+    assert_eq!(app.mail().count_to(&stranger).await, 0);
+    assert_eq!(app.mail().count_to(&other).await, 0);
     // The mismatch is under the same cooldown as a match would be.
     let reply = send(
         &app,
@@ -542,16 +523,17 @@ async fn forget_password_mismatch_sends_nothing(backend: TestBackend) {
     .await;
     assert_eq!(reply.status.as_u16(), 429, "{}", reply.text);
     // And the user's own mailbox got nothing beyond the sign-up code.
-    assert_eq!(app.mail().count_to(&user.email), 1);
+    assert_eq!(app.mail().count_to(&user.email).await, 1);
 }
 
 /// Issue defect 5: a `FORGET_PASSWORD` send that matches no account changes
 /// nothing stored for the email: the owner's pending code keeps working and
 /// the owner's own sends are not held up by a stranger's.
-async fn a_strangers_reset_request_leaves_the_owners_code_alone(backend: TestBackend) {
-    let Some(app) = gated(backend, |s| s.code_resend_cooldown_seconds = 2).await else {
-        return;
-    };
+async fn a_strangers_reset_request_leaves_the_owners_code_alone(target: &Target) {
+    let app = gated(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 2);
+    })
+    .await;
     let cooldown = Duration::from_millis(2200);
     let (a, b) = (app.new_user().await, app.new_user().await);
     tokio::time::sleep(cooldown).await;
@@ -570,7 +552,7 @@ async fn a_strangers_reset_request_leaves_the_owners_code_alone(backend: TestBac
     let code_a = mailed_code(&app, Some(&a.login), &a.email, "FORGET_PASSWORD").await;
     tokio::time::sleep(cooldown).await;
     let pair = stranger(&a.email);
-    let mails = app.mail().count_to(&a.email);
+    let mails = app.mail().count_to(&a.email).await;
     assert_reply(
         &send(&app, pair.clone()).await,
         200,
@@ -588,11 +570,11 @@ async fn a_strangers_reset_request_leaves_the_owners_code_alone(backend: TestBac
         assert_reply(&reply, 200, &json!({"data": {"userId": user.id}, "error": null}));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(app.mail().count_to(&a.email), mails);
+    assert_eq!(app.mail().count_to(&a.email).await, mails);
 }
 
-async fn send_validation(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn send_validation(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let email = unique_email();
     assert_account_error(
         &send(&app, json!({"email": email, "type": "NOPE"})).await,
@@ -634,24 +616,21 @@ async fn send_validation(backend: TestBackend) {
         "필수 값 누락: userId",
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.mail().count_to(&email), 0);
+    assert_eq!(app.mail().count_to(&email).await, 0);
 }
 
-async fn smtp_down_is_a_503_and_leaves_no_code(backend: TestBackend) {
+async fn smtp_down_is_a_503_and_leaves_no_code(target: &Target) {
     // A port with nothing listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let Some(app) = gated(backend, |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into());
-        s.smtp_timeout_seconds = 2;
+    let app = gated(target, |c| {
+        c.set("AUTH_SMTP_URL", format!("smtp://127.0.0.1:{port}"));
+        c.set("AUTH_SMTP_TIMEOUT_SECONDS", 2);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let email = unique_email();
     for _ in 0..2 {
         // Twice: the failed send left no cooldown (no code row) behind.
@@ -666,10 +645,8 @@ async fn smtp_down_is_a_503_and_leaves_no_code(backend: TestBackend) {
     assert_eq!(reply.json["data"]["usable"], false);
 }
 
-async fn smtp_refusal_is_a_503(backend: TestBackend) {
-    let Some(app) = gated(backend, |_| {}).await else {
-        return;
-    };
+async fn smtp_refusal_is_a_503(target: &Target) {
+    let app = gated(target, |_| {}).await;
     // The sink answers 550 for recipients starting with `refuse`.
     let email = format!("refuse{}@example.com", unique_login());
     for _ in 0..2 {
@@ -678,17 +655,14 @@ async fn smtp_refusal_is_a_503(backend: TestBackend) {
     }
 }
 
-async fn default_outbox_writes_eml_files(backend: TestBackend) {
+async fn default_outbox_writes_eml_files(target: &Target) {
     let dir = std::env::temp_dir().join(format!("auth-outbox-{}", unique_login()));
     let dir_text = dir.display().to_string();
-    let Some(app) = gated(backend, move |s| {
-        s.smtp_url = None;
-        s.mail_dir = Some(dir_text);
+    let app = gated(target, move |c| {
+        c.unset("AUTH_SMTP_URL");
+        c.set("AUTH_MAIL_DIR", dir_text);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let email = unique_email();
     let reply = send(&app, json!({"email": email, "type": "SIGN_UP"})).await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
@@ -699,7 +673,7 @@ async fn default_outbox_writes_eml_files(backend: TestBackend) {
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
     let raw = std::fs::read(&files[0]).unwrap();
-    let mail = auth_contract_tests::Received {
+    let mail = crate::mail::Received {
         to: vec![email.clone()],
         raw,
     };
@@ -709,7 +683,7 @@ async fn default_outbox_writes_eml_files(backend: TestBackend) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-on_both_backends!(
+crate::scenarios!(
     send_check_sign_up,
     check_accepts_query_parameters,
     a_sign_up_check_admits_only_its_own_auth_id,

@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use auth_contract_tests::{TestApp, TestBackend, on_both_backends};
+use crate::{Target, TestApp};
 use serde_json::{Map, Value, json};
 
-on_both_backends!(every_documented_operation_survives_generated_requests);
+crate::scenarios!(every_documented_operation_survives_generated_requests);
 
 /// Requests per operation.
 const PER_OPERATION: usize = 60;
@@ -202,8 +202,8 @@ fn headers(rng: &mut Rng) -> Vec<(String, String)> {
     out
 }
 
-async fn every_documented_operation_survives_generated_requests(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
+async fn every_documented_operation_survives_generated_requests(target: &Target) {
+    let app = TestApp::spawn(target).await;
     let doc = app.openapi().await;
     let seed = std::env::var("AUTH_FUZZ_SEED")
         .ok()
