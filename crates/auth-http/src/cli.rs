@@ -600,7 +600,6 @@ pub async fn keys_rotate(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -670,7 +670,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::unwrap_used)]
     fn token_key_settings() {
         use auth_infra::SigningAlgorithm;
         let err = |s: &Settings| s.validate().map_or_else(|e| e.to_string(), |()| String::new());

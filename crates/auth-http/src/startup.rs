@@ -373,6 +373,7 @@ impl Application {
                 session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
             },
             chat: chat.clone(),
+            clock: Arc::new(SystemClock),
         });
         let state = web::Data::new(AppState {
             auth,

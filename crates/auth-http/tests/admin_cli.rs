@@ -6,7 +6,6 @@
 //! `LOGOUT` (PostgreSQL: through `NOTIFY`, well before the sockets' periodic
 //! session check; SQLite: at that check). `send-test-email` goes to a real
 //! SMTP server started by the test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

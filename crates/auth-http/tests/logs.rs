@@ -6,7 +6,6 @@
 //! stdout+stderr holds none of the secrets that went over the wire:
 //! passwords, access/refresh tokens (and their signatures alone), emailed
 //! codes, the JWT secret and the admin token.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
 use std::fs::File;

@@ -194,7 +194,6 @@ fn count(transport: &'static str, sent: &Result<(), PortError>) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use auth_domain::user::Email;
     use auth_domain::verification::{CodePurpose, PlainCode};

@@ -1,8 +1,6 @@
 //! The `chat` contract's storage adapters against real databases, on SQLite
 //! and on PostgreSQL (`<scenario>::sqlite`, `<scenario>::postgres`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 #[macro_use]
 mod common;
 

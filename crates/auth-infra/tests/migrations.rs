@@ -3,8 +3,6 @@
 //! columns. A change that migrates one backend and forgets the other fails
 //! here, not in production.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

@@ -1,8 +1,6 @@
 //! The signing-key store on both databases: racing first starts make one
 //! key, rotations add keys in order, private keys are sealed under a KEK.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use auth_infra::testdb::TestDatabase;
 use auth_infra::{Database, Kek, KeyStoreError, SigningAlgorithm, SigningKeyStore};
 use chrono::{TimeDelta, Utc};
