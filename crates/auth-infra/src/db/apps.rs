@@ -333,7 +333,6 @@ impl AppTokens for HmacAppTokens {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use jsonwebtoken::{EncodingKey, Header};
     use serde_json::json;
