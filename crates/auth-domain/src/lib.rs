@@ -19,7 +19,9 @@
 
 pub mod admin;
 pub mod audit;
+pub mod caller;
 pub mod chat;
+mod conversions;
 pub mod error;
 pub mod housekeeping;
 pub mod identity;
@@ -37,6 +39,12 @@ pub mod verification;
 pub use identity::{password, throttle, user};
 pub use sessions::{events, session, token};
 
+pub use caller::Caller;
 pub use error::PortError;
 pub use policy::AuthPolicy;
 pub use service::{AuthService, Ports};
+
+/// The crate's README, whose example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -8,11 +8,12 @@
 //! re-exported here.
 
 pub use crate::admin::{AccountChange, AdminError, MAX_USER_PAGE, MAX_USER_QUERY_CHARS, UserPage};
+pub use crate::caller::Caller;
 pub use crate::chat::use_cases::{
     ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput, CreateAppError,
 };
 pub use crate::identity::account::{SignUp, SignUpError, WithdrawError};
-pub use crate::identity::login::{Identifier, Login, LoginError, SessionMeta};
+pub use crate::identity::login::{Identifier, Login, LoginError};
 pub use crate::import::use_cases::{ImportOptions, ImportRun, UserView};
 pub use crate::sessions::status::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
 pub use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError};
@@ -79,9 +80,6 @@ impl std::fmt::Debug for Ports {
 pub struct AuthService {
     pub(crate) ports: Ports,
     pub(crate) policy: Arc<AuthPolicy>,
-    /// The client of the request being served, for the audit trail of use
-    /// cases that take no [`SessionMeta`] (logout, refresh, reset, …).
-    pub(crate) client: Option<SessionMeta>,
 }
 
 impl AuthService {
@@ -90,17 +88,6 @@ impl AuthService {
         Self {
             ports,
             policy: Arc::new(policy),
-            client: None,
-        }
-    }
-
-    /// The same service, recording `client` (IP, user agent) on the audit
-    /// events of the use cases called through it. Cheap: the ports and the
-    /// policy are shared.
-    pub fn for_client(&self, client: SessionMeta) -> Self {
-        Self {
-            client: Some(client),
-            ..self.clone()
         }
     }
 
@@ -133,16 +120,16 @@ impl AuthService {
         self.ports.audit.recent(user, limit.clamp(1, 1000)).await
     }
 
-    /// Records an audit event now (best effort).
+    /// Records an audit event now, with the caller's IP and user agent
+    /// (best effort).
     pub(crate) async fn audit(
         &self,
         kind: crate::audit::AuditKind,
         user_id: Option<crate::user::UserId>,
         session_id: Option<SessionId>,
-        client: Option<&SessionMeta>,
+        caller: &Caller,
     ) {
-        let client = client.or(self.client.as_ref());
-        self.record_audit(kind, user_id, session_id, client, None).await;
+        self.record_audit(kind, user_id, session_id, caller, None).await;
     }
 
     /// Records an administrator's action on `target` (`user:7`, …) now
@@ -153,8 +140,9 @@ impl AuthService {
         user_id: Option<crate::user::UserId>,
         session_id: Option<SessionId>,
         target: String,
+        caller: &Caller,
     ) {
-        self.record_audit(kind, user_id, session_id, self.client.as_ref(), Some(target))
+        self.record_audit(kind, user_id, session_id, caller, Some(target))
             .await;
     }
 
@@ -165,7 +153,7 @@ impl AuthService {
         kind: crate::audit::AuditKind,
         user_id: Option<crate::user::UserId>,
         session_id: Option<SessionId>,
-        client: Option<&SessionMeta>,
+        caller: &Caller,
         target: Option<String>,
     ) {
         let event = crate::audit::AuditEvent {
@@ -173,9 +161,10 @@ impl AuthService {
             kind,
             user_id,
             session_id,
-            ip: client.and_then(|m| m.ip),
-            user_agent: client
-                .and_then(|m| m.user_agent.as_deref())
+            ip: caller.ip,
+            user_agent: caller
+                .user_agent
+                .as_deref()
                 .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
             target,
         };
@@ -183,7 +172,7 @@ impl AuthService {
     }
 
     /// Records an audit event about a session, finding its user (best effort).
-    pub(crate) async fn audit_session(&self, kind: crate::audit::AuditKind, sid: SessionId) {
+    pub(crate) async fn audit_session(&self, kind: crate::audit::AuditKind, sid: SessionId, caller: &Caller) {
         let user = self
             .ports
             .sessions
@@ -192,7 +181,7 @@ impl AuthService {
             .ok()
             .flatten()
             .map(|s| s.user_id);
-        self.audit(kind, user, Some(sid), None).await;
+        self.audit(kind, user, Some(sid), caller).await;
     }
 
     pub(crate) fn random_uuid(&self) -> Uuid {

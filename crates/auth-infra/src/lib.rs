@@ -14,7 +14,8 @@
 //!   the `chat` contract's applications, profiles and app-signed tokens
 //!   (secrets derived from the `apps_hmac` server key, never stored).
 //! - [`DieselCodeStore`]: emailed verification codes (hashes only).
-//! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files.
+//! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files,
+//!   worded by [`MailTemplates`] (Korean by default, overridable by files).
 //! - [`LocalEventBus`], [`PgEventBus`]: events to sockets, in-process or
 //!   across instances with PostgreSQL `LISTEN/NOTIFY`.
 //! - [`OAuth2Providers`]: social login (Google, Kakao, Naver) over the
@@ -40,6 +41,7 @@ mod foreign_hash;
 mod hasher;
 mod jwt;
 mod mail;
+mod mail_templates;
 mod oauth;
 mod redact;
 pub mod signing;
@@ -57,6 +59,7 @@ pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
 pub use jwt::JwtCodec;
 pub use mail::{FileMailer, MailConfigError, SmtpMailer};
+pub use mail_templates::MailTemplates;
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
 pub use redact::redact_database_url;
 pub use signing::{KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};

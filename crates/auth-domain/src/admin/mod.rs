@@ -7,6 +7,7 @@
 mod tests;
 
 use crate::audit::AuditKind;
+use crate::caller::Caller;
 use crate::chat::{App, AppId, CreatedApp};
 use crate::error::PortError;
 use crate::session::{RevokeReason, Session, SessionId};
@@ -132,7 +133,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
-    pub async fn disable_user(&self, id: UserId) -> Result<AccountChange, AdminError> {
+    pub async fn disable_user(&self, id: UserId, caller: &Caller) -> Result<AccountChange, AdminError> {
         let now = self.ports.clock.now();
         let user = self
             .ports
@@ -143,8 +144,14 @@ impl AuthService {
         let revoked = self
             .revoke_all_and_announce(id, RevokeReason::AccountDisabled, now)
             .await?;
-        self.audit_admin(AuditKind::AdminUserDisable, Some(id), None, format!("user:{id}"))
-            .await;
+        self.audit_admin(
+            AuditKind::AdminUserDisable,
+            Some(id),
+            None,
+            format!("user:{id}"),
+            caller,
+        )
+        .await;
         Ok(AccountChange {
             view: self.view_of(user).await?,
             revoked_sessions: revoked.len(),
@@ -157,15 +164,21 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
-    pub async fn enable_user(&self, id: UserId) -> Result<AccountChange, AdminError> {
+    pub async fn enable_user(&self, id: UserId, caller: &Caller) -> Result<AccountChange, AdminError> {
         let user = self
             .ports
             .users
             .set_disabled(id, None)
             .await?
             .ok_or(AdminError::UnknownUser)?;
-        self.audit_admin(AuditKind::AdminUserEnable, Some(id), None, format!("user:{id}"))
-            .await;
+        self.audit_admin(
+            AuditKind::AdminUserEnable,
+            Some(id),
+            None,
+            format!("user:{id}"),
+            caller,
+        )
+        .await;
         Ok(AccountChange {
             view: self.view_of(user).await?,
             revoked_sessions: 0,
@@ -193,7 +206,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AdminError::UnknownSession`], or [`AdminError::Internal`].
-    pub async fn revoke_session(&self, sid: SessionId) -> Result<bool, AdminError> {
+    pub async fn revoke_session(&self, sid: SessionId, caller: &Caller) -> Result<bool, AdminError> {
         let Some(session) = self.ports.sessions.get(sid).await? else {
             return Err(AdminError::UnknownSession);
         };
@@ -204,6 +217,7 @@ impl AuthService {
             Some(session.user_id),
             Some(sid),
             format!("session:{sid}"),
+            caller,
         )
         .await;
         Ok(revoked)
@@ -215,7 +229,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
-    pub async fn revoke_user_sessions(&self, id: UserId) -> Result<usize, AdminError> {
+    pub async fn revoke_user_sessions(&self, id: UserId, caller: &Caller) -> Result<usize, AdminError> {
         if self.ports.users.by_id(id).await?.is_none() {
             return Err(AdminError::UnknownUser);
         }
@@ -226,6 +240,7 @@ impl AuthService {
             Some(id),
             None,
             format!("user:{id}"),
+            caller,
         )
         .await;
         Ok(revoked.len())
@@ -244,11 +259,11 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
-    pub async fn delete_app(&self, id: &AppId) -> Result<(), AdminError> {
+    pub async fn delete_app(&self, id: &AppId, caller: &Caller) -> Result<(), AdminError> {
         if !self.ports.chat.apps.delete(id).await? {
             return Err(AdminError::UnknownApp);
         }
-        self.audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"))
+        self.audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
             .await;
         Ok(())
     }
@@ -258,7 +273,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
-    pub async fn rotate_app_secret(&self, id: &AppId) -> Result<CreatedApp, AdminError> {
+    pub async fn rotate_app_secret(&self, id: &AppId, caller: &Caller) -> Result<CreatedApp, AdminError> {
         let app = self
             .ports
             .chat
@@ -267,8 +282,14 @@ impl AuthService {
             .await?
             .ok_or(AdminError::UnknownApp)?;
         let secret = self.ports.chat.tokens.issue_secret(&app)?;
-        self.audit_admin(AuditKind::AdminAppSecretRotate, None, None, format!("app:{id}"))
-            .await;
+        self.audit_admin(
+            AuditKind::AdminAppSecretRotate,
+            None,
+            None,
+            format!("app:{id}"),
+            caller,
+        )
+        .await;
         Ok(CreatedApp { app, secret })
     }
 }

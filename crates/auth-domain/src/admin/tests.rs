@@ -5,7 +5,7 @@ use crate::audit::AuditKind;
 use crate::events::Event;
 use crate::service::*;
 use crate::session::RevokeReason;
-use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
+use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 
 async fn with_user(login: &str) -> (InMemoryAuth, crate::user::UserId) {
     let w = in_memory_auth(open_policy());
@@ -22,9 +22,9 @@ async fn with_user(login: &str) -> (InMemoryAuth, crate::user::UserId) {
     (w, user.id)
 }
 
-fn meta() -> SessionMeta {
-    SessionMeta {
-        client: "standard",
+fn meta() -> Caller {
+    Caller {
+        contract: "standard",
         ip: Some("203.0.113.7".parse().unwrap()),
         user_agent: Some("ua\u{7}/1".into()),
     }
@@ -32,7 +32,7 @@ fn meta() -> SessionMeta {
 
 async fn login(w: &InMemoryAuth, password: &str) -> Result<Login, LoginError> {
     w.service
-        .login(Identifier::LoginId("parkh".into()), password, meta())
+        .login(Identifier::LoginId("parkh".into()), password, &meta())
         .await
 }
 
@@ -46,7 +46,7 @@ async fn disabling_refuses_the_right_password_only_and_revokes_with_an_announcem
     assert_eq!(sessions[0].ip, meta().ip);
     assert_eq!(sessions[0].user_agent.as_deref(), Some("ua/1"));
 
-    let change = w.service.disable_user(id).await.unwrap();
+    let change = w.service.disable_user(id, &caller()).await.unwrap();
     assert_eq!(change.revoked_sessions, 1);
     assert!(change.view.user.disabled_at.is_some());
     assert_eq!(change.view.live_sessions, 0);
@@ -65,11 +65,11 @@ async fn disabling_refuses_the_right_password_only_and_revokes_with_an_announcem
     assert!(w.service.user_sessions(id).await.unwrap().is_empty());
 
     // Idempotent: the first time is kept, nothing more revoked.
-    let again = w.service.disable_user(id).await.unwrap();
+    let again = w.service.disable_user(id, &caller()).await.unwrap();
     assert_eq!(again.revoked_sessions, 0);
     assert_eq!(again.view.user.disabled_at, change.view.user.disabled_at);
 
-    w.service.enable_user(id).await.unwrap();
+    w.service.enable_user(id, &caller()).await.unwrap();
     login(&w, "correct horse").await.unwrap();
     let targets: Vec<(AuditKind, Option<String>)> = w
         .audit
@@ -89,11 +89,11 @@ async fn unknown_ids_are_refused() {
     let (w, _) = with_user("parkh").await;
     let ghost = crate::user::UserId::new(999);
     assert!(matches!(
-        w.service.disable_user(ghost).await,
+        w.service.disable_user(ghost, &caller()).await,
         Err(AdminError::UnknownUser)
     ));
     assert!(matches!(
-        w.service.enable_user(ghost).await,
+        w.service.enable_user(ghost, &caller()).await,
         Err(AdminError::UnknownUser)
     ));
     assert!(matches!(
@@ -101,21 +101,21 @@ async fn unknown_ids_are_refused() {
         Err(AdminError::UnknownUser)
     ));
     assert!(matches!(
-        w.service.revoke_user_sessions(ghost).await,
+        w.service.revoke_user_sessions(ghost, &caller()).await,
         Err(AdminError::UnknownUser)
     ));
     let sid = crate::session::SessionId::from_uuid(uuid::Uuid::nil());
     assert!(matches!(
-        w.service.revoke_session(sid).await,
+        w.service.revoke_session(sid, &caller()).await,
         Err(AdminError::UnknownSession)
     ));
     let app = crate::chat::AppId::parse("app_x").unwrap();
     assert!(matches!(
-        w.service.delete_app(&app).await,
+        w.service.delete_app(&app, &caller()).await,
         Err(AdminError::UnknownApp)
     ));
     assert!(matches!(
-        w.service.rotate_app_secret(&app).await,
+        w.service.rotate_app_secret(&app, &caller()).await,
         Err(AdminError::UnknownApp)
     ));
 }
@@ -151,11 +151,15 @@ async fn search_pages_without_gaps_or_repeats() {
 #[tokio::test]
 async fn a_rotated_app_secret_replaces_the_old_one() {
     let (w, _) = with_user("parkh").await;
-    let created = w.service.create_app("Chat").await.unwrap();
-    let rotated = w.service.rotate_app_secret(&created.app.id).await.unwrap();
+    let created = w.service.create_app("Chat", &caller()).await.unwrap();
+    let rotated = w
+        .service
+        .rotate_app_secret(&created.app.id, &caller())
+        .await
+        .unwrap();
     assert_ne!(rotated.secret, created.secret);
     assert_eq!(rotated.app.secret_version, 1);
     assert_eq!(w.service.list_apps().await.unwrap().len(), 1);
-    w.service.delete_app(&created.app.id).await.unwrap();
+    w.service.delete_app(&created.app.id, &caller()).await.unwrap();
     assert!(w.service.list_apps().await.unwrap().is_empty());
 }

@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use crate::chat::{AppId, ChatProfiles, ChatUser, MAX_FRIENDS};
 use crate::service::*;
 use crate::testing::chat::FakeAppTokens;
-use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
+use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 use crate::token::TokenError;
 
 fn input(user: &str) -> ChatProfileInput {
@@ -19,7 +19,7 @@ fn input(user: &str) -> ChatProfileInput {
 
 async fn with_app() -> (InMemoryAuth, String, String) {
     let w = in_memory_auth(open_policy());
-    let created = w.service.create_app("  My Chat  ").await.unwrap();
+    let created = w.service.create_app("  My Chat  ", &caller()).await.unwrap();
     assert_eq!(created.app.name, "My Chat");
     let id = created.app.id.as_str().to_owned();
     (w, id, created.secret)
@@ -34,8 +34,8 @@ use crate::ports::Clock;
 #[tokio::test]
 async fn create_app_makes_a_random_id_and_refuses_blank_names() {
     let w = in_memory_auth(open_policy());
-    let a = w.service.create_app("a").await.unwrap();
-    let b = w.service.create_app("b").await.unwrap();
+    let a = w.service.create_app("a", &caller()).await.unwrap();
+    let b = w.service.create_app("b", &caller()).await.unwrap();
     assert!(a.app.id.as_str().starts_with("app_"));
     assert_eq!(a.app.id.as_str().len(), 4 + 24);
     assert_ne!(a.app.id, b.app.id);
@@ -43,7 +43,7 @@ async fn create_app_makes_a_random_id_and_refuses_blank_names() {
     assert!(!format!("{a:?}").contains(&a.secret), "secret redacted in Debug");
     for bad in ["", "   ", &"x".repeat(101), "a\u{0}b", "a\nb"] {
         assert!(matches!(
-            w.service.create_app(bad).await,
+            w.service.create_app(bad, &caller()).await,
             Err(CreateAppError::InvalidName)
         ));
     }
@@ -90,7 +90,7 @@ async fn app_id_claim_is_optional_but_must_match() {
 #[tokio::test]
 async fn refusals() {
     let (w, app, secret) = with_app().await;
-    let other = w.service.create_app("other").await.unwrap();
+    let other = w.service.create_app("other", &caller()).await.unwrap();
     let exp = exp_in(&w, 600);
     let token = FakeAppTokens::sign(&secret, "u", Some(&app), exp);
     // Unknown or malformed App-Id.
@@ -164,8 +164,8 @@ async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
-            SessionMeta {
-                client: "standard",
+            &Caller {
+                contract: "standard",
                 ip: None,
                 user_agent: None,
             },
@@ -212,8 +212,8 @@ async fn own_access_tokens_of_a_revoked_session_are_refused() {
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
-            SessionMeta {
-                client: "standard",
+            &Caller {
+                contract: "standard",
                 ip: None,
                 user_agent: None,
             },
@@ -221,7 +221,7 @@ async fn own_access_tokens_of_a_revoked_session_are_refused() {
         .await
         .unwrap();
     let access = login.tokens.access.token.clone();
-    w.service.logout_with_access(&access).await.unwrap();
+    w.service.logout_with_access(&access, &caller()).await.unwrap();
     assert!(matches!(
         w.service.chat_login(&app, &access, input("parkh")).await,
         Err(ChatLoginError::Token(TokenError::Invalid))
@@ -255,8 +255,8 @@ async fn own_user(w: &InMemoryAuth, login_id: &str) -> (String, uuid::Uuid) {
         .login(
             Identifier::LoginId(login_id.into()),
             "correct horse",
-            SessionMeta {
-                client: "standard",
+            &Caller {
+                contract: "standard",
                 ip: None,
                 user_agent: None,
             },

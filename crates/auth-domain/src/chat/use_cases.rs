@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::caller::Caller;
 use crate::chat::{
     App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, ChatUser, CreatedApp,
     MAX_APP_NAME_CHARS, MAX_CHAT_ID_CHARS, MAX_FRIENDS, MAX_NICKNAME_CHARS, MAX_PROFILE_URL_CHARS,
@@ -168,7 +169,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`CreateAppError`].
-    pub async fn create_app(&self, name: &str) -> Result<CreatedApp, CreateAppError> {
+    pub async fn create_app(&self, name: &str, caller: &Caller) -> Result<CreatedApp, CreateAppError> {
         let name = name.trim();
         // Control characters (NUL above all: PostgreSQL text refuses it)
         // are refused like a blank name.
@@ -192,6 +193,7 @@ impl AuthService {
             None,
             None,
             format!("app:{}", app.id),
+            caller,
         )
         .await;
         Ok(CreatedApp { app, secret })

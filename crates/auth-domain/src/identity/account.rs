@@ -1,6 +1,7 @@
 //! Sign-up, withdrawal and availability checks.
 
 use crate::audit::AuditKind;
+use crate::caller::Caller;
 use crate::error::PortError;
 use crate::password::PolicyViolation;
 use crate::ports::InsertUserError;
@@ -172,15 +173,10 @@ impl AuthService {
         &self,
         login_id: &str,
         password: &str,
-        ip: Option<std::net::IpAddr>,
+        caller: &Caller,
     ) -> Result<(), WithdrawError> {
         let identifier = Identifier::LoginId(login_id.to_owned());
-        let client = crate::identity::login::SessionMeta {
-            client: "account",
-            ip,
-            user_agent: None,
-        };
-        let user = match self.check_password(&identifier, password, &client).await {
+        let user = match self.check_password(&identifier, password, caller).await {
             Ok(PasswordCheck::Verified(user)) => user,
             Ok(PasswordCheck::UnknownUser) => return Err(WithdrawError::UnknownUser),
             Ok(PasswordCheck::WrongPassword) => return Err(WithdrawError::WrongPassword),
@@ -191,7 +187,7 @@ impl AuthService {
         self.revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
             .await?;
         self.ports.users.delete(user.id).await?;
-        self.audit(AuditKind::Withdrawal, Some(user.id), None, Some(&client))
+        self.audit(AuditKind::Withdrawal, Some(user.id), None, caller)
             .await;
         Ok(())
     }

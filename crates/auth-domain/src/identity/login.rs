@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::audit::AuditKind;
+use crate::caller::Caller;
 use crate::error::PortError;
 use crate::password::NewPassword;
 use crate::session::SessionId;
@@ -22,18 +23,6 @@ pub enum Identifier {
     LoginId(String),
     /// An email, as typed.
     Email(String),
-}
-
-/// Facts about the client that opened a session.
-#[derive(Debug, Clone)]
-pub struct SessionMeta {
-    /// The contract the login came through (`standard`, `session`, ...).
-    pub client: &'static str,
-    /// The client's IP address (the socket peer, or the forwarded address
-    /// from a trusted proxy), when known. Used for per-IP throttling.
-    pub ip: Option<IpAddr>,
-    /// The client's `User-Agent`, when known (for the audit trail only).
-    pub user_agent: Option<String>,
 }
 
 /// A successful login.
@@ -112,19 +101,18 @@ impl AuthService {
         &self,
         identifier: Identifier,
         password: &str,
-        meta: SessionMeta,
+        caller: &Caller,
     ) -> Result<Login, LoginError> {
-        let user = match self.check_password(&identifier, password, &meta).await? {
+        let user = match self.check_password(&identifier, password, caller).await? {
             PasswordCheck::Verified(user) => user,
             PasswordCheck::UnknownUser => return Err(LoginError::UnknownUser),
             PasswordCheck::WrongPassword => return Err(LoginError::WrongPassword),
         };
-        let audit_meta = meta.clone();
-        let tokens = match self.open_session(&user, meta).await {
+        let tokens = match self.open_session(&user, caller).await {
             Ok(tokens) => tokens,
             Err(e) => {
                 if matches!(e, OpenError::Disabled) {
-                    self.audit(AuditKind::LoginFailure, Some(user.id), None, Some(&audit_meta))
+                    self.audit(AuditKind::LoginFailure, Some(user.id), None, caller)
                         .await;
                 }
                 return Err(e.into());
@@ -134,7 +122,7 @@ impl AuthService {
             AuditKind::LoginSuccess,
             Some(user.id),
             Some(tokens.access.claims.sid),
-            Some(&audit_meta),
+            caller,
         )
         .await;
         Ok(Login { user, tokens })
@@ -163,9 +151,9 @@ impl AuthService {
         &self,
         identifier: &Identifier,
         password: &str,
-        meta: &SessionMeta,
+        caller: &Caller,
     ) -> Result<PasswordCheck, GateError> {
-        let keys = ThrottleKeys::new(identifier, meta.ip, self.policy.throttle.ipv6_prefix);
+        let keys = ThrottleKeys::new(identifier, caller.ip, self.policy.throttle.ipv6_prefix);
         let reserved = self.reserve_attempt(&keys).await?;
         let checked = async {
             let user = self.find_by_identifier(identifier).await?;
@@ -190,8 +178,7 @@ impl AuthService {
             }
             (user, _) => {
                 let user_id = user.as_ref().map(|u| u.id);
-                self.audit(AuditKind::LoginFailure, user_id, None, Some(meta))
-                    .await;
+                self.audit(AuditKind::LoginFailure, user_id, None, caller).await;
                 Ok(match user {
                     None => PasswordCheck::UnknownUser,
                     Some(_) => PasswordCheck::WrongPassword,
@@ -229,8 +216,15 @@ impl AuthService {
                 return;
             };
             if let Ok(true) = service.ports.users.replace_password_hash(id, &old, &new).await {
+                // The upgrade runs after the answer: its event records no
+                // client, as it always has.
                 service
-                    .audit(AuditKind::PasswordUpgraded, Some(id), None, None)
+                    .audit(
+                        AuditKind::PasswordUpgraded,
+                        Some(id),
+                        None,
+                        &Caller::new("background"),
+                    )
                     .await;
             }
         }));
@@ -301,7 +295,7 @@ impl AuthService {
     /// sessions, so a session stored before that revocation is revoked by
     /// it, and one stored after it finds the flag here and is revoked at
     /// once. Either way no session of a disabled account survives.
-    pub(crate) async fn open_session(&self, user: &User, meta: SessionMeta) -> Result<TokenPair, OpenError> {
+    pub(crate) async fn open_session(&self, user: &User, caller: &Caller) -> Result<TokenPair, OpenError> {
         if user.disabled_at.is_some() {
             return Err(OpenError::Disabled);
         }
@@ -309,12 +303,12 @@ impl AuthService {
         let session = Session {
             id: SessionId::from_uuid(self.random_uuid()),
             user_id: user.id,
-            client: meta.client.to_owned(),
+            client: caller.contract.to_owned(),
             created_at: now,
             revoked_at: None,
             revoke_reason: None,
-            ip: meta.ip,
-            user_agent: meta
+            ip: caller.ip,
+            user_agent: caller
                 .user_agent
                 .as_deref()
                 .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),

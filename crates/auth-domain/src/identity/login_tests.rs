@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use crate::policy::AuthPolicy;
 use crate::service::*;
 use crate::session::{RefreshTokenHash, RevokeReason};
-use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
+use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 use crate::token::TokenError;
 use crate::user::UniqueField;
 
@@ -27,9 +27,9 @@ async fn with_user() -> InMemoryAuth {
     w
 }
 
-fn meta() -> SessionMeta {
-    SessionMeta {
-        client: "standard",
+fn meta() -> Caller {
+    Caller {
+        contract: "standard",
         ip: None,
         user_agent: None,
     }
@@ -37,7 +37,7 @@ fn meta() -> SessionMeta {
 
 async fn login(w: &InMemoryAuth) -> Login {
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap()
 }
@@ -85,7 +85,7 @@ async fn login_by_login_id_or_email_opens_a_session() {
         .login(
             Identifier::Email("PARK@example.com".into()),
             "correct horse",
-            meta(),
+            &meta(),
         )
         .await
         .unwrap();
@@ -104,17 +104,17 @@ async fn failed_logins_cost_exactly_one_verification_each() {
     let w = with_user().await;
     let unknown = w
         .service
-        .login(Identifier::LoginId("nobody".into()), "correct horse", meta())
+        .login(Identifier::LoginId("nobody".into()), "correct horse", &meta())
         .await;
     assert!(matches!(unknown, Err(LoginError::UnknownUser)));
     let malformed = w
         .service
-        .login(Identifier::Email("not-an-email".into()), "x", meta())
+        .login(Identifier::Email("not-an-email".into()), "x", &meta())
         .await;
     assert!(matches!(malformed, Err(LoginError::UnknownUser)));
     let wrong = w
         .service
-        .login(Identifier::LoginId("parkh".into()), "wrong", meta())
+        .login(Identifier::LoginId("parkh".into()), "wrong", &meta())
         .await;
     assert!(matches!(wrong, Err(LoginError::WrongPassword)));
     assert_eq!(w.hasher.verifications.load(Ordering::SeqCst), 3);
@@ -137,7 +137,11 @@ async fn refresh_keeps_the_refresh_token_valid() {
     let w = with_user().await;
     let l = login(&w).await;
     for _ in 0..3 {
-        let access = w.service.refresh(&l.tokens.refresh.token).await.unwrap();
+        let access = w
+            .service
+            .refresh(&l.tokens.refresh.token, &caller())
+            .await
+            .unwrap();
         assert_eq!(access.claims.sid, l.tokens.access.claims.sid);
     }
 }
@@ -147,10 +151,15 @@ async fn refresh_token_expires_after_seven_days() {
     let w = with_user().await;
     let l = login(&w).await;
     w.clock.advance(TimeDelta::days(7) - TimeDelta::seconds(1));
-    assert!(w.service.refresh(&l.tokens.refresh.token).await.is_ok());
+    assert!(
+        w.service
+            .refresh(&l.tokens.refresh.token, &caller())
+            .await
+            .is_ok()
+    );
     w.clock.advance(TimeDelta::seconds(1));
     assert!(matches!(
-        w.service.refresh(&l.tokens.refresh.token).await,
+        w.service.refresh(&l.tokens.refresh.token, &caller()).await,
         Err(RefreshError::Invalid)
     ));
 }
@@ -164,7 +173,7 @@ async fn reissue_rotates_and_reuse_revokes_the_session() {
     w.clock.advance(TimeDelta::hours(1));
     let next = w
         .service
-        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await
         .unwrap();
     assert_eq!(next.access.claims.sid, sid);
@@ -172,18 +181,20 @@ async fn reissue_rotates_and_reuse_revokes_the_session() {
     // The old refresh token is spent: presenting it again is theft.
     let replay = w
         .service
-        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await;
     assert!(matches!(replay, Err(ReissueError::Reused)));
     let session = w.sessions.sessions.lock().unwrap().get(&sid).cloned().unwrap();
     assert_eq!(session.revoke_reason, Some(RevokeReason::RefreshReuse));
     // And the thief's victim loses the session too: the new token is dead.
     assert!(matches!(
-        w.service.reissue(&next.access.token, &next.refresh.token).await,
+        w.service
+            .reissue(&next.access.token, &next.refresh.token, &caller())
+            .await,
         Err(ReissueError::InvalidRefreshToken)
     ));
     assert!(matches!(
-        w.service.refresh(&next.refresh.token).await,
+        w.service.refresh(&next.refresh.token, &caller()).await,
         Err(RefreshError::Invalid)
     ));
 }
@@ -193,11 +204,11 @@ async fn a_spent_token_on_the_non_rotating_refresh_is_reuse_too() {
     let w = with_user().await;
     let l = login(&w).await;
     w.service
-        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await
         .unwrap();
     assert!(matches!(
-        w.service.refresh(&l.tokens.refresh.token).await,
+        w.service.refresh(&l.tokens.refresh.token, &caller()).await,
         Err(RefreshError::Reused)
     ));
 }
@@ -213,22 +224,22 @@ async fn grace_window_allows_a_just_spent_replay() {
     let l = login(&w).await;
     let first = w
         .service
-        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await
         .unwrap();
     w.clock.advance(TimeDelta::seconds(10));
     let second = w
         .service
-        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await
         .unwrap();
     // Both branches work.
-    assert!(w.service.refresh(&first.refresh.token).await.is_ok());
-    assert!(w.service.refresh(&second.refresh.token).await.is_ok());
+    assert!(w.service.refresh(&first.refresh.token, &caller()).await.is_ok());
+    assert!(w.service.refresh(&second.refresh.token, &caller()).await.is_ok());
     w.clock.advance(TimeDelta::seconds(1));
     assert!(matches!(
         w.service
-            .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+            .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
             .await,
         Err(ReissueError::Reused)
     ));
@@ -241,26 +252,26 @@ async fn reissue_requires_both_tokens_of_one_session() {
     let b = login(&w).await;
     assert!(matches!(
         w.service
-            .reissue(&a.tokens.access.token, &b.tokens.refresh.token)
+            .reissue(&a.tokens.access.token, &b.tokens.refresh.token, &caller())
             .await,
         Err(ReissueError::SessionMismatch)
     ));
     assert!(matches!(
         w.service
-            .reissue(&a.tokens.refresh.token, &a.tokens.refresh.token)
+            .reissue(&a.tokens.refresh.token, &a.tokens.refresh.token, &caller())
             .await,
         Err(ReissueError::InvalidAccessToken)
     ));
     assert!(matches!(
         w.service
-            .reissue(&a.tokens.access.token, &a.tokens.access.token)
+            .reissue(&a.tokens.access.token, &a.tokens.access.token, &caller())
             .await,
         Err(ReissueError::InvalidRefreshToken)
     ));
     // Nothing was spent by the failures.
     assert!(
         w.service
-            .reissue(&a.tokens.access.token, &a.tokens.refresh.token)
+            .reissue(&a.tokens.access.token, &a.tokens.refresh.token, &caller())
             .await
             .is_ok()
     );
@@ -271,35 +282,37 @@ async fn logout_by_either_token_revokes_the_session_for_every_contract() {
     let w = with_user().await;
     let a = login(&w).await;
     w.service
-        .logout_with_access(&a.tokens.access.token)
+        .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     assert!(matches!(
-        w.service.refresh(&a.tokens.refresh.token).await,
+        w.service.refresh(&a.tokens.refresh.token, &caller()).await,
         Err(RefreshError::Invalid)
     ));
     let b = login(&w).await;
     w.service
-        .logout_with_refresh(&b.tokens.refresh.token)
+        .logout_with_refresh(&b.tokens.refresh.token, &caller())
         .await
         .unwrap();
     // Idempotent: the outcome the client asked for holds.
     w.service
-        .logout_with_refresh(&b.tokens.refresh.token)
+        .logout_with_refresh(&b.tokens.refresh.token, &caller())
         .await
         .unwrap();
     assert!(matches!(
         w.service
-            .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
+            .reissue(&b.tokens.access.token, &b.tokens.refresh.token, &caller())
             .await,
         Err(ReissueError::InvalidRefreshToken)
     ));
     assert!(matches!(
-        w.service.logout_with_refresh(&b.tokens.access.token).await,
+        w.service
+            .logout_with_refresh(&b.tokens.access.token, &caller())
+            .await,
         Err(LogoutError::InvalidToken)
     ));
     assert!(matches!(
-        w.service.logout_with_access("garbage").await,
+        w.service.logout_with_access("garbage", &caller()).await,
         Err(LogoutError::InvalidToken)
     ));
 }
@@ -309,17 +322,29 @@ async fn withdrawal_checks_the_password_then_revokes_and_deletes() {
     let w = with_user().await;
     let a = login(&w).await;
     assert!(matches!(
-        w.service.withdraw("parkh", "wrong", None).await,
+        w.service
+            .withdraw("parkh", "wrong", &Caller::new("account").with_ip(None))
+            .await,
         Err(WithdrawError::WrongPassword)
     ));
     assert!(matches!(
-        w.service.withdraw("ghost", "correct horse", None).await,
+        w.service
+            .withdraw("ghost", "correct horse", &Caller::new("account").with_ip(None))
+            .await,
         Err(WithdrawError::UnknownUser)
     ));
-    assert!(w.service.refresh(&a.tokens.refresh.token).await.is_ok());
-    w.service.withdraw("parkh", "correct horse", None).await.unwrap();
+    assert!(
+        w.service
+            .refresh(&a.tokens.refresh.token, &caller())
+            .await
+            .is_ok()
+    );
+    w.service
+        .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
+        .await
+        .unwrap();
     assert!(matches!(
-        w.service.refresh(&a.tokens.refresh.token).await,
+        w.service.refresh(&a.tokens.refresh.token, &caller()).await,
         Err(RefreshError::Invalid)
     ));
     assert!(w.service.login_id_available("parkh").await.unwrap());

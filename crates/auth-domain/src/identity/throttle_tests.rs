@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use chrono::TimeDelta;
 
 use crate::service::*;
-use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
+use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 
 async fn with_user() -> InMemoryAuth {
     let w = in_memory_auth(open_policy());
@@ -20,9 +20,9 @@ async fn with_user() -> InMemoryAuth {
     w
 }
 
-fn meta(ip: &str) -> SessionMeta {
-    SessionMeta {
-        client: "standard",
+fn meta(ip: &str) -> Caller {
+    Caller {
+        contract: "standard",
         ip: Some(ip.parse::<IpAddr>().unwrap()),
         user_agent: None,
     }
@@ -30,7 +30,7 @@ fn meta(ip: &str) -> SessionMeta {
 
 async fn try_login(w: &InMemoryAuth, id: &str, password: &str, ip: &str) -> Result<Login, LoginError> {
     w.service
-        .login(Identifier::LoginId(id.into()), password, meta(ip))
+        .login(Identifier::LoginId(id.into()), password, &meta(ip))
         .await
 }
 
@@ -237,7 +237,9 @@ async fn withdrawal_shares_the_login_counter() {
         let _ = try_login(&w, "parkh", "wrong", "10.0.0.1").await;
     }
     assert!(matches!(
-        w.service.withdraw("parkh", "correct horse", None).await,
+        w.service
+            .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
+            .await,
         Err(WithdrawError::Throttled { .. })
     ));
 }
@@ -263,10 +265,13 @@ async fn the_audit_trail_records_without_secrets() {
     let _ = try_login(&w, "ghost", "wrong", "10.0.0.1").await;
     let login = try_login(&w, "parkh", "correct horse", "10.0.0.1").await.unwrap();
     w.service
-        .logout_with_access(&login.tokens.access.token)
+        .logout_with_access(&login.tokens.access.token, &caller())
         .await
         .unwrap();
-    w.service.withdraw("parkh", "correct horse", None).await.unwrap();
+    w.service
+        .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
+        .await
+        .unwrap();
     assert_eq!(
         w.audit.kinds(),
         vec![

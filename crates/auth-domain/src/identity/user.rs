@@ -11,6 +11,8 @@ use crate::password::PasswordHash;
 
 /// The numeric user id (`"id": 1` in the `account` contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct UserId(i64);
 
 impl UserId {
@@ -21,6 +23,26 @@ impl UserId {
     /// The raw number.
     pub fn get(self) -> i64 {
         self.0
+    }
+}
+
+impl From<i64> for UserId {
+    fn from(id: i64) -> Self {
+        Self(id)
+    }
+}
+
+impl From<UserId> for i64 {
+    fn from(id: UserId) -> Self {
+        id.0
+    }
+}
+
+impl std::str::FromStr for UserId {
+    type Err = std::num::ParseIntError;
+    /// Parses the decimal id (`"7"`).
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        raw.parse().map(Self)
     }
 }
 
@@ -221,6 +243,10 @@ pub enum UniqueField {
     /// Another user has this email.
     Email,
 }
+
+crate::conversions::validated_string!(LoginId, LoginIdError);
+crate::conversions::validated_string!(Email, EmailError);
+crate::conversions::validated_string!(DisplayName, NameError);
 
 #[cfg(test)]
 mod tests {

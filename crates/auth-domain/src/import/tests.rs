@@ -19,9 +19,9 @@ fn record(login: &str, hash: &str) -> ImportRecord {
     }
 }
 
-fn meta() -> SessionMeta {
-    SessionMeta {
-        client: "standard",
+fn meta() -> Caller {
+    Caller {
+        contract: "standard",
         ip: None,
         user_agent: None,
     }
@@ -55,7 +55,7 @@ async fn a_foreign_hash_is_upgraded_after_the_login_answered() {
     assert_eq!(scheme_of(&w, "parkh"), PasswordScheme::Bcrypt);
 
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
     // The login answered before anything was re-hashed or stored.
@@ -66,7 +66,7 @@ async fn a_foreign_hash_is_upgraded_after_the_login_answered() {
 
     // The new hash is the same password; a current hash is not upgraded again.
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
     assert_eq!(w.background.run_all().await, 0);
@@ -78,7 +78,7 @@ async fn a_wrong_password_upgrades_nothing() {
     import(&w, vec![record("parkh", "old$correct horse")]).await;
     assert!(
         w.service
-            .login(Identifier::LoginId("parkh".into()), "wrong horse", meta())
+            .login(Identifier::LoginId("parkh".into()), "wrong horse", &meta())
             .await
             .is_err()
     );
@@ -92,7 +92,7 @@ async fn a_failed_upgrade_keeps_the_old_hash_and_the_next_login_retries() {
     import(&w, vec![record("parkh", "old$correct horse")]).await;
     w.users.writes_down.store(true, Ordering::SeqCst);
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
     w.background.run_all().await;
@@ -100,7 +100,7 @@ async fn a_failed_upgrade_keeps_the_old_hash_and_the_next_login_retries() {
     // The old hash still logs in; once the database is back, it upgrades.
     w.users.writes_down.store(false, Ordering::SeqCst);
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
     w.background.run_all().await;
@@ -112,7 +112,7 @@ async fn an_upgrade_never_overwrites_a_password_changed_meanwhile() {
     let w = in_memory_auth(open_policy());
     import(&w, vec![record("parkh", "old$correct horse")]).await;
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
     // A reset lands between the login and its background upgrade.
@@ -219,7 +219,7 @@ async fn plain_text_is_hashed_and_never_stored_as_given() {
     // A password the policy for new ones would refuse (too short) still
     // logs in: it is the account's existing password.
     w.service
-        .login(Identifier::LoginId("parkh".into()), "hunter2", meta())
+        .login(Identifier::LoginId("parkh".into()), "hunter2", &meta())
         .await
         .unwrap();
 }

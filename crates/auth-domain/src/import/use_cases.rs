@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use crate::caller::Caller;
 use crate::error::PortError;
 use crate::import::{ImportAccount, ImportOutcome, ImportRecord, ImportReport, RejectedLine};
 use crate::password::{NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
@@ -118,7 +119,7 @@ impl AuthService {
     /// Writes a finished import run to the audit trail as an administrator's
     /// action (its totals, never a record); a dry run changed nothing and is
     /// not recorded.
-    pub async fn audit_import(&self, report: &ImportReport) {
+    pub async fn audit_import(&self, report: &ImportReport, caller: &Caller) {
         if report.dry_run {
             return;
         }
@@ -126,8 +127,14 @@ impl AuthService {
             "import:imported={},skipped={},rejected={}",
             report.imported, report.skipped, report.rejected
         );
-        self.audit_admin(crate::audit::AuditKind::AdminUserImport, None, None, target)
-            .await;
+        self.audit_admin(
+            crate::audit::AuditKind::AdminUserImport,
+            None,
+            None,
+            target,
+            caller,
+        )
+        .await;
     }
 
     /// Validates and stores one batch of records (`(line, record)` pairs, in

@@ -14,6 +14,8 @@ use crate::user::UserId;
 
 /// Identifies a session; the `sid` claim of every token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct SessionId(Uuid);
 
 impl SessionId {
@@ -30,6 +32,26 @@ impl SessionId {
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl From<Uuid> for SessionId {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl From<SessionId> for Uuid {
+    fn from(id: SessionId) -> Self {
+        id.0
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = uuid::Error;
+    /// Parses the UUID text (`"67e55044-10b1-426f-9247-bb680e5fe0c8"`).
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(raw).map(Self)
     }
 }
 

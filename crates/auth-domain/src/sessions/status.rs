@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::caller::Caller;
 use crate::error::PortError;
 use crate::events::{Event, MAX_NOTIFICATION_CHARS};
 use crate::session::{RevokeReason, Session, SessionId};
@@ -138,7 +139,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`NotifyError`].
-    pub async fn notify(&self, user: &str, message: &str) -> Result<(), NotifyError> {
+    pub async fn notify(&self, user: &str, message: &str, caller: &Caller) -> Result<(), NotifyError> {
         let len = message.chars().count();
         if message.trim().is_empty() || len > MAX_NOTIFICATION_CHARS {
             return Err(NotifyError::InvalidMessage);
@@ -163,6 +164,7 @@ impl AuthService {
             Some(user.id),
             None,
             format!("user:{}", user.id),
+            caller,
         )
         .await;
         Ok(())

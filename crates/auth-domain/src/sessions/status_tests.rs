@@ -4,7 +4,7 @@ use crate::events::Event;
 use crate::policy::AuthPolicy;
 use crate::service::*;
 use crate::session::RevokeReason;
-use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
+use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 use crate::token::TokenError;
 
 async fn user(policy: AuthPolicy) -> InMemoryAuth {
@@ -27,11 +27,7 @@ async fn login(w: &InMemoryAuth, client: &'static str) -> Login {
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
-            SessionMeta {
-                client,
-                ip: None,
-                user_agent: None,
-            },
+            &Caller::new(client),
         )
         .await
         .unwrap()
@@ -64,8 +60,18 @@ async fn a_session_contract_login_evicts_older_sessions_and_announces_them() {
     let mut expected = vec![a.tokens.access.claims.sid, b.tokens.access.claims.sid];
     expected.sort();
     assert_eq!((sessions, reason), (expected, RevokeReason::NewLogin));
-    assert!(w.service.refresh(&a.tokens.refresh.token).await.is_err());
-    assert!(w.service.refresh(&c.tokens.refresh.token).await.is_ok());
+    assert!(
+        w.service
+            .refresh(&a.tokens.refresh.token, &caller())
+            .await
+            .is_err()
+    );
+    assert!(
+        w.service
+            .refresh(&c.tokens.refresh.token, &caller())
+            .await
+            .is_ok()
+    );
     // A second `session` login evicts the first one.
     let d = login(&w, "session").await;
     assert_eq!(revoked(&w).last().unwrap().0, vec![c.tokens.access.claims.sid]);
@@ -90,8 +96,18 @@ async fn a_session_limit_evicts_the_oldest() {
         revoked(&w),
         vec![(vec![a.tokens.access.claims.sid], RevokeReason::NewLogin)]
     );
-    assert!(w.service.refresh(&b.tokens.refresh.token).await.is_ok());
-    assert!(w.service.refresh(&c.tokens.refresh.token).await.is_ok());
+    assert!(
+        w.service
+            .refresh(&b.tokens.refresh.token, &caller())
+            .await
+            .is_ok()
+    );
+    assert!(
+        w.service
+            .refresh(&c.tokens.refresh.token, &caller())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -99,25 +115,28 @@ async fn every_revocation_is_announced_with_its_reason() {
     let w = user(open_policy()).await;
     let a = login(&w, "standard").await;
     w.service
-        .logout_with_access(&a.tokens.access.token)
+        .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     // Logging out again announces nothing new.
     w.service
-        .logout_with_access(&a.tokens.access.token)
+        .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     let b = login(&w, "standard").await;
     w.service
-        .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
+        .reissue(&b.tokens.access.token, &b.tokens.refresh.token, &caller())
         .await
         .unwrap();
     let _ = w
         .service
-        .reissue(&b.tokens.access.token, &b.tokens.refresh.token)
+        .reissue(&b.tokens.access.token, &b.tokens.refresh.token, &caller())
         .await;
     let c = login(&w, "standard").await;
-    w.service.withdraw("parkh", "correct horse", None).await.unwrap();
+    w.service
+        .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
+        .await
+        .unwrap();
     assert_eq!(
         revoked(&w),
         vec![
@@ -132,18 +151,21 @@ async fn every_revocation_is_announced_with_its_reason() {
 async fn notifications_find_the_user_by_uuid_or_login_id() {
     let w = user(open_policy()).await;
     let a = login(&w, "standard").await;
-    w.service.notify("PARKH", "hello").await.unwrap();
-    w.service.notify(&a.user.uuid.to_string(), "again").await.unwrap();
+    w.service.notify("PARKH", "hello", &caller()).await.unwrap();
+    w.service
+        .notify(&a.user.uuid.to_string(), "again", &caller())
+        .await
+        .unwrap();
     assert!(matches!(
-        w.service.notify("nobody", "x").await,
+        w.service.notify("nobody", "x", &caller()).await,
         Err(NotifyError::UnknownUser)
     ));
     assert!(matches!(
-        w.service.notify("parkh", "  ").await,
+        w.service.notify("parkh", "  ", &caller()).await,
         Err(NotifyError::InvalidMessage)
     ));
     assert!(matches!(
-        w.service.notify("parkh", &"x".repeat(1001)).await,
+        w.service.notify("parkh", &"x".repeat(1001), &caller()).await,
         Err(NotifyError::InvalidMessage)
     ));
     let events = w.bus.events.lock().unwrap().clone();
@@ -172,7 +194,7 @@ async fn a_session_expires_with_its_last_refresh_token() {
     w.clock.advance(TimeDelta::days(6));
     let next = w
         .service
-        .reissue(&l.tokens.access.token, &l.tokens.refresh.token)
+        .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await
         .unwrap();
     w.clock.advance(TimeDelta::days(6));
@@ -183,7 +205,7 @@ async fn a_session_expires_with_its_last_refresh_token() {
         w.service.session_status(sid).await.unwrap(),
         SessionStatus::Ended(EndReason::Expired)
     );
-    assert!(w.service.refresh(&next.refresh.token).await.is_err());
+    assert!(w.service.refresh(&next.refresh.token, &caller()).await.is_err());
 }
 
 #[tokio::test]
@@ -199,7 +221,7 @@ async fn a_status_check_tells_why_a_session_ended() {
         SessionStatus::Live
     );
     w.service
-        .logout_with_access(&a.tokens.access.token)
+        .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     assert_eq!(
@@ -225,18 +247,15 @@ async fn a_status_check_tells_why_a_session_ended() {
 }
 
 #[tokio::test]
-async fn audit_events_carry_the_client_given_to_for_client() {
+async fn audit_events_carry_the_caller_given_to_the_use_case() {
     use crate::audit::AuditKind;
     let w = user(open_policy()).await;
     let l = login(&w, "standard").await;
-    let client = SessionMeta {
-        client: "standard",
-        ip: Some("203.0.113.7".parse().unwrap()),
-        user_agent: Some("Phone/1.0".into()),
-    };
+    let caller = Caller::new("standard")
+        .with_ip(Some("203.0.113.7".parse().unwrap()))
+        .with_user_agent(Some("Phone/1.0".into()));
     w.service
-        .for_client(client)
-        .logout_with_access(&l.tokens.access.token)
+        .logout_with_access(&l.tokens.access.token, &caller)
         .await
         .unwrap();
     let events = w.audit.0.lock().unwrap().clone();
@@ -244,10 +263,10 @@ async fn audit_events_carry_the_client_given_to_for_client() {
     assert_eq!(logout.ip, Some("203.0.113.7".parse().unwrap()));
     assert_eq!(logout.user_agent.as_deref(), Some("Phone/1.0"));
     assert_eq!(logout.session_id, Some(l.tokens.access.claims.sid));
-    // The unscoped service records no client.
+    // A caller whose IP and user agent are unknown records neither.
     let m = login(&w, "standard").await;
     w.service
-        .logout_with_access(&m.tokens.access.token)
+        .logout_with_access(&m.tokens.access.token, &Caller::new("standard"))
         .await
         .unwrap();
     let events = w.audit.0.lock().unwrap().clone();

@@ -7,6 +7,7 @@ use crate::session::SessionId;
 
 /// Claims of an access token (`typ` = `access`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccessClaims {
     /// The user's UUID (`sub`).
     pub sub: Uuid,
@@ -20,6 +21,7 @@ pub struct AccessClaims {
 
 /// Claims of a refresh token (`typ` = `refresh`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RefreshClaims {
     /// The user's UUID (`sub`).
     pub sub: Uuid,

@@ -1,5 +1,6 @@
 //! Refresh, reissue (rotation with reuse detection) and logout.
 
+use crate::caller::Caller;
 use crate::error::PortError;
 use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome};
 use crate::token::{IssuedAccess, RefreshClaims, TokenError, TokenPair};
@@ -82,8 +83,8 @@ impl AuthService {
     ///
     /// # Errors
     /// [`RefreshError`].
-    pub async fn refresh(&self, refresh_token: &str) -> Result<IssuedAccess, RefreshError> {
-        let claims = match self.check_refresh(refresh_token).await {
+    pub async fn refresh(&self, refresh_token: &str, caller: &Caller) -> Result<IssuedAccess, RefreshError> {
+        let claims = match self.check_refresh(refresh_token, caller).await {
             Ok(RefreshVerdict::Fresh(c) | RefreshVerdict::Graced(c)) => c,
             Err(RefreshRefusal::Invalid) => return Err(RefreshError::Invalid),
             Err(RefreshRefusal::Reused) => return Err(RefreshError::Reused),
@@ -103,8 +104,13 @@ impl AuthService {
     ///
     /// # Errors
     /// [`ReissueError`].
-    pub async fn reissue(&self, access_token: &str, refresh_token: &str) -> Result<TokenPair, ReissueError> {
-        let pair = self.reissue_pair(access_token, refresh_token).await?;
+    pub async fn reissue(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+        caller: &Caller,
+    ) -> Result<TokenPair, ReissueError> {
+        let pair = self.reissue_pair(access_token, refresh_token, caller).await?;
         self.ports
             .sessions
             .touch(pair.access.claims.sid, pair.access.issued_at)
@@ -113,14 +119,19 @@ impl AuthService {
     }
 
     /// [`Self::reissue`] without recording the session's last refresh.
-    async fn reissue_pair(&self, access_token: &str, refresh_token: &str) -> Result<TokenPair, ReissueError> {
+    async fn reissue_pair(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+        caller: &Caller,
+    ) -> Result<TokenPair, ReissueError> {
         let now = self.ports.clock.now();
         let access = self
             .ports
             .tokens
             .verify_access(access_token, now, true)
             .map_err(|_| ReissueError::InvalidAccessToken)?;
-        let presented = match self.check_refresh(refresh_token).await {
+        let presented = match self.check_refresh(refresh_token, caller).await {
             Ok(p) => p,
             Err(RefreshRefusal::Invalid) => return Err(ReissueError::InvalidRefreshToken),
             Err(RefreshRefusal::Reused) => return Err(ReissueError::Reused),
@@ -150,7 +161,7 @@ impl AuthService {
                         if self.within_grace(spent_at, now) && self.ports.sessions.add_refresh(&next).await? {
                             Ok(pair)
                         } else {
-                            self.revoke_for_reuse(&claims).await?;
+                            self.revoke_for_reuse(&claims, caller).await?;
                             Err(ReissueError::Reused)
                         }
                     }
@@ -169,7 +180,7 @@ impl AuthService {
     /// # Errors
     /// [`LogoutError::InvalidToken`] when the token is not a live refresh
     /// token of ours.
-    pub async fn logout_with_refresh(&self, refresh_token: &str) -> Result<(), LogoutError> {
+    pub async fn logout_with_refresh(&self, refresh_token: &str, caller: &Caller) -> Result<(), LogoutError> {
         let now = self.ports.clock.now();
         let claims = self
             .ports
@@ -186,7 +197,7 @@ impl AuthService {
         }
         self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
-        self.audit_session(crate::audit::AuditKind::Logout, claims.sid)
+        self.audit_session(crate::audit::AuditKind::Logout, claims.sid, caller)
             .await;
         Ok(())
     }
@@ -195,7 +206,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`LogoutError::InvalidToken`] when the access token is not valid.
-    pub async fn logout_with_access(&self, access_token: &str) -> Result<(), LogoutError> {
+    pub async fn logout_with_access(&self, access_token: &str, caller: &Caller) -> Result<(), LogoutError> {
         let now = self.ports.clock.now();
         let claims = self
             .ports
@@ -204,7 +215,7 @@ impl AuthService {
             .map_err(|_| LogoutError::InvalidToken)?;
         self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
-        self.audit_session(crate::audit::AuditKind::Logout, claims.sid)
+        self.audit_session(crate::audit::AuditKind::Logout, claims.sid, caller)
             .await;
         Ok(())
     }
@@ -218,17 +229,17 @@ impl AuthService {
         grace > chrono::TimeDelta::zero() && now - spent_at <= grace
     }
 
-    async fn revoke_for_reuse(&self, claims: &RefreshClaims) -> Result<(), PortError> {
+    async fn revoke_for_reuse(&self, claims: &RefreshClaims, caller: &Caller) -> Result<(), PortError> {
         let now = self.ports.clock.now();
         self.revoke_and_announce(claims.sid, RevokeReason::RefreshReuse, now)
             .await?;
-        self.audit_session(crate::audit::AuditKind::TokenReuse, claims.sid)
+        self.audit_session(crate::audit::AuditKind::TokenReuse, claims.sid, caller)
             .await;
         Ok(())
     }
 
     /// Verifies a refresh token and judges it against the store.
-    async fn check_refresh(&self, token: &str) -> Result<RefreshVerdict, RefreshRefusal> {
+    async fn check_refresh(&self, token: &str, caller: &Caller) -> Result<RefreshVerdict, RefreshRefusal> {
         let now = self.ports.clock.now();
         let claims = self
             .ports
@@ -257,7 +268,7 @@ impl AuthService {
             None => Ok(RefreshVerdict::Fresh(claims)),
             Some(spent_at) if self.within_grace(spent_at, now) => Ok(RefreshVerdict::Graced(claims)),
             Some(_) => {
-                self.revoke_for_reuse(&claims).await?;
+                self.revoke_for_reuse(&claims, caller).await?;
                 Err(RefreshRefusal::Reused)
             }
         }

@@ -32,7 +32,8 @@ use crate::social::{
 };
 use crate::user::{Email, NewUser, UniqueField, User};
 
-use crate::identity::login::{Login, SessionMeta};
+use crate::caller::Caller;
+use crate::identity::login::Login;
 use crate::service::AuthService;
 
 /// The adapters social login works through.
@@ -246,7 +247,7 @@ impl AuthService {
         state: &str,
         browser: Option<&str>,
         answer: ProviderAnswer,
-        meta: SessionMeta,
+        caller: &Caller,
     ) -> Result<Login, SocialLoginError> {
         let provider = Provider::parse(provider).ok_or(SocialLoginError::UnknownProvider)?;
         let social = &self.ports.social;
@@ -279,8 +280,8 @@ impl AuthService {
                 "the adapter returned a profile of another provider or without a subject",
             )));
         }
-        let user = self.user_for_profile(&profile).await?;
-        let tokens = self.open_session(&user, meta).await.map_err(|e| match e {
+        let user = self.user_for_profile(&profile, caller).await?;
+        let tokens = self.open_session(&user, caller).await.map_err(|e| match e {
             crate::identity::login::OpenError::Disabled => SocialLoginError::Disabled,
             crate::identity::login::OpenError::Internal(e) => SocialLoginError::Internal(e),
         })?;
@@ -288,7 +289,11 @@ impl AuthService {
     }
 
     /// The user behind a profile, linking or creating one by the rules.
-    async fn user_for_profile(&self, profile: &SocialProfile) -> Result<User, SocialLoginError> {
+    async fn user_for_profile(
+        &self,
+        profile: &SocialProfile,
+        caller: &Caller,
+    ) -> Result<User, SocialLoginError> {
         let identities = &self.ports.social.identities;
         for _ in 0..LINK_ATTEMPTS {
             if let Some(id) = identities.user_for(profile.provider, &profile.subject).await? {
@@ -325,7 +330,7 @@ impl AuthService {
                 .link(profile.provider, &profile.subject, user.id, now)
                 .await?;
             if owner == user.id {
-                self.audit(crate::audit::AuditKind::SocialLink, Some(user.id), None, None)
+                self.audit(crate::audit::AuditKind::SocialLink, Some(user.id), None, caller)
                     .await;
                 return Ok(user);
             }

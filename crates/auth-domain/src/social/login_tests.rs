@@ -10,9 +10,9 @@ use crate::social::{EmailTrust, Provider, SocialProfile, StateHash};
 use crate::testing::social::FakeAnswer;
 use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
 
-fn meta() -> SessionMeta {
-    SessionMeta {
-        client: "picsel",
+fn meta() -> Caller {
+    Caller {
+        contract: "picsel",
         ip: None,
         user_agent: None,
     }
@@ -57,7 +57,7 @@ async fn flow(w: &InMemoryAuth, provider: Provider, answer: FakeAnswer) -> Resul
             &state,
             None,
             ProviderAnswer::Code(code),
-            meta(),
+            &meta(),
         )
         .await
 }
@@ -135,12 +135,12 @@ async fn unknown_and_unconfigured_providers() {
     ));
     let r = w
         .service
-        .social_login("naver", "s", None, ProviderAnswer::Code("c".into()), meta())
+        .social_login("naver", "s", None, ProviderAnswer::Code("c".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::NotConfigured)));
     let r = w
         .service
-        .social_login("github", "s", None, ProviderAnswer::Code("c".into()), meta())
+        .social_login("github", "s", None, ProviderAnswer::Code("c".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::UnknownProvider)));
     assert!(w.social.states.rows.lock().unwrap().is_empty());
@@ -196,7 +196,7 @@ async fn a_verified_email_links_to_the_existing_account() {
     assert_eq!(login.user.name, "박혁");
     assert!(login.user.profile_image.is_none());
     w.service
-        .login(Identifier::LoginId("parkh".into()), "correct horse", meta())
+        .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
     // And the link holds.
@@ -249,7 +249,7 @@ async fn social_only_users_fail_password_login_like_a_wrong_password() {
     let before = w.hasher.verifications.load(Ordering::SeqCst);
     let r = w
         .service
-        .login(Identifier::Email(login.user.email.as_str().into()), "", meta())
+        .login(Identifier::Email(login.user.email.as_str().into()), "", &meta())
         .await;
     assert!(matches!(r, Err(LoginError::WrongPassword)));
     assert_eq!(w.hasher.verifications.load(Ordering::SeqCst), before + 1);
@@ -263,7 +263,13 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     // Forged.
     let r = w
         .service
-        .social_login("google", "forged", None, ProviderAnswer::Code("c".into()), meta())
+        .social_login(
+            "google",
+            "forged",
+            None,
+            ProviderAnswer::Code("c".into()),
+            &meta(),
+        )
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
 
@@ -272,17 +278,17 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     w.social.provider.answer("c1", FakeAnswer::Profile(p.clone()));
     let r = w
         .service
-        .social_login("kakao", &state, None, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("kakao", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     w.service
-        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await
         .unwrap();
     // Reused.
     let r = w
         .service
-        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     assert_eq!(w.social.provider.exchanges.lock().unwrap().len(), 1);
@@ -292,7 +298,7 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     w.clock.advance(TimeDelta::minutes(10));
     let r = w
         .service
-        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), meta())
+        .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     assert!(w.social.states.rows.lock().unwrap().is_empty());
@@ -309,13 +315,13 @@ async fn provider_errors_spend_the_state() {
             &state,
             None,
             ProviderAnswer::Error("access_denied".into()),
-            meta(),
+            &meta(),
         )
         .await;
     assert!(matches!(r, Err(SocialLoginError::Denied)));
     let r = w
         .service
-        .social_login("naver", &state, None, ProviderAnswer::Code("c".into()), meta())
+        .social_login("naver", &state, None, ProviderAnswer::Code("c".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
 
@@ -327,14 +333,14 @@ async fn provider_errors_spend_the_state() {
             &state,
             None,
             ProviderAnswer::Error("server_error".into()),
-            meta(),
+            &meta(),
         )
         .await;
     assert!(matches!(r, Err(SocialLoginError::ProviderError(e)) if e == "server_error"));
     let state = start(&w, Provider::Google).await;
     let r = w
         .service
-        .social_login("google", &state, None, ProviderAnswer::Missing, meta())
+        .social_login("google", &state, None, ProviderAnswer::Missing, &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::MissingCode)));
 
@@ -409,7 +415,7 @@ async fn browser_flows_need_their_browsers_nonce() {
                     state,
                     wrong,
                     ProviderAnswer::Code("c-wrong".into()),
-                    meta()
+                    &meta()
                 )
                 .await,
             Err(SocialLoginError::BrowserMismatch)
@@ -422,7 +428,7 @@ async fn browser_flows_need_their_browsers_nonce() {
                 &state,
                 Some(nonce.expose()),
                 ProviderAnswer::Code("c".into()),
-                meta()
+                &meta()
             )
             .await,
         Err(SocialLoginError::InvalidState)
@@ -456,7 +462,7 @@ async fn browser_flows_need_their_browsers_nonce() {
             &state,
             Some(nonce.expose()),
             ProviderAnswer::Code("c-right".into()),
-            meta(),
+            &meta(),
         )
         .await
         .unwrap();

@@ -38,6 +38,46 @@ pub enum Provider {
     Naver,
 }
 
+/// A name that is no [`Provider`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown social login provider")]
+pub struct UnknownProvider;
+
+impl std::str::FromStr for Provider {
+    type Err = UnknownProvider;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::parse(raw).ok_or(UnknownProvider)
+    }
+}
+
+impl TryFrom<&str> for Provider {
+    type Error = UnknownProvider;
+    fn try_from(raw: &str) -> Result<Self, Self::Error> {
+        Self::parse(raw).ok_or(UnknownProvider)
+    }
+}
+
+impl AsRef<str> for Provider {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Provider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Provider {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
+        Self::parse(&raw).ok_or_else(|| serde::de::Error::custom(UnknownProvider))
+    }
+}
+
 impl Provider {
     /// Every provider, in a stable order.
     pub const ALL: [Self; 3] = [Self::Google, Self::Kakao, Self::Naver];

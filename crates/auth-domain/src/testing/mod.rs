@@ -389,13 +389,30 @@ pub struct FakeHasher {
     pub down: std::sync::atomic::AtomicBool,
 }
 
+/// Yields to the executor once, as `tokio::task::yield_now` does (this
+/// crate has no tokio), so concurrent verifications interleave like real
+/// ones.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
 #[async_trait]
 impl PasswordHasher for FakeHasher {
     async fn hash(&self, p: &NewPassword) -> Result<PasswordHash, PortError> {
         Ok(PasswordHash::from_phc(format!("fake${}", p.expose())))
     }
     async fn verify(&self, p: &str, h: Option<&PasswordHash>) -> Result<bool, PortError> {
-        tokio::task::yield_now().await;
+        yield_once().await;
         if self.down.load(Ordering::SeqCst) {
             return Err(PortError::new(
                 "verify password",
@@ -670,8 +687,7 @@ impl RecordingMailer {
     pub fn last_code(&self, to: &str) -> Option<String> {
         let sent = self.sent.lock().unwrap();
         let mail = sent.iter().rev().find(|m| m.to.as_str() == to)?;
-        let start = mail.text.find("    ")? + 4;
-        Some(mail.text[start..start + 6].to_owned())
+        mail.code().map(str::to_owned)
     }
 }
 
@@ -851,4 +867,10 @@ pub fn open_policy() -> AuthPolicy {
     let mut policy = AuthPolicy::default();
     policy.codes.signup_requires_code = false;
     policy
+}
+
+/// A caller of the use cases in tests: through a `test` contract, IP and
+/// user agent unknown (the audit events it leads to record neither).
+pub fn caller() -> crate::Caller {
+    crate::Caller::new("test")
 }

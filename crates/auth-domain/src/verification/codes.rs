@@ -1,5 +1,6 @@
 //! Emailed codes: send, check, the sign-up gate, password reset.
 
+use crate::caller::Caller;
 use crate::error::PortError;
 use crate::password::PolicyViolation;
 use crate::session::RevokeReason;
@@ -228,6 +229,7 @@ impl AuthService {
         account: AccountRef,
         code: &str,
         new_password: &str,
+        caller: &Caller,
     ) -> Result<UserId, ResetError> {
         let password = self.policy.password.check(new_password)?;
         let user = match account {
@@ -273,8 +275,13 @@ impl AuthService {
         self.ports.users.set_password(user.id, &hash).await?;
         self.revoke_all_and_announce(user.id, RevokeReason::PasswordReset, now)
             .await?;
-        self.audit(crate::audit::AuditKind::PasswordReset, Some(user.id), None, None)
-            .await;
+        self.audit(
+            crate::audit::AuditKind::PasswordReset,
+            Some(user.id),
+            None,
+            caller,
+        )
+        .await;
         Ok(user.id)
     }
 

@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 
 use crate::policy::AuthPolicy;
 use crate::service::*;
-use crate::testing::{InMemoryAuth, in_memory_auth};
+use crate::testing::{InMemoryAuth, caller, in_memory_auth};
 use crate::verification::CodePurpose::{ForgetPassword, SignUp as SignUpCode};
 
 const EMAIL: &str = "new@example.com";
@@ -183,8 +183,8 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
         .login(
             Identifier::LoginId("newbie".into()),
             "long enough",
-            SessionMeta {
-                client: "standard",
+            &Caller {
+                contract: "standard",
                 ip: None,
                 user_agent: None,
             },
@@ -210,44 +210,49 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     );
     assert!(matches!(
         w.service
-            .reset_password(AccountRef::Id(user.id.get()), &code, "short")
+            .reset_password(AccountRef::Id(user.id.get()), &code, "short", &caller())
             .await,
         Err(ResetError::WeakPassword(_))
     ));
     let id = w
         .service
-        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
         .await
         .unwrap();
     assert_eq!(id, user.id);
     assert!(matches!(
-        w.service.refresh(&login.tokens.refresh.token).await,
+        w.service.refresh(&login.tokens.refresh.token, &caller()).await,
         Err(RefreshError::Invalid)
     ));
     // Introspection reports the reset at once; offline checks cannot.
     assert_eq!(w.service.introspect(&access).await.unwrap(), None);
     assert!(w.service.authenticate(&access).is_ok());
-    let meta = || SessionMeta {
-        client: "standard",
+    let meta = || Caller {
+        contract: "standard",
         ip: None,
         user_agent: None,
     };
     assert!(matches!(
         w.service
-            .login(Identifier::LoginId("newbie".into()), "long enough", meta())
+            .login(Identifier::LoginId("newbie".into()), "long enough", &meta())
             .await,
         Err(LoginError::WrongPassword)
     ));
     assert!(
         w.service
-            .login(Identifier::LoginId("newbie".into()), "brand new pass", meta())
+            .login(Identifier::LoginId("newbie".into()), "brand new pass", &meta())
             .await
             .is_ok()
     );
     // Single use.
     assert!(matches!(
         w.service
-            .reset_password(AccountRef::LoginId("newbie".into()), &code, "another pass")
+            .reset_password(
+                AccountRef::LoginId("newbie".into()),
+                &code,
+                "another pass",
+                &caller()
+            )
             .await,
         Err(ResetError::Denied)
     ));
@@ -304,14 +309,14 @@ async fn reset_with_a_wrong_code_counts_a_try() {
     for _ in 0..5 {
         assert!(matches!(
             w.service
-                .reset_password(AccountRef::Id(user.id.get()), wrong, "brand new pass")
+                .reset_password(AccountRef::Id(user.id.get()), wrong, "brand new pass", &caller())
                 .await,
             Err(ResetError::Denied)
         ));
     }
     assert!(matches!(
         w.service
-            .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+            .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
             .await,
         Err(ResetError::Denied)
     ));
@@ -375,7 +380,10 @@ async fn a_sign_up_check_admits_only_its_login_id_once() {
     let user = w.service.sign_up(request(EMAIL)).await.unwrap();
     assert!(w.codes.rows.lock().unwrap()[EMAIL].consumed_at.is_some());
     // Single use: with the account gone, the same check admits nothing.
-    w.service.withdraw("newbie", "long enough", None).await.unwrap();
+    w.service
+        .withdraw("newbie", "long enough", &Caller::new("account").with_ip(None))
+        .await
+        .unwrap();
     assert!(w.service.ports.users.by_id(user.id).await.unwrap().is_none());
     assert!(matches!(
         w.service.sign_up(request(EMAIL)).await,
@@ -453,7 +461,7 @@ async fn a_right_code_is_not_a_wrong_try() {
     }
     assert_eq!(w.codes.rows.lock().unwrap()[EMAIL].attempts, 4);
     w.service
-        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
         .await
         .unwrap();
 }
@@ -646,7 +654,7 @@ async fn a_strangers_reset_request_changes_nothing_of_the_owners() {
     assert_eq!(w.codes.rows.lock().unwrap()[EMAIL], pending);
     assert_eq!(w.mailer.sent.lock().unwrap().len(), mails);
     w.service
-        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass")
+        .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
         .await
         .unwrap();
     // The owner's cooldown ended; the stranger's, still running, is the

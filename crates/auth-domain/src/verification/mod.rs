@@ -227,59 +227,95 @@ pub enum PutOutcome {
     Cooldown(DateTime<Utc>),
 }
 
-/// A mail to send.
+/// A mail to send: to whom, and what it says before it is worded. The
+/// [`Mailer`] adapter words it (`auth-infra`'s templates: Korean by default,
+/// overridable by the operator), so no product text sits in the domain.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingMail {
     /// Recipient.
     pub to: Email,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body.
-    pub text: String,
-    /// HTML body.
-    pub html: String,
+    /// What the mail says.
+    pub content: MailContent,
+}
+
+/// What a mail says.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailContent {
+    /// A verification code: the code, what it is for, and for how many
+    /// minutes it is valid (at least 1).
+    Code {
+        /// What the code is for.
+        purpose: CodePurpose,
+        /// The code itself.
+        code: String,
+        /// Its validity, in whole minutes.
+        valid_minutes: i64,
+    },
+    /// A message its sender worded already (`auth-server send-test-email`).
+    Worded {
+        /// Subject line.
+        subject: String,
+        /// Plain-text body.
+        text: String,
+        /// HTML body.
+        html: String,
+    },
+}
+
+impl fmt::Debug for MailContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A code mail carries its code; never print it.
+        match self {
+            Self::Code {
+                purpose,
+                valid_minutes,
+                ..
+            } => f
+                .debug_struct("Code")
+                .field("purpose", purpose)
+                .field("valid_minutes", valid_minutes)
+                .finish_non_exhaustive(),
+            Self::Worded { subject, .. } => f
+                .debug_struct("Worded")
+                .field("subject", subject)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl fmt::Debug for OutgoingMail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Bodies carry codes; never print them.
+        let kind = match &self.content {
+            MailContent::Code { purpose, .. } => purpose.as_str(),
+            MailContent::Worded { .. } => "worded",
+        };
         f.debug_struct("OutgoingMail")
             .field("to", &self.to)
-            .field("subject", &self.subject)
+            .field("content", &kind)
             .finish_non_exhaustive()
     }
 }
 
 impl OutgoingMail {
-    /// The Korean mail for a code: states the code, its purpose and its
-    /// validity.
+    /// The mail for a code: states the code, its purpose and its validity
+    /// (`ttl` in whole minutes, at least 1).
     pub fn for_code(to: &Email, code: &PlainCode, purpose: CodePurpose, ttl: TimeDelta) -> Self {
-        let minutes = ttl.num_minutes().max(1);
-        let what = match purpose {
-            CodePurpose::SignUp => "회원 가입",
-            CodePurpose::ForgetPassword => "비밀번호 재설정",
-        };
-        let code = code.expose();
-        let subject = format!("[인증번호] {what} 인증번호 안내");
-        let text = format!(
-            "안녕하세요.\n\n{what}을 위한 인증번호는 다음과 같습니다.\n\n    {code}\n\n\
-             이 인증번호는 {minutes}분 동안 유효하며, 한 번만 사용할 수 있습니다.\n\
-             본인이 요청하지 않았다면 이 메일을 무시해 주세요.\n"
-        );
-        let html = format!(
-            "<!doctype html>\n<html lang=\"ko\"><body>\n\
-             <p>안녕하세요.</p>\n\
-             <p>{what}을 위한 인증번호는 다음과 같습니다.</p>\n\
-             <p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p>\n\
-             <p>이 인증번호는 <strong>{minutes}분</strong> 동안 유효하며, 한 번만 사용할 수 있습니다.</p>\n\
-             <p>본인이 요청하지 않았다면 이 메일을 무시해 주세요.</p>\n\
-             </body></html>\n"
-        );
         Self {
             to: to.clone(),
-            subject,
-            text,
-            html,
+            content: MailContent::Code {
+                purpose,
+                code: code.expose().to_owned(),
+                valid_minutes: ttl.num_minutes().max(1),
+            },
+        }
+    }
+
+    /// The code of a code mail.
+    pub fn code(&self) -> Option<&str> {
+        match &self.content {
+            MailContent::Code { code, .. } => Some(code),
+            MailContent::Worded { .. } => None,
         }
     }
 }
@@ -330,9 +366,15 @@ mod tests {
             CodePurpose::ForgetPassword,
             TimeDelta::minutes(10),
         );
-        for body in [&m.text, &m.html] {
-            assert!(body.contains("ad6045") && body.contains("10분") && body.contains("비밀번호 재설정"));
-        }
+        assert_eq!(
+            m.content,
+            MailContent::Code {
+                purpose: CodePurpose::ForgetPassword,
+                code: "ad6045".into(),
+                valid_minutes: 10,
+            }
+        );
+        assert_eq!(m.code(), Some("ad6045"));
         assert!(!format!("{m:?}").contains("ad6045"));
     }
 }
