@@ -1,42 +1,45 @@
 //! The standard conversions of the validated string types, written once.
 
-/// Implements, for a validated string newtype `$ty` whose `parse(&str)`
-/// returns `Result<$ty, $err>`: `FromStr`, `TryFrom<&str>`,
-/// `TryFrom<String>`, `AsRef<str>` and `From<$ty> for String`. With the
-/// `serde` feature the type (de)serializes as its string, validated on the
-/// way in.
+/// Implements, for a validated string type `$ty` whose `$parse(&str)`
+/// returns `Result<$ty, $err>` and which has `as_str`: `FromStr`,
+/// `TryFrom<&str>`, `TryFrom<String>` and `AsRef<str>`; for a newtype over
+/// a `String` (`newtype`), also `From<$ty> for String`. With the `serde`
+/// feature the type (de)serializes as its string, validated on the way in.
 macro_rules! validated_string {
-    ($ty:ident, $err:ty) => {
+    (newtype $ty:ident, $err:ty, $parse:ident) => {
+        crate::conversions::validated_string!(name $ty, $err, $parse);
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> Self {
+                value.0
+            }
+        }
+    };
+    (name $ty:ident, $err:ty, $parse:ident) => {
         impl ::std::str::FromStr for $ty {
             type Err = $err;
             fn from_str(raw: &str) -> Result<Self, Self::Err> {
-                Self::parse(raw)
+                Self::$parse(raw)
             }
         }
 
         impl TryFrom<&str> for $ty {
             type Error = $err;
             fn try_from(raw: &str) -> Result<Self, Self::Error> {
-                Self::parse(raw)
+                Self::$parse(raw)
             }
         }
 
         impl TryFrom<String> for $ty {
             type Error = $err;
             fn try_from(raw: String) -> Result<Self, Self::Error> {
-                Self::parse(&raw)
+                Self::$parse(&raw)
             }
         }
 
         impl AsRef<str> for $ty {
             fn as_ref(&self) -> &str {
                 self.as_str()
-            }
-        }
-
-        impl From<$ty> for String {
-            fn from(value: $ty) -> Self {
-                value.0
             }
         }
 
@@ -51,7 +54,7 @@ macro_rules! validated_string {
         impl<'de> ::serde::Deserialize<'de> for $ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let raw = <String as ::serde::Deserialize>::deserialize(deserializer)?;
-                Self::parse(&raw).map_err(|e| <D::Error as ::serde::de::Error>::custom(e))
+                Self::$parse(&raw).map_err(<D::Error as ::serde::de::Error>::custom)
             }
         }
     };

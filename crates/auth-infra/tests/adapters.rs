@@ -3,6 +3,9 @@
 //! PostgreSQL must be reachable (`AUTH_TEST_POSTGRES_URL`); tests fail, never
 //! skip, when it is not.
 
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #[macro_use]
 mod common;
 mod import;

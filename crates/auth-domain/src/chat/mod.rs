@@ -5,51 +5,6 @@
 
 pub mod use_cases;
 
-/// Why an application id was refused: it is not 1 to 64 letters, digits,
-/// `_` or `-`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("an application id is 1 to 64 letters, digits, _ or -")]
-pub struct AppIdError;
-
-impl AppId {
-    fn parse_checked(raw: &str) -> Result<Self, AppIdError> {
-        Self::parse(raw).map_err(|()| AppIdError)
-    }
-}
-
-impl std::str::FromStr for AppId {
-    type Err = AppIdError;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::parse_checked(raw)
-    }
-}
-
-impl TryFrom<&str> for AppId {
-    type Error = AppIdError;
-    fn try_from(raw: &str) -> Result<Self, Self::Error> {
-        Self::parse_checked(raw)
-    }
-}
-
-impl TryFrom<String> for AppId {
-    type Error = AppIdError;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse_checked(&raw)
-    }
-}
-
-impl AsRef<str> for AppId {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<AppId> for String {
-    fn from(id: AppId) -> Self {
-        id.0
-    }
-}
-
 #[cfg(test)]
 mod tests;
 
@@ -100,6 +55,20 @@ impl std::fmt::Display for AppId {
         f.write_str(&self.0)
     }
 }
+
+/// Why an application id was refused: it is not 1 to 64 letters, digits,
+/// `_` or `-`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an application id is 1 to 64 letters, digits, _ or -")]
+pub struct AppIdError;
+
+impl AppId {
+    fn parse_checked(raw: &str) -> Result<Self, AppIdError> {
+        Self::parse(raw).map_err(|()| AppIdError)
+    }
+}
+
+crate::conversions::validated_string!(newtype AppId, AppIdError, parse_checked);
 
 /// A registered application. Its signing secret is not part of it: the
 /// [`AppTokens`] port derives it from the id.

@@ -244,9 +244,9 @@ pub enum UniqueField {
     Email,
 }
 
-crate::conversions::validated_string!(LoginId, LoginIdError);
-crate::conversions::validated_string!(Email, EmailError);
-crate::conversions::validated_string!(DisplayName, NameError);
+crate::conversions::validated_string!(newtype LoginId, LoginIdError, parse);
+crate::conversions::validated_string!(newtype Email, EmailError, parse);
+crate::conversions::validated_string!(newtype DisplayName, NameError, parse);
 
 #[cfg(test)]
 mod tests {

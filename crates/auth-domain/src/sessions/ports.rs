@@ -123,7 +123,7 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// Signs and verifies tokens. Verification takes `now` so expiry follows the
-/// [`Clock`] port.
+/// [`Clock`](crate::ports::Clock) port.
 pub trait TokenCodec: Send + Sync {
     /// Signs an access token.
     ///

@@ -43,40 +43,13 @@ pub enum Provider {
 #[error("unknown social login provider")]
 pub struct UnknownProvider;
 
-impl std::str::FromStr for Provider {
-    type Err = UnknownProvider;
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+impl Provider {
+    fn parse_named(raw: &str) -> Result<Self, UnknownProvider> {
         Self::parse(raw).ok_or(UnknownProvider)
     }
 }
 
-impl TryFrom<&str> for Provider {
-    type Error = UnknownProvider;
-    fn try_from(raw: &str) -> Result<Self, Self::Error> {
-        Self::parse(raw).ok_or(UnknownProvider)
-    }
-}
-
-impl AsRef<str> for Provider {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for Provider {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for Provider {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
-        Self::parse(&raw).ok_or_else(|| serde::de::Error::custom(UnknownProvider))
-    }
-}
+crate::conversions::validated_string!(name Provider, UnknownProvider, parse_named);
 
 impl Provider {
     /// Every provider, in a stable order.

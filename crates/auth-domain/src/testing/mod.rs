@@ -10,6 +10,8 @@
 // Test support: a fake that panics on a broken invariant fails the test
 // that broke it, which is what a test double is for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The fakes are named for the port they stand in for; the ones a test
+// arranges or reads through are documented, the rest need no more.
 #![allow(missing_docs, missing_debug_implementations)]
 
 pub mod chat;
@@ -798,7 +800,11 @@ impl crate::ports::AuditLog for RecordingAudit {
     }
 }
 
+/// An [`AuthService`] over the in-memory fakes, with a handle on each fake
+/// to arrange a test (a user, a down database, the clock) and to assert on
+/// what happened (mail sent, events announced, audit events).
 pub struct InMemoryAuth {
+    /// The use cases, over the fakes below.
     pub service: AuthService,
     pub users: Arc<MemUsers>,
     pub background: Arc<QueuedBackground>,
@@ -814,6 +820,8 @@ pub struct InMemoryAuth {
     pub audit: Arc<RecordingAudit>,
 }
 
+/// A fresh [`InMemoryAuth`] with `policy`; its clock reads
+/// 2026-01-01T00:00:00Z until moved.
 pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
     let sessions = Arc::new(MemSessions::default());
     let codes = Arc::new(MemCodes::default());
