@@ -165,7 +165,6 @@ impl Housekeeper {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use std::sync::Mutex;
 
     use chrono::TimeZone;

@@ -14,23 +14,37 @@
 //! Other Rust services can depend on this crate to reuse the validated types
 //! ([`user::Email`], [`user::LoginId`]) and the token claims.
 
+#![warn(missing_docs)]
+#![warn(clippy::disallowed_methods)]
+
+pub mod admin;
 pub mod audit;
+pub mod caller;
 pub mod chat;
+mod conversions;
 pub mod error;
-pub mod events;
 pub mod housekeeping;
+pub mod identity;
 pub mod import;
-pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod service;
-pub mod session;
+pub mod sessions;
 pub mod social;
-pub mod throttle;
-pub mod token;
-pub mod user;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod verification;
 
+// The paths from before the areas, kept so dependants compile unchanged.
+pub use identity::{password, throttle, user};
+pub use sessions::{events, session, token};
+
+pub use caller::Caller;
 pub use error::PortError;
 pub use policy::AuthPolicy;
 pub use service::{AuthService, Ports};
+
+/// The crate's README, whose example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -294,7 +294,7 @@ pub async fn users_list(state: web::Data<AppState>, req: HttpRequest) -> Result<
         Some(raw) => Some(decode_cursor(raw).ok_or(InternalError::Invalid("cursor가 올바르지 않습니다."))?),
     };
     let page = state
-        .auth_for("internal", &req)
+        .auth
         .search_users(q.get("query").map(String::as_str), after, limit)
         .await?;
     Ok(HttpResponse::Ok().json(users_page_json(&page)))
@@ -307,7 +307,10 @@ pub async fn user_disable(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
-    let change = state.auth_for("internal", &req).disable_user(id).await?;
+    let change = state
+        .auth
+        .disable_user(id, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Ok().json(account_change_json(&change)))
 }
 
@@ -318,7 +321,10 @@ pub async fn user_enable(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
-    let change = state.auth_for("internal", &req).enable_user(id).await?;
+    let change = state
+        .auth
+        .enable_user(id, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Ok().json(account_change_json(&change)))
 }
 
@@ -340,7 +346,10 @@ pub async fn user_sessions_revoke(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
-    let revoked = state.auth_for("internal", &req).revoke_user_sessions(id).await?;
+    let revoked = state
+        .auth
+        .revoke_user_sessions(id, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Ok().json(revoked_json(revoked)))
 }
 
@@ -351,7 +360,10 @@ pub async fn session_revoke(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let sid = parse_session_id(segment(&req, "sid"))?;
-    let revoked = state.auth_for("internal", &req).revoke_session(sid).await?;
+    let revoked = state
+        .auth
+        .revoke_session(sid, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Ok().json(revoked_json(usize::from(revoked))))
 }
 
@@ -366,7 +378,10 @@ pub async fn apps_list(state: web::Data<AppState>, req: HttpRequest) -> Result<H
 pub async fn app_delete(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_app_id(segment(&req, "appId"))?;
-    state.auth_for("internal", &req).delete_app(&id).await?;
+    state
+        .auth
+        .delete_app(&id, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Ok().json(app_deleted_json()))
 }
 
@@ -377,7 +392,10 @@ pub async fn app_rotate_secret(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_app_id(segment(&req, "appId"))?;
-    let created = state.auth_for("internal", &req).rotate_app_secret(&id).await?;
+    let created = state
+        .auth
+        .rotate_app_secret(&id, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Ok().json(crate::internal::app_json(&created)))
 }
 
@@ -569,7 +587,6 @@ pub fn routes() -> Vec<Route> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

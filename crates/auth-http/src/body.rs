@@ -186,7 +186,6 @@ pub fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i6
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -207,7 +206,6 @@ mod tests {
 
 #[cfg(test)]
 mod typed_tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[derive(Debug, serde::Deserialize, PartialEq)]

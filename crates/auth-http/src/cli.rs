@@ -31,7 +31,8 @@ pub enum AppsCommandError {
 pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::Value, AppsCommandError> {
     let db = open_database(settings).await?;
     let auth = build_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
-    match auth.create_app(name).await {
+    // As before the explicit caller: `apps create` records no user agent.
+    match auth.create_app(name, &auth_domain::Caller::new("cli")).await {
         Ok(created) => Ok(crate::internal::app_json(&created)),
         Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
         Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
@@ -262,7 +263,11 @@ pub async fn import_users(
         write_rejects(&mut import, &mut shown)?;
         progress.draw(read, import.lines(), false);
     }
-    import.finish(&auth).await.map_err(UsersCommandError::Internal)?;
+    // As before the explicit caller: `users import` records no user agent.
+    import
+        .finish(&auth, &auth_domain::Caller::new("cli"))
+        .await
+        .map_err(UsersCommandError::Internal)?;
     write_rejects(&mut import, &mut shown)?;
     rejects_file
         .flush()
@@ -360,11 +365,15 @@ async fn admin_service(settings: &Settings) -> Result<auth_domain::AuthService, 
     };
     let auth = build_service(settings, &db, events).await?;
     // The audit trail tells the commands' actions from the API's.
-    Ok(auth.for_client(auth_domain::service::SessionMeta {
-        client: "cli",
-        ip: None,
-        user_agent: Some(concat!("auth-server/", env!("CARGO_PKG_VERSION"), " (cli)").to_owned()),
-    }))
+    Ok(auth)
+}
+
+/// The administrator's commands as callers: the audit trail tells their
+/// actions from the API's by the user agent.
+fn cli_caller() -> auth_domain::Caller {
+    auth_domain::Caller::new("cli").with_user_agent(Some(
+        concat!("auth-server/", env!("CARGO_PKG_VERSION"), " (cli)").to_owned(),
+    ))
 }
 
 fn cli_user_id(raw: &str) -> Result<auth_domain::user::UserId, AdminCommandError> {
@@ -420,7 +429,10 @@ pub async fn users_list(
 /// [`AdminCommandError`].
 pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let change = admin_service(settings).await?.disable_user(id).await?;
+    let change = admin_service(settings)
+        .await?
+        .disable_user(id, &cli_caller())
+        .await?;
     Ok(crate::admin::account_change_json(&change))
 }
 
@@ -431,7 +443,10 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
 /// [`AdminCommandError`].
 pub async fn user_enable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let change = admin_service(settings).await?.enable_user(id).await?;
+    let change = admin_service(settings)
+        .await?
+        .enable_user(id, &cli_caller())
+        .await?;
     Ok(crate::admin::account_change_json(&change))
 }
 
@@ -445,7 +460,10 @@ pub async fn user_revoke_sessions(
     id: &str,
 ) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let revoked = admin_service(settings).await?.revoke_user_sessions(id).await?;
+    let revoked = admin_service(settings)
+        .await?
+        .revoke_user_sessions(id, &cli_caller())
+        .await?;
     Ok(crate::admin::revoked_json(revoked))
 }
 
@@ -458,7 +476,10 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
     let sid = uuid::Uuid::parse_str(sid.trim())
         .map(auth_domain::session::SessionId::from_uuid)
         .map_err(|_| AdminCommandError::Invalid(format!("{sid:?} is not a session id (a UUID)")))?;
-    let revoked = admin_service(settings).await?.revoke_session(sid).await?;
+    let revoked = admin_service(settings)
+        .await?
+        .revoke_session(sid, &cli_caller())
+        .await?;
     Ok(crate::admin::revoked_json(usize::from(revoked)))
 }
 
@@ -478,7 +499,10 @@ pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCo
 /// [`AdminCommandError`].
 pub async fn app_delete(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
-    admin_service(settings).await?.delete_app(&id).await?;
+    admin_service(settings)
+        .await?
+        .delete_app(&id, &cli_caller())
+        .await?;
     Ok(crate::admin::app_deleted_json())
 }
 
@@ -492,7 +516,10 @@ pub async fn app_rotate_secret(
     id: &str,
 ) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
-    let created = admin_service(settings).await?.rotate_app_secret(&id).await?;
+    let created = admin_service(settings)
+        .await?
+        .rotate_app_secret(&id, &cli_caller())
+        .await?;
     Ok(crate::internal::app_json(&created))
 }
 
@@ -510,10 +537,12 @@ pub async fn send_test_email(settings: &Settings, to: &str) -> Result<serde_json
     let mailer = crate::startup::build_mailer(settings)?;
     let mail = auth_domain::verification::OutgoingMail {
         to: email.clone(),
-        subject: "[auth-server] 테스트 메일 / test email".into(),
-        text: "auth-server의 메일 설정이 동작합니다. The mail settings of auth-server work.\n".into(),
-        html: "<p>auth-server의 메일 설정이 동작합니다.</p><p>The mail settings of auth-server work.</p>"
-            .into(),
+        content: auth_domain::verification::MailContent::Worded {
+            subject: "[auth-server] 테스트 메일 / test email".into(),
+            text: "auth-server의 메일 설정이 동작합니다. The mail settings of auth-server work.\n".into(),
+            html: "<p>auth-server의 메일 설정이 동작합니다.</p><p>The mail settings of auth-server work.</p>"
+                .into(),
+        },
     };
     mailer
         .send(&mail)
@@ -600,7 +629,6 @@ pub async fn keys_rotate(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,7 +214,11 @@ impl NdjsonImport {
     ///
     /// # Errors
     /// [`PortError`] when storing the last batch failed.
-    pub async fn finish(&mut self, auth: &AuthService) -> Result<(), PortError> {
+    pub async fn finish(
+        &mut self,
+        auth: &AuthService,
+        caller: &auth_domain::Caller,
+    ) -> Result<(), PortError> {
         if !self.pending.is_empty() || self.skipping {
             self.end_line(true);
         }
@@ -223,7 +227,7 @@ impl NdjsonImport {
         for chunk in deferred.chunks(self.batch_size) {
             auth.import_batch(&mut self.run, chunk.to_vec()).await?;
         }
-        auth.audit_import(self.run.report()).await;
+        auth.audit_import(self.run.report(), caller).await;
         Ok(())
     }
 
@@ -323,7 +327,6 @@ impl ImportReportView {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]

@@ -262,7 +262,12 @@ pub async fn notify(
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(invalid)?;
     let message = body.message.as_deref().ok_or_else(invalid)?;
-    state.auth.notify(user, message).await?;
+    // As before the explicit caller: the notification's audit event
+    // records no client.
+    state
+        .auth
+        .notify(user, message, &auth_domain::Caller::new("internal"))
+        .await?;
     Ok(HttpResponse::Ok().json(Message {
         success: true,
         message: "알림을 전송했습니다.".into(),
@@ -284,7 +289,10 @@ pub async fn create_app(
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .ok_or(InternalError::Invalid("name을 입력해주세요."))?;
-    let created = state.auth_for("internal", &req).create_app(name).await?;
+    let created = state
+        .auth
+        .create_app(name, &state.caller("internal", &req))
+        .await?;
     Ok(HttpResponse::Created().json(app_json(&created)))
 }
 
@@ -483,7 +491,11 @@ pub async fn users_import(
         import.feed(&state.auth, &chunk).await?;
         keep(&mut listed, import.take_rejects());
     }
-    import.finish(&state.auth).await?;
+    // As before the explicit caller: the import's audit event records no
+    // client.
+    import
+        .finish(&state.auth, &auth_domain::Caller::new("internal"))
+        .await?;
     keep(&mut listed, import.take_rejects());
     Ok(HttpResponse::Ok().json(crate::import::ImportReportView::new(import.report(), listed)))
 }

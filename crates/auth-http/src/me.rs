@@ -128,7 +128,6 @@ pub fn route() -> crate::routes::Route {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::routes::{Method, RoutePlan};
     use crate::settings::ContractsSettings;

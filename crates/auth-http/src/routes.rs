@@ -353,7 +353,6 @@ async fn dispatch_logout(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -107,6 +107,11 @@ pub struct Settings {
     /// Outbox folder when no SMTP server is set (`AUTH_MAIL_DIR`); default:
     /// `outbox` next to the SQLite file, or `./outbox`.
     pub mail_dir: Option<String>,
+    /// Folder of mail templates replacing the Korean defaults
+    /// (`AUTH_MAIL_TEMPLATES_DIR`): `sign_up.subject.txt`, `sign_up.txt`,
+    /// `sign_up.html`, and the same for `forget_password`; `{code}` and
+    /// `{minutes}` are filled in. A file that is absent keeps its default.
+    pub mail_templates_dir: Option<String>,
     /// Whether sign-up needs a checked `SIGN_UP` code
     /// (`AUTH_SIGNUP_REQUIRE_EMAIL_CODE`).
     pub signup_require_email_code: bool,
@@ -246,6 +251,7 @@ impl Default for Settings {
             smtp_timeout_seconds: 10,
             mail_from: "Auth <no-reply@localhost>".into(),
             mail_dir: None,
+            mail_templates_dir: None,
             signup_require_email_code: true,
             code_ttl_seconds: 600,
             code_max_attempts: 5,
@@ -688,7 +694,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::unwrap_used)]
     fn token_key_settings() {
         use auth_infra::SigningAlgorithm;
         let err = |s: &Settings| s.validate().map_or_else(|e| e.to_string(), |()| String::new());

@@ -117,20 +117,25 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
 /// # Errors
 /// [`StartupError`] when the SMTP URL or the outbox is unusable.
 pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError> {
+    let templates = match &settings.mail_templates_dir {
+        Some(dir) => {
+            tracing::info!(templates = %dir, "mail: templates from AUTH_MAIL_TEMPLATES_DIR");
+            auth_infra::MailTemplates::load(std::path::Path::new(dir))?
+        }
+        None => auth_infra::MailTemplates::default(),
+    };
     Ok(match &settings.smtp_url {
         Some(url) => {
             tracing::info!("mail: SMTP");
             let timeout = std::time::Duration::from_secs(settings.smtp_timeout_seconds.max(1));
-            Arc::new(SmtpMailer::new(
-                url.expose_secret(),
-                &settings.mail_from,
-                timeout,
-            )?)
+            Arc::new(
+                SmtpMailer::new(url.expose_secret(), &settings.mail_from, timeout)?.with_templates(templates),
+            )
         }
         None => {
             let dir = settings.outbox_dir();
             tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
-            Arc::new(FileMailer::new(&dir, &settings.mail_from)?)
+            Arc::new(FileMailer::new(&dir, &settings.mail_from)?.with_templates(templates))
         }
     })
 }
@@ -373,6 +378,7 @@ impl Application {
                 session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
             },
             chat: chat.clone(),
+            clock: Arc::new(SystemClock),
         });
         let state = web::Data::new(AppState {
             auth,

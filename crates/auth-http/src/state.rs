@@ -69,24 +69,13 @@ impl AppState {
         self.trusted_proxies.client_ip(req)
     }
 
-    /// The use cases, recording `req`'s client (IP, user agent) on the audit
-    /// trail of the use cases that take no [`auth_domain::service::SessionMeta`].
-    pub fn auth_for(&self, contract: &'static str, req: &actix_web::HttpRequest) -> auth_domain::AuthService {
-        self.auth.for_client(self.client_meta(contract, req))
-    }
-
     /// Who is calling, through which contract: the client IP and user agent
-    /// of `req`, for sessions, throttling and the audit trail.
-    pub fn client_meta(
-        &self,
-        contract: &'static str,
-        req: &actix_web::HttpRequest,
-    ) -> auth_domain::service::SessionMeta {
-        auth_domain::service::SessionMeta {
-            client: contract,
-            ip: self.client_ip(req),
-            user_agent: Self::user_agent(req),
-        }
+    /// of `req`, passed to every use case that records or limits by client
+    /// (sessions, throttling, the audit trail).
+    pub fn caller(&self, contract: &'static str, req: &actix_web::HttpRequest) -> auth_domain::Caller {
+        auth_domain::Caller::new(contract)
+            .with_ip(self.client_ip(req))
+            .with_user_agent(Self::user_agent(req))
     }
 
     /// The client's `User-Agent` (for the audit trail), when readable.

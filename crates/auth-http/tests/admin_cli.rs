@@ -6,6 +6,8 @@
 //! `LOGOUT` (PostgreSQL: through `NOTIFY`, well before the sockets' periodic
 //! session check; SQLite: at that check). `send-test-email` goes to a real
 //! SMTP server started by the test.
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,8 @@
 //! stdout+stderr holds none of the secrets that went over the wire:
 //! passwords, access/refresh tokens (and their signatures alone), emailed
 //! codes, the JWT secret and the admin token.
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;

@@ -225,7 +225,6 @@ impl EventBus for PgEventBus {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -405,7 +405,6 @@ fn verify_scrypt(password: &[u8], h: &ScryptHash) -> Result<bool, ForeignHashErr
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     fn ok(foreign: &str) -> String {

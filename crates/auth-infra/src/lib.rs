@@ -14,7 +14,8 @@
 //!   the `chat` contract's applications, profiles and app-signed tokens
 //!   (secrets derived from the `apps_hmac` server key, never stored).
 //! - [`DieselCodeStore`]: emailed verification codes (hashes only).
-//! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files.
+//! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files,
+//!   worded by [`MailTemplates`] (Korean by default, overridable by files).
 //! - [`LocalEventBus`], [`PgEventBus`]: events to sockets, in-process or
 //!   across instances with PostgreSQL `LISTEN/NOTIFY`.
 //! - [`OAuth2Providers`]: social login (Google, Kakao, Naver) over the
@@ -27,51 +28,39 @@
 //!   (for metrics).
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
+//! The storage adapters (every `Diesel…` type, the signing-key and server-key
+//! stores) live under [`db`] and are re-exported here.
+//!
 //! Row structs stay private to this crate; only domain types cross it.
 
 #![warn(missing_docs)]
 
-mod apps;
-mod audit;
-mod codes;
 pub mod db;
 mod events;
 mod foreign_hash;
 mod hasher;
-mod housekeeping;
 mod jwt;
-mod keys;
 mod mail;
+mod mail_templates;
 mod oauth;
-mod password_schemes;
 mod redact;
-mod sessions;
 pub mod signing;
-mod signing_store;
-mod social_store;
 mod system;
 #[cfg(feature = "test-support")]
 pub mod testdb;
-mod throttle;
-mod users;
 
-pub use apps::{DieselAppRepository, DieselChatProfiles, HmacAppTokens};
-pub use audit::DieselAuditLog;
-pub use codes::DieselCodeStore;
-pub use db::{Backend, Database, DbError};
+pub use db::{
+    APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog, DieselChatProfiles,
+    DieselCodeStore, DieselHousekeeping, DieselLoginStateStore, DieselLoginThrottle, DieselSessionStore,
+    DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated,
+    SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
+};
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
-pub use housekeeping::DieselHousekeeping;
 pub use jwt::JwtCodec;
-pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use mail::{FileMailer, MailConfigError, SmtpMailer};
+pub use mail_templates::MailTemplates;
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
-pub use password_schemes::accounts_by_password_scheme;
 pub use redact::redact_database_url;
-pub use sessions::DieselSessionStore;
 pub use signing::{KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};
-pub use signing_store::{Kek, KeyStoreError, Rotated, SigningKeyStore};
-pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
 pub use system::{OsRandom, SystemClock, TokioBackground};
-pub use throttle::DieselLoginThrottle;
-pub use users::DieselUserRepository;

@@ -13,6 +13,8 @@ use auth_domain::PortError;
 use auth_domain::ports::Mailer;
 use auth_domain::verification::OutgoingMail;
 
+use crate::MailTemplates;
+
 /// Why a mailer could not be configured.
 #[derive(Debug, thiserror::Error)]
 pub enum MailConfigError {
@@ -22,6 +24,14 @@ pub enum MailConfigError {
     /// `AUTH_SMTP_URL` is not a lettre SMTP URL (its credentials are not shown).
     #[error("invalid SMTP URL: {0}")]
     Url(String),
+    /// A mail template (`AUTH_MAIL_TEMPLATES_DIR`) cannot be read.
+    #[error("cannot read mail template {path}: {source}")]
+    Template {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The outbox folder cannot be created.
     #[error("cannot create mail outbox {path}: {source}")]
     Outbox {
@@ -68,13 +78,20 @@ fn eight_bit(text: &str) -> Result<Body, PortError> {
     ))
 }
 
-/// Builds the MIME message: `multipart/alternative` with the text and the HTML.
-fn build(from: &Mailbox, mail: &OutgoingMail, encoding: Encoding) -> Result<Message, PortError> {
+/// Builds the MIME message, worded by `templates`: `multipart/alternative`
+/// with the text and the HTML.
+fn build(
+    from: &Mailbox,
+    templates: &MailTemplates,
+    mail: &OutgoingMail,
+    encoding: Encoding,
+) -> Result<Message, PortError> {
     let to: Mailbox = mail
         .to
         .as_str()
         .parse()
         .map_err(|e| PortError::new("parse recipient address", e))?;
+    let mail = templates.word(mail);
     let body = match encoding {
         Encoding::Transport => MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()),
         Encoding::Readable => MultiPart::alternative()
@@ -101,6 +118,7 @@ fn build(from: &Mailbox, mail: &OutgoingMail, encoding: Encoding) -> Result<Mess
 #[derive(Debug, Clone)]
 pub struct SmtpMailer {
     from: Mailbox,
+    templates: MailTemplates,
     transport: AsyncSmtpTransport<Tokio1Executor>,
 }
 
@@ -118,8 +136,16 @@ impl SmtpMailer {
             .build();
         Ok(Self {
             from: parse_from(from)?,
+            templates: MailTemplates::default(),
             transport,
         })
+    }
+
+    /// The same mailer, wording mails with `templates` instead of the
+    /// Korean defaults.
+    #[must_use]
+    pub fn with_templates(self, templates: MailTemplates) -> Self {
+        Self { templates, ..self }
     }
 }
 
@@ -127,7 +153,7 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
         let sent = async {
-            let message = build(&self.from, mail, Encoding::Transport)?;
+            let message = build(&self.from, &self.templates, mail, Encoding::Transport)?;
             self.transport
                 .send(message)
                 .await
@@ -146,6 +172,7 @@ impl Mailer for SmtpMailer {
 #[derive(Debug, Clone)]
 pub struct FileMailer {
     from: Mailbox,
+    templates: MailTemplates,
     transport: AsyncFileTransport<Tokio1Executor>,
 }
 
@@ -162,8 +189,16 @@ impl FileMailer {
         })?;
         Ok(Self {
             from: parse_from(from)?,
+            templates: MailTemplates::default(),
             transport: AsyncFileTransport::new(dir),
         })
+    }
+
+    /// The same mailer, wording mails with `templates` instead of the
+    /// Korean defaults.
+    #[must_use]
+    pub fn with_templates(self, templates: MailTemplates) -> Self {
+        Self { templates, ..self }
     }
 }
 
@@ -171,7 +206,7 @@ impl FileMailer {
 impl Mailer for FileMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
         let sent = async {
-            let message = build(&self.from, mail, Encoding::Readable)?;
+            let message = build(&self.from, &self.templates, mail, Encoding::Readable)?;
             self.transport
                 .send(message)
                 .await
@@ -194,10 +229,9 @@ fn count(transport: &'static str, sent: &Result<(), PortError>) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use auth_domain::user::Email;
-    use auth_domain::verification::{CodePurpose, PlainCode};
+    use auth_domain::verification::{CodePurpose, MailContent, PlainCode};
 
     fn mail() -> OutgoingMail {
         let to = Email::parse("a@example.com").unwrap();
@@ -209,11 +243,20 @@ mod tests {
     fn both_encodings_build_the_real_code_mail() {
         let from = parse_from("Auth <no-reply@localhost>").unwrap();
         for encoding in [Encoding::Transport, Encoding::Readable] {
-            let raw = String::from_utf8(build(&from, &mail(), encoding).unwrap().formatted()).unwrap();
+            let raw = String::from_utf8(
+                build(&from, &MailTemplates::default(), &mail(), encoding)
+                    .unwrap()
+                    .formatted(),
+            )
+            .unwrap();
             assert!(raw.contains("multipart/alternative"), "{raw}");
         }
-        let readable =
-            String::from_utf8(build(&from, &mail(), Encoding::Readable).unwrap().formatted()).unwrap();
+        let readable = String::from_utf8(
+            build(&from, &MailTemplates::default(), &mail(), Encoding::Readable)
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
         assert!(
             readable.contains("e09d93") && readable.contains("10분"),
             "{readable}"
@@ -223,12 +266,19 @@ mod tests {
     #[test]
     fn an_unencodable_body_is_an_error_not_a_panic() {
         let from = parse_from("a@localhost").unwrap();
-        let mut long = mail();
-        long.html = "가".repeat(400);
-        let mut nul = mail();
-        nul.text = "a\0b".into();
-        assert!(build(&from, &nul, Encoding::Readable).is_err());
-        assert!(build(&from, &long, Encoding::Readable).is_err());
-        assert!(build(&from, &long, Encoding::Transport).is_ok());
+        let worded = |text: &str, html: &str| OutgoingMail {
+            to: Email::parse("a@example.com").unwrap(),
+            content: MailContent::Worded {
+                subject: "s".into(),
+                text: text.into(),
+                html: html.into(),
+            },
+        };
+        let long = worded("t", &"가".repeat(400));
+        let nul = worded("a\0b", "h");
+        let templates = MailTemplates::default();
+        assert!(build(&from, &templates, &nul, Encoding::Readable).is_err());
+        assert!(build(&from, &templates, &long, Encoding::Readable).is_err());
+        assert!(build(&from, &templates, &long, Encoding::Transport).is_ok());
     }
 }

@@ -471,7 +471,6 @@ impl KeyRing {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     fn at(secs: i64) -> DateTime<Utc> {

@@ -3,8 +3,9 @@
 //! PostgreSQL must be reachable (`AUTH_TEST_POSTGRES_URL`); tests fail, never
 //! skip, when it is not.
 
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 #[macro_use]
 mod common;
 mod import;
@@ -44,12 +45,13 @@ fn new_user(login: Option<&str>, email: &str) -> NewUser {
     }
 }
 
-struct Ctx {
+/// The user and session stores over one test database.
+struct UserAndSessionStores {
     users: DieselUserRepository,
     sessions: DieselSessionStore,
 }
 
-impl Ctx {
+impl UserAndSessionStores {
     fn new(db: Database) -> Self {
         Self {
             users: DieselUserRepository::new(db.clone()),
@@ -159,7 +161,7 @@ mod scenarios {
     use super::*;
 
     pub async fn insert_and_find(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let new = new_user(Some("ParkH1"), "Park@Example.com");
         let created = c.users.insert(new.clone()).await.unwrap();
         assert!(created.id.get() > 0);
@@ -231,7 +233,7 @@ mod scenarios {
     }
 
     pub async fn duplicate_login_id(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         c.users
             .insert(new_user(Some("alice"), "a1@example.com"))
             .await
@@ -248,7 +250,7 @@ mod scenarios {
     }
 
     pub async fn duplicate_email(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         c.users
             .insert(new_user(Some("bob1"), "bob@example.com"))
             .await
@@ -295,7 +297,7 @@ mod scenarios {
     }
 
     pub async fn rotate_then_reuse(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("rot1").await;
         let (s, first) = c.session(&u).await;
         assert_eq!(c.sessions.get(s.id).await.unwrap(), Some(s.clone()));
@@ -332,7 +334,7 @@ mod scenarios {
     }
 
     pub async fn concurrent_rotations(db: Database) {
-        let c = Ctx::new(db.clone());
+        let c = UserAndSessionStores::new(db.clone());
         let u = c.user("rot2").await;
         let (s, first) = c.session(&u).await;
         let store = Arc::new(DieselSessionStore::new(db));
@@ -370,7 +372,7 @@ mod scenarios {
     }
 
     pub async fn rotate_after_revoke(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("rot3").await;
         let (s, first) = c.session(&u).await;
         assert!(
@@ -390,7 +392,7 @@ mod scenarios {
     }
 
     pub async fn rotate_unknown(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("rot4").await;
         let (s, _) = c.session(&u).await;
         let next = refresh_for(&s, now());
@@ -410,7 +412,7 @@ mod scenarios {
     }
 
     pub async fn add_refresh_live_and_revoked(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("add1").await;
         let (s, _) = c.session(&u).await;
         let extra = refresh_for(&s, now());
@@ -438,7 +440,7 @@ mod scenarios {
     }
 
     pub async fn revoke_twice(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("rev1").await;
         let (s, _) = c.session(&u).await;
         let t = now();
@@ -462,7 +464,7 @@ mod scenarios {
     }
 
     pub async fn revoke_all_returns_live_ids(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("rev2").await;
         let other = c.user("rev3").await;
         let (a, _) = c.session(&u).await;
@@ -508,7 +510,7 @@ mod scenarios {
     }
 
     pub async fn delete_cascades(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("del1").await;
         let keep = c.user("del2").await;
         let (s, first) = c.session(&u).await;
@@ -528,7 +530,7 @@ mod scenarios {
     }
 
     pub async fn set_password(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("pw1").await;
         let new_hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3aGFzaA".into());
         assert!(c.users.set_password(u.id, &new_hash).await.unwrap());
@@ -558,12 +560,12 @@ mod scenarios {
         db.migrate().await.unwrap();
         db.ping().await.unwrap();
         // The schema still works after the repeated migration.
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         c.user("mig1").await;
     }
 
     pub async fn live_sessions_oldest_first(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("live1");
         let u = u.await;
         let other = c.user("live2").await;
@@ -590,7 +592,7 @@ mod scenarios {
     }
 
     pub async fn refresh_expiry_is_the_latest_unspent(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("exp1").await;
         let (s, first) = c.session(&u).await;
         assert_eq!(
@@ -969,7 +971,7 @@ mod connect {
         // actix workers are current-thread runtimes.
         let t = TestDatabase::sqlite();
         let db = open(&t).await;
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("cur1").await;
         assert!(c.users.by_id(u.id).await.unwrap().is_some());
     }
@@ -999,7 +1001,7 @@ mod social {
     }
 
     pub async fn social_link_and_find(db: Database) {
-        let c = Ctx::new(db.clone());
+        let c = UserAndSessionStores::new(db.clone());
         let ids = DieselSocialIdentityStore::new(db);
         let u = c.user("soc1").await;
         let other = c.user("soc2").await;
@@ -1050,7 +1052,7 @@ mod social {
     }
 
     pub async fn social_concurrent_links_pick_one_user(db: Database) {
-        let c = Ctx::new(db.clone());
+        let c = UserAndSessionStores::new(db.clone());
         let ids = Arc::new(DieselSocialIdentityStore::new(db));
         let mut users = vec![];
         for i in 0..6 {
@@ -1074,7 +1076,7 @@ mod social {
     }
 
     pub async fn social_links_go_with_the_user(db: Database) {
-        let c = Ctx::new(db.clone());
+        let c = UserAndSessionStores::new(db.clone());
         let ids = DieselSocialIdentityStore::new(db);
         let u = c.user("socdel").await;
         ids.link(Provider::Naver, "n-del", u.id, now()).await.unwrap();
@@ -1370,7 +1372,7 @@ mod housekeeping {
     /// A session created at `created` whose one refresh record expires at
     /// `expires`, revoked at `revoked` if given.
     async fn session_at(
-        c: &Ctx,
+        c: &UserAndSessionStores,
         user: &User,
         created: DateTime<Utc>,
         expires: DateTime<Utc>,
@@ -1418,7 +1420,7 @@ mod housekeeping {
     }
 
     pub async fn purge_deletes_only_what_expired(db: Database) {
-        let c = Ctx::new(db.clone());
+        let c = UserAndSessionStores::new(db.clone());
         let t = now();
         let day = TimeDelta::days(1);
         let u = c.user("purge1").await;
@@ -1537,7 +1539,7 @@ mod admin {
     use super::*;
 
     pub async fn search_matches_login_email_name_literally_page_by_page(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let a = c
             .users
             .insert(new_user(Some("alpha1"), "al_pha@example.com"))
@@ -1571,7 +1573,7 @@ mod admin {
     }
 
     pub async fn disable_is_conditional_and_enable_clears(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("parkh").await;
         assert_eq!(c.users.by_id(u.id).await.unwrap().unwrap().disabled_at, None);
         let t0 = now();
@@ -1601,7 +1603,7 @@ mod admin {
     }
 
     pub async fn active_sessions_and_touch(db: Database) {
-        let c = Ctx::new(db);
+        let c = UserAndSessionStores::new(db);
         let u = c.user("parkh").await;
         let t = now();
         let (live, _) = c.session(&u).await;

@@ -1,8 +1,9 @@
 //! The `chat` contract's storage adapters against real databases, on SQLite
 //! and on PostgreSQL (`<scenario>::sqlite`, `<scenario>::postgres`).
 
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 #[macro_use]
 mod common;
 

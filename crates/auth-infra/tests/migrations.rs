@@ -3,8 +3,9 @@
 //! columns. A change that migrates one backend and forgets the other fails
 //! here, not in production.
 
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

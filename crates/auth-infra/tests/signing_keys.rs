@@ -1,8 +1,9 @@
 //! The signing-key store on both databases: racing first starts make one
 //! key, rotations add keys in order, private keys are sealed under a KEK.
 
+// Helpers outside #[test] functions are not "in tests" for clippy.toml's
+// allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use auth_infra::testdb::TestDatabase;
 use auth_infra::{Database, Kek, KeyStoreError, SigningAlgorithm, SigningKeyStore};
 use chrono::{TimeDelta, Utc};

@@ -25,8 +25,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use auth_domain::chat::{AppId, ChatUser};
+use auth_domain::ports::Clock;
 use auth_domain::service::{ChatAuthError, ChatIdentity};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use tokio::time::{Instant, interval_at};
 
@@ -176,14 +177,15 @@ pub async fn ws(
         presence: state.chat.clone(),
         present: None,
         config: state.config,
+        clock: state.clock.clone(),
     };
     actix_web::rt::spawn(socket.run());
     response
 }
 
 /// `2025-01-18T12:00:00Z`.
-fn timestamp() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+fn timestamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A client frame this contract understands.
@@ -210,6 +212,7 @@ struct ChatSocket {
     presence: Arc<ChatPresence>,
     present: Option<PresenceGuard>,
     config: WsConfig,
+    clock: Arc<dyn Clock>,
 }
 
 fn normal(description: &str) -> Option<CloseReason> {
@@ -244,7 +247,7 @@ impl ChatSocket {
                         .enter(self.identity.app_id.clone(), self.identity.user.clone()),
                 );
                 let frame = json!({"event": "connected", "data": {
-                    "status": "success", "userId": user, "timestamp": timestamp(),
+                    "status": "success", "userId": user, "timestamp": timestamp(self.clock.now()),
                 }});
                 if self.session.text(frame.to_string()).await.is_err() {
                     return Some(None);
@@ -253,7 +256,7 @@ impl ChatSocket {
             }
             Some(Event::Disconnect(user)) if self.identity.is_user(&user) => {
                 let frame = json!({"event": "disconnected", "data": {
-                    "status": "disconnected", "userId": user, "timestamp": timestamp(),
+                    "status": "disconnected", "userId": user, "timestamp": timestamp(self.clock.now()),
                 }});
                 let _ = self.session.text(frame.to_string()).await;
                 self.present = None;
@@ -267,7 +270,7 @@ impl ChatSocket {
         let heartbeat_every = self.config.heartbeat;
         let mut heartbeat = interval_at(Instant::now() + heartbeat_every, heartbeat_every);
         let mut last_seen = Instant::now();
-        let left = (self.identity.expires_at - Utc::now())
+        let left = (self.identity.expires_at - self.clock.now())
             .to_std()
             .unwrap_or_default();
         let expiry = tokio::time::sleep(left);
@@ -312,7 +315,6 @@ impl ChatSocket {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -356,8 +358,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_iso_seconds_utc() {
-        let t = timestamp();
-        assert_eq!(t.len(), 20, "{t}");
-        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+        let t = timestamp(DateTime::from_timestamp(1_737_201_600, 0).unwrap());
+        assert_eq!(t, "2025-01-18T12:00:00Z");
     }
 }

@@ -2,11 +2,13 @@
 //! for connections that present an `App-Id`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use auth_domain::AuthService;
+use auth_domain::ports::Clock;
 use auth_domain::service::{LiveSessionError, SessionStatus};
 use auth_domain::session::SessionId;
 use serde_json::json;
@@ -83,6 +85,7 @@ pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<WsState>)
         auth: state.auth.clone(),
         sid: live.claims.sid,
         config: state.config,
+        clock: state.clock.clone(),
     };
     actix_web::rt::spawn(socket.run());
     response
@@ -96,10 +99,7 @@ struct Socket {
     auth: AuthService,
     sid: SessionId,
     config: WsConfig,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    clock: Arc<dyn Clock>,
 }
 
 fn closing(description: &str) -> Option<CloseReason> {
@@ -114,7 +114,7 @@ impl Socket {
     async fn logout(&mut self, message: &str) -> Option<CloseReason> {
         if self
             .session
-            .text(frame("LOGOUT", message, now_ms()))
+            .text(frame("LOGOUT", message, self.clock.now().timestamp_millis()))
             .await
             .is_ok()
         {
@@ -155,7 +155,7 @@ impl Socket {
                 push = self.pushes.recv() => match push {
                     Some(Push::Logout(message)) => reason = Some(self.logout(&message).await),
                     Some(Push::Notification(message)) => {
-                        if self.session.text(frame("NOTIFICATION", &message, now_ms())).await.is_err() {
+                        if self.session.text(frame("NOTIFICATION", &message, self.clock.now().timestamp_millis())).await.is_err() {
                             reason = Some(None);
                         } else {
                             metrics::counter!("auth_ws_pushes_total", "type" => "NOTIFICATION").increment(1);

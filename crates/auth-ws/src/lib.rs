@@ -15,6 +15,12 @@
 //!
 //! Architecture invariant: this crate decides nothing about identity; it
 //! asks `auth_domain::AuthService` and renders.
+//!
+//! Architecture invariant: the wall clock is read only through the injected
+//! [`auth_domain::ports::Clock`] ([`WsState::clock`]); `chrono::Utc::now` is a
+//! disallowed method here (`clippy.toml`).
+
+#![warn(clippy::disallowed_methods)]
 
 pub mod chat;
 pub mod dispatch;
@@ -26,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_domain::AuthService;
+use auth_domain::ports::Clock;
 
 pub use chat::ChatPresence;
 pub use dispatch::spawn_dispatcher;
@@ -56,7 +63,7 @@ impl Default for WsConfig {
 }
 
 /// What the `/ws` handler needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WsState {
     /// The use cases.
     pub auth: AuthService,
@@ -66,4 +73,17 @@ pub struct WsState {
     pub config: WsConfig,
     /// Who is connected to a `chat` socket on this instance.
     pub chat: Arc<ChatPresence>,
+    /// The time: frame timestamps and when a chat token's socket closes.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for WsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsState")
+            .field("auth", &self.auth)
+            .field("registry", &self.registry)
+            .field("config", &self.config)
+            .field("chat", &self.chat)
+            .finish_non_exhaustive()
+    }
 }

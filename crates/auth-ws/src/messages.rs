@@ -41,7 +41,6 @@ pub fn frame(kind: &str, message: &str, timestamp_ms: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -140,7 +140,6 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use auth_domain::session::RevokeReason;
 

@@ -465,10 +465,10 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, AccountError> {
     let auth_id = required(&body.auth_id, "authId")?;
     let password = required(&body.password, "password")?;
-    let meta = state.client_meta(NAME, &req);
+    let caller = state.caller(NAME, &req);
     let login = state
         .auth
-        .login(Identifier::LoginId(auth_id.to_owned()), password, meta)
+        .login(Identifier::LoginId(auth_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
     let login = login.map_err(AccountError::from_login)?;
@@ -490,7 +490,13 @@ pub async fn withdrawal(
     let password = required(&body.password, "password")?;
     state
         .auth
-        .withdraw(auth_id, password, state.client_ip(&req))
+        // As before the explicit caller: the withdrawal's audit event has
+        // the client's IP and no user agent.
+        .withdraw(
+            auth_id,
+            password,
+            &auth_domain::Caller::new(NAME).with_ip(state.client_ip(&req)),
+        )
         .await
         .map_err(|e| match e {
             WithdrawError::UnknownUser => AccountError::UnknownId,
@@ -585,8 +591,8 @@ pub async fn reset_password(
     let code = required(&body.auth_code, "authCode")?;
     let new_password = required(&body.new_password, "newPassword")?;
     let reset = state
-        .auth_for(NAME, &req)
-        .reset_password(account, code, new_password)
+        .auth
+        .reset_password(account, code, new_password, &state.caller(NAME, &req))
         .await;
     // A weak new password is refused before the code is looked at.
     if !matches!(reset, Err(ResetError::WeakPassword(_))) {

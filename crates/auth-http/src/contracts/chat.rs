@@ -229,7 +229,6 @@ pub fn routes() -> Vec<Route> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn profile(bytes: &[u8]) -> Result<ChatProfileInput, ()> {

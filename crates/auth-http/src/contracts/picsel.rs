@@ -369,10 +369,10 @@ pub async fn login_with(
         return Err(PicselError::MalformedEmail);
     }
     let password = required(&body.password, "password")?;
-    let meta = state.client_meta(NAME, req);
+    let caller = state.caller(NAME, req);
     let login = state
         .auth
-        .login(Identifier::Email(email.to_owned()), password, meta)
+        .login(Identifier::Email(email.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
     let login = login?;
@@ -386,7 +386,7 @@ pub async fn refresh(
     Body(body): Body<RefreshTokenRequest>,
 ) -> Result<HttpResponse, PicselError> {
     let token = required(&body.refresh_token, "refresh_token")?;
-    let access = state.auth_for(NAME, &req).refresh(token).await;
+    let access = state.auth.refresh(token, &state.caller(NAME, &req)).await;
     crate::metrics::refresh(NAME, &access);
     let access = access?;
     Ok(HttpResponse::Ok().json(RefreshResponse {
@@ -417,7 +417,10 @@ pub async fn logout_with(
     body: RefreshTokenRequest,
 ) -> Result<HttpResponse, PicselError> {
     let token = required(&body.refresh_token, "refresh_token")?;
-    state.auth_for(NAME, req).logout_with_refresh(token).await?;
+    state
+        .auth
+        .logout_with_refresh(token, &state.caller(NAME, req))
+        .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {
         message: "로그아웃 성공",
     }))

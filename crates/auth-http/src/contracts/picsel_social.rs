@@ -136,11 +136,10 @@ pub async fn callback(
     let flow_state = field("state").unwrap_or_default();
     let cookie = req.cookie(BROWSER_COOKIE);
     let nonce = cookie.as_ref().map(Cookie::value).filter(|v| !v.is_empty());
-    let meta = state.client_meta(NAME, &req);
+    let caller = state.caller(NAME, &req);
     let login = state
         .auth
-        .for_client(meta.clone())
-        .social_login(&provider, flow_state, nonce, answer, meta)
+        .social_login(&provider, flow_state, nonce, answer, &caller)
         .await;
     crate::metrics::social_login(&provider, &login);
     let mut response = match login {

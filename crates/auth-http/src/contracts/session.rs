@@ -219,10 +219,10 @@ pub async fn login(
     if !valid_password(password) {
         return Err(SessionError::MalformedPassword);
     }
-    let meta = state.client_meta(NAME, &req);
+    let caller = state.caller(NAME, &req);
     let login = state
         .auth
-        .login(Identifier::LoginId(user_id.to_owned()), password, meta)
+        .login(Identifier::LoginId(user_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
     let login = login?;
@@ -241,7 +241,7 @@ pub async fn refresh(
     Body(body): Body<RefreshRequest>,
 ) -> Result<HttpResponse, SessionError> {
     let token = required(&body.refresh_token, "refreshToken")?;
-    let access = state.auth_for(NAME, &req).refresh(token).await;
+    let access = state.auth.refresh(token, &state.caller(NAME, &req)).await;
     crate::metrics::refresh(NAME, &access);
     let access = access?;
     Ok(HttpResponse::Ok().json(RefreshResponse {

@@ -239,10 +239,10 @@ pub async fn login_with(
 ) -> Result<HttpResponse, StandardError> {
     let username = required(&body.username, "username")?;
     let password = required(&body.password, "password")?;
-    let meta = state.client_meta(NAME, req);
+    let caller = state.caller(NAME, req);
     let login = state
         .auth
-        .login(Identifier::LoginId(username.to_owned()), password, meta)
+        .login(Identifier::LoginId(username.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
     let login = login?;
@@ -257,7 +257,10 @@ pub async fn reissue(
 ) -> Result<HttpResponse, StandardError> {
     let access = required(&body.access_token, "accessToken")?;
     let refresh = required(&body.refresh_token, "refreshToken")?;
-    let pair = state.auth_for(NAME, &req).reissue(access, refresh).await;
+    let pair = state
+        .auth
+        .reissue(access, refresh, &state.caller(NAME, &req))
+        .await;
     crate::metrics::reissue(NAME, &pair);
     let pair = pair.inspect_err(|e| {
         if matches!(e, ReissueError::Reused) {
@@ -281,7 +284,10 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
 /// [`StandardError`].
 pub async fn logout_with(state: &AppState, req: &HttpRequest) -> Result<HttpResponse, StandardError> {
     let token = bearer_token(req).ok_or(StandardError::Unauthenticated)?;
-    state.auth_for(NAME, req).logout_with_access(token).await?;
+    state
+        .auth
+        .logout_with_access(token, &state.caller(NAME, req))
+        .await?;
     Ok(HttpResponse::Ok().finish())
 }
 

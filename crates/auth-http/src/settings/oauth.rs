@@ -257,7 +257,6 @@ impl OAuthSettings {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use figment::Figment;
     use figment::providers::Env;

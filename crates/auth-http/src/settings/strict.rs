@@ -270,7 +270,6 @@ pub fn is_set(secret: &Option<SecretString>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

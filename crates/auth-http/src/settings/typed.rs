@@ -265,7 +265,6 @@ pub fn ser_optional_socket_addr<S: serde::Serializer>(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

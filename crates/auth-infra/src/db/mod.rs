@@ -4,8 +4,37 @@
 //! (`spawn_blocking`), which also works inside actix workers (current-thread
 //! tokio runtimes). The connection type is a diesel `MultiConnection` over
 //! both backends, so each query is written once.
+//!
+//! The diesel adapters of the storage ports live here too, one module per
+//! port (re-exported at the crate root): `users`, `sessions`, `codes`,
+//! `apps` (the `chat` contract), `social_store`, `throttle`, `audit`,
+//! `housekeeping`, `signing_store` (signing keys), `keys` (server keys and
+//! secrets) and `password_schemes` (a metrics query).
 
+mod apps;
+mod audit;
+mod codes;
+mod housekeeping;
+mod keys;
+mod password_schemes;
 pub(crate) mod schema;
+mod sessions;
+mod signing_store;
+mod social_store;
+mod throttle;
+mod users;
+
+pub use apps::{DieselAppRepository, DieselChatProfiles, HmacAppTokens};
+pub use audit::DieselAuditLog;
+pub use codes::DieselCodeStore;
+pub use housekeeping::DieselHousekeeping;
+pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
+pub use password_schemes::accounts_by_password_scheme;
+pub use sessions::DieselSessionStore;
+pub use signing_store::{Kek, KeyStoreError, Rotated, SigningKeyStore};
+pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
+pub use throttle::DieselLoginThrottle;
+pub use users::DieselUserRepository;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -576,7 +605,6 @@ pub(crate) fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
     #[test]

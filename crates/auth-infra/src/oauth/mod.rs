@@ -17,7 +17,19 @@
 //! The HTTP client follows no redirects and has a timeout; every failure is
 //! a [`SocialProviderError`], never a panic.
 
+//!
+//! The parts: [`config`] (what operators configure), `client` (the
+//! `oauth2` client types), `transport` (the HTTP client the `oauth2` crate
+//! calls), `token` (the lenient token response and token errors), `quirks`
+//! (every per-provider difference, in one place) and `profile` (each
+//! provider's user-info JSON).
+
+mod client;
+pub mod config;
 mod profile;
+mod quirks;
+mod token;
+mod transport;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,86 +39,16 @@ use auth_domain::PortError;
 use auth_domain::social::{
     LoginState, PkceVerifier, Provider, SocialProfile, SocialProvider, SocialProviderError,
 };
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse};
 use oauth2::{
-    AccessToken, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    StandardRevocableToken, TokenResponse, TokenUrl,
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use reqwest::header::ACCEPT;
+use secrecy::ExposeSecret;
 
-/// One provider's registration, from configuration.
-#[derive(Debug, Clone)]
-pub struct OAuthProviderConfig {
-    /// The client id (Google client ID, Kakao REST API key, Naver Client ID).
-    pub client_id: String,
-    /// The client secret; optional for Kakao (only when enabled in its
-    /// console). Never logged.
-    pub client_secret: Option<SecretString>,
-    /// Authorization endpoint.
-    pub authorize_url: String,
-    /// Token endpoint.
-    pub token_url: String,
-    /// User-info endpoint.
-    pub userinfo_url: String,
-    /// This service's callback URL, as registered with the provider.
-    pub redirect_url: String,
-}
-
-/// Why the providers could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum OAuthConfigError {
-    /// An endpoint or the redirect URL is not an absolute `http(s)` URL.
-    #[error("{provider}: {what} {url:?} is not an absolute http(s) URL")]
-    InvalidUrl {
-        /// The provider.
-        provider: Provider,
-        /// Which URL.
-        what: &'static str,
-        /// The value.
-        url: String,
-    },
-    /// The HTTP client could not be built.
-    #[error("HTTP client for OAuth: {0}")]
-    HttpClient(#[source] reqwest::Error),
-}
-
-/// The `oauth2` client type used for every provider: auth and token
-/// endpoints set, the others not; a token response lenient enough for Naver.
-type ProviderClient = oauth2::Client<
-    BasicErrorResponse,
-    LenientTokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
-
-/// The same client before its endpoints are set.
-type BareClient = oauth2::Client<
-    BasicErrorResponse,
-    LenientTokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
->;
-
-struct Configured {
-    client: ProviderClient,
-    userinfo_url: reqwest::Url,
-}
+use client::{BareClient, Configured};
+use config::http_url;
+pub use config::{OAuthConfigError, OAuthProviderConfig};
 
 /// The configured providers. A provider without configuration is disabled.
 pub struct OAuth2Providers {
@@ -120,19 +62,6 @@ impl std::fmt::Debug for OAuth2Providers {
             .field("enabled", &self.providers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
-}
-
-fn http_url(provider: Provider, what: &'static str, url: &str) -> Result<reqwest::Url, OAuthConfigError> {
-    let invalid = || OAuthConfigError::InvalidUrl {
-        provider,
-        what,
-        url: url.to_owned(),
-    };
-    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| invalid())?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(invalid());
-    }
-    Ok(parsed)
 }
 
 impl OAuth2Providers {
@@ -163,26 +92,13 @@ impl OAuth2Providers {
                 .set_auth_uri(AuthUrl::from_url(auth))
                 .set_token_uri(TokenUrl::from_url(token))
                 .set_redirect_uri(RedirectUrl::from_url(redirect))
-                .set_auth_type(match provider {
-                    Provider::Google => AuthType::BasicAuth,
-                    Provider::Kakao | Provider::Naver => AuthType::RequestBody,
-                });
+                .set_auth_type(quirks::auth_type(provider));
             if let Some(secret) = c.client_secret.filter(|s| !s.expose_secret().is_empty()) {
                 client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
             }
             providers.insert(provider, Configured { client, userinfo_url });
         }
         Ok(Self { http, providers })
-    }
-}
-
-/// The scope each provider is asked for. Kakao separates consent items with
-/// commas, so its list is one "scope" value.
-fn scopes(provider: Provider) -> &'static [&'static str] {
-    match provider {
-        Provider::Google => &["openid", "email", "profile"],
-        Provider::Kakao => &["account_email,profile_nickname,profile_image"],
-        Provider::Naver => &[],
     }
 }
 
@@ -200,10 +116,11 @@ impl SocialProvider for OAuth2Providers {
     ) -> Option<String> {
         let c = self.providers.get(&provider)?;
         let state = state.expose().to_owned();
-        let mut request = c
-            .client
-            .authorize_url(move || CsrfToken::new(state))
-            .add_scopes(scopes(provider).iter().map(|s| Scope::new((*s).to_owned())));
+        let mut request = c.client.authorize_url(move || CsrfToken::new(state)).add_scopes(
+            quirks::scopes(provider)
+                .iter()
+                .map(|s| Scope::new((*s).to_owned())),
+        );
         if let Some(verifier) = pkce {
             // The oauth2 crate panics outside RFC 7636's 43..=128 characters;
             // the domain's verifiers are 64, so this only guards the rule.
@@ -232,14 +149,13 @@ impl SocialProvider for OAuth2Providers {
         if let Some(verifier) = pkce {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()));
         }
-        if provider == Provider::Naver {
-            // Naver's token endpoint requires the flow's state.
+        if quirks::token_request_carries_state(provider) {
             request = request.add_extra_param("state", state.to_owned());
         }
         let token = request
-            .request_async(&JsonLenientClient(&self.http))
+            .request_async(&transport::JsonLenientClient(&self.http))
             .await
-            .map_err(|e| token_error(provider, e))?;
+            .map_err(|e| token::token_error(provider, e))?;
         self.user_info(provider, c, token.access_token()).await
     }
 }
@@ -262,8 +178,9 @@ impl OAuth2Providers {
             .get(c.userinfo_url.clone())
             .bearer_auth(token.secret())
             .header(ACCEPT, "application/json");
-        if provider == Provider::Kakao {
-            request = request.query(&[("secure_resource", "true")]);
+        let query = quirks::userinfo_query(provider);
+        if !query.is_empty() {
+            request = request.query(query);
         }
         let response = request
             .send()
@@ -275,159 +192,9 @@ impl OAuth2Providers {
             .await
             .map_err(|e| fail(e.without_url().to_string()))?;
         if !status.is_success() {
-            return Err(fail(format!("HTTP {status}: {}", snippet(&body))));
+            return Err(fail(format!("HTTP {status}: {}", transport::snippet(&body))));
         }
         profile::parse(provider, &body).map_err(|e| fail(e.to_string()))
-    }
-}
-
-/// A short, printable excerpt of a body for the log.
-fn snippet(body: &[u8]) -> String {
-    String::from_utf8_lossy(body).chars().take(200).collect()
-}
-
-/// Why one HTTP exchange failed at the transport level.
-#[derive(Debug, thiserror::Error)]
-enum TransportError {
-    #[error("{0}")]
-    Reqwest(#[from] reqwest::Error),
-    #[error("building the HTTP response: {0}")]
-    Http(#[from] oauth2::http::Error),
-}
-
-/// The oauth2 crate's HTTP client: reqwest (redirects off). A body that is
-/// JSON is labelled `application/json` whatever the provider said, since
-/// the crate refuses any other content type and not every provider labels
-/// its JSON.
-struct JsonLenientClient<'a>(&'a reqwest::Client);
-
-impl<'c> oauth2::AsyncHttpClient<'c> for JsonLenientClient<'_> {
-    type Error = TransportError;
-    type Future = std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<oauth2::HttpResponse, TransportError>> + Send + Sync + 'c,
-        >,
-    >;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(send(self.0, request))
-    }
-}
-
-async fn send(
-    http: &reqwest::Client,
-    request: oauth2::HttpRequest,
-) -> Result<oauth2::HttpResponse, TransportError> {
-    let request = reqwest::Request::try_from(request)?;
-    let response = http.execute(request).await.map_err(reqwest::Error::without_url)?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(reqwest::Error::without_url)?
-        .to_vec();
-    let is_json = serde_json::from_slice::<Value>(&body).is_ok();
-    let mut builder = oauth2::http::Response::builder().status(status);
-    for (name, value) in &headers {
-        if !(is_json && name == CONTENT_TYPE) {
-            builder = builder.header(name, value);
-        }
-    }
-    if is_json {
-        builder = builder.header(CONTENT_TYPE, "application/json");
-    }
-    Ok(builder.body(body)?)
-}
-
-/// An OAuth error body (`{"error": "...", "error_description": "..."}`).
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    error_description: Option<String>,
-}
-
-fn token_error(
-    provider: Provider,
-    e: RequestTokenError<TransportError, BasicErrorResponse>,
-) -> SocialProviderError {
-    let classify = |error: &str, description: Option<&str>| {
-        let detail = format!("{provider}: {error}: {}", description.unwrap_or_default());
-        let port = PortError::new("exchange social authorization code", detail);
-        if error == "invalid_grant" {
-            SocialProviderError::CodeRejected(port)
-        } else {
-            SocialProviderError::TokenExchange(port)
-        }
-    };
-    let other = |detail: String| {
-        SocialProviderError::TokenExchange(PortError::new(
-            "exchange social authorization code",
-            format!("{provider}: {detail}"),
-        ))
-    };
-    match e {
-        RequestTokenError::ServerResponse(r) => {
-            classify(r.error().as_ref(), r.error_description().map(String::as_str))
-        }
-        // Naver answers errors with status 200: not a token, but an error.
-        RequestTokenError::Parse(parse, body) => match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(b) => classify(&b.error, b.error_description.as_deref()),
-            Err(_) => other(format!("unreadable token response ({parse}): {}", snippet(&body))),
-        },
-        RequestTokenError::Request(t) => other(t.to_string()),
-        RequestTokenError::Other(s) => other(s),
-    }
-}
-
-/// Any `token_type` (Google says `Bearer`, Kakao and Naver `bearer`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct AnyTokenType(String);
-
-impl oauth2::TokenType for AnyTokenType {}
-
-/// A token response that accepts Naver's string `expires_in` and ignores
-/// everything but what is used.
-#[derive(Debug, Serialize, Deserialize)]
-struct LenientTokenResponse {
-    access_token: AccessToken,
-    #[serde(default = "bearer")]
-    token_type: AnyTokenType,
-    #[serde(default, deserialize_with = "number_or_string")]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    refresh_token: Option<RefreshToken>,
-}
-
-fn bearer() -> AnyTokenType {
-    AnyTokenType("bearer".into())
-}
-
-fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-impl TokenResponse for LenientTokenResponse {
-    type TokenType = AnyTokenType;
-
-    fn access_token(&self) -> &AccessToken {
-        &self.access_token
-    }
-    fn token_type(&self) -> &AnyTokenType {
-        &self.token_type
-    }
-    fn expires_in(&self) -> Option<Duration> {
-        self.expires_in.map(Duration::from_secs)
-    }
-    fn refresh_token(&self) -> Option<&RefreshToken> {
-        self.refresh_token.as_ref()
-    }
-    fn scopes(&self) -> Option<&Vec<Scope>> {
-        None
     }
 }
 
@@ -511,20 +278,5 @@ mod tests {
         bad.token_url = "kauth.kakao.com/oauth/token".into();
         let err = OAuth2Providers::new([(Provider::Kakao, bad)], Duration::from_secs(5)).unwrap_err();
         assert!(err.to_string().contains("token URL"), "{err}");
-    }
-
-    #[test]
-    fn naver_token_response_parses() {
-        let t: LenientTokenResponse = serde_json::from_str(
-            r#"{"access_token":"AAAA","refresh_token":"c8ce","token_type":"bearer","expires_in":"3600"}"#,
-        )
-        .unwrap();
-        assert_eq!(t.expires_in(), Some(Duration::from_secs(3600)));
-        let t: LenientTokenResponse = serde_json::from_str(
-            r#"{"access_token":"x","token_type":"Bearer","expires_in":3599,"scope":"openid","id_token":"a.b.c"}"#,
-        )
-        .unwrap();
-        assert_eq!(t.access_token().secret(), "x");
-        assert!(serde_json::from_str::<LenientTokenResponse>(r#"{"error":"invalid_request"}"#).is_err());
     }
 }

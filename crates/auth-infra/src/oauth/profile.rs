@@ -236,7 +236,6 @@ fn naver(body: &[u8]) -> Result<SocialProfile, ProfileError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use serde_json::json;
 

@@ -1,0 +1,295 @@
+//! The administrator's use cases (the internal API and the `auth-server`
+//! commands): finding users, disabling and enabling accounts, listing and
+//! revoking sessions, listing, deleting and re-keying applications. Every
+//! change is written to the audit trail with what it acted on.
+
+#[cfg(test)]
+mod tests;
+
+use crate::audit::AuditKind;
+use crate::caller::Caller;
+use crate::chat::{App, AppId, CreatedApp};
+use crate::error::PortError;
+use crate::session::{RevokeReason, Session, SessionId};
+use crate::user::{User, UserId};
+
+use crate::import::use_cases::UserView;
+use crate::service::AuthService;
+
+/// Most users one page of [`AuthService::search_users`] holds.
+pub const MAX_USER_PAGE: u32 = 100;
+
+/// Longest search text, in characters.
+pub const MAX_USER_QUERY_CHARS: usize = 200;
+
+/// One page of users, lowest ids first.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    /// The users of this page.
+    pub users: Vec<User>,
+    /// The last id of this page when more may follow: pass it as `after`
+    /// to get the next page.
+    pub next_after: Option<UserId>,
+}
+
+/// What disabling or enabling an account did.
+#[derive(Debug, Clone)]
+pub struct AccountChange {
+    /// The account as stored now.
+    pub view: UserView,
+    /// How many live sessions were revoked (0 for an enable).
+    pub revoked_sessions: usize,
+}
+
+/// Why an admin use case refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No user has this id.
+    #[error("unknown user")]
+    UnknownUser,
+    /// No session has this id.
+    #[error("unknown session")]
+    UnknownSession,
+    /// No application has this id.
+    #[error("unknown application")]
+    UnknownApp,
+    /// The search text is longer than [`MAX_USER_QUERY_CHARS`] or holds a
+    /// control character.
+    #[error("invalid query")]
+    InvalidQuery,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+impl AuthService {
+    /// Users whose login id, email or name contains `query` (all users
+    /// when blank), at most `limit` (1 to [`MAX_USER_PAGE`]) with ids above
+    /// `after`.
+    ///
+    /// # Errors
+    /// [`AdminError::InvalidQuery`], or [`AdminError::Internal`].
+    pub async fn search_users(
+        &self,
+        query: Option<&str>,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<UserPage, AdminError> {
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        if query.is_some_and(|q| q.chars().count() > MAX_USER_QUERY_CHARS || q.chars().any(char::is_control))
+        {
+            return Err(AdminError::InvalidQuery);
+        }
+        let limit = limit.clamp(1, MAX_USER_PAGE);
+        // One more than asked: whether another page follows, without a COUNT.
+        let mut users = self
+            .ports
+            .users
+            .search(query, after, limit.saturating_add(1))
+            .await?;
+        let more = users.len() > limit as usize;
+        users.truncate(limit as usize);
+        let next_after = if more { users.last().map(|u| u.id) } else { None };
+        Ok(UserPage { users, next_after })
+    }
+
+    /// One account with its password scheme, linked providers and live
+    /// session count; `None` when there is no such user.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn user_view(&self, id: UserId) -> Result<Option<UserView>, PortError> {
+        let Some(user) = self.ports.users.by_id(id).await? else {
+            return Ok(None);
+        };
+        self.view_of(user).await.map(Some)
+    }
+
+    async fn view_of(&self, user: User) -> Result<UserView, PortError> {
+        let providers = self.ports.social.identities.providers_of(user.id).await?;
+        let password_scheme = self.ports.hasher.scheme(user.password_hash.as_ref());
+        let live_sessions = self
+            .ports
+            .sessions
+            .active_sessions(user.id, self.ports.clock.now())
+            .await?
+            .len();
+        Ok(UserView {
+            user,
+            password_scheme,
+            providers,
+            live_sessions,
+        })
+    }
+
+    /// Disables an account: no login on any contract from now on, and
+    /// every live session revoked at once (`LOGOUT` pushed to its
+    /// sockets). Disabling a disabled account changes nothing but revokes
+    /// any session left (none, normally) and answers the same.
+    ///
+    /// The flag is stored before the sessions are revoked, and a login
+    /// re-reads it after storing its session (see `open_session`), so a
+    /// login racing with this call either is revoked here or revokes itself.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
+    pub async fn disable_user(&self, id: UserId, caller: &Caller) -> Result<AccountChange, AdminError> {
+        let now = self.ports.clock.now();
+        let user = self
+            .ports
+            .users
+            .set_disabled(id, Some(now))
+            .await?
+            .ok_or(AdminError::UnknownUser)?;
+        let revoked = self
+            .revoke_all_and_announce(id, RevokeReason::AccountDisabled, now)
+            .await?;
+        self.audit_admin(
+            AuditKind::AdminUserDisable,
+            Some(id),
+            None,
+            format!("user:{id}"),
+            caller,
+        )
+        .await;
+        Ok(AccountChange {
+            view: self.view_of(user).await?,
+            revoked_sessions: revoked.len(),
+        })
+    }
+
+    /// Enables a disabled account again (its revoked sessions stay
+    /// revoked: the user logs in again). Enabling an enabled account
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
+    pub async fn enable_user(&self, id: UserId, caller: &Caller) -> Result<AccountChange, AdminError> {
+        let user = self
+            .ports
+            .users
+            .set_disabled(id, None)
+            .await?
+            .ok_or(AdminError::UnknownUser)?;
+        self.audit_admin(
+            AuditKind::AdminUserEnable,
+            Some(id),
+            None,
+            format!("user:{id}"),
+            caller,
+        )
+        .await;
+        Ok(AccountChange {
+            view: self.view_of(user).await?,
+            revoked_sessions: 0,
+        })
+    }
+
+    /// The user's sessions that can still be used, oldest first.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
+    pub async fn user_sessions(&self, id: UserId) -> Result<Vec<Session>, AdminError> {
+        if self.ports.users.by_id(id).await?.is_none() {
+            return Err(AdminError::UnknownUser);
+        }
+        Ok(self
+            .ports
+            .sessions
+            .active_sessions(id, self.ports.clock.now())
+            .await?)
+    }
+
+    /// Revokes one session (`LOGOUT` pushed to its sockets). Returns whether
+    /// it was live: revoking a revoked session is not an error, and of
+    /// concurrent revocations exactly one returns `true`.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownSession`], or [`AdminError::Internal`].
+    pub async fn revoke_session(&self, sid: SessionId, caller: &Caller) -> Result<bool, AdminError> {
+        let Some(session) = self.ports.sessions.get(sid).await? else {
+            return Err(AdminError::UnknownSession);
+        };
+        let now = self.ports.clock.now();
+        let revoked = self.revoke_and_announce(sid, RevokeReason::Admin, now).await?;
+        self.audit_admin(
+            AuditKind::AdminSessionRevoke,
+            Some(session.user_id),
+            Some(sid),
+            format!("session:{sid}"),
+            caller,
+        )
+        .await;
+        Ok(revoked)
+    }
+
+    /// Revokes every live session of a user (`LOGOUT` pushed to their
+    /// sockets) and returns how many were live; of concurrent calls each
+    /// session is counted by exactly one.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
+    pub async fn revoke_user_sessions(&self, id: UserId, caller: &Caller) -> Result<usize, AdminError> {
+        if self.ports.users.by_id(id).await?.is_none() {
+            return Err(AdminError::UnknownUser);
+        }
+        let now = self.ports.clock.now();
+        let revoked = self.revoke_all_and_announce(id, RevokeReason::Admin, now).await?;
+        self.audit_admin(
+            AuditKind::AdminUserSessionsRevoke,
+            Some(id),
+            None,
+            format!("user:{id}"),
+            caller,
+        )
+        .await;
+        Ok(revoked.len())
+    }
+
+    /// Every registered application, oldest first.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn list_apps(&self) -> Result<Vec<App>, PortError> {
+        self.ports.chat.apps.list().await
+    }
+
+    /// Deletes an application and its users' profiles: its tokens stop
+    /// verifying at once.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
+    pub async fn delete_app(&self, id: &AppId, caller: &Caller) -> Result<(), AdminError> {
+        if !self.ports.chat.apps.delete(id).await? {
+            return Err(AdminError::UnknownApp);
+        }
+        self.audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
+            .await;
+        Ok(())
+    }
+
+    /// Gives an application a new secret and returns it (shown once); tokens
+    /// signed with the old secret stop verifying at once.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
+    pub async fn rotate_app_secret(&self, id: &AppId, caller: &Caller) -> Result<CreatedApp, AdminError> {
+        let app = self
+            .ports
+            .chat
+            .apps
+            .rotate_secret(id)
+            .await?
+            .ok_or(AdminError::UnknownApp)?;
+        let secret = self.ports.chat.tokens.issue_secret(&app)?;
+        self.audit_admin(
+            AuditKind::AdminAppSecretRotate,
+            None,
+            None,
+            format!("app:{id}"),
+            caller,
+        )
+        .await;
+        Ok(CreatedApp { app, secret })
+    }
+}

@@ -1,0 +1,409 @@
+//! Password login, and the password gate every password check goes through.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::audit::AuditKind;
+use crate::caller::Caller;
+use crate::error::PortError;
+use crate::password::NewPassword;
+use crate::session::SessionId;
+use crate::session::{RevokeReason, Session};
+use crate::throttle::{Reservation, ThrottleState, ip_bucket};
+use crate::token::TokenPair;
+use crate::user::{Email, LoginId, User};
+
+use crate::service::AuthService;
+
+/// What the client logs in with.
+#[derive(Debug, Clone)]
+pub enum Identifier {
+    /// A login id (`authId`, `username`, `userId`), as typed.
+    LoginId(String),
+    /// An email, as typed.
+    Email(String),
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// Who logged in.
+    pub user: User,
+    /// The new session's tokens.
+    pub tokens: TokenPair,
+}
+
+/// Why a login failed. Contracts that must not reveal whether an account
+/// exists render both failure variants identically; the `account` contract's
+/// document distinguishes them.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// No account has this identifier (one password verification was still
+    /// spent, so timing does not tell).
+    #[error("unknown user")]
+    UnknownUser,
+    /// The password does not match, or the account has no password.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many failed logins for this identifier or from this IP: refused
+    /// without checking the password (whether or not the account exists).
+    #[error("throttled")]
+    Throttled {
+        /// How long until a new attempt is accepted.
+        retry_after: TimeDelta,
+    },
+    /// The password is right but an administrator disabled the account.
+    /// Only a verified password learns this: a wrong one on a disabled
+    /// account is [`LoginError::WrongPassword`], so disabling is no oracle.
+    #[error("account disabled")]
+    Disabled,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a session could not be opened for a user who proved who they are.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// The account is disabled (or was disabled while the session was
+    /// being stored: it is revoked again).
+    Disabled,
+    /// Infrastructure failure.
+    Internal(PortError),
+}
+
+impl From<PortError> for OpenError {
+    fn from(e: PortError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<OpenError> for LoginError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Disabled => Self::Disabled,
+            OpenError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl AuthService {
+    /// Logs in with an identifier and a password, creating a session.
+    ///
+    /// An identifier that cannot be valid is an unknown user. Exactly one
+    /// password verification is spent whether or not the user exists,
+    /// unless the identifier or the client IP is locked out: then none is.
+    ///
+    /// # Errors
+    /// [`LoginError`].
+    pub async fn login(
+        &self,
+        identifier: Identifier,
+        password: &str,
+        caller: &Caller,
+    ) -> Result<Login, LoginError> {
+        let user = match self.check_password(&identifier, password, caller).await? {
+            PasswordCheck::Verified(user) => user,
+            PasswordCheck::UnknownUser => return Err(LoginError::UnknownUser),
+            PasswordCheck::WrongPassword => return Err(LoginError::WrongPassword),
+        };
+        let tokens = match self.open_session(&user, caller).await {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                if matches!(e, OpenError::Disabled) {
+                    self.audit(AuditKind::LoginFailure, Some(user.id), None, caller)
+                        .await;
+                }
+                return Err(e.into());
+            }
+        };
+        self.audit(
+            AuditKind::LoginSuccess,
+            Some(user.id),
+            Some(tokens.access.claims.sid),
+            caller,
+        )
+        .await;
+        Ok(Login { user, tokens })
+    }
+
+    /// The password gate: every password check of the service (each
+    /// contract's login, `account` withdrawal) goes through here, so they
+    /// cannot disagree.
+    ///
+    /// 1. One attempt is reserved on the account key and the client's IP
+    ///    bucket, atomically in the throttle store; a locked key refuses
+    ///    with nothing verified. However many checks arrive at once, at most
+    ///    the limit per key is ever verified in a window.
+    /// 2. Exactly one verification is spent, against the account's hash or,
+    ///    for an unknown identifier, the hasher's dummy (timing).
+    /// 3. A failure stays counted and is audited. A success forgets the
+    ///    account key's failures and gives the IP its attempt back (one
+    ///    known password must not buy guesses at other accounts, nor cost
+    ///    the IP anything). An infrastructure failure (the hashing queue is
+    ///    full, the database is down) gives both attempts back: nothing was
+    ///    checked.
+    /// 4. A success against a foreign or outdated hash starts its upgrade
+    ///    to the current argon2id parameters, off the answer's path
+    ///    ([`Self::upgrade_password`]).
+    pub(crate) async fn check_password(
+        &self,
+        identifier: &Identifier,
+        password: &str,
+        caller: &Caller,
+    ) -> Result<PasswordCheck, GateError> {
+        let keys = ThrottleKeys::new(identifier, caller.ip, self.policy.throttle.ipv6_prefix);
+        let reserved = self.reserve_attempt(&keys).await?;
+        let checked = async {
+            let user = self.find_by_identifier(identifier).await?;
+            let hash = user.as_ref().and_then(|u| u.password_hash.as_ref());
+            let verified = self.ports.hasher.verify(password, hash).await?;
+            Ok::<_, PortError>((user, verified))
+        }
+        .await;
+        let (user, verified) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                // Best effort: the caller gets the outage either way.
+                let _ = self.release_attempts(&keys, &reserved, true).await;
+                return Err(GateError::Internal(e));
+            }
+        };
+        match (user, verified) {
+            (Some(user), true) => {
+                self.release_attempts(&keys, &reserved, false).await?;
+                self.upgrade_password(&user, password);
+                Ok(PasswordCheck::Verified(user))
+            }
+            (user, _) => {
+                let user_id = user.as_ref().map(|u| u.id);
+                self.audit(AuditKind::LoginFailure, user_id, None, caller).await;
+                Ok(match user {
+                    None => PasswordCheck::UnknownUser,
+                    Some(_) => PasswordCheck::WrongPassword,
+                })
+            }
+        }
+    }
+
+    /// Step 4 of the gate, after a verified check: a password stored with a
+    /// foreign scheme (bcrypt, PBKDF2, scrypt, argon2i/d) or with older
+    /// argon2id parameters is re-hashed with the current ones and stored.
+    ///
+    /// It runs as a background task, so the login answers as fast as
+    /// without it: the re-hash costs one argon2id run (as much as the check
+    /// itself), which the user would otherwise wait for once, and which
+    /// would double the hashing pool's work during a migration's first wave
+    /// of logins. The store is conditional (`replace_password_hash`: only
+    /// if the hash is still the one just verified), so a password changed
+    /// meanwhile is never overwritten; if the hashing queue is full or the
+    /// write fails, the old hash simply stays and the next login tries
+    /// again. Nothing is lost either way: the password verified against the
+    /// old hash, which is kept until the new one is stored in one write.
+    fn upgrade_password(&self, user: &User, password: &str) {
+        let Some(old) = user.password_hash.clone() else {
+            return;
+        };
+        if !self.ports.hasher.scheme(Some(&old)).needs_upgrade() {
+            return;
+        }
+        let service = self.clone();
+        let id = user.id;
+        let password = NewPassword::accepted(password);
+        self.ports.background.spawn(Box::pin(async move {
+            let Ok(new) = service.ports.hasher.hash(&password).await else {
+                return;
+            };
+            if let Ok(true) = service.ports.users.replace_password_hash(id, &old, &new).await {
+                // The upgrade runs after the answer: its event records no
+                // client, as it always has.
+                service
+                    .audit(
+                        AuditKind::PasswordUpgraded,
+                        Some(id),
+                        None,
+                        &Caller::new("background"),
+                    )
+                    .await;
+            }
+        }));
+    }
+
+    /// Step 1 of the gate: the reservation, or `None` when throttling is off.
+    async fn reserve_attempt(&self, keys: &ThrottleKeys) -> Result<Option<Vec<ThrottleState>>, GateError> {
+        let policy = &self.policy.throttle;
+        if !policy.enabled {
+            return Ok(None);
+        }
+        let now = self.ports.clock.now();
+        let mut rules = vec![(keys.account.clone(), policy.account)];
+        rules.extend(keys.ip.clone().map(|ip| (ip, policy.ip)));
+        match self.ports.throttle.reserve(&rules, now).await? {
+            Reservation::Granted(states) => Ok(Some(states)),
+            Reservation::Refused(until) => Err(GateError::Throttled(
+                remaining(until, now).unwrap_or_else(|| TimeDelta::seconds(1)),
+            )),
+        }
+    }
+
+    /// Step 3 of the gate after a success (`all` false: the account key is
+    /// reset, the IP's attempt given back) or an outage (`all` true: both
+    /// attempts given back).
+    async fn release_attempts(
+        &self,
+        keys: &ThrottleKeys,
+        reserved: &Option<Vec<ThrottleState>>,
+        all: bool,
+    ) -> Result<(), PortError> {
+        let Some(states) = reserved else {
+            return Ok(());
+        };
+        let policy = &self.policy.throttle;
+        let throttle = &self.ports.throttle;
+        match (all, states.first()) {
+            (true, Some(state)) => throttle.release(&keys.account, &policy.account, state).await?,
+            _ => throttle.reset(&keys.account).await?,
+        }
+        if let (Some(ip), Some(state)) = (&keys.ip, states.get(1)) {
+            throttle.release(ip, &policy.ip, state).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn find_by_identifier(
+        &self,
+        identifier: &Identifier,
+    ) -> Result<Option<User>, PortError> {
+        match identifier {
+            Identifier::LoginId(raw) => match LoginId::parse(raw) {
+                Ok(id) => self.ports.users.by_login_id(&id).await,
+                Err(_) => Ok(None),
+            },
+            Identifier::Email(raw) => match Email::parse(raw) {
+                Ok(email) => self.ports.users.by_email(&email).await,
+                Err(_) => Ok(None),
+            },
+        }
+    }
+
+    /// Creates a session for `user` and signs its first token pair, unless
+    /// the account is disabled.
+    ///
+    /// The account is read again after the session is stored: an
+    /// administrator's disable stores the flag before revoking the user's
+    /// sessions, so a session stored before that revocation is revoked by
+    /// it, and one stored after it finds the flag here and is revoked at
+    /// once. Either way no session of a disabled account survives.
+    pub(crate) async fn open_session(&self, user: &User, caller: &Caller) -> Result<TokenPair, OpenError> {
+        if user.disabled_at.is_some() {
+            return Err(OpenError::Disabled);
+        }
+        let now = self.ports.clock.now();
+        let session = Session {
+            id: SessionId::from_uuid(self.random_uuid()),
+            user_id: user.id,
+            client: caller.contract.to_owned(),
+            created_at: now,
+            revoked_at: None,
+            revoke_reason: None,
+            ip: caller.ip,
+            user_agent: caller
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
+            last_refreshed_at: None,
+        };
+        let (pair, record) = self.sign_pair(user.uuid, session.id, now)?;
+        self.ports.sessions.create(&session, &record).await?;
+        let disabled_meanwhile = self
+            .ports
+            .users
+            .by_id(user.id)
+            .await?
+            .is_none_or(|u| u.disabled_at.is_some());
+        if disabled_meanwhile {
+            self.revoke_and_announce(session.id, RevokeReason::AccountDisabled, now)
+                .await?;
+            return Err(OpenError::Disabled);
+        }
+        self.enforce_session_policy(user, &session).await?;
+        Ok(pair)
+    }
+}
+
+/// What the password gate found.
+#[derive(Debug)]
+pub(crate) enum PasswordCheck {
+    /// The password is the account's.
+    Verified(User),
+    /// No account has this identifier.
+    UnknownUser,
+    /// The account exists; the password is not its (or it has none).
+    WrongPassword,
+}
+
+/// Why the password gate checked nothing.
+#[derive(Debug)]
+pub(crate) enum GateError {
+    /// A key is locked for this long.
+    Throttled(TimeDelta),
+    /// Infrastructure failure.
+    Internal(PortError),
+}
+
+impl From<PortError> for GateError {
+    fn from(e: PortError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl From<GateError> for LoginError {
+    fn from(e: GateError) -> Self {
+        match e {
+            GateError::Throttled(retry_after) => Self::Throttled { retry_after },
+            GateError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// The throttle keys of one password check.
+#[derive(Debug, Clone)]
+pub(crate) struct ThrottleKeys {
+    /// `acct:` and the SHA-256 (hex) of `login:<id>` or `email:<email>`,
+    /// normalized when valid. Hashed: what was typed (an unknown name, a
+    /// password typed into the wrong field, a NUL) is never stored.
+    pub(crate) account: String,
+    /// `ip:<bucket>` (see [`ip_bucket`]), when the client IP is known.
+    pub(crate) ip: Option<String>,
+}
+
+impl ThrottleKeys {
+    /// The keys for an identifier as typed (normalized the way lookups are,
+    /// whether or not an account has it) and a client IP.
+    pub(crate) fn new(identifier: &Identifier, ip: Option<IpAddr>, ipv6_prefix: u8) -> Self {
+        use sha2::Digest;
+        let typed = match identifier {
+            Identifier::LoginId(raw) => {
+                let norm = LoginId::parse(raw)
+                    .map_or_else(|_| raw.trim().to_lowercase(), |id| id.as_str().to_owned());
+                format!("login:{norm}")
+            }
+            Identifier::Email(raw) => {
+                let norm =
+                    Email::parse(raw).map_or_else(|_| raw.trim().to_lowercase(), |e| e.as_str().to_owned());
+                format!("email:{norm}")
+            }
+        };
+        Self {
+            account: format!("acct:{}", hex::encode(sha2::Sha256::digest(typed.as_bytes()))),
+            ip: ip.map(|ip| format!("ip:{}", ip_bucket(ip, ipv6_prefix))),
+        }
+    }
+}
+
+/// The time from `now` until `until`, if positive.
+fn remaining(until: DateTime<Utc>, now: DateTime<Utc>) -> Option<TimeDelta> {
+    let left = until - now;
+    (left > TimeDelta::zero()).then_some(left)
+}

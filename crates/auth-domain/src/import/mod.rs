@@ -1,0 +1,137 @@
+//! Importing accounts from another system: the records, what the store
+//! decides for each, and the report an operator reads.
+//!
+//! The file format (newline-delimited JSON) is the edge's business; the
+//! domain gets each line's fields as [`ImportRecord`] and validates them
+//! ([`crate::service::AuthService::import_batch`]).
+
+pub mod use_cases;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::password::PasswordScheme;
+use crate::social::Provider;
+use crate::user::{NewUser, UserId};
+
+/// One account as the source system describes it, not yet validated.
+#[derive(Clone, Default)]
+pub struct ImportRecord {
+    /// `loginId`.
+    pub login_id: Option<String>,
+    /// `email`.
+    pub email: Option<String>,
+    /// `emailVerified` (informational: see `docs/migration.md`).
+    pub email_verified: Option<bool>,
+    /// `name`.
+    pub name: Option<String>,
+    /// `profileImage`.
+    pub profile_image: Option<String>,
+    /// `passwordHash`, in any supported format.
+    pub password_hash: Option<String>,
+    /// `createdAt`.
+    pub created_at: Option<DateTime<Utc>>,
+    /// `accountId`: the numeric id clients already hold.
+    pub account_id: Option<i64>,
+    /// `providers`: `(provider, subject)` pairs.
+    pub providers: Vec<(String, String)>,
+}
+
+impl fmt::Debug for ImportRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportRecord")
+            .field("login_id", &self.login_id)
+            .field("email", &self.email)
+            .field("account_id", &self.account_id)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A validated account, ready for [`crate::ports::UserRepository::import`].
+#[derive(Debug, Clone)]
+pub struct ImportAccount {
+    /// The numeric id to keep, if the source gave one.
+    pub id: Option<UserId>,
+    /// The user row.
+    pub user: NewUser,
+    /// Social identities to link to it.
+    pub links: Vec<(Provider, String)>,
+}
+
+/// What the store decided for one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Stored now (or, in a dry run, would be).
+    Imported(UserId),
+    /// A user with the same id (when given), login id and email exists:
+    /// an earlier run imported it. Nothing changed.
+    AlreadyImported(UserId),
+    /// Something of this account belongs to another user. Nothing changed.
+    Conflict(ImportConflict),
+}
+
+/// Which part of an account belongs to another user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportConflict {
+    /// The `accountId` is another user's.
+    Id,
+    /// The login id is another user's.
+    LoginId,
+    /// The email is another user's.
+    Email,
+    /// This social identity is linked to another user.
+    Social(Provider),
+}
+
+impl fmt::Display for ImportConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id => f.write_str("accountId belongs to another existing account"),
+            Self::LoginId => f.write_str("loginId belongs to another existing account"),
+            Self::Email => f.write_str("email belongs to another existing account"),
+            Self::Social(p) => write!(
+                f,
+                "the {} identity is linked to another existing account",
+                p.as_str()
+            ),
+        }
+    }
+}
+
+/// A refused line of the import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedLine {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// Why, for the operator (never hash material or a password).
+    pub reason: String,
+}
+
+/// Totals of an import run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Whether nothing was stored (`--dry-run`).
+    pub dry_run: bool,
+    /// Non-blank lines read.
+    pub records: u64,
+    /// Accounts stored (or, in a dry run, that would be).
+    pub imported: u64,
+    /// Accounts an earlier run imported already.
+    pub skipped: u64,
+    /// Refused lines: malformed, invalid, duplicated in the file, or in
+    /// conflict with existing accounts.
+    pub rejected: u64,
+    /// Of `rejected`, those in conflict with existing accounts.
+    pub conflicts: u64,
+    /// Imported accounts per password scheme (`none` for social-only).
+    pub by_scheme: BTreeMap<PasswordScheme, u64>,
+}

@@ -1,0 +1,276 @@
+//! Refresh, reissue (rotation with reuse detection) and logout.
+
+use crate::caller::Caller;
+use crate::error::PortError;
+use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome};
+use crate::token::{IssuedAccess, RefreshClaims, TokenError, TokenPair};
+
+use crate::service::AuthService;
+
+/// Why a refresh (new access token, same refresh token) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Not a refresh token of ours, expired, unknown, or its session is
+    /// revoked.
+    #[error("invalid refresh token")]
+    Invalid,
+    /// The token had been spent by a rotation: treated as theft, and the
+    /// whole session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a reissue (rotation) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReissueError {
+    /// The access token is not ours (an expired one is accepted).
+    #[error("invalid access token")]
+    InvalidAccessToken,
+    /// The refresh token is not ours, expired, unknown, or its session is
+    /// revoked.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// The two tokens belong to different sessions.
+    #[error("tokens belong to different sessions")]
+    SessionMismatch,
+    /// A spent refresh token was presented outside the grace window: the
+    /// whole session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a logout failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The token is not ours, or expired.
+    #[error("invalid token")]
+    InvalidToken,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// The verdict on a presented refresh token.
+enum RefreshVerdict {
+    /// Unspent, session live.
+    Fresh(RefreshClaims),
+    /// Spent within the grace window, session live.
+    Graced(RefreshClaims),
+}
+
+enum RefreshRefusal {
+    Invalid,
+    Reused,
+    Port(PortError),
+}
+
+impl From<PortError> for RefreshRefusal {
+    fn from(e: PortError) -> Self {
+        Self::Port(e)
+    }
+}
+
+impl AuthService {
+    /// Issues a new access token for a refresh token, which stays valid (the
+    /// `session` and `picsel` contracts). A spent refresh token presented
+    /// here is reuse, as anywhere.
+    ///
+    /// # Errors
+    /// [`RefreshError`].
+    pub async fn refresh(&self, refresh_token: &str, caller: &Caller) -> Result<IssuedAccess, RefreshError> {
+        let claims = match self.check_refresh(refresh_token, caller).await {
+            Ok(RefreshVerdict::Fresh(c) | RefreshVerdict::Graced(c)) => c,
+            Err(RefreshRefusal::Invalid) => return Err(RefreshError::Invalid),
+            Err(RefreshRefusal::Reused) => return Err(RefreshError::Reused),
+            Err(RefreshRefusal::Port(e)) => return Err(e.into()),
+        };
+        let now = self.ports.clock.now();
+        let access = self.sign_access(claims.sub, claims.sid, now)?;
+        self.ports.sessions.touch(claims.sid, now).await?;
+        Ok(access)
+    }
+
+    /// Exchanges an access token (expired is fine, the signature is still
+    /// checked) and a refresh token of the same session for a new pair; the
+    /// presented refresh token is spent (rotation). Presenting a spent
+    /// refresh token again revokes the session, unless it was spent less than
+    /// the policy's grace period ago.
+    ///
+    /// # Errors
+    /// [`ReissueError`].
+    pub async fn reissue(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+        caller: &Caller,
+    ) -> Result<TokenPair, ReissueError> {
+        let pair = self.reissue_pair(access_token, refresh_token, caller).await?;
+        self.ports
+            .sessions
+            .touch(pair.access.claims.sid, pair.access.issued_at)
+            .await?;
+        Ok(pair)
+    }
+
+    /// [`Self::reissue`] without recording the session's last refresh.
+    async fn reissue_pair(
+        &self,
+        access_token: &str,
+        refresh_token: &str,
+        caller: &Caller,
+    ) -> Result<TokenPair, ReissueError> {
+        let now = self.ports.clock.now();
+        let access = self
+            .ports
+            .tokens
+            .verify_access(access_token, now, true)
+            .map_err(|_| ReissueError::InvalidAccessToken)?;
+        let presented = match self.check_refresh(refresh_token, caller).await {
+            Ok(p) => p,
+            Err(RefreshRefusal::Invalid) => return Err(ReissueError::InvalidRefreshToken),
+            Err(RefreshRefusal::Reused) => return Err(ReissueError::Reused),
+            Err(RefreshRefusal::Port(e)) => return Err(e.into()),
+        };
+        let claims = match &presented {
+            RefreshVerdict::Fresh(c) | RefreshVerdict::Graced(c) => c,
+        };
+        if claims.sid != access.sid || claims.sub != access.sub {
+            return Err(ReissueError::SessionMismatch);
+        }
+        let (pair, next) = self.sign_pair(claims.sub, claims.sid, now)?;
+        match presented {
+            RefreshVerdict::Graced(_) => {
+                if self.ports.sessions.add_refresh(&next).await? {
+                    Ok(pair)
+                } else {
+                    Err(ReissueError::InvalidRefreshToken)
+                }
+            }
+            RefreshVerdict::Fresh(claims) => {
+                let spent = RefreshTokenHash::of_jti(&claims.jti);
+                match self.ports.sessions.rotate(&spent, &next, now).await? {
+                    RotateOutcome::Rotated => Ok(pair),
+                    RotateOutcome::AlreadySpent(spent_at) => {
+                        // Lost a race with a concurrent rotation of the same token.
+                        if self.within_grace(spent_at, now) && self.ports.sessions.add_refresh(&next).await? {
+                            Ok(pair)
+                        } else {
+                            self.revoke_for_reuse(&claims, caller).await?;
+                            Err(ReissueError::Reused)
+                        }
+                    }
+                    RotateOutcome::SessionRevoked | RotateOutcome::Unknown => {
+                        Err(ReissueError::InvalidRefreshToken)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Logs out the session a refresh token belongs to (`picsel`). Logging
+    /// out an already revoked session succeeds: the outcome the client wants
+    /// holds.
+    ///
+    /// # Errors
+    /// [`LogoutError::InvalidToken`] when the token is not a live refresh
+    /// token of ours.
+    pub async fn logout_with_refresh(&self, refresh_token: &str, caller: &Caller) -> Result<(), LogoutError> {
+        let now = self.ports.clock.now();
+        let claims = self
+            .ports
+            .tokens
+            .verify_refresh(refresh_token, now)
+            .map_err(|_| LogoutError::InvalidToken)?;
+        let known = self
+            .ports
+            .sessions
+            .refresh_record(&RefreshTokenHash::of_jti(&claims.jti))
+            .await?;
+        if known.is_none() {
+            return Err(LogoutError::InvalidToken);
+        }
+        self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
+            .await?;
+        self.audit_session(crate::audit::AuditKind::Logout, claims.sid, caller)
+            .await;
+        Ok(())
+    }
+
+    /// Logs out the session an access token belongs to (`standard`).
+    ///
+    /// # Errors
+    /// [`LogoutError::InvalidToken`] when the access token is not valid.
+    pub async fn logout_with_access(&self, access_token: &str, caller: &Caller) -> Result<(), LogoutError> {
+        let now = self.ports.clock.now();
+        let claims = self
+            .ports
+            .tokens
+            .verify_access(access_token, now, false)
+            .map_err(|_| LogoutError::InvalidToken)?;
+        self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
+            .await?;
+        self.audit_session(crate::audit::AuditKind::Logout, claims.sid, caller)
+            .await;
+        Ok(())
+    }
+
+    fn within_grace(
+        &self,
+        spent_at: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let grace = self.policy.refresh_reuse_grace;
+        grace > chrono::TimeDelta::zero() && now - spent_at <= grace
+    }
+
+    async fn revoke_for_reuse(&self, claims: &RefreshClaims, caller: &Caller) -> Result<(), PortError> {
+        let now = self.ports.clock.now();
+        self.revoke_and_announce(claims.sid, RevokeReason::RefreshReuse, now)
+            .await?;
+        self.audit_session(crate::audit::AuditKind::TokenReuse, claims.sid, caller)
+            .await;
+        Ok(())
+    }
+
+    /// Verifies a refresh token and judges it against the store.
+    async fn check_refresh(&self, token: &str, caller: &Caller) -> Result<RefreshVerdict, RefreshRefusal> {
+        let now = self.ports.clock.now();
+        let claims = self
+            .ports
+            .tokens
+            .verify_refresh(token, now)
+            .map_err(|e| match e {
+                TokenError::Invalid | TokenError::Expired => RefreshRefusal::Invalid,
+            })?;
+        let found = self
+            .ports
+            .sessions
+            .refresh_record_with_session(&RefreshTokenHash::of_jti(&claims.jti))
+            .await?;
+        let Some((record, session)) = found else {
+            return Err(RefreshRefusal::Invalid);
+        };
+        // The session read is the record's; it is the token's only when
+        // the two agree.
+        if record.session_id != claims.sid || record.expires_at <= now {
+            return Err(RefreshRefusal::Invalid);
+        }
+        if !session.is_some_and(|s| s.is_live()) {
+            return Err(RefreshRefusal::Invalid);
+        }
+        match record.spent_at {
+            None => Ok(RefreshVerdict::Fresh(claims)),
+            Some(spent_at) if self.within_grace(spent_at, now) => Ok(RefreshVerdict::Graced(claims)),
+            Some(_) => {
+                self.revoke_for_reuse(&claims, caller).await?;
+                Err(RefreshRefusal::Reused)
+            }
+        }
+    }
+}
