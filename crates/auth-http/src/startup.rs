@@ -8,7 +8,6 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use chrono::TimeDelta;
 use secrecy::ExposeSecret;
-use tracing_actix_web::TracingLogger;
 
 use auth_domain::events::SessionPolicy;
 use auth_domain::housekeeping::{Housekeeper, RetentionPolicy};
@@ -29,7 +28,6 @@ use crate::rate_limit::RateLimit;
 use crate::routes::{RouteConflict, RoutePlan};
 use crate::settings::{EventBusKind, Settings, SettingsError};
 use crate::state::AppState;
-use crate::telemetry::RequestSpan;
 
 mod chat;
 mod keys;
@@ -447,9 +445,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(ws_state.clone())
                 .wrap(security_headers(hsts))
-                .wrap(TracingLogger::<RequestSpan>::new())
-                .wrap(actix_web::middleware::from_fn(crate::metrics::record))
-                .wrap(actix_web::middleware::from_fn(crate::telemetry::request_id))
+                .wrap(crate::telemetry::RequestTelemetry)
                 .app_data(served.clone())
                 .app_data(token_keys.clone())
                 .configure(move |cfg| plan.mount(cfg))

@@ -4,11 +4,11 @@
 //! (codes may arrive as query parameters of `check/auth-code`), status,
 //! latency and a request id. Bodies and headers are never logged.
 
+use actix_web::Error;
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::{Error, HttpMessage};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use tracing::Span;
-use tracing_actix_web::RootSpanBuilder;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -58,24 +58,13 @@ fn is_quiet(path: &str) -> bool {
     QUIET_PATHS.contains(&path)
 }
 
-/// The request's id and start, set by [`request_id`] before the span opens.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    /// An incoming `X-Request-Id` from a trusted proxy, or a new UUID.
-    pub id: String,
-    /// When the request arrived.
-    pub started: std::time::Instant,
-}
-
-/// The request id as a span field (empty when the middleware set none).
-struct RequestIdField(Option<RequestMeta>);
+/// The request id as a span field.
+struct RequestIdField(HeaderValue);
 
 impl std::fmt::Display for RequestIdField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(meta) => f.write_str(&meta.id),
-            None => Ok(()),
-        }
+        // Always text: a new UUID or an id that passed `sane_request_id`.
+        f.write_str(self.0.to_str().unwrap_or_default())
     }
 }
 
@@ -87,37 +76,155 @@ fn sane_request_id(raw: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
-/// Gives every request an id (an incoming `X-Request-Id` only from a
-/// trusted proxy, else a new UUID), logs it on the request line and returns
-/// it as `X-Request-Id`.
-///
-/// # Errors
-/// The inner service's.
-pub async fn request_id(
-    req: ServiceRequest,
-    next: actix_web::middleware::Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
-    let trusted = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .is_some_and(|state| state.trusted_proxies.trusts_peer(req.request()));
+/// The request's id: an incoming `X-Request-Id` only from a trusted proxy,
+/// else a new UUID.
+fn request_id(req: &ServiceRequest) -> HeaderValue {
     let incoming = req
         .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| trusted && sane_request_id(v));
-    let id = incoming.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    req.extensions_mut().insert(RequestMeta {
-        id: id.clone(),
-        started: std::time::Instant::now(),
-    });
-    let mut response = next.call(req).await?.map_into_boxed_body();
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&id) {
-        response.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static("x-request-id"),
-            value,
-        );
+        .get(X_REQUEST_ID)
+        .filter(|v| v.to_str().is_ok_and(sane_request_id))
+        .filter(|_| {
+            req.app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .is_some_and(|state| state.trusted_proxies.trusts_peer(req.request()))
+        });
+    match incoming {
+        Some(id) => id.clone(),
+        None => {
+            let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+            // A hyphenated UUID is always a valid header value.
+            HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static(""))
+        }
     }
-    Ok(response)
+}
+
+/// `X-Request-Id`.
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// Everything the service records about a request, in one middleware:
+/// - the request id ([`request_id`]), on the request line and returned as
+///   `X-Request-Id`;
+/// - the request span ([`RequestSpan`]), around the handler, closed (and
+///   so logged, `FmtSpan::CLOSE`) when the response is ready; like
+///   `tracing_actix_web`'s logger, a response carrying an error also logs
+///   that error (a warning for 4xx, an error for 5xx) inside the span;
+/// - `http_requests_total` and `http_request_duration_seconds`
+///   ([`crate::metrics`]).
+///
+/// One middleware rather than three (`tracing_actix_web::TracingLogger`
+/// and two `from_fn` layers): each of those boxed the inner service's
+/// future, the request id was generated twice and the span's fields were
+/// computed even when the span was off. See `docs/performance.md`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestTelemetry;
+
+impl<S, B> Transform<S, ServiceRequest> for RequestTelemetry
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = RequestTelemetryService<S>;
+    type InitError = ();
+    type Future = std::future::Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        std::future::ready(Ok(RequestTelemetryService { service }))
+    }
+}
+
+/// [`RequestTelemetry`] around a service.
+#[derive(Debug)]
+pub struct RequestTelemetryService<S> {
+    service: S,
+}
+
+impl<S, B> Service<ServiceRequest> for RequestTelemetryService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = Telemetry<S::Future>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = std::time::Instant::now();
+        let id = request_id(&req);
+        let span = RequestSpan::on_request_start(&req, &id);
+        let method = req.method().clone();
+        let fut = span.in_scope(|| self.service.call(req));
+        Telemetry {
+            fut,
+            span,
+            id,
+            started,
+            method,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a request under [`RequestTelemetry`].
+    pub struct Telemetry<F> {
+        #[pin]
+        fut: F,
+        span: Span,
+        id: HeaderValue,
+        started: std::time::Instant,
+        method: actix_web::http::Method,
+    }
+}
+
+impl<F, B> std::future::Future for Telemetry<F>
+where
+    F: std::future::Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody,
+{
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let fut = this.fut;
+        let std::task::Poll::Ready(mut outcome) = this.span.in_scope(|| fut.poll(cx)) else {
+            return std::task::Poll::Pending;
+        };
+        this.span.in_scope(|| {
+            RequestSpan::on_request_end(this.span, *this.started, &outcome);
+            log_error(&outcome);
+        });
+        if let Ok(response) = &mut outcome {
+            crate::metrics::request(this.method, response, this.started.elapsed());
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(X_REQUEST_ID), this.id.clone());
+        }
+        std::task::Poll::Ready(outcome)
+    }
+}
+
+/// Logs the error a response carries, as `tracing_actix_web` did before
+/// [`RequestTelemetry`] replaced it (same message and levels).
+fn log_error<B>(outcome: &Result<ServiceResponse<B>, Error>) {
+    let (error, status) = match outcome {
+        Ok(response) => match response.response().error() {
+            Some(error) => (error.as_response_error(), response.status()),
+            None => return,
+        },
+        Err(error) => (error.as_response_error(), error.as_response_error().status_code()),
+    };
+    let prefix = "Error encountered while processing the incoming HTTP request";
+    if status.is_client_error() {
+        tracing::warn!("{}: {:?}", prefix, error);
+    } else {
+        tracing::error!("{}: {:?}", prefix, error);
+    }
 }
 
 /// The client IP as a span field (empty when unknown).
@@ -132,27 +239,30 @@ impl std::fmt::Display for ClientIpField {
     }
 }
 
-/// The root span of every request: no query string, no headers.
+/// The span of every request: no query string, no headers.
 #[derive(Debug)]
 pub struct RequestSpan;
 
-impl RootSpanBuilder for RequestSpan {
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        // Formatted by the subscriber only if the span is enabled: a quiet
-        // request at `info` does not pay for it.
-        let request_id = RequestIdField(request.extensions().get::<RequestMeta>().cloned());
-        let client_ip = ClientIpField(
-            request
-                .app_data::<actix_web::web::Data<crate::state::AppState>>()
-                .and_then(|state| state.client_ip(request.request())),
-        );
+impl RequestSpan {
+    fn on_request_start(request: &ServiceRequest, id: &HeaderValue) -> Span {
+        // The field values are computed only if the span is enabled (the
+        // macros evaluate them after the level check): a quiet request at
+        // `info` does not pay for them.
+        let request_id = || RequestIdField(id.clone());
+        let client_ip = || {
+            ClientIpField(
+                request
+                    .app_data::<actix_web::web::Data<crate::state::AppState>>()
+                    .and_then(|state| state.client_ip(request.request())),
+            )
+        };
         if is_quiet(request.path()) {
             return tracing::debug_span!(
                 "request",
                 method = %request.method(),
                 path = %request.path(),
-                client_ip = %client_ip,
-                request_id = %request_id,
+                client_ip = %client_ip(),
+                request_id = %request_id(),
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
@@ -161,25 +271,32 @@ impl RootSpanBuilder for RequestSpan {
             "request",
             method = %request.method(),
             path = %request.path(),
-            client_ip = %client_ip,
-            request_id = %request_id,
+            client_ip = %client_ip(),
+            request_id = %request_id(),
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         )
     }
 
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+    /// Records the outcome on `span` (the request line, logged when the span
+    /// closes); a failed quiet request, whose span is below `info`, gets an
+    /// `info` line of its own.
+    fn on_request_end<B>(
+        span: &Span,
+        started: std::time::Instant,
+        outcome: &Result<ServiceResponse<B>, Error>,
+    ) {
         let status = match outcome {
             Ok(response) => response.status().as_u16(),
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
-        span.record("status", status);
-        if let Ok(response) = outcome
-            && let Some(meta) = response.request().extensions().get::<RequestMeta>()
-        {
-            let micros = meta.started.elapsed().as_micros();
-            // Milliseconds with three decimals, as a number.
-            span.record("latency_ms", (micros as f64) / 1000.0);
+        if !span.is_disabled() {
+            span.record("status", status);
+            if outcome.is_ok() {
+                let micros = started.elapsed().as_micros();
+                // Milliseconds with three decimals, as a number.
+                span.record("latency_ms", (micros as f64) / 1000.0);
+            }
         }
         // A quiet path's span is below `info`; its failures still are not.
         if status >= 400

@@ -95,8 +95,18 @@ struct VerifiedCache {
 #[derive(Clone)]
 struct Cached {
     claims: AccessClaims,
-    kid: Arc<str>,
+    /// When the signing key retires (`None`: not superseded in this ring);
+    /// the entry is not used from then on, as [`KeyRing::verifier`] would
+    /// refuse the key.
+    key_until: Option<DateTime<Utc>>,
     version: u64,
+}
+
+impl Cached {
+    /// Whether this verdict holds at `now` for the ring of `version`.
+    fn holds(&self, version: u64, now: DateTime<Utc>) -> bool {
+        self.version == version && self.key_until.is_none_or(|until| now < until)
+    }
 }
 
 impl VerifiedCache {
@@ -352,17 +362,15 @@ impl TokenCodec for JwtCodec {
         now: DateTime<Utc>,
         allow_expired: bool,
     ) -> Result<AccessClaims, TokenError> {
-        let ring = self.ring();
+        // A cached verdict needs neither the ring nor the key: its version
+        // and the key's retirement date are in the entry.
         let version = self.inner.version.load(std::sync::atomic::Ordering::SeqCst);
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-        let cached = self
-            .inner
-            .cache
-            .get(&digest)
-            .filter(|c| c.version == version && ring.verifier(&c.kid, now).is_some());
+        let cached = self.inner.cache.get(&digest).filter(|c| c.holds(version, now));
         let claims = match cached {
             Some(c) => c.claims,
             None => {
+                let ring = self.ring();
                 // Only a reissue (which also needs the refresh token)
                 // accepts a pre-upgrade access token.
                 let (w, kid) = self.decode_access(token, &ring, now, allow_expired)?;
@@ -372,12 +380,16 @@ impl TokenCodec for JwtCodec {
                     iat: w.iat,
                     exp: w.exp,
                 };
-                if !expired(w.exp, now) && ring.verifier(&kid, now).is_some() {
+                let key_until = ring.verifies_until(&kid);
+                if let Some(key_until) = key_until
+                    && !expired(w.exp, now)
+                    && ring.verifier(&kid, now).is_some()
+                {
                     self.inner.cache.put(
                         digest,
                         Cached {
                             claims: claims.clone(),
-                            kid,
+                            key_until,
                             version,
                         },
                         now.timestamp(),

@@ -431,6 +431,15 @@ impl KeyRing {
         (self.state_of(i, now) != KeyState::Retired).then(|| &self.keys[i])
     }
 
+    /// Until when the key named `kid` may verify tokens: `None` if it is
+    /// not in the ring, `Some(None)` while no newer key supersedes it
+    /// (no end yet), else `Some(Some(t))`, [`KeyRing::verifier`] refusing it
+    /// from `t` on. Fixed for a given ring, so a cached verdict can carry it.
+    pub fn verifies_until(&self, kid: &str) -> Option<Option<DateTime<Utc>>> {
+        let &i = self.by_kid.get(kid)?;
+        Some(self.superseded_at(i).map(|s| s + self.retire_after))
+    }
+
     /// The only key, when the ring has exactly one (legacy HS256 tokens
     /// issued before keys had ids name none).
     pub fn single(&self) -> Option<&Arc<SigningKey>> {
