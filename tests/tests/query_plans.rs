@@ -11,6 +11,7 @@
 //! disabled for the transaction so that tiny test tables still show
 //! whether an index *can* serve the statement, must show no `Seq Scan`.
 //! Not timed: the plans are checked, not the speed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use auth_contract_tests::{TestBackend, TestDatabase, on_both_backends};
 use auth_infra::Database;

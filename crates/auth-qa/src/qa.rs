@@ -232,29 +232,6 @@ impl Deployment for Remote {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::shown;
-
-    #[test]
-    fn skip_reasons_never_show_secrets() {
-        assert_eq!(
-            shown("AUTH_JWT_SIGNING_KEY", "-----BEGIN"),
-            "AUTH_JWT_SIGNING_KEY=<a value of its own>"
-        );
-        assert_eq!(
-            shown("AUTH_JWT_SECRET", "s3cret"),
-            "AUTH_JWT_SECRET=<a value of its own>"
-        );
-        assert_eq!(
-            shown("AUTH_SMTP_URL", "smtp://u:p@h"),
-            "AUTH_SMTP_URL=<a value of its own>"
-        );
-        assert_eq!(shown("AUTH_ACCESS_TTL_SECONDS", "1"), "AUTH_ACCESS_TTL_SECONDS=1");
-        assert_eq!(shown("AUTH_TRUSTED_PROXIES", ""), "AUTH_TRUSTED_PROXIES=\"\"");
-    }
-}
-
 /// The scenarios `options` select, with the contracts each exercises.
 fn select(options: &Options) -> Result<Vec<(Scenario, Vec<&'static str>)>, String> {
     for c in &options.contracts {
@@ -548,4 +525,27 @@ fn summary(results: &[runner::Result], by_contract: &BTreeMap<&str, [usize; 3]>)
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn skip_reasons_never_show_secrets() {
+        assert_eq!(
+            shown("AUTH_JWT_SIGNING_KEY", "-----BEGIN"),
+            "AUTH_JWT_SIGNING_KEY=<a value of its own>"
+        );
+        assert_eq!(
+            shown("AUTH_JWT_SECRET", "s3cret"),
+            "AUTH_JWT_SECRET=<a value of its own>"
+        );
+        assert_eq!(
+            shown("AUTH_SMTP_URL", "smtp://u:p@h"),
+            "AUTH_SMTP_URL=<a value of its own>"
+        );
+        assert_eq!(shown("AUTH_ACCESS_TTL_SECONDS", "1"), "AUTH_ACCESS_TTL_SECONDS=1");
+        assert_eq!(shown("AUTH_TRUSTED_PROXIES", ""), "AUTH_TRUSTED_PROXIES=\"\"");
+    }
 }
