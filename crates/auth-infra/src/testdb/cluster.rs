@@ -182,7 +182,12 @@ impl Cluster {
             None => format!("{} -D {} stop -m immediate", quote(&pg_ctl), quote(&data)),
         };
         let script = format!(
-            "cat >/dev/null; if [ -f {pid} ]; then {stop} >/dev/null 2>&1; fi; rm -rf {dir}",
+            // `rm -rf` again until the directory is gone: a server (or a
+            // `pg_ctl start`) still stopping can write into it after the
+            // first pass, which then fails to remove the directory itself.
+            "cat >/dev/null; if [ -f {pid} ]; then {stop} >/dev/null 2>&1; fi; \
+             for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do \
+             rm -rf {dir} 2>/dev/null; [ -e {dir} ] || break; sleep 0.25; done",
             pid = quote(&data.join("postmaster.pid")),
             dir = quote(&dir),
         );
