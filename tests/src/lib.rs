@@ -69,7 +69,7 @@ pub fn settings_from(env: &[(String, String)]) -> Settings {
 
 /// A free loopback port (for a server whose public URL must be known
 /// before it starts).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

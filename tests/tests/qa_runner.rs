@@ -9,16 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use auth_contract_tests::{TestBackend, TestDatabase, on_both_backends, settings_from, start};
+use auth_contract_tests::{TestBackend, TestDatabase, free_port, on_both_backends, settings_from, start};
 use auth_qa::runner::Outcome;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 const ADMIN: &str = "qa-admin-token-0123456789abcdef0123";
 

@@ -4,7 +4,7 @@
 //! ([`staging_profile`], `docs/qa.md`): scenarios that need other settings,
 //! a second instance or the database are skipped, each with its reason.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -506,12 +506,10 @@ fn summary(results: &[runner::Result], by_contract: &BTreeMap<&str, [usize; 3]>)
             let _ = writeln!(out, "  {n:>4}  {reason}");
         }
     }
-    let failed: BTreeSet<String> = results
+    if results
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
-        .map(|r| r.scenario.id())
-        .collect();
-    if !failed.is_empty() {
+        .any(|r| matches!(r.outcome, Outcome::Failed { .. }))
+    {
         out.push_str("\nfailures:\n");
         for r in results {
             if let Outcome::Failed { message, exchanges } = &r.outcome {

@@ -89,12 +89,7 @@ pub fn install_panic_hook(echo: bool) {
             if info.payload().downcast_ref::<Skip>().is_some() {
                 return;
             }
-            let message = info
-                .payload()
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| info.payload().downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "(panic without a message)".to_owned());
+            let message = describe(info.payload());
             let location = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
             LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{message}{location}")));
             if echo {
@@ -182,7 +177,6 @@ fn xml(text: &str) -> String {
 /// scenarios as `<skipped message="…"/>`, failures with their report.
 pub fn junit(results: &[Result], suite: &str) -> String {
     let mut groups: Vec<&str> = results.iter().map(|r| r.scenario.group).collect();
-    groups.dedup();
     groups.sort_unstable();
     groups.dedup();
     let count = |f: &dyn Fn(&Outcome) -> bool, rs: &[&Result]| rs.iter().filter(|r| f(&r.outcome)).count();

@@ -160,11 +160,6 @@ pub fn endpoints_of(method: &str, path: &str, body: &str) -> Vec<&'static str> {
     out
 }
 
-/// What a scenario touched, as recorded: endpoint ids.
-pub fn finish(touched: &BTreeSet<&'static str>) -> BTreeSet<&'static str> {
-    touched.clone()
-}
-
 /// The committed coverage map: `group::name` → endpoint ids.
 pub fn coverage() -> BTreeMap<String, BTreeSet<String>> {
     parse(include_str!("../coverage.txt"))

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::phc::PasswordHash as PhcHash;
 use argon2::{Argon2, PasswordHasher as _};
 use auth_contract_tests::bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
-use auth_contract_tests::{TestBackend, TestDatabase};
+use auth_contract_tests::{TestBackend, TestDatabase, free_port};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -128,14 +128,6 @@ impl Drop for Bare {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 // ---------------------------------------------------------------------------
