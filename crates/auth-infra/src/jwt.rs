@@ -8,6 +8,9 @@
 //! query), refuses `jku`, `x5u`, `jwk`, `x5c` and `crit` headers, and
 //! checks `iss` and `aud`.
 //!
+//! The payload is [`auth_domain::token::JwtClaims`] (public, so that other
+//! Rust services read the same type).
+//!
 //! Refresh tokens are verified only by us: HS256 under the refresh secret,
 //! claims `{"sub", "sid", "iat", "exp", "typ": "refresh", "jti"}`, no
 //! `kid`; a key rotation does not touch them.
@@ -24,12 +27,10 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use auth_domain::PortError;
 use auth_domain::ports::TokenCodec;
 use auth_domain::session::SessionId;
-use auth_domain::token::{AccessClaims, RefreshClaims, TokenError};
+use auth_domain::token::{AccessClaims, JwtClaims as Wire, RefreshClaims, TokenError, TokenKind as Kind};
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use uuid::Uuid;
 
 use crate::signing::{KeyRing, SigningAlgorithm, SigningKey};
 
@@ -59,28 +60,6 @@ impl std::fmt::Debug for JwtCodec {
             .field("audience", &self.inner.audience)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Kind {
-    Access,
-    Refresh,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Wire {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    iss: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
-    sub: Uuid,
-    sid: Uuid,
-    iat: i64,
-    exp: i64,
-    typ: Kind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    jti: Option<String>,
 }
 
 /// The bound of the verified-token cache.
@@ -330,30 +309,16 @@ impl TokenCodec for JwtCodec {
             .ok_or_else(|| PortError::new("sign token", "no signing key"))?;
         let mut header = Header::new(key.alg().jwt());
         header.kid = Some(key.kid().to_owned());
-        let wire = Wire {
-            iss: non_empty(&self.inner.issuer),
-            aud: non_empty(&self.inner.audience),
-            sub: claims.sub,
-            sid: claims.sid.as_uuid(),
-            iat: claims.iat,
-            exp: claims.exp,
-            typ: Kind::Access,
-            jti: None,
-        };
+        let wire = Wire::access(
+            claims,
+            non_empty(&self.inner.issuer),
+            non_empty(&self.inner.audience),
+        );
         jsonwebtoken::encode(&header, &wire, key.encoding()).map_err(|e| PortError::new("sign token", e))
     }
 
     fn sign_refresh(&self, claims: &RefreshClaims) -> Result<String, PortError> {
-        self.sign_refresh_wire(&Wire {
-            iss: None,
-            aud: None,
-            sub: claims.sub,
-            sid: claims.sid.as_uuid(),
-            iat: claims.iat,
-            exp: claims.exp,
-            typ: Kind::Refresh,
-            jti: Some(claims.jti.clone()),
-        })
+        self.sign_refresh_wire(&Wire::refresh(claims))
     }
 
     fn verify_access(
@@ -428,6 +393,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use crate::signing::{KeyRing, SigningAlgorithm, SigningKey};
+    use uuid::Uuid;
 
     const T0: i64 = 1_700_000_000;
 

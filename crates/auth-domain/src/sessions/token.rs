@@ -78,3 +78,115 @@ pub struct TokenPair {
     /// The refresh token.
     pub refresh: IssuedRefresh,
 }
+
+/// What a token is for: its `typ` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum TokenKind {
+    /// `"access"`: presented to APIs; verifiable by other services with
+    /// the published keys.
+    Access,
+    /// `"refresh"`: presented only to this service, to rotate a session.
+    Refresh,
+}
+
+/// The JSON payload of one of our JWTs exactly as it is signed: what another
+/// service sees after verifying an access token, and what the codec reads
+/// back. With the `serde` feature it (de)serializes to and from the wire
+/// form (`iss`, `aud` and `jti` left out when absent).
+///
+/// Access tokens carry `iss` and `aud` (unless signed in the legacy HS256
+/// mode) and no `jti`; refresh tokens carry `jti` and neither `iss` nor
+/// `aud`.
+///
+/// ```
+/// use auth_domain::token::{AccessClaims, JwtClaims, TokenKind};
+/// use auth_domain::session::SessionId;
+///
+/// let claims = AccessClaims { sub: uuid::Uuid::nil(), sid: SessionId::from_uuid(uuid::Uuid::nil()), iat: 1, exp: 2 };
+/// let wire = JwtClaims::access(&claims, Some("https://auth.example.com".into()), Some("my-api".into()));
+/// assert_eq!(wire.typ, TokenKind::Access);
+/// assert_eq!(wire.access_claims(), Some(claims));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct JwtClaims {
+    /// The issuer (the service's public URL), on access tokens.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub iss: Option<String>,
+    /// The audience (`AUTH_TOKEN_AUDIENCE`), on access tokens.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub aud: Option<String>,
+    /// The user's UUID.
+    pub sub: uuid::Uuid,
+    /// The session's UUID.
+    pub sid: uuid::Uuid,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Access or refresh.
+    pub typ: TokenKind,
+    /// The refresh token's random id (refresh tokens only).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub jti: Option<String>,
+}
+
+impl JwtClaims {
+    /// The payload of an access token with these claims.
+    pub fn access(claims: &AccessClaims, iss: Option<String>, aud: Option<String>) -> Self {
+        Self {
+            iss,
+            aud,
+            sub: claims.sub,
+            sid: claims.sid.as_uuid(),
+            iat: claims.iat,
+            exp: claims.exp,
+            typ: TokenKind::Access,
+            jti: None,
+        }
+    }
+
+    /// The payload of a refresh token with these claims.
+    pub fn refresh(claims: &RefreshClaims) -> Self {
+        Self {
+            iss: None,
+            aud: None,
+            sub: claims.sub,
+            sid: claims.sid.as_uuid(),
+            iat: claims.iat,
+            exp: claims.exp,
+            typ: TokenKind::Refresh,
+            jti: Some(claims.jti.clone()),
+        }
+    }
+
+    /// The access claims, when this is an access token's payload (no `jti`).
+    pub fn access_claims(&self) -> Option<AccessClaims> {
+        (self.typ == TokenKind::Access && self.jti.is_none()).then(|| AccessClaims {
+            sub: self.sub,
+            sid: SessionId::from_uuid(self.sid),
+            iat: self.iat,
+            exp: self.exp,
+        })
+    }
+
+    /// The refresh claims, when this is a refresh token's payload (with a
+    /// `jti`).
+    pub fn refresh_claims(&self) -> Option<RefreshClaims> {
+        match (&self.typ, &self.jti) {
+            (TokenKind::Refresh, Some(jti)) => Some(RefreshClaims {
+                sub: self.sub,
+                sid: SessionId::from_uuid(self.sid),
+                jti: jti.clone(),
+                iat: self.iat,
+                exp: self.exp,
+            }),
+            _ => None,
+        }
+    }
+}
