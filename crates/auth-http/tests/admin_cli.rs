@@ -435,16 +435,6 @@ async fn admin_commands(backend: TestBackend) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_commands_sqlite() {
-    admin_commands(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_commands_postgres() {
-    admin_commands(TestBackend::Postgres).await;
-}
-
 /// `send-test-email` needs no database: through a real SMTP server, into
 /// the outbox without one, and a non-zero exit when the server is down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -497,3 +487,5 @@ async fn send_test_email() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an email address"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+auth_infra::on_both_backends!(admin_commands);

@@ -229,7 +229,7 @@ fn strip_ansi(raw: &str) -> String {
     out
 }
 
-async fn full_run(backend: TestBackend) {
+async fn no_secrets_in_the_log(backend: TestBackend) {
     let db = TestDatabase::new(backend);
     let mut server = start(&db, "trace").await;
     let api = Api {
@@ -467,16 +467,6 @@ async fn full_run(backend: TestBackend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secrets_in_the_log_sqlite() {
-    full_run(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secrets_in_the_log_postgres() {
-    full_run(TestBackend::Postgres).await;
-}
-
 /// At the default `info`, every request is logged except the successful
 /// ones on the quiet paths (probes and `GET /api/auth/me`); their failures
 /// are logged too.
@@ -528,16 +518,6 @@ async fn quiet_paths(backend: TestBackend) {
     assert!(!log.contains(" DEBUG "), "RUST_LOG=info was not applied:\n{log}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quiet_paths_sqlite() {
-    quiet_paths(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quiet_paths_postgres() {
-    quiet_paths(TestBackend::Postgres).await;
-}
-
 /// Issue #11, defect 2: the real binary refuses to start when a secret is
 /// set but blank (a templated variable that was never filled in) or too
 /// short, and says which setting; the value itself is never printed.
@@ -575,16 +555,6 @@ fn refuses_weak_secrets(backend: TestBackend) {
     }
 }
 
-#[test]
-fn refuses_weak_secrets_sqlite() {
-    refuses_weak_secrets(TestBackend::Sqlite);
-}
-
-#[test]
-fn refuses_weak_secrets_postgres() {
-    refuses_weak_secrets(TestBackend::Postgres);
-}
-
 /// `auth-server purge` runs the purge once on the configured database and
 /// prints what it deleted as one JSON object on stdout.
 fn purge_command(backend: TestBackend) {
@@ -615,16 +585,6 @@ fn purge_command(backend: TestBackend) {
     ] {
         assert_eq!(report[key], 0, "{key} in {report}");
     }
-}
-
-#[test]
-fn purge_command_sqlite() {
-    purge_command(TestBackend::Sqlite);
-}
-
-#[test]
-fn purge_command_postgres() {
-    purge_command(TestBackend::Postgres);
 }
 
 /// The binary with a clean environment plus `vars`, run with `args`.
@@ -719,16 +679,6 @@ fn uuid_like() -> String {
     )
 }
 
-#[test]
-fn strict_configuration_sqlite() {
-    strict_configuration(TestBackend::Sqlite);
-}
-
-#[test]
-fn strict_configuration_postgres() {
-    strict_configuration(TestBackend::Postgres);
-}
-
 /// `auth-server healthcheck` exits 0 against a ready server and 1 when
 /// nothing answers.
 async fn healthcheck(backend: TestBackend) {
@@ -751,16 +701,6 @@ async fn healthcheck(backend: TestBackend) {
         &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())],
     );
     assert_eq!(out.status.code(), Some(1));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthcheck_sqlite() {
-    healthcheck(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthcheck_postgres() {
-    healthcheck(TestBackend::Postgres).await;
 }
 
 /// CORS on the real binary: with `AUTH_CORS_ALLOWED_ORIGINS` the public
@@ -816,16 +756,6 @@ async fn cors(backend: TestBackend) {
     assert_eq!(allow(&reply), None, "no CORS unless configured");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cors_sqlite() {
-    cors(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cors_postgres() {
-    cors(TestBackend::Postgres).await;
-}
-
 /// Every response carries `X-Request-Id`; an incoming one is kept only from
 /// a trusted proxy; the request line has the id, the client IP and a
 /// numeric latency.
@@ -868,16 +798,6 @@ async fn request_ids(backend: TestBackend) {
         .await
         .unwrap();
     assert_ne!(id_of(&reply), "bad id with spaces");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_ids_sqlite() {
-    request_ids(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_ids_postgres() {
-    request_ids(TestBackend::Postgres).await;
 }
 
 /// A free loopback port (released before use; see [`start_with`]).
@@ -939,16 +859,6 @@ async fn metrics_on_their_own_listener(backend: TestBackend) {
         .await
         .unwrap();
     assert_eq!(main.status().as_u16(), 200, "blank: on the main listener");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_on_their_own_listener_sqlite() {
-    metrics_on_their_own_listener(TestBackend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_on_their_own_listener_postgres() {
-    metrics_on_their_own_listener(TestBackend::Postgres).await;
 }
 
 /// Typed settings on the real binary: each invalid value refuses to start
@@ -1079,12 +989,13 @@ fn typed_settings_refuse_invalid_values(backend: TestBackend) {
     assert_eq!(effective["bind"], "[::1]:8080");
 }
 
-#[test]
-fn typed_settings_refuse_invalid_values_sqlite() {
-    typed_settings_refuse_invalid_values(TestBackend::Sqlite);
-}
+auth_infra::on_both_backends!(
+    no_secrets_in_the_log,
+    quiet_paths,
+    healthcheck,
+    cors,
+    request_ids,
+    metrics_on_their_own_listener
+);
 
-#[test]
-fn typed_settings_refuse_invalid_values_postgres() {
-    typed_settings_refuse_invalid_values(TestBackend::Postgres);
-}
+auth_infra::on_both_backends!(sync: refuses_weak_secrets, purge_command, strict_configuration, typed_settings_refuse_invalid_values);

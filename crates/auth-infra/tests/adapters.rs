@@ -96,62 +96,62 @@ fn refresh_for(session: &Session, t: DateTime<Utc>) -> RefreshRecord {
     }
 }
 
-on_both!(
-    insert_and_find,
-    duplicate_login_id,
-    duplicate_email,
-    concurrent_same_email,
-    rotate_then_reuse,
-    concurrent_rotations,
-    rotate_after_revoke,
-    rotate_unknown,
-    add_refresh_live_and_revoked,
-    revoke_twice,
-    revoke_all_returns_live_ids,
-    delete_cascades,
-    set_password,
-    signing_secret_is_stable,
-    ping_and_migrate_twice,
-    live_sessions_oldest_first,
-    refresh_expiry_is_the_latest_unspent,
-    racing_code_sends_store_one,
-    code_tries_are_reserved_atomically,
-    sign_up_verification_is_bound_and_spent_once,
-    decoys_leave_codes_alone_and_are_purged,
-);
-
-on_both!(
-    social_link_and_find,
-    social_concurrent_links_pick_one_user,
-    social_links_go_with_the_user,
-    oauth_state_is_taken_once,
-    oauth_state_is_bound_to_its_provider,
-    oauth_state_put_purges_expired,
-);
-
-on_both!(
-    throttle_counts_and_locks,
-    throttle_concurrent_failures_all_count,
-    throttle_parallel_burst_is_granted_exactly_the_limit,
-    audit_records_and_reads_newest_first,
-    purge_deletes_only_what_expired,
-);
-
-on_both!(
-    import_keeps_ids_and_links_and_new_users_continue_above,
-    import_rerun_is_idempotent_and_conflicts_change_nothing,
-    import_dry_run_stores_nothing,
-    import_racing_keys_fall_back_to_one_transaction_per_account,
-    upgrade_replaces_only_the_hash_it_verified,
-);
-
-on_both!(
-    search_matches_login_email_name_literally_page_by_page,
-    disable_is_conditional_and_enable_clears,
-    active_sessions_and_touch,
-);
-
 mod scenarios {
+    auth_infra::on_both_backends!(with crate::common::on_migrated:
+        insert_and_find,
+        duplicate_login_id,
+        duplicate_email,
+        concurrent_same_email,
+        rotate_then_reuse,
+        concurrent_rotations,
+        rotate_after_revoke,
+        rotate_unknown,
+        add_refresh_live_and_revoked,
+        revoke_twice,
+        revoke_all_returns_live_ids,
+        delete_cascades,
+        set_password,
+        signing_secret_is_stable,
+        ping_and_migrate_twice,
+        live_sessions_oldest_first,
+        refresh_expiry_is_the_latest_unspent,
+        racing_code_sends_store_one,
+        code_tries_are_reserved_atomically,
+        sign_up_verification_is_bound_and_spent_once,
+        decoys_leave_codes_alone_and_are_purged,
+    );
+
+    auth_infra::on_both_backends!(with crate::common::on_migrated:
+        social_link_and_find,
+        social_concurrent_links_pick_one_user,
+        social_links_go_with_the_user,
+        oauth_state_is_taken_once,
+        oauth_state_is_bound_to_its_provider,
+        oauth_state_put_purges_expired,
+    );
+
+    auth_infra::on_both_backends!(with crate::common::on_migrated:
+        throttle_counts_and_locks,
+        throttle_concurrent_failures_all_count,
+        throttle_parallel_burst_is_granted_exactly_the_limit,
+        audit_records_and_reads_newest_first,
+        purge_deletes_only_what_expired,
+    );
+
+    auth_infra::on_both_backends!(with crate::common::on_migrated:
+        import_keeps_ids_and_links_and_new_users_continue_above,
+        import_rerun_is_idempotent_and_conflicts_change_nothing,
+        import_dry_run_stores_nothing,
+        import_racing_keys_fall_back_to_one_transaction_per_account,
+        upgrade_replaces_only_the_hash_it_verified,
+    );
+
+    auth_infra::on_both_backends!(with crate::common::on_migrated:
+        search_matches_login_email_name_literally_page_by_page,
+        disable_is_conditional_and_enable_clears,
+        active_sessions_and_touch,
+    );
+
     pub use super::admin::*;
     pub use super::audit::*;
     pub use super::housekeeping::*;

@@ -19,15 +19,6 @@ use auth_infra::{
 use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
 
-on_both!(
-    apps_are_stored,
-    profiles_register_then_update,
-    concurrent_first_logins_make_one_row,
-    apps_key_is_its_own_and_stable,
-    app_users_and_our_users_are_separate_profiles,
-    existing_profiles_migrate_to_their_kind,
-);
-
 async fn app(db: &Database, id: &str) -> AppId {
     let repo = DieselAppRepository::new(db.clone());
     let id = AppId::parse(id).unwrap();
@@ -61,6 +52,15 @@ fn of(app: &AppId, user: ChatUser, nickname: &str, friends: &[&str]) -> ChatProf
 }
 
 mod scenarios {
+    auth_infra::on_both_backends!(with crate::common::on_migrated:
+        apps_are_stored,
+        profiles_register_then_update,
+        concurrent_first_logins_make_one_row,
+        apps_key_is_its_own_and_stable,
+        app_users_and_our_users_are_separate_profiles,
+        existing_profiles_migrate_to_their_kind,
+    );
+
     use super::*;
 
     pub async fn apps_are_stored(db: Database) {

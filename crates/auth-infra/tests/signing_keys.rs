@@ -4,7 +4,7 @@
 // Helpers outside #[test] functions are not "in tests" for clippy.toml's
 // allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use auth_infra::testdb::TestDatabase;
+use auth_infra::testdb::{TestBackend, TestDatabase};
 use auth_infra::{Database, Kek, KeyStoreError, SigningAlgorithm, SigningKeyStore};
 use chrono::{TimeDelta, Utc};
 
@@ -25,7 +25,8 @@ async fn stored(db: &Database) -> Vec<String> {
         .unwrap()
 }
 
-async fn racing_first_starts_make_one_key(t: TestDatabase) {
+async fn racing_first_starts_make_one_key(backend: TestBackend) {
+    let t = TestDatabase::new(backend);
     let db = open(&t).await;
     let tasks: Vec<_> = (0..6)
         .map(|_| {
@@ -47,7 +48,8 @@ async fn racing_first_starts_make_one_key(t: TestDatabase) {
     assert_eq!(keys[0].generation, 1);
 }
 
-async fn rotations_add_keys_and_algorithm_changes_rotate(t: TestDatabase) {
+async fn rotations_add_keys_and_algorithm_changes_rotate(backend: TestBackend) {
+    let t = TestDatabase::new(backend);
     let db = open(&t).await;
     let store = SigningKeyStore::new(db.clone(), None);
     let now = Utc::now();
@@ -99,7 +101,8 @@ async fn rotations_add_keys_and_algorithm_changes_rotate(t: TestDatabase) {
     assert_eq!(store.load().await.unwrap().len(), 7);
 }
 
-async fn private_keys_are_sealed_under_the_kek(t: TestDatabase) {
+async fn private_keys_are_sealed_under_the_kek(backend: TestBackend) {
+    let t = TestDatabase::new(backend);
     let db = open(&t).await;
     let now = Utc::now();
     // Stored in clear without a KEK …
@@ -132,22 +135,7 @@ async fn private_keys_are_sealed_under_the_kek(t: TestDatabase) {
     assert!(matches!(err, KeyStoreError::WrongKek { .. }), "{err}");
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(auth_infra::testdb::TestDatabase::sqlite()).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                super::$name(auth_infra::testdb::TestDatabase::postgres()).await
-            }
-        }
-    )*};
-}
-
-on_both!(
+auth_infra::on_both_backends!(
     racing_first_starts_make_one_key,
     rotations_add_keys_and_algorithm_changes_rotate,
     private_keys_are_sealed_under_the_kek,

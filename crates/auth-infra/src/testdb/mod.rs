@@ -237,3 +237,56 @@ mod tests {
         );
     }
 }
+
+/// Runs each scenario on SQLite and on PostgreSQL, as the tests
+/// `NAME::sqlite` and `NAME::postgres`: the one way every test crate of
+/// the workspace covers both backends.
+///
+/// - `on_both_backends!(a, b)`: `async fn a(backend: TestBackend)`, each on
+///   a multi-thread tokio runtime.
+/// - `on_both_backends!(sync: a, b)`: `fn a(backend: TestBackend)`, each a
+///   plain `#[test]` (scenarios that run the server binary).
+/// - `on_both_backends!(with run: a, b)`: `run(backend, a).await`, for
+///   scenarios that take something built per backend (a migrated database,
+///   say) from the async function `run`.
+///
+/// The calling crate needs `tokio` (with `macros` and `rt-multi-thread`).
+#[macro_export]
+macro_rules! on_both_backends {
+    (sync: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::testdb::TestBackend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name($crate::testdb::TestBackend::Postgres)
+            }
+        }
+    )*};
+    (with $run:path: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $run($crate::testdb::TestBackend::Sqlite, super::$name).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $run($crate::testdb::TestBackend::Postgres, super::$name).await
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::testdb::TestBackend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name($crate::testdb::TestBackend::Postgres).await
+            }
+        }
+    )*};
+}

@@ -1,8 +1,8 @@
-//! Shared by the adapter test binaries: a migrated database per test, and
-//! the macro that runs every scenario on both backends.
+//! Shared by the adapter test binaries: a migrated database per test, for
+//! `auth_infra::on_both_backends!(with common::on_migrated: …)`.
 
 use auth_infra::Database;
-use auth_infra::testdb::TestDatabase;
+use auth_infra::testdb::{TestBackend, TestDatabase};
 
 /// Connects to a test database and applies the migrations.
 pub async fn open(t: &TestDatabase) -> Database {
@@ -11,26 +11,19 @@ pub async fn open(t: &TestDatabase) -> Database {
     db
 }
 
-/// Generates `name::sqlite` and `name::postgres` for `crate::scenarios::name`,
-/// each on a fresh database of that backend (dropped after the test).
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let t = auth_infra::testdb::TestDatabase::new(auth_infra::testdb::TestBackend::Sqlite);
-                let db = crate::common::open(&t).await;
-                assert_eq!(db.backend(), auth_infra::Backend::Sqlite);
-                crate::scenarios::$name(db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let t = auth_infra::testdb::TestDatabase::new(auth_infra::testdb::TestBackend::Postgres);
-                let db = crate::common::open(&t).await;
-                assert_eq!(db.backend(), auth_infra::Backend::Postgres);
-                crate::scenarios::$name(db).await;
-            }
-        }
-    )*};
+/// Runs `scenario` on a fresh, migrated database of `backend`, dropped
+/// after the test (for `auth_infra::on_both_backends!(with …)`).
+pub async fn on_migrated<F, Fut>(backend: TestBackend, scenario: F)
+where
+    F: FnOnce(Database) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let t = TestDatabase::new(backend);
+    let db = open(&t).await;
+    let expected = match backend {
+        TestBackend::Sqlite => auth_infra::Backend::Sqlite,
+        TestBackend::Postgres => auth_infra::Backend::Postgres,
+    };
+    assert_eq!(db.backend(), expected);
+    scenario(db).await;
 }
