@@ -1,4 +1,5 @@
-//! The in-process harness of the contract suite, and the benchmarks.
+//! The in-process harness of the contract suite (the benchmarks, in
+//! `crates/auth-bench`, start their servers through it too).
 //!
 //! The scenarios themselves live in `auth-qa` (written once against a
 //! [`Target`]); here they run against servers started in this process, each
@@ -9,9 +10,6 @@
 //! ends; no PostgreSQL at all means the test fails, never that it is
 //! skipped). Against a deployment, the same scenarios run with `auth-qa`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-pub mod bench;
-pub mod scale;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -276,20 +274,8 @@ fn domain_user(user: &ChatUser) -> auth_domain::chat::ChatUser {
     }
 }
 
-/// Runs a scenario `async fn NAME(app: TestApp)` on SQLite and on
-/// PostgreSQL, as tests `NAME::sqlite` and `NAME::postgres`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::TestBackend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::TestBackend::Postgres).await
-            }
-        }
-    )*};
-}
+/// Runs each `async fn NAME(backend: TestBackend)` on SQLite and on
+/// PostgreSQL, as tests `NAME::sqlite` and `NAME::postgres`: the one macro of
+/// every test crate (defined with the throwaway databases in
+/// `auth_infra::testdb`).
+pub use auth_infra::on_both_backends;

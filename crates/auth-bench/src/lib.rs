@@ -1,6 +1,21 @@
-//! Shared plumbing of the benchmark binaries (`ws-bench`, `timing-bench`):
-//! start a real `auth-server` process, read figures off it, and write them
-//! into a document between markers. Benchmarks, not tests: they report.
+//! The benchmarks (`load-bench`, `token-bench`, `ws-bench`, `timing-bench`,
+//! `import-bench`; `just bench`, docs/performance.md) and their shared
+//! plumbing: start a real `auth-server` process ([`Server`]), read figures
+//! off it ([`rss_kib`], [`ceiling`]), drive it ([`http`], [`bare`]), fill a
+//! database like a deployment of some years ([`scale`]), and write the
+//! figures into a document between markers ([`write_section`]).
+//! Benchmarks, not tests: they report, and assert nothing about time.
+//!
+//! A workspace member of its own, so that the contract-test crate does not
+//! build argon2 or the foreign hash schemes for them.
+
+// A benchmark harness: failing loudly on any unexpected state is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod bare;
+pub mod ceiling;
+pub mod http;
+pub mod scale;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -4,13 +4,13 @@
 //! foreign password scheme next to argon2id. Writes the figures into
 //! `docs/performance.md` (`import-bench` section).
 //!
-//! `cargo run --release -p auth-contract-tests --bin import-bench -- --accounts 100000`
+//! `cargo run --release -p auth-bench --bin import-bench -- --accounts 100000`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use auth_contract_tests::bench::{arg, machine, ms, percentile, write_section};
+use auth_bench::{arg, machine, ms, percentile, write_section};
 use auth_contract_tests::{Settings, TestBackend, TestDatabase};
 use auth_domain::password::SpringPbkdf2;
 use auth_domain::ports::PasswordHasher as _;

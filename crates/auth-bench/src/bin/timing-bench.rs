@@ -9,13 +9,13 @@
 //! must be identical) and `account` (whose document distinguishes them by
 //! message, but not by time). Reports medians and their ratio.
 //!
-//! `cargo run --release -p auth-contract-tests --bin timing-bench -- [--rounds N] [--server PATH] [--out FILE]`
+//! `cargo run --release -p auth-bench --bin timing-bench -- [--rounds N] [--server PATH] [--out FILE]`
 // A benchmark harness: failing loudly on any unexpected state is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
-use auth_contract_tests::bench::{Server, arg, machine, ms, percentile, write_section};
+use auth_bench::{Server, arg, machine, ms, percentile, write_section};
 use serde_json::{Value, json};
 
 async fn timed(client: &reqwest::Client, url: &str, body: &Value) -> (Duration, u16, String) {
@@ -133,7 +133,7 @@ async fn main() {
     );
     let body = format!(
         "Measured {date} on {machine}, `{binary}` on SQLite, {rounds} interleaved rounds \
-         (`cargo run --release -p auth-contract-tests --bin timing-bench -- --rounds {rounds}`).\n\n\
+         (`cargo run --release -p auth-bench --bin timing-bench -- --rounds {rounds}`).\n\n\
          | failed login | existing account (median) | no such account (median) | ratio | verdict |\n\
          |---|---|---|---|---|\n\
          | `standard` `POST /api/auth/login` | {sk} | {su} | {sr:.3} | {sv} |\n\

@@ -16,13 +16,13 @@
 //! `AuthClient` (keys cached; each verify is a full signature check: the
 //! client does not cache verdicts).
 //!
-//! Usage: `cargo run --release -p auth-contract-tests --bin token-bench --
+//! Usage: `cargo run --release -p auth-bench --bin token-bench --
 //! [--n N] [--rounds R] [--out FILE]`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 
-use auth_contract_tests::bench::{arg, machine, write_section};
+use auth_bench::{arg, machine, write_section};
 use auth_contract_tests::{TestApp, TestBackend};
 use auth_domain::ports::TokenCodec;
 use auth_domain::session::SessionId;
@@ -160,7 +160,7 @@ async fn main() {
         parallel.push((n * cores) as f64 / started.elapsed().as_secs_f64());
     }
     let body = format!(
-        "Measured by `token-bench` ({}; {rounds} rounds, medians; `cargo run --release -p auth-contract-tests --bin token-bench`).\n\n\
+        "Measured by `token-bench` ({}; {rounds} rounds, medians; `cargo run --release -p auth-bench --bin token-bench`).\n\n\
          {table}\n\
          `auth-client` (ES256, keys cached, a full signature check per call): **{:.0} verifications/s** on one task, \
          **{:.0}/s** with {cores} tasks on one client.",

@@ -13,7 +13,7 @@
 //!    recorded (p50/p99).
 //!
 //! Usage (see `just bench-ws`):
-//! `cargo run --release -p auth-contract-tests --bin ws-bench -- [--sockets N] [--rounds N] [--server PATH] [--out FILE]`
+//! `cargo run --release -p auth-bench --bin ws-bench -- [--sockets N] [--rounds N] [--server PATH] [--out FILE]`
 //!
 //! Every wait is bounded; the child servers are killed on exit.
 // A benchmark harness: failing loudly on any unexpected state is the point.
@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use auth_bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::TestDatabase;
-use auth_contract_tests::bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::ws::{Frame, connect};
 use serde_json::{Value, json};
 
@@ -189,7 +189,7 @@ async fn main() {
     let section = format!(
         "\
          Measured {date} on {machine}, release build, PostgreSQL 127.0.0.1, two `auth-server` processes on one database \
-         (`cargo run --release -p auth-contract-tests --bin ws-bench -- --sockets {sockets} --rounds {rounds}`).\n\n\
+         (`cargo run --release -p auth-bench --bin ws-bench -- --sockets {sockets} --rounds {rounds}`).\n\n\
          | figure | value | aim |\n|---|---|---|\n\
          | idle authenticated sockets held by one instance | {sockets} (all {live} received a push) | 10,000 |\n\
          | instance RSS, idle → with the sockets | {idle:.1} MiB → {full:.1} MiB | under 150 MB with 10,000 |\n\
