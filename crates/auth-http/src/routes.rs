@@ -267,12 +267,22 @@ impl RoutePlan {
             .collect()
     }
 
-    /// Registers every route on an actix app, in path order. actix tries
-    /// routes in registration order, and in ASCII every literal character
-    /// sorts before `{`: a literal segment (`/api/auth/me`) is always tried
-    /// before a parameter at the same place (`/api/auth/{provider}`).
+    /// Registers every route on an actix app: every literal path first, then
+    /// the paths with parameters, each in path order. actix tries routes in
+    /// registration order, so a literal path (`/api/auth/me`) always wins
+    /// over a parameter that would also match it (`/api/auth/{provider}`),
+    /// and a request for a literal path is matched by string comparisons
+    /// alone: a parameterized route costs a regex match to rule out (two of
+    /// them, `GET /api/auth/check/…/{…}`, were about a sixth of the work of a
+    /// `GET /api/auth/me` before; docs/performance.md).
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
-        for ((_, path), mounted) in &self.routes {
+        let literal = |path: &str| !path.contains('{');
+        let in_order = self
+            .routes
+            .iter()
+            .filter(|((_, path), _)| literal(path))
+            .chain(self.routes.iter().filter(|((_, path), _)| !literal(path)));
+        for ((_, path), mounted) in in_order {
             let route = match mounted {
                 Mounted::One(route) => match route.rate_limit {
                     Some(refuse) => (route.to)().wrap(from_fn(move |req, next| limited(refuse, req, next))),

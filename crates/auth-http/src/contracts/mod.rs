@@ -31,7 +31,18 @@ pub const ACCOUNT_DISABLED: &str = "비활성화된 계정입니다. 관리자�
 /// The access token from `Authorization: Bearer …` (the scheme is matched
 /// case-insensitively).
 pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let bytes = req.headers().get(header::AUTHORIZATION)?.as_bytes();
+    // What `HeaderValue::to_str` accepts (visible ASCII and tab), checked
+    // without an early exit so that it runs a word at a time: on the
+    // token-only path (`GET /api/auth/me`) the byte-by-byte check of a
+    // 450-byte token cost more than the rest of the header handling.
+    let refused = bytes.iter().fold(false, |refused, &b| {
+        refused | !(b == b'\t' || (0x20..0x7f).contains(&b))
+    });
+    if refused {
+        return None;
+    }
+    let value = std::str::from_utf8(bytes).ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -61,4 +72,48 @@ pub(crate) use envelope::TOO_MANY_REQUESTS;
 /// `2025-12-08T11:00:00.000Z`, the shape the `picsel` document shows.
 pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+    use actix_web::test::TestRequest;
+
+    use super::bearer_token;
+
+    /// The fast check accepts exactly what `HeaderValue::to_str` accepts.
+    #[test]
+    fn bearer_token_accepts_what_to_str_accepts() {
+        let cases: Vec<Vec<u8>> = vec![
+            b"Bearer abc.def.ghi".to_vec(),
+            b"bearer abc".to_vec(),
+            b"Bearer \tabc\t".to_vec(),
+            b"Bearer a\x01b".to_vec(),
+            b"Bearer a\x7fb".to_vec(),
+            "Bearer 토큰".as_bytes().to_vec(),
+            b"Bearer a\xffb".to_vec(),
+            b"Basic abc".to_vec(),
+            b"Bearer ".to_vec(),
+            b"Bearer".to_vec(),
+        ];
+        let mut compared = 0;
+        for raw in cases {
+            // Control characters and DEL cannot be in a header value at all.
+            let Ok(value) = HeaderValue::from_bytes(&raw) else {
+                continue;
+            };
+            compared += 1;
+            let expected = value.to_str().ok().and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                let token = token.trim();
+                (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+            });
+            let req = TestRequest::default()
+                .insert_header((actix_web::http::header::AUTHORIZATION, value))
+                .to_http_request();
+            assert_eq!(bearer_token(&req).map(str::to_owned), expected, "{raw:?}");
+        }
+        assert_eq!(compared, 8, "the non-ASCII values are compared too");
+        assert_eq!(bearer_token(&TestRequest::default().to_http_request()), None);
+    }
 }
