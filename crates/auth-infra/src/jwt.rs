@@ -314,7 +314,8 @@ impl TokenCodec for JwtCodec {
             non_empty(&self.inner.issuer),
             non_empty(&self.inner.audience),
         );
-        jsonwebtoken::encode(&header, &wire, key.encoding()).map_err(|e| PortError::new("sign token", e))
+        key.sign(&header, &wire)
+            .map_err(|e| PortError::new("sign token", e))
     }
 
     fn sign_refresh(&self, claims: &RefreshClaims) -> Result<String, PortError> {

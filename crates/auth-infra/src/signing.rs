@@ -204,6 +204,8 @@ pub struct SigningKey {
     kid: Arc<str>,
     alg: SigningAlgorithm,
     encoding: EncodingKey,
+    /// The private key parsed once (ES256, EdDSA).
+    signer: Signer,
     decoding: DecodingKey,
     /// The public key as published (`None` for HS256: never published).
     jwk: Option<Value>,
@@ -226,7 +228,73 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// A private key parsed once, ready to sign. `jsonwebtoken::encode` parses
+/// the PKCS#8 document again on every call, and for ES256 and EdDSA that
+/// derives and checks the public key too (a scalar multiplication): that
+/// was half the CPU of a token rotation (docs/performance.md, "The write
+/// path"). RSA and HMAC keys go through `jsonwebtoken::encode`, whose setup
+/// is small next to their signature (RSA) or is a copy of the secret (HMAC).
+enum Signer {
+    Es256(Box<p256::ecdsa::SigningKey>),
+    EdDsa(Box<ed25519_dalek::SigningKey>),
+    Encode,
+}
+
+impl Signer {
+    fn of(alg: SigningAlgorithm, pem: &str) -> Result<Self, KeyError> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        let bad = |_| KeyError::BadPem { alg, extra: "" };
+        Ok(match alg {
+            SigningAlgorithm::Es256 => Self::Es256(Box::new(
+                p256::ecdsa::SigningKey::from_pkcs8_pem(pem).map_err(bad)?,
+            )),
+            SigningAlgorithm::EdDsa => Self::EdDsa(Box::new(
+                ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map_err(bad)?,
+            )),
+            SigningAlgorithm::Rs256 | SigningAlgorithm::Hs256 => Self::Encode,
+        })
+    }
+}
+
 impl SigningKey {
+    /// Signs `claims` under `header` as a compact JWS (`header.claims.sig`,
+    /// each part base64url without padding): byte for byte what
+    /// `jsonwebtoken::encode` makes with this key (both signatures are
+    /// deterministic), without parsing the key again.
+    ///
+    /// # Errors
+    /// When the claims cannot be serialized or the signature fails.
+    pub(crate) fn sign<T: serde::Serialize>(
+        &self,
+        header: &jsonwebtoken::Header,
+        claims: &T,
+    ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let message = || -> Result<String, serde_json::Error> {
+            Ok(format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?),
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?)
+            ))
+        };
+        let (message, signature) = match &self.signer {
+            Signer::Encode => return Ok(jsonwebtoken::encode(header, claims, &self.encoding)?),
+            Signer::Es256(key) => {
+                let message = message()?;
+                let (signature, _) = key.sign_recoverable(message.as_bytes())?;
+                (message, signature.to_vec())
+            }
+            Signer::EdDsa(key) => {
+                use ed25519_dalek::Signer as _;
+                let message = message()?;
+                let signature = key.sign(message.as_bytes()).to_vec();
+                (message, signature)
+            }
+        };
+        Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+
     /// An asymmetric key from a PKCS#8 PEM private key (see
     /// [`normalize_pem`]); its `kid` is the RFC 7638 thumbprint of its
     /// public key.
@@ -249,6 +317,7 @@ impl SigningKey {
             SigningAlgorithm::Hs256 => return Err(KeyError::Symmetric),
         }
         .map_err(|_| bad())?;
+        let signer = Signer::of(alg, &pem)?;
         let mut jwk =
             Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(|e| KeyError::Publish(e.to_string()))?;
         let kid = jwk
@@ -267,6 +336,7 @@ impl SigningKey {
             kid: kid.into(),
             alg,
             encoding,
+            signer,
             decoding,
             jwk: Some(jwk),
             generation,
@@ -284,6 +354,7 @@ impl SigningKey {
             kid: format!("hs256-{}", &hex::encode(digest)[..16]).into(),
             alg: SigningAlgorithm::Hs256,
             encoding: EncodingKey::from_secret(secret),
+            signer: Signer::Encode,
             decoding: DecodingKey::from_secret(secret),
             jwk: None,
             generation: 1,
@@ -306,6 +377,7 @@ impl SigningKey {
         self.kid.clone()
     }
 
+    #[cfg(test)]
     pub(crate) fn encoding(&self) -> &EncodingKey {
         &self.encoding
     }
@@ -489,6 +561,38 @@ mod tests {
     fn key(generation: i64, activates: i64) -> SigningKey {
         let pem = generate_pem(SigningAlgorithm::Es256).unwrap();
         SigningKey::from_pem(SigningAlgorithm::Es256, &pem, generation, at(0), at(activates)).unwrap()
+    }
+
+    /// The cached signer makes exactly the token `jsonwebtoken::encode`
+    /// makes (ES256 and Ed25519 signatures are deterministic), and it
+    /// verifies with the published key.
+    #[test]
+    fn the_cached_signer_signs_as_jsonwebtoken_does() {
+        for alg in [
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa,
+            SigningAlgorithm::Rs256,
+        ] {
+            let pem = generate_pem(alg).unwrap();
+            let key = SigningKey::from_pem(alg, &pem, 1, at(0), at(0)).unwrap();
+            let mut header = jsonwebtoken::Header::new(alg.jwt());
+            header.kid = Some(key.kid().to_owned());
+            let claims = json!({"sub": "someone", "exp": 4_000_000_000_i64, "typ": "access"});
+            let ours = key.sign(&header, &claims).unwrap();
+            let theirs = jsonwebtoken::encode(&header, &claims, key.encoding()).unwrap();
+            assert_eq!(ours, theirs, "{alg:?}");
+            let mut validation = jsonwebtoken::Validation::new(alg.jwt());
+            validation.validate_aud = false;
+            let decoded = jsonwebtoken::decode::<Value>(&ours, key.decoding(), &validation).unwrap();
+            assert_eq!(decoded.claims, claims, "{alg:?}");
+        }
+        let hs = SigningKey::hs256(b"0123456789abcdef0123456789abcdef", at(0));
+        let header = jsonwebtoken::Header::new(Algorithm::HS256);
+        let claims = json!({"sub": "someone", "exp": 4_000_000_000_i64});
+        assert_eq!(
+            hs.sign(&header, &claims).unwrap(),
+            jsonwebtoken::encode(&header, &claims, hs.encoding()).unwrap()
+        );
     }
 
     #[test]

@@ -216,28 +216,6 @@ impl Drop for TestDatabase {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgresql://h:5432", "x"), "postgresql://h:5432/x");
-        assert_eq!(
-            with_database("postgres://h?sslmode=disable", "x"),
-            "postgres://h/x?sslmode=disable"
-        );
-    }
-}
-
 /// Runs each scenario on SQLite and on PostgreSQL, as the tests
 /// `NAME::sqlite` and `NAME::postgres`: the one way every test crate of
 /// the workspace covers both backends.
@@ -289,4 +267,26 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgresql://h:5432", "x"), "postgresql://h:5432/x");
+        assert_eq!(
+            with_database("postgres://h?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+    }
 }

@@ -116,6 +116,8 @@ struct Figures {
     me: f64,
     bare: f64,
     refreshes: f64,
+    /// PostgreSQL with `synchronous_commit=off`: rotations per second.
+    control_refreshes: Option<f64>,
 }
 
 struct Params {
@@ -297,6 +299,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
     // whose connections do not wait for the WAL flush at commit
     // (`synchronous_commit=off`; a diagnosis, not a recommendation).
     let mut control = None;
+    let mut control_server = None;
     if backend == TestBackend::Postgres {
         let url = format!("{}?options=-c%20synchronous_commit%3Doff", db.url());
         let other = start(params, &url, &mail).await;
@@ -310,6 +313,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
         i.sort();
         f.sort();
         control = Some((i, f));
+        control_server = Some(other);
     }
 
     // 5. Token-only vs bare, interleaved.
@@ -343,15 +347,27 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
         pairs.push(login(&client, &base, &users[i % users.len()]).await);
     }
     let mut refreshes = vec![];
-    for _ in 0..params.rounds {
+    // On PostgreSQL, the same rotations on the control server (no WAL
+    // flush at commit), taking turns with the real one: how much of the
+    // write path's limit is the flush itself.
+    let mut control_refreshes = vec![];
+    for round in 0..params.rounds {
+        let control_first = round % 2 == 1;
+        if let (Some(other), true) = (&control_server, control_first) {
+            control_refreshes.push(control_rotations(&client, &other.base, &users, params.seconds).await);
+        }
         refreshes.push(refresh_throughput(&base, pairs.clone(), params.seconds).await);
+        if let (Some(other), false) = (&control_server, control_first) {
+            control_refreshes.push(control_rotations(&client, &other.base, &users, params.seconds).await);
+        }
         // The pairs were rotated: log in afresh for the next round.
         pairs.clear();
         for i in 0..4 * cores() {
             pairs.push(login(&client, &base, &users[i % users.len()]).await);
         }
     }
-    eprintln!("[{name}] refresh throughput {refreshes:?}");
+    drop(control_server);
+    eprintln!("[{name}] refresh throughput {refreshes:?}, control (no WAL flush) {control_refreshes:?}");
 
     // 7. Idle again: after the idle threads of the runtimes' blocking pools
     // have exited (tokio keeps them 10 s) and the hashing threads have
@@ -384,7 +400,17 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
         me: median(&mut mes),
         bare: median(&mut bares),
         refreshes: median(&mut refreshes),
+        control_refreshes: (!control_refreshes.is_empty()).then(|| median(&mut control_refreshes)),
     }
+}
+
+/// Rotation throughput on `base` with fresh logins, 4 sessions per core.
+async fn control_rotations(client: &reqwest::Client, base: &str, users: &[String], seconds: f64) -> f64 {
+    let mut pairs = vec![];
+    for i in 0..4 * cores() {
+        pairs.push(login(client, base, &users[i % users.len()]).await);
+    }
+    refresh_throughput(base, pairs, seconds).await
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -482,6 +508,14 @@ fn report(params: &Params, figures: &[Figures]) -> String {
         "refresh (rotation, a database write) throughput, 4 sessions per core",
         &|f| format!("{:.0}/s", f.refreshes),
         "",
+    );
+    row(
+        "control: the same rotations with `synchronous_commit=off` (no WAL flush at commit), taking turns",
+        &|f| match f.control_refreshes {
+            Some(c) => format!("{c:.0}/s ({:.2}× the real one)", c / f.refreshes),
+            None => "–".into(),
+        },
+        "diagnosis only",
     );
     row(
         "idle RSS: after start / 12 s after the load above",

@@ -172,6 +172,22 @@ pub(crate) async fn scale_round(side: &mut ScaleSide, seconds: f64, round: usize
         seconds,
     )
     .await;
+    // An administrator looking up one account by its email: on the full
+    // database one match among `accounts`, on the empty one none.
+    let search = hammer(
+        side.addr,
+        get_request(
+            &format!(
+                "/internal/users?query=scale{}%40scale.test&limit=20",
+                77_777 + round
+            ),
+            Some(ADMIN_TOKEN),
+        ),
+        2 * cores(),
+        seconds,
+    )
+    .await;
+    let handshakes = socket_handshakes(&side.server.base, &side.pair.0, seconds).await;
     vec![
         logins,
         ms_f(percentile(&lat, 50.0)),
@@ -183,7 +199,29 @@ pub(crate) async fn scale_round(side: &mut ScaleSide, seconds: f64, round: usize
         signups,
         sends,
         code_check,
+        search,
+        handshakes,
     ]
+}
+
+/// The admin bearer of the scale servers (`AUTH_ADMIN_TOKEN`).
+pub(crate) const ADMIN_TOKEN: &str = "load-bench-admin-token-0123456789abcdef";
+
+/// WebSocket handshakes per second on one client, each authenticated with
+/// `access` (the token and its session row are checked) and closed again.
+pub(crate) async fn socket_handshakes(base: &str, access: &str, seconds: f64) -> f64 {
+    let url = format!("{}/ws?token={access}", base.replacen("http", "ws", 1));
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut done = 0u64;
+    while Instant::now() < until {
+        let socket = auth_contract_tests::ws::connect(&url, &[])
+            .await
+            .unwrap_or_else(|(status, body)| panic!("socket refused: {status} {body}"));
+        drop(socket);
+        done += 1;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
 }
 
 pub(crate) fn ms_f(d: Duration) -> f64 {
@@ -238,6 +276,16 @@ pub(crate) fn scale_series() -> Vec<Series> {
             "/s",
             Better::Higher,
         ),
+        Series::new(
+            "admin user search for one account by email (`GET /internal/users?query=…`), req/s",
+            "/s",
+            Better::Higher,
+        ),
+        Series::new(
+            "socket handshake (`GET /ws` with an access token, then closed), per second on one client",
+            "/s",
+            Better::Higher,
+        ),
         Series::new("steady-state RSS 12 s after the rounds", " MB", Better::Lower),
     ]
 }
@@ -261,8 +309,9 @@ pub(crate) async fn scale(params: &Params, backend: TestBackend, accounts: u64) 
     let fill_time = fill_started.elapsed();
     let size = db_size(backend, full_db.url()).await;
     let client = reqwest::Client::new();
-    let empty_server = start(params, empty_db.url(), &mail).await;
-    let full_server = start(params, full_db.url(), &mail).await;
+    let admin = [("AUTH_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned())];
+    let empty_server = start_with(params, empty_db.url(), &mail, &admin).await;
+    let full_server = start_with(params, full_db.url(), &mail, &admin).await;
     let empty_users = seed_users(&client, &empty_server.base).await;
     // Logins on the full database spread over the filled accounts.
     let n = 4 * cores() * 8;
@@ -322,8 +371,6 @@ pub(crate) async fn scale(params: &Params, backend: TestBackend, accounts: u64) 
             if met { "yes" } else { "**no**" }
         ));
     }
-    table.push_str("| admin user search | – | – | – | not measured: no search endpoint on this branch |\n");
-    table.push_str("| socket handshake | – | – | – | not measured (see the socket section) |\n");
     table
 }
 
