@@ -143,6 +143,7 @@ impl JwtCodec {
     /// `audience` (both left out when empty), refresh tokens HS256 under
     /// `refresh_secret`.
     pub fn new(ring: KeyRing, refresh_secret: &[u8], issuer: &str, audience: &str) -> Self {
+        crate::jwt_crypto::install();
         Self {
             inner: Arc::new(Inner {
                 ring: RwLock::new(Arc::new(ring)),

@@ -40,6 +40,7 @@ mod events;
 mod foreign_hash;
 mod hasher;
 mod jwt;
+mod jwt_crypto;
 mod mail;
 mod mail_templates;
 mod oauth;
