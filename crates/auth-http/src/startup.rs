@@ -139,21 +139,9 @@ pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError
     })
 }
 
-/// Builds the domain service over real adapters (every area: what the
-/// server holds).
-///
-/// # Errors
-/// [`StartupError`] when the signing key or the hasher cannot be set up.
-pub async fn build_service(
-    settings: &Settings,
-    db: &Database,
-    events: Arc<dyn EventBus>,
-) -> Result<AuthService, StartupError> {
-    let keys = TokenKeys::load(settings, db).await?;
-    build_service_with(settings, db, events, &keys).await
-}
-
-/// Builds the domain service over real adapters, signing with `keys`.
+/// Builds the domain service over real adapters, signing with `keys`:
+/// every area, what the server holds. (A command builds only its area:
+/// see the builders below.)
 ///
 /// # Errors
 /// [`StartupError`] when the hasher, the mailer or a port cannot be set up.
