@@ -1,4 +1,6 @@
-//! Sign-up, withdrawal and availability checks.
+//! [`Accounts`], the account use cases: sign-up, withdrawal and
+//! availability checks here, password login and the password gate in
+//! [`super::login`].
 
 use std::sync::Arc;
 
@@ -14,6 +16,77 @@ use crate::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
 use crate::verification::{CodePurpose, StoredCode};
 
 use crate::identity::login::{GateError, Identifier, PasswordCheck};
+
+/// A sign-up request, as typed by the user.
+#[derive(Clone)]
+pub struct SignUp {
+    /// Wanted login id.
+    pub login_id: String,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Wanted password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignUp")
+            .field("login_id", &self.login_id)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a sign-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignUpError {
+    /// The login id breaks the format rules.
+    #[error("invalid login id")]
+    InvalidLoginId,
+    /// The email is not an address.
+    #[error("invalid email")]
+    InvalidEmail,
+    /// The name is empty, too long or has control characters.
+    #[error("invalid name")]
+    InvalidName,
+    /// The password breaks the password policy.
+    #[error(transparent)]
+    WeakPassword(#[from] PolicyViolation),
+    /// Sign-up requires a checked `SIGN_UP` code for this email (within the
+    /// window) and there is none.
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// The login id or email belongs to another account.
+    #[error("duplicate {0:?}")]
+    Duplicate(UniqueField),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a withdrawal failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawError {
+    /// No account has this login id.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many failed password checks for this login id or from this IP:
+    /// refused without checking the password.
+    #[error("throttled")]
+    Throttled {
+        /// How long until a new attempt is accepted.
+        retry_after: chrono::TimeDelta,
+    },
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
 
 /// The account use cases: sign-up, password login (and the password gate
 /// behind it), withdrawal, availability checks. Cheap to clone.
@@ -92,77 +165,6 @@ impl Accounts {
             background,
         }
     }
-}
-
-/// A sign-up request, as typed by the user.
-#[derive(Clone)]
-pub struct SignUp {
-    /// Wanted login id.
-    pub login_id: String,
-    /// Email.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// Wanted password.
-    pub password: String,
-}
-
-impl std::fmt::Debug for SignUp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignUp")
-            .field("login_id", &self.login_id)
-            .field("email", &self.email)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Why a sign-up failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SignUpError {
-    /// The login id breaks the format rules.
-    #[error("invalid login id")]
-    InvalidLoginId,
-    /// The email is not an address.
-    #[error("invalid email")]
-    InvalidEmail,
-    /// The name is empty, too long or has control characters.
-    #[error("invalid name")]
-    InvalidName,
-    /// The password breaks the password policy.
-    #[error(transparent)]
-    WeakPassword(#[from] PolicyViolation),
-    /// Sign-up requires a checked `SIGN_UP` code for this email (within the
-    /// window) and there is none.
-    #[error("email not verified")]
-    EmailNotVerified,
-    /// The login id or email belongs to another account.
-    #[error("duplicate {0:?}")]
-    Duplicate(UniqueField),
-    /// Infrastructure failure.
-    #[error(transparent)]
-    Internal(#[from] PortError),
-}
-
-/// Why a withdrawal failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WithdrawError {
-    /// No account has this login id.
-    #[error("unknown user")]
-    UnknownUser,
-    /// The password does not match.
-    #[error("wrong password")]
-    WrongPassword,
-    /// Too many failed password checks for this login id or from this IP:
-    /// refused without checking the password.
-    #[error("throttled")]
-    Throttled {
-        /// How long until a new attempt is accepted.
-        retry_after: chrono::TimeDelta,
-    },
-    /// Infrastructure failure.
-    #[error(transparent)]
-    Internal(#[from] PortError),
 }
 
 impl Accounts {

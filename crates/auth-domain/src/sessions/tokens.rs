@@ -1,4 +1,6 @@
-//! Refresh, reissue (rotation with reuse detection) and logout.
+//! [`Sessions`], the session use cases: refresh, reissue (rotation with
+//! reuse detection) and logout here; whether a session is live in
+//! [`super::status`].
 
 use std::sync::Arc;
 
@@ -9,6 +11,75 @@ use crate::service::ServiceCore;
 use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome, SessionId};
 use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 use crate::token::{AccessClaims, IssuedAccess, RefreshClaims, TokenError, TokenPair};
+
+/// Why a refresh (new access token, same refresh token) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Not a refresh token of ours, expired, unknown, or its session is
+    /// revoked.
+    #[error("invalid refresh token")]
+    Invalid,
+    /// The token had been spent by a rotation: treated as theft, and the
+    /// whole session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a reissue (rotation) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReissueError {
+    /// The access token is not ours (an expired one is accepted).
+    #[error("invalid access token")]
+    InvalidAccessToken,
+    /// The refresh token is not ours, expired, unknown, or its session is
+    /// revoked.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// The two tokens belong to different sessions.
+    #[error("tokens belong to different sessions")]
+    SessionMismatch,
+    /// A spent refresh token was presented outside the grace window: the
+    /// whole session is now revoked.
+    #[error("refresh token reused; session revoked")]
+    Reused,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Why a logout failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The token is not ours, or expired.
+    #[error("invalid token")]
+    InvalidToken,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// The verdict on a presented refresh token.
+enum RefreshVerdict {
+    /// Unspent, session live.
+    Fresh(RefreshClaims),
+    /// Spent within the grace window, session live.
+    Graced(RefreshClaims),
+}
+
+enum RefreshRefusal {
+    Invalid,
+    Reused,
+    Port(PortError),
+}
+
+impl From<PortError> for RefreshRefusal {
+    fn from(e: PortError) -> Self {
+        Self::Port(e)
+    }
+}
 
 /// The session use cases: verifying access tokens, refresh, reissue,
 /// logout ([`crate::sessions::tokens`]), whether a session is live, and
@@ -87,75 +158,6 @@ impl Sessions {
     async fn audit_session(&self, kind: crate::audit::AuditKind, sid: SessionId, caller: &Caller) {
         let user = self.store().get(sid).await.ok().flatten().map(|s| s.user_id);
         self.core.audit(kind, user, Some(sid), caller).await;
-    }
-}
-
-/// Why a refresh (new access token, same refresh token) failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    /// Not a refresh token of ours, expired, unknown, or its session is
-    /// revoked.
-    #[error("invalid refresh token")]
-    Invalid,
-    /// The token had been spent by a rotation: treated as theft, and the
-    /// whole session is now revoked.
-    #[error("refresh token reused; session revoked")]
-    Reused,
-    /// Infrastructure failure.
-    #[error(transparent)]
-    Internal(#[from] PortError),
-}
-
-/// Why a reissue (rotation) failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReissueError {
-    /// The access token is not ours (an expired one is accepted).
-    #[error("invalid access token")]
-    InvalidAccessToken,
-    /// The refresh token is not ours, expired, unknown, or its session is
-    /// revoked.
-    #[error("invalid refresh token")]
-    InvalidRefreshToken,
-    /// The two tokens belong to different sessions.
-    #[error("tokens belong to different sessions")]
-    SessionMismatch,
-    /// A spent refresh token was presented outside the grace window: the
-    /// whole session is now revoked.
-    #[error("refresh token reused; session revoked")]
-    Reused,
-    /// Infrastructure failure.
-    #[error(transparent)]
-    Internal(#[from] PortError),
-}
-
-/// Why a logout failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LogoutError {
-    /// The token is not ours, or expired.
-    #[error("invalid token")]
-    InvalidToken,
-    /// Infrastructure failure.
-    #[error(transparent)]
-    Internal(#[from] PortError),
-}
-
-/// The verdict on a presented refresh token.
-enum RefreshVerdict {
-    /// Unspent, session live.
-    Fresh(RefreshClaims),
-    /// Spent within the grace window, session live.
-    Graced(RefreshClaims),
-}
-
-enum RefreshRefusal {
-    Invalid,
-    Reused,
-    Port(PortError),
-}
-
-impl From<PortError> for RefreshRefusal {
-    fn from(e: PortError) -> Self {
-        Self::Port(e)
     }
 }
 
