@@ -139,3 +139,44 @@ pub trait AuditLog: Send + Sync {
     /// [`PortError`] on infrastructure failure.
     async fn recent(&self, user: Option<UserId>, limit: u32) -> Result<Vec<AuditEvent>, PortError>;
 }
+
+/// Reading the audit trail (the administrator's view of it). Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct AuditTrail {
+    log: std::sync::Arc<dyn AuditLog>,
+}
+
+impl std::fmt::Debug for AuditTrail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditTrail { .. }")
+    }
+}
+
+impl AuditTrail {
+    /// The trail stored in `log`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::audit::AuditTrail;
+    /// use auth_domain::testing::RecordingAudit;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let trail = AuditTrail::new(Arc::new(RecordingAudit::default()));
+    /// assert!(trail.recent(None, 50).await.expect("read").is_empty());
+    /// # }
+    /// ```
+    pub fn new(log: std::sync::Arc<dyn AuditLog>) -> Self {
+        Self { log }
+    }
+
+    /// The latest audit events, newest first, of one user or of everyone
+    /// (`limit` at most 1000).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn recent(&self, user: Option<UserId>, limit: u32) -> Result<Vec<AuditEvent>, PortError> {
+        self.log.recent(user, limit.clamp(1, 1000)).await
+    }
+}

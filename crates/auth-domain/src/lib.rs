@@ -2,8 +2,9 @@
 //!
 //! This crate holds everything the service *decides*: users and their
 //! validated fields, sessions and refresh-token rotation, token claims,
-//! password policy, the use cases that combine them ([`service::AuthService`]),
-//! and the ports ([`ports`]) through which the outside world is reached.
+//! password policy, the use cases that combine them (one service per area,
+//! bundled in [`service::AuthService`]), and the ports ([`ports`]) through
+//! which the outside world is reached.
 //!
 //! Architecture invariant: this crate depends on no I/O crate (no actix,
 //! diesel, lettre, oauth2, jsonwebtoken, argon2, reqwest, tokio). Time and

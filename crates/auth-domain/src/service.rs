@@ -1,42 +1,72 @@
-//! The use cases. [`AuthService`] holds the ports and exposes one method
-//! per use case; each returns its own error enum. Handlers parse a request,
-//! call one method, and render the result in their contract's envelope.
+//! The use cases, as one service per area, and [`AuthService`], the
+//! bundle of all of them that the HTTP layer holds.
+//!
+//! Each area service is a small, cheap-to-clone struct built from only the
+//! ports its use cases work through, and exposes one method per use case;
+//! each returns its own error enum. Handlers parse a request, call one
+//! method (`auth.sessions().refresh(..)`), and render the result in their
+//! contract's envelope.
+//!
+//! | Service | Use cases | Built from |
+//! |---------|-----------|------------|
+//! | [`Accounts`] | sign-up, login, withdrawal, availability | a [`SessionIssuer`], users, hasher, codes, throttle, background |
+//! | [`Verification`] | send and check codes, password reset | a [`ServiceCore`], users, codes, mailer, hasher, a [`SessionRevoker`] |
+//! | [`Sessions`] | verify, refresh, reissue, logout, live status, notify | a [`SessionIssuer`], users |
+//! | [`Social`] | social login | a [`SessionIssuer`], users, [`SocialPorts`] |
+//! | [`Apps`] | register, list, delete, re-key applications; client check | a [`ServiceCore`], app store, app tokens |
+//! | [`Chat`] | chat login, chat socket identity | [`Sessions`], users, [`ChatPorts`] |
+//! | [`UserAdmin`] | find, view, disable, enable users | a [`ServiceCore`], users, identities, hasher, a [`SessionRevoker`] |
+//! | [`SessionAdmin`] | list and revoke a user's sessions | a [`ServiceCore`], users, a [`SessionRevoker`] |
+//! | [`Import`] | import accounts with their hashes | a [`ServiceCore`], users, hasher |
+//! | [`AuditTrail`] | read the audit trail | the audit log |
+//!
+//! Three small pieces are shared between them: the [`ServiceCore`] (clock,
+//! randomness, policy, and the audit trail's writer), the
+//! [`SessionRevoker`] (revoking sessions and announcing it to devices) and
+//! the [`SessionIssuer`] (signing token pairs and opening sessions, for
+//! every area that logs a user in).
 //!
 //! The use cases live in their areas ([`crate::identity`],
 //! [`crate::sessions`], [`crate::verification`], [`crate::social`],
-//! [`crate::chat`], [`crate::import`], [`crate::admin`]); their types are
-//! re-exported here.
+//! [`crate::chat`], [`crate::import`], [`crate::admin`]); their services
+//! and types are re-exported here.
 
-pub use crate::admin::{AccountChange, AdminError, MAX_USER_PAGE, MAX_USER_QUERY_CHARS, UserPage};
+pub use crate::admin::{
+    AccountChange, AdminError, MAX_USER_PAGE, MAX_USER_QUERY_CHARS, SessionAdmin, UserAdmin, UserPage,
+};
+pub use crate::audit::AuditTrail;
 pub use crate::caller::Caller;
 pub use crate::chat::use_cases::{
-    ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput, CreateAppError,
+    Apps, Chat, ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput,
+    CreateAppError,
 };
-pub use crate::identity::account::{SignUp, SignUpError, WithdrawError};
+pub use crate::identity::account::{Accounts, SignUp, SignUpError, WithdrawError};
 pub use crate::identity::login::{Identifier, Login, LoginError};
-pub use crate::import::use_cases::{ImportOptions, ImportRun, UserView};
+pub use crate::import::use_cases::{Import, ImportOptions, ImportRun, UserView};
+pub use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 pub use crate::sessions::status::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
-pub use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError};
+pub use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError, Sessions};
 pub use crate::social::login::{
-    FlowOrigin, ProviderAnswer, SocialLoginError, SocialPorts, SocialStart, SocialStartError,
+    FlowOrigin, ProviderAnswer, Social, SocialLoginError, SocialPorts, SocialStart, SocialStartError,
 };
-pub use crate::verification::codes::{AccountRef, ResetError, SendCodeError};
+pub use crate::verification::codes::{AccountRef, ResetError, SendCodeError, Verification};
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::error::PortError;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::policy::AuthPolicy;
 use crate::ports::{
     AuditLog, Background, Clock, CodeStore, EventBus, LoginThrottle, Mailer, PasswordHasher, Random,
     SessionStore, TokenCodec, UserRepository,
 };
-use crate::session::{RefreshRecord, RefreshTokenHash, SessionId};
-use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair};
+use crate::session::SessionId;
+use crate::user::UserId;
 
-/// The adapters an [`AuthService`] works through.
+/// The adapters an [`AuthService`] works through: every area's, for
+/// [`AuthService::new`] to hand each area service the ones it uses.
 #[derive(Clone)]
 pub struct Ports {
     /// User storage.
@@ -75,18 +105,190 @@ impl std::fmt::Debug for Ports {
     }
 }
 
-/// The identity core's use cases. Cheap to clone.
-#[derive(Debug, Clone)]
+/// Every area service, over one set of [`Ports`]: what the HTTP layer
+/// holds. Cheap to clone (one reference count).
+///
+/// It declares no use case itself: each accessor returns the area service
+/// whose methods are the use cases (`auth.accounts().login(..)`,
+/// `auth.sessions().refresh(..)`). Code that needs one area only (a
+/// command, another service) builds that area's service from its ports
+/// instead.
+#[derive(Clone)]
 pub struct AuthService {
-    pub(crate) ports: Ports,
-    pub(crate) policy: Arc<AuthPolicy>,
+    areas: Arc<Areas>,
+}
+
+/// The area services of one [`AuthService`].
+struct Areas {
+    core: ServiceCore,
+    accounts: Accounts,
+    verification: Verification,
+    sessions: Sessions,
+    social: Social,
+    apps: Apps,
+    chat: Chat,
+    user_admin: UserAdmin,
+    session_admin: SessionAdmin,
+    import: Import,
+    audit_trail: AuditTrail,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthService { .. }")
+    }
 }
 
 impl AuthService {
-    /// Builds the service from its adapters and policy.
+    /// Builds every area service from its adapters and the policy; the
+    /// areas that open sessions share one [`SessionIssuer`].
     pub fn new(ports: Ports, policy: AuthPolicy) -> Self {
+        let core = ServiceCore::new(ports.clock, ports.random, ports.audit.clone(), policy);
+        let revoker = SessionRevoker::new(ports.sessions, ports.events);
+        let issuer = SessionIssuer::new(core.clone(), ports.tokens, ports.users.clone(), revoker.clone());
+        let sessions = Sessions::new(issuer.clone(), ports.users.clone());
+        let areas = Areas {
+            accounts: Accounts::new(
+                issuer.clone(),
+                ports.users.clone(),
+                ports.hasher.clone(),
+                ports.codes.clone(),
+                ports.throttle,
+                ports.background,
+            ),
+            verification: Verification::new(
+                core.clone(),
+                ports.users.clone(),
+                ports.codes,
+                ports.mailer,
+                ports.hasher.clone(),
+                revoker.clone(),
+            ),
+            social: Social::new(issuer, ports.users.clone(), ports.social.clone()),
+            apps: Apps::new(core.clone(), ports.chat.apps.clone(), ports.chat.tokens.clone()),
+            chat: Chat::new(sessions.clone(), ports.users.clone(), ports.chat),
+            user_admin: UserAdmin::new(
+                core.clone(),
+                ports.users.clone(),
+                ports.social.identities,
+                ports.hasher.clone(),
+                revoker.clone(),
+            ),
+            session_admin: SessionAdmin::new(core.clone(), ports.users.clone(), revoker),
+            import: Import::new(core.clone(), ports.users, ports.hasher),
+            audit_trail: AuditTrail::new(ports.audit),
+            sessions,
+            core,
+        };
         Self {
-            ports,
+            areas: Arc::new(areas),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &AuthPolicy {
+        self.areas.core.policy()
+    }
+
+    /// Sign-up, password login, withdrawal, availability checks.
+    pub fn accounts(&self) -> &Accounts {
+        &self.areas.accounts
+    }
+
+    /// Emailed codes and password reset.
+    pub fn verification(&self) -> &Verification {
+        &self.areas.verification
+    }
+
+    /// Verifying access tokens, refresh, reissue, logout, whether a session
+    /// is live, notifications.
+    pub fn sessions(&self) -> &Sessions {
+        &self.areas.sessions
+    }
+
+    /// Social login.
+    pub fn social(&self) -> &Social {
+        &self.areas.social
+    }
+
+    /// The `chat` contract's applications.
+    pub fn apps(&self) -> &Apps {
+        &self.areas.apps
+    }
+
+    /// The `chat` contract's login and socket identity.
+    pub fn chat(&self) -> &Chat {
+        &self.areas.chat
+    }
+
+    /// The administrator's user use cases.
+    pub fn user_admin(&self) -> &UserAdmin {
+        &self.areas.user_admin
+    }
+
+    /// The administrator's session use cases.
+    pub fn session_admin(&self) -> &SessionAdmin {
+        &self.areas.session_admin
+    }
+
+    /// Importing accounts.
+    pub fn import(&self) -> &Import {
+        &self.areas.import
+    }
+
+    /// Reading the audit trail.
+    pub fn audit_trail(&self) -> &AuditTrail {
+        &self.areas.audit_trail
+    }
+}
+
+/// What every area service uses: the clock, randomness, the policy, and
+/// the audit trail's writer. Cheap to clone.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use auth_domain::service::ServiceCore;
+/// use auth_domain::testing::{CountingRandom, ManualClock, RecordingAudit};
+/// use auth_domain::AuthPolicy;
+///
+/// let core = ServiceCore::new(
+///     Arc::new(ManualClock::default()),
+///     Arc::new(CountingRandom::default()),
+///     Arc::new(RecordingAudit::default()),
+///     AuthPolicy::default(),
+/// );
+/// assert!(core.policy().access_ttl > chrono::TimeDelta::zero());
+/// ```
+#[derive(Clone)]
+pub struct ServiceCore {
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    audit: Arc<dyn AuditLog>,
+    policy: Arc<AuthPolicy>,
+}
+
+impl std::fmt::Debug for ServiceCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceCore")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceCore {
+    /// The core over a clock, a source of randomness and the audit log
+    /// (written best effort), with `policy`.
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        audit: Arc<dyn AuditLog>,
+        policy: AuthPolicy,
+    ) -> Self {
+        Self {
+            clock,
+            random,
+            audit,
             policy: Arc::new(policy),
         }
     }
@@ -96,36 +298,22 @@ impl AuthService {
         &self.policy
     }
 
-    /// Verifies an access token statelessly (signature, kind, expiry) and
-    /// returns its claims. Costs no storage access.
-    ///
-    /// # Errors
-    /// [`TokenError`] when the token is unusable.
-    pub fn authenticate(&self, access_token: &str) -> Result<AccessClaims, TokenError> {
-        self.ports
-            .tokens
-            .verify_access(access_token, self.ports.clock.now(), false)
+    /// Now, from the clock port.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
-    /// The latest audit events, newest first, of one user or of everyone
-    /// (`limit` at most 1000).
-    ///
-    /// # Errors
-    /// [`PortError`] on infrastructure failure.
-    pub async fn audit_trail(
-        &self,
-        user: Option<crate::user::UserId>,
-        limit: u32,
-    ) -> Result<Vec<crate::audit::AuditEvent>, PortError> {
-        self.ports.audit.recent(user, limit.clamp(1, 1000)).await
+    /// Fills `buf` from the randomness port.
+    pub(crate) fn fill(&self, buf: &mut [u8]) {
+        self.random.fill(buf);
     }
 
     /// Records an audit event now, with the caller's IP and user agent
     /// (best effort).
     pub(crate) async fn audit(
         &self,
-        kind: crate::audit::AuditKind,
-        user_id: Option<crate::user::UserId>,
+        kind: AuditKind,
+        user_id: Option<UserId>,
         session_id: Option<SessionId>,
         caller: &Caller,
     ) {
@@ -136,8 +324,8 @@ impl AuthService {
     /// (best effort).
     pub(crate) async fn audit_admin(
         &self,
-        kind: crate::audit::AuditKind,
-        user_id: Option<crate::user::UserId>,
+        kind: AuditKind,
+        user_id: Option<UserId>,
         session_id: Option<SessionId>,
         target: String,
         caller: &Caller,
@@ -150,14 +338,14 @@ impl AuthService {
     /// agent (control characters dropped, at most 256 characters).
     async fn record_audit(
         &self,
-        kind: crate::audit::AuditKind,
-        user_id: Option<crate::user::UserId>,
+        kind: AuditKind,
+        user_id: Option<UserId>,
         session_id: Option<SessionId>,
         caller: &Caller,
         target: Option<String>,
     ) {
-        let event = crate::audit::AuditEvent {
-            at: self.ports.clock.now(),
+        let event = AuditEvent {
+            at: self.clock.now(),
             kind,
             user_id,
             session_id,
@@ -168,93 +356,18 @@ impl AuthService {
                 .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
             target,
         };
-        self.ports.audit.record(event).await;
-    }
-
-    /// Records an audit event about a session, finding its user (best effort).
-    pub(crate) async fn audit_session(&self, kind: crate::audit::AuditKind, sid: SessionId, caller: &Caller) {
-        let user = self
-            .ports
-            .sessions
-            .get(sid)
-            .await
-            .ok()
-            .flatten()
-            .map(|s| s.user_id);
-        self.audit(kind, user, Some(sid), caller).await;
+        self.audit.record(event).await;
     }
 
     pub(crate) fn random_uuid(&self) -> Uuid {
         let mut bytes = [0u8; 16];
-        self.ports.random.fill(&mut bytes);
+        self.random.fill(&mut bytes);
         uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 
     pub(crate) fn random_token_id(&self) -> String {
         let mut bytes = [0u8; 32];
-        self.ports.random.fill(&mut bytes);
+        self.random.fill(&mut bytes);
         hex::encode(bytes)
-    }
-
-    /// Signs an access token for `(user, session)` at `now`.
-    pub(crate) fn sign_access(
-        &self,
-        sub: Uuid,
-        sid: SessionId,
-        now: DateTime<Utc>,
-    ) -> Result<IssuedAccess, PortError> {
-        let expires_at = now + self.policy.access_ttl;
-        let claims = AccessClaims {
-            sub,
-            sid,
-            iat: now.timestamp(),
-            exp: expires_at.timestamp(),
-        };
-        let token = self.ports.tokens.sign_access(&claims)?;
-        Ok(IssuedAccess {
-            token,
-            claims,
-            issued_at: now,
-            expires_at,
-        })
-    }
-
-    /// Signs a new refresh token for `(user, session)` and returns it with
-    /// the record to store.
-    pub(crate) fn sign_refresh(
-        &self,
-        sub: Uuid,
-        sid: SessionId,
-        now: DateTime<Utc>,
-    ) -> Result<(IssuedRefresh, RefreshRecord), PortError> {
-        let expires_at = now + self.policy.refresh_ttl;
-        let jti = self.random_token_id();
-        let record = RefreshRecord {
-            hash: RefreshTokenHash::of_jti(&jti),
-            session_id: sid,
-            issued_at: now,
-            expires_at,
-            spent_at: None,
-        };
-        let claims = RefreshClaims {
-            sub,
-            sid,
-            jti,
-            iat: now.timestamp(),
-            exp: expires_at.timestamp(),
-        };
-        let token = self.ports.tokens.sign_refresh(&claims)?;
-        Ok((IssuedRefresh { token, expires_at }, record))
-    }
-
-    pub(crate) fn sign_pair(
-        &self,
-        sub: Uuid,
-        sid: SessionId,
-        now: DateTime<Utc>,
-    ) -> Result<(TokenPair, RefreshRecord), PortError> {
-        let access = self.sign_access(sub, sid, now)?;
-        let (refresh, record) = self.sign_refresh(sub, sid, now)?;
-        Ok((TokenPair { access, refresh }, record))
     }
 }

@@ -295,6 +295,7 @@ pub async fn users_list(state: web::Data<AppState>, req: HttpRequest) -> Result<
     };
     let page = state
         .auth
+        .user_admin()
         .search_users(q.get("query").map(String::as_str), after, limit)
         .await?;
     Ok(HttpResponse::Ok().json(users_page_json(&page)))
@@ -309,6 +310,7 @@ pub async fn user_disable(
     let id = parse_user_id(segment(&req, "id"))?;
     let change = state
         .auth
+        .user_admin()
         .disable_user(id, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(account_change_json(&change)))
@@ -323,6 +325,7 @@ pub async fn user_enable(
     let id = parse_user_id(segment(&req, "id"))?;
     let change = state
         .auth
+        .user_admin()
         .enable_user(id, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(account_change_json(&change)))
@@ -335,7 +338,7 @@ pub async fn user_sessions(
 ) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
     let id = parse_user_id(segment(&req, "id"))?;
-    let sessions = state.auth.user_sessions(id).await?;
+    let sessions = state.auth.session_admin().user_sessions(id).await?;
     Ok(HttpResponse::Ok().json(sessions_json(&sessions)))
 }
 
@@ -348,6 +351,7 @@ pub async fn user_sessions_revoke(
     let id = parse_user_id(segment(&req, "id"))?;
     let revoked = state
         .auth
+        .session_admin()
         .revoke_user_sessions(id, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(revoked_json(revoked)))
@@ -362,6 +366,7 @@ pub async fn session_revoke(
     let sid = parse_session_id(segment(&req, "sid"))?;
     let revoked = state
         .auth
+        .session_admin()
         .revoke_session(sid, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(revoked_json(usize::from(revoked))))
@@ -370,7 +375,7 @@ pub async fn session_revoke(
 /// `GET /internal/apps`.
 pub async fn apps_list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, InternalError> {
     authorize(&state, &req)?;
-    let apps = state.auth.list_apps().await?;
+    let apps = state.auth.apps().list_apps().await?;
     Ok(HttpResponse::Ok().json(apps_json(&apps)))
 }
 
@@ -380,6 +385,7 @@ pub async fn app_delete(state: web::Data<AppState>, req: HttpRequest) -> Result<
     let id = parse_app_id(segment(&req, "appId"))?;
     state
         .auth
+        .apps()
         .delete_app(&id, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(app_deleted_json()))
@@ -394,6 +400,7 @@ pub async fn app_rotate_secret(
     let id = parse_app_id(segment(&req, "appId"))?;
     let created = state
         .auth
+        .apps()
         .rotate_app_secret(&id, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(crate::internal::app_json(&created)))

@@ -6,7 +6,9 @@ use auth_domain::service::CreateAppError;
 use auth_infra::LocalEventBus;
 
 use crate::settings::Settings;
-use crate::startup::{StartupError, build_service, open_database};
+use crate::startup::{
+    StartupError, apps_service, import_service, open_database, session_admin_service, user_admin_service,
+};
 
 /// Why `auth-server apps create` or `auth-server purge` failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,13 +28,17 @@ pub enum AppsCommandError {
 /// in the configured database and returns `{"appId","name","secret"}`, the
 /// same JSON as `POST /internal/apps`, for the caller to print once.
 ///
+/// Only the applications' store is set up: no signing key, password
+/// hasher, mailer or OAuth client, so the command works whatever their
+/// settings.
+///
 /// # Errors
 /// [`AppsCommandError`].
 pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::Value, AppsCommandError> {
     let db = open_database(settings).await?;
-    let auth = build_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
+    let apps = apps_service(settings, &db).await?;
     // As before the explicit caller: `apps create` records no user agent.
-    match auth.create_app(name, &auth_domain::Caller::new("cli")).await {
+    match apps.create_app(name, &auth_domain::Caller::new("cli")).await {
         Ok(created) => Ok(crate::internal::app_json(&created)),
         Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
         Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
@@ -219,7 +225,7 @@ pub async fn import_users(
             .map_err(|e| UsersCommandError::Io(format!("{}: {e}", rejects_path.display())))?,
     );
     let db = open_database(settings).await?;
-    let auth = build_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
+    let importer = import_service(settings, &db)?;
     let options = auth_domain::service::ImportOptions {
         dry_run: args.dry_run,
         spring_pbkdf2,
@@ -257,7 +263,7 @@ pub async fn import_users(
         read += n as u64;
         let chunk = buf.get(..n).unwrap_or_default();
         import
-            .feed(&auth, chunk)
+            .feed(&importer, chunk)
             .await
             .map_err(UsersCommandError::Internal)?;
         write_rejects(&mut import, &mut shown)?;
@@ -265,7 +271,7 @@ pub async fn import_users(
     }
     // As before the explicit caller: `users import` records no user agent.
     import
-        .finish(&auth, &auth_domain::Caller::new("cli"))
+        .finish(&importer, &auth_domain::Caller::new("cli"))
         .await
         .map_err(UsersCommandError::Internal)?;
     write_rejects(&mut import, &mut shown)?;
@@ -298,8 +304,7 @@ pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Valu
         .parse()
         .map_err(|_| UsersCommandError::Invalid(format!("{id:?} is not a numeric user id")))?;
     let db = open_database(settings).await?;
-    let auth = build_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
-    let view = auth
+    let view = user_admin_service(settings, &db, Arc::new(LocalEventBus::new(16)))?
         .user_view(auth_domain::user::UserId::new(id))
         .await
         .map_err(UsersCommandError::Internal)?
@@ -351,21 +356,40 @@ impl From<auth_domain::service::AdminError> for AdminCommandError {
     }
 }
 
-/// The service an admin command works through, on the configured
-/// database. Its announcements (`LOGOUT` of revoked sessions) reach the
-/// sockets of running servers the way another instance's do: with
-/// PostgreSQL by `NOTIFY` on the event channel every server listens to;
-/// with SQLite (one server, no bus between processes) at the sockets'
-/// next session check (`AUTH_WS_SESSION_CHECK_SECONDS`).
-async fn admin_service(settings: &Settings) -> Result<auth_domain::AuthService, AdminCommandError> {
+/// The configured database and the bus an admin command announces on.
+/// Its announcements (`LOGOUT` of revoked sessions) reach the sockets of
+/// running servers the way another instance's do: with PostgreSQL by
+/// `NOTIFY` on the event channel every server listens to; with SQLite (one
+/// server, no bus between processes) at the sockets' next session check
+/// (`AUTH_WS_SESSION_CHECK_SECONDS`).
+async fn admin_database(
+    settings: &Settings,
+) -> Result<(auth_infra::Database, Arc<dyn auth_domain::ports::EventBus>), AdminCommandError> {
     let db = open_database(settings).await?;
     let events: Arc<dyn auth_domain::ports::EventBus> = match (settings.event_bus.as_str(), db.backend()) {
         ("local", _) | (_, auth_infra::Backend::Sqlite) => Arc::new(LocalEventBus::new(16)),
         _ => Arc::new(auth_infra::PgEventBus::publisher(db.clone())),
     };
-    let auth = build_service(settings, &db, events).await?;
-    // The audit trail tells the commands' actions from the API's.
-    Ok(auth)
+    Ok((db, events))
+}
+
+/// The administrator's user use cases (`users list|disable|enable`).
+async fn user_admin(settings: &Settings) -> Result<auth_domain::service::UserAdmin, AdminCommandError> {
+    let (db, events) = admin_database(settings).await?;
+    Ok(user_admin_service(settings, &db, events)?)
+}
+
+/// The administrator's session use cases (`users revoke-sessions`,
+/// `sessions revoke`): sessions, users, the bus and the audit trail only.
+async fn session_admin(settings: &Settings) -> Result<auth_domain::service::SessionAdmin, AdminCommandError> {
+    let (db, events) = admin_database(settings).await?;
+    Ok(session_admin_service(settings, &db, events))
+}
+
+/// The `chat` applications (`apps list|delete|rotate-secret`).
+async fn apps_admin(settings: &Settings) -> Result<auth_domain::service::Apps, AdminCommandError> {
+    let db = open_database(settings).await?;
+    Ok(apps_service(settings, &db).await?)
 }
 
 /// The administrator's commands as callers: the audit trail tells their
@@ -415,7 +439,7 @@ pub async fn users_list(
             AdminCommandError::Invalid(format!("--cursor {raw:?} is not a cursor this service gave"))
         })?),
     };
-    let page = admin_service(settings)
+    let page = user_admin(settings)
         .await?
         .search_users(query, after, limit)
         .await?;
@@ -429,7 +453,7 @@ pub async fn users_list(
 /// [`AdminCommandError`].
 pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let change = admin_service(settings)
+    let change = user_admin(settings)
         .await?
         .disable_user(id, &cli_caller())
         .await?;
@@ -443,10 +467,7 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
 /// [`AdminCommandError`].
 pub async fn user_enable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let change = admin_service(settings)
-        .await?
-        .enable_user(id, &cli_caller())
-        .await?;
+    let change = user_admin(settings).await?.enable_user(id, &cli_caller()).await?;
     Ok(crate::admin::account_change_json(&change))
 }
 
@@ -460,7 +481,7 @@ pub async fn user_revoke_sessions(
     id: &str,
 ) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
-    let revoked = admin_service(settings)
+    let revoked = session_admin(settings)
         .await?
         .revoke_user_sessions(id, &cli_caller())
         .await?;
@@ -476,7 +497,7 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
     let sid = uuid::Uuid::parse_str(sid.trim())
         .map(auth_domain::session::SessionId::from_uuid)
         .map_err(|_| AdminCommandError::Invalid(format!("{sid:?} is not a session id (a UUID)")))?;
-    let revoked = admin_service(settings)
+    let revoked = session_admin(settings)
         .await?
         .revoke_session(sid, &cli_caller())
         .await?;
@@ -488,7 +509,7 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
 /// # Errors
 /// [`AdminCommandError`].
 pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCommandError> {
-    let apps = admin_service(settings).await?.list_apps().await?;
+    let apps = apps_admin(settings).await?.list_apps().await?;
     Ok(crate::admin::apps_json(&apps))
 }
 
@@ -499,10 +520,7 @@ pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCo
 /// [`AdminCommandError`].
 pub async fn app_delete(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
-    admin_service(settings)
-        .await?
-        .delete_app(&id, &cli_caller())
-        .await?;
+    apps_admin(settings).await?.delete_app(&id, &cli_caller()).await?;
     Ok(crate::admin::app_deleted_json())
 }
 
@@ -516,7 +534,7 @@ pub async fn app_rotate_secret(
     id: &str,
 ) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
-    let created = admin_service(settings)
+    let created = apps_admin(settings)
         .await?
         .rotate_app_secret(&id, &cli_caller())
         .await?;

@@ -1,6 +1,6 @@
 //! Newline-delimited JSON account import, shared by `POST
 //! /internal/users/import` and `auth-server users import`: bytes in (any
-//! chunking), lines out to [`AuthService::import_batch`] in batches, a
+//! chunking), lines out to [`Import::import_batch`] in batches, a
 //! report at the end.
 //!
 //! One account per line:
@@ -11,10 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use auth_domain::AuthService;
 use auth_domain::PortError;
 use auth_domain::import::{ImportRecord, ImportReport, RejectedLine};
-use auth_domain::service::{ImportOptions, ImportRun};
+use auth_domain::service::{Import, ImportOptions, ImportRun};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -154,7 +153,7 @@ impl NdjsonImport {
     ///
     /// # Errors
     /// [`PortError`] when storing a batch failed (that batch is absent).
-    pub async fn feed(&mut self, auth: &AuthService, mut bytes: &[u8]) -> Result<(), PortError> {
+    pub async fn feed(&mut self, import: &Import, mut bytes: &[u8]) -> Result<(), PortError> {
         while !bytes.is_empty() {
             let (part, rest, ended) = match bytes.iter().position(|b| *b == b'\n') {
                 Some(i) => (&bytes[..i], &bytes[i + 1..], true),
@@ -174,7 +173,7 @@ impl NdjsonImport {
             if ended {
                 self.end_line(false);
                 if self.batch.len() >= self.batch_size {
-                    self.flush(auth).await?;
+                    self.flush(import).await?;
                 }
             }
         }
@@ -204,9 +203,9 @@ impl NdjsonImport {
     }
 
     /// Stores the records waiting in the batch.
-    async fn flush(&mut self, auth: &AuthService) -> Result<(), PortError> {
+    async fn flush(&mut self, import: &Import) -> Result<(), PortError> {
         let batch = std::mem::take(&mut self.batch);
-        auth.import_batch(&mut self.run, batch).await
+        import.import_batch(&mut self.run, batch).await
     }
 
     /// Ends the input: the last line (even without a newline) and the last
@@ -214,20 +213,16 @@ impl NdjsonImport {
     ///
     /// # Errors
     /// [`PortError`] when storing the last batch failed.
-    pub async fn finish(
-        &mut self,
-        auth: &AuthService,
-        caller: &auth_domain::Caller,
-    ) -> Result<(), PortError> {
+    pub async fn finish(&mut self, import: &Import, caller: &auth_domain::Caller) -> Result<(), PortError> {
         if !self.pending.is_empty() || self.skipping {
             self.end_line(true);
         }
-        self.flush(auth).await?;
+        self.flush(import).await?;
         let deferred = std::mem::take(&mut self.deferred);
         for chunk in deferred.chunks(self.batch_size) {
-            auth.import_batch(&mut self.run, chunk.to_vec()).await?;
+            import.import_batch(&mut self.run, chunk.to_vec()).await?;
         }
-        auth.audit_import(self.run.report(), caller).await;
+        import.audit_import(self.run.report(), caller).await;
         Ok(())
     }
 

@@ -266,6 +266,7 @@ pub async fn notify(
     // records no client.
     state
         .auth
+        .sessions()
         .notify(user, message, &auth_domain::Caller::new("internal"))
         .await?;
     Ok(HttpResponse::Ok().json(Message {
@@ -291,6 +292,7 @@ pub async fn create_app(
         .ok_or(InternalError::Invalid("name을 입력해주세요."))?;
     let created = state
         .auth
+        .apps()
         .create_app(name, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Created().json(app_json(&created)))
@@ -328,7 +330,7 @@ pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             .filter(|n| (1..=1000).contains(n))
             .ok_or(InternalError::Invalid("limit은 1~1000 사이의 숫자여야 합니다."))?,
     };
-    let events = state.auth.audit_trail(user, limit).await?;
+    let events = state.auth.audit_trail().recent(user, limit).await?;
     let events = events
         .iter()
         .map(|e| AuditEventView {
@@ -426,6 +428,7 @@ pub async fn user_show(state: web::Data<AppState>, req: HttpRequest) -> Result<H
         .ok_or(InternalError::Invalid("id는 숫자여야 합니다."))?;
     let view = state
         .auth
+        .user_admin()
         .user_view(auth_domain::user::UserId::new(id))
         .await?
         .ok_or(InternalError::UnknownUser)?;
@@ -488,13 +491,13 @@ pub async fn users_import(
         if read > limit {
             return Err(InternalError::ImportTooLarge);
         }
-        import.feed(&state.auth, &chunk).await?;
+        import.feed(state.auth.import(), &chunk).await?;
         keep(&mut listed, import.take_rejects());
     }
     // As before the explicit caller: the import's audit event records no
     // client.
     import
-        .finish(&state.auth, &auth_domain::Caller::new("internal"))
+        .finish(state.auth.import(), &auth_domain::Caller::new("internal"))
         .await?;
     keep(&mut listed, import.take_rejects());
     Ok(HttpResponse::Ok().json(crate::import::ImportReportView::new(import.report(), listed)))

@@ -173,7 +173,7 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 async fn authenticate_client(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
     let refused = || oauth_error(401, "invalid_client", "client authentication failed");
     if let Some((id, secret)) = basic_credentials(req) {
-        return match state.auth.verify_app_client(&id, &secret).await {
+        return match state.auth.apps().verify_app_client(&id, &secret).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(refused()),
             Err(e) => {
@@ -237,7 +237,7 @@ pub async fn introspect(
         token_type: None,
     };
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let answer = match state.auth.introspect(&token).await {
+    let answer = match state.auth.sessions().introspect(&token).await {
         Ok(Some(claims)) => Introspection {
             active: true,
             sub: Some(claims.sub.to_string()),

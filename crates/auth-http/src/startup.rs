@@ -13,13 +13,14 @@ use auth_domain::events::SessionPolicy;
 use auth_domain::housekeeping::{Housekeeper, RetentionPolicy};
 use auth_domain::password::PasswordPolicy;
 use auth_domain::ports::{EventBus, Mailer};
+use auth_domain::service::{Apps, Import, ServiceCore, SessionAdmin, SessionRevoker, UserAdmin};
 use auth_domain::throttle::{ThrottlePolicy, ThrottleRule};
 use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
     Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping,
-    DieselLoginThrottle, DieselSessionStore, DieselUserRepository, FileMailer, LocalEventBus, OsRandom,
-    PgEventBus, SmtpMailer, SystemClock, TokioBackground, redact_database_url,
+    DieselLoginThrottle, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, FileMailer,
+    LocalEventBus, OsRandom, PgEventBus, SmtpMailer, SystemClock, TokioBackground, redact_database_url,
 };
 use auth_ws::{Registry, WsConfig, WsState};
 
@@ -138,20 +139,9 @@ pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError
     })
 }
 
-/// Builds the domain service over real adapters.
-///
-/// # Errors
-/// [`StartupError`] when the signing key or the hasher cannot be set up.
-pub async fn build_service(
-    settings: &Settings,
-    db: &Database,
-    events: Arc<dyn EventBus>,
-) -> Result<AuthService, StartupError> {
-    let keys = TokenKeys::load(settings, db).await?;
-    build_service_with(settings, db, events, &keys).await
-}
-
-/// Builds the domain service over real adapters, signing with `keys`.
+/// Builds the domain service over real adapters, signing with `keys`:
+/// every area, what the server holds. (A command builds only its area:
+/// see the builders below.)
 ///
 /// # Errors
 /// [`StartupError`] when the hasher, the mailer or a port cannot be set up.
@@ -161,11 +151,7 @@ pub async fn build_service_with(
     events: Arc<dyn EventBus>,
     keys: &TokenKeys,
 ) -> Result<AuthService, StartupError> {
-    let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let threads = settings.hash_concurrency.unwrap_or(cores);
-    let hasher = Argon2Hasher::with_nice(threads, settings.hash_nice)
-        .map_err(|e| StartupError::Hasher(e.to_string()))?
-        .with_queue_limit(settings.hash_queue_max.unwrap_or(threads.saturating_mul(64)));
+    let hasher = password_hasher(settings)?;
     let mailer = build_mailer(settings)?;
     let ports = Ports {
         users: Arc::new(DieselUserRepository::new(db.clone())),
@@ -184,6 +170,92 @@ pub async fn build_service_with(
         background: Arc::new(TokioBackground),
     };
     Ok(AuthService::new(ports, auth_policy(settings)))
+}
+
+/// The password hashing pool from settings (`AUTH_HASH_CONCURRENCY`,
+/// `AUTH_HASH_NICE`, `AUTH_HASH_QUEUE_MAX`).
+fn password_hasher(settings: &Settings) -> Result<Argon2Hasher, StartupError> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let threads = settings.hash_concurrency.unwrap_or(cores);
+    Ok(Argon2Hasher::with_nice(threads, settings.hash_nice)
+        .map_err(|e| StartupError::Hasher(e.to_string()))?
+        .with_queue_limit(settings.hash_queue_max.unwrap_or(threads.saturating_mul(64))))
+}
+
+// One area's service, for a command that uses that area only: each builds
+// the adapters its use cases work through and nothing else (no signing
+// key, mailer or OAuth client unless named).
+
+/// What every area service shares: the system clock, OS randomness, the
+/// audit trail in `db` and the policy from settings.
+pub fn service_core(settings: &Settings, db: &Database) -> ServiceCore {
+    ServiceCore::new(
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+        Arc::new(DieselAuditLog::new(db.clone())),
+        auth_policy(settings),
+    )
+}
+
+/// Revoking sessions stored in `db`, announced on `events`.
+pub fn session_revoker(db: &Database, events: Arc<dyn EventBus>) -> SessionRevoker {
+    SessionRevoker::new(Arc::new(DieselSessionStore::new(db.clone())), events)
+}
+
+/// The `chat` applications in `db` (`auth-server apps …`): the application
+/// store and the master key of their secrets, generated on first use.
+///
+/// # Errors
+/// [`StartupError::Database`] when the master key cannot be read or stored.
+pub async fn apps_service(settings: &Settings, db: &Database) -> Result<Apps, StartupError> {
+    let chat = chat::ports(db).await?;
+    Ok(Apps::new(service_core(settings, db), chat.apps, chat.tokens))
+}
+
+/// Importing accounts into `db` (`auth-server users import`): the user
+/// store and the hashing pool (`{noop}` passwords are hashed).
+///
+/// # Errors
+/// [`StartupError::Hasher`] when the hashing pool cannot be started.
+pub fn import_service(settings: &Settings, db: &Database) -> Result<Import, StartupError> {
+    Ok(Import::new(
+        service_core(settings, db),
+        Arc::new(DieselUserRepository::new(db.clone())),
+        Arc::new(password_hasher(settings)?),
+    ))
+}
+
+/// The administrator's user use cases on `db` (`auth-server users
+/// list|show|disable|enable`), revocations announced on `events`. They only
+/// read the schemes of stored hashes, so the hasher is a single idle
+/// thread, not the pool of `AUTH_HASH_CONCURRENCY`.
+///
+/// # Errors
+/// [`StartupError::Hasher`] when that thread cannot be started.
+pub fn user_admin_service(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+) -> Result<UserAdmin, StartupError> {
+    let schemes = Argon2Hasher::new(1).map_err(|e| StartupError::Hasher(e.to_string()))?;
+    Ok(UserAdmin::new(
+        service_core(settings, db),
+        Arc::new(DieselUserRepository::new(db.clone())),
+        Arc::new(DieselSocialIdentityStore::new(db.clone())),
+        Arc::new(schemes),
+        session_revoker(db, events),
+    ))
+}
+
+/// The administrator's session use cases on `db` (`auth-server users
+/// revoke-sessions`, `sessions revoke`), revocations announced on
+/// `events`.
+pub fn session_admin_service(settings: &Settings, db: &Database, events: Arc<dyn EventBus>) -> SessionAdmin {
+    SessionAdmin::new(
+        service_core(settings, db),
+        Arc::new(DieselUserRepository::new(db.clone())),
+        session_revoker(db, events),
+    )
 }
 
 /// Headers on every response: nothing is cached or sniffed, framed, or

@@ -5,7 +5,8 @@
 //! socket open: a revocation made by a command reaches that socket as
 //! `LOGOUT` (PostgreSQL: through `NOTIFY`, well before the sockets' periodic
 //! session check; SQLite: at that check). `send-test-email` goes to a real
-//! SMTP server started by the test.
+//! SMTP server started by the test. Each command builds only what it uses:
+//! they work with settings that would stop a server.
 // Helpers outside #[test] functions are not "in tests" for clippy.toml's
 // allow-*-in-tests, so an integration-test file still allows them itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -435,6 +436,73 @@ async fn admin_commands(backend: TestBackend) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Each command builds only what it uses (issue 17): on a fresh database,
+/// with a signing key and an SMTP URL that cannot be loaded — a server
+/// would not start — the `apps`, `users` and `sessions` commands still work
+/// (before, every one of them loaded the signing keys, the mailer, the OAuth
+/// clients and the hashing pool, and failed here); `keys list` and
+/// `send-test-email`, which need the broken settings, fail as they must.
+async fn commands_build_only_what_they_use(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let url = db.url().to_owned();
+    let dir = temp_dir("cli-narrow");
+    let broken = [
+        ("AUTH_JWT_ALGORITHM", "ES256"),
+        ("AUTH_JWT_SIGNING_KEY", "not a PEM key"),
+        ("AUTH_SMTP_URL", "not a URL"),
+    ];
+    let run_broken = |args: &[&str]| run(&url, &dir, args, &broken);
+    let ok = |args: &[&str]| -> Value {
+        let out = run_broken(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let fails = |args: &[&str]| -> String {
+        let out = run_broken(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    // The settings really are unusable for what needs them.
+    let keys = fails(&["keys", "list"]);
+    assert!(keys.contains("AUTH_JWT_SIGNING_KEY"), "{keys}");
+    let mail = fails(&["send-test-email", "ops@example.com"]);
+    assert!(mail.contains("mail"), "{mail}");
+
+    // apps: create (the first thing an operator runs on a new database),
+    // list, rotate-secret, delete.
+    let created = ok(&["apps", "create", "--name", "Narrow Chat"]);
+    let app_id = created["appId"].as_str().unwrap().to_owned();
+    assert_eq!(created["secret"].as_str().unwrap().len(), 64);
+    assert_eq!(ok(&["apps", "list"])["apps"][0]["appId"], json!(app_id));
+    let rotated = ok(&["apps", "rotate-secret", &app_id]);
+    assert_ne!(rotated["secret"], created["secret"]);
+    assert_eq!(ok(&["apps", "delete", &app_id])["success"], true);
+
+    // users import (the hashing pool, no mailer or key), list, show,
+    // disable, enable; sessions revoke.
+    let file = dir.join("users.ndjson");
+    let line = json!({"loginId": "narrow", "email": "narrow@example.com", "passwordHash": format!("{{noop}}{PASSWORD}")});
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let report = ok(&["users", "import", file.to_str().unwrap()]);
+    assert_eq!(report["imported"], json!(1), "{report}");
+    let listed = ok(&["users", "list", "--query", "narrow"]);
+    let id = listed["items"][0]["id"].as_i64().unwrap().to_string();
+    let shown = ok(&["users", "show", &id]);
+    assert_eq!(shown["user"]["loginId"], "narrow", "{shown}");
+    assert_eq!(ok(&["users", "revoke-sessions", &id])["revoked"], json!(0));
+    assert_eq!(ok(&["users", "disable", &id])["user"]["disabled"], true);
+    assert_eq!(ok(&["users", "enable", &id])["user"]["disabled"], false);
+    let unknown = fails(&["sessions", "revoke", "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e"]);
+    assert!(unknown.contains("no such session"), "{unknown}");
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `send-test-email` needs no database: through a real SMTP server, into
 /// the outbox without one, and a non-zero exit when the server is down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,4 +556,4 @@ async fn send_test_email() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-auth_infra::on_both_backends!(admin_commands);
+auth_infra::on_both_backends!(admin_commands, commands_build_only_what_they_use);

@@ -4,7 +4,7 @@
 //!
 //! - Handshake: `App-Id` and a token (`Authorization`, raw or `Bearer`, or
 //!   the `token`/`access_token` query parameter), verified by
-//!   `AuthService::authenticate_chat`. Invalid: HTTP 400
+//!   `Chat::authenticate_chat`. Invalid: HTTP 400
 //!   `{"error":"Invalid request"}` and no upgrade.
 //! - `{"event":"connect","data":{"userId"}}` with the token's user →
 //!   `{"event":"connected","data":{"status":"success","userId","timestamp"}}`
@@ -158,7 +158,7 @@ pub async fn ws(
     let (Some(app), Some(token)) = (app_id(&req, &query), token(&req, &query)) else {
         return invalid(StatusCode::BAD_REQUEST);
     };
-    let identity = match state.auth.authenticate_chat(&app, &token).await {
+    let identity = match state.auth.chat().authenticate_chat(&app, &token).await {
         Ok(identity) => identity,
         Err(ChatAuthError::UnknownApp | ChatAuthError::Token(_)) => return invalid(StatusCode::BAD_REQUEST),
         Err(ChatAuthError::Internal(e)) => {

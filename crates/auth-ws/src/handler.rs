@@ -55,7 +55,7 @@ pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<WsState>)
     let Some(token) = access_token(&req, &query) else {
         return refuse(actix_web::http::StatusCode::UNAUTHORIZED, "인증이 필요합니다.");
     };
-    let live = match state.auth.authenticate_live(&token).await {
+    let live = match state.auth.sessions().authenticate_live(&token).await {
         Ok(live) => live,
         Err(LiveSessionError::Token(_)) => {
             return refuse(
@@ -135,7 +135,7 @@ impl Socket {
         let mut last_seen = Instant::now();
         // A revocation announced between the handshake's check and the
         // registration would have been missed: look once more.
-        let mut reason = match self.auth.session_status(self.sid).await {
+        let mut reason = match self.auth.sessions().session_status(self.sid).await {
             Ok(SessionStatus::Ended(why)) => Some(self.logout(end_message(why)).await),
             _ => None,
         };
@@ -171,7 +171,7 @@ impl Socket {
                     }
                 }
                 _ = check.tick() => {
-                    if let Ok(SessionStatus::Ended(why)) = self.auth.session_status(self.sid).await {
+                    if let Ok(SessionStatus::Ended(why)) = self.auth.sessions().session_status(self.sid).await {
                         reason = Some(self.logout(end_message(why)).await);
                     }
                 }

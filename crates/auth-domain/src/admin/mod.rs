@@ -6,17 +6,21 @@
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::chat::{App, AppId, CreatedApp};
 use crate::error::PortError;
+use crate::ports::{PasswordHasher, SocialIdentityStore, UserRepository};
+use crate::service::{Apps, ServiceCore};
 use crate::session::{RevokeReason, Session, SessionId};
+use crate::sessions::issuer::SessionRevoker;
 use crate::user::{User, UserId};
 
 use crate::import::use_cases::UserView;
-use crate::service::AuthService;
 
-/// Most users one page of [`AuthService::search_users`] holds.
+/// Most users one page of [`UserAdmin::search_users`] holds.
 pub const MAX_USER_PAGE: u32 = 100;
 
 /// Longest search text, in characters.
@@ -62,7 +66,65 @@ pub enum AdminError {
     Internal(#[from] PortError),
 }
 
-impl AuthService {
+/// The administrator's user use cases: finding users, viewing one,
+/// disabling and enabling accounts. Cheap to clone.
+#[derive(Clone)]
+pub struct UserAdmin {
+    core: ServiceCore,
+    users: Arc<dyn UserRepository>,
+    identities: Arc<dyn SocialIdentityStore>,
+    hasher: Arc<dyn PasswordHasher>,
+    revoker: SessionRevoker,
+}
+
+impl std::fmt::Debug for UserAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserAdmin { .. }")
+    }
+}
+
+impl UserAdmin {
+    /// The user use cases over `users`; a view names the account's linked
+    /// providers (`identities`), its password scheme (`hasher`, which only
+    /// reads the stored hash here) and its live sessions; a disable ends
+    /// them through `revoker`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{SessionRevoker, UserAdmin};
+    /// use auth_domain::testing::social::MemIdentities;
+    /// use auth_domain::testing::*;
+    /// use auth_domain::AuthPolicy;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let admin = UserAdmin::new(
+    ///     test_core(AuthPolicy::default()),
+    ///     Arc::new(MemUsers::default()),
+    ///     Arc::new(MemIdentities::default()),
+    ///     Arc::new(FakeHasher::default()),
+    ///     SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default())),
+    /// );
+    /// let page = admin.search_users(None, None, 10).await.expect("searched");
+    /// assert!(page.users.is_empty() && page.next_after.is_none());
+    /// # }
+    /// ```
+    pub fn new(
+        core: ServiceCore,
+        users: Arc<dyn UserRepository>,
+        identities: Arc<dyn SocialIdentityStore>,
+        hasher: Arc<dyn PasswordHasher>,
+        revoker: SessionRevoker,
+    ) -> Self {
+        Self {
+            core,
+            users,
+            identities,
+            hasher,
+            revoker,
+        }
+    }
+
     /// Users whose login id, email or name contains `query` (all users
     /// when blank), at most `limit` (1 to [`MAX_USER_PAGE`]) with ids above
     /// `after`.
@@ -82,11 +144,7 @@ impl AuthService {
         }
         let limit = limit.clamp(1, MAX_USER_PAGE);
         // One more than asked: whether another page follows, without a COUNT.
-        let mut users = self
-            .ports
-            .users
-            .search(query, after, limit.saturating_add(1))
-            .await?;
+        let mut users = self.users.search(query, after, limit.saturating_add(1)).await?;
         let more = users.len() > limit as usize;
         users.truncate(limit as usize);
         let next_after = if more { users.last().map(|u| u.id) } else { None };
@@ -99,19 +157,19 @@ impl AuthService {
     /// # Errors
     /// [`PortError`] on infrastructure failure.
     pub async fn user_view(&self, id: UserId) -> Result<Option<UserView>, PortError> {
-        let Some(user) = self.ports.users.by_id(id).await? else {
+        let Some(user) = self.users.by_id(id).await? else {
             return Ok(None);
         };
         self.view_of(user).await.map(Some)
     }
 
     async fn view_of(&self, user: User) -> Result<UserView, PortError> {
-        let providers = self.ports.social.identities.providers_of(user.id).await?;
-        let password_scheme = self.ports.hasher.scheme(user.password_hash.as_ref());
+        let providers = self.identities.providers_of(user.id).await?;
+        let password_scheme = self.hasher.scheme(user.password_hash.as_ref());
         let live_sessions = self
-            .ports
+            .revoker
             .sessions
-            .active_sessions(user.id, self.ports.clock.now())
+            .active_sessions(user.id, self.core.now())
             .await?
             .len();
         Ok(UserView {
@@ -128,30 +186,31 @@ impl AuthService {
     /// any session left (none, normally) and answers the same.
     ///
     /// The flag is stored before the sessions are revoked, and a login
-    /// re-reads it after storing its session (see `open_session`), so a
+    /// re-reads it after storing its session (see `SessionIssuer::open_session`), so a
     /// login racing with this call either is revoked here or revokes itself.
     ///
     /// # Errors
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
     pub async fn disable_user(&self, id: UserId, caller: &Caller) -> Result<AccountChange, AdminError> {
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let user = self
-            .ports
             .users
             .set_disabled(id, Some(now))
             .await?
             .ok_or(AdminError::UnknownUser)?;
         let revoked = self
+            .revoker
             .revoke_all_and_announce(id, RevokeReason::AccountDisabled, now)
             .await?;
-        self.audit_admin(
-            AuditKind::AdminUserDisable,
-            Some(id),
-            None,
-            format!("user:{id}"),
-            caller,
-        )
-        .await;
+        self.core
+            .audit_admin(
+                AuditKind::AdminUserDisable,
+                Some(id),
+                None,
+                format!("user:{id}"),
+                caller,
+            )
+            .await;
         Ok(AccountChange {
             view: self.view_of(user).await?,
             revoked_sessions: revoked.len(),
@@ -166,23 +225,65 @@ impl AuthService {
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
     pub async fn enable_user(&self, id: UserId, caller: &Caller) -> Result<AccountChange, AdminError> {
         let user = self
-            .ports
             .users
             .set_disabled(id, None)
             .await?
             .ok_or(AdminError::UnknownUser)?;
-        self.audit_admin(
-            AuditKind::AdminUserEnable,
-            Some(id),
-            None,
-            format!("user:{id}"),
-            caller,
-        )
-        .await;
+        self.core
+            .audit_admin(
+                AuditKind::AdminUserEnable,
+                Some(id),
+                None,
+                format!("user:{id}"),
+                caller,
+            )
+            .await;
         Ok(AccountChange {
             view: self.view_of(user).await?,
             revoked_sessions: 0,
         })
+    }
+}
+
+/// The administrator's session use cases: listing a user's sessions and
+/// revoking one or all of them. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionAdmin {
+    core: ServiceCore,
+    users: Arc<dyn UserRepository>,
+    revoker: SessionRevoker,
+}
+
+impl std::fmt::Debug for SessionAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionAdmin { .. }")
+    }
+}
+
+impl SessionAdmin {
+    /// The session use cases over the accounts of `users`, their sessions
+    /// revoked (and announced) through `revoker`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{AdminError, SessionAdmin, SessionRevoker};
+    /// use auth_domain::testing::*;
+    /// use auth_domain::user::UserId;
+    /// use auth_domain::{AuthPolicy, Caller};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let admin = SessionAdmin::new(
+    ///     test_core(AuthPolicy::default()),
+    ///     Arc::new(MemUsers::default()),
+    ///     SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default())),
+    /// );
+    /// let revoked = admin.revoke_user_sessions(UserId::new(7), &Caller::new("cli")).await;
+    /// assert!(matches!(revoked, Err(AdminError::UnknownUser)));
+    /// # }
+    /// ```
+    pub fn new(core: ServiceCore, users: Arc<dyn UserRepository>, revoker: SessionRevoker) -> Self {
+        Self { core, users, revoker }
     }
 
     /// The user's sessions that can still be used, oldest first.
@@ -190,14 +291,10 @@ impl AuthService {
     /// # Errors
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
     pub async fn user_sessions(&self, id: UserId) -> Result<Vec<Session>, AdminError> {
-        if self.ports.users.by_id(id).await?.is_none() {
+        if self.users.by_id(id).await?.is_none() {
             return Err(AdminError::UnknownUser);
         }
-        Ok(self
-            .ports
-            .sessions
-            .active_sessions(id, self.ports.clock.now())
-            .await?)
+        Ok(self.revoker.sessions.active_sessions(id, self.core.now()).await?)
     }
 
     /// Revokes one session (`LOGOUT` pushed to its sockets). Returns whether
@@ -207,19 +304,23 @@ impl AuthService {
     /// # Errors
     /// [`AdminError::UnknownSession`], or [`AdminError::Internal`].
     pub async fn revoke_session(&self, sid: SessionId, caller: &Caller) -> Result<bool, AdminError> {
-        let Some(session) = self.ports.sessions.get(sid).await? else {
+        let Some(session) = self.revoker.sessions.get(sid).await? else {
             return Err(AdminError::UnknownSession);
         };
-        let now = self.ports.clock.now();
-        let revoked = self.revoke_and_announce(sid, RevokeReason::Admin, now).await?;
-        self.audit_admin(
-            AuditKind::AdminSessionRevoke,
-            Some(session.user_id),
-            Some(sid),
-            format!("session:{sid}"),
-            caller,
-        )
-        .await;
+        let now = self.core.now();
+        let revoked = self
+            .revoker
+            .revoke_and_announce(sid, RevokeReason::Admin, now)
+            .await?;
+        self.core
+            .audit_admin(
+                AuditKind::AdminSessionRevoke,
+                Some(session.user_id),
+                Some(sid),
+                format!("session:{sid}"),
+                caller,
+            )
+            .await;
         Ok(revoked)
     }
 
@@ -230,28 +331,34 @@ impl AuthService {
     /// # Errors
     /// [`AdminError::UnknownUser`], or [`AdminError::Internal`].
     pub async fn revoke_user_sessions(&self, id: UserId, caller: &Caller) -> Result<usize, AdminError> {
-        if self.ports.users.by_id(id).await?.is_none() {
+        if self.users.by_id(id).await?.is_none() {
             return Err(AdminError::UnknownUser);
         }
-        let now = self.ports.clock.now();
-        let revoked = self.revoke_all_and_announce(id, RevokeReason::Admin, now).await?;
-        self.audit_admin(
-            AuditKind::AdminUserSessionsRevoke,
-            Some(id),
-            None,
-            format!("user:{id}"),
-            caller,
-        )
-        .await;
+        let now = self.core.now();
+        let revoked = self
+            .revoker
+            .revoke_all_and_announce(id, RevokeReason::Admin, now)
+            .await?;
+        self.core
+            .audit_admin(
+                AuditKind::AdminUserSessionsRevoke,
+                Some(id),
+                None,
+                format!("user:{id}"),
+                caller,
+            )
+            .await;
         Ok(revoked.len())
     }
+}
 
+impl Apps {
     /// Every registered application, oldest first.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.
     pub async fn list_apps(&self) -> Result<Vec<App>, PortError> {
-        self.ports.chat.apps.list().await
+        self.apps.list().await
     }
 
     /// Deletes an application and its users' profiles: its tokens stop
@@ -260,10 +367,11 @@ impl AuthService {
     /// # Errors
     /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
     pub async fn delete_app(&self, id: &AppId, caller: &Caller) -> Result<(), AdminError> {
-        if !self.ports.chat.apps.delete(id).await? {
+        if !self.apps.delete(id).await? {
             return Err(AdminError::UnknownApp);
         }
-        self.audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
+        self.core
+            .audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
             .await;
         Ok(())
     }
@@ -274,22 +382,17 @@ impl AuthService {
     /// # Errors
     /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
     pub async fn rotate_app_secret(&self, id: &AppId, caller: &Caller) -> Result<CreatedApp, AdminError> {
-        let app = self
-            .ports
-            .chat
-            .apps
-            .rotate_secret(id)
-            .await?
-            .ok_or(AdminError::UnknownApp)?;
-        let secret = self.ports.chat.tokens.issue_secret(&app)?;
-        self.audit_admin(
-            AuditKind::AdminAppSecretRotate,
-            None,
-            None,
-            format!("app:{id}"),
-            caller,
-        )
-        .await;
+        let app = self.apps.rotate_secret(id).await?.ok_or(AdminError::UnknownApp)?;
+        let secret = self.app_tokens.issue_secret(&app)?;
+        self.core
+            .audit_admin(
+                AuditKind::AdminAppSecretRotate,
+                None,
+                None,
+                format!("app:{id}"),
+                caller,
+            )
+            .await;
         Ok(CreatedApp { app, secret })
     }
 }

@@ -19,7 +19,12 @@ fn input(user: &str) -> ChatProfileInput {
 
 async fn with_app() -> (InMemoryAuth, String, String) {
     let w = in_memory_auth(open_policy());
-    let created = w.service.create_app("  My Chat  ", &caller()).await.unwrap();
+    let created = w
+        .service
+        .apps()
+        .create_app("  My Chat  ", &caller())
+        .await
+        .unwrap();
     assert_eq!(created.app.name, "My Chat");
     let id = created.app.id.as_str().to_owned();
     (w, id, created.secret)
@@ -34,8 +39,8 @@ use crate::ports::Clock;
 #[tokio::test]
 async fn create_app_makes_a_random_id_and_refuses_blank_names() {
     let w = in_memory_auth(open_policy());
-    let a = w.service.create_app("a", &caller()).await.unwrap();
-    let b = w.service.create_app("b", &caller()).await.unwrap();
+    let a = w.service.apps().create_app("a", &caller()).await.unwrap();
+    let b = w.service.apps().create_app("b", &caller()).await.unwrap();
     assert!(a.app.id.as_str().starts_with("app_"));
     assert_eq!(a.app.id.as_str().len(), 4 + 24);
     assert_ne!(a.app.id, b.app.id);
@@ -43,7 +48,7 @@ async fn create_app_makes_a_random_id_and_refuses_blank_names() {
     assert!(!format!("{a:?}").contains(&a.secret), "secret redacted in Debug");
     for bad in ["", "   ", &"x".repeat(101), "a\u{0}b", "a\nb"] {
         assert!(matches!(
-            w.service.create_app(bad, &caller()).await,
+            w.service.apps().create_app(bad, &caller()).await,
             Err(CreateAppError::InvalidName)
         ));
     }
@@ -54,14 +59,19 @@ async fn first_login_registers_and_later_logins_update() {
     let (w, app, secret) = with_app().await;
     let exp = exp_in(&w, 600);
     let token = FakeAppTokens::sign(&secret, "user-1", Some(&app), exp);
-    let first = w.service.chat_login(&app, &token, input("user-1")).await.unwrap();
+    let first = w
+        .service
+        .chat()
+        .chat_login(&app, &token, input("user-1"))
+        .await
+        .unwrap();
     assert_eq!(first.user_id, "user-1");
     assert!(first.registered);
     assert_eq!(first.expires_at.timestamp(), exp);
     let mut changed = input("user-1");
     changed.nickname = Some("new".into());
     changed.friends = vec![];
-    let second = w.service.chat_login(&app, &token, changed).await.unwrap();
+    let second = w.service.chat().chat_login(&app, &token, changed).await.unwrap();
     assert!(!second.registered);
     let stored = w
         .chat
@@ -79,10 +89,16 @@ async fn app_id_claim_is_optional_but_must_match() {
     let (w, app, secret) = with_app().await;
     let exp = exp_in(&w, 600);
     let no_claim = FakeAppTokens::sign(&secret, "u", None, exp);
-    assert!(w.service.chat_login(&app, &no_claim, input("u")).await.is_ok());
+    assert!(
+        w.service
+            .chat()
+            .chat_login(&app, &no_claim, input("u"))
+            .await
+            .is_ok()
+    );
     let other_claim = FakeAppTokens::sign(&secret, "u", Some("app_other"), exp);
     assert!(matches!(
-        w.service.chat_login(&app, &other_claim, input("u")).await,
+        w.service.chat().chat_login(&app, &other_claim, input("u")).await,
         Err(ChatLoginError::Token(TokenError::Invalid))
     ));
 }
@@ -90,36 +106,39 @@ async fn app_id_claim_is_optional_but_must_match() {
 #[tokio::test]
 async fn refusals() {
     let (w, app, secret) = with_app().await;
-    let other = w.service.create_app("other", &caller()).await.unwrap();
+    let other = w.service.apps().create_app("other", &caller()).await.unwrap();
     let exp = exp_in(&w, 600);
     let token = FakeAppTokens::sign(&secret, "u", Some(&app), exp);
     // Unknown or malformed App-Id.
     for bad in ["", "app_000000000000000000000000", "bad id!"] {
         assert!(matches!(
-            w.service.chat_login(bad, &token, input("u")).await,
+            w.service.chat().chat_login(bad, &token, input("u")).await,
             Err(ChatLoginError::UnknownApp)
         ));
     }
     // Another app's token.
     let foreign = FakeAppTokens::sign(&other.secret, "u", None, exp);
     assert!(matches!(
-        w.service.chat_login(&app, &foreign, input("u")).await,
+        w.service.chat().chat_login(&app, &foreign, input("u")).await,
         Err(ChatLoginError::Token(TokenError::Invalid))
     ));
     // Garbage.
     assert!(matches!(
-        w.service.chat_login(&app, "garbage", input("u")).await,
+        w.service.chat().chat_login(&app, "garbage", input("u")).await,
         Err(ChatLoginError::Token(TokenError::Invalid))
     ));
     // sub != userId.
     assert!(matches!(
-        w.service.chat_login(&app, &token, input("someone-else")).await,
+        w.service
+            .chat()
+            .chat_login(&app, &token, input("someone-else"))
+            .await,
         Err(ChatLoginError::Mismatch)
     ));
     // Expired: the clock moves past exp.
     w.clock.advance(TimeDelta::seconds(601));
     assert!(matches!(
-        w.service.chat_login(&app, &token, input("u")).await,
+        w.service.chat().chat_login(&app, &token, input("u")).await,
         Err(ChatLoginError::Token(TokenError::Expired))
     ));
 }
@@ -138,19 +157,20 @@ async fn profile_bounds() {
     nick.nickname = Some("n".repeat(101));
     for bad in [many, long, empty, nick] {
         assert!(matches!(
-            w.service.chat_login(&app, &token, bad).await,
+            w.service.chat().chat_login(&app, &token, bad).await,
             Err(ChatLoginError::InvalidProfile)
         ));
     }
     let mut most = input("u");
     most.friends = vec!["f".repeat(128); MAX_FRIENDS];
-    assert!(w.service.chat_login(&app, &token, most).await.is_ok());
+    assert!(w.service.chat().chat_login(&app, &token, most).await.is_ok());
 }
 
 #[tokio::test]
 async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
     let (w, app, _) = with_app().await;
     w.service
+        .accounts()
         .sign_up(SignUp {
             login_id: "parkh".into(),
             email: "p@example.com".into(),
@@ -161,6 +181,7 @@ async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
         .unwrap();
     let login = w
         .service
+        .accounts()
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
@@ -174,23 +195,33 @@ async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
         .unwrap();
     let access = login.tokens.access.token.clone();
     let uuid = login.tokens.access.claims.sub.to_string();
-    let by_uuid = w.service.chat_login(&app, &access, input(&uuid)).await.unwrap();
+    let by_uuid = w
+        .service
+        .chat()
+        .chat_login(&app, &access, input(&uuid))
+        .await
+        .unwrap();
     assert!(by_uuid.registered);
     assert_eq!(by_uuid.expires_at, login.tokens.access.expires_at);
     // The login id names the same user: stored under the UUID, so an update.
-    let by_login = w.service.chat_login(&app, &access, input("parkh")).await.unwrap();
+    let by_login = w
+        .service
+        .chat()
+        .chat_login(&app, &access, input("parkh"))
+        .await
+        .unwrap();
     assert_eq!(by_login.user_id, "parkh");
     assert!(!by_login.registered);
     assert!(matches!(
-        w.service.chat_login(&app, &access, input("someone")).await,
+        w.service.chat().chat_login(&app, &access, input("someone")).await,
         Err(ChatLoginError::Mismatch)
     ));
-    let identity = w.service.authenticate_chat(&app, &access).await.unwrap();
+    let identity = w.service.chat().authenticate_chat(&app, &access).await.unwrap();
     assert!(identity.is_user(&uuid) && identity.is_user("parkh") && !identity.is_user("x"));
     assert_eq!(identity.user, ChatUser::Own(login.tokens.access.claims.sub));
     w.clock.advance(TimeDelta::hours(1));
     assert!(matches!(
-        w.service.chat_login(&app, &access, input(&uuid)).await,
+        w.service.chat().chat_login(&app, &access, input(&uuid)).await,
         Err(ChatLoginError::Token(TokenError::Expired))
     ));
 }
@@ -199,6 +230,7 @@ async fn own_access_tokens_name_the_user_by_uuid_or_login_id() {
 async fn own_access_tokens_of_a_revoked_session_are_refused() {
     let (w, app, _) = with_app().await;
     w.service
+        .accounts()
         .sign_up(SignUp {
             login_id: "parkh".into(),
             email: "p@example.com".into(),
@@ -209,6 +241,7 @@ async fn own_access_tokens_of_a_revoked_session_are_refused() {
         .unwrap();
     let login = w
         .service
+        .accounts()
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
@@ -221,9 +254,13 @@ async fn own_access_tokens_of_a_revoked_session_are_refused() {
         .await
         .unwrap();
     let access = login.tokens.access.token.clone();
-    w.service.logout_with_access(&access, &caller()).await.unwrap();
+    w.service
+        .sessions()
+        .logout_with_access(&access, &caller())
+        .await
+        .unwrap();
     assert!(matches!(
-        w.service.chat_login(&app, &access, input("parkh")).await,
+        w.service.chat().chat_login(&app, &access, input("parkh")).await,
         Err(ChatLoginError::Token(TokenError::Invalid))
     ));
 }
@@ -234,7 +271,7 @@ async fn storage_failure_is_internal() {
     let token = FakeAppTokens::sign(&secret, "u", None, exp_in(&w, 600));
     w.chat.profiles.down.store(true, Ordering::SeqCst);
     assert!(matches!(
-        w.service.chat_login(&app, &token, input("u")).await,
+        w.service.chat().chat_login(&app, &token, input("u")).await,
         Err(ChatLoginError::Internal(_))
     ));
 }
@@ -242,6 +279,7 @@ async fn storage_failure_is_internal() {
 /// Signs up `login_id` and returns `(access token, UUID)`.
 async fn own_user(w: &InMemoryAuth, login_id: &str) -> (String, uuid::Uuid) {
     w.service
+        .accounts()
         .sign_up(SignUp {
             login_id: login_id.into(),
             email: format!("{login_id}@example.com"),
@@ -252,6 +290,7 @@ async fn own_user(w: &InMemoryAuth, login_id: &str) -> (String, uuid::Uuid) {
         .unwrap();
     let login = w
         .service
+        .accounts()
         .login(
             Identifier::LoginId(login_id.into()),
             "correct horse",
@@ -277,19 +316,21 @@ async fn our_users_and_an_apps_users_are_separate_namespaces() {
     theirs.nickname = Some("app bob".into());
     assert!(
         w.service
+            .chat()
             .chat_login(&app, &app_bob, theirs)
             .await
             .unwrap()
             .registered
     );
     // Our "bob" names himself "bob" too: that is our user, a new profile.
-    let identity = w.service.authenticate_chat(&app, &access).await.unwrap();
+    let identity = w.service.chat().authenticate_chat(&app, &access).await.unwrap();
     assert_eq!(identity.user, ChatUser::Own(uuid));
     let mut ours = input("bob");
     ours.nickname = Some("our bob".into());
     ours.friends = vec![];
     assert!(
         w.service
+            .chat()
             .chat_login(&app, &access, ours)
             .await
             .unwrap()
@@ -316,6 +357,7 @@ async fn our_users_and_an_apps_users_are_separate_namespaces() {
     minted.nickname = Some("hijacked".into());
     assert!(
         w.service
+            .chat()
             .chat_login(&app, &forged, minted)
             .await
             .unwrap()
@@ -328,6 +370,7 @@ async fn our_users_and_an_apps_users_are_separate_namespaces() {
     // And the application's token for "bob" does not name our user by UUID.
     assert!(matches!(
         w.service
+            .chat()
             .chat_login(&app, &app_bob, input(&uuid.to_string()))
             .await,
         Err(ChatLoginError::Mismatch)

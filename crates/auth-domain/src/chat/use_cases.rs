@@ -13,10 +13,10 @@ use crate::chat::{
     UpsertOutcome,
 };
 use crate::error::PortError;
-use crate::token::TokenError;
-
-use crate::service::AuthService;
+use crate::ports::UserRepository;
+use crate::service::{ServiceCore, Sessions};
 use crate::sessions::status::LiveSessionError;
+use crate::token::TokenError;
 
 /// The adapters the `chat` use cases work through.
 #[derive(Clone)]
@@ -163,7 +163,50 @@ fn valid_profile(p: &ChatProfileInput) -> bool {
             .all(|f| !f.is_empty() && bounded(f, MAX_CHAT_ID_CHARS))
 }
 
-impl AuthService {
+/// The `chat` contract's applications: registering, listing, deleting and
+/// re-keying them ([`crate::admin`]), and checking an application's
+/// secret. Cheap to clone.
+#[derive(Clone)]
+pub struct Apps {
+    pub(crate) core: ServiceCore,
+    pub(crate) apps: Arc<dyn AppRepository>,
+    pub(crate) app_tokens: Arc<dyn AppTokens>,
+}
+
+impl std::fmt::Debug for Apps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Apps { .. }")
+    }
+}
+
+impl Apps {
+    /// The application use cases over the application store `apps` and
+    /// `app_tokens`, which derives their secrets. No user, session or
+    /// token-signing port is involved.
+    ///
+    /// ```
+    /// use auth_domain::service::Apps;
+    /// use auth_domain::testing::chat::ChatFakes;
+    /// use auth_domain::testing::test_core;
+    /// use auth_domain::{AuthPolicy, Caller};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let chat = ChatFakes::default().ports();
+    /// let apps = Apps::new(test_core(AuthPolicy::default()), chat.apps, chat.tokens);
+    /// let created = apps.create_app("Chat", &Caller::new("cli")).await.expect("registered");
+    /// assert!(created.app.id.as_str().starts_with("app_"));
+    /// assert!(apps.verify_app_client(created.app.id.as_str(), &created.secret).await.expect("checked"));
+    /// assert_eq!(apps.list_apps().await.expect("listed").len(), 1);
+    /// # }
+    /// ```
+    pub fn new(core: ServiceCore, apps: Arc<dyn AppRepository>, app_tokens: Arc<dyn AppTokens>) -> Self {
+        Self {
+            core,
+            apps,
+            app_tokens,
+        }
+    }
+
     /// Registers an application and returns it with its secret. The secret
     /// is derived, not stored: show it once.
     ///
@@ -177,25 +220,26 @@ impl AuthService {
             return Err(CreateAppError::InvalidName);
         }
         let mut bytes = [0u8; 12];
-        self.ports.random.fill(&mut bytes);
+        self.core.fill(&mut bytes);
         let id = AppId::parse(&format!("app_{}", hex::encode(bytes)))
             .map_err(|()| PortError::new("generate application id", "malformed id"))?;
         let app = App {
             id,
             name: name.to_owned(),
-            created_at: self.ports.clock.now(),
+            created_at: self.core.now(),
             secret_version: 0,
         };
-        self.ports.chat.apps.create(&app).await?;
-        let secret = self.ports.chat.tokens.issue_secret(&app)?;
-        self.audit_admin(
-            crate::audit::AuditKind::AdminAppCreate,
-            None,
-            None,
-            format!("app:{}", app.id),
-            caller,
-        )
-        .await;
+        self.apps.create(&app).await?;
+        let secret = self.app_tokens.issue_secret(&app)?;
+        self.core
+            .audit_admin(
+                crate::audit::AuditKind::AdminAppCreate,
+                None,
+                None,
+                format!("app:{}", app.id),
+                caller,
+            )
+            .await;
         Ok(CreatedApp { app, secret })
     }
 
@@ -209,11 +253,11 @@ impl AuthService {
         let Ok(app_id) = AppId::parse(app_id) else {
             return Ok(false);
         };
-        let Some(app) = self.ports.chat.apps.get(&app_id).await? else {
+        let Some(app) = self.apps.get(&app_id).await? else {
             return Ok(false);
         };
         // The current secret: a rotated-away one no longer authenticates.
-        let expected = self.ports.chat.tokens.issue_secret(&app)?;
+        let expected = self.app_tokens.issue_secret(&app)?;
         let (a, b) = (expected.as_bytes(), secret.as_bytes());
         // Every byte is compared whatever the first difference; the length
         // (64 hex digits for every application) is no secret.
@@ -222,6 +266,55 @@ impl AuthService {
             .zip(b)
             .fold(u8::from(a.len() != b.len()), |acc, (x, y)| acc | (x ^ y));
         Ok(diff == 0)
+    }
+}
+
+/// The `chat` contract's logins: authenticating a chat token (an
+/// application's, or one of our access tokens) and registering or updating
+/// the user's profile. Cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    core: ServiceCore,
+    sessions: Sessions,
+    users: Arc<dyn UserRepository>,
+    chat: ChatPorts,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Chat { .. }")
+    }
+}
+
+impl Chat {
+    /// The chat use cases: our own access tokens checked against live
+    /// sessions with `sessions` and their accounts in `users`; applications,
+    /// their tokens and the profiles through `chat`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{Chat, ChatAuthError, SessionIssuer, SessionRevoker, Sessions};
+    /// use auth_domain::testing::chat::ChatFakes;
+    /// use auth_domain::testing::*;
+    /// use auth_domain::AuthPolicy;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let users = Arc::new(MemUsers::default());
+    /// let revoker = SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default()));
+    /// let issuer = SessionIssuer::new(test_core(AuthPolicy::default()), Arc::new(FakeTokens), users.clone(), revoker);
+    /// let chat = Chat::new(Sessions::new(issuer, users.clone()), users, ChatFakes::default().ports());
+    /// let unknown = chat.authenticate_chat("app_unknown", "a token").await;
+    /// assert!(matches!(unknown, Err(ChatAuthError::UnknownApp)));
+    /// # }
+    /// ```
+    pub fn new(sessions: Sessions, users: Arc<dyn UserRepository>, chat: ChatPorts) -> Self {
+        Self {
+            core: sessions.core.clone(),
+            sessions,
+            users,
+            chat,
+        }
     }
 
     /// Verifies a chat token for `app_id`: a token signed by that
@@ -234,11 +327,11 @@ impl AuthService {
     /// [`ChatAuthError`].
     pub async fn authenticate_chat(&self, app_id: &str, token: &str) -> Result<ChatIdentity, ChatAuthError> {
         let app_id = AppId::parse(app_id).map_err(|()| ChatAuthError::UnknownApp)?;
-        let Some(app) = self.ports.chat.apps.get(&app_id).await? else {
+        let Some(app) = self.chat.apps.get(&app_id).await? else {
             return Err(ChatAuthError::UnknownApp);
         };
-        let now = self.ports.clock.now();
-        let app_error = match self.ports.chat.tokens.verify(&app, token, now) {
+        let now = self.core.now();
+        let app_error = match self.chat.tokens.verify(&app, token, now) {
             Ok(claims) => {
                 if claims.app_id.as_deref().is_some_and(|a| a != app_id.as_str()) {
                     return Err(TokenError::Invalid.into());
@@ -253,7 +346,7 @@ impl AuthService {
             }
             Err(e) => e,
         };
-        let live = match self.authenticate_live(token).await {
+        let live = match self.sessions.authenticate_live(token).await {
             Ok(live) => live,
             // An expired application token says more than "not ours".
             Err(LiveSessionError::Token(own)) => {
@@ -270,7 +363,6 @@ impl AuthService {
         // A disabled account's sessions are revoked with it; its user is
         // checked too, so no token of a disabled account opens a chat.
         let Some(user) = self
-            .ports
             .users
             .by_id(live.user_id)
             .await?
@@ -288,7 +380,7 @@ impl AuthService {
     }
 
     /// `POST /auth/login` of the `chat` contract: verifies the token (see
-    /// [`AuthService::authenticate_chat`]), checks that it names `userId`,
+    /// [`Self::authenticate_chat`]), checks that it names `userId`,
     /// then registers the user in the application or updates the profile.
     /// The profile is stored under the token's [`ChatUser`]: an
     /// application's user by its `sub`, our own users by UUID whichever name
@@ -317,12 +409,7 @@ impl AuthService {
             profile_image_url: profile.profile_image_url,
             friends: profile.friends,
         };
-        let outcome = self
-            .ports
-            .chat
-            .profiles
-            .upsert(&stored, self.ports.clock.now())
-            .await?;
+        let outcome = self.chat.profiles.upsert(&stored, self.core.now()).await?;
         Ok(ChatLogin {
             user_id: profile.user_id,
             expires_at: identity.expires_at,

@@ -1,15 +1,21 @@
-//! Sign-up, withdrawal and availability checks.
+//! [`Accounts`], the account use cases: sign-up, withdrawal and
+//! availability checks here, password login and the password gate in
+//! [`super::login`].
+
+use std::sync::Arc;
 
 use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::error::PortError;
 use crate::password::PolicyViolation;
-use crate::ports::InsertUserError;
+use crate::ports::{Background, CodeStore, InsertUserError, LoginThrottle, PasswordHasher, UserRepository};
+use crate::service::ServiceCore;
 use crate::session::RevokeReason;
+use crate::sessions::issuer::SessionIssuer;
 use crate::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
+use crate::verification::{CodePurpose, StoredCode};
 
 use crate::identity::login::{GateError, Identifier, PasswordCheck};
-use crate::service::AuthService;
 
 /// A sign-up request, as typed by the user.
 #[derive(Clone)]
@@ -82,7 +88,86 @@ pub enum WithdrawError {
     Internal(#[from] PortError),
 }
 
-impl AuthService {
+/// The account use cases: sign-up, password login (and the password gate
+/// behind it), withdrawal, availability checks. Cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    pub(super) core: ServiceCore,
+    pub(super) issuer: SessionIssuer,
+    pub(super) users: Arc<dyn UserRepository>,
+    pub(super) hasher: Arc<dyn PasswordHasher>,
+    codes: Arc<dyn CodeStore>,
+    pub(super) throttle: Arc<dyn LoginThrottle>,
+    pub(super) background: Arc<dyn Background>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accounts { .. }")
+    }
+}
+
+impl Accounts {
+    /// The account use cases: sessions opened and revoked through `issuer`
+    /// (which also brings the clock, randomness, policy and audit trail),
+    /// accounts in `users`, passwords through `hasher`, the sign-up gate's
+    /// codes in `codes`, failed logins counted in `throttle`, password
+    /// upgrades run on `background`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{Accounts, Identifier, SessionIssuer, SessionRevoker, SignUp};
+    /// use auth_domain::testing::*;
+    /// use auth_domain::Caller;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let users = Arc::new(MemUsers::default());
+    /// let revoker = SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default()));
+    /// let issuer = SessionIssuer::new(test_core(open_policy()), Arc::new(FakeTokens), users.clone(), revoker);
+    /// let accounts = Accounts::new(
+    ///     issuer,
+    ///     users,
+    ///     Arc::new(FakeHasher::default()),
+    ///     Arc::new(MemCodes::default()),
+    ///     Arc::new(MemThrottle::default()),
+    ///     Arc::new(QueuedBackground::default()),
+    /// );
+    /// let sign_up = SignUp {
+    ///     login_id: "kim".into(),
+    ///     email: "kim@example.com".into(),
+    ///     name: "Kim".into(),
+    ///     password: "correct horse".into(),
+    /// };
+    /// accounts.sign_up(sign_up).await.expect("signed up");
+    /// let login = accounts
+    ///     .login(Identifier::LoginId("kim".into()), "correct horse", &Caller::new("standard"))
+    ///     .await
+    ///     .expect("logged in");
+    /// assert_eq!(login.user.name.as_str(), "Kim");
+    /// # }
+    /// ```
+    pub fn new(
+        issuer: SessionIssuer,
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        codes: Arc<dyn CodeStore>,
+        throttle: Arc<dyn LoginThrottle>,
+        background: Arc<dyn Background>,
+    ) -> Self {
+        Self {
+            core: issuer.core.clone(),
+            issuer,
+            users,
+            hasher,
+            codes,
+            throttle,
+            background,
+        }
+    }
+}
+
+impl Accounts {
     /// Registers a user with a password. Validation happens first, then the
     /// sign-up gate is read (a `SIGN_UP` check bound to this login id,
     /// unless the policy turns the gate off), then the hash (before any
@@ -96,8 +181,8 @@ impl AuthService {
         let login_id = LoginId::parse(&request.login_id).map_err(|_| SignUpError::InvalidLoginId)?;
         let email = Email::parse(&request.email).map_err(|_| SignUpError::InvalidEmail)?;
         let name = DisplayName::parse(&request.name).map_err(|_| SignUpError::InvalidName)?;
-        let password = self.policy.password.check(&request.password)?;
-        let gate = if self.policy.codes.signup_requires_code {
+        let password = self.core.policy().password.check(&request.password)?;
+        let gate = if self.core.policy().codes.signup_requires_code {
             match self.signup_gate_open(&email, &login_id).await? {
                 Some(code) => Some(code),
                 None => return Err(self.gate_closed(&login_id, &email, false).await?),
@@ -105,26 +190,26 @@ impl AuthService {
         } else {
             None
         };
-        let hash = self.ports.hasher.hash(&password).await?;
+        let hash = self.hasher.hash(&password).await?;
         if let Some(code) = gate
             && !self.claim_sign_up(&code, &login_id).await?
         {
             return Err(self.gate_closed(&login_id, &email, true).await?);
         }
         let new = NewUser {
-            uuid: self.random_uuid(),
+            uuid: self.core.random_uuid(),
             login_id: Some(login_id),
             email,
             name,
             profile_image: None,
             password_hash: Some(hash),
-            created_at: self.ports.clock.now(),
+            created_at: self.core.now(),
         };
         // The verification is spent even if the insert fails: a duplicate
         // means the bound login id or the email was taken meanwhile, so it
         // could not admit this sign-up again anyway; after an infrastructure
         // failure the user asks for a new code.
-        self.ports.users.insert(new).await.map_err(|e| match e {
+        self.users.insert(new).await.map_err(|e| match e {
             InsertUserError::Duplicate(field) => SignUpError::Duplicate(field),
             InsertUserError::Port(e) => SignUpError::Internal(e),
         })
@@ -143,15 +228,14 @@ impl AuthService {
         email: &Email,
         lost_race: bool,
     ) -> Result<SignUpError, PortError> {
-        if self.ports.users.by_login_id(login_id).await?.is_some() {
+        if self.users.by_login_id(login_id).await?.is_some() {
             return Ok(SignUpError::Duplicate(UniqueField::LoginId));
         }
-        if self.ports.users.by_email(email).await?.is_some() {
+        if self.users.by_email(email).await?.is_some() {
             return Ok(SignUpError::Duplicate(UniqueField::Email));
         }
         if lost_race
             && self
-                .ports
                 .codes
                 .get(email)
                 .await?
@@ -183,11 +267,14 @@ impl AuthService {
             Err(GateError::Throttled(retry_after)) => return Err(WithdrawError::Throttled { retry_after }),
             Err(GateError::Internal(e)) => return Err(WithdrawError::Internal(e)),
         };
-        let now = self.ports.clock.now();
-        self.revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
+        let now = self.core.now();
+        self.issuer
+            .revoker
+            .revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
             .await?;
-        self.ports.users.delete(user.id).await?;
-        self.audit(AuditKind::Withdrawal, Some(user.id), None, caller)
+        self.users.delete(user.id).await?;
+        self.core
+            .audit(AuditKind::Withdrawal, Some(user.id), None, caller)
             .await;
         Ok(())
     }
@@ -198,7 +285,7 @@ impl AuthService {
     /// [`PortError`] on infrastructure failure.
     pub async fn login_id_available(&self, raw: &str) -> Result<bool, PortError> {
         match LoginId::parse(raw) {
-            Ok(id) => Ok(self.ports.users.by_login_id(&id).await?.is_none()),
+            Ok(id) => Ok(self.users.by_login_id(&id).await?.is_none()),
             Err(_) => Ok(false),
         }
     }
@@ -209,8 +296,38 @@ impl AuthService {
     /// [`PortError`] on infrastructure failure.
     pub async fn email_available(&self, raw: &str) -> Result<bool, PortError> {
         match Email::parse(raw) {
-            Ok(email) => Ok(self.ports.users.by_email(&email).await?.is_none()),
+            Ok(email) => Ok(self.users.by_email(&email).await?.is_none()),
             Err(_) => Ok(false),
         }
+    }
+
+    /// The sign-up gate, read before the password is hashed: the email
+    /// passed a `SIGN_UP` check bound to `login_id` within the window and
+    /// that check was not used yet. [`Self::claim_sign_up`] then spends it
+    /// atomically.
+    async fn signup_gate_open(
+        &self,
+        email: &Email,
+        login_id: &LoginId,
+    ) -> Result<Option<StoredCode>, PortError> {
+        let now = self.core.now();
+        let window = self.core.policy().codes.signup_window;
+        Ok(self.codes.get(email).await?.filter(|c| {
+            c.purpose == CodePurpose::SignUp
+                && c.login_id.as_ref() == Some(login_id)
+                && c.consumed_at.is_none()
+                && c.verified_at.is_some_and(|t| now - t <= window)
+        }))
+    }
+
+    /// Spends the verification `gate` for the sign-up of `login_id`, before
+    /// the account is created. `false`: a concurrent sign-up spent it first,
+    /// or it was replaced or its window closed since it was read.
+    async fn claim_sign_up(&self, gate: &StoredCode, login_id: &LoginId) -> Result<bool, PortError> {
+        let now = self.core.now();
+        let since = now - self.core.policy().codes.signup_window;
+        self.codes
+            .consume_sign_up(&gate.email, &gate.hash, login_id, since, now)
+            .await
     }
 }

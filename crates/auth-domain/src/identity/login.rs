@@ -8,13 +8,11 @@ use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::error::PortError;
 use crate::password::NewPassword;
-use crate::session::SessionId;
-use crate::session::{RevokeReason, Session};
 use crate::throttle::{Reservation, ThrottleState, ip_bucket};
 use crate::token::TokenPair;
 use crate::user::{Email, LoginId, User};
 
-use crate::service::AuthService;
+use crate::identity::account::Accounts;
 
 /// What the client logs in with.
 #[derive(Debug, Clone)]
@@ -88,7 +86,7 @@ impl From<OpenError> for LoginError {
     }
 }
 
-impl AuthService {
+impl Accounts {
     /// Logs in with an identifier and a password, creating a session.
     ///
     /// An identifier that cannot be valid is an unknown user. Exactly one
@@ -108,23 +106,25 @@ impl AuthService {
             PasswordCheck::UnknownUser => return Err(LoginError::UnknownUser),
             PasswordCheck::WrongPassword => return Err(LoginError::WrongPassword),
         };
-        let tokens = match self.open_session(&user, caller).await {
+        let tokens = match self.issuer.open_session(&user, caller).await {
             Ok(tokens) => tokens,
             Err(e) => {
                 if matches!(e, OpenError::Disabled) {
-                    self.audit(AuditKind::LoginFailure, Some(user.id), None, caller)
+                    self.core
+                        .audit(AuditKind::LoginFailure, Some(user.id), None, caller)
                         .await;
                 }
                 return Err(e.into());
             }
         };
-        self.audit(
-            AuditKind::LoginSuccess,
-            Some(user.id),
-            Some(tokens.access.claims.sid),
-            caller,
-        )
-        .await;
+        self.core
+            .audit(
+                AuditKind::LoginSuccess,
+                Some(user.id),
+                Some(tokens.access.claims.sid),
+                caller,
+            )
+            .await;
         Ok(Login { user, tokens })
     }
 
@@ -153,12 +153,12 @@ impl AuthService {
         password: &str,
         caller: &Caller,
     ) -> Result<PasswordCheck, GateError> {
-        let keys = ThrottleKeys::new(identifier, caller.ip, self.policy.throttle.ipv6_prefix);
+        let keys = ThrottleKeys::new(identifier, caller.ip, self.core.policy().throttle.ipv6_prefix);
         let reserved = self.reserve_attempt(&keys).await?;
         let checked = async {
             let user = self.find_by_identifier(identifier).await?;
             let hash = user.as_ref().and_then(|u| u.password_hash.as_ref());
-            let verified = self.ports.hasher.verify(password, hash).await?;
+            let verified = self.hasher.verify(password, hash).await?;
             Ok::<_, PortError>((user, verified))
         }
         .await;
@@ -178,7 +178,9 @@ impl AuthService {
             }
             (user, _) => {
                 let user_id = user.as_ref().map(|u| u.id);
-                self.audit(AuditKind::LoginFailure, user_id, None, caller).await;
+                self.core
+                    .audit(AuditKind::LoginFailure, user_id, None, caller)
+                    .await;
                 Ok(match user {
                     None => PasswordCheck::UnknownUser,
                     Some(_) => PasswordCheck::WrongPassword,
@@ -205,41 +207,40 @@ impl AuthService {
         let Some(old) = user.password_hash.clone() else {
             return;
         };
-        if !self.ports.hasher.scheme(Some(&old)).needs_upgrade() {
+        if !self.hasher.scheme(Some(&old)).needs_upgrade() {
             return;
         }
-        let service = self.clone();
+        let (hasher, users, core) = (self.hasher.clone(), self.users.clone(), self.core.clone());
         let id = user.id;
         let password = NewPassword::accepted(password);
-        self.ports.background.spawn(Box::pin(async move {
-            let Ok(new) = service.ports.hasher.hash(&password).await else {
+        self.background.spawn(Box::pin(async move {
+            let Ok(new) = hasher.hash(&password).await else {
                 return;
             };
-            if let Ok(true) = service.ports.users.replace_password_hash(id, &old, &new).await {
+            if let Ok(true) = users.replace_password_hash(id, &old, &new).await {
                 // The upgrade runs after the answer: its event records no
                 // client, as it always has.
-                service
-                    .audit(
-                        AuditKind::PasswordUpgraded,
-                        Some(id),
-                        None,
-                        &Caller::new("background"),
-                    )
-                    .await;
+                core.audit(
+                    AuditKind::PasswordUpgraded,
+                    Some(id),
+                    None,
+                    &Caller::new("background"),
+                )
+                .await;
             }
         }));
     }
 
     /// Step 1 of the gate: the reservation, or `None` when throttling is off.
     async fn reserve_attempt(&self, keys: &ThrottleKeys) -> Result<Option<Vec<ThrottleState>>, GateError> {
-        let policy = &self.policy.throttle;
+        let policy = &self.core.policy().throttle;
         if !policy.enabled {
             return Ok(None);
         }
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let mut rules = vec![(keys.account.clone(), policy.account)];
         rules.extend(keys.ip.clone().map(|ip| (ip, policy.ip)));
-        match self.ports.throttle.reserve(&rules, now).await? {
+        match self.throttle.reserve(&rules, now).await? {
             Reservation::Granted(states) => Ok(Some(states)),
             Reservation::Refused(until) => Err(GateError::Throttled(
                 remaining(until, now).unwrap_or_else(|| TimeDelta::seconds(1)),
@@ -259,8 +260,8 @@ impl AuthService {
         let Some(states) = reserved else {
             return Ok(());
         };
-        let policy = &self.policy.throttle;
-        let throttle = &self.ports.throttle;
+        let policy = &self.core.policy().throttle;
+        let throttle = &self.throttle;
         match (all, states.first()) {
             (true, Some(state)) => throttle.release(&keys.account, &policy.account, state).await?,
             _ => throttle.reset(&keys.account).await?,
@@ -277,58 +278,14 @@ impl AuthService {
     ) -> Result<Option<User>, PortError> {
         match identifier {
             Identifier::LoginId(raw) => match LoginId::parse(raw) {
-                Ok(id) => self.ports.users.by_login_id(&id).await,
+                Ok(id) => self.users.by_login_id(&id).await,
                 Err(_) => Ok(None),
             },
             Identifier::Email(raw) => match Email::parse(raw) {
-                Ok(email) => self.ports.users.by_email(&email).await,
+                Ok(email) => self.users.by_email(&email).await,
                 Err(_) => Ok(None),
             },
         }
-    }
-
-    /// Creates a session for `user` and signs its first token pair, unless
-    /// the account is disabled.
-    ///
-    /// The account is read again after the session is stored: an
-    /// administrator's disable stores the flag before revoking the user's
-    /// sessions, so a session stored before that revocation is revoked by
-    /// it, and one stored after it finds the flag here and is revoked at
-    /// once. Either way no session of a disabled account survives.
-    pub(crate) async fn open_session(&self, user: &User, caller: &Caller) -> Result<TokenPair, OpenError> {
-        if user.disabled_at.is_some() {
-            return Err(OpenError::Disabled);
-        }
-        let now = self.ports.clock.now();
-        let session = Session {
-            id: SessionId::from_uuid(self.random_uuid()),
-            user_id: user.id,
-            client: caller.contract.to_owned(),
-            created_at: now,
-            revoked_at: None,
-            revoke_reason: None,
-            ip: caller.ip,
-            user_agent: caller
-                .user_agent
-                .as_deref()
-                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
-            last_refreshed_at: None,
-        };
-        let (pair, record) = self.sign_pair(user.uuid, session.id, now)?;
-        self.ports.sessions.create(&session, &record).await?;
-        let disabled_meanwhile = self
-            .ports
-            .users
-            .by_id(user.id)
-            .await?
-            .is_none_or(|u| u.disabled_at.is_some());
-        if disabled_meanwhile {
-            self.revoke_and_announce(session.id, RevokeReason::AccountDisabled, now)
-                .await?;
-            return Err(OpenError::Disabled);
-        }
-        self.enforce_session_policy(user, &session).await?;
-        Ok(pair)
     }
 }
 

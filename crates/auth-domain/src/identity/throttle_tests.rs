@@ -9,6 +9,7 @@ use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 async fn with_user() -> InMemoryAuth {
     let w = in_memory_auth(open_policy());
     w.service
+        .accounts()
         .sign_up(SignUp {
             login_id: "parkh".into(),
             email: "park@example.com".into(),
@@ -30,6 +31,7 @@ fn meta(ip: &str) -> Caller {
 
 async fn try_login(w: &InMemoryAuth, id: &str, password: &str, ip: &str) -> Result<Login, LoginError> {
     w.service
+        .accounts()
         .login(Identifier::LoginId(id.into()), password, &meta(ip))
         .await
 }
@@ -238,6 +240,7 @@ async fn withdrawal_shares_the_login_counter() {
     }
     assert!(matches!(
         w.service
+            .accounts()
             .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
             .await,
         Err(WithdrawError::Throttled { .. })
@@ -265,10 +268,12 @@ async fn the_audit_trail_records_without_secrets() {
     let _ = try_login(&w, "ghost", "wrong", "10.0.0.1").await;
     let login = try_login(&w, "parkh", "correct horse", "10.0.0.1").await.unwrap();
     w.service
+        .sessions()
         .logout_with_access(&login.tokens.access.token, &caller())
         .await
         .unwrap();
     w.service
+        .accounts()
         .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
         .await
         .unwrap();
@@ -290,7 +295,12 @@ async fn the_audit_trail_records_without_secrets() {
     assert_eq!(events[2].ip, Some("10.0.0.1".parse().unwrap()));
     let debug = format!("{events:?}");
     assert!(!debug.contains("correct horse") && !debug.contains(&login.tokens.access.token));
-    let recent = w.service.audit_trail(Some(login.user.id), 2).await.unwrap();
+    let recent = w
+        .service
+        .audit_trail()
+        .recent(Some(login.user.id), 2)
+        .await
+        .unwrap();
     assert_eq!(recent.len(), 2);
     assert_eq!(recent[0].kind, AuditKind::Withdrawal);
 }

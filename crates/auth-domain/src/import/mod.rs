@@ -3,7 +3,7 @@
 //!
 //! The file format (newline-delimited JSON) is the edge's business; the
 //! domain gets each line's fields as [`ImportRecord`] and validates them
-//! ([`crate::service::AuthService::import_batch`]).
+//! ([`crate::service::Import::import_batch`]).
 
 pub mod use_cases;
 

@@ -34,7 +34,7 @@ async fn import(w: &InMemoryAuth, records: Vec<ImportRecord>) -> ImportRun {
         .enumerate()
         .map(|(i, r)| (i as u64 + 1, r))
         .collect();
-    w.service.import_batch(&mut run, batch).await.unwrap();
+    w.service.import().import_batch(&mut run, batch).await.unwrap();
     run
 }
 
@@ -45,7 +45,7 @@ fn scheme_of(w: &InMemoryAuth, login: &str) -> PasswordScheme {
         .into_iter()
         .find(|u| u.login_id.as_ref().map(|l| l.as_str()) == Some(login))
         .unwrap();
-    w.service.ports.hasher.scheme(user.password_hash.as_ref())
+    w.ports.hasher.scheme(user.password_hash.as_ref())
 }
 
 #[tokio::test]
@@ -55,6 +55,7 @@ async fn a_foreign_hash_is_upgraded_after_the_login_answered() {
     assert_eq!(scheme_of(&w, "parkh"), PasswordScheme::Bcrypt);
 
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
@@ -66,6 +67,7 @@ async fn a_foreign_hash_is_upgraded_after_the_login_answered() {
 
     // The new hash is the same password; a current hash is not upgraded again.
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
@@ -78,6 +80,7 @@ async fn a_wrong_password_upgrades_nothing() {
     import(&w, vec![record("parkh", "old$correct horse")]).await;
     assert!(
         w.service
+            .accounts()
             .login(Identifier::LoginId("parkh".into()), "wrong horse", &meta())
             .await
             .is_err()
@@ -92,6 +95,7 @@ async fn a_failed_upgrade_keeps_the_old_hash_and_the_next_login_retries() {
     import(&w, vec![record("parkh", "old$correct horse")]).await;
     w.users.writes_down.store(true, Ordering::SeqCst);
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
@@ -100,6 +104,7 @@ async fn a_failed_upgrade_keeps_the_old_hash_and_the_next_login_retries() {
     // The old hash still logs in; once the database is back, it upgrades.
     w.users.writes_down.store(false, Ordering::SeqCst);
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
@@ -112,6 +117,7 @@ async fn an_upgrade_never_overwrites_a_password_changed_meanwhile() {
     let w = in_memory_auth(open_policy());
     import(&w, vec![record("parkh", "old$correct horse")]).await;
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
@@ -219,6 +225,7 @@ async fn plain_text_is_hashed_and_never_stored_as_given() {
     // A password the policy for new ones would refuse (too short) still
     // logs in: it is the account's existing password.
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "hunter2", &meta())
         .await
         .unwrap();
@@ -232,6 +239,7 @@ async fn a_dry_run_decides_the_same_and_stores_nothing() {
         ..ImportOptions::default()
     });
     w.service
+        .import()
         .import_batch(
             &mut run,
             vec![(1, record("parkh", "old$pw")), (2, record("parkh", "old$pw"))],

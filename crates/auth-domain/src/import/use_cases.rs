@@ -8,15 +8,16 @@
 //! here and never stored as given.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::caller::Caller;
 use crate::error::PortError;
 use crate::import::{ImportAccount, ImportOutcome, ImportRecord, ImportReport, RejectedLine};
 use crate::password::{NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
+use crate::ports::{PasswordHasher, UserRepository};
+use crate::service::ServiceCore;
 use crate::social::Provider;
 use crate::user::{DisplayName, Email, LoginId, NewUser, User, UserId};
-
-use crate::service::AuthService;
 
 /// The longest provider subject accepted (providers' ids are far shorter).
 const MAX_SUBJECT_LEN: usize = 255;
@@ -115,7 +116,49 @@ struct Valid {
     keys: Vec<String>,
 }
 
-impl AuthService {
+/// Importing accounts with their password hashes. Cheap to clone.
+#[derive(Clone)]
+pub struct Import {
+    core: ServiceCore,
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+}
+
+impl std::fmt::Debug for Import {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Import { .. }")
+    }
+}
+
+impl Import {
+    /// The import over the account store `users`; `hasher` checks and
+    /// adopts the imported hashes (and hashes `{noop}` plain text).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::import::ImportRecord;
+    /// use auth_domain::service::{Import, ImportOptions, ImportRun};
+    /// use auth_domain::testing::{test_core, FakeHasher, MemUsers};
+    /// use auth_domain::AuthPolicy;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let import = Import::new(
+    ///     test_core(AuthPolicy::default()),
+    ///     Arc::new(MemUsers::default()),
+    ///     Arc::new(FakeHasher::default()),
+    /// );
+    /// let mut run = ImportRun::new(ImportOptions::default());
+    /// let record = ImportRecord { email: Some("kim@example.com".into()), ..ImportRecord::default() };
+    /// import.import_batch(&mut run, vec![(1, record)]).await.expect("stored");
+    /// // Neither a password hash nor a social identity: refused.
+    /// assert_eq!(run.report().rejected, 1);
+    /// # }
+    /// ```
+    pub fn new(core: ServiceCore, users: Arc<dyn UserRepository>, hasher: Arc<dyn PasswordHasher>) -> Self {
+        Self { core, users, hasher }
+    }
+
     /// Writes a finished import run to the audit trail as an administrator's
     /// action (its totals, never a record); a dry run changed nothing and is
     /// not recorded.
@@ -127,14 +170,15 @@ impl AuthService {
             "import:imported={},skipped={},rejected={}",
             report.imported, report.skipped, report.rejected
         );
-        self.audit_admin(
-            crate::audit::AuditKind::AdminUserImport,
-            None,
-            None,
-            target,
-            caller,
-        )
-        .await;
+        self.core
+            .audit_admin(
+                crate::audit::AuditKind::AdminUserImport,
+                None,
+                None,
+                target,
+                caller,
+            )
+            .await;
     }
 
     /// Validates and stores one batch of records (`(line, record)` pairs, in
@@ -179,7 +223,7 @@ impl AuthService {
         let outcomes = if accounts.is_empty() {
             Vec::new()
         } else {
-            self.ports.users.import(accounts, run.options.dry_run).await?
+            self.users.import(accounts, run.options.dry_run).await?
         };
         if outcomes.len() != valid.len() {
             return Err(PortError::new(
@@ -198,7 +242,7 @@ impl AuthService {
             match outcome {
                 ImportOutcome::Imported(_) => {
                     run.report.imported += 1;
-                    let scheme = self.ports.hasher.scheme(v.account.user.password_hash.as_ref());
+                    let scheme = self.hasher.scheme(v.account.user.password_hash.as_ref());
                     *run.report.by_scheme.entry(scheme).or_default() += 1;
                 }
                 ImportOutcome::AlreadyImported(_) => run.report.skipped += 1,
@@ -311,13 +355,13 @@ impl AuthService {
         let account = ImportAccount {
             id,
             user: NewUser {
-                uuid: self.random_uuid(),
+                uuid: self.core.random_uuid(),
                 login_id,
                 email,
                 name,
                 profile_image,
                 password_hash,
-                created_at: record.created_at.unwrap_or_else(|| self.ports.clock.now()),
+                created_at: record.created_at.unwrap_or_else(|| self.core.now()),
             },
             links,
         };
@@ -335,10 +379,9 @@ impl AuthService {
             if plain.is_empty() {
                 return Ok(Err("{noop} password is empty".into()));
             }
-            return Ok(Ok(self.ports.hasher.hash(&NewPassword::accepted(plain)).await?));
+            return Ok(Ok(self.hasher.hash(&NewPassword::accepted(plain)).await?));
         }
         Ok(self
-            .ports
             .hasher
             .adopt(foreign, &options.spring_pbkdf2)
             .map_err(|e| e.0))

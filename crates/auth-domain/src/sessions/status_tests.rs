@@ -10,6 +10,7 @@ use crate::token::TokenError;
 async fn user(policy: AuthPolicy) -> InMemoryAuth {
     let w = in_memory_auth(policy);
     w.service
+        .accounts()
         .sign_up(SignUp {
             login_id: "parkh".into(),
             email: "p@example.com".into(),
@@ -24,6 +25,7 @@ async fn user(policy: AuthPolicy) -> InMemoryAuth {
 async fn login(w: &InMemoryAuth, client: &'static str) -> Login {
     w.clock.advance(TimeDelta::seconds(1));
     w.service
+        .accounts()
         .login(
             Identifier::LoginId("parkh".into()),
             "correct horse",
@@ -62,12 +64,14 @@ async fn a_session_contract_login_evicts_older_sessions_and_announces_them() {
     assert_eq!((sessions, reason), (expected, RevokeReason::NewLogin));
     assert!(
         w.service
+            .sessions()
             .refresh(&a.tokens.refresh.token, &caller())
             .await
             .is_err()
     );
     assert!(
         w.service
+            .sessions()
             .refresh(&c.tokens.refresh.token, &caller())
             .await
             .is_ok()
@@ -75,9 +79,18 @@ async fn a_session_contract_login_evicts_older_sessions_and_announces_them() {
     // A second `session` login evicts the first one.
     let d = login(&w, "session").await;
     assert_eq!(revoked(&w).last().unwrap().0, vec![c.tokens.access.claims.sid]);
-    assert!(w.service.authenticate_live(&d.tokens.access.token).await.is_ok());
+    assert!(
+        w.service
+            .sessions()
+            .authenticate_live(&d.tokens.access.token)
+            .await
+            .is_ok()
+    );
     assert!(matches!(
-        w.service.authenticate_live(&c.tokens.access.token).await,
+        w.service
+            .sessions()
+            .authenticate_live(&c.tokens.access.token)
+            .await,
         Err(LiveSessionError::Token(TokenError::Invalid))
     ));
 }
@@ -98,12 +111,14 @@ async fn a_session_limit_evicts_the_oldest() {
     );
     assert!(
         w.service
+            .sessions()
             .refresh(&b.tokens.refresh.token, &caller())
             .await
             .is_ok()
     );
     assert!(
         w.service
+            .sessions()
             .refresh(&c.tokens.refresh.token, &caller())
             .await
             .is_ok()
@@ -115,25 +130,30 @@ async fn every_revocation_is_announced_with_its_reason() {
     let w = user(open_policy()).await;
     let a = login(&w, "standard").await;
     w.service
+        .sessions()
         .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     // Logging out again announces nothing new.
     w.service
+        .sessions()
         .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     let b = login(&w, "standard").await;
     w.service
+        .sessions()
         .reissue(&b.tokens.access.token, &b.tokens.refresh.token, &caller())
         .await
         .unwrap();
     let _ = w
         .service
+        .sessions()
         .reissue(&b.tokens.access.token, &b.tokens.refresh.token, &caller())
         .await;
     let c = login(&w, "standard").await;
     w.service
+        .accounts()
         .withdraw("parkh", "correct horse", &Caller::new("account").with_ip(None))
         .await
         .unwrap();
@@ -151,21 +171,29 @@ async fn every_revocation_is_announced_with_its_reason() {
 async fn notifications_find_the_user_by_uuid_or_login_id() {
     let w = user(open_policy()).await;
     let a = login(&w, "standard").await;
-    w.service.notify("PARKH", "hello", &caller()).await.unwrap();
     w.service
+        .sessions()
+        .notify("PARKH", "hello", &caller())
+        .await
+        .unwrap();
+    w.service
+        .sessions()
         .notify(&a.user.uuid.to_string(), "again", &caller())
         .await
         .unwrap();
     assert!(matches!(
-        w.service.notify("nobody", "x", &caller()).await,
+        w.service.sessions().notify("nobody", "x", &caller()).await,
         Err(NotifyError::UnknownUser)
     ));
     assert!(matches!(
-        w.service.notify("parkh", "  ", &caller()).await,
+        w.service.sessions().notify("parkh", "  ", &caller()).await,
         Err(NotifyError::InvalidMessage)
     ));
     assert!(matches!(
-        w.service.notify("parkh", &"x".repeat(1001), &caller()).await,
+        w.service
+            .sessions()
+            .notify("parkh", &"x".repeat(1001), &caller())
+            .await,
         Err(NotifyError::InvalidMessage)
     ));
     let events = w.bus.events.lock().unwrap().clone();
@@ -189,23 +217,30 @@ async fn a_session_expires_with_its_last_refresh_token() {
     let w = user(open_policy()).await;
     let l = login(&w, "standard").await;
     let sid = l.tokens.access.claims.sid;
-    assert!(w.service.session_is_live(sid).await.unwrap());
+    assert!(w.service.sessions().session_is_live(sid).await.unwrap());
     // Rotation moves the horizon: the session lives 7 days from the last reissue.
     w.clock.advance(TimeDelta::days(6));
     let next = w
         .service
+        .sessions()
         .reissue(&l.tokens.access.token, &l.tokens.refresh.token, &caller())
         .await
         .unwrap();
     w.clock.advance(TimeDelta::days(6));
-    assert!(w.service.session_is_live(sid).await.unwrap());
+    assert!(w.service.sessions().session_is_live(sid).await.unwrap());
     w.clock.advance(TimeDelta::days(1));
-    assert!(!w.service.session_is_live(sid).await.unwrap());
+    assert!(!w.service.sessions().session_is_live(sid).await.unwrap());
     assert_eq!(
-        w.service.session_status(sid).await.unwrap(),
+        w.service.sessions().session_status(sid).await.unwrap(),
         SessionStatus::Ended(EndReason::Expired)
     );
-    assert!(w.service.refresh(&next.refresh.token, &caller()).await.is_err());
+    assert!(
+        w.service
+            .sessions()
+            .refresh(&next.refresh.token, &caller())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -215,17 +250,20 @@ async fn a_status_check_tells_why_a_session_ended() {
     let b = login(&w, "standard").await;
     assert_eq!(
         w.service
+            .sessions()
             .session_status(a.tokens.access.claims.sid)
             .await
             .unwrap(),
         SessionStatus::Live
     );
     w.service
+        .sessions()
         .logout_with_access(&a.tokens.access.token, &caller())
         .await
         .unwrap();
     assert_eq!(
         w.service
+            .sessions()
             .session_status(a.tokens.access.claims.sid)
             .await
             .unwrap(),
@@ -234,6 +272,7 @@ async fn a_status_check_tells_why_a_session_ended() {
     let _ = login(&w, "session").await;
     assert_eq!(
         w.service
+            .sessions()
             .session_status(b.tokens.access.claims.sid)
             .await
             .unwrap(),
@@ -241,7 +280,7 @@ async fn a_status_check_tells_why_a_session_ended() {
     );
     let unknown = crate::session::SessionId::from_uuid(uuid::Uuid::nil());
     assert_eq!(
-        w.service.session_status(unknown).await.unwrap(),
+        w.service.sessions().session_status(unknown).await.unwrap(),
         SessionStatus::Ended(EndReason::Revoked(RevokeReason::Withdrawal))
     );
 }
@@ -255,6 +294,7 @@ async fn audit_events_carry_the_caller_given_to_the_use_case() {
         .with_ip(Some("203.0.113.7".parse().unwrap()))
         .with_user_agent(Some("Phone/1.0".into()));
     w.service
+        .sessions()
         .logout_with_access(&l.tokens.access.token, &caller)
         .await
         .unwrap();
@@ -266,6 +306,7 @@ async fn audit_events_carry_the_caller_given_to_the_use_case() {
     // A caller whose IP and user agent are unknown records neither.
     let m = login(&w, "standard").await;
     w.service
+        .sessions()
         .logout_with_access(&m.tokens.access.token, &Caller::new("standard"))
         .await
         .unwrap();

@@ -1,11 +1,16 @@
-//! Refresh, reissue (rotation with reuse detection) and logout.
+//! [`Sessions`], the session use cases: refresh, reissue (rotation with
+//! reuse detection) and logout here; whether a session is live in
+//! [`super::status`].
+
+use std::sync::Arc;
 
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome};
-use crate::token::{IssuedAccess, RefreshClaims, TokenError, TokenPair};
-
-use crate::service::AuthService;
+use crate::ports::{SessionStore, TokenCodec, UserRepository};
+use crate::service::ServiceCore;
+use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome, SessionId};
+use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
+use crate::token::{AccessClaims, IssuedAccess, RefreshClaims, TokenError, TokenPair};
 
 /// Why a refresh (new access token, same refresh token) failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +81,87 @@ impl From<PortError> for RefreshRefusal {
     }
 }
 
-impl AuthService {
+/// The session use cases: verifying access tokens, refresh, reissue,
+/// logout ([`crate::sessions::tokens`]), whether a session is live, and
+/// notifications to a user's sockets ([`crate::sessions::status`]).
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    pub(crate) core: ServiceCore,
+    issuer: SessionIssuer,
+    users: Arc<dyn UserRepository>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sessions { .. }")
+    }
+}
+
+impl Sessions {
+    /// The session use cases over `issuer` (token codec, session store,
+    /// event bus, clock, policy) and `users` (to name a notification's
+    /// user).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{SessionIssuer, SessionRevoker, Sessions};
+    /// use auth_domain::testing::{test_core, FakeTokens, MemSessions, MemUsers, RecordingBus};
+    /// use auth_domain::{AuthPolicy, Caller};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let users = Arc::new(MemUsers::default());
+    /// let revoker = SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default()));
+    /// let issuer = SessionIssuer::new(test_core(AuthPolicy::default()), Arc::new(FakeTokens), users.clone(), revoker);
+    /// let sessions = Sessions::new(issuer, users);
+    ///
+    /// assert!(sessions.authenticate("not a token").is_err());
+    /// let refreshed = sessions.refresh("not a token", &Caller::new("session")).await;
+    /// assert!(matches!(refreshed, Err(auth_domain::service::RefreshError::Invalid)));
+    /// # }
+    /// ```
+    pub fn new(issuer: SessionIssuer, users: Arc<dyn UserRepository>) -> Self {
+        Self {
+            core: issuer.core.clone(),
+            issuer,
+            users,
+        }
+    }
+
+    /// Verifies an access token statelessly (signature, kind, expiry) and
+    /// returns its claims. Costs no storage access.
+    ///
+    /// # Errors
+    /// [`TokenError`] when the token is unusable.
+    pub fn authenticate(&self, access_token: &str) -> Result<AccessClaims, TokenError> {
+        self.tokens().verify_access(access_token, self.core.now(), false)
+    }
+
+    fn tokens(&self) -> &Arc<dyn TokenCodec> {
+        &self.issuer.tokens
+    }
+
+    pub(super) fn store(&self) -> &Arc<dyn SessionStore> {
+        self.issuer.sessions()
+    }
+
+    pub(super) fn revoker(&self) -> &SessionRevoker {
+        &self.issuer.revoker
+    }
+
+    pub(super) fn users(&self) -> &Arc<dyn UserRepository> {
+        &self.users
+    }
+
+    /// Records an audit event about a session, finding its user (best effort).
+    async fn audit_session(&self, kind: crate::audit::AuditKind, sid: SessionId, caller: &Caller) {
+        let user = self.store().get(sid).await.ok().flatten().map(|s| s.user_id);
+        self.core.audit(kind, user, Some(sid), caller).await;
+    }
+}
+
+impl Sessions {
     /// Issues a new access token for a refresh token, which stays valid (the
     /// `session` and `picsel` contracts). A spent refresh token presented
     /// here is reuse, as anywhere.
@@ -90,9 +175,9 @@ impl AuthService {
             Err(RefreshRefusal::Reused) => return Err(RefreshError::Reused),
             Err(RefreshRefusal::Port(e)) => return Err(e.into()),
         };
-        let now = self.ports.clock.now();
-        let access = self.sign_access(claims.sub, claims.sid, now)?;
-        self.ports.sessions.touch(claims.sid, now).await?;
+        let now = self.core.now();
+        let access = self.issuer.sign_access(claims.sub, claims.sid, now)?;
+        self.store().touch(claims.sid, now).await?;
         Ok(access)
     }
 
@@ -111,8 +196,7 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<TokenPair, ReissueError> {
         let pair = self.reissue_pair(access_token, refresh_token, caller).await?;
-        self.ports
-            .sessions
+        self.store()
             .touch(pair.access.claims.sid, pair.access.issued_at)
             .await?;
         Ok(pair)
@@ -125,10 +209,9 @@ impl AuthService {
         refresh_token: &str,
         caller: &Caller,
     ) -> Result<TokenPair, ReissueError> {
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let access = self
-            .ports
-            .tokens
+            .tokens()
             .verify_access(access_token, now, true)
             .map_err(|_| ReissueError::InvalidAccessToken)?;
         let presented = match self.check_refresh(refresh_token, caller).await {
@@ -143,10 +226,10 @@ impl AuthService {
         if claims.sid != access.sid || claims.sub != access.sub {
             return Err(ReissueError::SessionMismatch);
         }
-        let (pair, next) = self.sign_pair(claims.sub, claims.sid, now)?;
+        let (pair, next) = self.issuer.sign_pair(claims.sub, claims.sid, now)?;
         match presented {
             RefreshVerdict::Graced(_) => {
-                if self.ports.sessions.add_refresh(&next).await? {
+                if self.store().add_refresh(&next).await? {
                     Ok(pair)
                 } else {
                     Err(ReissueError::InvalidRefreshToken)
@@ -154,11 +237,11 @@ impl AuthService {
             }
             RefreshVerdict::Fresh(claims) => {
                 let spent = RefreshTokenHash::of_jti(&claims.jti);
-                match self.ports.sessions.rotate(&spent, &next, now).await? {
+                match self.store().rotate(&spent, &next, now).await? {
                     RotateOutcome::Rotated => Ok(pair),
                     RotateOutcome::AlreadySpent(spent_at) => {
                         // Lost a race with a concurrent rotation of the same token.
-                        if self.within_grace(spent_at, now) && self.ports.sessions.add_refresh(&next).await? {
+                        if self.within_grace(spent_at, now) && self.store().add_refresh(&next).await? {
                             Ok(pair)
                         } else {
                             self.revoke_for_reuse(&claims, caller).await?;
@@ -181,21 +264,20 @@ impl AuthService {
     /// [`LogoutError::InvalidToken`] when the token is not a live refresh
     /// token of ours.
     pub async fn logout_with_refresh(&self, refresh_token: &str, caller: &Caller) -> Result<(), LogoutError> {
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let claims = self
-            .ports
-            .tokens
+            .tokens()
             .verify_refresh(refresh_token, now)
             .map_err(|_| LogoutError::InvalidToken)?;
         let known = self
-            .ports
-            .sessions
+            .store()
             .refresh_record(&RefreshTokenHash::of_jti(&claims.jti))
             .await?;
         if known.is_none() {
             return Err(LogoutError::InvalidToken);
         }
-        self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
+        self.revoker()
+            .revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
         self.audit_session(crate::audit::AuditKind::Logout, claims.sid, caller)
             .await;
@@ -207,13 +289,13 @@ impl AuthService {
     /// # Errors
     /// [`LogoutError::InvalidToken`] when the access token is not valid.
     pub async fn logout_with_access(&self, access_token: &str, caller: &Caller) -> Result<(), LogoutError> {
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let claims = self
-            .ports
-            .tokens
+            .tokens()
             .verify_access(access_token, now, false)
             .map_err(|_| LogoutError::InvalidToken)?;
-        self.revoke_and_announce(claims.sid, RevokeReason::Logout, now)
+        self.revoker()
+            .revoke_and_announce(claims.sid, RevokeReason::Logout, now)
             .await?;
         self.audit_session(crate::audit::AuditKind::Logout, claims.sid, caller)
             .await;
@@ -225,13 +307,14 @@ impl AuthService {
         spent_at: chrono::DateTime<chrono::Utc>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> bool {
-        let grace = self.policy.refresh_reuse_grace;
+        let grace = self.core.policy().refresh_reuse_grace;
         grace > chrono::TimeDelta::zero() && now - spent_at <= grace
     }
 
     async fn revoke_for_reuse(&self, claims: &RefreshClaims, caller: &Caller) -> Result<(), PortError> {
-        let now = self.ports.clock.now();
-        self.revoke_and_announce(claims.sid, RevokeReason::RefreshReuse, now)
+        let now = self.core.now();
+        self.revoker()
+            .revoke_and_announce(claims.sid, RevokeReason::RefreshReuse, now)
             .await?;
         self.audit_session(crate::audit::AuditKind::TokenReuse, claims.sid, caller)
             .await;
@@ -240,17 +323,12 @@ impl AuthService {
 
     /// Verifies a refresh token and judges it against the store.
     async fn check_refresh(&self, token: &str, caller: &Caller) -> Result<RefreshVerdict, RefreshRefusal> {
-        let now = self.ports.clock.now();
-        let claims = self
-            .ports
-            .tokens
-            .verify_refresh(token, now)
-            .map_err(|e| match e {
-                TokenError::Invalid | TokenError::Expired => RefreshRefusal::Invalid,
-            })?;
+        let now = self.core.now();
+        let claims = self.tokens().verify_refresh(token, now).map_err(|e| match e {
+            TokenError::Invalid | TokenError::Expired => RefreshRefusal::Invalid,
+        })?;
         let found = self
-            .ports
-            .sessions
+            .store()
             .refresh_record_with_session(&RefreshTokenHash::of_jti(&claims.jti))
             .await?;
         let Some((record, session)) = found else {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::ports::InsertUserError;
+use crate::ports::{InsertUserError, UserRepository};
 use crate::social::{
     BrowserNonce, EmailTrust, LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider,
     SocialIdentityStore, SocialProfile, SocialProvider, SocialProviderError, StateHash,
@@ -34,7 +34,8 @@ use crate::user::{Email, NewUser, UniqueField, User};
 
 use crate::caller::Caller;
 use crate::identity::login::Login;
-use crate::service::AuthService;
+use crate::service::ServiceCore;
+use crate::sessions::issuer::SessionIssuer;
 
 /// The adapters social login works through.
 #[derive(Clone)]
@@ -175,7 +176,53 @@ impl From<SocialProviderError> for SocialLoginError {
 /// person changes the picture under it.
 const LINK_ATTEMPTS: usize = 3;
 
-impl AuthService {
+/// Social login: starting a flow and completing it at the callback.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Social {
+    core: ServiceCore,
+    issuer: SessionIssuer,
+    users: Arc<dyn UserRepository>,
+    social: SocialPorts,
+}
+
+impl std::fmt::Debug for Social {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Social { .. }")
+    }
+}
+
+impl Social {
+    /// The social-login use cases: providers, identity links and pending
+    /// flows through `social`, accounts linked or created in `users`,
+    /// sessions opened by `issuer` exactly as a password login opens them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{FlowOrigin, SessionIssuer, SessionRevoker, Social, SocialStartError};
+    /// use auth_domain::testing::social::SocialFakes;
+    /// use auth_domain::testing::*;
+    /// use auth_domain::AuthPolicy;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let users = Arc::new(MemUsers::default());
+    /// let revoker = SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default()));
+    /// let issuer = SessionIssuer::new(test_core(AuthPolicy::default()), Arc::new(FakeTokens), users.clone(), revoker);
+    /// let social = Social::new(issuer, users, SocialFakes::default().ports());
+    /// let start = social.start_social_login("myspace", FlowOrigin::Browser).await;
+    /// assert!(matches!(start, Err(SocialStartError::UnknownProvider)));
+    /// # }
+    /// ```
+    pub fn new(issuer: SessionIssuer, users: Arc<dyn UserRepository>, social: SocialPorts) -> Self {
+        Self {
+            core: issuer.core.clone(),
+            issuer,
+            users,
+            social,
+        }
+    }
+
     /// Starts a social login: stores a fresh single-use `state` (and a PKCE
     /// verifier where the provider supports PKCE, and for
     /// [`FlowOrigin::Browser`] the hash of a fresh [`BrowserNonce`]) for the
@@ -190,16 +237,16 @@ impl AuthService {
         origin: FlowOrigin,
     ) -> Result<SocialStart, SocialStartError> {
         let provider = Provider::parse(provider).ok_or(SocialStartError::UnknownProvider)?;
-        let social = &self.ports.social;
+        let social = &self.social;
         if !social.provider.is_enabled(provider) {
             return Err(SocialStartError::NotConfigured);
         }
         let mut bytes = [0u8; 32];
-        self.ports.random.fill(&mut bytes);
+        self.core.fill(&mut bytes);
         let state = LoginState::from_random(bytes);
         let verifier = provider.supports_pkce().then(|| {
             let mut bytes = [0u8; 32];
-            self.ports.random.fill(&mut bytes);
+            self.core.fill(&mut bytes);
             PkceVerifier::from_random(bytes)
         });
         let url = social
@@ -208,17 +255,17 @@ impl AuthService {
             .ok_or(SocialStartError::NotConfigured)?;
         let browser = (origin == FlowOrigin::Browser).then(|| {
             let mut bytes = [0u8; 32];
-            self.ports.random.fill(&mut bytes);
+            self.core.fill(&mut bytes);
             BrowserNonce::from_random(bytes)
         });
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let pending = PendingLogin {
             state: state.hash(),
             provider,
             pkce_verifier: verifier,
             browser: browser.as_ref().map(BrowserNonce::hash),
             created_at: now,
-            expires_at: now + self.policy.social.state_ttl,
+            expires_at: now + self.core.policy().social.state_ttl,
         };
         social.states.put(&pending).await?;
         Ok(SocialStart {
@@ -250,12 +297,12 @@ impl AuthService {
         caller: &Caller,
     ) -> Result<Login, SocialLoginError> {
         let provider = Provider::parse(provider).ok_or(SocialLoginError::UnknownProvider)?;
-        let social = &self.ports.social;
+        let social = &self.social;
         if !social.provider.is_enabled(provider) {
             return Err(SocialLoginError::NotConfigured);
         }
         let pending = social.states.take(provider, &StateHash::of(state)).await?;
-        let now = self.ports.clock.now();
+        let now = self.core.now();
         let Some(pending) = pending.filter(|p| p.provider == provider && p.expires_at > now) else {
             return Err(SocialLoginError::InvalidState);
         };
@@ -281,10 +328,14 @@ impl AuthService {
             )));
         }
         let user = self.user_for_profile(&profile, caller).await?;
-        let tokens = self.open_session(&user, caller).await.map_err(|e| match e {
-            crate::identity::login::OpenError::Disabled => SocialLoginError::Disabled,
-            crate::identity::login::OpenError::Internal(e) => SocialLoginError::Internal(e),
-        })?;
+        let tokens = self
+            .issuer
+            .open_session(&user, caller)
+            .await
+            .map_err(|e| match e {
+                crate::identity::login::OpenError::Disabled => SocialLoginError::Disabled,
+                crate::identity::login::OpenError::Internal(e) => SocialLoginError::Internal(e),
+            })?;
         Ok(Login { user, tokens })
     }
 
@@ -294,10 +345,10 @@ impl AuthService {
         profile: &SocialProfile,
         caller: &Caller,
     ) -> Result<User, SocialLoginError> {
-        let identities = &self.ports.social.identities;
+        let identities = &self.social.identities;
         for _ in 0..LINK_ATTEMPTS {
             if let Some(id) = identities.user_for(profile.provider, &profile.subject).await? {
-                match self.ports.users.by_id(id).await? {
+                match self.users.by_id(id).await? {
                     Some(user) => return Ok(user),
                     // Deleted between the two reads (the link went with it).
                     None => continue,
@@ -311,7 +362,7 @@ impl AuthService {
             if profile.email_trust == EmailTrust::Unverified {
                 return Err(SocialLoginError::EmailNotVerified);
             }
-            let user = match self.ports.users.by_email(&email).await? {
+            let user = match self.users.by_email(&email).await? {
                 Some(user) => {
                     if profile.email_trust != EmailTrust::Verified || !self.email_proven(&user).await? {
                         return Err(SocialLoginError::EmailTaken);
@@ -325,16 +376,17 @@ impl AuthService {
                     None => continue,
                 },
             };
-            let now = self.ports.clock.now();
+            let now = self.core.now();
             let owner = identities
                 .link(profile.provider, &profile.subject, user.id, now)
                 .await?;
             if owner == user.id {
-                self.audit(crate::audit::AuditKind::SocialLink, Some(user.id), None, caller)
+                self.core
+                    .audit(crate::audit::AuditKind::SocialLink, Some(user.id), None, caller)
                     .await;
                 return Ok(user);
             }
-            if let Some(owner) = self.ports.users.by_id(owner).await? {
+            if let Some(owner) = self.users.by_id(owner).await? {
                 return Ok(owner);
             }
         }
@@ -353,7 +405,7 @@ impl AuthService {
         if user.password_hash.is_some() {
             return Ok(true);
         }
-        let providers = self.ports.social.identities.providers_of(user.id).await?;
+        let providers = self.social.identities.providers_of(user.id).await?;
         Ok(providers.into_iter().any(Provider::attests_email))
     }
 
@@ -368,15 +420,15 @@ impl AuthService {
             .display_name(&email)
             .ok_or(SocialLoginError::EmailMissing)?;
         let new = NewUser {
-            uuid: self.random_uuid(),
+            uuid: self.core.random_uuid(),
             login_id: None,
             email,
             name,
             profile_image: profile.picture_url(),
             password_hash: None,
-            created_at: self.ports.clock.now(),
+            created_at: self.core.now(),
         };
-        match self.ports.users.insert(new).await {
+        match self.users.insert(new).await {
             Ok(user) => Ok(Some(user)),
             Err(InsertUserError::Duplicate(UniqueField::Email)) => Ok(None),
             Err(InsertUserError::Duplicate(UniqueField::LoginId)) => {

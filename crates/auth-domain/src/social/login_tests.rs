@@ -37,6 +37,7 @@ fn profile(provider: Provider, subject: &str, email: Option<&str>, verified: boo
 /// Starts a flow and returns its state (as the browser would carry it).
 async fn start(w: &InMemoryAuth, provider: Provider) -> String {
     w.service
+        .social()
         .start_social_login(provider.as_str(), FlowOrigin::App)
         .await
         .unwrap();
@@ -52,6 +53,7 @@ async fn flow(w: &InMemoryAuth, provider: Provider, answer: FakeAnswer) -> Resul
     let code = format!("code-{state}");
     w.social.provider.answer(&code, answer);
     w.service
+        .social()
         .social_login(
             provider.as_str(),
             &state,
@@ -68,6 +70,7 @@ async fn login_as(w: &InMemoryAuth, p: SocialProfile) -> Result<Login, SocialLog
 
 async fn password_user(w: &InMemoryAuth, email: &str) -> crate::user::User {
     w.service
+        .accounts()
         .sign_up(SignUp {
             login_id: "parkh".into(),
             email: email.into(),
@@ -121,25 +124,36 @@ async fn start_stores_a_state_and_pkce_where_supported() {
 async fn unknown_and_unconfigured_providers() {
     let w = in_memory_auth(open_policy());
     assert!(matches!(
-        w.service.start_social_login("github", FlowOrigin::App).await,
+        w.service
+            .social()
+            .start_social_login("github", FlowOrigin::App)
+            .await,
         Err(SocialStartError::UnknownProvider)
     ));
     assert!(matches!(
-        w.service.start_social_login("Google", FlowOrigin::App).await,
+        w.service
+            .social()
+            .start_social_login("Google", FlowOrigin::App)
+            .await,
         Err(SocialStartError::UnknownProvider)
     ));
     w.social.provider.disabled.lock().unwrap().insert(Provider::Naver);
     assert!(matches!(
-        w.service.start_social_login("naver", FlowOrigin::App).await,
+        w.service
+            .social()
+            .start_social_login("naver", FlowOrigin::App)
+            .await,
         Err(SocialStartError::NotConfigured)
     ));
     let r = w
         .service
+        .social()
         .social_login("naver", "s", None, ProviderAnswer::Code("c".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::NotConfigured)));
     let r = w
         .service
+        .social()
         .social_login("github", "s", None, ProviderAnswer::Code("c".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::UnknownProvider)));
@@ -196,6 +210,7 @@ async fn a_verified_email_links_to_the_existing_account() {
     assert_eq!(login.user.name, "박혁");
     assert!(login.user.profile_image.is_none());
     w.service
+        .accounts()
         .login(Identifier::LoginId("parkh".into()), "correct horse", &meta())
         .await
         .unwrap();
@@ -223,7 +238,13 @@ async fn an_unverified_email_is_refused_and_nothing_is_stored() {
     .await;
     assert!(matches!(r, Err(SocialLoginError::EmailNotVerified)));
     assert!(w.social.identities.rows.lock().unwrap().is_empty());
-    assert!(w.service.email_available("new@example.com").await.unwrap());
+    assert!(
+        w.service
+            .accounts()
+            .email_available("new@example.com")
+            .await
+            .unwrap()
+    );
     assert!(w.sessions.live_sessions(existing.id).await.unwrap().is_empty());
 }
 
@@ -249,6 +270,7 @@ async fn social_only_users_fail_password_login_like_a_wrong_password() {
     let before = w.hasher.verifications.load(Ordering::SeqCst);
     let r = w
         .service
+        .accounts()
         .login(Identifier::Email(login.user.email.as_str().into()), "", &meta())
         .await;
     assert!(matches!(r, Err(LoginError::WrongPassword)));
@@ -263,6 +285,7 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     // Forged.
     let r = w
         .service
+        .social()
         .social_login(
             "google",
             "forged",
@@ -278,16 +301,19 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     w.social.provider.answer("c1", FakeAnswer::Profile(p.clone()));
     let r = w
         .service
+        .social()
         .social_login("kakao", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
     w.service
+        .social()
         .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await
         .unwrap();
     // Reused.
     let r = w
         .service
+        .social()
         .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
@@ -298,6 +324,7 @@ async fn a_state_is_single_use_bound_to_its_provider_and_expires() {
     w.clock.advance(TimeDelta::minutes(10));
     let r = w
         .service
+        .social()
         .social_login("google", &state, None, ProviderAnswer::Code("c1".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
@@ -310,6 +337,7 @@ async fn provider_errors_spend_the_state() {
     let state = start(&w, Provider::Naver).await;
     let r = w
         .service
+        .social()
         .social_login(
             "naver",
             &state,
@@ -321,6 +349,7 @@ async fn provider_errors_spend_the_state() {
     assert!(matches!(r, Err(SocialLoginError::Denied)));
     let r = w
         .service
+        .social()
         .social_login("naver", &state, None, ProviderAnswer::Code("c".into()), &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::InvalidState)));
@@ -328,6 +357,7 @@ async fn provider_errors_spend_the_state() {
     let state = start(&w, Provider::Google).await;
     let r = w
         .service
+        .social()
         .social_login(
             "google",
             &state,
@@ -340,6 +370,7 @@ async fn provider_errors_spend_the_state() {
     let state = start(&w, Provider::Google).await;
     let r = w
         .service
+        .social()
         .social_login("google", &state, None, ProviderAnswer::Missing, &meta())
         .await;
     assert!(matches!(r, Err(SocialLoginError::MissingCode)));
@@ -387,6 +418,7 @@ async fn browser_flows_need_their_browsers_nonce() {
     let begin = || async {
         let started = w
             .service
+            .social()
             .start_social_login("google", FlowOrigin::Browser)
             .await
             .unwrap();
@@ -410,6 +442,7 @@ async fn browser_flows_need_their_browsers_nonce() {
     for (state, wrong) in [(&state, None), (&begin().await.0, Some(other.expose()))] {
         assert!(matches!(
             w.service
+                .social()
                 .social_login(
                     "google",
                     state,
@@ -423,6 +456,7 @@ async fn browser_flows_need_their_browsers_nonce() {
     }
     assert!(matches!(
         w.service
+            .social()
             .social_login(
                 "google",
                 &state,
@@ -434,8 +468,7 @@ async fn browser_flows_need_their_browsers_nonce() {
         Err(SocialLoginError::InvalidState)
     ));
     assert!(
-        w.service
-            .ports
+        w.ports
             .users
             .by_email(&crate::user::Email::parse(email).unwrap())
             .await
@@ -457,6 +490,7 @@ async fn browser_flows_need_their_browsers_nonce() {
     answer("c-right");
     let login = w
         .service
+        .social()
         .social_login(
             "google",
             &state,
@@ -470,6 +504,7 @@ async fn browser_flows_need_their_browsers_nonce() {
     // Application flows are not bound: no nonce, none needed.
     let started = w
         .service
+        .social()
         .start_social_login("google", FlowOrigin::App)
         .await
         .unwrap();

@@ -36,7 +36,7 @@ use crate::token::*;
 use crate::user::*;
 use crate::verification::*;
 
-use crate::service::{AuthService, Ports};
+use crate::service::{AuthService, Ports, ServiceCore};
 
 #[derive(Default)]
 pub struct MemUsers {
@@ -499,6 +499,13 @@ impl TokenCodec for FakeTokens {
 
 pub struct ManualClock(pub Mutex<DateTime<Utc>>);
 
+/// Reads 2026-01-01T00:00:00Z until moved.
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self(Mutex::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()))
+    }
+}
+
 impl ManualClock {
     pub fn advance(&self, by: TimeDelta) {
         *self.0.lock().unwrap() += by;
@@ -806,6 +813,9 @@ impl crate::ports::AuditLog for RecordingAudit {
 pub struct InMemoryAuth {
     /// The use cases, over the fakes below.
     pub service: AuthService,
+    /// The ports `service` was built from (to build a variant of it, or one
+    /// area's service, over some of the same fakes).
+    pub ports: Ports,
     pub users: Arc<MemUsers>,
     pub background: Arc<QueuedBackground>,
     pub sessions: Arc<MemSessions>,
@@ -834,9 +844,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
     let audit = Arc::new(RecordingAudit::default());
     let users = Arc::new(MemUsers::default());
     let background = Arc::new(QueuedBackground::default());
-    let clock = Arc::new(ManualClock(Mutex::new(
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-    )));
+    let clock = Arc::new(ManualClock::default());
     let ports = Ports {
         users: users.clone(),
         sessions: sessions.clone(),
@@ -854,7 +862,8 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         background: background.clone(),
     };
     InMemoryAuth {
-        service: AuthService::new(ports, policy),
+        service: AuthService::new(ports.clone(), policy),
+        ports,
         users,
         background,
         sessions,
@@ -868,6 +877,18 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         throttle,
         audit,
     }
+}
+
+/// A [`ServiceCore`] over fresh fakes (a [`ManualClock`] at
+/// 2026-01-01T00:00:00Z, [`CountingRandom`], [`RecordingAudit`]) with
+/// `policy`, for building one area's service.
+pub fn test_core(policy: AuthPolicy) -> ServiceCore {
+    ServiceCore::new(
+        Arc::new(ManualClock::default()),
+        Arc::new(CountingRandom::default()),
+        Arc::new(RecordingAudit::default()),
+        policy,
+    )
 }
 
 /// The default policy without the sign-up gate (for tests not about codes).

@@ -1,13 +1,16 @@
 //! Emailed codes: send, check, the sign-up gate, password reset.
 
+use std::sync::Arc;
+
 use crate::caller::Caller;
 use crate::error::PortError;
 use crate::password::PolicyViolation;
+use crate::ports::{CodeStore, Mailer, PasswordHasher, UserRepository};
+use crate::service::ServiceCore;
 use crate::session::RevokeReason;
+use crate::sessions::issuer::SessionRevoker;
 use crate::user::{Email, LoginId, User, UserId};
 use crate::verification::{CodePurpose, DecoyKey, OutgoingMail, PlainCode, PutOutcome, StoredCode};
-
-use crate::service::AuthService;
 
 /// Why a code could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +58,78 @@ pub enum ResetError {
     Internal(#[from] PortError),
 }
 
-impl AuthService {
+/// The emailed-code use cases: sending and checking codes, and password
+/// reset with one. Cheap to clone.
+#[derive(Clone)]
+pub struct Verification {
+    core: ServiceCore,
+    users: Arc<dyn UserRepository>,
+    codes: Arc<dyn CodeStore>,
+    mailer: Arc<dyn Mailer>,
+    hasher: Arc<dyn PasswordHasher>,
+    revoker: SessionRevoker,
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verification { .. }")
+    }
+}
+
+impl Verification {
+    /// The code use cases: codes stored in `codes` and mailed through
+    /// `mailer` to the accounts of `users`; a reset hashes the new password
+    /// with `hasher` and ends the user's sessions through `revoker`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use auth_domain::service::{SessionRevoker, Verification};
+    /// use auth_domain::testing::*;
+    /// use auth_domain::verification::CodePurpose;
+    /// use auth_domain::AuthPolicy;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mailer = Arc::new(RecordingMailer::default());
+    /// let verification = Verification::new(
+    ///     test_core(AuthPolicy::default()),
+    ///     Arc::new(MemUsers::default()),
+    ///     Arc::new(MemCodes::default()),
+    ///     mailer.clone(),
+    ///     Arc::new(FakeHasher::default()),
+    ///     SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default())),
+    /// );
+    /// verification
+    ///     .send_code(Some("kim"), "kim@example.com", CodePurpose::SignUp)
+    ///     .await
+    ///     .expect("sent");
+    /// let code = mailer.last_code("kim@example.com").expect("mailed");
+    /// let checked = verification.check_code(Some("kim"), "kim@example.com", &code, CodePurpose::SignUp);
+    /// assert!(checked.await.expect("checked"));
+    /// # }
+    /// ```
+    pub fn new(
+        core: ServiceCore,
+        users: Arc<dyn UserRepository>,
+        codes: Arc<dyn CodeStore>,
+        mailer: Arc<dyn Mailer>,
+        hasher: Arc<dyn PasswordHasher>,
+        revoker: SessionRevoker,
+    ) -> Self {
+        Self {
+            core,
+            users,
+            codes,
+            mailer,
+            hasher,
+            revoker,
+        }
+    }
+
     /// Sends a code for `purpose` to `email`.
     ///
     /// `SIGN_UP` needs an email no account has; a well-formed `login_id`
-    /// binds the verification to it (see [`AuthService::check_code`]).
+    /// binds the verification to it (see [`Self::check_code`]).
     /// `FORGET_PASSWORD` needs the login id and email of one account; when
     /// they match none, nothing is mailed and nothing stored for the email
     /// changes, but the answer (and the cooldown) are the same as for a
@@ -74,11 +144,11 @@ impl AuthService {
         purpose: CodePurpose,
     ) -> Result<(), SendCodeError> {
         let email = Email::parse(email).map_err(|_| SendCodeError::InvalidEmail)?;
-        let now = self.ports.clock.now();
-        let policy = self.policy.codes;
+        let now = self.core.now();
+        let policy = self.core.policy().codes;
         let (user_id, bound) = match purpose {
             CodePurpose::SignUp => {
-                if self.ports.users.by_email(&email).await?.is_some() {
+                if self.users.by_email(&email).await?.is_some() {
                     return Err(SendCodeError::EmailTaken);
                 }
                 // A malformed login id binds nothing: no sign-up could use it.
@@ -96,7 +166,7 @@ impl AuthService {
             }
         };
         let mut bytes = [0u8; 3];
-        self.ports.random.fill(&mut bytes);
+        self.core.fill(&mut bytes);
         let code = PlainCode::from_random(bytes);
         let stored = StoredCode {
             email: email.clone(),
@@ -110,12 +180,12 @@ impl AuthService {
             verified_at: None,
             consumed_at: None,
         };
-        if let PutOutcome::Cooldown(until) = self.ports.codes.put(&stored, policy.resend_cooldown).await? {
+        if let PutOutcome::Cooldown(until) = self.codes.put(&stored, policy.resend_cooldown).await? {
             return Err(SendCodeError::Cooldown(until - now));
         }
         let mail = OutgoingMail::for_code(&email, &code, purpose, policy.ttl);
-        if let Err(e) = self.ports.mailer.send(&mail).await {
-            self.ports.codes.discard(&email, &stored.hash).await?;
+        if let Err(e) = self.mailer.send(&mail).await {
+            self.codes.discard(&email, &stored.hash).await?;
             return Err(SendCodeError::MailUnavailable(e));
         }
         Ok(())
@@ -136,9 +206,8 @@ impl AuthService {
         email: &Email,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), SendCodeError> {
-        let cooldown = self.policy.codes.resend_cooldown;
+        let cooldown = self.core.policy().codes.resend_cooldown;
         match self
-            .ports
             .codes
             .put_decoy(&DecoyKey::of(email, login_id), now, cooldown)
             .await?
@@ -172,9 +241,9 @@ impl AuthService {
         let Ok(email) = Email::parse(email) else {
             return Ok(false);
         };
-        let now = self.ports.clock.now();
-        let policy = self.policy.codes;
-        let Some(stored) = self.ports.codes.get(&email).await? else {
+        let now = self.core.now();
+        let policy = self.core.policy().codes;
+        let Some(stored) = self.codes.get(&email).await? else {
             return Ok(false);
         };
         // A code of another purpose can never match (the hash covers the
@@ -199,7 +268,6 @@ impl AuthService {
             }
         };
         if !self
-            .ports
             .codes
             .reserve_attempt(&email, &stored.hash, now, policy.max_attempts)
             .await?
@@ -211,14 +279,13 @@ impl AuthService {
             // The reserved try stays counted: it was the wrong try.
             return Ok(false);
         }
-        self.ports
-            .codes
+        self.codes
             .mark_verified(&email, &stored.hash, now, policy.max_attempts, binding.as_ref())
             .await
     }
 
     /// Resets a password with a `FORGET_PASSWORD` code: checks the policy,
-    /// then the code (a reserved try, as in [`AuthService::check_code`]);
+    /// then the code (a reserved try, as in [`Self::check_code`]);
     /// stores the new hash, consumes the code, and revokes every session of
     /// the user.
     ///
@@ -231,17 +298,17 @@ impl AuthService {
         new_password: &str,
         caller: &Caller,
     ) -> Result<UserId, ResetError> {
-        let password = self.policy.password.check(new_password)?;
+        let password = self.core.policy().password.check(new_password)?;
         let user = match account {
-            AccountRef::Id(id) => self.ports.users.by_id(UserId::new(id)).await?,
+            AccountRef::Id(id) => self.users.by_id(UserId::new(id)).await?,
             AccountRef::LoginId(raw) => self.user_by_login_id(Some(&raw)).await?,
         };
         let Some(user) = user else {
             return Err(ResetError::Denied);
         };
-        let now = self.ports.clock.now();
-        let policy = self.policy.codes;
-        let Some(stored) = self.ports.codes.get(&user.email).await? else {
+        let now = self.core.now();
+        let policy = self.core.policy().codes;
+        let Some(stored) = self.codes.get(&user.email).await? else {
             return Err(ResetError::Denied);
         };
         if stored.purpose != CodePurpose::ForgetPassword
@@ -251,7 +318,6 @@ impl AuthService {
             return Err(ResetError::Denied);
         }
         if !self
-            .ports
             .codes
             .reserve_attempt(&user.email, &stored.hash, now, policy.max_attempts)
             .await?
@@ -263,66 +329,32 @@ impl AuthService {
         if !matches {
             return Err(ResetError::Denied);
         }
-        let hash = self.ports.hasher.hash(&password).await?;
+        let hash = self.hasher.hash(&password).await?;
         if !self
-            .ports
             .codes
             .consume(&user.email, &stored.hash, now, policy.max_attempts)
             .await?
         {
             return Err(ResetError::Denied);
         }
-        self.ports.users.set_password(user.id, &hash).await?;
-        self.revoke_all_and_announce(user.id, RevokeReason::PasswordReset, now)
+        self.users.set_password(user.id, &hash).await?;
+        self.revoker
+            .revoke_all_and_announce(user.id, RevokeReason::PasswordReset, now)
             .await?;
-        self.audit(
-            crate::audit::AuditKind::PasswordReset,
-            Some(user.id),
-            None,
-            caller,
-        )
-        .await;
+        self.core
+            .audit(
+                crate::audit::AuditKind::PasswordReset,
+                Some(user.id),
+                None,
+                caller,
+            )
+            .await;
         Ok(user.id)
-    }
-
-    /// The sign-up gate, read before the password is hashed: the email
-    /// passed a `SIGN_UP` check bound to `login_id` within the window and
-    /// that check was not used yet. [`AuthService::claim_sign_up`] then
-    /// spends it atomically.
-    pub(crate) async fn signup_gate_open(
-        &self,
-        email: &Email,
-        login_id: &LoginId,
-    ) -> Result<Option<StoredCode>, PortError> {
-        let now = self.ports.clock.now();
-        let window = self.policy.codes.signup_window;
-        Ok(self.ports.codes.get(email).await?.filter(|c| {
-            c.purpose == CodePurpose::SignUp
-                && c.login_id.as_ref() == Some(login_id)
-                && c.consumed_at.is_none()
-                && c.verified_at.is_some_and(|t| now - t <= window)
-        }))
-    }
-
-    /// Spends the verification `gate` for the sign-up of `login_id`, before
-    /// the account is created. `false`: a concurrent sign-up spent it first,
-    /// or it was replaced or its window closed since it was read.
-    pub(crate) async fn claim_sign_up(
-        &self,
-        gate: &StoredCode,
-        login_id: &LoginId,
-    ) -> Result<bool, PortError> {
-        let now = self.ports.clock.now();
-        let since = now - self.policy.codes.signup_window;
-        self.ports
-            .codes
-            .consume_sign_up(&gate.email, &gate.hash, login_id, since, now)
-            .await
     }
 
     async fn user_by_login_id(&self, raw: Option<&str>) -> Result<Option<User>, PortError> {
         match raw.map(LoginId::parse) {
-            Some(Ok(id)) => self.ports.users.by_login_id(&id).await,
+            Some(Ok(id)) => self.users.by_login_id(&id).await,
             _ => Ok(None),
         }
     }

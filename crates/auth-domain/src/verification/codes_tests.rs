@@ -21,33 +21,36 @@ fn request(email: &str) -> SignUp {
 /// The document's flow: send and check both carry the `authId`.
 async fn verified_signup(w: &InMemoryAuth) -> crate::user::User {
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, SignUpCode)
         .await
         .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
-    w.service.sign_up(request(EMAIL)).await.unwrap()
+    w.service.accounts().sign_up(request(EMAIL)).await.unwrap()
 }
 
 #[tokio::test]
 async fn sign_up_needs_a_checked_code_and_spends_it() {
     let w = in_memory_auth(AuthPolicy::default());
     assert!(matches!(
-        w.service.sign_up(request(EMAIL)).await,
+        w.service.accounts().sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, SignUpCode)
         .await
         .unwrap();
     // Sent but not checked: still closed.
     assert!(matches!(
-        w.service.sign_up(request(EMAIL)).await,
+        w.service.accounts().sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
     let code = w.mailer.last_code(EMAIL).unwrap();
@@ -58,28 +61,34 @@ async fn sign_up_needs_a_checked_code_and_spends_it() {
     );
     assert!(
         w.service
+            .verification()
             .check_code(Some("NewBie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
-    w.service.sign_up(request(EMAIL)).await.unwrap();
+    w.service.accounts().sign_up(request(EMAIL)).await.unwrap();
     assert!(w.codes.rows.lock().unwrap()[EMAIL].consumed_at.is_some());
 }
 
 #[tokio::test]
 async fn the_gate_closes_ten_minutes_after_the_check() {
     let w = in_memory_auth(AuthPolicy::default());
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
     w.clock.advance(TimeDelta::minutes(10) + TimeDelta::seconds(1));
     assert!(matches!(
-        w.service.sign_up(request(EMAIL)).await,
+        w.service.accounts().sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
 }
@@ -87,11 +96,16 @@ async fn the_gate_closes_ten_minutes_after_the_check() {
 #[tokio::test]
 async fn codes_expire_after_ten_minutes() {
     let w = in_memory_auth(AuthPolicy::default());
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     w.clock.advance(TimeDelta::minutes(10));
     assert!(
         !w.service
+            .verification()
             .check_code(None, EMAIL, &code, SignUpCode)
             .await
             .unwrap()
@@ -101,12 +115,17 @@ async fn codes_expire_after_ten_minutes() {
 #[tokio::test]
 async fn five_wrong_tries_kill_the_code() {
     let w = in_memory_auth(AuthPolicy::default());
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
         assert!(
             !w.service
+                .verification()
                 .check_code(None, EMAIL, wrong, SignUpCode)
                 .await
                 .unwrap()
@@ -114,6 +133,7 @@ async fn five_wrong_tries_kill_the_code() {
     }
     assert!(
         !w.service
+            .verification()
             .check_code(None, EMAIL, &code, SignUpCode)
             .await
             .unwrap()
@@ -123,10 +143,15 @@ async fn five_wrong_tries_kill_the_code() {
 #[tokio::test]
 async fn a_code_is_typed_by_purpose() {
     let w = in_memory_auth(AuthPolicy::default());
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         !w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, ForgetPassword)
             .await
             .unwrap()
@@ -136,20 +161,29 @@ async fn a_code_is_typed_by_purpose() {
 #[tokio::test]
 async fn resend_waits_a_minute_and_replaces_the_code() {
     let w = in_memory_auth(AuthPolicy::default());
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let first = w.mailer.last_code(EMAIL).unwrap();
     w.clock.advance(TimeDelta::seconds(59));
     assert!(matches!(
-        w.service.send_code(None, EMAIL, SignUpCode).await,
+        w.service.verification().send_code(None, EMAIL, SignUpCode).await,
         Err(SendCodeError::Cooldown(_))
     ));
     assert_eq!(w.mailer.sent.lock().unwrap().len(), 1);
     w.clock.advance(TimeDelta::seconds(1));
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let second = w.mailer.last_code(EMAIL).unwrap();
     if first != second {
         assert!(
             !w.service
+                .verification()
                 .check_code(None, EMAIL, &first, SignUpCode)
                 .await
                 .unwrap()
@@ -157,6 +191,7 @@ async fn resend_waits_a_minute_and_replaces_the_code() {
     }
     assert!(
         w.service
+            .verification()
             .check_code(None, EMAIL, &second, SignUpCode)
             .await
             .unwrap()
@@ -169,7 +204,10 @@ async fn sign_up_code_for_a_taken_email_is_refused() {
     verified_signup(&w).await;
     w.clock.advance(TimeDelta::minutes(2));
     assert!(matches!(
-        w.service.send_code(None, "NEW@example.com", SignUpCode).await,
+        w.service
+            .verification()
+            .send_code(None, "NEW@example.com", SignUpCode)
+            .await,
         Err(SendCodeError::EmailTaken)
     ));
 }
@@ -180,6 +218,7 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     let user = verified_signup(&w).await;
     let login = w
         .service
+        .accounts()
         .login(
             Identifier::LoginId("newbie".into()),
             "long enough",
@@ -194,39 +233,46 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     w.clock.advance(TimeDelta::minutes(1));
     let access = login.tokens.access.token.clone();
     assert!(
-        w.service.introspect(&access).await.unwrap().is_some(),
+        w.service.sessions().introspect(&access).await.unwrap().is_some(),
         "live before the reset"
     );
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, ForgetPassword)
         .await
         .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, ForgetPassword)
             .await
             .unwrap()
     );
     assert!(matches!(
         w.service
+            .verification()
             .reset_password(AccountRef::Id(user.id.get()), &code, "short", &caller())
             .await,
         Err(ResetError::WeakPassword(_))
     ));
     let id = w
         .service
+        .verification()
         .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
         .await
         .unwrap();
     assert_eq!(id, user.id);
     assert!(matches!(
-        w.service.refresh(&login.tokens.refresh.token, &caller()).await,
+        w.service
+            .sessions()
+            .refresh(&login.tokens.refresh.token, &caller())
+            .await,
         Err(RefreshError::Invalid)
     ));
     // Introspection reports the reset at once; offline checks cannot.
-    assert_eq!(w.service.introspect(&access).await.unwrap(), None);
-    assert!(w.service.authenticate(&access).is_ok());
+    assert_eq!(w.service.sessions().introspect(&access).await.unwrap(), None);
+    assert!(w.service.sessions().authenticate(&access).is_ok());
     let meta = || Caller {
         contract: "standard",
         ip: None,
@@ -234,12 +280,14 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     };
     assert!(matches!(
         w.service
+            .accounts()
             .login(Identifier::LoginId("newbie".into()), "long enough", &meta())
             .await,
         Err(LoginError::WrongPassword)
     ));
     assert!(
         w.service
+            .accounts()
             .login(Identifier::LoginId("newbie".into()), "brand new pass", &meta())
             .await
             .is_ok()
@@ -247,6 +295,7 @@ async fn reset_consumes_the_code_changes_the_password_and_revokes_sessions() {
     // Single use.
     assert!(matches!(
         w.service
+            .verification()
             .reset_password(
                 AccountRef::LoginId("newbie".into()),
                 &code,
@@ -265,10 +314,12 @@ async fn forget_password_mismatch_mails_nothing_and_answers_the_same() {
     let before = w.mailer.sent.lock().unwrap().len();
     w.clock.advance(TimeDelta::minutes(2));
     w.service
+        .verification()
         .send_code(Some("someoneelse"), EMAIL, ForgetPassword)
         .await
         .unwrap();
     w.service
+        .verification()
         .send_code(Some("newbie"), "other@example.com", ForgetPassword)
         .await
         .unwrap();
@@ -276,6 +327,7 @@ async fn forget_password_mismatch_mails_nothing_and_answers_the_same() {
     // The cooldown applies all the same, so a second try cannot tell either.
     assert!(matches!(
         w.service
+            .verification()
             .send_code(Some("someoneelse"), EMAIL, ForgetPassword)
             .await,
         Err(SendCodeError::Cooldown(_))
@@ -287,12 +339,16 @@ async fn a_failed_mail_leaves_no_usable_code_and_no_cooldown() {
     let w = in_memory_auth(AuthPolicy::default());
     w.mailer.down.store(true, Ordering::SeqCst);
     assert!(matches!(
-        w.service.send_code(None, EMAIL, SignUpCode).await,
+        w.service.verification().send_code(None, EMAIL, SignUpCode).await,
         Err(SendCodeError::MailUnavailable(_))
     ));
     assert!(w.codes.rows.lock().unwrap().is_empty());
     w.mailer.down.store(false, Ordering::SeqCst);
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -301,6 +357,7 @@ async fn reset_with_a_wrong_code_counts_a_try() {
     let user = verified_signup(&w).await;
     w.clock.advance(TimeDelta::minutes(1));
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, ForgetPassword)
         .await
         .unwrap();
@@ -309,6 +366,7 @@ async fn reset_with_a_wrong_code_counts_a_try() {
     for _ in 0..5 {
         assert!(matches!(
             w.service
+                .verification()
                 .reset_password(AccountRef::Id(user.id.get()), wrong, "brand new pass", &caller())
                 .await,
             Err(ResetError::Denied)
@@ -316,6 +374,7 @@ async fn reset_with_a_wrong_code_counts_a_try() {
     }
     assert!(matches!(
         w.service
+            .verification()
             .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
             .await,
         Err(ResetError::Denied)
@@ -329,17 +388,17 @@ async fn duplicates_are_reported_before_the_gate() {
     let mut same_id = request("fresh@example.com");
     same_id.login_id = "NEWBIE".into();
     assert!(matches!(
-        w.service.sign_up(same_id).await,
+        w.service.accounts().sign_up(same_id).await,
         Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
     ));
     let mut same_email = request(EMAIL);
     same_email.login_id = "someoneelse".into();
     assert!(matches!(
-        w.service.sign_up(same_email).await,
+        w.service.accounts().sign_up(same_email).await,
         Err(SignUpError::Duplicate(crate::user::UniqueField::Email))
     ));
     assert!(matches!(
-        w.service.sign_up(request("fresh@example.com")).await,
+        w.service.accounts().sign_up(request("fresh@example.com")).await,
         Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
     ));
 }
@@ -350,6 +409,7 @@ async fn duplicates_are_reported_before_the_gate() {
 async fn a_sign_up_check_admits_only_its_login_id_once() {
     let w = in_memory_auth(AuthPolicy::default());
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, SignUpCode)
         .await
         .unwrap();
@@ -359,6 +419,7 @@ async fn a_sign_up_check_admits_only_its_login_id_once() {
     for _ in 0..6 {
         assert!(
             !w.service
+                .verification()
                 .check_code(Some("stranger"), EMAIL, &code, SignUpCode)
                 .await
                 .unwrap()
@@ -367,6 +428,7 @@ async fn a_sign_up_check_admits_only_its_login_id_once() {
     assert_eq!(w.codes.rows.lock().unwrap()[EMAIL].attempts, 0);
     assert!(
         w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
@@ -374,19 +436,20 @@ async fn a_sign_up_check_admits_only_its_login_id_once() {
     let mut stranger = request(EMAIL);
     stranger.login_id = "stranger".into();
     assert!(matches!(
-        w.service.sign_up(stranger).await,
+        w.service.accounts().sign_up(stranger).await,
         Err(SignUpError::EmailNotVerified)
     ));
-    let user = w.service.sign_up(request(EMAIL)).await.unwrap();
+    let user = w.service.accounts().sign_up(request(EMAIL)).await.unwrap();
     assert!(w.codes.rows.lock().unwrap()[EMAIL].consumed_at.is_some());
     // Single use: with the account gone, the same check admits nothing.
     w.service
+        .accounts()
         .withdraw("newbie", "long enough", &Caller::new("account").with_ip(None))
         .await
         .unwrap();
-    assert!(w.service.ports.users.by_id(user.id).await.unwrap().is_none());
+    assert!(w.ports.users.by_id(user.id).await.unwrap().is_none());
     assert!(matches!(
-        w.service.sign_up(request(EMAIL)).await,
+        w.service.accounts().sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
 }
@@ -396,26 +459,33 @@ async fn a_sign_up_check_admits_only_its_login_id_once() {
 #[tokio::test]
 async fn a_check_binds_a_code_sent_without_login_id() {
     let w = in_memory_auth(AuthPolicy::default());
-    w.service.send_code(None, EMAIL, SignUpCode).await.unwrap();
+    w.service
+        .verification()
+        .send_code(None, EMAIL, SignUpCode)
+        .await
+        .unwrap();
     let code = w.mailer.last_code(EMAIL).unwrap();
     assert!(
         w.service
+            .verification()
             .check_code(None, EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
     assert!(matches!(
-        w.service.sign_up(request(EMAIL)).await,
+        w.service.accounts().sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
     assert!(
         w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
     assert!(
         !w.service
+            .verification()
             .check_code(Some("stranger"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
@@ -423,11 +493,12 @@ async fn a_check_binds_a_code_sent_without_login_id() {
     // Once bound, a check naming nobody is refused too.
     assert!(
         !w.service
+            .verification()
             .check_code(None, EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
-    w.service.sign_up(request(EMAIL)).await.unwrap();
+    w.service.accounts().sign_up(request(EMAIL)).await.unwrap();
 }
 
 /// A right check gives its reserved try back: four typos, then the code
@@ -438,6 +509,7 @@ async fn a_right_code_is_not_a_wrong_try() {
     let user = verified_signup(&w).await;
     w.clock.advance(TimeDelta::minutes(1));
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, ForgetPassword)
         .await
         .unwrap();
@@ -446,6 +518,7 @@ async fn a_right_code_is_not_a_wrong_try() {
     for _ in 0..4 {
         assert!(
             !w.service
+                .verification()
                 .check_code(Some("newbie"), EMAIL, wrong, ForgetPassword)
                 .await
                 .unwrap()
@@ -454,6 +527,7 @@ async fn a_right_code_is_not_a_wrong_try() {
     for _ in 0..2 {
         assert!(
             w.service
+                .verification()
                 .check_code(Some("newbie"), EMAIL, &code, ForgetPassword)
                 .await
                 .unwrap()
@@ -461,6 +535,7 @@ async fn a_right_code_is_not_a_wrong_try() {
     }
     assert_eq!(w.codes.rows.lock().unwrap()[EMAIL].attempts, 4);
     w.service
+        .verification()
         .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
         .await
         .unwrap();
@@ -575,6 +650,7 @@ async fn a_burst_of_stale_reads_cannot_outrun_the_try_cap() {
     const BURST: usize = 40;
     let w = in_memory_auth(AuthPolicy::default());
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, SignUpCode)
         .await
         .unwrap();
@@ -587,7 +663,7 @@ async fn a_burst_of_stale_reads_cannot_outrun_the_try_cap() {
         all_read: tokio::sync::Barrier::new(BURST + 1),
         release_last: tokio::sync::Semaphore::new(0),
     });
-    let mut ports = w.service.ports.clone();
+    let mut ports = w.ports.clone();
     ports.codes = stale.clone();
     let service = AuthService::new(ports, AuthPolicy::default());
     let wrong_checks: Vec<_> = (0..BURST)
@@ -595,6 +671,7 @@ async fn a_burst_of_stale_reads_cannot_outrun_the_try_cap() {
             let service = service.clone();
             tokio::spawn(async move {
                 service
+                    .verification()
                     .check_code(Some("newbie"), EMAIL, wrong, SignUpCode)
                     .await
                     .unwrap()
@@ -608,6 +685,7 @@ async fn a_burst_of_stale_reads_cannot_outrun_the_try_cap() {
         let (service, code) = (service.clone(), code.clone());
         tokio::spawn(async move {
             service
+                .verification()
                 .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
                 .await
                 .unwrap()
@@ -620,7 +698,7 @@ async fn a_burst_of_stale_reads_cannot_outrun_the_try_cap() {
     stale.release_last.add_permits(1);
     assert!(!right.await.unwrap(), "the right code was accepted after the cap");
     assert!(matches!(
-        w.service.sign_up(request(EMAIL)).await,
+        w.service.accounts().sign_up(request(EMAIL)).await,
         Err(SignUpError::EmailNotVerified)
     ));
 }
@@ -634,6 +712,7 @@ async fn a_strangers_reset_request_changes_nothing_of_the_owners() {
     let user = verified_signup(&w).await;
     w.clock.advance(TimeDelta::minutes(1));
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, ForgetPassword)
         .await
         .unwrap();
@@ -644,16 +723,21 @@ async fn a_strangers_reset_request_changes_nothing_of_the_owners() {
     // pair's history only.
     w.clock.advance(TimeDelta::seconds(10));
     w.service
+        .verification()
         .send_code(Some("stranger"), EMAIL, ForgetPassword)
         .await
         .unwrap();
     assert!(matches!(
-        w.service.send_code(Some("stranger"), EMAIL, ForgetPassword).await,
+        w.service
+            .verification()
+            .send_code(Some("stranger"), EMAIL, ForgetPassword)
+            .await,
         Err(SendCodeError::Cooldown(_))
     ));
     assert_eq!(w.codes.rows.lock().unwrap()[EMAIL], pending);
     assert_eq!(w.mailer.sent.lock().unwrap().len(), mails);
     w.service
+        .verification()
         .reset_password(AccountRef::Id(user.id.get()), &code, "brand new pass", &caller())
         .await
         .unwrap();
@@ -661,6 +745,7 @@ async fn a_strangers_reset_request_changes_nothing_of_the_owners() {
     // stranger's alone.
     w.clock.advance(TimeDelta::seconds(51));
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, ForgetPassword)
         .await
         .unwrap();
@@ -680,6 +765,7 @@ async fn purge_codes(w: &InMemoryAuth) -> usize {
 async fn purging_keeps_what_a_cooldown_or_an_open_sign_up_needs() {
     let w = in_memory_auth(AuthPolicy::default());
     w.service
+        .verification()
         .send_code(Some("newbie"), EMAIL, SignUpCode)
         .await
         .unwrap();
@@ -687,11 +773,13 @@ async fn purging_keeps_what_a_cooldown_or_an_open_sign_up_needs() {
     w.clock.advance(TimeDelta::minutes(9));
     assert!(
         w.service
+            .verification()
             .check_code(Some("newbie"), EMAIL, &code, SignUpCode)
             .await
             .unwrap()
     );
     w.service
+        .verification()
         .send_code(Some("nobody"), "other@example.com", ForgetPassword)
         .await
         .unwrap();
@@ -702,7 +790,7 @@ async fn purging_keeps_what_a_cooldown_or_an_open_sign_up_needs() {
     // sign-up window is still open: only the decoy goes.
     w.clock.advance(TimeDelta::seconds(90));
     assert_eq!(purge_codes(&w).await, 1);
-    w.service.sign_up(request(EMAIL)).await.unwrap();
+    w.service.accounts().sign_up(request(EMAIL)).await.unwrap();
     w.clock.advance(TimeDelta::minutes(10));
     assert_eq!(purge_codes(&w).await, 1);
     assert!(w.codes.rows.lock().unwrap().is_empty());

@@ -442,15 +442,20 @@ pub async fn sign_up(
         name: required(&body.name, "name")?.to_owned(),
         email: required(&body.email, "email")?.to_owned(),
     };
-    let user = state.auth.sign_up(request).await.map_err(|e| match e {
-        SignUpError::Duplicate(_) => AccountError::Duplicate,
-        SignUpError::EmailNotVerified => AccountError::EmailNotVerified,
-        SignUpError::InvalidLoginId => AccountError::InvalidLoginId,
-        SignUpError::InvalidEmail => AccountError::InvalidEmail,
-        SignUpError::InvalidName => AccountError::InvalidName,
-        SignUpError::WeakPassword(v) => AccountError::weak(&state, &v),
-        SignUpError::Internal(e) => e.into(),
-    })?;
+    let user = state
+        .auth
+        .accounts()
+        .sign_up(request)
+        .await
+        .map_err(|e| match e {
+            SignUpError::Duplicate(_) => AccountError::Duplicate,
+            SignUpError::EmailNotVerified => AccountError::EmailNotVerified,
+            SignUpError::InvalidLoginId => AccountError::InvalidLoginId,
+            SignUpError::InvalidEmail => AccountError::InvalidEmail,
+            SignUpError::InvalidName => AccountError::InvalidName,
+            SignUpError::WeakPassword(v) => AccountError::weak(&state, &v),
+            SignUpError::Internal(e) => e.into(),
+        })?;
     Ok(ok(SignUpData {
         id: user.id.get(),
         name: user.name.as_str().to_owned(),
@@ -468,6 +473,7 @@ pub async fn sign_in(
     let caller = state.caller(NAME, &req);
     let login = state
         .auth
+        .accounts()
         .login(Identifier::LoginId(auth_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
@@ -490,6 +496,7 @@ pub async fn withdrawal(
     let password = required(&body.password, "password")?;
     state
         .auth
+        .accounts()
         // As before the explicit caller: the withdrawal's audit event has
         // the client's IP and no user agent.
         .withdraw(
@@ -512,7 +519,7 @@ pub async fn check_auth_id(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AccountError> {
-    let usable = state.auth.login_id_available(&path).await?;
+    let usable = state.auth.accounts().login_id_available(&path).await?;
     Ok(ok(UsableData { usable }))
 }
 
@@ -521,7 +528,7 @@ pub async fn check_email(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AccountError> {
-    let usable = state.auth.email_available(&path).await?;
+    let usable = state.auth.accounts().email_available(&path).await?;
     Ok(ok(UsableData { usable }))
 }
 
@@ -536,7 +543,7 @@ pub async fn send_code(
         CodePurpose::SignUp => non_blank(&body.auth_id),
         CodePurpose::ForgetPassword => Some(required(&body.auth_id, "authId")?),
     };
-    let sent = state.auth.send_code(auth_id, email, purpose).await;
+    let sent = state.auth.verification().send_code(auth_id, email, purpose).await;
     if sent.is_ok() {
         crate::metrics::code_sent(purpose);
     }
@@ -570,6 +577,7 @@ pub async fn check_code(
     let purpose = purpose(pick(&body.kind, &query.kind).as_deref())?;
     let usable = state
         .auth
+        .verification()
         .check_code(auth_id.as_deref(), &email, &code, purpose)
         .await;
     crate::metrics::code_checked(purpose, &usable);
@@ -592,6 +600,7 @@ pub async fn reset_password(
     let new_password = required(&body.new_password, "newPassword")?;
     let reset = state
         .auth
+        .verification()
         .reset_password(account, code, new_password, &state.caller(NAME, &req))
         .await;
     // A weak new password is refused before the code is looked at.

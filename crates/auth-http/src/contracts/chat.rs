@@ -188,7 +188,7 @@ pub async fn login(
         return Err(ChatError::Invalid);
     };
     let input = body.into_input()?;
-    let login = state.auth.chat_login(app_id, token, input).await?;
+    let login = state.auth.chat().chat_login(app_id, token, input).await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         status: "success",
         user_id: login.user_id,

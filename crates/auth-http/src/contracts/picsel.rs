@@ -372,6 +372,7 @@ pub async fn login_with(
     let caller = state.caller(NAME, req);
     let login = state
         .auth
+        .accounts()
         .login(Identifier::Email(email.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
@@ -386,7 +387,11 @@ pub async fn refresh(
     Body(body): Body<RefreshTokenRequest>,
 ) -> Result<HttpResponse, PicselError> {
     let token = required(&body.refresh_token, "refresh_token")?;
-    let access = state.auth.refresh(token, &state.caller(NAME, &req)).await;
+    let access = state
+        .auth
+        .sessions()
+        .refresh(token, &state.caller(NAME, &req))
+        .await;
     crate::metrics::refresh(NAME, &access);
     let access = access?;
     Ok(HttpResponse::Ok().json(RefreshResponse {
@@ -419,6 +424,7 @@ pub async fn logout_with(
     let token = required(&body.refresh_token, "refresh_token")?;
     state
         .auth
+        .sessions()
         .logout_with_refresh(token, &state.caller(NAME, req))
         .await?;
     Ok(HttpResponse::Ok().json(MessageResponse {

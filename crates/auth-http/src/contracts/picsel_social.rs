@@ -69,6 +69,7 @@ pub async fn start(
 ) -> Result<HttpResponse, SocialError> {
     let started = state
         .auth
+        .social()
         .start_social_login(&provider, FlowOrigin::Browser)
         .await
         .map_err(|e| SocialError::from_start(&provider, e))?;
@@ -106,6 +107,7 @@ pub async fn start_by_post(
 ) -> Result<HttpResponse, SocialError> {
     let SocialStart { url, .. } = state
         .auth
+        .social()
         .start_social_login(&provider, FlowOrigin::App)
         .await
         .map_err(|e| SocialError::from_start(&provider, e))?;
@@ -139,6 +141,7 @@ pub async fn callback(
     let caller = state.caller(NAME, &req);
     let login = state
         .auth
+        .social()
         .social_login(&provider, flow_state, nonce, answer, &caller)
         .await;
     crate::metrics::social_login(&provider, &login);

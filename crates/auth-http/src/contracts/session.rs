@@ -222,6 +222,7 @@ pub async fn login(
     let caller = state.caller(NAME, &req);
     let login = state
         .auth
+        .accounts()
         .login(Identifier::LoginId(user_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
@@ -241,7 +242,11 @@ pub async fn refresh(
     Body(body): Body<RefreshRequest>,
 ) -> Result<HttpResponse, SessionError> {
     let token = required(&body.refresh_token, "refreshToken")?;
-    let access = state.auth.refresh(token, &state.caller(NAME, &req)).await;
+    let access = state
+        .auth
+        .sessions()
+        .refresh(token, &state.caller(NAME, &req))
+        .await;
     crate::metrics::refresh(NAME, &access);
     let access = access?;
     Ok(HttpResponse::Ok().json(RefreshResponse {

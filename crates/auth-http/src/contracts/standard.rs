@@ -242,6 +242,7 @@ pub async fn login_with(
     let caller = state.caller(NAME, req);
     let login = state
         .auth
+        .accounts()
         .login(Identifier::LoginId(username.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
@@ -259,6 +260,7 @@ pub async fn reissue(
     let refresh = required(&body.refresh_token, "refreshToken")?;
     let pair = state
         .auth
+        .sessions()
         .reissue(access, refresh, &state.caller(NAME, &req))
         .await;
     crate::metrics::reissue(NAME, &pair);
@@ -286,6 +288,7 @@ pub async fn logout_with(state: &AppState, req: &HttpRequest) -> Result<HttpResp
     let token = bearer_token(req).ok_or(StandardError::Unauthenticated)?;
     state
         .auth
+        .sessions()
         .logout_with_access(token, &state.caller(NAME, req))
         .await?;
     Ok(HttpResponse::Ok().finish())
