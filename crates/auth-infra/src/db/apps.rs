@@ -70,7 +70,11 @@ impl AppRepository for DieselAppRepository {
         let row: Option<AppRow> = self
             .db
             .query("find application", move |conn| {
-                apps::table.find(key).select(APP_COLUMNS).first(conn).optional()
+                apps::table
+                    .find(key)
+                    .select(APP_COLUMNS)
+                    .get_result(conn)
+                    .optional()
             })
             .await?;
         Ok(row.and_then(app_of_row))
@@ -119,7 +123,11 @@ impl AppRepository for DieselAppRepository {
                     if n == 0 {
                         return Ok(None);
                     }
-                    apps::table.find(&key).select(APP_COLUMNS).first(conn).optional()
+                    apps::table
+                        .find(&key)
+                        .select(APP_COLUMNS)
+                        .get_result(conn)
+                        .optional()
                 })
             })
             .await?;
@@ -228,7 +236,7 @@ impl ChatProfiles for DieselChatProfiles {
                         app_users::profile_image_url,
                         app_users::friends,
                     ))
-                    .first(conn)
+                    .get_result(conn)
                     .optional()
             })
             .await?;

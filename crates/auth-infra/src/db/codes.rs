@@ -121,7 +121,7 @@ impl CodeStore for DieselCodeStore {
                         let sent: Option<chrono::NaiveDateTime> = vc::table
                             .find(&row.email)
                             .select(vc::sent_at)
-                            .first(conn)
+                            .get_result(conn)
                             .optional()?;
                         Ok(PutOutcome::Cooldown(
                             sent.map_or(fallback, |s| from_db_time(s) + cooldown),
@@ -138,7 +138,7 @@ impl CodeStore for DieselCodeStore {
         let email = email.as_str().to_owned();
         self.db
             .query(CONTEXT, move |conn| {
-                vc::table.find(email).first::<CodeRow>(conn).optional()
+                vc::table.find(email).get_result::<CodeRow>(conn).optional()
             })
             .await?
             .map(CodeRow::into_domain)
@@ -319,8 +319,11 @@ impl CodeStore for DieselCodeStore {
                 match inserted {
                     Ok(_) => Ok(PutOutcome::Stored),
                     Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                        let started: Option<chrono::NaiveDateTime> =
-                            cd::table.find(&key).select(cd::sent_at).first(conn).optional()?;
+                        let started: Option<chrono::NaiveDateTime> = cd::table
+                            .find(&key)
+                            .select(cd::sent_at)
+                            .get_result(conn)
+                            .optional()?;
                         Ok(PutOutcome::Cooldown(
                             started.map_or(fallback, |s| from_db_time(s) + cooldown),
                         ))

@@ -69,7 +69,7 @@ fn read_secret(conn: &mut AnyConnection, name: &str) -> Result<Option<Vec<u8>>, 
     let stored = server_keys::table
         .find(name)
         .select(server_keys::value)
-        .first::<String>(conn)
+        .get_result::<String>(conn)
         .optional()?;
     stored
         .map(|hex_value| {

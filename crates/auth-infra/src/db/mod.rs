@@ -10,6 +10,12 @@
 //! `apps` (the `chat` contract), `social_store`, `throttle`, `audit`,
 //! `housekeeping`, `signing_store` (signing keys), `keys` (server keys and
 //! secrets) and `password_schemes` (a metrics query).
+//!
+//! A lookup by a unique key ends in `get_result`, not `first`: `first` adds
+//! a bound `LIMIT ?`, and SQLite re-prepares a statement whose `LIMIT`
+//! parameter was bound again (it reads the value while planning), which
+//! diesel does on every execution: a cached statement was compiled anew on
+//! every refresh (docs/performance.md, "The write path").
 
 mod apps;
 mod audit;

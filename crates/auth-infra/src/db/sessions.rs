@@ -179,7 +179,7 @@ impl SessionStore for DieselSessionStore {
             .query(CONTEXT, move |conn| {
                 sessions::table
                     .find(id.to_string())
-                    .first::<SessionRow>(conn)
+                    .get_result::<SessionRow>(conn)
                     .optional()
             })
             .await?;
@@ -196,7 +196,7 @@ impl SessionStore for DieselSessionStore {
             .query(CONTEXT, move |conn| {
                 refresh_tokens::table
                     .find(hash)
-                    .first::<RefreshRow>(conn)
+                    .get_result::<RefreshRow>(conn)
                     .optional()
             })
             .await?;
@@ -219,7 +219,7 @@ impl SessionStore for DieselSessionStore {
                 refresh_tokens::table
                     .inner_join(sessions::table)
                     .filter(refresh_tokens::token_hash.eq(hash))
-                    .first::<(RefreshRow, SessionRow)>(conn)
+                    .get_result::<(RefreshRow, SessionRow)>(conn)
                     .optional()
             })
             .await?;
@@ -259,7 +259,7 @@ impl SessionStore for DieselSessionStore {
                     let found = refresh_tokens::table
                         .find(&spent)
                         .select(refresh_tokens::spent_at)
-                        .first::<Option<NaiveDateTime>>(conn)
+                        .get_result::<Option<NaiveDateTime>>(conn)
                         .optional()?;
                     Ok(match found {
                         None => RotateOutcome::Unknown,
@@ -322,7 +322,7 @@ impl SessionStore for DieselSessionStore {
                     .filter(refresh_tokens::session_id.eq(id.to_string()))
                     .filter(refresh_tokens::spent_at.is_null())
                     .select(diesel::dsl::max(refresh_tokens::expires_at))
-                    .first::<Option<NaiveDateTime>>(conn)
+                    .get_result::<Option<NaiveDateTime>>(conn)
             })
             .await?;
         Ok(expiry.map(from_db_time))

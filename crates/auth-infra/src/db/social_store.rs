@@ -45,7 +45,7 @@ impl SocialIdentityStore for DieselSocialIdentityStore {
                 social_identities::table
                     .find((provider.as_str(), subject))
                     .select(social_identities::user_id)
-                    .first::<i64>(conn)
+                    .get_result::<i64>(conn)
                     .optional()
             })
             .await
@@ -99,7 +99,7 @@ impl SocialIdentityStore for DieselSocialIdentityStore {
                         social_identities::table
                             .find((&row.provider, &row.subject))
                             .select(social_identities::user_id)
-                            .first::<i64>(conn)
+                            .get_result::<i64>(conn)
                     }
                     Err(e) => Err(e),
                 }
@@ -185,7 +185,7 @@ impl LoginStateStore for DieselLoginStateStore {
                 let found = oauth_states::table
                     .find(&hash)
                     .filter(oauth_states::provider.eq(provider.as_str()))
-                    .first::<StateRow>(conn)
+                    .get_result::<StateRow>(conn)
                     .optional()?;
                 let Some(found) = found else {
                     return Ok(None);

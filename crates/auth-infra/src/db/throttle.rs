@@ -90,7 +90,7 @@ fn lock_row(conn: &mut AnyConnection, key: &str) -> QueryResult<Option<ThrottleS
         .execute(conn)?;
     Ok(lt::table
         .find(key)
-        .first::<ThrottleRow>(conn)
+        .get_result::<ThrottleRow>(conn)
         .optional()?
         .map(ThrottleRow::into_domain))
 }

@@ -141,7 +141,7 @@ impl UserRepository for DieselUserRepository {
 
     async fn by_id(&self, id: UserId) -> Result<Option<User>, PortError> {
         find_user(&self.db, "find user by id", move |conn| {
-            users::table.find(id.get()).first::<UserRow>(conn).optional()
+            users::table.find(id.get()).get_result::<UserRow>(conn).optional()
         })
         .await
     }
@@ -150,7 +150,7 @@ impl UserRepository for DieselUserRepository {
         find_user(&self.db, "find user by uuid", move |conn| {
             users::table
                 .filter(users::uuid.eq(uuid.to_string()))
-                .first::<UserRow>(conn)
+                .get_result::<UserRow>(conn)
                 .optional()
         })
         .await
@@ -161,7 +161,7 @@ impl UserRepository for DieselUserRepository {
         find_user(&self.db, "find user by login id", move |conn| {
             users::table
                 .filter(users::login_id.eq(login_id))
-                .first::<UserRow>(conn)
+                .get_result::<UserRow>(conn)
                 .optional()
         })
         .await
@@ -172,7 +172,7 @@ impl UserRepository for DieselUserRepository {
         find_user(&self.db, "find user by email", move |conn| {
             users::table
                 .filter(users::email.eq(email))
-                .first::<UserRow>(conn)
+                .get_result::<UserRow>(conn)
                 .optional()
         })
         .await
@@ -298,7 +298,7 @@ impl UserRepository for DieselUserRepository {
                             .set(users::disabled_at.eq(None::<NaiveDateTime>))
                             .execute(conn)?,
                     };
-                    users::table.find(id.get()).first::<UserRow>(conn).optional()
+                    users::table.find(id.get()).get_result::<UserRow>(conn).optional()
                 })
             })
             .await?;
