@@ -314,6 +314,11 @@ mod scenarios {
         );
         let spent = c.sessions.refresh_record(&first.hash).await.unwrap().unwrap();
         assert_eq!(spent.spent_at, Some(t1));
+        // The rotation recorded the session's last refresh in its commit.
+        assert_eq!(
+            c.sessions.get(s.id).await.unwrap().unwrap().last_refreshed_at,
+            Some(t1)
+        );
         assert_eq!(
             c.sessions.refresh_record(&next.hash).await.unwrap(),
             Some(next.clone())
@@ -326,6 +331,11 @@ mod scenarios {
             RotateOutcome::AlreadySpent(t1)
         );
         assert!(c.sessions.refresh_record(&other.hash).await.unwrap().is_none());
+        // A refused rotation records nothing.
+        assert_eq!(
+            c.sessions.get(s.id).await.unwrap().unwrap().last_refreshed_at,
+            Some(t1)
+        );
         // The newest token still rotates.
         assert_eq!(
             c.sessions.rotate(&next.hash, &other, t2).await.unwrap(),

@@ -53,7 +53,10 @@ pub trait SessionStore: Send + Sync {
     /// MUST mark `spent` as spent at `now` and insert `next` only when
     /// `spent` exists, is unspent and its session is live. Of any number of
     /// concurrent calls with the same `spent`, at most one returns
-    /// [`RotateOutcome::Rotated`].
+    /// [`RotateOutcome::Rotated`]. A rotation also records `now` as the
+    /// session's last refresh ([`Session::last_refreshed_at`], what
+    /// [`Self::touch`] does), in the same transaction: one commit per
+    /// rotation, not two.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.

@@ -195,20 +195,25 @@ impl Sessions {
         refresh_token: &str,
         caller: &Caller,
     ) -> Result<TokenPair, ReissueError> {
-        let pair = self.reissue_pair(access_token, refresh_token, caller).await?;
-        self.store()
-            .touch(pair.access.claims.sid, pair.access.issued_at)
-            .await?;
+        let (pair, touched) = self.reissue_pair(access_token, refresh_token, caller).await?;
+        // A rotation recorded the refresh in its own transaction; a token
+        // added in the grace window did not.
+        if !touched {
+            self.store()
+                .touch(pair.access.claims.sid, pair.access.issued_at)
+                .await?;
+        }
         Ok(pair)
     }
 
-    /// [`Self::reissue`] without recording the session's last refresh.
+    /// [`Self::reissue`], and whether the session's last refresh was
+    /// recorded with it (by a rotation).
     async fn reissue_pair(
         &self,
         access_token: &str,
         refresh_token: &str,
         caller: &Caller,
-    ) -> Result<TokenPair, ReissueError> {
+    ) -> Result<(TokenPair, bool), ReissueError> {
         let now = self.core.now();
         let access = self
             .tokens()
@@ -230,7 +235,7 @@ impl Sessions {
         match presented {
             RefreshVerdict::Graced(_) => {
                 if self.store().add_refresh(&next).await? {
-                    Ok(pair)
+                    Ok((pair, false))
                 } else {
                     Err(ReissueError::InvalidRefreshToken)
                 }
@@ -238,11 +243,11 @@ impl Sessions {
             RefreshVerdict::Fresh(claims) => {
                 let spent = RefreshTokenHash::of_jti(&claims.jti);
                 match self.store().rotate(&spent, &next, now).await? {
-                    RotateOutcome::Rotated => Ok(pair),
+                    RotateOutcome::Rotated => Ok((pair, true)),
                     RotateOutcome::AlreadySpent(spent_at) => {
                         // Lost a race with a concurrent rotation of the same token.
                         if self.within_grace(spent_at, now) && self.store().add_refresh(&next).await? {
-                            Ok(pair)
+                            Ok((pair, false))
                         } else {
                             self.revoke_for_reuse(&claims, caller).await?;
                             Err(ReissueError::Reused)

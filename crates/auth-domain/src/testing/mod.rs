@@ -290,6 +290,9 @@ impl SessionStore for MemSessions {
         }
         rec.spent_at = Some(now);
         refresh.insert(next.hash.clone(), next.clone());
+        if let Some(s) = self.sessions.lock().unwrap().get_mut(&next.session_id) {
+            s.last_refreshed_at = Some(now);
+        }
         Ok(RotateOutcome::Rotated)
     }
     async fn add_refresh(&self, next: &RefreshRecord) -> Result<bool, PortError> {

@@ -254,6 +254,12 @@ impl SessionStore for DieselSessionStore {
                         diesel::insert_into(refresh_tokens::table)
                             .values(&next)
                             .execute(conn)?;
+                        // The session's last refresh, in the same commit
+                        // (`touch` was a second one: a second WAL flush on
+                        // PostgreSQL).
+                        diesel::update(sessions::table.filter(sessions::id.eq(&next.session_id)))
+                            .set(sessions::last_refreshed_at.eq(Some(now)))
+                            .execute(conn)?;
                         return Ok(RotateOutcome::Rotated);
                     }
                     let found = refresh_tokens::table
