@@ -81,7 +81,7 @@ fn sane_request_id(raw: &str) -> bool {
 fn request_id(req: &ServiceRequest) -> HeaderValue {
     let incoming = req
         .headers()
-        .get(X_REQUEST_ID)
+        .get(X_REQUEST_ID_NAME)
         .filter(|v| v.to_str().is_ok_and(sane_request_id))
         .filter(|_| {
             req.app_data::<actix_web::web::Data<crate::state::AppState>>()
@@ -100,6 +100,9 @@ fn request_id(req: &ServiceRequest) -> HeaderValue {
 
 /// `X-Request-Id`.
 const X_REQUEST_ID: &str = "x-request-id";
+/// The same, as a header name made once (looking a header up by `&str`
+/// parses the name on every request).
+const X_REQUEST_ID_NAME: HeaderName = HeaderName::from_static(X_REQUEST_ID);
 
 /// Everything the service records about a request, in one middleware:
 /// - the request id ([`request_id`]), on the request line and returned as
@@ -201,9 +204,7 @@ where
         });
         if let Ok(response) = &mut outcome {
             crate::metrics::request(this.method, response, this.started.elapsed());
-            response
-                .headers_mut()
-                .insert(HeaderName::from_static(X_REQUEST_ID), this.id.clone());
+            response.headers_mut().insert(X_REQUEST_ID_NAME, this.id.clone());
         }
         std::task::Poll::Ready(outcome)
     }
