@@ -20,7 +20,7 @@ use std::process::{ChildStdin, Command, Stdio};
 /// A running throwaway cluster; the server lives as long as this process.
 #[derive(Debug)]
 pub(super) struct Cluster {
-    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    /// `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable`.
     pub(super) url: String,
     /// The write end of the keeper's pipe: never written, never closed
     /// before the process ends.
@@ -252,7 +252,7 @@ impl Cluster {
             format!("{e}\nserver log:\n{log}")
         })?;
         Ok(Self {
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"),
             _keeper: keeper_pipe,
         })
     }

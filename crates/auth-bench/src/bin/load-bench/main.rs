@@ -301,7 +301,8 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
     let mut control = None;
     let mut control_server = None;
     if backend == TestBackend::Postgres {
-        let url = format!("{}?options=-c%20synchronous_commit%3Doff", db.url());
+        let separator = if db.url().contains('?') { '&' } else { '?' };
+        let url = format!("{}{separator}options=-c%20synchronous_commit%3Doff", db.url());
         let other = start(params, &url, &mail).await;
         let mut pair = login(&client, &other.base, &users[0]).await;
         let (mut i, mut f) = (vec![], vec![]);
