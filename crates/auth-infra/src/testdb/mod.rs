@@ -20,11 +20,12 @@ use rand::Rng;
 pub const POSTGRES_URL_ENV: &str = "AUTH_TEST_POSTGRES_URL";
 /// Used when [`POSTGRES_URL_ENV`] is unset and a server answers there.
 ///
-/// `sslmode=disable`: libpq then never initializes OpenSSL, whose exit-time
-/// cleanup (an `atexit` handler) freed its state while servers still
-/// running in a test process reconnected in the background: a heap
-/// corruption reported as `malloc_consolidate(): invalid chunk size` when
-/// a test binary exited, after every test had passed.
+/// `sslmode=disable`: libpq then never initializes OpenSSL in a test
+/// process. Suspected, not proven: OpenSSL's exit-time cleanup (an
+/// `atexit` handler) freeing its state while servers still alive in a
+/// test process reconnect in the background; a contract-test binary
+/// aborted at exit (`malloc_consolidate(): invalid chunk size`) after all
+/// its tests had passed, in some runs.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 /// Set to `1` to skip the server on 5432 and always start a throwaway
 /// cluster (how CI checks the throwaway path on a machine that has a
