@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use auth_domain::PortError;
 use auth_domain::ports::TokenCodec;
-use auth_domain::session::SessionId;
 use auth_domain::token::{AccessClaims, JwtClaims as Wire, RefreshClaims, TokenError, TokenKind as Kind};
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -341,15 +340,10 @@ impl TokenCodec for JwtCodec {
                 // Only a reissue (which also needs the refresh token)
                 // accepts a pre-upgrade access token.
                 let (w, kid) = self.decode_access(token, &ring, now, allow_expired)?;
-                let claims = AccessClaims {
-                    sub: w.sub,
-                    sid: SessionId::from_uuid(w.sid),
-                    iat: w.iat,
-                    exp: w.exp,
-                };
+                let claims = w.access_claims().ok_or(TokenError::Invalid)?;
                 let key_until = ring.verifies_until(&kid);
                 if let Some(key_until) = key_until
-                    && !expired(w.exp, now)
+                    && !expired(claims.exp, now)
                     && ring.verifier(&kid, now).is_some()
                 {
                     self.inner.cache.put(
@@ -372,21 +366,15 @@ impl TokenCodec for JwtCodec {
     }
 
     fn verify_refresh(&self, token: &str, now: DateTime<Utc>) -> Result<RefreshClaims, TokenError> {
-        let w = self.decode_refresh(token)?;
-        let jti = match w.jti {
-            Some(jti) if !jti.is_empty() => jti,
-            _ => return Err(TokenError::Invalid),
-        };
-        if expired(w.exp, now) {
+        let claims = self
+            .decode_refresh(token)?
+            .refresh_claims()
+            .filter(|c| !c.jti.is_empty())
+            .ok_or(TokenError::Invalid)?;
+        if expired(claims.exp, now) {
             return Err(TokenError::Expired);
         }
-        Ok(RefreshClaims {
-            sub: w.sub,
-            sid: SessionId::from_uuid(w.sid),
-            jti,
-            iat: w.iat,
-            exp: w.exp,
-        })
+        Ok(claims)
     }
 }
 
@@ -395,6 +383,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use crate::signing::{KeyRing, SigningAlgorithm, SigningKey};
+    use auth_domain::session::SessionId;
     use uuid::Uuid;
 
     const T0: i64 = 1_700_000_000;

@@ -343,10 +343,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
     }
 
     // 6. Refresh throughput.
-    let mut pairs = vec![];
-    for i in 0..4 * cores() {
-        pairs.push(login(&client, &base, &users[i % users.len()]).await);
-    }
+    let mut pairs = fresh_pairs(&client, &base, &users).await;
     let mut refreshes = vec![];
     // On PostgreSQL, the same rotations on the control server (no WAL
     // flush at commit), taking turns with the real one: how much of the
@@ -362,10 +359,7 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
             control_refreshes.push(control_rotations(&client, &other.base, &users, params.seconds).await);
         }
         // The pairs were rotated: log in afresh for the next round.
-        pairs.clear();
-        for i in 0..4 * cores() {
-            pairs.push(login(&client, &base, &users[i % users.len()]).await);
-        }
+        pairs = fresh_pairs(&client, &base, &users).await;
     }
     drop(control_server);
     eprintln!("[{name}] refresh throughput {refreshes:?}, control (no WAL flush) {control_refreshes:?}");
@@ -407,11 +401,16 @@ async fn measure(params: &Params, backend: TestBackend, bare: &Bare) -> Figures 
 
 /// Rotation throughput on `base` with fresh logins, 4 sessions per core.
 async fn control_rotations(client: &reqwest::Client, base: &str, users: &[String], seconds: f64) -> f64 {
+    refresh_throughput(base, fresh_pairs(client, base, users).await, seconds).await
+}
+
+/// A fresh login on `base` for 4 sessions per core, cycling over `users`.
+async fn fresh_pairs(client: &reqwest::Client, base: &str, users: &[String]) -> Vec<(String, String)> {
     let mut pairs = vec![];
     for i in 0..4 * cores() {
         pairs.push(login(client, base, &users[i % users.len()]).await);
     }
-    refresh_throughput(base, pairs, seconds).await
+    pairs
 }
 
 fn verdict(met: bool) -> &'static str {
