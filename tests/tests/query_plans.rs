@@ -262,3 +262,70 @@ async fn an_unindexed_filter_is_reported_as_a_scan() {
         assert!(!scans(backend, &plan, None).is_empty(), "{backend:?}: {plan:?}");
     }
 }
+
+on_both_backends!(admin_user_search_uses_the_trigram_index);
+
+/// The admin user search (`GET /internal/users?query=…`, a substring of a
+/// login id, email or name) reads the trigram index, not every account:
+/// SQLite's FTS5 `users_search` (matched, in id order), PostgreSQL's three
+/// GIN indexes. The statements have the shapes `db/users.rs` sends for a
+/// query of three characters or more (on PostgreSQL the capped candidate
+/// read, which is what must use the indexes), on a table of 5,000
+/// accounts so that PostgreSQL's planner weighs a real table.
+async fn admin_user_search_uses_the_trigram_index(backend: TestBackend) {
+    let t = TestDatabase::new(backend);
+    let db = Database::connect(t.url(), 2).await.unwrap();
+    db.migrate().await.unwrap();
+    let rows = "SELECT 'u' || x, 'user' || x, 'user' || x || '@example.com', 'Name ' || x, \
+                '2026-01-01 00:00:00'";
+    let columns = "INSERT INTO users (uuid, login_id, email, name, created_at)";
+    let (fill, search) = match backend {
+        TestBackend::Sqlite => (
+            format!(
+                "{columns} WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
+                 WHERE x < 5000) {rows} FROM n"
+            ),
+            "SELECT * FROM users WHERE users.id IN (SELECT rowid FROM users_search \
+             WHERE users_search MATCH '\"user1234@\"' AND rowid > 0 ORDER BY rowid LIMIT 20) \
+             ORDER BY users.id ASC LIMIT 20"
+                .to_owned(),
+        ),
+        TestBackend::Postgres => (
+            format!("{columns} {rows} FROM generate_series(1, 5000) x; ANALYZE users"),
+            // The capped, unordered candidate read (`SEARCH_CANDIDATES`).
+            "SELECT users.id FROM users WHERE (lower(COALESCE(users.login_id, '')) \
+             LIKE '%user1234@%' OR lower(users.email) LIKE '%user1234@%' \
+             OR lower(users.name) LIKE '%user1234@%') LIMIT 1001"
+                .to_owned(),
+        ),
+    };
+    db.execute_raw(&fill).await.unwrap();
+    let plan = db.explain(&search).await.unwrap();
+    let text = plan.join("\n");
+    match backend {
+        TestBackend::Sqlite => {
+            let bad: Vec<_> = plan
+                .iter()
+                .map(|l| l.trim_start())
+                .filter(|l| l.starts_with("SCAN ") && !l.contains("users_search VIRTUAL TABLE INDEX"))
+                .collect();
+            assert!(bad.is_empty(), "{text}");
+            // `M`: the index is searched by the MATCH, not read whole.
+            assert!(
+                plan.iter()
+                    .any(|l| l.contains("users_search VIRTUAL TABLE INDEX") && l.contains(":M")),
+                "{text}"
+            );
+        }
+        TestBackend::Postgres => {
+            assert!(!text.contains("Seq Scan"), "{text}");
+            for index in [
+                "users_login_id_trgm_idx",
+                "users_email_trgm_idx",
+                "users_name_trgm_idx",
+            ] {
+                assert!(text.contains(index), "{index} unused:\n{text}");
+            }
+        }
+    }
+}

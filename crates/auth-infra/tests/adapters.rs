@@ -18,7 +18,7 @@ use auth_domain::ports::{InsertUserError, SessionStore, UserRepository};
 use auth_domain::session::{
     RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId,
 };
-use auth_domain::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
+use auth_domain::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User, UserId};
 use auth_infra::testdb::TestDatabase;
 use auth_infra::{
     Backend, Database, DieselSessionStore, DieselUserRepository, load_or_create_signing_secret,
@@ -148,6 +148,9 @@ mod scenarios {
 
     auth_infra::on_both_backends!(with crate::common::on_migrated:
         search_matches_login_email_name_literally_page_by_page,
+        search_through_the_index_follows_every_write,
+        search_index_covers_accounts_stored_before_it,
+        search_pages_in_id_order_however_many_match,
         disable_is_conditional_and_enable_clears,
         active_sessions_and_touch,
     );
@@ -1580,6 +1583,134 @@ mod admin {
         );
         assert!(c.users.search(Some("%"), None, 10).await.unwrap().is_empty());
         assert!(c.users.search(Some("a\\"), None, 10).await.unwrap().is_empty());
+    }
+
+    /// Queries of three characters or more go through the trigram index
+    /// (SQLite's `users_search`, PostgreSQL's GIN indexes): what it finds
+    /// follows inserts, updates and deletes of accounts, pages like the
+    /// table, and an FTS5 operator or quote in a query is only text.
+    pub async fn search_through_the_index_follows_every_write(db: Database) {
+        let c = UserAndSessionStores::new(db.clone());
+        let a = c.user("trigram1").await;
+        let b = c.user("trigram22").await;
+        let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+        let search = |q: &'static str, after: Option<UserId>, limit: u32| {
+            let users = c.users.clone();
+            async move { ids(users.search(Some(q), after, limit).await.unwrap()) }
+        };
+        assert_eq!(search("RAM22@EXAMPLE", None, 10).await, vec![b.id]);
+        assert_eq!(search("igram", None, 10).await, vec![a.id, b.id]);
+        assert_eq!(search("igram", None, 1).await, vec![a.id]);
+        assert_eq!(search("igram", Some(a.id), 1).await, vec![b.id]);
+        assert_eq!(search("igram", Some(b.id), 10).await, Vec::<UserId>::new());
+        // A name of three non-ASCII characters.
+        assert_eq!(search("홍길동", None, 10).await, vec![a.id, b.id]);
+        for literal in [
+            "tri\"gram",
+            "trigram OR x",
+            "NEAR(tri gram)",
+            "tri*",
+            "email:tri",
+            "\"\"\"",
+            "-igram",
+        ] {
+            assert_eq!(search(literal, None, 10).await, Vec::<UserId>::new(), "{literal}");
+        }
+        // An update of a searched column: the old text is gone, the new found.
+        db.execute_raw(&format!(
+            "UPDATE users SET email = 'renamed@example.org', name = 'Kim' WHERE id = {}",
+            b.id.get()
+        ))
+        .await
+        .unwrap();
+        assert_eq!(search("ram22@", None, 10).await, Vec::<UserId>::new());
+        assert_eq!(search("RENAMED@", None, 10).await, vec![b.id]);
+        assert_eq!(search("홍길동", None, 10).await, vec![a.id]);
+        // A delete leaves the index.
+        assert!(c.users.delete(a.id).await.unwrap());
+        assert_eq!(search("igram", None, 10).await, vec![b.id]);
+        assert_eq!(search("홍길동", None, 10).await, Vec::<UserId>::new());
+    }
+
+    /// Pages stay in id order and complete whether a query matches a few
+    /// accounts or more than PostgreSQL's candidate cap (1,000), where the
+    /// adapter switches from the trigram indexes to the id-ordered read.
+    pub async fn search_pages_in_id_order_however_many_match(db: Database) {
+        let rows: Vec<String> = (1..=1200)
+            .map(|x| {
+                format!(
+                    "('{}', 'many{x}', 'many{x}@example.com', 'Many', '2026-01-01 00:00:00')",
+                    Uuid::new_v4()
+                )
+            })
+            .collect();
+        db.execute_raw(&format!(
+            "INSERT INTO users (uuid, login_id, email, name, created_at) VALUES {}",
+            rows.join(", ")
+        ))
+        .await
+        .unwrap();
+        let c = UserAndSessionStores::new(db.clone());
+        let rare = c.user("rareone").await;
+        // The id of `many{x}`.
+        let id_of: Vec<i64> = db
+            .raw_strings(
+                "SELECT CAST(id AS TEXT) AS value FROM users WHERE login_id LIKE 'many%' ORDER BY id",
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let id = |x: usize| UserId::new(id_of[x - 1]);
+        let search = |q: &'static str, after: Option<UserId>, limit: u32| {
+            let users = c.users.clone();
+            async move {
+                users
+                    .search(Some(q), after, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|u| u.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        // 1,200 matches: the lowest ids, then the next ones, then the end.
+        assert_eq!(search("MANY", None, 3).await, vec![id(1), id(2), id(3)]);
+        assert_eq!(search("many", Some(id(3)), 2).await, vec![id(4), id(5)]);
+        assert_eq!(
+            search("@example", Some(id(1199)), 5).await,
+            vec![id(1200), rare.id]
+        );
+        assert_eq!(search("many", Some(id(1200)), 5).await, Vec::<UserId>::new());
+        // 111 matches (many11, many110–119, many1100–1199), cut in id order.
+        assert_eq!(
+            search("many11", None, 5).await,
+            vec![id(11), id(110), id(111), id(112), id(113)]
+        );
+        assert_eq!(
+            search("many11", Some(id(113)), 3).await,
+            vec![id(114), id(115), id(116)]
+        );
+        assert_eq!(search("any1199", None, 5).await, vec![id(1199)]);
+        assert_eq!(search("areon", None, 5).await, vec![rare.id]);
+    }
+
+    /// The migration that adds the index indexes the accounts already
+    /// stored (an upgrade of a deployment with users).
+    pub async fn search_index_covers_accounts_stored_before_it(db: Database) {
+        db.revert_migrations_through("20261129150000").await.unwrap();
+        let c = UserAndSessionStores::new(db.clone());
+        let old = c.user("veteran7").await;
+        db.migrate().await.unwrap();
+        let found = c.users.search(Some("TERAN7@exa"), None, 10).await.unwrap();
+        assert_eq!(found.into_iter().map(|u| u.id).collect::<Vec<_>>(), vec![old.id]);
+        let new = c.user("rookie7").await;
+        let found = c.users.search(Some("7@example"), None, 10).await.unwrap();
+        assert_eq!(
+            found.into_iter().map(|u| u.id).collect::<Vec<_>>(),
+            vec![old.id, new.id]
+        );
     }
 
     pub async fn disable_is_conditional_and_enable_clears(db: Database) {

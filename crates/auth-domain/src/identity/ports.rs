@@ -107,9 +107,13 @@ pub trait UserRepository: Send + Sync {
 
     /// Up to `limit` users with ids above `after` (all when `None`), lowest
     /// id first, whose login id, email or name contains `query`
-    /// (case-insensitively for ASCII; every user when `query` is `None`).
-    /// `%`, `_` and `\` in `query` match themselves. Keyset pagination: the
-    /// cost does not grow with how far the caller has paged.
+    /// (case-insensitively for ASCII letters at least; every user when
+    /// `query` is `None`). `%`, `_`, `\` and `"` in `query` match
+    /// themselves. Keyset pagination: the cost does not grow with how far
+    /// the caller has paged. An adapter should find a query of three
+    /// characters or more through an index (the ones in this repository
+    /// use trigram indexes), so that the cost does not grow with the
+    /// number of accounts either.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure only.

@@ -305,7 +305,9 @@ impl Database {
 
     /// Every `(table, column)` of the migrated schema, sorted, without
     /// diesel's own bookkeeping table: lets a test hold the SQLite and
-    /// PostgreSQL migrations in step.
+    /// PostgreSQL migrations in step. SQLite's full-text index of the
+    /// user search (`users_search` and its shadow tables) is left out: it
+    /// is an index, the counterpart of PostgreSQL's trigram indexes.
     ///
     /// # Errors
     /// [`DbError`] when no connection is available or the query fails.
@@ -321,7 +323,8 @@ impl Database {
         let sql = match self.backend() {
             Backend::Sqlite => {
                 "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
-                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.name NOT LIKE 'users_search%'"
             }
             Backend::Postgres => {
                 "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \

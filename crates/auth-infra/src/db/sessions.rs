@@ -129,7 +129,7 @@ impl RefreshRow {
 /// plans both forms as the same index lookup.) Written with diesel's DSL,
 /// not as an SQL literal, so the rotation has a static query id and diesel
 /// keeps it prepared instead of preparing it again on every rotation.
-/// `tests/tests/contract/query_plans.rs` checks its plan.
+/// `tests/tests/query_plans.rs` checks its plan.
 #[diesel::dsl::auto_type]
 fn session_is_live() -> _ {
     diesel::dsl::exists(
