@@ -4,6 +4,11 @@
 //! Every statement is idempotent and races only with other purges (or with
 //! writes that make a row live again, which the conditions then exclude),
 //! so several instances may purge the same database at once.
+//!
+//! On PostgreSQL the purge then vacuums the tables that churn (issue 18):
+//! a deleted or updated row's space is reused only after a `VACUUM`, and
+//! bounded growth must not depend on autovacuum being on, or on its
+//! default thresholds (20 % of a table dead) being low enough.
 
 use async_trait::async_trait;
 use auth_domain::PortError;
@@ -13,7 +18,13 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use crate::db::schema::{audit_log, login_throttle, oauth_states, refresh_tokens, sessions};
-use crate::db::{Database, to_db_time};
+use crate::db::{AnyConnection, Database, to_db_time};
+
+/// The tables whose rows the service updates or deletes all day (rotation,
+/// throttle counters, codes, the purge itself); `audit_log` is vacuumed
+/// only after the purge deleted some of it (it is otherwise append-only).
+const CHURNING_TABLES: &str =
+    "sessions, refresh_tokens, verification_codes, code_decoys, login_throttle, oauth_states";
 
 /// Purges expired rows from every table that accumulates them.
 #[derive(Debug, Clone)]
@@ -45,13 +56,14 @@ impl Housekeeping for DieselHousekeeping {
         let revoked_before = to_db_time(c.revoked_before);
         let window_before = to_db_time(c.throttle_window_started_before);
         let audit_before = c.audit_before.map(to_db_time);
-        self.db
+        let report = self
+            .db
             .query("purge expired rows", move |conn| {
                 let mut report = PurgeReport::default();
                 // Refresh records first: they reference their session. Two
                 // statements, each served by an index (PostgreSQL cannot use
                 // one for `expires_at < … OR session_id IN (…)` and read the
-                // whole table; tests/tests/contract/query_plans.rs).
+                // whole table; tests/tests/query_plans.rs).
                 let revoked = sessions::table
                     .filter(sessions::revoked_at.lt(revoked_before))
                     .select(sessions::id);
@@ -99,6 +111,35 @@ impl Housekeeping for DieselHousekeeping {
                 }
                 Ok(report)
             })
-            .await
+            .await?;
+        self.vacuum(report.audit_events > 0).await;
+        Ok(report)
+    }
+}
+
+impl DieselHousekeeping {
+    /// PostgreSQL only: `VACUUM (SKIP_LOCKED)` of [`CHURNING_TABLES`] (and
+    /// of `audit_log` when `audit` is set), so the space of the rows just
+    /// purged, and of rows updated since the last purge, is reused.
+    /// `SKIP_LOCKED`: a table another instance's purge (or autovacuum) is
+    /// vacuuming is skipped rather than waited for. A failure is logged,
+    /// not returned: the purge itself succeeded.
+    async fn vacuum(&self, audit: bool) {
+        let sql = format!(
+            "VACUUM (SKIP_LOCKED) {CHURNING_TABLES}{}",
+            if audit { ", audit_log" } else { "" }
+        );
+        let result = self
+            .db
+            .with_conn(move |conn| match conn {
+                AnyConnection::Postgres(c) => diesel::connection::SimpleConnection::batch_execute(c, &sql),
+                AnyConnection::Sqlite(_) => Ok(()),
+            })
+            .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "vacuum after the purge failed"),
+            Err(e) => tracing::warn!(error = %e, "vacuum after the purge failed"),
+        }
     }
 }
