@@ -11,9 +11,10 @@ use auth_domain::AuthService;
 use auth_domain::ports::Clock;
 use auth_domain::service::{LiveSessionError, SessionStatus};
 use auth_domain::session::SessionId;
+use futures_channel::mpsc;
+use futures_util::StreamExt;
 use serde_json::json;
-use tokio::sync::mpsc;
-use tokio::time::{Instant, interval_at};
+use tokio::time::Instant;
 
 use crate::messages::{end_message, frame};
 use crate::registry::{Push, Registration};
@@ -75,7 +76,7 @@ pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<WsState>)
         Ok(parts) => parts,
         Err(e) => return e.error_response(),
     };
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded();
     let registration = state.registry.register(live.claims.sid, live.claims.sub, tx);
     let socket = Socket {
         session,
@@ -124,14 +125,15 @@ impl Socket {
     }
 
     async fn run(mut self) {
-        let forever = std::time::Duration::from_secs(365 * 24 * 3600);
-        let check_every = if self.config.session_check.is_zero() {
-            forever
-        } else {
-            self.config.session_check
-        };
-        let mut heartbeat = interval_at(Instant::now() + self.config.heartbeat, self.config.heartbeat);
-        let mut check = interval_at(Instant::now() + check_every, check_every);
+        // One timer for both duties (a socket is mostly idle memory, and
+        // each tokio interval is a boxed timer entry): it fires at the next
+        // heartbeat or session check, whichever comes first.
+        let heartbeat_every = self.config.heartbeat;
+        let check_every = Some(self.config.session_check).filter(|d| !d.is_zero());
+        let mut next_beat = Instant::now() + heartbeat_every;
+        let mut next_check = check_every.map(|d| Instant::now() + d);
+        let timer = tokio::time::sleep_until(next_check.map_or(next_beat, |c| c.min(next_beat)));
+        tokio::pin!(timer);
         let mut last_seen = Instant::now();
         // A revocation announced between the handshake's check and the
         // registration would have been missed: look once more.
@@ -152,7 +154,7 @@ impl Socket {
                     Some(Ok(_)) => last_seen = Instant::now(),
                     Some(Err(_)) | None => reason = Some(None),
                 },
-                push = self.pushes.recv() => match push {
+                push = self.pushes.next() => match push {
                     Some(Push::Logout(message)) => reason = Some(self.logout(&message).await),
                     Some(Push::Notification(message)) => {
                         if self.session.text(frame("NOTIFICATION", &message, self.clock.now().timestamp_millis())).await.is_err() {
@@ -163,17 +165,23 @@ impl Socket {
                     }
                     None => reason = Some(None),
                 },
-                _ = heartbeat.tick() => {
-                    if last_seen.elapsed() > self.config.idle_timeout {
-                        reason = Some(Some(CloseReason { code: CloseCode::Away, description: Some("idle timeout".into()) }));
-                    } else if self.session.ping(b"").await.is_err() {
-                        reason = Some(None);
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= next_beat {
+                        next_beat = now + heartbeat_every;
+                        if last_seen.elapsed() > self.config.idle_timeout {
+                            reason = Some(Some(CloseReason { code: CloseCode::Away, description: Some("idle timeout".into()) }));
+                        } else if self.session.ping(b"").await.is_err() {
+                            reason = Some(None);
+                        }
                     }
-                }
-                _ = check.tick() => {
-                    if let Ok(SessionStatus::Ended(why)) = self.auth.sessions().session_status(self.sid).await {
-                        reason = Some(self.logout(end_message(why)).await);
+                    if reason.is_none() && let (Some(at), Some(every)) = (next_check, check_every) && now >= at {
+                        next_check = Some(now + every);
+                        if let Ok(SessionStatus::Ended(why)) = self.auth.sessions().session_status(self.sid).await {
+                            reason = Some(self.logout(end_message(why)).await);
+                        }
                     }
+                    timer.as_mut().reset(next_check.map_or(next_beat, |c| c.min(next_beat)));
                 }
             }
         }

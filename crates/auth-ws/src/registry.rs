@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_domain::events::Event;
 use auth_domain::session::SessionId;
-use tokio::sync::mpsc;
+use futures_channel::mpsc;
 use uuid::Uuid;
 
 use crate::messages::logout_message;
@@ -133,7 +133,7 @@ impl Registry {
         };
         ids.iter()
             .filter_map(|id| inner.conns.get(id))
-            .filter(|conn| conn.tx.send(push.clone()).is_ok())
+            .filter(|conn| conn.tx.unbounded_send(push.clone()).is_ok())
             .count()
     }
 }
@@ -151,8 +151,8 @@ mod tests {
             SessionId::from_uuid(Uuid::new_v4()),
         );
         let user = Uuid::new_v4();
-        let (tx1, mut rx1) = mpsc::unbounded_channel();
-        let (tx2, mut rx2) = mpsc::unbounded_channel();
+        let (tx1, mut rx1) = mpsc::unbounded();
+        let (tx2, mut rx2) = mpsc::unbounded();
         let g1 = registry.register(s1, user, tx1);
         let _g2 = registry.register(s2, user, tx2);
         let told = registry.dispatch(&Event::SessionsRevoked {
