@@ -63,11 +63,12 @@ bench-import accounts="100000":
     cargo build --release --bin import-bench
     ./target/release/import-bench --accounts {{accounts}}
 
-# Socket capacity, memory per socket and cross-instance LOGOUT latency
-# (release build, PostgreSQL); writes docs/performance.md.
-bench-ws sockets="10000" rounds="200":
-    cargo build --release --bin auth-server --bin ws-bench
-    ./target/release/ws-bench --sockets {{sockets}} --rounds {{rounds}}
+# Socket capacity, memory per socket (the actix-ws floor and ours above it,
+# at each of `sizes` sockets) and cross-instance LOGOUT latency (release
+# build, PostgreSQL); writes docs/performance.md.
+bench-ws sockets="10000" rounds="200" sizes="1000,10000,19500":
+    cargo build --release --bin auth-server --bin ws-bench --bin ws-floor
+    ./target/release/ws-bench --sockets {{sockets}} --rounds {{rounds}} --sizes {{sizes}}
 
 # Failed-login timing for existing vs unknown accounts (release build,
 # SQLite); writes docs/security.md.

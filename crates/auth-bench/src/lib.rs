@@ -88,6 +88,31 @@ impl Drop for Server {
     }
 }
 
+/// The median of `values` (the upper one of an even count).
+///
+/// # Panics
+/// When `values` is empty.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Resident memory of a process by kind, KiB: anonymous (heap, stacks,
+/// SQLite's page caches), file-backed (the binary, mapped files such as
+/// SQLite's WAL index) and shared memory.
+pub fn rss_parts_kib(pid: u32) -> (u64, u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("RssAnon:"), field("RssFile:"), field("RssShmem:"))
+}
+
 /// Resident memory of a process, KiB.
 pub fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -22,7 +22,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_bench::{arg, machine, write_section};
+use auth_bench::{arg, machine, median, write_section};
 use auth_contract_tests::{TestApp, TestBackend};
 use auth_domain::ports::TokenCodec;
 use auth_domain::session::SessionId;
@@ -60,11 +60,6 @@ fn claims(i: u128) -> AccessClaims {
 /// Microseconds per operation over `n` operations.
 fn per_op(n: usize, elapsed: Duration) -> f64 {
     elapsed.as_secs_f64() * 1e6 / n as f64
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[derive(Default)]

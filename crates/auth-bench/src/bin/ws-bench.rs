@@ -7,13 +7,22 @@
 //! 1. capacity: opens `--sockets` idle authenticated sockets to instance A,
 //!    reads A's RSS before and after, and proves every socket is live by
 //!    pushing one `NOTIFICATION` that all of them must receive;
-//! 2. latency: `--rounds` times, a user logs in through the `session`
+//! 2. memory breakdown: for each of `--sizes` (default 1000,10000,19500),
+//!    `--mem-rounds` times (default 3, the order alternating), a fresh
+//!    `ws-floor` (actix-web and actix-ws with a bare socket task: the floor)
+//!    and a fresh `auth-server` each take that many idle sockets; the RSS
+//!    growth per socket of each, and ours (auth-server minus floor, per
+//!    round), are reported as medians. 19,500 rather than 20,000: this
+//!    machine's hard limit on open files per process is 20,000, and a
+//!    server holding 20,000 sockets needs a few more descriptors than that;
+//! 3. latency: `--rounds` times, a user logs in through the `session`
 //!    contract on B and opens a socket on B; the same user logs in on A; the
 //!    time from A's login response to B's socket receiving `LOGOUT` is
 //!    recorded (p50/p99).
 //!
 //! Usage (see `just bench-ws`):
-//! `cargo run --release -p auth-bench --bin ws-bench -- [--sockets N] [--rounds N] [--server PATH] [--out FILE]`
+//! `cargo run --release -p auth-bench --bin ws-bench -- [--sockets N] [--rounds N] [--sizes N,N,…]
+//! [--mem-rounds N] [--server PATH] [--floor PATH] [--out FILE]`
 //!
 //! Every wait is bounded; the child servers are killed on exit.
 // A benchmark harness: failing loudly on any unexpected state is the point.
@@ -23,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
+use auth_bench::{Server, arg, machine, median, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::TestDatabase;
 use auth_contract_tests::ws::{Frame, connect};
 use serde_json::{Value, json};
@@ -80,11 +89,58 @@ fn ws_url(server: &Server, token: &str) -> String {
     format!("{}/ws?token={token}", server.base.replacen("http", "ws", 1))
 }
 
+/// Opens `n` sockets to `url`, 250 at a time.
+async fn open_sockets(url: &str, n: usize) -> Vec<auth_contract_tests::ws::Client> {
+    let mut clients = Vec::with_capacity(n);
+    for chunk in 0..n.div_ceil(250) {
+        let k = 250.min(n - chunk * 250);
+        let batch = futures_util::future::join_all((0..k).map(|_| connect(url, &[]))).await;
+        for c in batch {
+            clients.push(c.unwrap_or_else(|e| panic!("socket refused: {e:?}")));
+        }
+    }
+    clients
+}
+
+/// `server`'s RSS once it has stopped moving (two readings 500 ms apart
+/// within 256 KiB; at most 10 s): a server just started, or just done with
+/// a login, still returns memory for a moment, which would otherwise be
+/// counted against the sockets.
+async fn settled_rss(server: &Server) -> u64 {
+    let mut last = rss_kib(server.pid());
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rss_kib(server.pid());
+        if now.abs_diff(last) <= 256 {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
+/// RSS growth of `server`, in KiB per socket, from idle to holding `n`
+/// idle sockets to `url`.
+async fn growth_per_socket(server: &Server, url: &str, n: usize) -> f64 {
+    let before = settled_rss(server).await;
+    let clients = open_sockets(url, n).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(server.pid());
+    drop(clients);
+    after.saturating_sub(before) as f64 / n as f64
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let sockets: usize = arg("--sockets", "10000").parse().unwrap();
     let rounds: usize = arg("--rounds", "200").parse().unwrap();
     let binary = arg("--server", "target/release/auth-server");
+    let floor_binary = arg("--floor", "target/release/ws-floor");
+    let sizes: Vec<usize> = arg("--sizes", "1000,10000,19500")
+        .split(',')
+        .map(|n| n.trim().parse().unwrap())
+        .collect();
+    let mem_rounds: usize = arg("--mem-rounds", "3").parse().unwrap();
     let out = arg("--out", "docs/performance.md");
     let db = TestDatabase::postgres();
     let mail_dir = std::env::temp_dir().join(format!("ws-bench-mail-{}", std::process::id()));
@@ -97,18 +153,9 @@ async fn main() {
     // 1. Capacity and memory.
     sign_up(&client, &a, "benchcap").await;
     let token = session_login(&client, &a, "benchcap").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = rss_kib(a.pid());
+    let rss_idle = settled_rss(&a).await;
     let opened = Instant::now();
-    let mut clients = Vec::with_capacity(sockets);
-    let url = ws_url(&a, &token);
-    for chunk in 0..sockets.div_ceil(250) {
-        let n = 250.min(sockets - chunk * 250);
-        let batch = futures_util::future::join_all((0..n).map(|_| connect(&url, &[]))).await;
-        for c in batch {
-            clients.push(c.unwrap_or_else(|e| panic!("socket refused: {e:?}")));
-        }
-    }
+    let clients = open_sockets(&ws_url(&a, &token), sockets).await;
     let open_time = opened.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_full = rss_kib(a.pid());
@@ -146,7 +193,47 @@ async fn main() {
         "{sockets} sockets: RSS {rss_idle} KiB idle -> {rss_full} KiB ({per_socket:.1} KiB/socket); {live} received the push in {fan_out:?}"
     );
 
-    // 2. Cross-instance LOGOUT latency.
+    // 2. Memory per socket: the floor, ours above it.
+    sign_up(&client, &a, "benchmem").await;
+    let mut breakdown = Vec::new();
+    for &n in &sizes {
+        let (mut floor, mut total, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..mem_rounds {
+            let mut pair = [0.0; 2];
+            for k in 0..2 {
+                // Alternate which server goes first between rounds.
+                let kind = (k + round) % 2;
+                pair[kind] = if kind == 0 {
+                    let server = Server::start(&floor_binary, &[]).await;
+                    let url = format!("{}/ws", server.base.replace("http://", "ws://"));
+                    growth_per_socket(&server, &url, n).await
+                } else {
+                    let server = start(&binary, db.url(), &mail_dir).await;
+                    let token = session_login(&client, &server, "benchmem").await;
+                    growth_per_socket(&server, &ws_url(&server, &token), n).await
+                };
+            }
+            eprintln!(
+                "{n} sockets, round {round}: floor {:.2} KiB/socket, auth-server {:.2} KiB/socket",
+                pair[0], pair[1]
+            );
+            floor.push(pair[0]);
+            total.push(pair[1]);
+            ours.push(pair[1] - pair[0]);
+        }
+        breakdown.push((n, median(&mut floor), median(&mut total), median(&mut ours)));
+    }
+    let breakdown_rows: String = breakdown
+        .iter()
+        .map(|(n, floor, total, ours)| {
+            format!(
+                "| {n} | {floor:.1} KiB | {total:.1} KiB | {ours:.1} KiB | {mib:.1} MiB |\n",
+                mib = total * *n as f64 / 1024.0
+            )
+        })
+        .collect();
+
+    // 3. Cross-instance LOGOUT latency.
     let users = 20;
     for u in 0..users {
         sign_up(&client, &a, &format!("benchlat{u}")).await;
@@ -189,7 +276,7 @@ async fn main() {
     let section = format!(
         "\
          Measured {date} on {machine}, release build, PostgreSQL 127.0.0.1, two `auth-server` processes on one database \
-         (`cargo run --release -p auth-bench --bin ws-bench -- --sockets {sockets} --rounds {rounds}`).\n\n\
+         (`cargo run --release -p auth-bench --bin ws-bench -- --sockets {sockets} --rounds {rounds} --sizes {sizes} --mem-rounds {mem_rounds}`).\n\n\
          | figure | value | aim |\n|---|---|---|\n\
          | idle authenticated sockets held by one instance | {sockets} (all {live} received a push) | 10,000 |\n\
          | instance RSS, idle → with the sockets | {idle:.1} MiB → {full:.1} MiB | under 150 MB with 10,000 |\n\
@@ -199,7 +286,14 @@ async fn main() {
          | `LOGOUT` across instances, after the login response: p50 / p99 | {p50} / {p99} | p99 under 50 ms |\n\
          | same, counted from the login request: p50 / p99 | {q50} / {q99} | |\n\
          | `LOGOUT` arrived before the login response | {beat}/{rounds} rounds | |\n\
-         | start → ready (`/readyz`), PostgreSQL, both instances | {ra} / {rb} | |",
+         | start → ready (`/readyz`), PostgreSQL, both instances | {ra} / {rb} | |\n\n\
+         Memory per idle socket (RSS growth from idle to holding the sockets ÷ sockets; each a median of \
+         {mem_rounds} rounds on fresh servers, `ws-floor` and `auth-server` alternating): the floor is \
+         `ws-floor`, actix-web with actix-ws and a bare socket task; ours is `auth-server` minus the floor \
+         in the same round (authentication state, registry entry, push channel, timers, socket task).\n\n\
+         | sockets | floor per socket | `auth-server` per socket | ours per socket | `auth-server` growth in all |\n\
+         |---|---|---|---|---|\n\
+         {breakdown_rows}",
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine = machine(),
         idle = rss_idle as f64 / 1024.0,
@@ -213,6 +307,11 @@ async fn main() {
         beat = beat_response,
         ra = ms(a.ready_in),
         rb = ms(b.ready_in),
+        sizes = sizes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
     );
     write_section(&out, "ws-bench", &section);
     eprintln!("figures written to {out}");

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use auth_bench::bare::{Bare, bare_server};
 use auth_bench::ceiling::{ceiling, cores, memory_map, stored_hash, threads};
 use auth_bench::http::{get_request, hammer};
-use auth_bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
+use auth_bench::{Server, arg, machine, median, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 
@@ -85,11 +85,6 @@ fn mail_dir() -> String {
         .join(format!("load-bench-mail-{}", std::process::id()))
         .display()
         .to_string()
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn mb(kib: u64) -> String {

@@ -345,6 +345,16 @@ pub(crate) async fn scale(params: &Params, backend: TestBackend, accounts: u64) 
         .push(rss_kib(sides[0].server.pid()) as f64 * 1024.0 / 1e6);
     rss.full
         .push(rss_kib(sides[1].server.pid()) as f64 * 1024.0 / 1e6);
+    let parts = |pid| {
+        let (anon, file, shmem) = auth_bench::rss_parts_kib(pid);
+        let mb = |kib: u64| kib as f64 * 1024.0 / 1e6;
+        format!("{:.1} / {:.1} / {:.1} MB", mb(anon), mb(file), mb(shmem))
+    };
+    let rss_split = format!(
+        "RSS 12 s after the rounds, anonymous / file-backed / shared: empty {}, full {}.\n",
+        parts(sides[0].server.pid()),
+        parts(sides[1].server.pid())
+    );
     drop(sides);
     let _ = std::fs::remove_dir_all(&mail);
     let mut table = format!(
@@ -371,6 +381,8 @@ pub(crate) async fn scale(params: &Params, backend: TestBackend, accounts: u64) 
             if met { "yes" } else { "**no**" }
         ));
     }
+    table.push('\n');
+    table.push_str(&rss_split);
     table
 }
 
