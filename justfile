@@ -43,13 +43,13 @@ bench seconds="3" rounds="5" accounts="100000":
 # Cost as the data grows (issue 18): the load-bench figures on an empty
 # database and on one filled with `accounts` accounts (each with a live
 # session and refresh history) and 10 × accounts audit rows, as ratios, then
-# the database size under a sustained churn with the scheduled purge
-# (release build, SQLite and PostgreSQL); writes docs/performance.md
-# between the load-bench-scale markers. `just bench --scale` runs it with
-# the defaults.
-bench-scale accounts="1000000" seconds="2" rounds="3" churn="120":
-    cargo build --release --bin auth-server --bin load-bench
-    ./target/release/load-bench --scale --scale-accounts {{accounts}} --seconds {{seconds}} --rounds {{rounds}} --churn-seconds {{churn}}
+# the database size under a sustained churn with the scheduled purge, then
+# the memory per idle socket split into actix-ws's floor and ours (release
+# build, SQLite and PostgreSQL); writes docs/performance.md between the
+# load-bench-scale markers. `just bench --scale` runs it with the defaults.
+bench-scale accounts="1000000" seconds="2" rounds="3" churn="300" sockets="1000,10000,19500":
+    cargo build --release --bin auth-server --bin load-bench --bin ws-floor
+    ./target/release/load-bench --scale --scale-accounts {{accounts}} --seconds {{seconds}} --rounds {{rounds}} --churn-seconds {{churn}} --socket-sizes {{sockets}}
 
 # Sign and verify cost per token algorithm, and auth-client's verify
 # throughput (release build); writes docs/performance.md.

@@ -16,6 +16,7 @@ pub mod bare;
 pub mod ceiling;
 pub mod http;
 pub mod scale;
+pub mod sockets;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1382,6 +1382,19 @@ mod housekeeping {
 
     use super::*;
 
+    /// An anonymous failed login recorded at `at`.
+    fn failed_login_at(at: DateTime<Utc>) -> AuditEvent {
+        AuditEvent {
+            at,
+            kind: AuditKind::LoginFailure,
+            user_id: None,
+            session_id: None,
+            ip: None,
+            user_agent: None,
+            target: None,
+        }
+    }
+
     /// PostgreSQL: the purge vacuums the tables that churn every time, and
     /// the audit table only once it deleted audit rows, so the database
     /// stops growing even where autovacuum is off (as on this machine's
@@ -1417,15 +1430,7 @@ mod housekeeping {
         }
         assert_eq!(vacuums("audit_log").await, 0);
         DieselAuditLog::new(db.clone())
-            .record(AuditEvent {
-                at: at - TimeDelta::days(40),
-                kind: AuditKind::LoginFailure,
-                user_id: None,
-                session_id: None,
-                ip: None,
-                user_agent: None,
-                target: None,
-            })
+            .record(failed_login_at(at - TimeDelta::days(40)))
             .await;
         let report = purge.purge(&retention.cutoffs(at)).await.unwrap();
         assert_eq!(report.audit_events, 1);
@@ -1534,17 +1539,7 @@ mod housekeeping {
         // Audit: one event inside a 30-day retention, one outside.
         let audit = DieselAuditLog::new(db.clone());
         for at in [t - TimeDelta::days(40), t - TimeDelta::days(2)] {
-            audit
-                .record(AuditEvent {
-                    at,
-                    kind: AuditKind::LoginFailure,
-                    user_id: None,
-                    session_id: None,
-                    ip: None,
-                    user_agent: None,
-                    target: None,
-                })
-                .await;
+            audit.record(failed_login_at(at)).await;
         }
 
         let mut policy = AuthPolicy::default();

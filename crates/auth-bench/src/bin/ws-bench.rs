@@ -32,7 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_bench::{Server, arg, machine, median, ms, percentile, rss_kib, write_section};
+use auth_bench::sockets::{open_sockets, settled_rss, socket_memory, socket_memory_table};
+use auth_bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::TestDatabase;
 use auth_contract_tests::ws::{Frame, connect};
 use serde_json::{Value, json};
@@ -87,47 +88,6 @@ async fn session_login(client: &reqwest::Client, server: &Server, login: &str) -
 
 fn ws_url(server: &Server, token: &str) -> String {
     format!("{}/ws?token={token}", server.base.replacen("http", "ws", 1))
-}
-
-/// Opens `n` sockets to `url`, 250 at a time.
-async fn open_sockets(url: &str, n: usize) -> Vec<auth_contract_tests::ws::Client> {
-    let mut clients = Vec::with_capacity(n);
-    for chunk in 0..n.div_ceil(250) {
-        let k = 250.min(n - chunk * 250);
-        let batch = futures_util::future::join_all((0..k).map(|_| connect(url, &[]))).await;
-        for c in batch {
-            clients.push(c.unwrap_or_else(|e| panic!("socket refused: {e:?}")));
-        }
-    }
-    clients
-}
-
-/// `server`'s RSS once it has stopped moving (two readings 500 ms apart
-/// within 256 KiB; at most 10 s): a server just started, or just done with
-/// a login, still returns memory for a moment, which would otherwise be
-/// counted against the sockets.
-async fn settled_rss(server: &Server) -> u64 {
-    let mut last = rss_kib(server.pid());
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = rss_kib(server.pid());
-        if now.abs_diff(last) <= 256 {
-            return now;
-        }
-        last = now;
-    }
-    last
-}
-
-/// RSS growth of `server`, in KiB per socket, from idle to holding `n`
-/// idle sockets to `url`.
-async fn growth_per_socket(server: &Server, url: &str, n: usize) -> f64 {
-    let before = settled_rss(server).await;
-    let clients = open_sockets(url, n).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_kib(server.pid());
-    drop(clients);
-    after.saturating_sub(before) as f64 / n as f64
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -195,43 +155,14 @@ async fn main() {
 
     // 2. Memory per socket: the floor, ours above it.
     sign_up(&client, &a, "benchmem").await;
-    let mut breakdown = Vec::new();
-    for &n in &sizes {
-        let (mut floor, mut total, mut ours) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..mem_rounds {
-            let mut pair = [0.0; 2];
-            for k in 0..2 {
-                // Alternate which server goes first between rounds.
-                let kind = (k + round) % 2;
-                pair[kind] = if kind == 0 {
-                    let server = Server::start(&floor_binary, &[]).await;
-                    let url = format!("{}/ws", server.base.replace("http://", "ws://"));
-                    growth_per_socket(&server, &url, n).await
-                } else {
-                    let server = start(&binary, db.url(), &mail_dir).await;
-                    let token = session_login(&client, &server, "benchmem").await;
-                    growth_per_socket(&server, &ws_url(&server, &token), n).await
-                };
-            }
-            eprintln!(
-                "{n} sockets, round {round}: floor {:.2} KiB/socket, auth-server {:.2} KiB/socket",
-                pair[0], pair[1]
-            );
-            floor.push(pair[0]);
-            total.push(pair[1]);
-            ours.push(pair[1] - pair[0]);
-        }
-        breakdown.push((n, median(&mut floor), median(&mut total), median(&mut ours)));
-    }
-    let breakdown_rows: String = breakdown
-        .iter()
-        .map(|(n, floor, total, ours)| {
-            format!(
-                "| {n} | {floor:.1} KiB | {total:.1} KiB | {ours:.1} KiB | {mib:.1} MiB |\n",
-                mib = total * *n as f64 / 1024.0
-            )
-        })
-        .collect();
+    let breakdown = socket_memory(&floor_binary, &sizes, mem_rounds, async || {
+        let server = start(&binary, db.url(), &mail_dir).await;
+        let token = session_login(&client, &server, "benchmem").await;
+        let url = ws_url(&server, &token);
+        (server, url, ())
+    })
+    .await;
+    let breakdown_table = socket_memory_table(&breakdown, mem_rounds);
 
     // 3. Cross-instance LOGOUT latency.
     let users = 20;
@@ -287,13 +218,7 @@ async fn main() {
          | same, counted from the login request: p50 / p99 | {q50} / {q99} | |\n\
          | `LOGOUT` arrived before the login response | {beat}/{rounds} rounds | |\n\
          | start → ready (`/readyz`), PostgreSQL, both instances | {ra} / {rb} | |\n\n\
-         Memory per idle socket (RSS growth from idle to holding the sockets ÷ sockets; each a median of \
-         {mem_rounds} rounds on fresh servers, `ws-floor` and `auth-server` alternating): the floor is \
-         `ws-floor`, actix-web with actix-ws and a bare socket task; ours is `auth-server` minus the floor \
-         in the same round (authentication state, registry entry, push channel, timers, socket task).\n\n\
-         | sockets | floor per socket | `auth-server` per socket | ours per socket | `auth-server` growth in all |\n\
-         |---|---|---|---|---|\n\
-         {breakdown_rows}",
+         {breakdown_table}",
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine = machine(),
         idle = rss_idle as f64 / 1024.0,

@@ -443,7 +443,7 @@ pub(crate) async fn run_scale(params: &Params, out: &str, backends: &str) {
             eprintln!("{body}");
         }
     }
-    let churn_seconds: u64 = arg("--churn-seconds", "120").parse().unwrap();
+    let churn_seconds: u64 = arg("--churn-seconds", "300").parse().unwrap();
     if churn_seconds > 0 {
         body.push_str("\n#### Bounded growth: database size under a sustained churn\n");
         for backend in backends.split(',') {
@@ -455,6 +455,48 @@ pub(crate) async fn run_scale(params: &Params, out: &str, backends: &str) {
             eprintln!("{body}");
         }
     }
+    let socket_sizes: Vec<usize> = arg("--socket-sizes", "1000,10000,19500")
+        .split(',')
+        .filter(|n| !n.trim().is_empty() && n.trim() != "0")
+        .map(|n| n.trim().parse().unwrap())
+        .collect();
+    if !socket_sizes.is_empty() {
+        body.push_str(&format!("\n{}", socket_memory(params, &socket_sizes).await));
+        eprintln!("{body}");
+    }
     write_section(out, "load-bench-scale", &body);
     eprintln!("figures written to {out}");
+}
+
+/// `--scale` part 3: memory per idle socket, the actix-ws floor
+/// (`--floor`, the `ws-floor` binary) and ours above it, `--socket-rounds`
+/// times (default 3) at each size; `auth-server` runs on a fresh SQLite
+/// database with the bench's settings.
+pub(crate) async fn socket_memory(params: &Params, sizes: &[usize]) -> String {
+    let floor = arg("--floor", "target/release/ws-floor");
+    let rounds: usize = arg("--socket-rounds", "3").parse().unwrap();
+    let client = reqwest::Client::new();
+    let rows = auth_bench::sockets::socket_memory(&floor, sizes, rounds, async || {
+        let db = TestDatabase::new(TestBackend::Sqlite);
+        let mail = mail_dir();
+        let server = start_with(params, db.url(), &mail, &[]).await;
+        let users = seed_users(&client, &server.base).await;
+        let (access, _) = login(&client, &server.base, &users[0]).await;
+        let url = format!("{}/ws?token={access}", server.base.replacen("http", "ws", 1));
+        (server, url, (db, MailDir(mail)))
+    })
+    .await;
+    format!(
+        "#### Memory per idle socket\n\n{}",
+        auth_bench::sockets::socket_memory_table(&rows, rounds)
+    )
+}
+
+/// Removes a mail folder when dropped.
+pub(crate) struct MailDir(String);
+
+impl Drop for MailDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
