@@ -18,7 +18,7 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use crate::db::schema::{audit_log, login_throttle, oauth_states, refresh_tokens, sessions};
-use crate::db::{AnyConnection, Database, to_db_time};
+use crate::db::{Backend, Database, to_db_time};
 
 /// The tables whose rows the service updates or deletes all day (rotation,
 /// throttle counters, codes, the purge itself); `audit_log` is vacuumed
@@ -125,21 +125,21 @@ impl DieselHousekeeping {
     /// vacuuming is skipped rather than waited for. A failure is logged,
     /// not returned: the purge itself succeeded.
     async fn vacuum(&self, audit: bool) {
+        if self.db.backend() != Backend::Postgres {
+            return;
+        }
         let sql = format!(
             "VACUUM (SKIP_LOCKED) {CHURNING_TABLES}{}",
             if audit { ", audit_log" } else { "" }
         );
-        let result = self
+        let vacuumed = self
             .db
-            .with_conn(move |conn| match conn {
-                AnyConnection::Postgres(c) => diesel::connection::SimpleConnection::batch_execute(c, &sql),
-                AnyConnection::Sqlite(_) => Ok(()),
+            .query("vacuum after the purge", move |conn| {
+                diesel::connection::SimpleConnection::batch_execute(conn, &sql)
             })
             .await;
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "vacuum after the purge failed"),
-            Err(e) => tracing::warn!(error = %e, "vacuum after the purge failed"),
+        if let Err(e) = vacuumed {
+            tracing::warn!(error = %e, "vacuum after the purge failed");
         }
     }
 }

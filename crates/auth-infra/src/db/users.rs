@@ -242,10 +242,13 @@ impl UserRepository for DieselUserRepository {
         limit: u32,
     ) -> Result<Vec<User>, PortError> {
         const CONTEXT: &str = "search users";
-        let filter = query.map(|q| SearchFilter::new(self.db.backend(), q));
+        let backend = self.db.backend();
+        let filter = query.map(|q| SearchFilter::new(backend, q));
         let rows: Vec<UserRow> = self
             .db
-            .query(CONTEXT, move |conn| search_blocking(conn, filter, after, limit))
+            .query(CONTEXT, move |conn| {
+                search_blocking(conn, backend, filter, after, limit)
+            })
             .await?;
         rows.into_iter()
             .map(UserRow::into_domain)
@@ -287,7 +290,7 @@ impl UserRepository for DieselUserRepository {
 
 /// How a search query is matched (issue 18: through an index wherever
 /// one can serve it).
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 enum SearchFilter {
     /// SQLite, three characters or more: an FTS5 phrase for the
     /// `users_search` trigram index (a phrase of trigrams is a substring,
@@ -354,15 +357,12 @@ fn matching<'a, ST: 'a>(
 /// with ids above `after`, lowest first.
 fn search_blocking(
     conn: &mut AnyConnection,
+    backend: Backend,
     filter: Option<SearchFilter>,
     after: Option<UserId>,
     limit: u32,
 ) -> QueryResult<Vec<UserRow>> {
     use diesel::sql_types::{BigInt, Bool, Text};
-    let backend = match conn {
-        AnyConnection::Sqlite(_) => Backend::Sqlite,
-        AnyConnection::Postgres(_) => Backend::Postgres,
-    };
     let after_id = after.map_or(0, UserId::get);
     // No `id > 0` on a first page: PostgreSQL would take that condition on
     // the primary key for a reason to read it instead of the trigram
