@@ -103,12 +103,7 @@ pub fn memory_map(pid: u32) -> String {
 
 /// Threads of a process.
 pub fn threads(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
+    crate::proc_status_value(&pid.to_string(), "Threads:").unwrap()
 }
 
 pub fn cores() -> usize {

@@ -76,6 +76,15 @@ impl Server {
         }
     }
 
+    /// `ws://127.0.0.1:PORT/ws`, with `?token=` when `token` is given.
+    pub fn ws_url(&self, token: Option<&str>) -> String {
+        let base = self.base.replacen("http", "ws", 1);
+        match token {
+            Some(token) => format!("{base}/ws?token={token}"),
+            None => format!("{base}/ws"),
+        }
+    }
+
     /// The process id (for `/proc` readings).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -98,30 +107,38 @@ pub fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
+/// The number after `field` (`"VmRSS:"`, `"Threads:"`, …) in
+/// `/proc/{process}/status`, `process` a pid or `self`; `None` when the
+/// file or the field is missing.
+pub fn proc_status_value(process: &str, field: &str) -> Option<u64> {
+    status_field(
+        &std::fs::read_to_string(format!("/proc/{process}/status")).ok()?,
+        field,
+    )
+}
+
+/// The number after `field` in the text of a `/proc/…/status` file.
+fn status_field(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// Resident memory of a process by kind, KiB: anonymous (heap, stacks,
 /// SQLite's page caches), file-backed (the binary, mapped files such as
 /// SQLite's WAL index) and shared memory.
 pub fn rss_parts_kib(pid: u32) -> (u64, u64, u64) {
+    // One reading, so that the three parts are of the same moment.
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let field = |name| status_field(&status, name).unwrap_or(0);
     (field("RssAnon:"), field("RssFile:"), field("RssShmem:"))
 }
 
 /// Resident memory of a process, KiB.
 pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    proc_status_value(&pid.to_string(), "VmRSS:").unwrap()
 }
 
 /// The `p`-th percentile (nearest rank) of sorted durations.

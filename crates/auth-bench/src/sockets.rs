@@ -8,6 +8,19 @@ use auth_contract_tests::ws::{Client, connect};
 
 use crate::{Server, median, rss_kib};
 
+/// Socket counts from a comma-separated list (`1000,10000,19500`); blanks
+/// and `0` are skipped, so `0` or an empty list measures nothing.
+///
+/// # Panics
+/// When an entry is not a number.
+pub fn socket_counts(list: &str) -> Vec<usize> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "0")
+        .map(|n| n.parse().unwrap_or_else(|_| panic!("not a socket count: {n:?}")))
+        .collect()
+}
+
 /// Opens `n` sockets to `url`, 250 at a time.
 ///
 /// # Panics
@@ -92,8 +105,7 @@ pub async fn socket_memory<K>(
                 let kind = (k + round) % 2;
                 pair[kind] = if kind == 0 {
                     let server = Server::start(floor_binary, &[]).await;
-                    let url = format!("{}/ws", server.base.replacen("http", "ws", 1));
-                    growth_per_socket(&server, &url, n).await
+                    growth_per_socket(&server, &server.ws_url(None), n).await
                 } else {
                     let (server, url, keep) = ours().await;
                     let growth = growth_per_socket(&server, &url, n).await;

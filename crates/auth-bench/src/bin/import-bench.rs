@@ -20,13 +20,7 @@ use serde_json::json;
 
 /// The process's peak resident memory so far, MiB.
 fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        / 1024
+    auth_bench::proc_status_value("self", "VmHWM:").unwrap_or(0) / 1024
 }
 
 /// A file of `n` accounts: a mix of the formats teams have (hashes are

@@ -11,8 +11,9 @@
 //!    `--mem-rounds` times (default 3, the order alternating), a fresh
 //!    `ws-floor` (actix-web and actix-ws with a bare socket task: the floor)
 //!    and a fresh `auth-server` each take that many idle sockets; the RSS
-//!    growth per socket of each, and ours (auth-server minus floor, per
-//!    round), are reported as medians. 19,500 rather than 20,000: this
+//!    growth per socket of each from N/2 to N sockets, and ours
+//!    (auth-server minus floor, per round), are reported as medians
+//!    (`auth_bench::sockets`). 19,500 rather than 20,000: this
 //!    machine's hard limit on open files per process is 20,000, and a
 //!    server holding 20,000 sockets needs a few more descriptors than that;
 //! 3. latency: `--rounds` times, a user logs in through the `session`
@@ -32,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_bench::sockets::{open_sockets, settled_rss, socket_memory, socket_memory_table};
+use auth_bench::sockets::{open_sockets, settled_rss, socket_counts, socket_memory, socket_memory_table};
 use auth_bench::{Server, arg, machine, ms, percentile, rss_kib, write_section};
 use auth_contract_tests::TestDatabase;
 use auth_contract_tests::ws::{Frame, connect};
@@ -86,20 +87,13 @@ async fn session_login(client: &reqwest::Client, server: &Server, login: &str) -
     body["accessToken"].as_str().unwrap().to_owned()
 }
 
-fn ws_url(server: &Server, token: &str) -> String {
-    format!("{}/ws?token={token}", server.base.replacen("http", "ws", 1))
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let sockets: usize = arg("--sockets", "10000").parse().unwrap();
     let rounds: usize = arg("--rounds", "200").parse().unwrap();
     let binary = arg("--server", "target/release/auth-server");
     let floor_binary = arg("--floor", "target/release/ws-floor");
-    let sizes: Vec<usize> = arg("--sizes", "1000,10000,19500")
-        .split(',')
-        .map(|n| n.trim().parse().unwrap())
-        .collect();
+    let sizes = socket_counts(&arg("--sizes", "1000,10000,19500"));
     let mem_rounds: usize = arg("--mem-rounds", "3").parse().unwrap();
     let out = arg("--out", "docs/performance.md");
     let db = TestDatabase::postgres();
@@ -115,7 +109,7 @@ async fn main() {
     let token = session_login(&client, &a, "benchcap").await;
     let rss_idle = settled_rss(&a).await;
     let opened = Instant::now();
-    let clients = open_sockets(&ws_url(&a, &token), sockets).await;
+    let clients = open_sockets(&a.ws_url(Some(&token)), sockets).await;
     let open_time = opened.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_full = rss_kib(a.pid());
@@ -158,7 +152,7 @@ async fn main() {
     let breakdown = socket_memory(&floor_binary, &sizes, mem_rounds, async || {
         let server = start(&binary, db.url(), &mail_dir).await;
         let token = session_login(&client, &server, "benchmem").await;
-        let url = ws_url(&server, &token);
+        let url = server.ws_url(Some(&token));
         (server, url, ())
     })
     .await;
@@ -177,7 +171,7 @@ async fn main() {
         assert!(Instant::now() < deadline, "latency rounds exceeded 300 s");
         let login = format!("benchlat{}", r % users);
         let token = session_login(&client, &b, &login).await;
-        let mut socket = connect(&ws_url(&b, &token), &[]).await.unwrap();
+        let mut socket = connect(&b.ws_url(Some(&token)), &[]).await.unwrap();
         let reader = tokio::spawn(async move {
             let frame = socket.next(Duration::from_secs(10)).await;
             (Instant::now(), frame)

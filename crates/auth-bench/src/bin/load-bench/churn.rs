@@ -65,26 +65,19 @@ pub(crate) async fn churn(params: &Params, backend: TestBackend, seconds: u64) -
     let started = Instant::now();
     let mut samples = vec![];
     let step = (seconds / 12).max(5);
+    let audit_sql = match backend {
+        TestBackend::Sqlite => {
+            "SELECT CAST(COALESCE(SUM(pgsize), 0) AS TEXT) AS value FROM dbstat \
+             WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'audit_log')"
+        }
+        TestBackend::Postgres => "SELECT pg_total_relation_size('audit_log')::text AS value",
+    };
     let mut at = 0;
     while at <= seconds {
         tokio::time::sleep_until((started + Duration::from_secs(at)).into()).await;
         let bytes = match backend {
-            TestBackend::Sqlite => {
-                let path = db.url().trim_start_matches("sqlite://").to_owned();
-                ["", "-wal"]
-                    .iter()
-                    .filter_map(|s| std::fs::metadata(format!("{path}{s}")).ok())
-                    .map(|m| m.len() as i64)
-                    .sum()
-            }
+            TestBackend::Sqlite => i64::try_from(sqlite_bytes(db.url())).unwrap(),
             TestBackend::Postgres => stats.database_bytes().await.unwrap(),
-        };
-        let audit_sql = match backend {
-            TestBackend::Sqlite => {
-                "SELECT CAST(COALESCE(SUM(pgsize), 0) AS TEXT) AS value FROM dbstat \
-                 WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'audit_log')"
-            }
-            TestBackend::Postgres => "SELECT pg_total_relation_size('audit_log')::text AS value",
         };
         let audit_bytes = stats.raw_strings(audit_sql).await.unwrap()[0].parse().unwrap();
         samples.push(Sample {

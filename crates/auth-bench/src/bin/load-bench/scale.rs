@@ -187,7 +187,7 @@ pub(crate) async fn scale_round(side: &mut ScaleSide, seconds: f64, round: usize
         seconds,
     )
     .await;
-    let handshakes = socket_handshakes(&side.server.base, &side.pair.0, seconds).await;
+    let handshakes = socket_handshakes(&side.server, &side.pair.0, seconds).await;
     vec![
         logins,
         ms_f(percentile(&lat, 50.0)),
@@ -209,8 +209,8 @@ pub(crate) const ADMIN_TOKEN: &str = "load-bench-admin-token-0123456789abcdef";
 
 /// WebSocket handshakes per second on one client, each authenticated with
 /// `access` (the token and its session row are checked) and closed again.
-pub(crate) async fn socket_handshakes(base: &str, access: &str, seconds: f64) -> f64 {
-    let url = format!("{}/ws?token={access}", base.replacen("http", "ws", 1));
+pub(crate) async fn socket_handshakes(server: &Server, access: &str, seconds: f64) -> f64 {
+    let url = server.ws_url(Some(access));
     let until = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut done = 0u64;
@@ -398,17 +398,21 @@ pub(crate) fn thousands(n: u64) -> String {
     out
 }
 
+/// The bytes of the SQLite database at `url` on disk: its file and its WAL.
+pub(crate) fn sqlite_bytes(url: &str) -> u64 {
+    let path = url.trim_start_matches("sqlite://");
+    ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{path}{s}")).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// The database's size on disk, as text.
 pub(crate) async fn db_size(backend: TestBackend, url: &str) -> String {
     match backend {
         TestBackend::Sqlite => {
-            let path = url.trim_start_matches("sqlite://");
-            let bytes: u64 = ["", "-wal"]
-                .iter()
-                .filter_map(|s| std::fs::metadata(format!("{path}{s}")).ok())
-                .map(|m| m.len())
-                .sum();
-            format!("{:.0} MB on disk (file + WAL)", bytes as f64 / 1e6)
+            format!("{:.0} MB on disk (file + WAL)", sqlite_bytes(url) as f64 / 1e6)
         }
         TestBackend::Postgres => {
             let db = auth_infra::Database::connect(url, 1).await.unwrap();
@@ -455,11 +459,7 @@ pub(crate) async fn run_scale(params: &Params, out: &str, backends: &str) {
             eprintln!("{body}");
         }
     }
-    let socket_sizes: Vec<usize> = arg("--socket-sizes", "1000,10000,19500")
-        .split(',')
-        .filter(|n| !n.trim().is_empty() && n.trim() != "0")
-        .map(|n| n.trim().parse().unwrap())
-        .collect();
+    let socket_sizes = auth_bench::sockets::socket_counts(&arg("--socket-sizes", "1000,10000,19500"));
     if !socket_sizes.is_empty() {
         body.push_str(&format!("\n{}", socket_memory(params, &socket_sizes).await));
         eprintln!("{body}");
@@ -482,7 +482,7 @@ pub(crate) async fn socket_memory(params: &Params, sizes: &[usize]) -> String {
         let server = start_with(params, db.url(), &mail, &[]).await;
         let users = seed_users(&client, &server.base).await;
         let (access, _) = login(&client, &server.base, &users[0]).await;
-        let url = format!("{}/ws?token={access}", server.base.replacen("http", "ws", 1));
+        let url = server.ws_url(Some(&access));
         (server, url, (db, MailDir(mail)))
     })
     .await;
