@@ -47,7 +47,8 @@ pub use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 pub use crate::sessions::status::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
 pub use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError, Sessions};
 pub use crate::social::login::{
-    FlowOrigin, ProviderAnswer, Social, SocialLoginError, SocialPorts, SocialStart, SocialStartError,
+    FlowOrigin, ProviderAnswer, Social, SocialLogin, SocialLoginError, SocialPorts, SocialStart,
+    SocialStartError,
 };
 pub use crate::verification::codes::{AccountRef, ResetError, SendCodeError, Verification};
 
@@ -144,7 +145,7 @@ impl AuthService {
     /// areas that open sessions share one [`SessionIssuer`].
     pub fn new(ports: Ports, policy: AuthPolicy) -> Self {
         let core = ServiceCore::new(ports.clock, ports.random, ports.audit.clone(), policy);
-        let revoker = SessionRevoker::new(ports.sessions, ports.events);
+        let revoker = SessionRevoker::new(ports.sessions, ports.events.clone());
         let issuer = SessionIssuer::new(core.clone(), ports.tokens, ports.users.clone(), revoker.clone());
         let sessions = Sessions::new(issuer.clone(), ports.users.clone());
         let areas = Areas {
@@ -165,7 +166,12 @@ impl AuthService {
                 revoker.clone(),
             ),
             social: Social::new(issuer, ports.users.clone(), ports.social.clone()),
-            apps: Apps::new(core.clone(), ports.chat.apps.clone(), ports.chat.tokens.clone()),
+            apps: Apps::new(
+                core.clone(),
+                ports.chat.apps.clone(),
+                ports.chat.tokens.clone(),
+                ports.events.clone(),
+            ),
             chat: Chat::new(sessions.clone(), ports.users.clone(), ports.chat),
             user_admin: UserAdmin::new(
                 core.clone(),

@@ -36,7 +36,8 @@ pub enum AppsCommandError {
 /// [`AppsCommandError`].
 pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::Value, AppsCommandError> {
     let db = open_database(settings).await?;
-    let apps = apps_service(settings, &db).await?;
+    // A new application has no socket to tell.
+    let apps = apps_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
     // As before the explicit caller: `apps create` records no user agent.
     match apps.create_app(name, &auth_domain::Caller::new("cli")).await {
         Ok(created) => Ok(crate::internal::app_json(&created)),
@@ -386,10 +387,11 @@ async fn session_admin(settings: &Settings) -> Result<auth_domain::service::Sess
     Ok(session_admin_service(settings, &db, events))
 }
 
-/// The `chat` applications (`apps list|delete|rotate-secret`).
+/// The `chat` applications (`apps list|delete|rotate-secret`); a delete or
+/// re-key is announced like a revocation (the application's sockets close).
 async fn apps_admin(settings: &Settings) -> Result<auth_domain::service::Apps, AdminCommandError> {
-    let db = open_database(settings).await?;
-    Ok(apps_service(settings, &db).await?)
+    let (db, events) = admin_database(settings).await?;
+    Ok(apps_service(settings, &db, events).await?)
 }
 
 /// The administrator's commands as callers: the audit trail tells their

@@ -203,13 +203,23 @@ pub fn session_revoker(db: &Database, events: Arc<dyn EventBus>) -> SessionRevok
 }
 
 /// The `chat` applications in `db` (`auth-server apps …`): the application
-/// store and the master key of their secrets, generated on first use.
+/// store and the master key of their secrets, generated on first use;
+/// deletes and re-keys announced on `events` (their sockets close).
 ///
 /// # Errors
 /// [`StartupError::Database`] when the master key cannot be read or stored.
-pub async fn apps_service(settings: &Settings, db: &Database) -> Result<Apps, StartupError> {
+pub async fn apps_service(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+) -> Result<Apps, StartupError> {
     let chat = chat::ports(db).await?;
-    Ok(Apps::new(service_core(settings, db), chat.apps, chat.tokens))
+    Ok(Apps::new(
+        service_core(settings, db),
+        chat.apps,
+        chat.tokens,
+        events,
+    ))
 }
 
 /// Importing accounts into `db` (`auth-server users import`): the user
@@ -330,14 +340,23 @@ fn spawn_purge(housekeeper: Housekeeper, every: std::time::Duration) -> tokio::t
     })
 }
 
+/// Whether a request goes to the admin API, decided on the path the router
+/// matches: percent-decoded as actix decodes it, so `/%69nternal/apps`
+/// (which reaches `/internal/apps`) is `/internal` too.
+fn is_internal(uri: &actix_web::http::Uri) -> bool {
+    actix_web::dev::Url::new(uri.clone())
+        .path()
+        .starts_with("/internal")
+}
+
 /// CORS for browser front ends on `origins` (exact matches): the public
 /// routes answer preflights and carry `Access-Control-Allow-Origin` for
 /// them; `/internal` never does (an admin token has no business in a
-/// browser).
+/// browser), however its path is spelt ([`is_internal`]).
 fn cors(origins: Vec<String>) -> actix_cors::Cors {
     actix_cors::Cors::default()
         .allowed_origin_fn(move |origin, request| {
-            !request.uri.path().starts_with("/internal")
+            !is_internal(&request.uri)
                 && origin
                     .to_str()
                     .is_ok_and(|o| origins.iter().any(|allowed| allowed == o))
@@ -457,6 +476,7 @@ impl Application {
             import_max_bytes: settings.import_max_bytes,
             admin_token: settings.admin_token.clone(),
             oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
+            oauth_app_redirect: settings.oauth.oauth_app_redirect.clone(),
             trusted_proxies: TrustedProxies::new(settings.trusted_proxy_networks()?),
             metrics_enabled: settings.metrics_enabled,
             rate_limit: RateLimit::new(
@@ -602,5 +622,26 @@ impl Application {
     /// metrics).
     pub fn chat_presence(&self) -> Arc<auth_ws::ChatPresence> {
         self.chat.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_internal;
+
+    #[test]
+    fn the_admin_api_is_recognised_however_its_path_is_spelt() {
+        for path in [
+            "/internal/apps",
+            "/%69nternal/apps",
+            "/%69%6E%74ernal/users",
+            "/internal%2Fapps",
+            "/internal",
+        ] {
+            assert!(is_internal(&path.parse().unwrap()), "{path}");
+        }
+        for path in ["/api/auth/login", "/api/internal", "/%2Finternal/apps", "/"] {
+            assert!(!is_internal(&path.parse().unwrap()), "{path}");
+        }
     }
 }

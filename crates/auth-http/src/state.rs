@@ -17,9 +17,13 @@ pub struct AppState {
     pub import_max_bytes: usize,
     /// Bearer token of the internal admin API; `None` disables it.
     pub admin_token: Option<SecretString>,
-    /// Where a successful social login sends the browser, with the tokens in
-    /// the fragment (`AUTH_OAUTH_SUCCESS_REDIRECT`); `None` answers JSON.
+    /// Where a successful social login of a browser-started flow sends the
+    /// browser, with the tokens in the fragment
+    /// (`AUTH_OAUTH_SUCCESS_REDIRECT`); `None` answers JSON.
     pub oauth_success_redirect: Option<String>,
+    /// The same for a flow an application started (`AUTH_OAUTH_APP_REDIRECT`);
+    /// `None` answers JSON (never the front end's redirect).
+    pub oauth_app_redirect: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client (`AUTH_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Whether `GET /metrics` answers (`AUTH_METRICS_ENABLED`).

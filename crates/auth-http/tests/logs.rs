@@ -734,6 +734,21 @@ async fn cors(backend: TestBackend) {
     assert_eq!(allow(&other), None);
     let internal = preflight("/internal/apps", origin).await.unwrap();
     assert_eq!(allow(&internal), None, "no CORS for the admin API");
+    // Issue 26.9: nor when the path is percent-encoded (the router decodes
+    // `%69` to `i` and serves the admin API there).
+    for spelt in ["/%69nternal/apps", "/%69%6E%74ernal/users"] {
+        let encoded = preflight(spelt, origin).await.unwrap();
+        assert_eq!(allow(&encoded), None, "no CORS for {spelt}");
+        let admin = client
+            .get(format!("{}{spelt}", server.base))
+            .header("origin", origin)
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(admin.status().as_u16(), 200, "{spelt} reaches the admin API");
+        assert_eq!(allow(&admin), None, "no CORS on the answer of {spelt}");
+    }
     let login = client
         .post(format!("{}/api/auth/login", server.base))
         .header("origin", origin)
@@ -859,6 +874,58 @@ async fn metrics_on_their_own_listener(backend: TestBackend) {
         .await
         .unwrap();
     assert_eq!(main.status().as_u16(), 200, "blank: on the main listener");
+}
+
+/// Issue 26.1: a client's made-up HTTP methods add no metric series. Every
+/// label value comes from a closed set: 300 requests with 300 methods of
+/// their own are counted under `method="other"`, `/metrics` names none of
+/// them, and its size does not grow with them.
+async fn made_up_methods_add_no_metric_series(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let server = start(&db, "info").await;
+    let client = reqwest::Client::new();
+    let scrape = || async {
+        client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let send = |i: usize, path: &'static str| {
+        let method = reqwest::Method::from_bytes(format!("M{i:08}Q").as_bytes()).unwrap();
+        client.request(method, format!("{}{path}", server.base)).send()
+    };
+    for i in 0..10 {
+        send(i, "/").await.unwrap();
+    }
+    let before = scrape().await.len();
+    for i in 10..310 {
+        let path = if i % 2 == 0 { "/" } else { "/api/auth/login" };
+        let reply = send(i, path).await.unwrap();
+        assert!(reply.status().is_client_error(), "{}", reply.status());
+    }
+    let text = scrape().await;
+    assert!(!text.contains("M000"), "a client's method became a label");
+    let other: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{") && l.contains(r#"method="other""#))
+        .collect();
+    let counted: f64 = other
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(counted, 310.0, "{other:?}");
+    assert!(other.len() <= 4, "one series per route and status: {other:?}");
+    // Two routes' series may appear for the first time (a few KB); 300
+    // new label values would have added far more.
+    assert!(
+        text.len() < before + 8 * 1024,
+        "/metrics grew from {before} to {} bytes",
+        text.len()
+    );
 }
 
 /// Typed settings on the real binary: each invalid value refuses to start
@@ -995,7 +1062,8 @@ auth_infra::on_both_backends!(
     healthcheck,
     cors,
     request_ids,
-    metrics_on_their_own_listener
+    metrics_on_their_own_listener,
+    made_up_methods_add_no_metric_series
 );
 
 auth_infra::on_both_backends!(sync: refuses_weak_secrets, purge_command, strict_configuration, typed_settings_refuse_invalid_values);

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use auth_domain::chat::AppId;
 use auth_domain::events::Event;
 use auth_domain::ports::EventBus;
 use auth_domain::session::{RevokeReason, SessionId};
@@ -68,6 +69,7 @@ pub fn encode(event: &Event) -> String {
             "reason": reason.as_str(),
         }),
         Event::Notification { user, message } => json!({"t": "notify", "user": user, "message": message}),
+        Event::AppRevoked { app } => json!({"t": "app", "app": app.as_str()}),
     }
     .to_string()
 }
@@ -92,6 +94,9 @@ pub fn decode(payload: &str) -> Option<Event> {
         "notify" => Some(Event::Notification {
             user: Uuid::parse_str(v.get("user")?.as_str()?).ok()?,
             message: v.get("message")?.as_str()?.to_owned(),
+        }),
+        "app" => Some(Event::AppRevoked {
+            app: AppId::parse(v.get("app")?.as_str()?).ok()?,
         }),
         _ => None,
     }
@@ -241,11 +246,15 @@ mod tests {
                 user: Uuid::new_v4(),
                 message: "안녕 \"quoted\" \n".into(),
             },
+            Event::AppRevoked {
+                app: AppId::parse("app_0123abc").unwrap(),
+            },
         ];
         for e in events {
             assert_eq!(decode(&encode(&e)), Some(e));
         }
         assert_eq!(decode("{}"), None);
+        assert_eq!(decode(r#"{"t":"app","app":"a b"}"#), None);
         assert_eq!(decode("not json"), None);
     }
 }

@@ -15,9 +15,14 @@
 //! - argon2 (any variant): the PHC string (Spring's `{argon2}` prefix is
 //!   dropped), verified by the argon2 code of [`crate::hasher`].
 //!
-//! Every parameter is bounded ([`Limits`]): a hash is verified with the
-//! parameters it names, so an imported hash must not be able to cost the
-//! hashing pool seconds or gigabytes per login.
+//! Every parameter is bounded ([`Limits`]), and so is their product: a
+//! hash is verified with the parameters it names, so an imported hash must
+//! not be able to cost the hashing pool seconds or gigabytes per login.
+//! Each scheme's work is estimated from its cost formula ([`work_ms`]:
+//! bcrypt 2^cost, PBKDF2 iterations, scrypt N·r·p, argon2 m·t) and must fit
+//! [`Limits::WORK_BUDGET_MS`], at import and again at every verification
+//! (a hash stored before the bound, or written into the database by hand,
+//! is not verified: the login fails and a warning names the reason).
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, Salt};
 use argon2::{Algorithm, Params};
@@ -45,6 +50,78 @@ impl Limits {
     pub(crate) const ARGON2_T: u32 = 16;
     /// argon2 lanes.
     pub(crate) const ARGON2_P: u32 = 16;
+    /// The most work one verification may cost, in milliseconds of one core
+    /// of the reference machine (`docs/performance.md`, import-bench): about
+    /// a second, whatever the scheme.
+    pub(crate) const WORK_BUDGET_MS: f64 = 1000.0;
+}
+
+/// Estimated milliseconds of one core per unit of each scheme's cost
+/// formula: the import-bench medians of the reference machine, rounded up,
+/// and for the memory-hard schemes taken at large memory, where cache
+/// misses make a unit dearer than at the defaults.
+mod unit_ms {
+    /// One of bcrypt's 2^cost expansions (cost 10: 54 ms, 12: 217 ms).
+    pub(super) const BCRYPT_ROUND: f64 = 0.06;
+    /// One PBKDF2 iteration, HMAC-SHA1 (185,000: 32 ms).
+    pub(super) const PBKDF2_SHA1: f64 = 0.000_2;
+    /// One PBKDF2 iteration, HMAC-SHA256 (310,000: 30 ms with SHA
+    /// extensions; about 0.25 µs without).
+    pub(super) const PBKDF2_SHA256: f64 = 0.000_25;
+    /// One PBKDF2 iteration, HMAC-SHA512.
+    pub(super) const PBKDF2_SHA512: f64 = 0.000_4;
+    /// One unit of scrypt's N·r·p (2^17·8·1: 272 ms; 2^20·2·16: 16.5 s).
+    pub(super) const SCRYPT: f64 = 0.000_5;
+    /// One KiB-pass of argon2's m·t (19,456·2: 13.6 ms; 256 MiB·16:
+    /// 3–4 s).
+    pub(super) const ARGON2: f64 = 0.000_8;
+}
+
+/// A scheme's parameters, as far as its cost is concerned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Work {
+    /// bcrypt's cost (log2 of the rounds).
+    Bcrypt(u32),
+    /// PBKDF2's digest and iterations.
+    Pbkdf2(Pbkdf2Digest, u32),
+    /// scrypt's log2(N), r and p.
+    Scrypt(u8, u32, u32),
+    /// argon2's m (KiB) and t.
+    Argon2(u32, u32),
+}
+
+/// The estimated milliseconds of one core that one verification costs.
+pub(crate) fn work_ms(work: Work) -> f64 {
+    match work {
+        Work::Bcrypt(cost) => unit_ms::BCRYPT_ROUND * 2f64.powi(i32::try_from(cost).unwrap_or(i32::MAX)),
+        Work::Pbkdf2(digest, rounds) => {
+            let unit = match digest {
+                Pbkdf2Digest::Sha1 => unit_ms::PBKDF2_SHA1,
+                Pbkdf2Digest::Sha256 => unit_ms::PBKDF2_SHA256,
+                Pbkdf2Digest::Sha512 => unit_ms::PBKDF2_SHA512,
+            };
+            unit * f64::from(rounds)
+        }
+        Work::Scrypt(log_n, r, p) => {
+            unit_ms::SCRYPT * 2f64.powi(i32::from(log_n)) * f64::from(r) * f64::from(p)
+        }
+        Work::Argon2(m_kib, t) => unit_ms::ARGON2 * f64::from(m_kib) * f64::from(t),
+    }
+}
+
+/// Refuses `work` when one verification would cost more than
+/// [`Limits::WORK_BUDGET_MS`], naming `what` and the estimate.
+fn within_budget(what: &str, work: Work) -> Result<(), ForeignHashError> {
+    let ms = work_ms(work);
+    if ms <= Limits::WORK_BUDGET_MS {
+        Ok(())
+    } else {
+        Err(refuse(format!(
+            "{what} would cost about {:.1} s of a core per login (at most {:.1} s)",
+            ms / 1000.0,
+            Limits::WORK_BUDGET_MS / 1000.0
+        )))
+    }
 }
 
 fn refuse(reason: impl Into<String>) -> ForeignHashError {
@@ -129,6 +206,7 @@ fn check_bcrypt(s: &str) -> Result<&str, ForeignHashError> {
             Limits::BCRYPT_COST.end()
         )));
     }
+    within_budget(&format!("bcrypt cost {cost}"), Work::Bcrypt(cost))?;
     if !bytes
         .get(7..)
         .is_some_and(|rest| rest.iter().all(|b| ALPHABET.contains(b)))
@@ -140,8 +218,9 @@ fn check_bcrypt(s: &str) -> Result<&str, ForeignHashError> {
     Ok(s)
 }
 
-/// A PHC argon2 string whose parameters are within [`Limits`].
-fn check_argon2(s: &str) -> Result<&str, ForeignHashError> {
+/// A PHC argon2 string whose parameters are within [`Limits`] and whose
+/// work fits the budget (also checked before every argon2 verification).
+pub(crate) fn check_argon2(s: &str) -> Result<&str, ForeignHashError> {
     let parsed = PhcHash::new(s).map_err(|e| refuse(format!("argon2 PHC string: {e}")))?;
     Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| refuse("argon2 variant is unknown"))?;
     if let Some(v) = parsed.version
@@ -168,6 +247,15 @@ fn check_argon2(s: &str) -> Result<&str, ForeignHashError> {
             Limits::ARGON2_P
         )));
     }
+    within_budget(
+        &format!(
+            "argon2 parameters m={},t={},p={}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        ),
+        Work::Argon2(params.m_cost(), params.t_cost()),
+    )?;
     Ok(s)
 }
 
@@ -213,7 +301,7 @@ fn parse_phc_pbkdf2(s: &str) -> Result<Pbkdf2Hash, ForeignHashError> {
     {
         return Err(refuse("pbkdf2 PHC string has parameters other than i and l"));
     }
-    check_rounds(rounds)?;
+    check_rounds(digest, rounds)?;
     Ok(Pbkdf2Hash {
         digest,
         rounds,
@@ -222,16 +310,18 @@ fn parse_phc_pbkdf2(s: &str) -> Result<Pbkdf2Hash, ForeignHashError> {
     })
 }
 
-fn check_rounds(rounds: u32) -> Result<(), ForeignHashError> {
-    if Limits::PBKDF2_ITERATIONS.contains(&rounds) {
-        Ok(())
-    } else {
-        Err(refuse(format!(
+fn check_rounds(digest: Pbkdf2Digest, rounds: u32) -> Result<(), ForeignHashError> {
+    if !Limits::PBKDF2_ITERATIONS.contains(&rounds) {
+        return Err(refuse(format!(
             "pbkdf2 iterations {rounds} are outside {}..={}",
             Limits::PBKDF2_ITERATIONS.start(),
             Limits::PBKDF2_ITERATIONS.end()
-        )))
+        )));
     }
+    within_budget(
+        &format!("pbkdf2 iterations {rounds}"),
+        Work::Pbkdf2(digest, rounds),
+    )
 }
 
 /// Spring's `{pbkdf2}` hex(salt ‖ hash) (or base64, when the encoder had
@@ -254,7 +344,7 @@ fn spring_pbkdf2_to_phc(encoded: &str, params: &SpringPbkdf2) -> Result<String, 
             params.hash_len
         )));
     }
-    check_rounds(params.iterations)?;
+    check_rounds(params.digest, params.iterations)?;
     let (salt, hash) = bytes.split_at(params.salt_len);
     let id = match params.digest {
         Pbkdf2Digest::Sha1 => "pbkdf2",
@@ -303,6 +393,10 @@ fn check_scrypt(log_n: u64, r: u64, p: u64) -> Result<(u8, u32, u32), ForeignHas
         return Err(bad());
     }
     scrypt::Params::new(log_n, r32, p32).map_err(|_| bad())?;
+    within_budget(
+        &format!("scrypt parameters ln={log_n},r={r},p={p}"),
+        Work::Scrypt(log_n, r32, p32),
+    )?;
     Ok((log_n, r32, p32))
 }
 
@@ -544,6 +638,53 @@ mod tests {
         assert!(refused("5f4dcc3b5aa765d61d8327deb882cf99").contains("unknown format"));
         assert!(refused("$2x$10$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG").contains("2x"));
         assert!(refused("{noop}secret").contains("plain text"));
+    }
+
+    /// Issue 26.4: parameters within their bounds one at a time, whose
+    /// product costs seconds per wrong password, are refused with the
+    /// estimate; what real systems use still fits.
+    #[test]
+    fn the_work_of_one_verification_is_bounded() {
+        const SALT: &str = "aM15713r3Xsvxbi31lqr1Q";
+        const OUT: &str = "nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E";
+        for costly in [
+            // 16.5 s measured.
+            format!("$scrypt$ln=20,r=2,p=16${SALT}${OUT}"),
+            // 4.8 s.
+            "$2b$16$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG".to_owned(),
+            "$2b$15$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG".to_owned(),
+            // 3-4 s.
+            format!("$argon2id$v=19$m=262144,t=16,p=16${SALT}${OUT}"),
+            format!("$argon2id$v=19$m=262144,t=5,p=1${SALT}${OUT}"),
+            // Spring's {scrypt} with the same parameters: 0x14 << 16 | 2 << 8 | 16.
+            format!(
+                "{{scrypt}}$140210${}${}",
+                STANDARD.encode([7u8; 16]),
+                STANDARD.encode([9u8; 32])
+            ),
+        ] {
+            let reason = refused(&costly);
+            assert!(reason.contains("s of a core per login"), "{costly}: {reason}");
+            assert!(
+                verify_foreign(b"password", &costly).is_err() || costly.starts_with("$argon2"),
+                "{costly} verified"
+            );
+        }
+        for cheap in [
+            format!("$scrypt$ln=17,r=8,p=1${SALT}${OUT}"),
+            format!("$scrypt$ln=14,r=8,p=1${SALT}${OUT}"),
+            "$2b$14$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG".to_owned(),
+            format!("$argon2id$v=19$m=65536,t=3,p=4${SALT}${OUT}"),
+            format!("$argon2id$v=19$m=262144,t=4,p=16${SALT}${OUT}"),
+            format!("$pbkdf2-sha512$i=2000000,l=32${SALT}${OUT}"),
+        ] {
+            let reason = adopt(&cheap, &SpringPbkdf2::SPRING_V5_5).err();
+            assert!(reason.is_none(), "{cheap}: {reason:?}");
+        }
+        // The estimates follow each scheme's formula.
+        assert!((work_ms(Work::Bcrypt(10)) - 61.44).abs() < 0.01);
+        assert!(work_ms(Work::Scrypt(20, 2, 16)) > 16_000.0);
+        assert!(work_ms(Work::Argon2(19_456, 2)) < 50.0);
     }
 
     #[test]

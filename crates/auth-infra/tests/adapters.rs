@@ -144,6 +144,8 @@ mod scenarios {
         import_dry_run_stores_nothing,
         import_racing_keys_fall_back_to_one_transaction_per_account,
         upgrade_replaces_only_the_hash_it_verified,
+        import_keeps_an_unverified_address_until_a_reset,
+        sign_ups_continue_after_the_largest_importable_id,
     );
 
     auth_infra::on_both_backends!(with crate::common::on_migrated:
@@ -528,8 +530,15 @@ mod scenarios {
         let keep = c.user("del2").await;
         let (s, first) = c.session(&u).await;
         let (ks, kfirst) = c.session(&keep).await;
-        assert!(c.users.delete(u.id).await.unwrap());
-        assert!(!c.users.delete(u.id).await.unwrap());
+        // A disabled account is not deleted (issue 26: it could free its
+        // login id and email by withdrawing), and keeps its sessions' rows.
+        let t = chrono::Utc::now();
+        c.users.set_disabled(u.id, Some(t)).await.unwrap().unwrap();
+        assert!(!c.users.delete_enabled(u.id).await.unwrap());
+        assert!(c.users.by_id(u.id).await.unwrap().is_some());
+        c.users.set_disabled(u.id, None).await.unwrap().unwrap();
+        assert!(c.users.delete_enabled(u.id).await.unwrap());
+        assert!(!c.users.delete_enabled(u.id).await.unwrap());
         assert!(c.users.by_id(u.id).await.unwrap().is_none());
         assert!(c.sessions.get(s.id).await.unwrap().is_none());
         assert!(c.sessions.refresh_record(&first.hash).await.unwrap().is_none());
@@ -1093,7 +1102,7 @@ mod social {
         let ids = DieselSocialIdentityStore::new(db);
         let u = c.user("socdel").await;
         ids.link(Provider::Naver, "n-del", u.id, now()).await.unwrap();
-        assert!(c.users.delete(u.id).await.unwrap());
+        assert!(c.users.delete_enabled(u.id).await.unwrap());
         assert_eq!(ids.user_for(Provider::Naver, "n-del").await.unwrap(), None);
         // The pair is free again.
         let v = c.user("socnew").await;
@@ -1673,7 +1682,7 @@ mod admin {
         assert_eq!(search("RENAMED@", None, 10).await, vec![b.id]);
         assert_eq!(search("홍길동", None, 10).await, vec![a.id]);
         // A delete leaves the index.
-        assert!(c.users.delete(a.id).await.unwrap());
+        assert!(c.users.delete_enabled(a.id).await.unwrap());
         assert_eq!(search("igram", None, 10).await, vec![b.id]);
         assert_eq!(search("홍길동", None, 10).await, Vec::<UserId>::new());
     }

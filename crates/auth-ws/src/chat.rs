@@ -20,17 +20,22 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use auth_domain::AuthService;
 use auth_domain::chat::{AppId, ChatUser};
 use auth_domain::ports::Clock;
 use auth_domain::service::{ChatAuthError, ChatIdentity};
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures_channel::mpsc;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::time::{Instant, interval_at};
 
+use crate::registry::{Push, Registration};
 use crate::{WsConfig, WsState};
 
 /// The body of every refusal of this contract.
@@ -170,9 +175,18 @@ pub async fn ws(
         Ok(parts) => parts,
         Err(e) => return e.error_response(),
     };
+    // In the registry like every socket of a session: a revocation of its
+    // session (our own token) or of its application closes it.
+    let (tx, rx) = mpsc::unbounded();
+    let registration = state
+        .registry
+        .register_chat(identity.app_id.clone(), identity.session, tx);
     let socket = ChatSocket {
         session,
         stream,
+        pushes: rx,
+        _registration: registration,
+        auth: state.auth.clone(),
         identity,
         presence: state.chat.clone(),
         present: None,
@@ -208,12 +222,27 @@ fn parse(text: &str) -> Option<Event> {
 struct ChatSocket {
     session: Session,
     stream: MessageStream,
+    pushes: mpsc::UnboundedReceiver<Push>,
+    _registration: Registration,
+    auth: AuthService,
     identity: ChatIdentity,
     presence: Arc<ChatPresence>,
     present: Option<PresenceGuard>,
     config: WsConfig,
     clock: Arc<dyn Clock>,
 }
+
+fn policy(description: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code: CloseCode::Policy,
+        description: Some(description.to_owned()),
+    })
+}
+
+/// The close of a socket whose session ended.
+pub const SESSION_ENDED: &str = "session ended";
+/// The close of a socket whose application was deleted or re-keyed.
+pub const APP_REVOKED: &str = "application revoked";
 
 fn normal(description: &str) -> Option<CloseReason> {
     Some(CloseReason {
@@ -266,16 +295,37 @@ impl ChatSocket {
         }
     }
 
+    /// Why the socket must close now, if its session or application ended
+    /// (an infrastructure failure keeps it open until the next check).
+    async fn ended(&self) -> Option<Option<CloseReason>> {
+        match self.auth.chat().chat_socket_live(&self.identity).await {
+            Ok(false) if self.identity.session.is_some() => Some(policy(SESSION_ENDED)),
+            Ok(false) => Some(policy(APP_REVOKED)),
+            Ok(true) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "chat socket check failed");
+                None
+            }
+        }
+    }
+
     async fn run(mut self) {
         let heartbeat_every = self.config.heartbeat;
         let mut heartbeat = interval_at(Instant::now() + heartbeat_every, heartbeat_every);
+        // The periodic check catches an announcement this instance missed.
+        let check_every = Some(self.config.session_check)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(86_400 * 365));
+        let mut check = interval_at(Instant::now() + check_every, check_every);
         let mut last_seen = Instant::now();
         let left = (self.identity.expires_at - self.clock.now())
             .to_std()
             .unwrap_or_default();
         let expiry = tokio::time::sleep(left);
         tokio::pin!(expiry);
-        let mut reason: Option<Option<CloseReason>> = None;
+        // A revocation announced between the handshake's check and the
+        // registration would have been missed: look once more.
+        let mut reason: Option<Option<CloseReason>> = self.ended().await;
         while reason.is_none() {
             tokio::select! {
                 message = self.stream.recv() => match message {
@@ -301,8 +351,17 @@ impl ChatSocket {
                         reason = Some(None);
                     }
                 }
+                push = self.pushes.next() => match push {
+                    // A session's end, whatever its reason: the contract
+                    // has no LOGOUT frame, so the close says it.
+                    Some(Push::Logout(_)) => reason = Some(policy(SESSION_ENDED)),
+                    Some(Push::AppRevoked) => reason = Some(policy(APP_REVOKED)),
+                    Some(Push::Notification(_)) => {}
+                    None => reason = Some(None),
+                },
+                _ = check.tick() => reason = self.ended().await,
                 () = &mut expiry => {
-                    reason = Some(Some(CloseReason { code: CloseCode::Policy, description: Some("token expired".into()) }));
+                    reason = Some(policy("token expired"));
                 }
             }
         }

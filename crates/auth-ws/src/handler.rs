@@ -163,6 +163,8 @@ impl Socket {
                             metrics::counter!("auth_ws_pushes_total", "type" => "NOTIFICATION").increment(1);
                         }
                     }
+                    // Only `chat` sockets hear of applications.
+                    Some(Push::AppRevoked) => {}
                     None => reason = Some(None),
                 },
                 () = &mut timer => {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use auth_domain::chat::AppId;
 use auth_domain::events::Event;
 use auth_domain::session::SessionId;
 use futures_channel::mpsc;
@@ -13,15 +14,31 @@ use crate::messages::logout_message;
 /// What a socket task is told to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Push {
-    /// Send `LOGOUT` with this message, then close.
+    /// Send `LOGOUT` with this message, then close (a `chat` socket closes
+    /// without the frame, which its contract does not have).
     Logout(String),
-    /// Send `NOTIFICATION` with this message.
+    /// Send `NOTIFICATION` with this message (`session` sockets only).
     Notification(String),
+    /// The socket's application was deleted or re-keyed: close (`chat`
+    /// sockets only).
+    AppRevoked,
+}
+
+/// Which contract a socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketKind {
+    /// `session` sockets: `LOGOUT` and `NOTIFICATION` frames.
+    Session,
+    /// `chat` sockets (an `App-Id` at the handshake).
+    Chat,
 }
 
 struct Conn {
-    session: SessionId,
-    user: Uuid,
+    session: Option<SessionId>,
+    /// Whose notifications the socket receives (`session` sockets).
+    user: Option<Uuid>,
+    /// The application of a `chat` socket.
+    app: Option<AppId>,
     tx: mpsc::UnboundedSender<Push>,
 }
 
@@ -31,10 +48,15 @@ struct Inner {
     conns: HashMap<u64, Conn>,
     by_session: HashMap<SessionId, Vec<u64>>,
     by_user: HashMap<Uuid, Vec<u64>>,
+    by_app: HashMap<AppId, Vec<u64>>,
+    chat: usize,
 }
 
-/// Sockets by session and by user. Cheap operations under one mutex; no
-/// I/O happens while it is held (pushes go through each socket's channel).
+/// Sockets by session, by user and by application. Cheap operations under
+/// one mutex; no I/O happens while it is held (pushes go through each
+/// socket's channel). Every socket that belongs to a session is here,
+/// `chat` sockets opened with one of our access tokens included, so a
+/// session's end reaches all of them.
 #[derive(Default)]
 pub struct Registry {
     inner: Mutex<Inner>,
@@ -75,36 +97,88 @@ impl Registry {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a socket; it stays until the returned guard is dropped.
-    pub fn register(
-        self: &Arc<Self>,
-        session: SessionId,
-        user: Uuid,
-        tx: mpsc::UnboundedSender<Push>,
-    ) -> Registration {
+    fn add(self: &Arc<Self>, conn: Conn) -> Registration {
         let mut inner = self.lock();
         inner.next += 1;
         let id = inner.next;
-        inner.conns.insert(id, Conn { session, user, tx });
-        inner.by_session.entry(session).or_default().push(id);
-        inner.by_user.entry(user).or_default().push(id);
+        if let Some(session) = conn.session {
+            inner.by_session.entry(session).or_default().push(id);
+        }
+        if let Some(user) = conn.user {
+            inner.by_user.entry(user).or_default().push(id);
+        }
+        if let Some(app) = &conn.app {
+            inner.by_app.entry(app.clone()).or_default().push(id);
+            inner.chat += 1;
+        }
+        inner.conns.insert(id, conn);
         Registration {
             id,
             registry: self.clone(),
         }
     }
 
+    /// Adds a `session` socket of `session` (the user's notifications
+    /// reach it too); it stays until the returned guard is dropped.
+    pub fn register(
+        self: &Arc<Self>,
+        session: SessionId,
+        user: Uuid,
+        tx: mpsc::UnboundedSender<Push>,
+    ) -> Registration {
+        self.add(Conn {
+            session: Some(session),
+            user: Some(user),
+            app: None,
+            tx,
+        })
+    }
+
+    /// Adds a `chat` socket of `app`, and of `session` when it was opened
+    /// with one of our access tokens; it stays until the returned guard is
+    /// dropped.
+    pub fn register_chat(
+        self: &Arc<Self>,
+        app: AppId,
+        session: Option<SessionId>,
+        tx: mpsc::UnboundedSender<Push>,
+    ) -> Registration {
+        self.add(Conn {
+            session,
+            user: None,
+            app: Some(app),
+            tx,
+        })
+    }
+
     fn remove(&self, id: u64) {
         let mut inner = self.lock();
         if let Some(conn) = inner.conns.remove(&id) {
-            remove_id(&mut inner.by_session, conn.session, id);
-            remove_id(&mut inner.by_user, conn.user, id);
+            if let Some(session) = conn.session {
+                remove_id(&mut inner.by_session, session, id);
+            }
+            if let Some(user) = conn.user {
+                remove_id(&mut inner.by_user, user, id);
+            }
+            if let Some(app) = conn.app {
+                remove_id(&mut inner.by_app, app, id);
+                inner.chat -= 1;
+            }
         }
     }
 
-    /// Live sockets on this instance.
+    /// Live sockets on this instance, of both kinds.
     pub fn len(&self) -> usize {
         self.lock().conns.len()
+    }
+
+    /// Live sockets of one kind on this instance.
+    pub fn len_of(&self, kind: SocketKind) -> usize {
+        let inner = self.lock();
+        match kind {
+            SocketKind::Chat => inner.chat,
+            SocketKind::Session => inner.conns.len() - inner.chat,
+        }
     }
 
     /// Whether no socket is live.
@@ -129,6 +203,10 @@ impl Registry {
             Event::Notification { user, message } => (
                 inner.by_user.get(user).cloned().unwrap_or_default(),
                 Push::Notification(message.clone()),
+            ),
+            Event::AppRevoked { app } => (
+                inner.by_app.get(app).cloned().unwrap_or_default(),
+                Push::AppRevoked,
             ),
         };
         ids.iter()
@@ -177,5 +255,47 @@ mod tests {
             message: "again".into(),
         });
         assert_eq!(told, 1);
+    }
+
+    #[test]
+    fn chat_sockets_end_with_their_session_or_app_and_get_no_notifications() {
+        let registry = Arc::new(Registry::default());
+        let (sid, user) = (SessionId::from_uuid(Uuid::new_v4()), Uuid::new_v4());
+        let (app, other) = (AppId::parse("app_a").unwrap(), AppId::parse("app_b").unwrap());
+        let (tx_own, mut own) = mpsc::unbounded();
+        let (tx_app, mut app_user) = mpsc::unbounded();
+        let (tx_session, mut session) = mpsc::unbounded();
+        let _own = registry.register_chat(app.clone(), Some(sid), tx_own);
+        let g_app = registry.register_chat(app.clone(), None, tx_app);
+        let _session = registry.register(sid, user, tx_session);
+        assert_eq!(
+            (
+                registry.len_of(SocketKind::Session),
+                registry.len_of(SocketKind::Chat)
+            ),
+            (1, 2)
+        );
+        assert_eq!(
+            registry.dispatch(&Event::Notification {
+                user,
+                message: "hi".into()
+            }),
+            1
+        );
+        assert!(own.try_recv().is_err());
+        assert!(matches!(session.try_recv(), Ok(Push::Notification(_))));
+        assert_eq!(registry.dispatch(&Event::AppRevoked { app: other }), 0);
+        assert_eq!(registry.dispatch(&Event::AppRevoked { app: app.clone() }), 2);
+        assert_eq!(own.try_recv().unwrap(), Push::AppRevoked);
+        assert_eq!(app_user.try_recv().unwrap(), Push::AppRevoked);
+        let told = registry.dispatch(&Event::SessionsRevoked {
+            sessions: vec![sid],
+            reason: RevokeReason::Logout,
+        });
+        assert_eq!(told, 2, "the session socket and the chat socket of the session");
+        assert!(matches!(own.try_recv(), Ok(Push::Logout(_))));
+        assert!(app_user.try_recv().is_err());
+        drop(g_app);
+        assert_eq!(registry.len_of(SocketKind::Chat), 1);
     }
 }

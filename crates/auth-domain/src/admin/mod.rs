@@ -362,7 +362,8 @@ impl Apps {
     }
 
     /// Deletes an application and its users' profiles: its tokens stop
-    /// verifying at once.
+    /// verifying at once, and its chat sockets are closed
+    /// ([`Event::AppRevoked`](crate::events::Event::AppRevoked)).
     ///
     /// # Errors
     /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
@@ -370,6 +371,9 @@ impl Apps {
         if !self.apps.delete(id).await? {
             return Err(AdminError::UnknownApp);
         }
+        self.events
+            .publish(crate::events::Event::AppRevoked { app: id.clone() })
+            .await;
         self.core
             .audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
             .await;
@@ -377,12 +381,17 @@ impl Apps {
     }
 
     /// Gives an application a new secret and returns it (shown once); tokens
-    /// signed with the old secret stop verifying at once.
+    /// signed with the old secret stop verifying at once, and the sockets
+    /// opened before are closed
+    /// ([`Event::AppRevoked`](crate::events::Event::AppRevoked)).
     ///
     /// # Errors
     /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
     pub async fn rotate_app_secret(&self, id: &AppId, caller: &Caller) -> Result<CreatedApp, AdminError> {
         let app = self.apps.rotate_secret(id).await?.ok_or(AdminError::UnknownApp)?;
+        self.events
+            .publish(crate::events::Event::AppRevoked { app: id.clone() })
+            .await;
         let secret = self.app_tokens.issue_secret(&app)?;
         self.core
             .audit_admin(

@@ -376,3 +376,54 @@ async fn our_users_and_an_apps_users_are_separate_namespaces() {
         Err(ChatLoginError::Mismatch)
     ));
 }
+
+/// Issue 26: a chat socket lives as long as its session (our own token)
+/// and its application's secret; deleting or re-keying the application is
+/// announced so the sockets close at once.
+#[tokio::test]
+async fn chat_sockets_end_with_their_session_and_their_apps_secret() {
+    let (w, app, secret) = with_app().await;
+    let app_id = AppId::parse(&app).unwrap();
+    let (access, _) = own_user(&w, "socketu").await;
+    let own = w.service.chat().authenticate_chat(&app, &access).await.unwrap();
+    assert!(own.session.is_some());
+    let token = FakeAppTokens::sign(&secret, "u", None, exp_in(&w, 600));
+    let theirs = w.service.chat().authenticate_chat(&app, &token).await.unwrap();
+    assert_eq!(theirs.session, None);
+    let chat = w.service.chat();
+    assert!(chat.chat_socket_live(&own).await.unwrap());
+    assert!(chat.chat_socket_live(&theirs).await.unwrap());
+
+    w.service
+        .sessions()
+        .logout_with_access(&access, &caller())
+        .await
+        .unwrap();
+    assert!(!chat.chat_socket_live(&own).await.unwrap(), "the session ended");
+    assert!(chat.chat_socket_live(&theirs).await.unwrap());
+
+    w.service
+        .apps()
+        .rotate_app_secret(&app_id, &caller())
+        .await
+        .unwrap();
+    assert!(!chat.chat_socket_live(&theirs).await.unwrap(), "re-keyed");
+    let announced = |w: &InMemoryAuth| {
+        w.bus
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, crate::events::Event::AppRevoked { app } if *app == app_id))
+            .count()
+    };
+    assert_eq!(announced(&w), 1);
+    let rekeyed = w
+        .service
+        .chat()
+        .authenticate_chat(&app, &FakeAppTokens::sign(&secret, "u", None, exp_in(&w, 600)))
+        .await;
+    assert!(rekeyed.is_err(), "the old secret no longer verifies");
+    w.service.apps().delete_app(&app_id, &caller()).await.unwrap();
+    assert_eq!(announced(&w), 2);
+}

@@ -13,8 +13,9 @@ use crate::chat::{
     UpsertOutcome,
 };
 use crate::error::PortError;
-use crate::ports::UserRepository;
+use crate::ports::{EventBus, UserRepository};
 use crate::service::{ServiceCore, Sessions};
+use crate::session::SessionId;
 use crate::sessions::status::LiveSessionError;
 use crate::token::TokenError;
 
@@ -104,6 +105,14 @@ pub struct ChatIdentity {
     pub login_id: Option<String>,
     /// The token's expiry.
     pub expires_at: DateTime<Utc>,
+    /// For our own access tokens: the session the token belongs to. A chat
+    /// socket opened with it ends with the session (logout, revocation,
+    /// disable, withdrawal).
+    pub session: Option<SessionId>,
+    /// The application's secret version when the socket was opened: a
+    /// re-key (or a delete) ends the application's sockets
+    /// ([`Chat::chat_socket_live`]).
+    pub secret_version: i64,
 }
 
 impl ChatIdentity {
@@ -171,6 +180,8 @@ pub struct Apps {
     pub(crate) core: ServiceCore,
     pub(crate) apps: Arc<dyn AppRepository>,
     pub(crate) app_tokens: Arc<dyn AppTokens>,
+    /// Where a delete or re-key is announced (its sockets close).
+    pub(crate) events: Arc<dyn EventBus>,
 }
 
 impl std::fmt::Debug for Apps {
@@ -181,29 +192,38 @@ impl std::fmt::Debug for Apps {
 
 impl Apps {
     /// The application use cases over the application store `apps` and
-    /// `app_tokens`, which derives their secrets. No user, session or
-    /// token-signing port is involved.
+    /// `app_tokens`, which derives their secrets; a delete or re-key is
+    /// announced on `events` (the application's sockets close). No user,
+    /// session or token-signing port is involved.
     ///
     /// ```
+    /// use std::sync::Arc;
+    ///
     /// use auth_domain::service::Apps;
     /// use auth_domain::testing::chat::ChatFakes;
-    /// use auth_domain::testing::test_core;
+    /// use auth_domain::testing::{RecordingBus, test_core};
     /// use auth_domain::{AuthPolicy, Caller};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let chat = ChatFakes::default().ports();
-    /// let apps = Apps::new(test_core(AuthPolicy::default()), chat.apps, chat.tokens);
+    /// let apps = Apps::new(test_core(AuthPolicy::default()), chat.apps, chat.tokens, Arc::new(RecordingBus::default()));
     /// let created = apps.create_app("Chat", &Caller::new("cli")).await.expect("registered");
     /// assert!(created.app.id.as_str().starts_with("app_"));
     /// assert!(apps.verify_app_client(created.app.id.as_str(), &created.secret).await.expect("checked"));
     /// assert_eq!(apps.list_apps().await.expect("listed").len(), 1);
     /// # }
     /// ```
-    pub fn new(core: ServiceCore, apps: Arc<dyn AppRepository>, app_tokens: Arc<dyn AppTokens>) -> Self {
+    pub fn new(
+        core: ServiceCore,
+        apps: Arc<dyn AppRepository>,
+        app_tokens: Arc<dyn AppTokens>,
+        events: Arc<dyn EventBus>,
+    ) -> Self {
         Self {
             core,
             apps,
             app_tokens,
+            events,
         }
     }
 
@@ -342,6 +362,8 @@ impl Chat {
                     user: ChatUser::App(claims.sub),
                     login_id: None,
                     expires_at,
+                    session: None,
+                    secret_version: app.secret_version,
                 });
             }
             Err(e) => e,
@@ -376,7 +398,34 @@ impl Chat {
             user: ChatUser::Own(user.uuid),
             login_id: user.login_id.map(|l| l.as_str().to_owned()),
             expires_at,
+            session: Some(claims.sid),
+            secret_version: app.secret_version,
         })
+    }
+
+    /// Whether a chat socket opened with `identity` may stay open: its
+    /// application still exists with the secret it had (a delete or a
+    /// re-key ends every socket of the application), and, for one of our
+    /// own access tokens, its session is still live. Sockets ask this
+    /// periodically, to catch an announcement they missed (another
+    /// instance's, or a command's on SQLite).
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn chat_socket_live(&self, identity: &ChatIdentity) -> Result<bool, PortError> {
+        let same_app = self
+            .chat
+            .apps
+            .get(&identity.app_id)
+            .await?
+            .is_some_and(|app| app.secret_version == identity.secret_version);
+        if !same_app {
+            return Ok(false);
+        }
+        match identity.session {
+            Some(sid) => self.sessions.session_is_live(sid).await,
+            None => Ok(true),
+        }
     }
 
     /// `POST /auth/login` of the `chat` contract: verifies the token (see

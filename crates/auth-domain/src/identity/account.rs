@@ -83,6 +83,12 @@ pub enum WithdrawError {
         /// How long until a new attempt is accepted.
         retry_after: chrono::TimeDelta,
     },
+    /// The password is right but an administrator disabled the account: a
+    /// disabled account cannot delete itself (which would free its login
+    /// id and email for a fresh sign-up). Only a verified password learns
+    /// this, as at login.
+    #[error("account disabled")]
+    Disabled,
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
@@ -249,7 +255,10 @@ impl Accounts {
     /// Deletes an account after checking its password: every session is
     /// revoked, then the user's data is deleted. The password check goes
     /// through the same gate as every login (same account key, same IP
-    /// counter).
+    /// counter). A disabled account is refused ([`WithdrawError::Disabled`]),
+    /// also when it is disabled between the check and the delete: the
+    /// delete is conditional on the flag
+    /// ([`UserRepository::delete_enabled`](crate::ports::UserRepository::delete_enabled)).
     ///
     /// # Errors
     /// [`WithdrawError`].
@@ -267,12 +276,22 @@ impl Accounts {
             Err(GateError::Throttled(retry_after)) => return Err(WithdrawError::Throttled { retry_after }),
             Err(GateError::Internal(e)) => return Err(WithdrawError::Internal(e)),
         };
+        if user.disabled_at.is_some() {
+            self.core
+                .audit(AuditKind::LoginFailure, Some(user.id), None, caller)
+                .await;
+            return Err(WithdrawError::Disabled);
+        }
         let now = self.core.now();
         self.issuer
             .revoker
             .revoke_all_and_announce(user.id, RevokeReason::Withdrawal, now)
             .await?;
-        self.users.delete(user.id).await?;
+        if !self.users.delete_enabled(user.id).await? {
+            // Disabled (or already deleted) since the check: disabling
+            // revokes the sessions too, and the account stays.
+            return Err(WithdrawError::Disabled);
+        }
         self.core
             .audit(AuditKind::Withdrawal, Some(user.id), None, caller)
             .await;

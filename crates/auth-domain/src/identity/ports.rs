@@ -57,18 +57,23 @@ pub trait UserRepository: Send + Sync {
     /// [`PortError`] on infrastructure failure only.
     async fn by_email(&self, email: &Email) -> Result<Option<User>, PortError>;
 
-    /// Replaces a user's password hash. Returns whether the user existed.
+    /// Replaces a user's password hash after the owner proved the address
+    /// with an emailed code (password reset), so the address counts as
+    /// verified from then on ([`User::email_verified`](crate::user::User::email_verified)).
+    /// Returns whether the user existed.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure only.
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<bool, PortError>;
 
-    /// Deletes a user and, with it, their sessions and refresh tokens.
-    /// Returns whether the user existed.
+    /// Deletes a user that is not disabled and, with it, their sessions
+    /// and refresh tokens, in one conditional write (`DELETE … WHERE
+    /// disabled_at IS NULL`), so a disable racing the delete wins. Returns
+    /// whether a user was deleted (false: unknown or disabled).
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure only.
-    async fn delete(&self, id: UserId) -> Result<bool, PortError>;
+    async fn delete_enabled(&self, id: UserId) -> Result<bool, PortError>;
 
     /// Replaces a user's password hash with `new` only if it is still
     /// `old`, in one conditional write (`UPDATE … WHERE password_hash =

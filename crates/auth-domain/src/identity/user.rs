@@ -214,6 +214,12 @@ pub struct User {
     /// When an administrator disabled the account, if it is disabled: no
     /// login on any contract, no refresh.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Whether the email address was proven: true for sign-ups (a mailed
+    /// code), social accounts and imports that vouch for the address;
+    /// false for an import's `emailVerified: false` until the owner proves
+    /// it with a code (password reset). A social login never joins an
+    /// account whose address is unproven.
+    pub email_verified: bool,
 }
 
 /// A user about to be inserted.

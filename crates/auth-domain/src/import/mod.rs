@@ -26,7 +26,9 @@ pub struct ImportRecord {
     pub login_id: Option<String>,
     /// `email`.
     pub email: Option<String>,
-    /// `emailVerified` (informational: see `docs/migration.md`).
+    /// `emailVerified`: `false` keeps the address unproven (no social login
+    /// joins the account until its owner proves it with a code); absent or
+    /// `true`, the import vouches for it.
     pub email_verified: Option<bool>,
     /// `name`.
     pub name: Option<String>,
@@ -56,6 +58,13 @@ impl fmt::Debug for ImportRecord {
     }
 }
 
+/// The largest `accountId` an import keeps: 2^53 − 1, the largest integer
+/// a JSON client parsing numbers as doubles (JavaScript) reads exactly.
+/// Kept ids stop there so the id sequence, which continues above the
+/// largest one, keeps room for every later sign-up (both backends' ids go
+/// to 2^63 − 1; an imported id at the top ended every sign-up).
+pub const MAX_ACCOUNT_ID: i64 = (1 << 53) - 1;
+
 /// A validated account, ready for [`crate::ports::UserRepository::import`].
 #[derive(Debug, Clone)]
 pub struct ImportAccount {
@@ -65,6 +74,9 @@ pub struct ImportAccount {
     pub user: NewUser,
     /// Social identities to link to it.
     pub links: Vec<(Provider, String)>,
+    /// Whether the source system proved the address (`emailVerified`,
+    /// default true).
+    pub email_verified: bool,
 }
 
 /// What the store decided for one account.

@@ -250,3 +250,27 @@ async fn a_dry_run_decides_the_same_and_stores_nothing() {
     assert!(run.report().dry_run);
     assert!(w.users.all().is_empty());
 }
+
+/// Issue 26.5: an `accountId` at the top of the range would leave the id
+/// sequence no room (every later sign-up failed): ids above 2^53 - 1 are
+/// refused with the range; the largest allowed one is kept.
+#[tokio::test]
+async fn account_ids_stay_within_the_documented_range() {
+    let w = in_memory_auth(open_policy());
+    let mut top = record("topid", "old$pw");
+    top.account_id = Some(i64::MAX);
+    let mut above = record("aboveid", "old$pw");
+    above.account_id = Some(crate::import::MAX_ACCOUNT_ID + 1);
+    let mut largest = record("largest", "old$pw");
+    largest.account_id = Some(crate::import::MAX_ACCOUNT_ID);
+    let mut run = import(&w, vec![top, above, largest]).await;
+    let rejects = run.take_rejects();
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    for r in &rejects {
+        assert_eq!(
+            r.reason, "accountId must be an integer from 1 to 9007199254740991 (2^53 - 1)",
+            "{rejects:?}"
+        );
+    }
+    assert_eq!(run.report().imported, 1);
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::import::{ImportAccount, ImportOutcome, ImportRecord, ImportReport, RejectedLine};
+use crate::import::{ImportAccount, ImportOutcome, ImportRecord, ImportReport, MAX_ACCOUNT_ID, RejectedLine};
 use crate::password::{NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
 use crate::ports::{PasswordHasher, UserRepository};
 use crate::service::ServiceCore;
@@ -291,8 +291,12 @@ impl Import {
         };
         let id = match record.account_id {
             None => None,
-            Some(n) if n >= 1 => Some(UserId::new(n)),
-            Some(_) => return Ok(Err("accountId must be a positive integer".into())),
+            Some(n) if (1..=MAX_ACCOUNT_ID).contains(&n) => Some(UserId::new(n)),
+            Some(_) => {
+                return Ok(Err(format!(
+                    "accountId must be an integer from 1 to {MAX_ACCOUNT_ID} (2^53 - 1)"
+                )));
+            }
         };
         let mut links = Vec::with_capacity(record.providers.len());
         for (provider, subject) in &record.providers {
@@ -364,6 +368,7 @@ impl Import {
                 created_at: record.created_at.unwrap_or_else(|| self.core.now()),
             },
             links,
+            email_verified: record.email_verified.unwrap_or(true),
         };
         Ok(Ok((account, keys)))
     }

@@ -7,6 +7,7 @@
 
 use uuid::Uuid;
 
+use crate::chat::AppId;
 use crate::session::{RevokeReason, SessionId};
 
 /// Longest notification message, in characters (the `session` document
@@ -29,6 +30,12 @@ pub enum Event {
         user: Uuid,
         /// The text.
         message: String,
+    },
+    /// An application was deleted or re-keyed: every `chat` socket opened
+    /// for it is closed (its tokens no longer verify).
+    AppRevoked {
+        /// The application.
+        app: AppId,
     },
 }
 

@@ -43,7 +43,7 @@ fn revoked(w: &InMemoryAuth) -> Vec<(Vec<crate::session::SessionId>, RevokeReaso
         .iter()
         .filter_map(|e| match e {
             Event::SessionsRevoked { sessions, reason } => Some((sessions.clone(), *reason)),
-            Event::Notification { .. } => None,
+            Event::Notification { .. } | Event::AppRevoked { .. } => None,
         })
         .collect()
 }

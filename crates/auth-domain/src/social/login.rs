@@ -67,6 +67,19 @@ pub enum FlowOrigin {
     App,
 }
 
+/// A finished social login: the session, and who started its flow. The
+/// HTTP layer delivers the tokens by it: only a [`FlowOrigin::Browser`]
+/// flow, bound to the browser that brought it back, may hand them to the
+/// front end's redirect; an [`FlowOrigin::App`] flow's callback can be
+/// replayed in anyone's browser (login CSRF) and is delivered apart.
+#[derive(Debug, Clone)]
+pub struct SocialLogin {
+    /// The session opened.
+    pub login: Login,
+    /// How the flow was started.
+    pub origin: FlowOrigin,
+}
+
 /// A started flow.
 #[derive(Debug, Clone)]
 pub struct SocialStart {
@@ -281,7 +294,8 @@ impl Social {
     /// opens a session exactly as a password login does.
     ///
     /// A flow started by a browser needs that browser's nonce (`browser`,
-    /// from the cookie); a flow started for an application ignores it.
+    /// from the cookie); a flow started for an application ignores it. The
+    /// answer says which it was ([`SocialLogin::origin`]).
     ///
     /// The state is spent even when the nonce is wrong, the provider reports
     /// an error or the exchange fails: a flow is tried once.
@@ -295,7 +309,7 @@ impl Social {
         browser: Option<&str>,
         answer: ProviderAnswer,
         caller: &Caller,
-    ) -> Result<Login, SocialLoginError> {
+    ) -> Result<SocialLogin, SocialLoginError> {
         let provider = Provider::parse(provider).ok_or(SocialLoginError::UnknownProvider)?;
         let social = &self.social;
         if !social.provider.is_enabled(provider) {
@@ -311,6 +325,11 @@ impl Social {
         {
             return Err(SocialLoginError::BrowserMismatch);
         }
+        let origin = if pending.browser.is_some() {
+            FlowOrigin::Browser
+        } else {
+            FlowOrigin::App
+        };
         let code = match answer {
             ProviderAnswer::Code(code) => code,
             ProviderAnswer::Error(e) if e == "access_denied" => return Err(SocialLoginError::Denied),
@@ -336,7 +355,10 @@ impl Social {
                 crate::identity::login::OpenError::Disabled => SocialLoginError::Disabled,
                 crate::identity::login::OpenError::Internal(e) => SocialLoginError::Internal(e),
             })?;
-        Ok(Login { user, tokens })
+        Ok(SocialLogin {
+            login: Login { user, tokens },
+            origin,
+        })
     }
 
     /// The user behind a profile, linking or creating one by the rules.
@@ -396,12 +418,20 @@ impl Social {
         )))
     }
 
-    /// Whether `user`'s address was proven: a password (set at a sign-up,
+    /// Whether `user`'s address was proven: never for an account imported
+    /// with `emailVerified: false` whose owner has not proven it since
+    /// (a password reset); otherwise a password (set at a sign-up,
     /// which checks a mailed code unless the operator switched that off), or
     /// a linked identity of a provider that attests emails (it was linked or
     /// created with a verified address). An account created from a Naver
     /// mailbox alone was not.
     async fn email_proven(&self, user: &User) -> Result<bool, PortError> {
+        // Imported as unverified: whoever set that account's password
+        // never proved the address, so joining it would hand the social
+        // user's account to them (pre-account takeover).
+        if !user.email_verified {
+            return Ok(false);
+        }
         if user.password_hash.is_some() {
             return Ok(true);
         }

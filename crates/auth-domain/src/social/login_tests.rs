@@ -62,6 +62,10 @@ async fn flow(w: &InMemoryAuth, provider: Provider, answer: FakeAnswer) -> Resul
             &meta(),
         )
         .await
+        .map(|done| {
+            assert_eq!(done.origin, FlowOrigin::App, "started with FlowOrigin::App");
+            done.login
+        })
 }
 
 async fn login_as(w: &InMemoryAuth, p: SocialProfile) -> Result<Login, SocialLoginError> {
@@ -500,7 +504,12 @@ async fn browser_flows_need_their_browsers_nonce() {
         )
         .await
         .unwrap();
-    assert_eq!(login.user.email.as_str(), email);
+    assert_eq!(login.login.user.email.as_str(), email);
+    assert_eq!(
+        login.origin,
+        FlowOrigin::Browser,
+        "its browser's flow, delivered as such"
+    );
     // Application flows are not bound: no nonce, none needed.
     let started = w
         .service

@@ -76,6 +76,7 @@ impl UserRepository for MemUsers {
             password_hash: u.password_hash,
             created_at: u.created_at,
             disabled_at: None,
+            email_verified: true,
         };
         rows.push(user.clone());
         Ok(user)
@@ -103,13 +104,16 @@ impl UserRepository for MemUsers {
         Ok(rows
             .iter_mut()
             .find(|u| u.id == id)
-            .map(|u| u.password_hash = Some(h.clone()))
+            .map(|u| {
+                u.password_hash = Some(h.clone());
+                u.email_verified = true;
+            })
             .is_some())
     }
-    async fn delete(&self, id: UserId) -> Result<bool, PortError> {
+    async fn delete_enabled(&self, id: UserId) -> Result<bool, PortError> {
         let mut rows = self.rows.lock().unwrap();
         let before = rows.len();
-        rows.retain(|u| u.id != id);
+        rows.retain(|u| u.id != id || u.disabled_at.is_some());
         Ok(rows.len() != before)
     }
     async fn replace_password_hash(
@@ -174,6 +178,7 @@ impl UserRepository for MemUsers {
                     password_hash: a.user.password_hash,
                     created_at: a.user.created_at,
                     disabled_at: None,
+                    email_verified: a.email_verified,
                 });
                 for (p, s) in a.links {
                     links.push((p, s, id));

@@ -509,6 +509,7 @@ pub async fn withdrawal(
             WithdrawError::UnknownUser => AccountError::UnknownId,
             WithdrawError::WrongPassword => AccountError::WrongPassword,
             WithdrawError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
+            WithdrawError::Disabled => AccountError::Disabled,
             WithdrawError::Internal(e) => e.into(),
         })?;
     Ok(ok(StatusData { status: true }))
@@ -724,7 +725,12 @@ pub fn routes() -> Vec<Route> {
                             .describe("Deletes the account's personal data and revokes every session; live sockets get `LOGOUT`.")
                             .body::<CredentialsRequest>(json!({"authId": "parkh", "password": "password"}))
                             .reply::<StatusResponse>(200, "정상적으로 회원 탈퇴 된 경우.", success(json!({"status": true})))
-                            .reply::<ErrorBody>(400, "존재 하지 않는 아이디, or 비밀번호 불일치.", failure(WRONG_PASSWORD)),
+                            .reply::<ErrorBody>(400, "존재 하지 않는 아이디, or 비밀번호 불일치.", failure(WRONG_PASSWORD))
+                            .reply::<ErrorBody>(
+                                403,
+                                "The right password of an account an administrator disabled: the account stays.",
+                                failure(crate::contracts::ACCOUNT_DISABLED),
+                            ),
                     ),
                     TOO_MANY_ATTEMPTS,
                 )

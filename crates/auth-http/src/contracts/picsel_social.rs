@@ -6,10 +6,11 @@
 //!   in `{"message": "소셜 로그인 URL 발급 성공", "data": {"url": …}}`; the
 //!   flow is not bound to a cookie (an application opens the URL itself).
 //! - `GET /api/auth/{provider}/callback?code&state` (or `?error&state`):
-//!   the email login's success body, or, with `AUTH_OAUTH_SUCCESS_REDIRECT`,
-//!   a 302 there with the tokens (and the flow's `state`) in the URL
-//!   fragment. A browser-bound flow needs its cookie back; every callback
-//!   clears it.
+//!   the email login's success body, or a 302 with the tokens (and the
+//!   flow's `state`) in the URL fragment: to `AUTH_OAUTH_SUCCESS_REDIRECT`
+//!   for a flow started in this browser (`GET`, its cookie checked), to
+//!   `AUTH_OAUTH_APP_REDIRECT` for one an application started (`POST`).
+//!   A browser-bound flow needs its cookie back; every callback clears it.
 //!
 //! Both starts count against the per-IP limit of the public endpoints: each
 //! one stores a flow.
@@ -28,7 +29,7 @@ use serde_json::{Value, json};
 
 use auth_domain::PortError;
 use auth_domain::service::{
-    FlowOrigin, Login, ProviderAnswer, SocialLoginError, SocialStart, SocialStartError,
+    FlowOrigin, Login, ProviderAnswer, SocialLogin, SocialLoginError, SocialStart, SocialStartError,
 };
 
 use serde::Serialize;
@@ -146,12 +147,23 @@ pub async fn callback(
         .await;
     crate::metrics::social_login(&provider, &login);
     let mut response = match login {
-        Ok(login) => match &state.oauth_success_redirect {
-            Some(target) => HttpResponse::Found()
-                .insert_header((header::LOCATION, success_redirect(target, &login, flow_state)))
-                .finish(),
-            None => HttpResponse::Ok().json(login_success(&login)),
-        },
+        Ok(SocialLogin { login, origin }) => {
+            // Only the browser that started a flow (its cookie checked) is
+            // sent to the front end with tokens: an application's flow can
+            // be finished in anyone's browser (login CSRF), so it goes to the
+            // application's own redirect, or is answered as JSON, which no
+            // front end adopts by itself.
+            let target = match origin {
+                FlowOrigin::Browser => &state.oauth_success_redirect,
+                FlowOrigin::App => &state.oauth_app_redirect,
+            };
+            match target {
+                Some(target) => HttpResponse::Found()
+                    .insert_header((header::LOCATION, success_redirect(target, &login, flow_state)))
+                    .finish(),
+                None => HttpResponse::Ok().json(login_success(&login)),
+            }
+        }
         Err(e) => respond(&SocialError::from_callback(&provider, e)),
     };
     // The callback URL carries the code and state; keep it out of referrers.
@@ -169,8 +181,9 @@ pub async fn callback(
 /// `{target}#accessToken=…&refreshToken=…&issuedAt=…&tokenType=Bearer&state=…`.
 /// The fragment never reaches a server, so the tokens stay in the browser.
 /// `state` is the flow's (already spent): an application that started the
-/// flow with the `POST` alias compares it with the `state` of the URL it
-/// opened and ignores tokens of a flow it did not start.
+/// flow with the `POST` alias (delivered at `AUTH_OAUTH_APP_REDIRECT`)
+/// compares it with the `state` of the URL it opened and ignores tokens of
+/// a flow it did not start.
 fn success_redirect(target: &str, login: &Login, flow_state: &str) -> String {
     let issued_at = iso_millis(login.tokens.access.issued_at);
     let pairs = [

@@ -20,10 +20,20 @@ pub struct OAuthSettings {
     /// (`AUTH_PUBLIC_URL`). Callback URLs are built from it:
     /// `{public_url}{picsel prefix}/api/auth/{provider}/callback`.
     pub public_url: String,
-    /// Where a successful callback sends the browser instead of answering
-    /// JSON, with the tokens in the URL fragment
+    /// Where a successful callback of a flow started in the browser (`GET
+    /// /api/auth/{provider}`, bound by its cookie) sends the browser
+    /// instead of answering JSON, with the tokens in the URL fragment
     /// (`AUTH_OAUTH_SUCCESS_REDIRECT`).
     pub oauth_success_redirect: Option<String>,
+    /// Where a successful callback of a flow started by an application
+    /// (`POST /api/auth/{provider}/login`, bound to no browser) sends the
+    /// browser, with the tokens and the flow's `state` in the fragment
+    /// (`AUTH_OAUTH_APP_REDIRECT`; an app's own scheme such as
+    /// `com.example.app:/oauth` is allowed). Unset: such a callback answers
+    /// the login JSON. Never the front end's redirect above: a flow not
+    /// started in a browser must not be delivered as if it were (login
+    /// CSRF).
+    pub oauth_app_redirect: Option<String>,
     /// Seconds a started flow may take to come back
     /// (`AUTH_OAUTH_STATE_TTL_SECONDS`).
     pub oauth_state_ttl_seconds: i64,
@@ -83,6 +93,7 @@ impl Default for OAuthSettings {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
             oauth_success_redirect: None,
+            oauth_app_redirect: None,
             oauth_state_ttl_seconds: 600,
             oauth_http_timeout_seconds: 10,
             oauth_google_client_id: None,
@@ -233,6 +244,14 @@ impl OAuthSettings {
                 "oauth_success_redirect must be an absolute http(s) URL without a fragment, not {url:?}"
             ));
         }
+        if let Some(url) = &self.oauth_app_redirect
+            && !is_app_redirect(url)
+        {
+            return bad(format!(
+                "oauth_app_redirect must be an absolute URL (http(s) or an application's own scheme) \
+                 without a fragment, not {url:?}"
+            ));
+        }
         if self.oauth_state_ttl_seconds <= 0 || self.oauth_http_timeout_seconds == 0 {
             return bad("oauth_state_ttl_seconds and oauth_http_timeout_seconds must be positive".into());
         }
@@ -253,6 +272,32 @@ impl OAuthSettings {
         }
         Ok(())
     }
+}
+
+/// An absolute URL a native application can receive: `http(s)`, or a
+/// scheme of its own (RFC 3986: a letter, then letters, digits, `+`, `-`,
+/// `.`), never one a browser runs or renders (`javascript:`, `data:`,
+/// `vbscript:`, `file:`, `blob:`); no fragment of its own.
+fn is_app_redirect(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return false;
+    };
+    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let lower = scheme.to_ascii_lowercase();
+    let runnable = matches!(
+        lower.as_str(),
+        "javascript" | "data" | "vbscript" | "file" | "blob"
+    );
+    let http = matches!(lower.as_str(), "http" | "https");
+    scheme_ok
+        && !runnable
+        && !rest.is_empty()
+        && !url.contains('#')
+        && !url.chars().any(|c| c.is_control() || c == ' ')
+        && (!http || is_http_url(url))
 }
 
 #[cfg(test)]
@@ -330,5 +375,26 @@ mod tests {
         o.oauth_success_redirect = None;
         o.public_url = "auth.example.com".into();
         assert!(o.validate().is_err());
+        let mut o = OAuthSettings::default();
+        for good in [
+            "https://app.example.com/oauth",
+            "com.example.app:/oauth",
+            "myapp://oauth/done",
+        ] {
+            o.oauth_app_redirect = Some(good.into());
+            o.validate().unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "",
+            "/relative",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://app.example.com/#x",
+            "1app://x",
+            "my app://x",
+        ] {
+            o.oauth_app_redirect = Some(bad.into());
+            assert!(o.validate().is_err(), "{bad}");
+        }
     }
 }

@@ -15,6 +15,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
+        email_verified -> Bool,
     }
 }
 

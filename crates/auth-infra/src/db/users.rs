@@ -40,6 +40,7 @@ struct UserRow {
     password_hash: Option<String>,
     created_at: NaiveDateTime,
     disabled_at: Option<NaiveDateTime>,
+    email_verified: bool,
 }
 
 #[derive(Insertable)]
@@ -71,6 +72,7 @@ impl UserRow {
             password_hash: self.password_hash.map(PasswordHash::from_phc),
             created_at: from_db_time(self.created_at),
             disabled_at: self.disabled_at.map(from_db_time),
+            email_verified: self.email_verified,
         })
     }
 }
@@ -183,17 +185,20 @@ impl UserRepository for DieselUserRepository {
         self.db
             .query("set user password", move |conn| {
                 diesel::update(users::table.find(id.get()))
-                    .set(users::password_hash.eq(Some(hash)))
+                    .set((
+                        users::password_hash.eq(Some(hash)),
+                        users::email_verified.eq(true),
+                    ))
                     .execute(conn)
             })
             .await
             .map(|n| n == 1)
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, PortError> {
+    async fn delete_enabled(&self, id: UserId) -> Result<bool, PortError> {
         self.db
             .query("delete user", move |conn| {
-                diesel::delete(users::table.find(id.get())).execute(conn)
+                diesel::delete(users::table.find(id.get()).filter(users::disabled_at.is_null())).execute(conn)
             })
             .await
             .map(|n| n == 1)
@@ -437,7 +442,7 @@ fn like_pattern(query: &str) -> String {
 
 // ------------------------------------------------------------------ import
 
-/// Rows at most per multi-row `INSERT` (9 bound values each: far below
+/// Rows at most per multi-row `INSERT` (10 bound values each: far below
 /// SQLite's and PostgreSQL's limits on bound parameters).
 const INSERT_CHUNK: usize = 500;
 
@@ -453,6 +458,7 @@ struct ImportedUserRow {
     profile_image: Option<String>,
     password_hash: Option<String>,
     created_at: NaiveDateTime,
+    email_verified: bool,
 }
 
 #[derive(Insertable)]
@@ -466,6 +472,7 @@ struct ImportedUserRowNoId {
     profile_image: Option<String>,
     password_hash: Option<String>,
     created_at: NaiveDateTime,
+    email_verified: bool,
 }
 
 #[derive(Insertable)]
@@ -604,6 +611,7 @@ fn user_rows(a: &ImportAccount) -> (Option<i64>, ImportedUserRowNoId) {
             profile_image: u.profile_image.clone(),
             password_hash: u.password_hash.as_ref().map(|h| h.as_phc().to_owned()),
             created_at: to_db_time(u.created_at),
+            email_verified: a.email_verified,
         },
     )
 }
@@ -618,6 +626,7 @@ fn with_id(id: i64, r: ImportedUserRowNoId) -> ImportedUserRow {
         profile_image: r.profile_image,
         password_hash: r.password_hash,
         created_at: r.created_at,
+        email_verified: r.email_verified,
     }
 }
 

@@ -64,6 +64,10 @@ pub(super) fn verify(password: &[u8], stored: Option<&str>, area: &mut WorkArea,
                     "stored password hash is malformed or unsupported; login refused"
                 ),
             }
+        } else if let Err(e) = crate::foreign_hash::check_argon2(stored) {
+            // Parameters beyond the bounds (the import refuses them; this
+            // one was stored another way): not worth seconds per login.
+            tracing::warn!(reason = %e, "stored password hash is malformed, unsupported or too costly; login refused");
         } else {
             match verify_phc(password, stored, area, runs) {
                 Ok(matches) => return matches,

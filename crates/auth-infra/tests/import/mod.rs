@@ -14,6 +14,7 @@ fn account(id: Option<i64>, login: &str, links: &[(Provider, &str)]) -> ImportAc
         id: id.map(UserId::new),
         user: new_user(Some(login), &format!("{login}@example.com")),
         links: links.iter().map(|(p, s)| (*p, (*s).to_owned())).collect(),
+        email_verified: true,
     }
 }
 
@@ -199,4 +200,50 @@ pub async fn upgrade_replaces_only_the_hash_it_verified(db: Database) {
         users.by_id(user.id).await.unwrap().unwrap().password_hash,
         Some(new)
     );
+}
+
+/// Issue 26.6: an import's `emailVerified: false` is kept (a social login
+/// will not join the account), and a password reset, which proves the
+/// address with a mailed code, makes it verified.
+pub async fn import_keeps_an_unverified_address_until_a_reset(db: Database) {
+    let users = DieselUserRepository::new(db);
+    let mut unverified = account(None, "planted", &[]);
+    unverified.email_verified = false;
+    let out = users
+        .import(vec![unverified, account(None, "vouched", &[])], false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out[..], [ImportOutcome::Imported(_), ImportOutcome::Imported(_)]),
+        "{out:?}"
+    );
+    let planted = login_of(&users, "planted").await.unwrap();
+    assert!(!planted.email_verified);
+    assert!(login_of(&users, "vouched").await.unwrap().email_verified);
+    let sign_up = users
+        .insert(new_user(Some("signedup"), "signedup@example.com"))
+        .await
+        .unwrap();
+    assert!(sign_up.email_verified, "sign-ups prove their address");
+    let reset = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA".into());
+    assert!(users.set_password(planted.id, &reset).await.unwrap());
+    assert!(login_of(&users, "planted").await.unwrap().email_verified);
+}
+
+/// Issue 26.5: kept ids stop well below the top of the range, so the
+/// sequence keeps room: an import at the documented maximum, then a
+/// sign-up, works on both backends.
+pub async fn sign_ups_continue_after_the_largest_importable_id(db: Database) {
+    let users = DieselUserRepository::new(db);
+    let top = auth_domain::import::MAX_ACCOUNT_ID;
+    let out = users
+        .import(vec![account(Some(top), "topid", &[])], false)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![ImportOutcome::Imported(UserId::new(top))]);
+    let next = users
+        .insert(new_user(Some("afterit"), "afterit@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(next.id.get(), top + 1);
 }

@@ -593,6 +593,49 @@ async fn apps_are_listed_deleted_and_rekeyed(target: &Target) {
     assert!(!serde_json::to_string(&events).unwrap().contains(&old_secret));
 }
 
+/// Issue 26.2: a disabled account cannot withdraw itself (which would free
+/// its login id and email for a fresh sign-up): the right password gets
+/// the 403 every login gets, a wrong one the usual answer, and the account
+/// stays, still holding its login id and email. Enabled again, it can.
+async fn a_disabled_account_cannot_withdraw_itself(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    let user = app.new_user().await;
+    let r = admin(&app, "POST", &format!("/internal/users/{}/disable", user.id)).await;
+    assert_eq!(ok(&r)["user"]["disabled"], true);
+    let withdraw = |password: &str| {
+        let body = json!({"authId": user.login, "password": password});
+        let app = &app;
+        async move { app.post("/api/auth/withdrawal", &body).await }
+    };
+    assert_account_error(&withdraw(&user.password).await, 403, DISABLED);
+    assert_account_error(&withdraw("Wrong12345!").await, 400, "비밀번호 불일치");
+    let shown = admin(&app, "GET", &format!("/internal/users/{}", user.id)).await;
+    assert_eq!(ok(&shown)["user"]["disabled"], true, "{}", shown.text);
+    assert!(
+        !super::auth_id_usable(&app, &user.login).await,
+        "the login id was freed"
+    );
+    assert!(
+        !super::email_usable(&app, &user.email).await,
+        "the email was freed"
+    );
+    // A sign-up with the same login id and email is refused as before.
+    let again = app
+        .post(
+            "/api/auth/sign-up",
+            &json!({"authId": user.login, "password": "Password123!", "name": "홍길동", "email": user.email}),
+        )
+        .await;
+    assert_ne!(again.status.as_u16(), 200, "{}", again.text);
+
+    let r = admin(&app, "POST", &format!("/internal/users/{}/enable", user.id)).await;
+    assert_eq!(ok(&r)["user"]["disabled"], false);
+    let r = withdraw(&user.password).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let gone = admin(&app, "GET", &format!("/internal/users/{}", user.id)).await;
+    assert_eq!(gone.status.as_u16(), 404, "{}", gone.text);
+}
+
 async fn audit_of_all(app: &TestApp) -> Vec<Value> {
     ok(&admin(app, "GET", "/internal/audit?limit=1000").await)["events"]
         .as_array()
@@ -605,6 +648,7 @@ crate::scenarios!(
     users_are_found_by_login_and_email,
     users_are_listed_by_name_page_by_page,
     disabled_accounts_cannot_log_in_anywhere,
+    a_disabled_account_cannot_withdraw_itself,
     sessions_are_listed_and_revoked_with_logout,
     concurrent_revokes_lose_nothing,
     apps_are_listed_deleted_and_rekeyed,

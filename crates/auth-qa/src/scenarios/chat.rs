@@ -620,7 +620,155 @@ async fn our_users_and_app_users_never_share_an_identity(target: &Target) {
     expect_error_then_close(&mut wrong).await;
 }
 
+/// Closed with 1008 and `reason` within [`WAIT`].
+async fn expect_closed(client: &mut Client, what: &str) {
+    match client.next(WAIT).await {
+        Frame::Closed(Some(1008)) => {}
+        other => panic!("{what}: the chat socket is still open or closed otherwise: {other:?}"),
+    }
+}
+
+/// A connected chat socket of our own user, by UUID.
+async fn own_chat_socket(app: &TestApp, app_id: &str, access: &str) -> Client {
+    let uuid = jwt_claims(access)["sub"].as_str().unwrap().to_owned();
+    let mut client = chat_socket(app, app_id, access).await;
+    client.send_text(&event("connect", &uuid)).await;
+    assert_event(&client.json(WAIT).await, "connected", "success", &uuid);
+    client
+}
+
+/// Issue 26.3: a chat socket opened with one of our access tokens belongs
+/// to its session: logout, an admin's revocation and a disable close it at
+/// once (as they send `LOGOUT` to the session's `/ws` socket), not at the
+/// token's expiry.
+async fn chat_sockets_of_our_users_end_with_their_session(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    let (app_id, _) = register(&app, "Chat").await;
+    let admin = format!("Bearer {}", app.admin_token());
+    let (a, b, c, bystander) = (
+        app.new_user().await,
+        app.new_user().await,
+        app.new_user().await,
+        app.new_user().await,
+    );
+    let (a_access, _) = app.standard_login(&a).await;
+    let (b_access, _) = app.standard_login(&b).await;
+    let (c_access, _) = app.standard_login(&c).await;
+    let (d_access, _) = app.standard_login(&bystander).await;
+    let mut on_a = own_chat_socket(&app, &app_id, &a_access).await;
+    let mut on_b = own_chat_socket(&app, &app_id, &b_access).await;
+    let mut on_c = own_chat_socket(&app, &app_id, &c_access).await;
+    let mut on_d = own_chat_socket(&app, &app_id, &d_access).await;
+
+    assert_eq!(standard_logout(&app, &a_access).await.status.as_u16(), 200);
+    expect_closed(&mut on_a, "logout").await;
+    let r = app
+        .request(
+            "DELETE",
+            &format!("/internal/users/{}/sessions", b.id),
+            &[("authorization".into(), admin.clone())],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    expect_closed(&mut on_b, "admin revocation").await;
+    let r = app
+        .request(
+            "POST",
+            &format!("/internal/users/{}/disable", c.id),
+            &[("authorization".into(), admin)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    expect_closed(&mut on_c, "disable").await;
+    // Another user's chat socket is untouched and still answers.
+    let uuid = jwt_claims(&d_access)["sub"].as_str().unwrap().to_owned();
+    on_d.send_text(&event("connect", &uuid)).await;
+    assert_event(&on_d.json(WAIT).await, "connected", "success", &uuid);
+    // The ended session opens no new chat socket either.
+    let refused = connect(
+        &app.ws_url(""),
+        &[
+            ("app-id", &app_id),
+            ("authorization", &format!("Bearer {a_access}")),
+        ],
+    )
+    .await;
+    assert!(refused.is_err(), "a logged-out token opened a chat socket");
+}
+
+/// Issue 26.8: deleting or re-keying an application closes the sockets
+/// opened before (their tokens may live for years), also when another
+/// instance does it; another application's sockets stay.
+async fn deleting_or_rekeying_an_app_closes_its_sockets(target: &Target) {
+    // On PostgreSQL only LISTEN/NOTIFY can carry it to the other instance;
+    // SQLite has no bus between processes: its periodic check (1 s) does.
+    let check = if target.deployment().name() == "postgres" {
+        0
+    } else {
+        1
+    };
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_WS_SESSION_CHECK_SECONDS", check);
+    })
+    .await;
+    let admin = format!("Bearer {}", app.admin_token());
+    let (deleted, deleted_secret) = register(&app, "Deleted").await;
+    let (rekeyed, rekeyed_secret) = register(&app, "Rekeyed").await;
+    let (kept, kept_secret) = register(&app, "Kept").await;
+    let long = now_s() + 10 * 365 * 86_400;
+    let open = |app_id: &str, secret: &str, user: &str| {
+        let token = app_token(secret, app_id, user, long);
+        let (app, app_id, user) = (&app, app_id.to_owned(), user.to_owned());
+        async move {
+            let mut client = chat_socket(app, &app_id, &token).await;
+            client.send_text(&event("connect", &user)).await;
+            assert_event(&client.json(WAIT).await, "connected", "success", &user);
+            client
+        }
+    };
+    let mut on_deleted = open(&deleted, &deleted_secret, "u-del").await;
+    let mut on_rekeyed = open(&rekeyed, &rekeyed_secret, "u-rekey").await;
+    let mut on_kept = open(&kept, &kept_secret, "u-kept").await;
+    let user = app.new_user().await;
+    let (access, _) = app.standard_login(&user).await;
+    let mut own_on_deleted = own_chat_socket(&app, &deleted, &access).await;
+
+    let r = app
+        .request(
+            "POST",
+            &format!("/internal/apps/{rekeyed}/secret"),
+            &[("authorization".into(), admin.clone())],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let new_secret = r.str("/secret");
+    expect_closed(&mut on_rekeyed, "re-key").await;
+    // The other instance deletes the first application.
+    let sibling = app.spawn_sibling().await;
+    let r = sibling
+        .request(
+            "DELETE",
+            &format!("/internal/apps/{deleted}"),
+            &[("authorization".into(), admin)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    expect_closed(&mut on_deleted, "delete on another instance").await;
+    expect_closed(&mut own_on_deleted, "delete, our own user's socket").await;
+    // The other application's socket is untouched and still answers.
+    on_kept.send_text(&event("connect", "u-kept")).await;
+    assert_event(&on_kept.json(WAIT).await, "connected", "success", "u-kept");
+    // The re-keyed application's new secret opens sockets again.
+    let _ = open(&rekeyed, &new_secret, "u-rekey").await;
+}
+
 crate::scenarios!(
+    chat_sockets_of_our_users_end_with_their_session,
+    deleting_or_rekeying_an_app_closes_its_sockets,
     our_users_and_app_users_never_share_an_identity,
     internal_apps_registers_applications,
     internal_apps_closed_without_admin_token,

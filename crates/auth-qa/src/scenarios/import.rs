@@ -15,6 +15,7 @@ use super::picsel_login;
 crate::scenarios!(
     imported_accounts_log_in_everywhere_and_are_upgraded,
     bad_input_is_reported_by_line_and_changes_nothing,
+    costly_hashes_and_ids_without_room_are_refused,
     rerunning_an_import_skips_and_reports_conflicts,
     dry_run_and_size_limit_store_nothing,
     user_view_answers_400_404_and_needs_the_admin_token,
@@ -310,6 +311,46 @@ async fn bad_input_is_reported_by_line_and_changes_nothing(target: &Target) {
             .await;
         assert_eq!(ok.status.as_u16(), 200, "{}", ok.text);
     }
+}
+
+/// Issue 26.4 and 26.5: a hash whose parameters are each within bounds but
+/// whose product costs seconds of a core per wrong password is refused at
+/// the import with the estimate; an `accountId` at the top of the range is
+/// refused with the documented range, and sign-ups go on.
+async fn costly_hashes_and_ids_without_room_are_refused(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    const SALT: &str = "MDEyMzQ1Njc4OWFiY2RlZg";
+    const OUT: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY";
+    let line =
+        |hash: String| json!({"loginId": unique_login(), "email": unique_email(), "passwordHash": hash});
+    let mut top = line(bcrypt_of(PASSWORD, bcrypt::Version::TwoB));
+    top["accountId"] = json!(i64::MAX);
+    let body = ndjson(&[
+        line(format!("$scrypt$ln=20,r=2,p=16${SALT}${OUT}")),
+        line("$2b$16$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG".into()),
+        line(format!("$argon2id$v=19$m=262144,t=16,p=16${SALT}${OUT}")),
+        top,
+        line(bcrypt_of(PASSWORD, bcrypt::Version::TwoB)),
+    ]);
+    let reply = import(&app, "", body).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    assert_eq!(
+        (reply.json["imported"].clone(), reply.json["rejected"].clone()),
+        (json!(1), json!(4)),
+        "{}",
+        reply.text
+    );
+    let rejects = reply.json["rejects"].as_array().unwrap();
+    for r in &rejects[..3] {
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.contains("s of a core per login"), "{reason}");
+    }
+    assert_eq!(
+        rejects[3]["reason"],
+        json!("accountId must be an integer from 1 to 9007199254740991 (2^53 - 1)")
+    );
+    // Sign-ups go on.
+    app.new_user().await;
 }
 
 async fn rerunning_an_import_skips_and_reports_conflicts(target: &Target) {

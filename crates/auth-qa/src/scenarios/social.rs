@@ -780,6 +780,158 @@ async fn success_redirect_carries_tokens_in_the_fragment(target: &Target) {
     assert_invalid_state(&app.get("/api/auth/kakao/callback?code=x&state=y").await);
 }
 
+/// Issue 26.7, login CSRF around the cookie: an attacker starts a flow
+/// with the `POST` alias (no cookie), consents as themself and sends the
+/// victim's browser to the callback. Such a flow is never delivered to the
+/// front end's `AUTH_OAUTH_SUCCESS_REDIRECT` as a browser flow is: it is
+/// answered as JSON, or, with `AUTH_OAUTH_APP_REDIRECT`, sent to the
+/// application's own address with its `state` to compare.
+async fn application_flows_never_reach_the_front_ends_redirect(target: &Target) {
+    let done = "https://app.example.test/oauth/done";
+    let app_done = "com.example.app:/oauth";
+    let (app, fake) = spawn(target, |c| {
+        c.set("AUTH_OAUTH_SUCCESS_REDIRECT", done);
+    })
+    .await;
+    let email = unique_email();
+    fake.set_user("google", google_user("g-login-csrf", &email, true));
+    let attackers = app.post("/api/auth/google/login", &json!({})).await;
+    assert_eq!(attackers.status.as_u16(), 201, "{}", attackers.text);
+    let back = fake.consent(&attackers.str("/data/url")).await;
+    // The victim's browser, with no cookie or with a flow of its own.
+    let victims = begin(&app, "google").await;
+    let victims_cookie = BROWSER_COOKIES.lock().unwrap()[&query(&victims)["state"]].clone();
+    let landed = callback_with(&app, &back, Some(&victims_cookie)).await;
+    assert_ne!(
+        landed.status.as_u16(),
+        302,
+        "delivered to the front end: {:?}",
+        landed.headers
+    );
+    assert!(landed.headers.get("location").is_none(), "{:?}", landed.headers);
+    // The login JSON, which no front end adopts by itself.
+    assert_login_shape(&landed, &email);
+
+    // A browser's own flow still goes to the front end.
+    let own = social_login(&app, &fake, "google").await;
+    assert_eq!(own.status.as_u16(), 302, "{}", own.text);
+    assert!(
+        location(&own).starts_with(&format!("{done}#")),
+        "{}",
+        location(&own)
+    );
+
+    // With the application's own address, its flows go there, with the
+    // state it opened, and still never to the front end.
+    let (app, fake) = spawn(target, |c| {
+        c.set("AUTH_OAUTH_SUCCESS_REDIRECT", done);
+        c.set("AUTH_OAUTH_APP_REDIRECT", app_done);
+    })
+    .await;
+    fake.set_user("google", google_user("g-login-csrf", &email, true));
+    let started = app.post("/api/auth/google/login", &json!({})).await;
+    let opened = started.str("/data/url");
+    let back = fake.consent(&opened).await;
+    let landed = callback_with(&app, &back, None).await;
+    assert_eq!(landed.status.as_u16(), 302, "{}", landed.text);
+    let to = location(&landed);
+    let (base, fragment) = to.split_once('#').unwrap_or_else(|| panic!("no fragment: {to}"));
+    assert_eq!(base, app_done);
+    let f = query(&format!("http://x/?{fragment}"));
+    assert_eq!(
+        f["state"],
+        query(&opened)["state"],
+        "the state the application opened"
+    );
+    assert_jwt(&f["accessToken"]);
+    let own = social_login(&app, &fake, "google").await;
+    assert!(
+        location(&own).starts_with(&format!("{done}#")),
+        "{}",
+        location(&own)
+    );
+}
+
+/// Issue 26.6, pre-account takeover through import: an account imported
+/// with `emailVerified: false` (someone's password on an address nobody
+/// proved) is not joined by a social login with that address: the social
+/// user is told the email is in use, and the planted password opens no
+/// account they use. Once the address's owner proves it with an emailed
+/// code (a password reset), the social login joins it.
+async fn an_unverified_imported_address_is_not_joined_by_a_social_login(target: &Target) {
+    let (app, fake) = spawn(target, |c| {
+        c.set("AUTH_CODE_RESEND_COOLDOWN_SECONDS", 0);
+    })
+    .await;
+    let (login, email) = (crate::unique_login(), unique_email());
+    let planted = "Planted123!";
+    let hash = bcrypt::hash_with_result(planted, 4)
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoB);
+    let line = json!({"loginId": login, "email": email, "emailVerified": false, "passwordHash": hash});
+    let imported = app
+        .request(
+            "POST",
+            "/internal/users/import",
+            &[
+                ("authorization".into(), format!("Bearer {}", app.admin_token())),
+                ("content-type".into(), "application/x-ndjson".into()),
+            ],
+            format!("{line}\n").into_bytes(),
+        )
+        .await;
+    assert_eq!(imported.json["imported"], json!(1), "{}", imported.text);
+    fake.set_user("google", google_user("g-planted", &email, true));
+    let refused = social_login(&app, &fake, "google").await;
+    assert_picsel_error(
+        &refused,
+        409,
+        "ConflictException",
+        "SOCIAL_EMAIL_IN_USE",
+        "이미 가입된 이메일입니다. 가입할 때 사용한 방법으로 로그인해주세요",
+        Value::Null,
+    );
+    // The planted password still opens only the imported account, which
+    // no social identity joined.
+    let planted_login = picsel_login(&app, &email, planted).await;
+    let uuid = planted_login.json["data"]["user"]["uuid"].clone();
+
+    // The owner proves the address: a reset by the mailed code.
+    let before = app.mail().count_to(&email).await;
+    let sent = app
+        .post(
+            "/api/auth/send/auth-key",
+            &json!({"authId": login, "email": email, "type": "FORGET_PASSWORD"}),
+        )
+        .await;
+    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
+    let code = app.mail().wait_for(&email, before + 1).await.code();
+    let account_id = app
+        .post(
+            "/api/auth/sign-in",
+            &json!({"authId": login, "password": planted}),
+        )
+        .await
+        .json["data"]["id"]
+        .as_i64()
+        .unwrap();
+    let reset = app
+        .post(
+            "/api/auth/reset/password",
+            &json!({"userId": account_id, "authCode": code, "newPassword": "OwnersOwn456!"}),
+        )
+        .await;
+    assert_eq!(reset.status.as_u16(), 200, "{}", reset.text);
+    let joined = social_login(&app, &fake, "google").await;
+    let data = assert_login_shape(&joined, &email);
+    assert_eq!(data["user"]["uuid"], uuid, "the proven account is joined");
+    // The planted password is gone with the reset.
+    let r = app
+        .post("/api/auth/login", &json!({"email": email, "password": planted}))
+        .await;
+    assert_eq!(r.status.as_u16(), 401, "{}", r.text);
+}
+
 async fn picsel_prefix_moves_the_callback(target: &Target) {
     let (app, fake) = spawn(target, |c| {
         c.set("AUTH_CONTRACTS__PICSEL__PREFIX", "/picsel");
@@ -1010,5 +1162,7 @@ crate::scenarios!(
     unknown_provider_is_404,
     unconfigured_provider_is_404,
     success_redirect_carries_tokens_in_the_fragment,
+    application_flows_never_reach_the_front_ends_redirect,
+    an_unverified_imported_address_is_not_joined_by_a_social_login,
     picsel_prefix_moves_the_callback,
 );
