@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::session::SessionId;
-use crate::user::UserId;
+use crate::identity::user::UserId;
+use crate::sessions::session::SessionId;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -65,9 +65,9 @@ pub(crate) use validated_string;
 #[cfg(test)]
 mod tests {
     use crate::chat::AppId;
-    use crate::session::SessionId;
+    use crate::identity::user::{DisplayName, Email, LoginId, UserId};
+    use crate::sessions::session::SessionId;
     use crate::social::Provider;
-    use crate::user::{DisplayName, Email, LoginId, UserId};
 
     #[test]
     fn validated_strings_convert_from_and_to_text() {

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::PortError;
+use crate::platform::Clock;
 use crate::policy::AuthPolicy;
-use crate::ports::Clock;
 
 /// How long each kind of row is kept once it stops mattering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub struct PurgeCutoffs {
     pub revoked_before: DateTime<Utc>,
     /// Codes expired at `now` and sent (and checked) longer than this ago,
     /// and send decoys whose cooldown ended (see
-    /// [`crate::ports::CodeStore::purge_expired`]).
+    /// [`crate::verification::ports::CodeStore::purge_expired`]).
     pub code_horizon: TimeDelta,
     /// Throttle counters whose window started before this and that are not
     /// locked at `now`.

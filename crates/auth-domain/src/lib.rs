@@ -27,9 +27,11 @@ pub mod error;
 pub mod housekeeping;
 pub mod identity;
 pub mod import;
+pub mod platform;
 pub mod policy;
 pub mod ports;
 pub mod service;
+pub mod service_core;
 pub mod sessions;
 pub mod social;
 #[cfg(any(test, feature = "test-support"))]

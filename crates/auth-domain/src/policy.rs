@@ -2,10 +2,10 @@
 
 use chrono::TimeDelta;
 
-use crate::events::SessionPolicy;
-use crate::password::PasswordPolicy;
+use crate::identity::password::PasswordPolicy;
+use crate::identity::throttle::ThrottlePolicy;
+use crate::sessions::events::SessionPolicy;
 use crate::social::SocialPolicy;
-use crate::throttle::ThrottlePolicy;
 use crate::verification::CodePolicy;
 
 /// The rules every use case follows. Built once from configuration.

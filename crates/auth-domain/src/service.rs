@@ -33,6 +33,7 @@
 
 pub use crate::admin::{
     AccountChange, AdminError, MAX_USER_PAGE, MAX_USER_QUERY_CHARS, SessionAdmin, UserAdmin, UserPage,
+    UserView,
 };
 pub use crate::audit::AuditTrail;
 pub use crate::caller::Caller;
@@ -40,9 +41,11 @@ pub use crate::chat::use_cases::{
     Apps, Chat, ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput,
     CreateAppError,
 };
-pub use crate::identity::account::{Accounts, SignUp, SignUpError, WithdrawError};
+pub use crate::identity::account::{SignUp, SignUpError, WithdrawError};
+pub use crate::identity::accounts::Accounts;
 pub use crate::identity::login::{Identifier, Login, LoginError};
-pub use crate::import::use_cases::{Import, ImportOptions, ImportRun, UserView};
+pub use crate::import::use_cases::{Import, ImportOptions, ImportRun};
+pub use crate::service_core::ServiceCore;
 pub use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 pub use crate::sessions::status::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
 pub use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError, Sessions};
@@ -54,17 +57,11 @@ pub use crate::verification::codes::{AccountRef, ResetError, SendCodeError, Veri
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
-
-use crate::audit::{AuditEvent, AuditKind};
 use crate::policy::AuthPolicy;
 use crate::ports::{
     AuditLog, Background, Clock, CodeStore, EventBus, LoginThrottle, Mailer, PasswordHasher, Random,
     SessionStore, TokenCodec, UserRepository,
 };
-use crate::session::SessionId;
-use crate::user::UserId;
 
 /// The adapters an [`AuthService`] works through: every area's, for
 /// [`AuthService::new`] to hand each area service the ones it uses.
@@ -245,135 +242,5 @@ impl AuthService {
     /// Reading the audit trail.
     pub fn audit_trail(&self) -> &AuditTrail {
         &self.areas.audit_trail
-    }
-}
-
-/// What every area service uses: the clock, randomness, the policy, and
-/// the audit trail's writer. Cheap to clone.
-///
-/// ```
-/// use std::sync::Arc;
-///
-/// use auth_domain::service::ServiceCore;
-/// use auth_domain::testing::{CountingRandom, ManualClock, RecordingAudit};
-/// use auth_domain::AuthPolicy;
-///
-/// let core = ServiceCore::new(
-///     Arc::new(ManualClock::default()),
-///     Arc::new(CountingRandom::default()),
-///     Arc::new(RecordingAudit::default()),
-///     AuthPolicy::default(),
-/// );
-/// assert!(core.policy().access_ttl > chrono::TimeDelta::zero());
-/// ```
-#[derive(Clone)]
-pub struct ServiceCore {
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn Random>,
-    audit: Arc<dyn AuditLog>,
-    policy: Arc<AuthPolicy>,
-}
-
-impl std::fmt::Debug for ServiceCore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceCore")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServiceCore {
-    /// The core over a clock, a source of randomness and the audit log
-    /// (written best effort), with `policy`.
-    pub fn new(
-        clock: Arc<dyn Clock>,
-        random: Arc<dyn Random>,
-        audit: Arc<dyn AuditLog>,
-        policy: AuthPolicy,
-    ) -> Self {
-        Self {
-            clock,
-            random,
-            audit,
-            policy: Arc::new(policy),
-        }
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> &AuthPolicy {
-        &self.policy
-    }
-
-    /// Now, from the clock port.
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    /// Fills `buf` from the randomness port.
-    pub(crate) fn fill(&self, buf: &mut [u8]) {
-        self.random.fill(buf);
-    }
-
-    /// Records an audit event now, with the caller's IP and user agent
-    /// (best effort).
-    pub(crate) async fn audit(
-        &self,
-        kind: AuditKind,
-        user_id: Option<UserId>,
-        session_id: Option<SessionId>,
-        caller: &Caller,
-    ) {
-        self.record_audit(kind, user_id, session_id, caller, None).await;
-    }
-
-    /// Records an administrator's action on `target` (`user:7`, …) now
-    /// (best effort).
-    pub(crate) async fn audit_admin(
-        &self,
-        kind: AuditKind,
-        user_id: Option<UserId>,
-        session_id: Option<SessionId>,
-        target: String,
-        caller: &Caller,
-    ) {
-        self.record_audit(kind, user_id, session_id, caller, Some(target))
-            .await;
-    }
-
-    /// Writes one audit event stamped now, with the caller's IP and user
-    /// agent (control characters dropped, at most 256 characters).
-    async fn record_audit(
-        &self,
-        kind: AuditKind,
-        user_id: Option<UserId>,
-        session_id: Option<SessionId>,
-        caller: &Caller,
-        target: Option<String>,
-    ) {
-        let event = AuditEvent {
-            at: self.clock.now(),
-            kind,
-            user_id,
-            session_id,
-            ip: caller.ip,
-            user_agent: caller
-                .user_agent
-                .as_deref()
-                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
-            target,
-        };
-        self.audit.record(event).await;
-    }
-
-    pub(crate) fn random_uuid(&self) -> Uuid {
-        let mut bytes = [0u8; 16];
-        self.random.fill(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid()
-    }
-
-    pub(crate) fn random_token_id(&self) -> String {
-        let mut bytes = [0u8; 32];
-        self.random.fill(&mut bytes);
-        hex::encode(bytes)
     }
 }

@@ -19,8 +19,8 @@ use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
     Argon2Hasher, Backend, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping,
-    DieselLoginThrottle, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, FileMailer,
-    LocalEventBus, OsRandom, PgEventBus, SmtpMailer, SystemClock, TokioBackground, redact_database_url,
+    DieselLoginThrottle, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, LettreMailer,
+    LocalEventBus, OsRandom, PgEventBus, SystemClock, TokioBackground, redact_database_url,
 };
 use auth_ws::{Registry, WsConfig, WsState};
 
@@ -128,13 +128,14 @@ pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError
             tracing::info!("mail: SMTP");
             let timeout = std::time::Duration::from_secs(settings.smtp_timeout_seconds.max(1));
             Arc::new(
-                SmtpMailer::new(url.expose_secret(), &settings.mail_from, timeout)?.with_templates(templates),
+                LettreMailer::smtp(url.expose_secret(), &settings.mail_from, timeout)?
+                    .with_templates(templates),
             )
         }
         None => {
             let dir = settings.outbox_dir();
             tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
-            Arc::new(FileMailer::new(&dir, &settings.mail_from)?.with_templates(templates))
+            Arc::new(LettreMailer::outbox(&dir, &settings.mail_from)?.with_templates(templates))
         }
     })
 }

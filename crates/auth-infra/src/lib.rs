@@ -14,7 +14,7 @@
 //!   the `chat` contract's applications, profiles and app-signed tokens
 //!   (secrets derived from the `apps_hmac` server key, never stored).
 //! - [`DieselCodeStore`]: emailed verification codes (hashes only).
-//! - [`SmtpMailer`], [`FileMailer`]: mail over SMTP, or `.eml` files,
+//! - [`LettreMailer`]: mail over SMTP, or as `.eml` files,
 //!   worded by [`MailTemplates`] (Korean by default, overridable by files).
 //! - [`LocalEventBus`], [`PgEventBus`]: events to sockets, in-process or
 //!   across instances with PostgreSQL `LISTEN/NOTIFY`.
@@ -59,7 +59,7 @@ pub use db::{
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
 pub use jwt::JwtCodec;
-pub use mail::{FileMailer, MailConfigError, SmtpMailer};
+pub use mail::{LettreMailer, MailConfigError};
 pub use mail_templates::MailTemplates;
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
 pub use redact::redact_database_url;

@@ -114,22 +114,45 @@ fn build(
         .map_err(|e| PortError::new("build mail", e))
 }
 
-/// Sends through an SMTP server.
+/// Where a [`LettreMailer`] puts its mails.
 #[derive(Debug, Clone)]
-pub struct SmtpMailer {
-    from: Mailbox,
-    templates: MailTemplates,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+enum Transport {
+    /// An SMTP server (production).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in a folder (the embedded default).
+    Outbox(AsyncFileTransport<Tokio1Executor>),
 }
 
-impl SmtpMailer {
-    /// `url` in lettre's form: `smtp://host:port` (plain), `smtp://host?tls=required`
-    /// (STARTTLS), `smtps://user:pass@host` (TLS). `timeout` bounds each
-    /// SMTP exchange so a dead server fails a send instead of hanging it.
+impl Transport {
+    /// The `transport` label of the mail metrics.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Smtp(_) => "smtp",
+            Self::Outbox(_) => "file",
+        }
+    }
+}
+
+/// The [`Mailer`] over lettre: through an SMTP server
+/// ([`LettreMailer::smtp`]), or as `.eml` files in a folder
+/// ([`LettreMailer::outbox`], the default when no SMTP server is
+/// configured). One mail builder, one metric, two transports.
+#[derive(Debug, Clone)]
+pub struct LettreMailer {
+    from: Mailbox,
+    templates: MailTemplates,
+    transport: Transport,
+}
+
+impl LettreMailer {
+    /// Sends through an SMTP server. `url` in lettre's form:
+    /// `smtp://host:port` (plain), `smtp://host?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host` (TLS). `timeout` bounds each SMTP exchange
+    /// so a dead server fails a send instead of hanging it.
     ///
     /// # Errors
     /// [`MailConfigError`] when the URL or the sender is invalid.
-    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Self, MailConfigError> {
+    pub fn smtp(url: &str, from: &str, timeout: Duration) -> Result<Self, MailConfigError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| MailConfigError::Url(e.to_string()))?
             .timeout(Some(timeout))
@@ -137,52 +160,18 @@ impl SmtpMailer {
         Ok(Self {
             from: parse_from(from)?,
             templates: MailTemplates::default(),
-            transport,
+            transport: Transport::Smtp(transport),
         })
     }
 
-    /// The same mailer, wording mails with `templates` instead of the
-    /// Korean defaults.
-    #[must_use]
-    pub fn with_templates(self, templates: MailTemplates) -> Self {
-        Self { templates, ..self }
-    }
-}
-
-#[async_trait]
-impl Mailer for SmtpMailer {
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
-        let sent = async {
-            let message = build(&self.from, &self.templates, mail, Encoding::Transport)?;
-            self.transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| PortError::new("send mail over SMTP", e))
-        }
-        .await;
-        count("smtp", &sent);
-        sent
-    }
-}
-
-/// Writes each mail as an `.eml` file into a folder (the default when no SMTP
-/// server is configured). Bodies are plain UTF-8 so a developer can read the
-/// code in any editor.
-#[derive(Debug, Clone)]
-pub struct FileMailer {
-    from: Mailbox,
-    templates: MailTemplates,
-    transport: AsyncFileTransport<Tokio1Executor>,
-}
-
-impl FileMailer {
-    /// Creates the folder if needed.
+    /// Writes each mail as an `.eml` file into `dir`, created if needed.
+    /// Bodies are plain UTF-8 so a developer can read the code in any
+    /// editor.
     ///
     /// # Errors
     /// [`MailConfigError`] when the folder cannot be created or the sender is
     /// invalid.
-    pub fn new(dir: &Path, from: &str) -> Result<Self, MailConfigError> {
+    pub fn outbox(dir: &Path, from: &str) -> Result<Self, MailConfigError> {
         std::fs::create_dir_all(dir).map_err(|source| MailConfigError::Outbox {
             path: dir.to_owned(),
             source,
@@ -190,7 +179,7 @@ impl FileMailer {
         Ok(Self {
             from: parse_from(from)?,
             templates: MailTemplates::default(),
-            transport: AsyncFileTransport::new(dir),
+            transport: Transport::Outbox(AsyncFileTransport::new(dir)),
         })
     }
 
@@ -203,18 +192,29 @@ impl FileMailer {
 }
 
 #[async_trait]
-impl Mailer for FileMailer {
+impl Mailer for LettreMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
         let sent = async {
-            let message = build(&self.from, &self.templates, mail, Encoding::Readable)?;
-            self.transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| PortError::new("write mail to outbox", e))
+            match &self.transport {
+                Transport::Smtp(smtp) => {
+                    let message = build(&self.from, &self.templates, mail, Encoding::Transport)?;
+                    smtp.send(message)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| PortError::new("send mail over SMTP", e))
+                }
+                Transport::Outbox(outbox) => {
+                    let message = build(&self.from, &self.templates, mail, Encoding::Readable)?;
+                    outbox
+                        .send(message)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| PortError::new("write mail to outbox", e))
+                }
+            }
         }
         .await;
-        count("file", &sent);
+        count(self.transport.label(), &sent);
         sent
     }
 }

@@ -1756,8 +1756,21 @@ mod admin {
     pub async fn search_index_covers_accounts_stored_before_it(db: Database) {
         db.revert_migrations_through("20261129150000").await.unwrap();
         let c = UserAndSessionStores::new(db.clone());
-        let old = c.user("veteran7").await;
+        // Stored with the schema of the time (today's code writes columns
+        // added later).
+        db.execute_raw(
+            "INSERT INTO users (uuid, login_id, email, name, created_at) VALUES \
+             ('0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e', 'veteran7', 'veteran7@example.com', '홍길동', '2026-01-01 00:00:00')",
+        )
+        .await
+        .unwrap();
         db.migrate().await.unwrap();
+        let old = c
+            .users
+            .by_login_id(&LoginId::parse("veteran7").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         let found = c.users.search(Some("TERAN7@exa"), None, 10).await.unwrap();
         assert_eq!(found.into_iter().map(|u| u.id).collect::<Vec<_>>(), vec![old.id]);
         let new = c.user("rookie7").await;

@@ -10,15 +10,28 @@ use std::sync::Arc;
 
 use crate::audit::AuditKind;
 use crate::caller::Caller;
-use crate::chat::{App, AppId, CreatedApp};
 use crate::error::PortError;
-use crate::ports::{PasswordHasher, SocialIdentityStore, UserRepository};
-use crate::service::{Apps, ServiceCore};
-use crate::session::{RevokeReason, Session, SessionId};
+use crate::identity::password::PasswordScheme;
+use crate::identity::ports::{PasswordHasher, UserRepository};
+use crate::identity::user::{User, UserId};
+use crate::service_core::ServiceCore;
 use crate::sessions::issuer::SessionRevoker;
-use crate::user::{User, UserId};
+use crate::sessions::session::{RevokeReason, Session, SessionId};
+use crate::social::Provider;
+use crate::social::SocialIdentityStore;
 
-use crate::import::use_cases::UserView;
+/// The admin view of one account.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    /// The account.
+    pub user: User,
+    /// How its password is stored.
+    pub password_scheme: PasswordScheme,
+    /// Its linked social providers.
+    pub providers: Vec<Provider>,
+    /// How many of its sessions can still be used now.
+    pub live_sessions: usize,
+}
 
 /// Most users one page of [`UserAdmin::search_users`] holds.
 pub const MAX_USER_PAGE: u32 = 100;
@@ -92,7 +105,8 @@ impl UserAdmin {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::{SessionRevoker, UserAdmin};
+    /// use auth_domain::sessions::issuer::SessionRevoker;
+    /// use auth_domain::admin::UserAdmin;
     /// use auth_domain::testing::social::MemIdentities;
     /// use auth_domain::testing::*;
     /// use auth_domain::AuthPolicy;
@@ -267,9 +281,10 @@ impl SessionAdmin {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::{AdminError, SessionAdmin, SessionRevoker};
+    /// use auth_domain::admin::{AdminError, SessionAdmin};
+    /// use auth_domain::sessions::issuer::SessionRevoker;
     /// use auth_domain::testing::*;
-    /// use auth_domain::user::UserId;
+    /// use auth_domain::identity::user::UserId;
     /// use auth_domain::{AuthPolicy, Caller};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -349,59 +364,5 @@ impl SessionAdmin {
             )
             .await;
         Ok(revoked.len())
-    }
-}
-
-impl Apps {
-    /// Every registered application, oldest first.
-    ///
-    /// # Errors
-    /// [`PortError`] on infrastructure failure.
-    pub async fn list_apps(&self) -> Result<Vec<App>, PortError> {
-        self.apps.list().await
-    }
-
-    /// Deletes an application and its users' profiles: its tokens stop
-    /// verifying at once, and its chat sockets are closed
-    /// ([`Event::AppRevoked`](crate::events::Event::AppRevoked)).
-    ///
-    /// # Errors
-    /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
-    pub async fn delete_app(&self, id: &AppId, caller: &Caller) -> Result<(), AdminError> {
-        if !self.apps.delete(id).await? {
-            return Err(AdminError::UnknownApp);
-        }
-        self.events
-            .publish(crate::events::Event::AppRevoked { app: id.clone() })
-            .await;
-        self.core
-            .audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
-            .await;
-        Ok(())
-    }
-
-    /// Gives an application a new secret and returns it (shown once); tokens
-    /// signed with the old secret stop verifying at once, and the sockets
-    /// opened before are closed
-    /// ([`Event::AppRevoked`](crate::events::Event::AppRevoked)).
-    ///
-    /// # Errors
-    /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
-    pub async fn rotate_app_secret(&self, id: &AppId, caller: &Caller) -> Result<CreatedApp, AdminError> {
-        let app = self.apps.rotate_secret(id).await?.ok_or(AdminError::UnknownApp)?;
-        self.events
-            .publish(crate::events::Event::AppRevoked { app: id.clone() })
-            .await;
-        let secret = self.app_tokens.issue_secret(&app)?;
-        self.core
-            .audit_admin(
-                AuditKind::AdminAppSecretRotate,
-                None,
-                None,
-                format!("app:{id}"),
-                caller,
-            )
-            .await;
-        Ok(CreatedApp { app, secret })
     }
 }

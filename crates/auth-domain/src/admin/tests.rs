@@ -2,12 +2,12 @@
 //! password, revokes and announces; search pages; audit targets.
 
 use crate::audit::AuditKind;
-use crate::events::Event;
 use crate::service::*;
-use crate::session::RevokeReason;
+use crate::sessions::events::Event;
+use crate::sessions::session::RevokeReason;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 
-async fn with_user(login: &str) -> (InMemoryAuth, crate::user::UserId) {
+async fn with_user(login: &str) -> (InMemoryAuth, crate::identity::user::UserId) {
     let w = in_memory_auth(open_policy());
     let user = w
         .service
@@ -96,7 +96,7 @@ async fn disabling_refuses_the_right_password_only_and_revokes_with_an_announcem
 #[tokio::test]
 async fn unknown_ids_are_refused() {
     let (w, _) = with_user("parkh").await;
-    let ghost = crate::user::UserId::new(999);
+    let ghost = crate::identity::user::UserId::new(999);
     assert!(matches!(
         w.service.user_admin().disable_user(ghost, &caller()).await,
         Err(AdminError::UnknownUser)
@@ -116,7 +116,7 @@ async fn unknown_ids_are_refused() {
             .await,
         Err(AdminError::UnknownUser)
     ));
-    let sid = crate::session::SessionId::from_uuid(uuid::Uuid::nil());
+    let sid = crate::sessions::session::SessionId::from_uuid(uuid::Uuid::nil());
     assert!(matches!(
         w.service.session_admin().revoke_session(sid, &caller()).await,
         Err(AdminError::UnknownSession)

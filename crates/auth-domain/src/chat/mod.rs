@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
-use crate::token::TokenError;
+use crate::sessions::token::TokenError;
 
 /// Longest application name, in characters.
 pub const MAX_APP_NAME_CHARS: usize = 100;

@@ -4,9 +4,9 @@ use chrono::TimeDelta;
 
 use crate::chat::{AppId, ChatProfiles, ChatUser, MAX_FRIENDS};
 use crate::service::*;
+use crate::sessions::token::TokenError;
 use crate::testing::chat::FakeAppTokens;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
-use crate::token::TokenError;
 
 fn input(user: &str) -> ChatProfileInput {
     ChatProfileInput {
@@ -34,7 +34,7 @@ fn exp_in(w: &InMemoryAuth, secs: i64) -> i64 {
     (w.clock.now() + TimeDelta::seconds(secs)).timestamp()
 }
 
-use crate::ports::Clock;
+use crate::platform::Clock;
 
 #[tokio::test]
 async fn create_app_makes_a_random_id_and_refuses_blank_names() {
@@ -414,7 +414,7 @@ async fn chat_sockets_end_with_their_session_and_their_apps_secret() {
             .lock()
             .unwrap()
             .iter()
-            .filter(|e| matches!(e, crate::events::Event::AppRevoked { app } if *app == app_id))
+            .filter(|e| matches!(e, crate::sessions::events::Event::AppRevoked { app } if *app == app_id))
             .count()
     };
     assert_eq!(announced(&w), 1);

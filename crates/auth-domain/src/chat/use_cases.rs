@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::admin::AdminError;
+use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::chat::{
     App, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, ChatUser, CreatedApp,
@@ -13,11 +15,13 @@ use crate::chat::{
     UpsertOutcome,
 };
 use crate::error::PortError;
-use crate::ports::{EventBus, UserRepository};
-use crate::service::{ServiceCore, Sessions};
-use crate::session::SessionId;
+use crate::identity::ports::UserRepository;
+use crate::service_core::ServiceCore;
+use crate::sessions::ports::EventBus;
+use crate::sessions::session::SessionId;
 use crate::sessions::status::LiveSessionError;
-use crate::token::TokenError;
+use crate::sessions::token::TokenError;
+use crate::sessions::tokens::Sessions;
 
 /// The adapters the `chat` use cases work through.
 #[derive(Clone)]
@@ -199,7 +203,7 @@ impl Apps {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::Apps;
+    /// use auth_domain::chat::use_cases::Apps;
     /// use auth_domain::testing::chat::ChatFakes;
     /// use auth_domain::testing::{RecordingBus, test_core};
     /// use auth_domain::{AuthPolicy, Caller};
@@ -289,6 +293,62 @@ impl Apps {
     }
 }
 
+/// The administrator's application use cases (the internal API and
+/// `auth-server apps …`), each audited with its target.
+impl Apps {
+    /// Every registered application, oldest first.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn list_apps(&self) -> Result<Vec<App>, PortError> {
+        self.apps.list().await
+    }
+
+    /// Deletes an application and its users' profiles: its tokens stop
+    /// verifying at once, and its chat sockets are closed
+    /// ([`Event::AppRevoked`](crate::sessions::events::Event::AppRevoked)).
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
+    pub async fn delete_app(&self, id: &AppId, caller: &Caller) -> Result<(), AdminError> {
+        if !self.apps.delete(id).await? {
+            return Err(AdminError::UnknownApp);
+        }
+        self.events
+            .publish(crate::sessions::events::Event::AppRevoked { app: id.clone() })
+            .await;
+        self.core
+            .audit_admin(AuditKind::AdminAppDelete, None, None, format!("app:{id}"), caller)
+            .await;
+        Ok(())
+    }
+
+    /// Gives an application a new secret and returns it (shown once); tokens
+    /// signed with the old secret stop verifying at once, and the sockets
+    /// opened before are closed
+    /// ([`Event::AppRevoked`](crate::sessions::events::Event::AppRevoked)).
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownApp`], or [`AdminError::Internal`].
+    pub async fn rotate_app_secret(&self, id: &AppId, caller: &Caller) -> Result<CreatedApp, AdminError> {
+        let app = self.apps.rotate_secret(id).await?.ok_or(AdminError::UnknownApp)?;
+        self.events
+            .publish(crate::sessions::events::Event::AppRevoked { app: id.clone() })
+            .await;
+        let secret = self.app_tokens.issue_secret(&app)?;
+        self.core
+            .audit_admin(
+                AuditKind::AdminAppSecretRotate,
+                None,
+                None,
+                format!("app:{id}"),
+                caller,
+            )
+            .await;
+        Ok(CreatedApp { app, secret })
+    }
+}
+
 /// The `chat` contract's logins: authenticating a chat token (an
 /// application's, or one of our access tokens) and registering or updating
 /// the user's profile. Cheap to clone.
@@ -314,7 +374,9 @@ impl Chat {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::{Chat, ChatAuthError, SessionIssuer, SessionRevoker, Sessions};
+    /// use auth_domain::chat::use_cases::{Chat, ChatAuthError};
+    /// use auth_domain::sessions::issuer::{SessionIssuer, SessionRevoker};
+    /// use auth_domain::sessions::tokens::Sessions;
     /// use auth_domain::testing::chat::ChatFakes;
     /// use auth_domain::testing::*;
     /// use auth_domain::AuthPolicy;

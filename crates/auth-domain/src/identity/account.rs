@@ -2,17 +2,14 @@
 //! availability checks here, password login and the password gate in
 //! [`super::login`].
 
-use std::sync::Arc;
-
 use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::password::PolicyViolation;
-use crate::ports::{Background, CodeStore, InsertUserError, LoginThrottle, PasswordHasher, UserRepository};
-use crate::service::ServiceCore;
-use crate::session::RevokeReason;
-use crate::sessions::issuer::SessionIssuer;
-use crate::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
+use crate::identity::accounts::Accounts;
+use crate::identity::password::PolicyViolation;
+use crate::identity::ports::InsertUserError;
+use crate::identity::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User};
+use crate::sessions::session::RevokeReason;
 use crate::verification::{CodePurpose, StoredCode};
 
 use crate::identity::login::{GateError, Identifier, PasswordCheck};
@@ -92,85 +89,6 @@ pub enum WithdrawError {
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
-}
-
-/// The account use cases: sign-up, password login (and the password gate
-/// behind it), withdrawal, availability checks. Cheap to clone.
-#[derive(Clone)]
-pub struct Accounts {
-    pub(super) core: ServiceCore,
-    pub(super) issuer: SessionIssuer,
-    pub(super) users: Arc<dyn UserRepository>,
-    pub(super) hasher: Arc<dyn PasswordHasher>,
-    codes: Arc<dyn CodeStore>,
-    pub(super) throttle: Arc<dyn LoginThrottle>,
-    pub(super) background: Arc<dyn Background>,
-}
-
-impl std::fmt::Debug for Accounts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Accounts { .. }")
-    }
-}
-
-impl Accounts {
-    /// The account use cases: sessions opened and revoked through `issuer`
-    /// (which also brings the clock, randomness, policy and audit trail),
-    /// accounts in `users`, passwords through `hasher`, the sign-up gate's
-    /// codes in `codes`, failed logins counted in `throttle`, password
-    /// upgrades run on `background`.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    ///
-    /// use auth_domain::service::{Accounts, Identifier, SessionIssuer, SessionRevoker, SignUp};
-    /// use auth_domain::testing::*;
-    /// use auth_domain::Caller;
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let users = Arc::new(MemUsers::default());
-    /// let revoker = SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default()));
-    /// let issuer = SessionIssuer::new(test_core(open_policy()), Arc::new(FakeTokens), users.clone(), revoker);
-    /// let accounts = Accounts::new(
-    ///     issuer,
-    ///     users,
-    ///     Arc::new(FakeHasher::default()),
-    ///     Arc::new(MemCodes::default()),
-    ///     Arc::new(MemThrottle::default()),
-    ///     Arc::new(QueuedBackground::default()),
-    /// );
-    /// let sign_up = SignUp {
-    ///     login_id: "kim".into(),
-    ///     email: "kim@example.com".into(),
-    ///     name: "Kim".into(),
-    ///     password: "correct horse".into(),
-    /// };
-    /// accounts.sign_up(sign_up).await.expect("signed up");
-    /// let login = accounts
-    ///     .login(Identifier::LoginId("kim".into()), "correct horse", &Caller::new("standard"))
-    ///     .await
-    ///     .expect("logged in");
-    /// assert_eq!(login.user.name.as_str(), "Kim");
-    /// # }
-    /// ```
-    pub fn new(
-        issuer: SessionIssuer,
-        users: Arc<dyn UserRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        codes: Arc<dyn CodeStore>,
-        throttle: Arc<dyn LoginThrottle>,
-        background: Arc<dyn Background>,
-    ) -> Self {
-        Self {
-            core: issuer.core.clone(),
-            issuer,
-            users,
-            hasher,
-            codes,
-            throttle,
-            background,
-        }
-    }
 }
 
 impl Accounts {
@@ -258,7 +176,7 @@ impl Accounts {
     /// counter). A disabled account is refused ([`WithdrawError::Disabled`]),
     /// also when it is disabled between the check and the delete: the
     /// delete is conditional on the flag
-    /// ([`UserRepository::delete_enabled`](crate::ports::UserRepository::delete_enabled)).
+    /// ([`UserRepository::delete_enabled`](crate::identity::ports::UserRepository::delete_enabled)).
     ///
     /// # Errors
     /// [`WithdrawError`].

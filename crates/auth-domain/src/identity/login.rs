@@ -7,12 +7,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::password::NewPassword;
-use crate::throttle::{Reservation, ThrottleState, ip_bucket};
-use crate::token::TokenPair;
-use crate::user::{Email, LoginId, User};
+use crate::identity::password::NewPassword;
+use crate::identity::throttle::{Reservation, ThrottleState, ip_bucket};
+use crate::identity::user::{Email, LoginId, User};
+use crate::sessions::token::TokenPair;
 
-use crate::identity::account::Accounts;
+use crate::identity::accounts::Accounts;
+use crate::sessions::issuer::OpenError;
 
 /// What the client logs in with.
 #[derive(Debug, Clone)]
@@ -59,22 +60,6 @@ pub enum LoginError {
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
-}
-
-/// Why a session could not be opened for a user who proved who they are.
-#[derive(Debug)]
-pub(crate) enum OpenError {
-    /// The account is disabled (or was disabled while the session was
-    /// being stored: it is revoked again).
-    Disabled,
-    /// Infrastructure failure.
-    Internal(PortError),
-}
-
-impl From<PortError> for OpenError {
-    fn from(e: PortError) -> Self {
-        Self::Internal(e)
-    }
 }
 
 impl From<OpenError> for LoginError {

@@ -2,12 +2,12 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
+use crate::identity::user::UniqueField;
 use crate::policy::AuthPolicy;
 use crate::service::*;
-use crate::session::{RefreshTokenHash, RevokeReason};
+use crate::sessions::session::{RefreshTokenHash, RevokeReason};
+use crate::sessions::token::TokenError;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
-use crate::token::TokenError;
-use crate::user::UniqueField;
 
 fn signup(login: &str, email: &str) -> SignUp {
     SignUp {

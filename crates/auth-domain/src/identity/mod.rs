@@ -4,6 +4,7 @@
 //! accounts ([`login`], [`account`]), with their [`ports`].
 
 pub mod account;
+pub mod accounts;
 pub mod login;
 pub mod password;
 pub mod ports;

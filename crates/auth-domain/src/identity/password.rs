@@ -2,15 +2,36 @@
 
 use std::fmt;
 
-/// Why a new password was refused by the [`PasswordPolicy`].
+/// Why a new password was refused by the [`PasswordPolicy`]. Each variant
+/// carries the policy's bounds, so a client's message can name the whole
+/// range (`8자 이상 64자 이하`) from the error alone.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyViolation {
     /// Fewer characters than the policy's minimum.
-    #[error("password must be at least {0} characters")]
-    TooShort(usize),
+    #[error("password must be at least {min} characters")]
+    TooShort {
+        /// The policy's minimum length.
+        min: usize,
+        /// The policy's maximum length.
+        max: usize,
+    },
     /// More characters than the policy's maximum.
-    #[error("password must be at most {0} characters")]
-    TooLong(usize),
+    #[error("password must be at most {max} characters")]
+    TooLong {
+        /// The policy's minimum length.
+        min: usize,
+        /// The policy's maximum length.
+        max: usize,
+    },
+}
+
+impl PolicyViolation {
+    /// The policy's bounds, `(min, max)` characters.
+    pub fn bounds(&self) -> (usize, usize) {
+        match *self {
+            Self::TooShort { min, max } | Self::TooLong { min, max } => (min, max),
+        }
+    }
 }
 
 /// The one policy for new passwords (sign-up, reset). Lengths count Unicode
@@ -58,10 +79,16 @@ impl PasswordPolicy {
     pub fn check(&self, candidate: &str) -> Result<NewPassword, PolicyViolation> {
         let len = candidate.chars().count();
         if len < self.min_len {
-            return Err(PolicyViolation::TooShort(self.min_len));
+            return Err(PolicyViolation::TooShort {
+                min: self.min_len,
+                max: self.max_len,
+            });
         }
         if len > self.max_len {
-            return Err(PolicyViolation::TooLong(self.max_len));
+            return Err(PolicyViolation::TooLong {
+                min: self.min_len,
+                max: self.max_len,
+            });
         }
         Ok(NewPassword(candidate.to_owned()))
     }
@@ -98,7 +125,7 @@ impl fmt::Debug for NewPassword {
 pub struct PasswordHash(String);
 
 impl PasswordHash {
-    /// Wraps a PHC string produced by a [`crate::ports::PasswordHasher`] or
+    /// Wraps a PHC string produced by a [`crate::identity::ports::PasswordHasher`] or
     /// read from storage.
     pub fn from_phc(phc: String) -> Self {
         Self(phc)
@@ -324,8 +351,11 @@ mod tests {
     fn policy_counts_characters_not_bytes() {
         let p = PasswordPolicy::default();
         assert!(p.check("비밀번호비밀번호").is_ok());
-        assert_eq!(p.check("비밀번호").err(), Some(PolicyViolation::TooShort(8)));
-        assert_eq!(p.check(&"a".repeat(65)).err(), Some(PolicyViolation::TooLong(64)));
+        assert_eq!(
+            p.check("비밀번호").err(),
+            Some(PolicyViolation::TooShort { min: 8, max: 64 })
+        );
+        assert_eq!(p.check(&"a".repeat(65)).err().map(|v| v.bounds()), Some((8, 64)));
         assert!(p.check(&"a".repeat(64)).is_ok());
     }
 

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
+use crate::identity::password::{ForeignHashError, NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
+use crate::identity::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
 use crate::import::{ImportAccount, ImportOutcome};
-use crate::password::{ForeignHashError, NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
-use crate::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
 
 /// Why a user could not be inserted.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub trait UserRepository: Send + Sync {
 
     /// Replaces a user's password hash after the owner proved the address
     /// with an emailed code (password reset), so the address counts as
-    /// verified from then on ([`User::email_verified`](crate::user::User::email_verified)).
+    /// verified from then on ([`User::email_verified`](crate::identity::user::User::email_verified)).
     /// Returns whether the user existed.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use uuid::Uuid;
 
-use crate::password::PasswordHash;
+use crate::identity::password::PasswordHash;
 
 /// The numeric user id (`"id": 1` in the `account` contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,7 +3,7 @@
 //!
 //! The file format (newline-delimited JSON) is the edge's business; the
 //! domain gets each line's fields as [`ImportRecord`] and validates them
-//! ([`crate::service::Import::import_batch`]).
+//! ([`crate::import::use_cases::Import::import_batch`]).
 
 pub mod use_cases;
 
@@ -15,9 +15,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::password::PasswordScheme;
+use crate::identity::password::PasswordScheme;
+use crate::identity::user::{NewUser, UserId};
 use crate::social::Provider;
-use crate::user::{NewUser, UserId};
 
 /// One account as the source system describes it, not yet validated.
 #[derive(Clone, Default)]
@@ -65,7 +65,7 @@ impl fmt::Debug for ImportRecord {
 /// to 2^63 − 1; an imported id at the top ended every sign-up).
 pub const MAX_ACCOUNT_ID: i64 = (1 << 53) - 1;
 
-/// A validated account, ready for [`crate::ports::UserRepository::import`].
+/// A validated account, ready for [`crate::identity::ports::UserRepository::import`].
 #[derive(Debug, Clone)]
 pub struct ImportAccount {
     /// The numeric id to keep, if the source gave one.

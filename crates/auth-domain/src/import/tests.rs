@@ -3,12 +3,12 @@
 use std::sync::atomic::Ordering;
 
 use crate::audit::AuditKind;
+use crate::identity::password::{PasswordHash, PasswordScheme};
+use crate::identity::ports::UserRepository;
+use crate::identity::user::UserId;
 use crate::import::{ImportRecord, RejectedLine};
-use crate::password::{PasswordHash, PasswordScheme};
-use crate::ports::UserRepository;
 use crate::service::*;
 use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
-use crate::user::UserId;
 
 fn record(login: &str, hash: &str) -> ImportRecord {
     ImportRecord {

@@ -2,7 +2,7 @@
 //! one account.
 //!
 //! Hashes are copied, not computed: each is checked by its text
-//! ([`crate::ports::PasswordHasher::adopt`]) and stored in a form that names
+//! ([`crate::identity::ports::PasswordHasher::adopt`]) and stored in a form that names
 //! its parameters, so an import is bound by the database. Only plain-text
 //! sources (Spring's `{noop}`) cost a hash: they are hashed with argon2id
 //! here and never stored as given.
@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use crate::caller::Caller;
 use crate::error::PortError;
+use crate::identity::password::{NewPassword, PasswordHash, SpringPbkdf2};
+use crate::identity::ports::{PasswordHasher, UserRepository};
+use crate::identity::user::{DisplayName, Email, LoginId, NewUser, UserId};
 use crate::import::{ImportAccount, ImportOutcome, ImportRecord, ImportReport, MAX_ACCOUNT_ID, RejectedLine};
-use crate::password::{NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
-use crate::ports::{PasswordHasher, UserRepository};
-use crate::service::ServiceCore;
+use crate::service_core::ServiceCore;
 use crate::social::Provider;
-use crate::user::{DisplayName, Email, LoginId, NewUser, User, UserId};
 
 /// The longest provider subject accepted (providers' ids are far shorter).
 const MAX_SUBJECT_LEN: usize = 255;
@@ -96,19 +96,6 @@ impl ImportRun {
     }
 }
 
-/// The admin view of one account.
-#[derive(Debug, Clone)]
-pub struct UserView {
-    /// The account.
-    pub user: User,
-    /// How its password is stored.
-    pub password_scheme: PasswordScheme,
-    /// Its linked social providers.
-    pub providers: Vec<Provider>,
-    /// How many of its sessions can still be used now.
-    pub live_sessions: usize,
-}
-
 /// A record that passed validation, with the keys it claims in the file.
 struct Valid {
     line: u64,
@@ -138,7 +125,7 @@ impl Import {
     /// use std::sync::Arc;
     ///
     /// use auth_domain::import::ImportRecord;
-    /// use auth_domain::service::{Import, ImportOptions, ImportRun};
+    /// use auth_domain::import::use_cases::{Import, ImportOptions, ImportRun};
     /// use auth_domain::testing::{test_core, FakeHasher, MemUsers};
     /// use auth_domain::AuthPolicy;
     /// # #[tokio::main(flavor = "current_thread")]

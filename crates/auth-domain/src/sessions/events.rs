@@ -1,6 +1,6 @@
 //! What the identity core announces to connected devices.
 //!
-//! Use cases publish an [`Event`] through the [`crate::ports::EventBus`]
+//! Use cases publish an [`Event`] through the [`crate::sessions::ports::EventBus`]
 //! port after the state change is stored; the WebSocket layer (`auth-ws`)
 //! turns events into pushes to live sockets, on whichever instance holds
 //! them.
@@ -8,7 +8,7 @@
 use uuid::Uuid;
 
 use crate::chat::AppId;
-use crate::session::{RevokeReason, SessionId};
+use crate::sessions::session::{RevokeReason, SessionId};
 
 /// Longest notification message, in characters (the `session` document
 /// allows 200; a little room is left for other clients).

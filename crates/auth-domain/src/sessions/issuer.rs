@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::events::Event;
-use crate::identity::login::OpenError;
-use crate::ports::{EventBus, SessionStore, TokenCodec, UserRepository};
-use crate::service::ServiceCore;
-use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, Session, SessionId};
-use crate::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenPair};
-use crate::user::{User, UserId};
+use crate::identity::ports::UserRepository;
+use crate::identity::user::{User, UserId};
+use crate::service_core::ServiceCore;
+use crate::sessions::events::Event;
+use crate::sessions::ports::{EventBus, SessionStore, TokenCodec};
+use crate::sessions::session::{RefreshRecord, RefreshTokenHash, RevokeReason, Session, SessionId};
+use crate::sessions::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenPair};
 
 /// Revokes sessions and announces the revocations to connected devices
 /// (`LOGOUT` on their sockets). Cheap to clone.
@@ -23,7 +23,7 @@ use crate::user::{User, UserId};
 /// ```
 /// use std::sync::Arc;
 ///
-/// use auth_domain::service::SessionRevoker;
+/// use auth_domain::sessions::issuer::SessionRevoker;
 /// use auth_domain::testing::{MemSessions, RecordingBus};
 ///
 /// let revoker = SessionRevoker::new(Arc::new(MemSessions::default()), Arc::new(RecordingBus::default()));
@@ -89,14 +89,14 @@ impl SessionRevoker {
 }
 
 /// Signs token pairs and opens sessions: shared by every area that logs a
-/// user in ([`crate::service::Accounts`], [`crate::service::Social`]) or
-/// continues a session ([`crate::service::Sessions`]), so they cannot
+/// user in ([`crate::identity::accounts::Accounts`], [`crate::social::login::Social`]) or
+/// continues a session ([`crate::sessions::tokens::Sessions`]), so they cannot
 /// disagree on lifetimes, claims or the session policy. Cheap to clone.
 ///
 /// ```
 /// use std::sync::Arc;
 ///
-/// use auth_domain::service::{SessionIssuer, SessionRevoker};
+/// use auth_domain::sessions::issuer::{SessionIssuer, SessionRevoker};
 /// use auth_domain::testing::{test_core, FakeTokens, MemSessions, MemUsers, RecordingBus};
 /// use auth_domain::AuthPolicy;
 ///
@@ -292,5 +292,21 @@ impl SessionIssuer {
         }
         self.revoker.announce(evicted, RevokeReason::NewLogin).await;
         Ok(())
+    }
+}
+
+/// Why a session could not be opened for a user who proved who they are.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// The account is disabled (or was disabled while the session was
+    /// being stored: it is revoked again).
+    Disabled,
+    /// Infrastructure failure.
+    Internal(PortError),
+}
+
+impl From<PortError> for OpenError {
+    fn from(e: PortError) -> Self {
+        Self::Internal(e)
     }
 }

@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::events::Event;
-use crate::session::{RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId};
-use crate::token::{AccessClaims, RefreshClaims, TokenError};
-use crate::user::UserId;
+use crate::identity::user::UserId;
+use crate::sessions::events::Event;
+use crate::sessions::session::{
+    RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId,
+};
+use crate::sessions::token::{AccessClaims, RefreshClaims, TokenError};
 
 /// Stores sessions and their refresh tokens.
 #[async_trait]
@@ -126,7 +128,7 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// Signs and verifies tokens. Verification takes `now` so expiry follows the
-/// [`Clock`](crate::ports::Clock) port.
+/// [`Clock`](crate::platform::Clock) port.
 pub trait TokenCodec: Send + Sync {
     /// Signs an access token.
     ///

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use uuid::Uuid;
 
-use crate::user::UserId;
+use crate::identity::user::UserId;
 
 /// Identifies a session; the `sid` claim of every token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -177,7 +177,7 @@ pub struct RefreshRecord {
     pub spent_at: Option<DateTime<Utc>>,
 }
 
-/// What [`crate::ports::SessionStore::rotate`] did.
+/// What [`crate::sessions::ports::SessionStore::rotate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The presented token was unspent and its session live: it is now spent

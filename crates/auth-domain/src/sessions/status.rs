@@ -5,11 +5,11 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::events::{Event, MAX_NOTIFICATION_CHARS};
-use crate::session::{RevokeReason, SessionId};
+use crate::identity::user::{LoginId, UserId};
+use crate::sessions::events::{Event, MAX_NOTIFICATION_CHARS};
+use crate::sessions::session::{RevokeReason, SessionId};
+use crate::sessions::token::{AccessClaims, TokenError};
 use crate::sessions::tokens::Sessions;
-use crate::token::{AccessClaims, TokenError};
-use crate::user::{LoginId, UserId};
 
 /// A socket's identity: a valid access token of a session that is live now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,11 @@
 use chrono::TimeDelta;
 
-use crate::events::Event;
 use crate::policy::AuthPolicy;
 use crate::service::*;
-use crate::session::RevokeReason;
+use crate::sessions::events::Event;
+use crate::sessions::session::RevokeReason;
+use crate::sessions::token::TokenError;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
-use crate::token::TokenError;
 
 async fn user(policy: AuthPolicy) -> InMemoryAuth {
     let w = in_memory_auth(policy);
@@ -35,7 +35,7 @@ async fn login(w: &InMemoryAuth, client: &'static str) -> Login {
         .unwrap()
 }
 
-fn revoked(w: &InMemoryAuth) -> Vec<(Vec<crate::session::SessionId>, RevokeReason)> {
+fn revoked(w: &InMemoryAuth) -> Vec<(Vec<crate::sessions::session::SessionId>, RevokeReason)> {
     w.bus
         .events
         .lock()
@@ -278,7 +278,7 @@ async fn a_status_check_tells_why_a_session_ended() {
             .unwrap(),
         SessionStatus::Ended(EndReason::Revoked(RevokeReason::NewLogin))
     );
-    let unknown = crate::session::SessionId::from_uuid(uuid::Uuid::nil());
+    let unknown = crate::sessions::session::SessionId::from_uuid(uuid::Uuid::nil());
     assert_eq!(
         w.service.sessions().session_status(unknown).await.unwrap(),
         SessionStatus::Ended(EndReason::Revoked(RevokeReason::Withdrawal))

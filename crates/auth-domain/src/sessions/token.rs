@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::session::SessionId;
+use crate::sessions::session::SessionId;
 
 /// Claims of an access token (`typ` = `access`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,8 +104,8 @@ pub enum TokenKind {
 /// `aud`.
 ///
 /// ```
-/// use auth_domain::token::{AccessClaims, JwtClaims, TokenKind};
-/// use auth_domain::session::SessionId;
+/// use auth_domain::sessions::token::{AccessClaims, JwtClaims, TokenKind};
+/// use auth_domain::sessions::session::SessionId;
 ///
 /// let claims = AccessClaims { sub: uuid::Uuid::nil(), sid: SessionId::from_uuid(uuid::Uuid::nil()), iat: 1, exp: 2 };
 /// let wire = JwtClaims::access(&claims, Some("https://auth.example.com".into()), Some("my-api".into()));

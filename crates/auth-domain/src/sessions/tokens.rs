@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::ports::{SessionStore, TokenCodec, UserRepository};
-use crate::service::ServiceCore;
-use crate::session::{RefreshTokenHash, RevokeReason, RotateOutcome, SessionId};
+use crate::identity::ports::UserRepository;
+use crate::service_core::ServiceCore;
 use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
-use crate::token::{AccessClaims, IssuedAccess, RefreshClaims, TokenError, TokenPair};
+use crate::sessions::ports::{SessionStore, TokenCodec};
+use crate::sessions::session::{RefreshTokenHash, RevokeReason, RotateOutcome, SessionId};
+use crate::sessions::token::{AccessClaims, IssuedAccess, RefreshClaims, TokenError, TokenPair};
 
 /// Why a refresh (new access token, same refresh token) failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +107,8 @@ impl Sessions {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::{SessionIssuer, SessionRevoker, Sessions};
+    /// use auth_domain::sessions::issuer::{SessionIssuer, SessionRevoker};
+    /// use auth_domain::sessions::tokens::Sessions;
     /// use auth_domain::testing::{test_core, FakeTokens, MemSessions, MemUsers, RecordingBus};
     /// use auth_domain::{AuthPolicy, Caller};
     /// # #[tokio::main(flavor = "current_thread")]
@@ -118,7 +120,7 @@ impl Sessions {
     ///
     /// assert!(sessions.authenticate("not a token").is_err());
     /// let refreshed = sessions.refresh("not a token", &Caller::new("session")).await;
-    /// assert!(matches!(refreshed, Err(auth_domain::service::RefreshError::Invalid)));
+    /// assert!(matches!(refreshed, Err(auth_domain::sessions::tokens::RefreshError::Invalid)));
     /// # }
     /// ```
     pub fn new(issuer: SessionIssuer, users: Arc<dyn UserRepository>) -> Self {

@@ -25,16 +25,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::ports::{InsertUserError, UserRepository};
+use crate::identity::ports::{InsertUserError, UserRepository};
+use crate::identity::user::{Email, NewUser, UniqueField, User};
 use crate::social::{
     BrowserNonce, EmailTrust, LoginState, LoginStateStore, PendingLogin, PkceVerifier, Provider,
     SocialIdentityStore, SocialProfile, SocialProvider, SocialProviderError, StateHash,
 };
-use crate::user::{Email, NewUser, UniqueField, User};
 
 use crate::caller::Caller;
 use crate::identity::login::Login;
-use crate::service::ServiceCore;
+use crate::service_core::ServiceCore;
 use crate::sessions::issuer::SessionIssuer;
 
 /// The adapters social login works through.
@@ -213,7 +213,8 @@ impl Social {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::{FlowOrigin, SessionIssuer, SessionRevoker, Social, SocialStartError};
+    /// use auth_domain::social::login::{FlowOrigin, Social, SocialStartError};
+    /// use auth_domain::sessions::issuer::{SessionIssuer, SessionRevoker};
     /// use auth_domain::testing::social::SocialFakes;
     /// use auth_domain::testing::*;
     /// use auth_domain::AuthPolicy;
@@ -352,8 +353,8 @@ impl Social {
             .open_session(&user, caller)
             .await
             .map_err(|e| match e {
-                crate::identity::login::OpenError::Disabled => SocialLoginError::Disabled,
-                crate::identity::login::OpenError::Internal(e) => SocialLoginError::Internal(e),
+                crate::sessions::issuer::OpenError::Disabled => SocialLoginError::Disabled,
+                crate::sessions::issuer::OpenError::Internal(e) => SocialLoginError::Internal(e),
             })?;
         Ok(SocialLogin {
             login: Login { user, tokens },

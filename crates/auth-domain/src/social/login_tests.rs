@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
-use crate::ports::SessionStore;
 use crate::service::*;
+use crate::sessions::ports::SessionStore;
 use crate::social::{EmailTrust, Provider, SocialProfile, StateHash};
 use crate::testing::social::FakeAnswer;
 use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
@@ -72,7 +72,7 @@ async fn login_as(w: &InMemoryAuth, p: SocialProfile) -> Result<Login, SocialLog
     flow(w, p.provider, FakeAnswer::Profile(p)).await
 }
 
-async fn password_user(w: &InMemoryAuth, email: &str) -> crate::user::User {
+async fn password_user(w: &InMemoryAuth, email: &str) -> crate::identity::user::User {
     w.service
         .accounts()
         .sign_up(SignUp {
@@ -474,7 +474,7 @@ async fn browser_flows_need_their_browsers_nonce() {
     assert!(
         w.ports
             .users
-            .by_email(&crate::user::Email::parse(email).unwrap())
+            .by_email(&crate::identity::user::Email::parse(email).unwrap())
             .await
             .unwrap()
             .is_none()

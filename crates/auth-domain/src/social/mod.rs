@@ -10,7 +10,7 @@
 //! one normalised [`SocialProfile`], whatever the provider's own shape.
 //!
 //! The domain generates the state and the verifier from the
-//! [`crate::ports::Random`] port and decides linking; the OAuth exchange
+//! [`crate::platform::Random`] port and decides linking; the OAuth exchange
 //! itself lives behind the [`SocialProvider`] port (in `auth-infra`).
 
 pub mod login;
@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::error::PortError;
-use crate::user::{DisplayName, Email, UserId};
+use crate::identity::user::{DisplayName, Email, UserId};
 
 /// A social login provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::chat::*;
 use crate::error::PortError;
-use crate::token::TokenError;
+use crate::sessions::token::TokenError;
 
 use crate::chat::use_cases::ChatPorts;
 

@@ -27,16 +27,17 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::error::PortError;
-use crate::events::Event;
-use crate::password::{NewPassword, PasswordHash};
+use crate::identity::password::{NewPassword, PasswordHash};
+use crate::identity::user::*;
 use crate::policy::AuthPolicy;
 use crate::ports::*;
-use crate::session::*;
-use crate::token::*;
-use crate::user::*;
+use crate::sessions::events::Event;
+use crate::sessions::session::*;
+use crate::sessions::token::*;
 use crate::verification::*;
 
-use crate::service::{AuthService, Ports, ServiceCore};
+use crate::service::{AuthService, Ports};
+use crate::service_core::ServiceCore;
 
 #[derive(Default)]
 pub struct MemUsers {
@@ -433,8 +434,8 @@ impl PasswordHasher for FakeHasher {
         // `fake$pw` is the current scheme, `old$pw` a foreign one (bcrypt).
         Ok(h.is_some_and(|h| h.as_phc() == format!("fake${p}") || h.as_phc() == format!("old${p}")))
     }
-    fn scheme(&self, h: Option<&PasswordHash>) -> crate::password::PasswordScheme {
-        use crate::password::PasswordScheme;
+    fn scheme(&self, h: Option<&PasswordHash>) -> crate::identity::password::PasswordScheme {
+        use crate::identity::password::PasswordScheme;
         match h.map(PasswordHash::as_phc) {
             None => PasswordScheme::None,
             Some(s) if s.starts_with("fake$") => PasswordScheme::Argon2id,
@@ -445,12 +446,14 @@ impl PasswordHasher for FakeHasher {
     fn adopt(
         &self,
         foreign: &str,
-        _spring_pbkdf2: &crate::password::SpringPbkdf2,
-    ) -> Result<PasswordHash, crate::password::ForeignHashError> {
+        _spring_pbkdf2: &crate::identity::password::SpringPbkdf2,
+    ) -> Result<PasswordHash, crate::identity::password::ForeignHashError> {
         if foreign.starts_with("old$") || foreign.starts_with("fake$") {
             Ok(PasswordHash::from_phc(foreign.to_owned()))
         } else {
-            Err(crate::password::ForeignHashError("unknown format".into()))
+            Err(crate::identity::password::ForeignHashError(
+                "unknown format".into(),
+            ))
         }
     }
 }
@@ -735,15 +738,15 @@ impl EventBus for RecordingBus {
 /// Throttle counters in memory (the rule applied under one lock, like the
 /// database's transaction).
 #[derive(Default)]
-pub struct MemThrottle(pub Mutex<HashMap<String, crate::throttle::ThrottleState>>);
+pub struct MemThrottle(pub Mutex<HashMap<String, crate::identity::throttle::ThrottleState>>);
 
 #[async_trait]
-impl crate::ports::LoginThrottle for MemThrottle {
+impl crate::identity::throttle::LoginThrottle for MemThrottle {
     async fn reserve(
         &self,
-        keys: &[(String, crate::throttle::ThrottleRule)],
+        keys: &[(String, crate::identity::throttle::ThrottleRule)],
         now: DateTime<Utc>,
-    ) -> Result<crate::throttle::Reservation, PortError> {
+    ) -> Result<crate::identity::throttle::Reservation, PortError> {
         let mut map = self.0.lock().unwrap();
         let lock = keys
             .iter()
@@ -751,7 +754,7 @@ impl crate::ports::LoginThrottle for MemThrottle {
             .filter(|t| *t > now)
             .max();
         if let Some(until) = lock {
-            return Ok(crate::throttle::Reservation::Refused(until));
+            return Ok(crate::identity::throttle::Reservation::Refused(until));
         }
         let states = keys
             .iter()
@@ -761,14 +764,14 @@ impl crate::ports::LoginThrottle for MemThrottle {
                 next
             })
             .collect();
-        Ok(crate::throttle::Reservation::Granted(states))
+        Ok(crate::identity::throttle::Reservation::Granted(states))
     }
 
     async fn release(
         &self,
         key: &str,
-        rule: &crate::throttle::ThrottleRule,
-        reserved: &crate::throttle::ThrottleState,
+        rule: &crate::identity::throttle::ThrottleRule,
+        reserved: &crate::identity::throttle::ThrottleState,
     ) -> Result<(), PortError> {
         let mut map = self.0.lock().unwrap();
         if let Some(state) = map.get(key).copied() {
@@ -794,7 +797,7 @@ impl RecordingAudit {
 }
 
 #[async_trait]
-impl crate::ports::AuditLog for RecordingAudit {
+impl crate::audit::AuditLog for RecordingAudit {
     async fn record(&self, event: crate::audit::AuditEvent) {
         self.0.lock().unwrap().push(event);
     }

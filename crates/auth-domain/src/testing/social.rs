@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
+use crate::identity::user::UserId;
 use crate::social::*;
-use crate::user::UserId;
 
 use crate::social::login::SocialPorts;
 

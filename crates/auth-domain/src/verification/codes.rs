@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use crate::caller::Caller;
 use crate::error::PortError;
-use crate::password::PolicyViolation;
-use crate::ports::{CodeStore, Mailer, PasswordHasher, UserRepository};
-use crate::service::ServiceCore;
-use crate::session::RevokeReason;
+use crate::identity::password::PolicyViolation;
+use crate::identity::ports::{PasswordHasher, UserRepository};
+use crate::identity::user::{Email, LoginId, User, UserId};
+use crate::service_core::ServiceCore;
 use crate::sessions::issuer::SessionRevoker;
-use crate::user::{Email, LoginId, User, UserId};
+use crate::sessions::session::RevokeReason;
+use crate::verification::ports::{CodeStore, Mailer};
 use crate::verification::{CodePurpose, DecoyKey, OutgoingMail, PlainCode, PutOutcome, StoredCode};
 
 /// Why a code could not be sent.
@@ -84,7 +85,8 @@ impl Verification {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// use auth_domain::service::{SessionRevoker, Verification};
+    /// use auth_domain::sessions::issuer::SessionRevoker;
+    /// use auth_domain::verification::codes::Verification;
     /// use auth_domain::testing::*;
     /// use auth_domain::verification::CodePurpose;
     /// use auth_domain::AuthPolicy;

@@ -19,7 +19,7 @@ fn request(email: &str) -> SignUp {
 }
 
 /// The document's flow: send and check both carry the `authId`.
-async fn verified_signup(w: &InMemoryAuth) -> crate::user::User {
+async fn verified_signup(w: &InMemoryAuth) -> crate::identity::user::User {
     w.service
         .verification()
         .send_code(Some("newbie"), EMAIL, SignUpCode)
@@ -389,17 +389,21 @@ async fn duplicates_are_reported_before_the_gate() {
     same_id.login_id = "NEWBIE".into();
     assert!(matches!(
         w.service.accounts().sign_up(same_id).await,
-        Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
+        Err(SignUpError::Duplicate(
+            crate::identity::user::UniqueField::LoginId
+        ))
     ));
     let mut same_email = request(EMAIL);
     same_email.login_id = "someoneelse".into();
     assert!(matches!(
         w.service.accounts().sign_up(same_email).await,
-        Err(SignUpError::Duplicate(crate::user::UniqueField::Email))
+        Err(SignUpError::Duplicate(crate::identity::user::UniqueField::Email))
     ));
     assert!(matches!(
         w.service.accounts().sign_up(request("fresh@example.com")).await,
-        Err(SignUpError::Duplicate(crate::user::UniqueField::LoginId))
+        Err(SignUpError::Duplicate(
+            crate::identity::user::UniqueField::LoginId
+        ))
     ));
 }
 
@@ -555,7 +559,7 @@ struct StaleReads {
 }
 
 #[async_trait::async_trait]
-impl crate::ports::CodeStore for StaleReads {
+impl crate::verification::ports::CodeStore for StaleReads {
     async fn put(
         &self,
         code: &crate::verification::StoredCode,
@@ -565,7 +569,7 @@ impl crate::ports::CodeStore for StaleReads {
     }
     async fn get(
         &self,
-        email: &crate::user::Email,
+        email: &crate::identity::user::Email,
     ) -> Result<Option<crate::verification::StoredCode>, crate::PortError> {
         let snapshot = self.inner.get(email).await;
         let n = self.readers.fetch_add(1, Ordering::SeqCst);
@@ -579,7 +583,7 @@ impl crate::ports::CodeStore for StaleReads {
     }
     async fn reserve_attempt(
         &self,
-        email: &crate::user::Email,
+        email: &crate::identity::user::Email,
         hash: &crate::verification::CodeHash,
         now: chrono::DateTime<chrono::Utc>,
         max: u32,
@@ -588,17 +592,17 @@ impl crate::ports::CodeStore for StaleReads {
     }
     async fn mark_verified(
         &self,
-        email: &crate::user::Email,
+        email: &crate::identity::user::Email,
         hash: &crate::verification::CodeHash,
         now: chrono::DateTime<chrono::Utc>,
         max: u32,
-        login_id: Option<&crate::user::LoginId>,
+        login_id: Option<&crate::identity::user::LoginId>,
     ) -> Result<bool, crate::PortError> {
         self.inner.mark_verified(email, hash, now, max, login_id).await
     }
     async fn consume(
         &self,
-        email: &crate::user::Email,
+        email: &crate::identity::user::Email,
         hash: &crate::verification::CodeHash,
         now: chrono::DateTime<chrono::Utc>,
         max: u32,
@@ -607,9 +611,9 @@ impl crate::ports::CodeStore for StaleReads {
     }
     async fn consume_sign_up(
         &self,
-        email: &crate::user::Email,
+        email: &crate::identity::user::Email,
         hash: &crate::verification::CodeHash,
-        login_id: &crate::user::LoginId,
+        login_id: &crate::identity::user::LoginId,
         since: chrono::DateTime<chrono::Utc>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, crate::PortError> {
@@ -619,7 +623,7 @@ impl crate::ports::CodeStore for StaleReads {
     }
     async fn discard(
         &self,
-        email: &crate::user::Email,
+        email: &crate::identity::user::Email,
         hash: &crate::verification::CodeHash,
     ) -> Result<(), crate::PortError> {
         self.inner.discard(email, hash).await

@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-use crate::user::{Email, LoginId, UserId};
+use crate::identity::user::{Email, LoginId, UserId};
 
 /// What a code is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,7 +217,7 @@ impl fmt::Debug for DecoyKey {
     }
 }
 
-/// What [`crate::ports::CodeStore::put`] (or `put_decoy`) did.
+/// What [`crate::verification::ports::CodeStore::put`] (or `put_decoy`) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
     /// Stored, replacing any earlier code for the email.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::PortError;
-use crate::user::{Email, LoginId};
+use crate::identity::user::{Email, LoginId};
 use crate::verification::{CodeHash, DecoyKey, OutgoingMail, PutOutcome, StoredCode};
 
 /// Stores emailed verification codes — at most one per email — and the

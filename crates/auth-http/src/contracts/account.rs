@@ -176,24 +176,72 @@ impl ContractError for AccountError {
 
 response_error!(AccountError);
 
-impl AccountError {
-    fn weak(state: &AppState, violation: &PolicyViolation) -> Self {
-        let policy = state.auth.policy().password;
-        match violation {
-            PolicyViolation::TooShort(_) | PolicyViolation::TooLong(_) => Self::WeakPassword {
-                min: policy.min_len(),
-                max: policy.max_len(),
-            },
-        }
-    }
+// Each use case's error renders through `From`, in one place (the
+// repository's tidy test refuses an inline `map_err(|e| match e {..})`).
 
-    fn from_login(e: LoginError) -> Self {
+impl From<PolicyViolation> for AccountError {
+    fn from(violation: PolicyViolation) -> Self {
+        let (min, max) = violation.bounds();
+        Self::WeakPassword { min, max }
+    }
+}
+
+impl From<LoginError> for AccountError {
+    fn from(e: LoginError) -> Self {
         match e {
             LoginError::UnknownUser => Self::UnknownId,
             LoginError::WrongPassword => Self::WrongPassword,
             LoginError::Disabled => Self::Disabled,
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<SignUpError> for AccountError {
+    fn from(e: SignUpError) -> Self {
+        match e {
+            SignUpError::Duplicate(_) => Self::Duplicate,
+            SignUpError::EmailNotVerified => Self::EmailNotVerified,
+            SignUpError::InvalidLoginId => Self::InvalidLoginId,
+            SignUpError::InvalidEmail => Self::InvalidEmail,
+            SignUpError::InvalidName => Self::InvalidName,
+            SignUpError::WeakPassword(v) => v.into(),
+            SignUpError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<WithdrawError> for AccountError {
+    fn from(e: WithdrawError) -> Self {
+        match e {
+            WithdrawError::UnknownUser => Self::UnknownId,
+            WithdrawError::WrongPassword => Self::WrongPassword,
+            WithdrawError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
+            WithdrawError::Disabled => Self::Disabled,
+            WithdrawError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<SendCodeError> for AccountError {
+    fn from(e: SendCodeError) -> Self {
+        match e {
+            SendCodeError::InvalidEmail => Self::InvalidEmail,
+            SendCodeError::EmailTaken => Self::EmailTaken,
+            SendCodeError::Cooldown(wait) => Self::Cooldown(wait),
+            SendCodeError::MailUnavailable(e) => Self::MailUnavailable(e),
+            SendCodeError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<ResetError> for AccountError {
+    fn from(e: ResetError) -> Self {
+        match e {
+            ResetError::Denied => Self::Denied,
+            ResetError::WeakPassword(v) => v.into(),
+            ResetError::Internal(e) => e.into(),
         }
     }
 }
@@ -442,20 +490,7 @@ pub async fn sign_up(
         name: required(&body.name, "name")?.to_owned(),
         email: required(&body.email, "email")?.to_owned(),
     };
-    let user = state
-        .auth
-        .accounts()
-        .sign_up(request)
-        .await
-        .map_err(|e| match e {
-            SignUpError::Duplicate(_) => AccountError::Duplicate,
-            SignUpError::EmailNotVerified => AccountError::EmailNotVerified,
-            SignUpError::InvalidLoginId => AccountError::InvalidLoginId,
-            SignUpError::InvalidEmail => AccountError::InvalidEmail,
-            SignUpError::InvalidName => AccountError::InvalidName,
-            SignUpError::WeakPassword(v) => AccountError::weak(&state, &v),
-            SignUpError::Internal(e) => e.into(),
-        })?;
+    let user = state.auth.accounts().sign_up(request).await?;
     Ok(ok(SignUpData {
         id: user.id.get(),
         name: user.name.as_str().to_owned(),
@@ -477,7 +512,7 @@ pub async fn sign_in(
         .login(Identifier::LoginId(auth_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
-    let login = login.map_err(AccountError::from_login)?;
+    let login = login?;
     Ok(ok(SignInData {
         id: login.user.id.get(),
         name: login.user.name.as_str().to_owned(),
@@ -497,21 +532,8 @@ pub async fn withdrawal(
     state
         .auth
         .accounts()
-        // As before the explicit caller: the withdrawal's audit event has
-        // the client's IP and no user agent.
-        .withdraw(
-            auth_id,
-            password,
-            &auth_domain::Caller::new(NAME).with_ip(state.client_ip(&req)),
-        )
-        .await
-        .map_err(|e| match e {
-            WithdrawError::UnknownUser => AccountError::UnknownId,
-            WithdrawError::WrongPassword => AccountError::WrongPassword,
-            WithdrawError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
-            WithdrawError::Disabled => AccountError::Disabled,
-            WithdrawError::Internal(e) => e.into(),
-        })?;
+        .withdraw(auth_id, password, &state.caller(NAME, &req))
+        .await?;
     Ok(ok(StatusData { status: true }))
 }
 
@@ -548,13 +570,7 @@ pub async fn send_code(
     if sent.is_ok() {
         crate::metrics::code_sent(purpose);
     }
-    sent.map_err(|e| match e {
-        SendCodeError::InvalidEmail => AccountError::InvalidEmail,
-        SendCodeError::EmailTaken => AccountError::EmailTaken,
-        SendCodeError::Cooldown(wait) => AccountError::Cooldown(wait),
-        SendCodeError::MailUnavailable(e) => AccountError::MailUnavailable(e),
-        SendCodeError::Internal(e) => e.into(),
-    })?;
+    sent?;
     Ok(ok(StateData { state: true }))
 }
 
@@ -613,11 +629,7 @@ pub async fn reset_password(
         };
         crate::metrics::code_checked(CodePurpose::ForgetPassword, &checked);
     }
-    let id = reset.map_err(|e| match e {
-        ResetError::Denied => AccountError::Denied,
-        ResetError::WeakPassword(v) => AccountError::weak(&state, &v),
-        ResetError::Internal(e) => e.into(),
-    })?;
+    let id = reset?;
     Ok(ok(ResetData { user_id: id.get() }))
 }
 

@@ -17,6 +17,33 @@ use crate::db::schema::code_decoys as cd;
 use crate::db::schema::verification_codes as vc;
 use crate::db::{Database, DbError, from_db_time, to_db_time};
 
+/// The backend of every query ([`crate::db::AnyConnection`]'s).
+type Db = <crate::db::AnyConnection as Connection>::Backend;
+
+/// The rows of `email`'s code `hash` that can still be used at `now`: not
+/// consumed, not expired, and with at most `max_attempts` tries reserved
+/// (`below_cap`: fewer than `max_attempts`, so one more may be reserved).
+/// One definition for the reserve, verify and consume writes.
+fn live_code(
+    email: String,
+    hash: String,
+    now: chrono::NaiveDateTime,
+    max_attempts: u32,
+    below_cap: bool,
+) -> Box<dyn BoxableExpression<vc::table, Db, SqlType = diesel::sql_types::Bool>> {
+    let open = vc::email
+        .eq(email)
+        .and(vc::code_hash.eq(hash))
+        .and(vc::consumed_at.is_null())
+        .and(vc::expires_at.gt(now));
+    let cap = i64::from(max_attempts);
+    if below_cap {
+        Box::new(open.and(vc::attempts.lt(cap)))
+    } else {
+        Box::new(open.and(vc::attempts.le(cap)))
+    }
+}
+
 /// Stores emailed verification codes (hashes only).
 #[derive(Debug, Clone)]
 pub struct DieselCodeStore {
@@ -157,16 +184,9 @@ impl CodeStore for DieselCodeStore {
         let now = to_db_time(now);
         self.db
             .query("reserve a code try", move |conn| {
-                diesel::update(
-                    vc::table
-                        .filter(vc::email.eq(email))
-                        .filter(vc::code_hash.eq(hash))
-                        .filter(vc::consumed_at.is_null())
-                        .filter(vc::expires_at.gt(now))
-                        .filter(vc::attempts.lt(i64::from(max_attempts))),
-                )
-                .set(vc::attempts.eq(vc::attempts + 1_i64))
-                .execute(conn)
+                diesel::update(vc::table.filter(live_code(email, hash, now, max_attempts, true)))
+                    .set(vc::attempts.eq(vc::attempts + 1_i64))
+                    .execute(conn)
             })
             .await
             .map(|n| n == 1)
@@ -185,12 +205,7 @@ impl CodeStore for DieselCodeStore {
         let now = to_db_time(now);
         self.db
             .query("mark code verified", move |conn| {
-                let open = vc::table
-                    .filter(vc::email.eq(email))
-                    .filter(vc::code_hash.eq(hash))
-                    .filter(vc::consumed_at.is_null())
-                    .filter(vc::expires_at.gt(now))
-                    .filter(vc::attempts.le(i64::from(max_attempts)));
+                let open = vc::table.filter(live_code(email, hash, now, max_attempts, false));
                 // The caller's reserved try is given back: a right code is
                 // not a wrong try.
                 match login_id {
@@ -226,16 +241,9 @@ impl CodeStore for DieselCodeStore {
         let now = to_db_time(now);
         self.db
             .query("consume verification code", move |conn| {
-                diesel::update(
-                    vc::table
-                        .filter(vc::email.eq(email))
-                        .filter(vc::code_hash.eq(hash))
-                        .filter(vc::consumed_at.is_null())
-                        .filter(vc::expires_at.gt(now))
-                        .filter(vc::attempts.le(i64::from(max_attempts))),
-                )
-                .set(vc::consumed_at.eq(Some(now)))
-                .execute(conn)
+                diesel::update(vc::table.filter(live_code(email, hash, now, max_attempts, false)))
+                    .set(vc::consumed_at.eq(Some(now)))
+                    .execute(conn)
             })
             .await
             .map(|n| n == 1)

@@ -310,10 +310,7 @@ impl SessionStore for DieselSessionStore {
                         .filter(sessions::id.eq(id.to_string()))
                         .filter(sessions::revoked_at.is_null()),
                 )
-                .set((
-                    sessions::revoked_at.eq(Some(now)),
-                    sessions::revoke_reason.eq(Some(reason.as_str())),
-                ))
+                .set(revoked(now, reason))
                 .execute(conn)
             })
             .await
@@ -368,10 +365,7 @@ impl SessionStore for DieselSessionStore {
                         .filter(sessions::user_id.eq(user.get()))
                         .filter(sessions::revoked_at.is_null()),
                 )
-                .set((
-                    sessions::revoked_at.eq(Some(now)),
-                    sessions::revoke_reason.eq(Some(reason.as_str())),
-                ))
+                .set(revoked(now, reason))
                 .returning(sessions::id)
                 .get_results::<String>(conn)
             })
@@ -418,4 +412,19 @@ impl SessionStore for DieselSessionStore {
             })
             .await
     }
+}
+
+/// `revoked_at = now, revoke_reason = reason`.
+type RevokedSet = (
+    diesel::dsl::Eq<sessions::revoked_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<sessions::revoke_reason, Option<&'static str>>,
+);
+
+/// The `SET` of a revocation: when, and why. One definition for revoking
+/// one session and all of a user's.
+fn revoked(now: NaiveDateTime, reason: RevokeReason) -> RevokedSet {
+    (
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoke_reason.eq(Some(reason.as_str())),
+    )
 }
