@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use auth_qa::{Address, ChatProfile, ChatUser, Config, Deployment, Inside, Server};
 
 pub use auth_http::Settings;
+use auth_http::settings::{DatabaseSettings, MailSettings};
 pub use auth_infra::testdb::{TestBackend, TestDatabase};
 pub use auth_qa::mail::{MailReader, Received, SmtpSink};
 pub use auth_qa::{NewUser, Reply, Target, TestApp, oauth, schema, unique_email, unique_login, ws};
@@ -180,7 +181,7 @@ impl Inside for InsideServer {
     async fn sibling(&self) -> Server {
         let mut settings = self.settings.clone();
         // Its own port (the first may have been given a fixed one).
-        settings.bind = "127.0.0.1:0".into();
+        settings.http.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         server_for(self.backend, settings, self.db.clone()).await
     }
 
@@ -219,8 +220,14 @@ impl Inside for InsideServer {
     ) -> Result<serde_json::Value, String> {
         let outbox = input.with_extension("outbox");
         let settings = Settings {
-            database_url: self.db.url().to_owned(),
-            mail_dir: Some(outbox.display().to_string()),
+            database: DatabaseSettings {
+                url: self.db.url().to_owned(),
+                ..DatabaseSettings::default()
+            },
+            mail: MailSettings {
+                dir: Some(outbox.display().to_string()),
+                ..MailSettings::default()
+            },
             ..Settings::default()
         };
         let args = auth_http::cli::ImportArgs {
@@ -247,7 +254,10 @@ impl Inside for InsideServer {
 
     async fn cli_show_user(&self, id: &str) -> Result<serde_json::Value, String> {
         let settings = Settings {
-            database_url: self.db.url().to_owned(),
+            database: DatabaseSettings {
+                url: self.db.url().to_owned(),
+                ..DatabaseSettings::default()
+            },
             ..Settings::default()
         };
         auth_http::cli::show_user(&settings, id)

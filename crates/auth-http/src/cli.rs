@@ -367,10 +367,11 @@ async fn admin_database(
     settings: &Settings,
 ) -> Result<(auth_infra::Database, Arc<dyn auth_domain::ports::EventBus>), AdminCommandError> {
     let db = open_database(settings).await?;
-    let events: Arc<dyn auth_domain::ports::EventBus> = match (settings.event_bus.as_str(), db.backend()) {
-        ("local", _) | (_, auth_infra::Backend::Sqlite) => Arc::new(LocalEventBus::new(16)),
-        _ => Arc::new(auth_infra::PgEventBus::publisher(db.clone())),
-    };
+    let events: Arc<dyn auth_domain::ports::EventBus> =
+        match (settings.database.event_bus.as_str(), db.backend()) {
+            ("local", _) | (_, auth_infra::Backend::Sqlite) => Arc::new(LocalEventBus::new(16)),
+            _ => Arc::new(auth_infra::PgEventBus::publisher(db.clone())),
+        };
     Ok((db, events))
 }
 
@@ -568,7 +569,7 @@ pub async fn send_test_email(settings: &Settings, to: &str) -> Result<serde_json
         .send(&mail)
         .await
         .map_err(|e| AdminCommandError::Mail(error_chain(&e)))?;
-    let via = if settings.smtp_url.is_some() {
+    let via = if settings.mail.smtp_url.is_some() {
         "smtp"
     } else {
         "file"
@@ -650,13 +651,20 @@ pub async fn keys_rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::{DatabaseSettings, MailSettings};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn creates_an_app_in_the_configured_database() {
         let dir = std::env::temp_dir().join(format!("auth-cli-{}", uuid::Uuid::new_v4()));
         let settings = Settings {
-            database_url: format!("sqlite://{}", dir.join("auth.db").display()),
-            mail_dir: Some(dir.join("outbox").display().to_string()),
+            database: DatabaseSettings {
+                url: format!("sqlite://{}", dir.join("auth.db").display()),
+                ..DatabaseSettings::default()
+            },
+            mail: MailSettings {
+                dir: Some(dir.join("outbox").display().to_string()),
+                ..MailSettings::default()
+            },
             ..Settings::default()
         };
         let out = create_app(&settings, "Chat CLI").await.unwrap();
@@ -676,7 +684,10 @@ mod tests {
     async fn keys_rotate_and_list() {
         let dir = std::env::temp_dir().join(format!("auth-cli-{}", uuid::Uuid::new_v4()));
         let settings = Settings {
-            database_url: format!("sqlite://{}", dir.join("auth.db").display()),
+            database: DatabaseSettings {
+                url: format!("sqlite://{}", dir.join("auth.db").display()),
+                ..DatabaseSettings::default()
+            },
             ..Settings::default()
         };
         let listed = keys_list(&settings).await.unwrap();
@@ -694,7 +705,7 @@ mod tests {
         assert_eq!(now["keys"][2]["kid"], now["kid"]);
         assert_eq!(now["keys"][0]["state"], "retiring");
         let mut legacy = settings.clone();
-        legacy.jwt_algorithm = Some("HS256".into());
+        legacy.tokens.algorithm = Some("HS256".into());
         assert!(matches!(
             keys_rotate(&legacy, true).await,
             Err(KeysCommandError::Rotate(_))

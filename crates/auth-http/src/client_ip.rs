@@ -25,7 +25,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
-    /// From networks (`Settings::trusted_proxy_networks`).
+    /// From networks (`HttpSettings::trusted_proxies`).
     pub fn new(networks: Vec<IpNet>) -> Self {
         Self(networks)
     }

@@ -105,7 +105,7 @@ impl std::fmt::Debug for Application {
 /// # Errors
 /// [`StartupError::Database`].
 pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
-    let db = Database::connect(&settings.database_url, settings.database_pool_size).await?;
+    let db = Database::connect(&settings.database.url, settings.database.pool_size).await?;
     db.migrate().await?;
     Ok(db)
 }
@@ -116,26 +116,26 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
 /// # Errors
 /// [`StartupError`] when the SMTP URL or the outbox is unusable.
 pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError> {
-    let templates = match &settings.mail_templates_dir {
+    let templates = match &settings.mail.templates_dir {
         Some(dir) => {
             tracing::info!(templates = %dir, "mail: templates from AUTH_MAIL_TEMPLATES_DIR");
             auth_infra::MailTemplates::load(std::path::Path::new(dir))?
         }
         None => auth_infra::MailTemplates::default(),
     };
-    Ok(match &settings.smtp_url {
+    Ok(match &settings.mail.smtp_url {
         Some(url) => {
             tracing::info!("mail: SMTP");
-            let timeout = std::time::Duration::from_secs(settings.smtp_timeout_seconds.max(1));
+            let timeout = settings.mail.smtp_timeout.max(std::time::Duration::from_secs(1));
             Arc::new(
-                LettreMailer::smtp(url.expose_secret(), &settings.mail_from, timeout)?
+                LettreMailer::smtp(url.expose_secret(), &settings.mail.from, timeout)?
                     .with_templates(templates),
             )
         }
         None => {
             let dir = settings.outbox_dir();
             tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
-            Arc::new(LettreMailer::outbox(&dir, &settings.mail_from)?.with_templates(templates))
+            Arc::new(LettreMailer::outbox(&dir, &settings.mail.from)?.with_templates(templates))
         }
     })
 }
@@ -177,10 +177,10 @@ pub async fn build_service_with(
 /// `AUTH_HASH_NICE`, `AUTH_HASH_QUEUE_MAX`).
 fn password_hasher(settings: &Settings) -> Result<Argon2Hasher, StartupError> {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let threads = settings.hash_concurrency.unwrap_or(cores);
-    Ok(Argon2Hasher::with_nice(threads, settings.hash_nice)
+    let threads = settings.hashing.concurrency.unwrap_or(cores);
+    Ok(Argon2Hasher::with_nice(threads, settings.hashing.nice)
         .map_err(|e| StartupError::Hasher(e.to_string()))?
-        .with_queue_limit(settings.hash_queue_max.unwrap_or(threads.saturating_mul(64))))
+        .with_queue_limit(settings.hashing.queue_max.unwrap_or(threads.saturating_mul(64))))
 }
 
 // One area's service, for a command that uses that area only: each builds
@@ -292,20 +292,23 @@ fn security_headers(hsts: bool) -> DefaultHeaders {
 /// The domain's policy from settings.
 fn auth_policy(settings: &Settings) -> AuthPolicy {
     AuthPolicy {
-        access_ttl: TimeDelta::seconds(settings.access_ttl_seconds),
-        refresh_ttl: TimeDelta::seconds(settings.refresh_ttl_seconds),
-        refresh_reuse_grace: TimeDelta::seconds(settings.refresh_reuse_grace_seconds),
-        password: PasswordPolicy::new(settings.password_min_length, settings.password_max_length),
+        access_ttl: settings.tokens.access_ttl,
+        refresh_ttl: settings.tokens.refresh_ttl,
+        refresh_reuse_grace: settings.tokens.refresh_reuse_grace,
+        password: PasswordPolicy::new(
+            settings.accounts.password_min_length,
+            settings.accounts.password_max_length,
+        ),
         codes: CodePolicy {
-            ttl: TimeDelta::seconds(settings.code_ttl_seconds),
-            max_attempts: settings.code_max_attempts,
-            resend_cooldown: TimeDelta::seconds(settings.code_resend_cooldown_seconds),
+            ttl: settings.accounts.code_ttl,
+            max_attempts: settings.accounts.code_max_attempts,
+            resend_cooldown: settings.accounts.code_resend_cooldown,
             signup_window: TimeDelta::minutes(10),
-            signup_requires_code: settings.signup_require_email_code,
+            signup_requires_code: settings.accounts.signup_require_email_code,
         },
         sessions: SessionPolicy {
-            single_session_clients: settings.single_session_contract_names().into_iter().collect(),
-            max_sessions_per_user: settings.max_sessions_per_user,
+            single_session_clients: settings.accounts.single_session_contracts.clone(),
+            max_sessions_per_user: settings.accounts.max_sessions_per_user,
         },
         social: social::policy(settings),
         throttle: throttle_policy(settings),
@@ -315,8 +318,8 @@ fn auth_policy(settings: &Settings) -> AuthPolicy {
 /// The purge of expired rows over `db`, with the retention that follows
 /// from settings (also `auth-server purge`).
 pub fn housekeeper(settings: &Settings, db: &Database) -> Housekeeper {
-    let audit = (settings.audit_retention_days > 0)
-        .then(|| TimeDelta::days(i64::from(settings.audit_retention_days)));
+    let audit = (settings.purge.audit_retention_days > 0)
+        .then(|| TimeDelta::days(i64::from(settings.purge.audit_retention_days)));
     Housekeeper::new(
         Arc::new(DieselHousekeeping::new(db.clone())),
         Arc::new(SystemClock),
@@ -408,15 +411,15 @@ fn metrics_server(
 fn throttle_policy(settings: &Settings) -> ThrottlePolicy {
     let rule = |max_failures| ThrottleRule {
         max_failures,
-        window: TimeDelta::seconds(settings.login_failure_window_seconds),
-        base_lock: TimeDelta::seconds(settings.login_lock_seconds),
-        max_lock: TimeDelta::seconds(settings.login_max_lock_seconds),
+        window: settings.throttle.login_failure_window,
+        base_lock: settings.throttle.login_lock,
+        max_lock: settings.throttle.login_max_lock,
     };
     ThrottlePolicy {
-        enabled: settings.login_throttle_enabled,
-        account: rule(settings.login_max_failures),
-        ip: rule(settings.login_ip_max_failures),
-        ipv6_prefix: settings.client_ipv6_prefix,
+        enabled: settings.throttle.login_enabled,
+        account: rule(settings.throttle.login_max_failures),
+        ip: rule(settings.throttle.login_ip_max_failures),
+        ipv6_prefix: settings.throttle.client_ipv6_prefix,
     }
 }
 
@@ -431,17 +434,17 @@ impl Application {
         settings.validate()?;
         let plan = Arc::new(RoutePlan::build(&settings.contracts)?);
         let db = open_database(&settings).await?;
-        tracing::info!(database = %redact_database_url(&settings.database_url), backend = ?db.backend(), "database ready");
+        tracing::info!(database = %redact_database_url(&settings.database.url), backend = ?db.backend(), "database ready");
         let local = LocalEventBus::new(4096);
         let (events, pg_bus): (Arc<dyn EventBus>, Option<PgEventBus>) =
-            match (settings.event_bus, db.backend()) {
+            match (settings.database.event_bus, db.backend()) {
                 (EventBusKind::Local, _) | (EventBusKind::Auto, Backend::Sqlite) => {
                     (Arc::new(local.clone()), None)
                 }
                 (EventBusKind::Postgres | EventBusKind::Auto, Backend::Postgres) => {
                     let poll = std::time::Duration::from_millis(5);
                     let bus =
-                        PgEventBus::start(db.clone(), settings.database_url.clone(), local.clone(), poll);
+                        PgEventBus::start(db.clone(), settings.database.url.clone(), local.clone(), poll);
                     (Arc::new(bus.clone()), Some(bus))
                 }
                 _ => return Err(StartupError::EventBus("`postgres` needs a PostgreSQL database")),
@@ -450,12 +453,8 @@ impl Application {
         let keys = Arc::new(TokenKeys::load(&settings, &db).await?);
         let auth = build_service_with(&settings, &db, events, &keys).await?;
         let key_refresh = keys.spawn_refresh();
-        let purge = (settings.purge_interval_seconds > 0).then(|| {
-            spawn_purge(
-                housekeeper(&settings, &db),
-                std::time::Duration::from_secs(settings.purge_interval_seconds),
-            )
-        });
+        let purge = (!settings.purge.interval.is_zero())
+            .then(|| spawn_purge(housekeeper(&settings, &db), settings.purge.interval));
         let registry = Arc::new(Registry::default());
         auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
         let chat = Arc::new(auth_ws::ChatPresence::default());
@@ -463,9 +462,9 @@ impl Application {
             auth: auth.clone(),
             registry: registry.clone(),
             config: WsConfig {
-                heartbeat: std::time::Duration::from_secs(settings.ws_heartbeat_seconds),
-                idle_timeout: std::time::Duration::from_secs(settings.ws_idle_timeout_seconds),
-                session_check: std::time::Duration::from_secs(settings.ws_session_check_seconds),
+                heartbeat: settings.sockets.heartbeat,
+                idle_timeout: settings.sockets.idle_timeout,
+                session_check: settings.sockets.session_check,
             },
             chat: chat.clone(),
             clock: Arc::new(SystemClock),
@@ -473,33 +472,33 @@ impl Application {
         let state = web::Data::new(AppState {
             auth,
             db,
-            max_body_bytes: settings.max_body_bytes,
-            import_max_bytes: settings.import_max_bytes,
-            admin_token: settings.admin_token.clone(),
-            oauth_success_redirect: settings.oauth.oauth_success_redirect.clone(),
-            oauth_app_redirect: settings.oauth.oauth_app_redirect.clone(),
-            trusted_proxies: TrustedProxies::new(settings.trusted_proxy_networks()?),
-            metrics_enabled: settings.metrics_enabled,
+            max_body_bytes: settings.http.max_body_bytes,
+            import_max_bytes: settings.http.import_max_bytes,
+            admin_token: settings.http.admin_token.clone(),
+            oauth_success_redirect: settings.oauth.success_redirect.clone(),
+            oauth_app_redirect: settings.oauth.app_redirect.clone(),
+            trusted_proxies: TrustedProxies::new(settings.http.trusted_proxies.clone()),
+            metrics_enabled: settings.metrics.enabled,
             rate_limit: RateLimit::new(
-                settings.rate_limit_enabled,
-                settings.rate_limit_per_minute,
-                settings.client_ipv6_prefix,
+                settings.throttle.rate_limit_enabled,
+                settings.throttle.rate_limit_per_minute,
+                settings.throttle.client_ipv6_prefix,
             )
-            .exempting(settings.rate_limit_exempt_networks()?),
+            .exempting(settings.throttle.rate_limit_exempt.clone()),
             oauth_cookie: crate::state::OAuthCookie::new(
                 &settings.oauth.public_url,
                 &settings.contracts.picsel.prefix,
             ),
         });
-        let bind = settings.bind_addr()?;
+        let bind = settings.http.bind;
         let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
-            addr: settings.bind.clone(),
+            addr: bind.to_string(),
             source,
         })?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
-                addr: settings.bind.clone(),
+                addr: bind.to_string(),
                 source,
             })?
             .port();
@@ -508,17 +507,17 @@ impl Application {
             &plan,
             env!("CARGO_PKG_VERSION"),
         ))));
-        let cors_origins = settings.cors_origins();
+        let cors_origins = settings.http.cors_allowed_origins.clone();
         let token_keys = web::Data::from(keys);
-        if settings.metrics_enabled {
+        if settings.metrics.enabled {
             crate::metrics::handle();
         }
         let metrics_state = web::Data::new(crate::metrics::MetricsState::new(
-            settings.metrics_enabled && settings.metrics_bind.is_none(),
+            settings.metrics.enabled && settings.metrics.bind.is_none(),
             state.db.clone(),
-            std::time::Duration::from_secs(settings.metrics_password_schemes_seconds),
+            settings.metrics.password_schemes,
         ));
-        let metrics_server = match settings.metrics_bind.filter(|_| settings.metrics_enabled) {
+        let metrics_server = match settings.metrics.bind.filter(|_| settings.metrics.enabled) {
             Some(addr) => Some(metrics_server(
                 addr,
                 state.clone(),
@@ -543,14 +542,14 @@ impl Application {
                 .app_data(token_keys.clone())
                 .configure(move |cfg| plan.mount(cfg))
         })
-        .shutdown_timeout(settings.shutdown_timeout_seconds);
-        if let Some(workers) = settings.workers {
+        .shutdown_timeout(settings.http.shutdown_timeout.as_secs());
+        if let Some(workers) = settings.http.workers {
             server = server.workers(workers.max(1));
         }
         let server = server
             .listen(listener)
             .map_err(|source| StartupError::Bind {
-                addr: settings.bind.clone(),
+                addr: bind.to_string(),
                 source,
             })?
             .run();

@@ -65,8 +65,14 @@ async fn import_once(
     let db = TestDatabase::new(backend);
     let dir = std::env::temp_dir().join(format!("import-bench-{}", uuid::Uuid::new_v4()));
     let settings = Settings {
-        database_url: db.url().to_owned(),
-        mail_dir: Some(dir.join("outbox").display().to_string()),
+        database: auth_http::settings::DatabaseSettings {
+            url: db.url().to_owned(),
+            ..auth_http::settings::DatabaseSettings::default()
+        },
+        mail: auth_http::settings::MailSettings {
+            dir: Some(dir.join("outbox").display().to_string()),
+            ..auth_http::settings::MailSettings::default()
+        },
         ..Settings::default()
     };
     let args = auth_http::cli::ImportArgs {

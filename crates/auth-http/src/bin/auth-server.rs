@@ -220,7 +220,7 @@ async fn main() -> std::process::ExitCode {
         };
     }
     if let Command::Healthcheck = command {
-        return match auth_http::cli::healthcheck(&settings.bind) {
+        return match auth_http::cli::healthcheck(&settings.http.bind.to_string()) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("auth-server: {e}");
@@ -254,7 +254,7 @@ async fn main() -> std::process::ExitCode {
     ) {
         None
     } else {
-        telemetry::init(&settings.log_format)
+        telemetry::init(&settings.logging.format)
     };
     for warning in &warnings {
         tracing::warn!("{warning}");

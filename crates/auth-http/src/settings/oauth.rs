@@ -2,18 +2,27 @@
 //! (flattened), so the environment names are exactly `AUTH_PUBLIC_URL`,
 //! `AUTH_OAUTH_SUCCESS_REDIRECT`, `AUTH_OAUTH_GOOGLE_CLIENT_ID`, … (figment
 //! lowercases `AUTH_OAUTH_GOOGLE_CLIENT_ID` to the key
-//! `oauth_google_client_id`).
+//! `oauth_google_client_id`). Each provider is one [`ProviderSettings`],
+//! read from and written to the keys `oauth_{provider}_{field}`.
+
+use std::time::Duration;
 
 use auth_domain::social::Provider;
 use auth_infra::OAuthProviderConfig;
+use chrono::TimeDelta;
+use figment::Figment;
+use figment::providers::Serialized;
+use figment::value::{Dict, Value};
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::SettingsError;
+use super::typed;
 
 /// Social login configuration. A provider is enabled when its client id is
 /// set (and not blank).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct OAuthSettings {
     /// This service's public base URL, as browsers and providers reach it
@@ -24,7 +33,8 @@ pub struct OAuthSettings {
     /// /api/auth/{provider}`, bound by its cookie) sends the browser
     /// instead of answering JSON, with the tokens in the URL fragment
     /// (`AUTH_OAUTH_SUCCESS_REDIRECT`).
-    pub oauth_success_redirect: Option<String>,
+    #[serde(rename = "oauth_success_redirect")]
+    pub success_redirect: Option<String>,
     /// Where a successful callback of a flow started by an application
     /// (`POST /api/auth/{provider}/login`, bound to no browser) sends the
     /// browser, with the tokens and the flow's `state` in the fragment
@@ -33,85 +43,142 @@ pub struct OAuthSettings {
     /// the login JSON. Never the front end's redirect above: a flow not
     /// started in a browser must not be delivered as if it were (login
     /// CSRF).
-    pub oauth_app_redirect: Option<String>,
-    /// Seconds a started flow may take to come back
+    #[serde(rename = "oauth_app_redirect")]
+    pub app_redirect: Option<String>,
+    /// How long a started flow may take to come back
     /// (`AUTH_OAUTH_STATE_TTL_SECONDS`).
-    pub oauth_state_ttl_seconds: i64,
-    /// Seconds one request to a provider may take
+    #[serde(rename = "oauth_state_ttl_seconds", with = "typed::delta_seconds")]
+    pub state_ttl: TimeDelta,
+    /// How long one request to a provider may take
     /// (`AUTH_OAUTH_HTTP_TIMEOUT_SECONDS`).
-    pub oauth_http_timeout_seconds: u64,
-    /// Google OAuth client ID (`AUTH_OAUTH_GOOGLE_CLIENT_ID`).
-    #[serde(deserialize_with = "string_or_number")]
-    pub oauth_google_client_id: Option<String>,
-    /// Google client secret (`AUTH_OAUTH_GOOGLE_CLIENT_SECRET`).
+    #[serde(rename = "oauth_http_timeout_seconds", with = "typed::seconds")]
+    pub http_timeout: Duration,
+    /// Google (`AUTH_OAUTH_GOOGLE_*`).
+    #[serde(skip)]
+    pub google: ProviderSettings,
+    /// Kakao (`AUTH_OAUTH_KAKAO_*`; the client id is the REST API key, the
+    /// secret only if the app enables one).
+    #[serde(skip)]
+    pub kakao: ProviderSettings,
+    /// Naver (`AUTH_OAUTH_NAVER_*`).
+    #[serde(skip)]
+    pub naver: ProviderSettings,
+}
+
+/// One provider's client and endpoints (`oauth_{provider}_client_id`,
+/// `_client_secret`, `_authorize_url`, `_token_url`, `_userinfo_url`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ProviderSettings {
+    /// OAuth client ID (`AUTH_OAUTH_{PROVIDER}_CLIENT_ID`).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub client_id: Option<String>,
+    /// Client secret (`AUTH_OAUTH_{PROVIDER}_CLIENT_SECRET`).
     #[serde(
+        default,
         deserialize_with = "secret_string_or_number",
         serialize_with = "super::strict::redacted"
     )]
-    pub oauth_google_client_secret: Option<SecretString>,
-    /// Google authorization endpoint (`AUTH_OAUTH_GOOGLE_AUTHORIZE_URL`).
-    pub oauth_google_authorize_url: String,
-    /// Google token endpoint (`AUTH_OAUTH_GOOGLE_TOKEN_URL`).
-    pub oauth_google_token_url: String,
-    /// Google user-info endpoint (`AUTH_OAUTH_GOOGLE_USERINFO_URL`).
-    pub oauth_google_userinfo_url: String,
-    /// Kakao REST API key (`AUTH_OAUTH_KAKAO_CLIENT_ID`).
-    #[serde(deserialize_with = "string_or_number")]
-    pub oauth_kakao_client_id: Option<String>,
-    /// Kakao client secret, if the app enables one
-    /// (`AUTH_OAUTH_KAKAO_CLIENT_SECRET`).
-    #[serde(
-        deserialize_with = "secret_string_or_number",
-        serialize_with = "super::strict::redacted"
-    )]
-    pub oauth_kakao_client_secret: Option<SecretString>,
-    /// Kakao authorization endpoint (`AUTH_OAUTH_KAKAO_AUTHORIZE_URL`).
-    pub oauth_kakao_authorize_url: String,
-    /// Kakao token endpoint (`AUTH_OAUTH_KAKAO_TOKEN_URL`).
-    pub oauth_kakao_token_url: String,
-    /// Kakao user-info endpoint (`AUTH_OAUTH_KAKAO_USERINFO_URL`).
-    pub oauth_kakao_userinfo_url: String,
-    /// Naver Client ID (`AUTH_OAUTH_NAVER_CLIENT_ID`).
-    #[serde(deserialize_with = "string_or_number")]
-    pub oauth_naver_client_id: Option<String>,
-    /// Naver Client Secret (`AUTH_OAUTH_NAVER_CLIENT_SECRET`).
-    #[serde(
-        deserialize_with = "secret_string_or_number",
-        serialize_with = "super::strict::redacted"
-    )]
-    pub oauth_naver_client_secret: Option<SecretString>,
-    /// Naver authorization endpoint (`AUTH_OAUTH_NAVER_AUTHORIZE_URL`).
-    pub oauth_naver_authorize_url: String,
-    /// Naver token endpoint (`AUTH_OAUTH_NAVER_TOKEN_URL`).
-    pub oauth_naver_token_url: String,
-    /// Naver user-info endpoint (`AUTH_OAUTH_NAVER_USERINFO_URL`).
-    pub oauth_naver_userinfo_url: String,
+    pub client_secret: Option<SecretString>,
+    /// Authorization endpoint (`AUTH_OAUTH_{PROVIDER}_AUTHORIZE_URL`).
+    pub authorize_url: String,
+    /// Token endpoint (`AUTH_OAUTH_{PROVIDER}_TOKEN_URL`).
+    pub token_url: String,
+    /// User-info endpoint (`AUTH_OAUTH_{PROVIDER}_USERINFO_URL`).
+    pub userinfo_url: String,
+}
+
+impl ProviderSettings {
+    /// `provider`'s public endpoints, no client.
+    pub fn defaults(provider: Provider) -> Self {
+        let (authorize, token, userinfo) = match provider {
+            Provider::Google => (
+                "https://accounts.google.com/o/oauth2/v2/auth",
+                "https://oauth2.googleapis.com/token",
+                "https://openidconnect.googleapis.com/v1/userinfo",
+            ),
+            Provider::Kakao => (
+                "https://kauth.kakao.com/oauth/authorize",
+                "https://kauth.kakao.com/oauth/token",
+                "https://kapi.kakao.com/v2/user/me",
+            ),
+            Provider::Naver => (
+                "https://nid.naver.com/oauth2.0/authorize",
+                "https://nid.naver.com/oauth2.0/token",
+                "https://openapi.naver.com/v1/nid/me",
+            ),
+        };
+        Self {
+            client_id: None,
+            client_secret: None,
+            authorize_url: authorize.into(),
+            token_url: token.into(),
+            userinfo_url: userinfo.into(),
+        }
+    }
+
+    /// `provider`'s settings from the flat keys `oauth_{provider}_*` of
+    /// `keys`, its defaults for the endpoints not set.
+    fn from_keys(keys: &Dict, provider: Provider) -> Result<Self, Box<figment::Error>> {
+        let prefix = format!("oauth_{provider}_");
+        let defaults = Self::defaults(provider);
+        let mut own = Dict::new();
+        for (field, url) in [
+            ("authorize_url", defaults.authorize_url),
+            ("token_url", defaults.token_url),
+            ("userinfo_url", defaults.userinfo_url),
+        ] {
+            own.insert(field.to_owned(), Value::from(url));
+        }
+        for (key, value) in keys {
+            if let Some(field) = key.strip_prefix(&prefix) {
+                own.insert(field.to_owned(), value.clone());
+            }
+        }
+        Figment::from(Serialized::defaults(own))
+            .extract()
+            .map_err(|mut e: figment::Error| {
+                if let Some(field) = e.path.first_mut() {
+                    *field = format!("{prefix}{field}");
+                }
+                Box::new(e)
+            })
+    }
 }
 
 impl Default for OAuthSettings {
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
-            oauth_success_redirect: None,
-            oauth_app_redirect: None,
-            oauth_state_ttl_seconds: 600,
-            oauth_http_timeout_seconds: 10,
-            oauth_google_client_id: None,
-            oauth_google_client_secret: None,
-            oauth_google_authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
-            oauth_google_token_url: "https://oauth2.googleapis.com/token".into(),
-            oauth_google_userinfo_url: "https://openidconnect.googleapis.com/v1/userinfo".into(),
-            oauth_kakao_client_id: None,
-            oauth_kakao_client_secret: None,
-            oauth_kakao_authorize_url: "https://kauth.kakao.com/oauth/authorize".into(),
-            oauth_kakao_token_url: "https://kauth.kakao.com/oauth/token".into(),
-            oauth_kakao_userinfo_url: "https://kapi.kakao.com/v2/user/me".into(),
-            oauth_naver_client_id: None,
-            oauth_naver_client_secret: None,
-            oauth_naver_authorize_url: "https://nid.naver.com/oauth2.0/authorize".into(),
-            oauth_naver_token_url: "https://nid.naver.com/oauth2.0/token".into(),
-            oauth_naver_userinfo_url: "https://openapi.naver.com/v1/nid/me".into(),
+            success_redirect: None,
+            app_redirect: None,
+            state_ttl: TimeDelta::seconds(600),
+            http_timeout: Duration::from_secs(10),
+            google: ProviderSettings::defaults(Provider::Google),
+            kakao: ProviderSettings::defaults(Provider::Kakao),
+            naver: ProviderSettings::defaults(Provider::Naver),
         }
+    }
+}
+
+/// The flat keys, each provider's as `oauth_{provider}_{field}`.
+impl Serialize for OAuthSettings {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("public_url", &self.public_url)?;
+        map.serialize_entry("oauth_success_redirect", &self.success_redirect)?;
+        map.serialize_entry("oauth_app_redirect", &self.app_redirect)?;
+        map.serialize_entry("oauth_state_ttl_seconds", &self.state_ttl.num_seconds())?;
+        map.serialize_entry("oauth_http_timeout_seconds", &self.http_timeout.as_secs())?;
+        for provider in Provider::ALL {
+            let fields =
+                serde_json::to_value(self.provider_settings(provider)).map_err(serde::ser::Error::custom)?;
+            if let serde_json::Value::Object(fields) = fields {
+                for (field, value) in fields {
+                    map.serialize_entry(&format!("oauth_{provider}_{field}"), &value)?;
+                }
+            }
+        }
+        map.end()
     }
 }
 
@@ -150,33 +217,46 @@ fn is_http_url(url: &str) -> bool {
 }
 
 impl OAuthSettings {
+    /// Reads the flow settings and each provider's from `figment`.
+    ///
+    /// # Errors
+    /// figment's, with the flat key.
+    pub(super) fn from_figment(figment: &Figment) -> Result<Self, Box<figment::Error>> {
+        let mut settings: Self = figment.extract()?;
+        let keys: Dict = figment.extract()?;
+        for provider in Provider::ALL {
+            *settings.provider_settings_mut(provider) = ProviderSettings::from_keys(&keys, provider)?;
+        }
+        Ok(settings)
+    }
+
+    /// `provider`'s settings.
+    pub fn provider_settings(&self, provider: Provider) -> &ProviderSettings {
+        match provider {
+            Provider::Google => &self.google,
+            Provider::Kakao => &self.kakao,
+            Provider::Naver => &self.naver,
+        }
+    }
+
+    /// `provider`'s settings, to change.
+    pub fn provider_settings_mut(&mut self, provider: Provider) -> &mut ProviderSettings {
+        match provider {
+            Provider::Google => &mut self.google,
+            Provider::Kakao => &mut self.kakao,
+            Provider::Naver => &mut self.naver,
+        }
+    }
+
     /// Points every endpoint of every provider at `base` (for a local fake
     /// provider): `{base}/{provider}/authorize`, `/token`, `/userinfo`.
     pub fn point_all_providers_at(&mut self, base: &str) {
         let base = base.trim_end_matches('/');
-        for (authorize, token, userinfo, name) in [
-            (
-                &mut self.oauth_google_authorize_url,
-                &mut self.oauth_google_token_url,
-                &mut self.oauth_google_userinfo_url,
-                "google",
-            ),
-            (
-                &mut self.oauth_kakao_authorize_url,
-                &mut self.oauth_kakao_token_url,
-                &mut self.oauth_kakao_userinfo_url,
-                "kakao",
-            ),
-            (
-                &mut self.oauth_naver_authorize_url,
-                &mut self.oauth_naver_token_url,
-                &mut self.oauth_naver_userinfo_url,
-                "naver",
-            ),
-        ] {
-            *authorize = format!("{base}/{name}/authorize");
-            *token = format!("{base}/{name}/token");
-            *userinfo = format!("{base}/{name}/userinfo");
+        for provider in Provider::ALL {
+            let p = self.provider_settings_mut(provider);
+            p.authorize_url = format!("{base}/{provider}/authorize");
+            p.token_url = format!("{base}/{provider}/token");
+            p.userinfo_url = format!("{base}/{provider}/userinfo");
         }
     }
 
@@ -191,36 +271,18 @@ impl OAuthSettings {
 
     /// `provider`'s configuration, or `None` when it has no client id.
     pub fn provider(&self, provider: Provider, picsel_prefix: &str) -> Option<OAuthProviderConfig> {
-        let (id, secret, authorize, token, userinfo) = match provider {
-            Provider::Google => (
-                &self.oauth_google_client_id,
-                &self.oauth_google_client_secret,
-                &self.oauth_google_authorize_url,
-                &self.oauth_google_token_url,
-                &self.oauth_google_userinfo_url,
-            ),
-            Provider::Kakao => (
-                &self.oauth_kakao_client_id,
-                &self.oauth_kakao_client_secret,
-                &self.oauth_kakao_authorize_url,
-                &self.oauth_kakao_token_url,
-                &self.oauth_kakao_userinfo_url,
-            ),
-            Provider::Naver => (
-                &self.oauth_naver_client_id,
-                &self.oauth_naver_client_secret,
-                &self.oauth_naver_authorize_url,
-                &self.oauth_naver_token_url,
-                &self.oauth_naver_userinfo_url,
-            ),
-        };
-        let id = id.as_deref().map(str::trim).filter(|id| !id.is_empty())?;
+        let p = self.provider_settings(provider);
+        let id = p
+            .client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())?;
         Some(OAuthProviderConfig {
             client_id: id.to_owned(),
-            client_secret: secret.clone(),
-            authorize_url: authorize.trim().to_owned(),
-            token_url: token.trim().to_owned(),
-            userinfo_url: userinfo.trim().to_owned(),
+            client_secret: p.client_secret.clone(),
+            authorize_url: p.authorize_url.trim().to_owned(),
+            token_url: p.token_url.trim().to_owned(),
+            userinfo_url: p.userinfo_url.trim().to_owned(),
             redirect_url: self.redirect_url(provider, picsel_prefix),
         })
     }
@@ -237,14 +299,14 @@ impl OAuthSettings {
                 self.public_url
             ));
         }
-        if let Some(url) = &self.oauth_success_redirect
+        if let Some(url) = &self.success_redirect
             && (!is_http_url(url) || url.contains('#'))
         {
             return bad(format!(
                 "oauth_success_redirect must be an absolute http(s) URL without a fragment, not {url:?}"
             ));
         }
-        if let Some(url) = &self.oauth_app_redirect
+        if let Some(url) = &self.app_redirect
             && !is_app_redirect(url)
         {
             return bad(format!(
@@ -252,7 +314,7 @@ impl OAuthSettings {
                  without a fragment, not {url:?}"
             ));
         }
-        if self.oauth_state_ttl_seconds <= 0 || self.oauth_http_timeout_seconds == 0 {
+        if self.state_ttl <= TimeDelta::zero() || self.http_timeout.is_zero() {
             return bad("oauth_state_ttl_seconds and oauth_http_timeout_seconds must be positive".into());
         }
         for provider in Provider::ALL {
@@ -323,17 +385,17 @@ mod tests {
             jail.set_env("AUTH_OAUTH_NAVER_CLIENT_SECRET", "\"0042\"");
             jail.set_env("AUTH_OAUTH_NAVER_TOKEN_URL", "http://127.0.0.1:9/naver/token");
             jail.set_env("AUTH_OAUTH_STATE_TTL_SECONDS", "30");
-            let s: super::super::Settings = Figment::new()
-                .merge(Env::prefixed("AUTH_").split("__"))
-                .extract()
-                .unwrap();
+            let s = super::super::Settings::from_figment(
+                &Figment::new().merge(Env::prefixed("AUTH_").split("__")),
+            )
+            .unwrap();
             let o = &s.oauth;
             assert_eq!(o.public_url, "https://auth.example.com");
             assert_eq!(
-                o.oauth_success_redirect.as_deref(),
+                o.success_redirect.as_deref(),
                 Some("https://app.example.com/done")
             );
-            assert_eq!(o.oauth_state_ttl_seconds, 30);
+            assert_eq!(o.state_ttl.num_seconds(), 30);
             let g = o.provider(Provider::Google, "/picsel/").unwrap();
             assert_eq!(g.client_id, "123-abc.apps.googleusercontent.com");
             assert_eq!(
@@ -344,13 +406,14 @@ mod tests {
             // An all-digit key is still a string.
             assert_eq!(o.provider(Provider::Kakao, "").unwrap().client_id, "123456789");
             assert_eq!(
-                o.oauth_naver_client_secret
+                o.naver
+                    .client_secret
                     .as_ref()
                     .map(|s| s.expose_secret().to_owned()),
                 Some("0042".to_owned())
             );
             assert!(o.provider(Provider::Naver, "").is_none());
-            assert_eq!(o.oauth_naver_token_url, "http://127.0.0.1:9/naver/token");
+            assert_eq!(o.naver.token_url, "http://127.0.0.1:9/naver/token");
             // Secrets never print.
             assert!(!format!("{s:?}").contains("g-secret"));
             o.validate().unwrap();
@@ -359,20 +422,35 @@ mod tests {
     }
 
     #[test]
+    // `Jail`'s closure returns figment's own (large) error type.
+    #[allow(clippy::result_large_err)]
+    fn a_bad_provider_value_names_its_flat_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AUTH_OAUTH_GOOGLE_TOKEN_URL", "5");
+            let err = super::super::Settings::from_figment(
+                &Figment::new().merge(Env::prefixed("AUTH_").split("__")),
+            )
+            .unwrap_err();
+            assert_eq!(err.path, ["oauth_google_token_url"]);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn validation() {
         let mut o = OAuthSettings::default();
         o.validate().unwrap();
-        o.oauth_google_client_id = Some("  ".into());
+        o.google.client_id = Some("  ".into());
         assert!(o.provider(Provider::Google, "").is_none());
-        o.oauth_google_client_id = Some("id".into());
-        o.oauth_google_token_url = "oauth2.googleapis.com/token".into();
+        o.google.client_id = Some("id".into());
+        o.google.token_url = "oauth2.googleapis.com/token".into();
         assert!(o.validate().is_err());
         let mut o = OAuthSettings {
-            oauth_success_redirect: Some("https://app.example.com/#x".into()),
+            success_redirect: Some("https://app.example.com/#x".into()),
             ..OAuthSettings::default()
         };
         assert!(o.validate().is_err());
-        o.oauth_success_redirect = None;
+        o.success_redirect = None;
         o.public_url = "auth.example.com".into();
         assert!(o.validate().is_err());
         let mut o = OAuthSettings::default();
@@ -381,7 +459,7 @@ mod tests {
             "com.example.app:/oauth",
             "myapp://oauth/done",
         ] {
-            o.oauth_app_redirect = Some(good.into());
+            o.app_redirect = Some(good.into());
             o.validate().unwrap_or_else(|e| panic!("{good}: {e}"));
         }
         for bad in [
@@ -393,7 +471,7 @@ mod tests {
             "1app://x",
             "my app://x",
         ] {
-            o.oauth_app_redirect = Some(bad.into());
+            o.app_redirect = Some(bad.into());
             assert!(o.validate().is_err(), "{bad}");
         }
     }

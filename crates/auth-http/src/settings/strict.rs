@@ -185,7 +185,7 @@ pub fn load(env: &[(String, String)]) -> Result<(Settings, Vec<String>), Setting
     for (key, value) in from_files {
         figment = figment.merge(Serialized::default(&key, value));
     }
-    let settings: Settings = figment.extract().map_err(|e| SettingsError(describe_errors(e)))?;
+    let settings = Settings::from_figment(&figment).map_err(|e| SettingsError(describe_errors(*e)))?;
     settings.validate()?;
     Ok((settings, warnings))
 }
@@ -342,7 +342,13 @@ mod tests {
             ("AUTH_TEST_POSTGRES_URL", "postgres://x"),
         ]))
         .unwrap();
-        assert_eq!((s.access_ttl_seconds, s.refresh_ttl_seconds), (60, 120));
+        assert_eq!(
+            (
+                s.tokens.access_ttl.num_seconds(),
+                s.tokens.refresh_ttl.num_seconds()
+            ),
+            (60, 120)
+        );
         assert_eq!(s.contracts.picsel.prefix, "/p");
         assert!(!s.contracts.chat.enabled);
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -365,7 +371,7 @@ mod tests {
         let token = "0123456789abcdef0123456789abcdef-admin";
         let path = temp("admin", &format!("{token}\n"));
         let (s, _) = load(&env(&[("AUTH_ADMIN_TOKEN_FILE", path.to_str().unwrap())])).unwrap();
-        assert_eq!(s.admin_token.as_ref().unwrap().expose_secret(), token);
+        assert_eq!(s.http.admin_token.as_ref().unwrap().expose_secret(), token);
         let err = error(&[
             ("AUTH_ADMIN_TOKEN_FILE", path.to_str().unwrap()),
             ("AUTH_ADMIN_TOKEN", token),
@@ -378,8 +384,14 @@ mod tests {
     #[test]
     fn the_description_redacts_secrets() {
         let s = Settings {
-            admin_token: Some("0123456789abcdef0123456789abcdef".into()),
-            database_url: "postgres://auth:hunter2@db/auth".into(),
+            http: super::super::HttpSettings {
+                admin_token: Some("0123456789abcdef0123456789abcdef".into()),
+                ..super::super::HttpSettings::default()
+            },
+            database: super::super::DatabaseSettings {
+                url: "postgres://auth:hunter2@db/auth".into(),
+                ..super::super::DatabaseSettings::default()
+            },
             ..Settings::default()
         };
         let text = describe(&s);
@@ -388,6 +400,6 @@ mod tests {
             !text.contains("0123456789abcdef") && !text.contains("hunter2"),
             "{text}"
         );
-        assert!(is_set(&s.admin_token));
+        assert!(is_set(&s.http.admin_token));
     }
 }

@@ -3,20 +3,18 @@
 //! mistake stops the start (and fails `auth-server config check`) with the
 //! key and what would be valid, never later at first use.
 //!
-//! Enums are serde enums. Fields that the code and the test suite build as
-//! text (`bind`, `trusted_proxies`, `cors_allowed_origins`,
-//! `single_session_contracts`) stay `String`s in [`super::Settings`] but
-//! are parsed by a checking deserializer here and read through typed
-//! accessors ([`super::Settings::bind_addr`],
-//! [`super::Settings::trusted_proxy_networks`]); [`super::Settings::validate`]
-//! applies the same checks to settings built in code.
+//! Enums are serde enums. Addresses, CIDR lists, origins, contract names
+//! and durations are parsed here once, when the configuration is read,
+//! into their types ([`SocketAddr`], [`IpNet`] lists, `Vec<String>`,
+//! [`std::time::Duration`], [`chrono::TimeDelta`]), and written back as
+//! the text they are read from (for `auth-server config check`).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
 use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// `log_format` (`AUTH_LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -172,66 +170,100 @@ pub fn quoted(names: &[&str]) -> String {
     }
 }
 
-/// A string checked by `check` while it is deserialized; anything but a
+/// A string parsed by `parse` while it is deserialized; anything but a
 /// string is refused with `form` as what was expected.
-struct Checked {
+struct Parsed<T> {
     form: &'static str,
-    check: fn(&str) -> Result<(), String>,
+    parse: fn(&str) -> Result<T, String>,
 }
 
-impl Visitor<'_> for Checked {
-    type Value = String;
+impl<T> Visitor<'_> for Parsed<T> {
+    type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.form)
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        (self.check)(v).map_err(E::custom)?;
-        Ok(v.to_owned())
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.parse)(v).map_err(E::custom)
     }
 }
 
-fn checked<'de, D: Deserializer<'de>>(
+fn parsed<'de, D: Deserializer<'de>, T>(
     d: D,
     form: &'static str,
-    check: fn(&str) -> Result<(), String>,
-) -> Result<String, D::Error> {
-    d.deserialize_str(Checked { form, check })
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    d.deserialize_str(Parsed { form, parse })
 }
 
-/// `bind`: a listen address, kept as text.
+/// `bind`: a listen address.
 ///
 /// # Errors
 /// The deserializer's, or what would be valid.
-pub fn de_socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    checked(d, SOCKET_ADDR_FORM, |raw| socket_addr(raw).map(drop))
+pub fn de_socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    parsed(d, SOCKET_ADDR_FORM, socket_addr)
 }
 
-/// `trusted_proxies`: a CIDR list, kept as text.
+/// `trusted_proxies`, `rate_limit_exempt`: a CIDR list.
 ///
 /// # Errors
 /// The deserializer's, or what would be valid.
-pub fn de_cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    checked(d, CIDR_LIST_FORM, |raw| cidr_list(raw).map(drop))
+pub fn de_cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    parsed(d, CIDR_LIST_FORM, cidr_list)
 }
 
-/// `cors_allowed_origins`: an origin list, kept as text.
+/// `cors_allowed_origins`: an origin list.
 ///
 /// # Errors
 /// The deserializer's, or what would be valid.
-pub fn de_origins<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    checked(d, ORIGINS_FORM, |raw| origins(raw).map(drop))
+pub fn de_origins<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    parsed(d, ORIGINS_FORM, origins)
 }
 
-/// `single_session_contracts`: contract names, kept as text.
+/// `single_session_contracts`: contract names.
 ///
 /// # Errors
 /// The deserializer's, or what would be valid.
-pub fn de_contract_names<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    checked(d, "a comma-separated list of contract names", |raw| {
-        contract_names(raw).map(drop)
-    })
+pub fn de_contract_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    parsed(d, "a comma-separated list of contract names", contract_names)
+}
+
+/// Serializes a list as the comma-separated text it is read from
+/// (`a, b`; `""` for none).
+///
+/// # Errors
+/// The serializer's.
+pub fn ser_list<S: Serializer, T: fmt::Display>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
+    let text: Vec<String> = items.iter().map(ToString::to_string).collect();
+    s.serialize_str(&text.join(", "))
+}
+
+/// Serializes a CIDR list as the text it is read from: a network of one
+/// host as the bare address (`192.168.1.1`, `::1`), others as CIDR.
+///
+/// # Errors
+/// The serializer's.
+pub fn ser_cidr_list<S: Serializer>(nets: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+    let text: Vec<String> = nets
+        .iter()
+        .map(|net| {
+            if net.prefix_len() == net.max_prefix_len() {
+                net.addr().to_string()
+            } else {
+                net.to_string()
+            }
+        })
+        .collect();
+    s.serialize_str(&text.join(", "))
+}
+
+/// Serializes an address as text.
+///
+/// # Errors
+/// The serializer's.
+pub fn ser_socket_addr<S: Serializer>(addr: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(addr)
 }
 
 /// `metrics_bind`: blank (or unset) for none, else a listen address.
@@ -253,13 +285,66 @@ pub fn de_optional_socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<Option
 ///
 /// # Errors
 /// The serializer's.
-pub fn ser_optional_socket_addr<S: serde::Serializer>(
-    addr: &Option<SocketAddr>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+pub fn ser_optional_socket_addr<S: Serializer>(addr: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
     match addr {
         Some(addr) => s.collect_str(addr),
         None => s.serialize_str(""),
+    }
+}
+
+/// A `*_seconds` setting read as a [`Duration`] (a non-negative integer
+/// of seconds, written back as one).
+pub mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Reads a count of seconds.
+    ///
+    /// # Errors
+    /// The deserializer's (`expected u64`).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+
+    /// Writes the whole seconds.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(value.as_secs())
+    }
+}
+
+/// A signed `*_seconds` setting read as a [`chrono::TimeDelta`] (an integer
+/// of seconds, written back as one); its range is checked by the
+/// section's `validate`, so a negative value is read, then refused by
+/// name.
+pub mod delta_seconds {
+    use chrono::TimeDelta;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    /// Reads a count of seconds.
+    ///
+    /// # Errors
+    /// The deserializer's (`expected i64`), or a count beyond what a
+    /// duration holds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TimeDelta, D::Error> {
+        let value = i64::deserialize(d)?;
+        TimeDelta::try_seconds(value).ok_or_else(|| {
+            de::Error::custom(format!(
+                "must be a number of seconds of at most {} (ten years), got {value}",
+                super::super::MAX_SECONDS
+            ))
+        })
+    }
+
+    /// Writes the whole seconds.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(value: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(value.num_seconds())
     }
 }
 

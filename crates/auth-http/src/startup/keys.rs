@@ -66,8 +66,8 @@ impl TokenKeys {
     /// # Errors
     /// [`StartupError`] when the settings or the stored keys are unusable.
     pub async fn load(settings: &Settings, db: &Database) -> Result<Self, StartupError> {
-        let alg = settings.jwt_signing_algorithm()?;
-        let refresh_secret: Vec<u8> = match &settings.jwt_secret {
+        let alg = settings.tokens.signing_algorithm()?;
+        let refresh_secret: Vec<u8> = match &settings.tokens.secret {
             Some(secret) => {
                 tracing::info!("HS256 secret: AUTH_JWT_SECRET");
                 secret.expose_secret().as_bytes().to_vec()
@@ -86,17 +86,17 @@ impl TokenKeys {
         let audience = settings.jwt_audience();
         // A superseded key verifies for as long as its last token can live,
         // plus a minute of clock skew between instances.
-        let retire_after = TimeDelta::seconds(settings.access_ttl_seconds) + TimeDelta::minutes(1);
-        let prepublish = TimeDelta::seconds(settings.jwt_key_prepublish_seconds);
+        let retire_after = settings.tokens.access_ttl + TimeDelta::minutes(1);
+        let prepublish = settings.tokens.key_prepublish;
         let now = Utc::now();
-        let kek = settings.key_encryption_key.as_ref().map(Kek::new);
+        let kek = settings.tokens.key_encryption_key.as_ref().map(Kek::new);
         let (source, ring, store) = if !alg.is_asymmetric() {
             tracing::warn!(
                 "access tokens are HS256 (legacy): services verify them with the shared secret; nothing is published"
             );
             let key = SigningKey::hs256(&refresh_secret, now);
             (KeySource::Secret, KeyRing::new(vec![key], retire_after), None)
-        } else if let Some(pem) = &settings.jwt_signing_key {
+        } else if let Some(pem) = &settings.tokens.signing_key {
             let key = SigningKey::from_pem(alg, pem.expose_secret(), 1, now, now)
                 .map_err(|e| StartupError::Keys(format!("AUTH_JWT_SIGNING_KEY: {e}")))?;
             tracing::info!(kid = key.kid(), %alg, "signing key: AUTH_JWT_SIGNING_KEY");
@@ -122,7 +122,7 @@ impl TokenKeys {
             } else {
                 KeyRing::new(keys, retire_after)
             };
-            if settings.key_encryption_key.is_none() {
+            if settings.tokens.key_encryption_key.is_none() {
                 tracing::warn!(
                     "AUTH_KEY_ENCRYPTION_KEY is not set: private signing keys are stored in clear in the database"
                 );
@@ -146,7 +146,10 @@ impl TokenKeys {
             issuer,
             retire_after,
             prepublish,
-            refresh_every: Duration::from_secs(settings.jwt_key_refresh_seconds.clamp(1, 5)),
+            refresh_every: settings
+                .tokens
+                .key_refresh
+                .clamp(Duration::from_secs(1), Duration::from_secs(5)),
             store,
         })
     }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use auth_domain::service::SocialPorts;
 use auth_domain::social::{Provider, SocialPolicy};
 use auth_infra::{Database, DieselLoginStateStore, DieselSocialIdentityStore, OAuth2Providers};
-use chrono::TimeDelta;
 
 use super::StartupError;
 use crate::settings::Settings;
@@ -24,7 +23,7 @@ pub(super) fn ports(settings: &Settings, db: &Database) -> Result<SocialPorts, S
     for (provider, config) in &configs {
         tracing::info!(%provider, redirect_uri = %config.redirect_url, "social login enabled");
     }
-    let timeout = Duration::from_secs(settings.oauth.oauth_http_timeout_seconds.max(1));
+    let timeout = settings.oauth.http_timeout.max(Duration::from_secs(1));
     Ok(SocialPorts {
         provider: Arc::new(OAuth2Providers::new(configs, timeout)?),
         identities: Arc::new(DieselSocialIdentityStore::new(db.clone())),
@@ -35,6 +34,6 @@ pub(super) fn ports(settings: &Settings, db: &Database) -> Result<SocialPorts, S
 /// The social-login rules from settings.
 pub(super) fn policy(settings: &Settings) -> SocialPolicy {
     SocialPolicy {
-        state_ttl: TimeDelta::seconds(settings.oauth.oauth_state_ttl_seconds),
+        state_ttl: settings.oauth.state_ttl,
     }
 }
