@@ -1,14 +1,32 @@
 //! Administrative commands of `auth-server` besides serving.
+//!
+//! The commands that do what an admin route does print that route's
+//! answer: the same view of [`crate::admin::views`], built from the same
+//! use case's result.
 
 use std::sync::Arc;
 
 use auth_domain::service::CreateAppError;
 use auth_infra::LocalEventBus;
+use serde::Serialize;
+
+use crate::admin::import::ndjson::{MAX_LINE_BYTES, NdjsonImport};
+use crate::admin::views::{
+    APP_DELETED, AccountChangeResponse, AppListResponse, CliImportReport, CreatedAppResponse,
+    DEFAULT_USER_PAGE, ImportReportView, KeysSummary, Message, RejectView, RevokedResponse, UserListResponse,
+    UserResponse, decode_cursor,
+};
 
 use crate::settings::Settings;
 use crate::startup::{
     StartupError, apps_service, import_service, open_database, session_admin_service, user_admin_service,
 };
+
+/// What a command prints: `view` as a JSON document (its keys in
+/// alphabetical order, like the admin routes' answers).
+fn output<T: Serialize>(view: &T) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or(serde_json::Value::Null)
+}
 
 /// Why `auth-server apps create` or `auth-server purge` failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +58,7 @@ pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::V
     let apps = apps_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
     // As before the explicit caller: `apps create` records no user agent.
     match apps.create_app(name, &auth_domain::Caller::new("cli")).await {
-        Ok(created) => Ok(crate::internal::app_json(&created)),
+        Ok(created) => Ok(output(&CreatedAppResponse::from(&created))),
         Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
         Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
     }
@@ -186,7 +204,7 @@ impl Progress {
 }
 
 /// `auth-server users import FILE|-`: imports newline-delimited JSON
-/// accounts (see [`crate::import`]) into the configured database in
+/// accounts (see [`crate::admin::import::ndjson`]) into the configured database in
 /// batched transactions, writes refused lines to the rejects file, and
 /// returns the report (`POST /internal/users/import`'s answer, with the
 /// first 20 rejects and `rejectsFile`).
@@ -231,20 +249,20 @@ pub async fn import_users(
         dry_run: args.dry_run,
         spring_pbkdf2,
     };
-    let mut import = crate::import::NdjsonImport::new(options, args.batch, crate::import::MAX_LINE_BYTES);
-    let mut shown: Vec<crate::import::RejectView> = Vec::new();
-    let mut write_rejects = |import: &mut crate::import::NdjsonImport,
-                             shown: &mut Vec<crate::import::RejectView>|
-     -> Result<(), UsersCommandError> {
-        for r in import.take_rejects() {
-            let line = serde_json::json!({"line": r.line, "reason": r.reason});
-            writeln!(rejects_file, "{line}").map_err(|e| UsersCommandError::Io(e.to_string()))?;
-            if shown.len() < 20 {
-                shown.push(r.into());
+    let mut import = NdjsonImport::new(options, args.batch, MAX_LINE_BYTES);
+    let mut shown: Vec<RejectView> = Vec::new();
+    let mut write_rejects =
+        |import: &mut NdjsonImport, shown: &mut Vec<RejectView>| -> Result<(), UsersCommandError> {
+            for r in import.take_rejects() {
+                let reject = RejectView::from(r);
+                writeln!(rejects_file, "{}", output(&reject))
+                    .map_err(|e| UsersCommandError::Io(e.to_string()))?;
+                if shown.len() < 20 {
+                    shown.push(reject);
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let now = std::time::Instant::now();
     let mut progress = Progress {
         enabled: args.progress,
@@ -283,16 +301,11 @@ pub async fn import_users(
     if progress.enabled {
         eprintln!();
     }
-    let mut report = serde_json::to_value(crate::import::ImportReportView::new(import.report(), shown))
-        .unwrap_or(serde_json::Value::Null);
-    if let Some(o) = report.as_object_mut() {
-        o.insert("rejectsFile".into(), rejects_path.display().to_string().into());
-        o.insert(
-            "seconds".into(),
-            serde_json::json!((now.elapsed().as_secs_f64() * 1000.0).round() / 1000.0),
-        );
-    }
-    Ok(report)
+    Ok(output(&CliImportReport {
+        report: ImportReportView::new(import.report(), shown),
+        rejects_file: rejects_path.display().to_string(),
+        seconds: (now.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    }))
 }
 
 /// `auth-server users show ID`: the same JSON as `GET /internal/users/{id}`.
@@ -310,7 +323,7 @@ pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Valu
         .await
         .map_err(UsersCommandError::Internal)?
         .ok_or(UsersCommandError::UnknownUser(id))?;
-    Ok(crate::internal::user_json(&view))
+    Ok(output(&UserResponse::from(&view)))
 }
 
 /// Why an admin command (`users list|disable|enable|revoke-sessions`,
@@ -428,7 +441,7 @@ pub async fn users_list(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<serde_json::Value, AdminCommandError> {
-    let limit = limit.unwrap_or(crate::admin::DEFAULT_USER_PAGE);
+    let limit = limit.unwrap_or(DEFAULT_USER_PAGE);
     if !(1..=auth_domain::service::MAX_USER_PAGE).contains(&limit) {
         return Err(AdminCommandError::Invalid(format!(
             "--limit must be 1 to {}",
@@ -437,7 +450,7 @@ pub async fn users_list(
     }
     let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
-        Some(raw) => Some(crate::admin::decode_cursor(raw).ok_or_else(|| {
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
             AdminCommandError::Invalid(format!("--cursor {raw:?} is not a cursor this service gave"))
         })?),
     };
@@ -445,7 +458,7 @@ pub async fn users_list(
         .await?
         .search_users(query, after, limit)
         .await?;
-    Ok(crate::admin::users_page_json(&page))
+    Ok(output(&UserListResponse::from(&page)))
 }
 
 /// `auth-server users disable ID`: the same JSON as `POST
@@ -459,7 +472,7 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
         .await?
         .disable_user(id, &cli_caller())
         .await?;
-    Ok(crate::admin::account_change_json(&change))
+    Ok(output(&AccountChangeResponse::from(&change)))
 }
 
 /// `auth-server users enable ID`: the same JSON as `POST
@@ -470,7 +483,7 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
 pub async fn user_enable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
     let change = user_admin(settings).await?.enable_user(id, &cli_caller()).await?;
-    Ok(crate::admin::account_change_json(&change))
+    Ok(output(&AccountChangeResponse::from(&change)))
 }
 
 /// `auth-server users revoke-sessions ID`: the same JSON as `DELETE
@@ -487,7 +500,7 @@ pub async fn user_revoke_sessions(
         .await?
         .revoke_user_sessions(id, &cli_caller())
         .await?;
-    Ok(crate::admin::revoked_json(revoked))
+    Ok(output(&RevokedResponse::new(revoked)))
 }
 
 /// `auth-server sessions revoke SID`: the same JSON as `DELETE
@@ -503,7 +516,7 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
         .await?
         .revoke_session(sid, &cli_caller())
         .await?;
-    Ok(crate::admin::revoked_json(usize::from(revoked)))
+    Ok(output(&RevokedResponse::new(usize::from(revoked))))
 }
 
 /// `auth-server apps list`: the same JSON as `GET /internal/apps`.
@@ -512,7 +525,7 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
 /// [`AdminCommandError`].
 pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCommandError> {
     let apps = apps_admin(settings).await?.list_apps().await?;
-    Ok(crate::admin::apps_json(&apps))
+    Ok(output(&AppListResponse::from(apps.as_slice())))
 }
 
 /// `auth-server apps delete APP_ID`: the same JSON as `DELETE
@@ -523,7 +536,7 @@ pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCo
 pub async fn app_delete(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
     apps_admin(settings).await?.delete_app(&id, &cli_caller()).await?;
-    Ok(crate::admin::app_deleted_json())
+    Ok(output(&Message::done(APP_DELETED)))
 }
 
 /// `auth-server apps rotate-secret APP_ID`: the same JSON as `POST
@@ -540,7 +553,7 @@ pub async fn app_rotate_secret(
         .await?
         .rotate_app_secret(&id, &cli_caller())
         .await?;
-    Ok(crate::internal::app_json(&created))
+    Ok(output(&CreatedAppResponse::from(&created)))
 }
 
 /// `auth-server send-test-email TO`: sends one message through the
@@ -608,19 +621,7 @@ pub enum KeysCommandError {
 pub async fn keys_list(settings: &Settings) -> Result<serde_json::Value, KeysCommandError> {
     let db = open_database(settings).await?;
     let keys = crate::startup::TokenKeys::load(settings, &db).await?;
-    Ok(keys_summary(&keys))
-}
-
-fn keys_summary(keys: &crate::startup::TokenKeys) -> serde_json::Value {
-    serde_json::json!({
-        "source": match keys.source {
-            crate::startup::KeySource::Database => "database",
-            crate::startup::KeySource::Pem => "AUTH_JWT_SIGNING_KEY",
-            crate::startup::KeySource::Secret => "AUTH_JWT_SECRET (HS256)",
-        },
-        "algorithm": keys.alg.as_str(),
-        "keys": crate::oidc::keys_json(keys),
-    })
+    Ok(output(&KeysSummary::new(&keys)))
 }
 
 /// `auth-server keys rotate [--activate-now]`: adds a signing key (see
@@ -636,15 +637,11 @@ pub async fn keys_rotate(
     let db = open_database(settings).await?;
     let keys = crate::startup::TokenKeys::load(settings, &db).await?;
     let rotated = keys.rotate(activate_now).await?;
-    let mut out = keys_summary(&keys);
-    if let Some(o) = out.as_object_mut() {
-        o.insert("kid".into(), rotated.kid.into());
-        o.insert(
-            "activatesAt".into(),
-            crate::contracts::iso_millis(rotated.activates_at).into(),
-        );
-    }
-    Ok(out)
+    Ok(output(&KeysSummary {
+        kid: Some(rotated.kid),
+        activates_at: Some(crate::contracts::iso_millis(rotated.activates_at)),
+        ..KeysSummary::new(&keys)
+    }))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::contracts::envelope::{
     required, response_error,
 };
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -666,6 +666,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.sign_up",
             to: || web::post().to(sign_up),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -685,6 +686,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.sign_in",
             to: || web::post().to(sign_in),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -718,6 +720,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.withdrawal",
             to: || web::post().to(withdrawal),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -742,6 +745,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.check_auth_id",
             to: || web::get().to(check_auth_id),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     Op::new(
@@ -770,6 +774,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.check_email",
             to: || web::get().to(check_email),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     Op::new(
@@ -798,6 +803,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.send_code",
             to: || web::post().to(send_code),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -818,6 +824,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.check_code",
             to: || web::get().to(check_code),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -840,6 +847,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.reset_password",
             to: || web::post().to(reset_password),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new(

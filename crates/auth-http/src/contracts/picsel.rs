@@ -20,7 +20,7 @@ use crate::contracts::envelope::{
 };
 use crate::contracts::iso_millis;
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -492,6 +492,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.login",
             to: || web::post().to(login),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.login", "일반 로그인 (email)")
@@ -544,6 +545,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.refresh",
             to: || web::post().to(refresh),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.refresh", "토큰 재발급")
@@ -578,6 +580,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.logout",
             to: || web::post().to(logout),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.logout", "로그아웃 (refresh token)")
