@@ -32,7 +32,7 @@ pub struct Probe {
 /// The probes' routes.
 pub fn routes() -> Vec<crate::routes::Route> {
     use crate::openapi::Op;
-    use crate::routes::{Method, Route};
+    use crate::routes::{Access, Method, Route};
     vec![
         Route {
             method: Method::Get,
@@ -40,6 +40,7 @@ pub fn routes() -> Vec<crate::routes::Route> {
             id: "service.healthz",
             to: || web::get().to(healthz),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new("service", "service.healthz", "Liveness: the process is up").reply::<Probe>(
                     200,
@@ -54,6 +55,7 @@ pub fn routes() -> Vec<crate::routes::Route> {
             id: "service.readyz",
             to: || web::get().to(readyz),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new("service", "service.readyz", "Readiness: the database answers")
                     .reply::<Probe>(200, "Ready.", json!({"status": "ready"}))

@@ -4,7 +4,8 @@
 //! requests, calls one use case of [`auth_domain::AuthService`], and renders
 //! its own envelope. [`routes`] mounts the enabled contracts, resolves the
 //! one known path collision (`picsel`/`standard` login and logout) and
-//! refuses any other. [`startup::Application`] wires the adapters from
+//! refuses any other. The internal admin API lives in [`admin`], one
+//! module per resource. [`startup::Application`] wires the adapters from
 //! [`settings::Settings`] and binds the listener.
 
 pub mod admin;
@@ -13,8 +14,6 @@ pub mod cli;
 pub mod client_ip;
 pub mod contracts;
 pub mod health;
-pub mod import;
-pub mod internal;
 pub mod me;
 pub mod metrics;
 pub mod oidc;

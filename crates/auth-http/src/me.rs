@@ -104,6 +104,7 @@ pub fn route() -> crate::routes::Route {
         id: "service.me",
         to: || web::get().to(me),
         rate_limit: None,
+        access: crate::routes::Access::Public,
         doc: || {
             crate::openapi::Op::new("service", "service.me", "Who holds this access token")
                 .describe(

@@ -374,6 +374,7 @@ pub fn route() -> crate::routes::Route {
         id: "service.metrics",
         to: || web::get().to(scrape),
         rate_limit: None,
+        access: crate::routes::Access::Public,
         doc: || {
             crate::openapi::Op::new("service", "service.metrics", "Prometheus metrics")
                 .describe("The Prometheus text exposition; 404 when `AUTH_METRICS_ENABLED=false`, or when `AUTH_METRICS_BIND` serves it on a separate listener. See `docs/operations.md`.")

@@ -1,8 +1,9 @@
 //! Tokens other services verify on their own: the public keys
 //! (`GET /.well-known/jwks.json`), discovery
 //! (`GET /.well-known/openid-configuration`), RFC 7662 introspection
-//! (`POST /oauth2/introspect`) and key rotation
-//! (`POST /internal/keys/rotate`). See `docs/verify-tokens.md`.
+//! (`POST /oauth2/introspect`). Key rotation (`POST /internal/keys/rotate`)
+//! is the admin API's ([`crate::admin::keys`]). See
+//! `docs/verify-tokens.md`.
 //!
 //! Fixed paths (no contract prefix applies), not rate limited: the
 //! documents are cacheable and cost nothing, introspection is for
@@ -10,15 +11,14 @@
 
 use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::body::read_bytes;
-use crate::internal::{InternalError, admin_errors};
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
-use crate::startup::{RotateError, TokenKeys};
+use crate::routes::{Access, Method, Route};
+use crate::startup::TokenKeys;
 use crate::state::AppState;
 
 /// `GET /.well-known/jwks.json`.
@@ -169,7 +169,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 }
 
 /// Whether the caller is a registered application (Basic) or the admin
-/// (bearer `AUTH_ADMIN_TOKEN`); `Err` is the answer to give.
+/// (bearer `AUTH_ADMIN_TOKEN`, the check of every admin route); `Err` is
+/// the answer to give.
 async fn authenticate_client(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
     let refused = || oauth_error(401, "invalid_client", "client authentication failed");
     if let Some((id, secret)) = basic_credentials(req) {
@@ -182,7 +183,7 @@ async fn authenticate_client(state: &AppState, req: &HttpRequest) -> Result<(), 
             }
         };
     }
-    crate::internal::authorize(state, req).map_err(|_| refused())
+    crate::admin::authorize(state, req).map_err(|_| refused())
 }
 
 fn unavailable() -> HttpResponse {
@@ -257,107 +258,6 @@ pub async fn introspect(
     HttpResponse::Ok().json(answer)
 }
 
-/// `POST /internal/keys/rotate` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RotateRequest {
-    /// Sign with the new key at once instead of after the pre-publication
-    /// period (verifiers with a cached key set refetch on the unknown
-    /// `kid`).
-    #[schema(example = false)]
-    activate_now: Option<bool>,
-}
-
-/// One signing key as `keys list` and the rotation show it.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct KeyView {
-    /// The key id (RFC 7638 thumbprint).
-    kid: String,
-    /// `ES256`, `EdDSA`, `RS256`.
-    alg: String,
-    /// `pending`, `active`, `retiring` or `retired`.
-    state: String,
-    /// Creation, ISO-8601.
-    created_at: String,
-    /// Start of signing.
-    activates_at: String,
-    /// When it stops being published and accepted, once superseded.
-    retires_at: Option<String>,
-}
-
-/// Every key as JSON (`keys list`, the rotation's answer).
-pub fn keys_json(keys: &TokenKeys) -> Vec<KeyView> {
-    keys.codec
-        .ring()
-        .describe(chrono::Utc::now())
-        .into_iter()
-        .map(|k| KeyView {
-            kid: k.kid,
-            alg: k.alg.as_str().to_owned(),
-            state: k.state.as_str().to_owned(),
-            created_at: crate::contracts::iso_millis(k.created_at),
-            activates_at: crate::contracts::iso_millis(k.activates_at),
-            retires_at: k.retires_at.map(crate::contracts::iso_millis),
-        })
-        .collect()
-}
-
-/// `{"success": true, "kid", "activatesAt", "keys": […]}`.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RotateResponse {
-    /// Always `true`.
-    success: bool,
-    /// The new key.
-    kid: String,
-    /// When it starts signing.
-    activates_at: String,
-    /// Every key, oldest first.
-    keys: Vec<KeyView>,
-}
-
-/// `POST /internal/keys/rotate` `{"activateNow"}`: adds a signing key,
-/// published at once.
-pub async fn rotate(
-    state: web::Data<AppState>,
-    keys: web::Data<TokenKeys>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, InternalError> {
-    crate::internal::authorize(&state, &req)?;
-    let body: RotateRequest = crate::body::read_typed(payload, state.max_body_bytes).await?;
-    let rotated = match keys.rotate(body.activate_now.unwrap_or(false)).await {
-        Ok(r) => r,
-        Err(RotateError::NotManaged(_)) => return Ok(not_managed()),
-        Err(RotateError::Store(e)) => {
-            return Err(auth_domain::PortError::new("rotate signing keys", e).into());
-        }
-    };
-    Ok(HttpResponse::Ok().json(RotateResponse {
-        success: true,
-        kid: rotated.kid,
-        activates_at: crate::contracts::iso_millis(rotated.activates_at),
-        keys: keys_json(&keys),
-    }))
-}
-
-const NOT_MANAGED: &str = "서명 키가 이 서비스에서 관리되지 않습니다(AUTH_JWT_SIGNING_KEY 또는 HS256).";
-
-fn not_managed() -> HttpResponse {
-    HttpResponse::Conflict().json(json!({"success": false, "message": NOT_MANAGED}))
-}
-
-/// `{"success", "message"}` of the admin API.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = KeysMessage)]
-pub struct Message {
-    /// `false`.
-    success: bool,
-    /// What happened.
-    message: String,
-}
-
 /// The routes.
 pub fn routes() -> Vec<Route> {
     vec![
@@ -367,6 +267,7 @@ pub fn routes() -> Vec<Route> {
             id: "service.jwks",
             to: || web::get().to(jwks),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new("service", "service.jwks", "Public keys of access tokens (JWKS)")
                     .describe(
@@ -392,6 +293,7 @@ pub fn routes() -> Vec<Route> {
             id: "service.openid_configuration",
             to: || web::get().to(openid_configuration),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new("service", "service.openid_configuration", "Discovery document")
                     .describe(
@@ -414,6 +316,7 @@ pub fn routes() -> Vec<Route> {
             id: "service.introspect",
             to: || web::post().to(introspect),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new("service", "service.introspect", "Is this access token live? (RFC 7662)")
                     .describe(
@@ -449,36 +352,6 @@ pub fn routes() -> Vec<Route> {
                         "The service cannot answer now.",
                         json!({"error": "temporarily_unavailable", "error_description": "the service cannot answer now"}),
                     )
-            },
-        },
-        Route {
-            method: Method::Post,
-            path: "/internal/keys/rotate",
-            id: "internal.keys_rotate",
-            to: || web::post().to(rotate),
-            rate_limit: None,
-            doc: || {
-                admin_errors(
-                    Op::new("internal", "internal.keys_rotate", "Rotate the signing key")
-                        .describe(
-                            "Adds a key of `AUTH_JWT_ALGORITHM`, published in the JWKS at once; it \
-                             signs after `AUTH_JWT_KEY_PREPUBLISH_SECONDS` (or at once with \
-                             `activateNow`). The previous key stays published until its tokens \
-                             have expired. Every instance uses the change within \
-                             `AUTH_JWT_KEY_REFRESH_SECONDS`. `auth-server keys rotate` does the same.",
-                        )
-                        .body::<RotateRequest>(json!({"activateNow": false}))
-                        .reply::<RotateResponse>(
-                            200,
-                            "Rotated.",
-                            json!({"success": true, "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", "activatesAt": "2026-11-29T10:00:00.000Z", "keys": [
-                                {"kid": "qJ3y…", "alg": "ES256", "state": "active", "createdAt": "2026-11-01T09:00:00.000Z", "activatesAt": "2026-11-01T09:00:00.000Z", "retiresAt": "2026-11-29T10:31:00.000Z"},
-                                {"kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", "alg": "ES256", "state": "pending", "createdAt": "2026-11-29T09:00:00.000Z", "activatesAt": "2026-11-29T10:00:00.000Z", "retiresAt": null}]}),
-                        )
-                        .reply::<Message>(400, "A field has the wrong type.", json!({"success": false, "message": "잘못된 요청 형식입니다."}))
-                        .reply::<Message>(409, "Keys come from `AUTH_JWT_SIGNING_KEY` or the HS256 secret.", json!({"success": false, "message": NOT_MANAGED}))
-                        .reply::<Message>(413, "Body over `AUTH_MAX_BODY_BYTES`.", json!({"success": false, "message": crate::contracts::envelope::TOO_LARGE})),
-                )
             },
         },
     ]

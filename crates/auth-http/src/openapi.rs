@@ -18,7 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use crate::routes::{Method, Route, RoutePlan};
+use crate::routes::{Access, Method, Route, RoutePlan};
 
 /// One operation's description, built next to its handler.
 #[derive(Debug, Clone, Default)]
@@ -414,6 +414,7 @@ pub fn routes() -> Vec<Route> {
             id: "service.openapi",
             to: || web::get().to(openapi_json),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new("service", "service.openapi", "This document (OpenAPI 3.1)").raw(
                     200,
@@ -429,6 +430,7 @@ pub fn routes() -> Vec<Route> {
             id: "service.docs",
             to: || web::get().to(docs_redirect),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new(
                     "service",
@@ -444,6 +446,7 @@ pub fn routes() -> Vec<Route> {
             id: "service.docs.assets",
             to: || web::get().to(docs),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 Op::new(
                     "service",

@@ -44,10 +44,26 @@ impl Method {
     }
 }
 
+/// Who may call a route: a column of every route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; the handler authenticates the caller itself if it needs to
+    /// (the contracts' tokens, introspection's client credentials).
+    Public,
+    /// The administrator only (`Authorization: Bearer <AUTH_ADMIN_TOKEN>`):
+    /// [`RoutePlan::mount`] runs the admin check of [`crate::admin`]
+    /// before the handler and answers 403 (no token configured) or 401
+    /// without calling it, and the route's OpenAPI operation gets those
+    /// answers.
+    /// Every `/internal` route is one, and only those (a test checks the
+    /// mounted plan).
+    Admin,
+}
+
 /// One route a contract (or the service itself) serves: a row of its
 /// route table. The contract module that owns the handler declares it, with
-/// its documentation and whether it is rate-limited, so adding an endpoint
-/// touches that module only.
+/// its documentation, who may call it and whether it is rate-limited, so
+/// adding an endpoint touches that module only.
 #[derive(Clone, Copy)]
 pub struct Route {
     /// The method.
@@ -62,8 +78,33 @@ pub struct Route {
     /// When set, the route counts against the per-IP request limit and a
     /// client over it gets this answer (the contract's 429) instead.
     pub rate_limit: Option<fn(TimeDelta) -> HttpResponse>,
+    /// Who may call it.
+    pub access: Access,
     /// The route's OpenAPI operation.
     pub doc: fn() -> Op,
+}
+
+impl Route {
+    /// The route's OpenAPI operation, with the answers its access adds.
+    pub fn op(&self) -> Op {
+        match self.access {
+            Access::Public => (self.doc)(),
+            Access::Admin => crate::admin::documented((self.doc)()),
+        }
+    }
+
+    /// The actix route: the handler, behind the admin check and the rate
+    /// limit when the row asks for them.
+    fn service(&self) -> actix_web::Route {
+        let mut route = (self.to)();
+        if let Some(refuse) = self.rate_limit {
+            route = route.wrap(from_fn(move |req, next| limited(refuse, req, next)));
+        }
+        if self.access == Access::Admin {
+            route = route.wrap(from_fn(crate::admin::guard));
+        }
+        route
+    }
 }
 
 impl std::fmt::Debug for Route {
@@ -73,6 +114,7 @@ impl std::fmt::Debug for Route {
             .field("path", &self.path)
             .field("id", &self.id)
             .field("rate_limited", &self.rate_limit.is_some())
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -140,7 +182,7 @@ fn service_routes() -> Vec<Route> {
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::oidc::routes());
-    routes.extend(crate::internal::routes());
+    routes.extend(crate::admin::routes());
     routes
 }
 
@@ -152,6 +194,7 @@ fn auth_ws_route() -> Route {
         id: "service.ws",
         to: || web::get().to(auth_ws::ws),
         rate_limit: None,
+        access: Access::Public,
         doc: || {
             Op::new(
                 "service",
@@ -251,7 +294,7 @@ impl RoutePlan {
             .iter()
             .map(|((method, path), mounted)| {
                 let op = match mounted {
-                    Mounted::One(r) => (r.doc)(),
+                    Mounted::One(r) => r.op(),
                     Mounted::Dispatch(kind, a, b) => {
                         let summary = match kind {
                             Dispatch::Login => "Login: `picsel` (body with `email`) or `standard` (`username`)",
@@ -284,10 +327,7 @@ impl RoutePlan {
             .chain(self.routes.iter().filter(|((_, path), _)| !literal(path)));
         for ((_, path), mounted) in in_order {
             let route = match mounted {
-                Mounted::One(route) => match route.rate_limit {
-                    Some(refuse) => (route.to)().wrap(from_fn(move |req, next| limited(refuse, req, next))),
-                    None => (route.to)(),
-                },
+                Mounted::One(route) => route.service(),
                 Mounted::Dispatch(Dispatch::Login, ..) => web::post().to(dispatch_login),
                 Mounted::Dispatch(Dispatch::Logout, ..) => web::post().to(dispatch_logout),
             };
@@ -449,6 +489,38 @@ mod tests {
             plan.operation_id(Method::Post, "/api/auth/login"),
             Some("chat.login")
         );
+    }
+
+    /// The admin check cannot be forgotten: every mounted `/internal`
+    /// route is [`Access::Admin`] (and documented with the admin answers),
+    /// and no other route is.
+    #[test]
+    fn every_internal_route_and_only_those_are_admin_only() {
+        let mut moved = ContractsSettings::default();
+        moved.picsel.prefix = "/picsel".into();
+        for settings in [ContractsSettings::default(), moved] {
+            let plan = RoutePlan::build(&settings).unwrap();
+            let mut admin = 0;
+            for ((method, path), mounted) in &plan.routes {
+                let internal = path.starts_with("/internal/");
+                let access = match mounted {
+                    Mounted::One(route) => route.access,
+                    Mounted::Dispatch(_, a, b) => {
+                        assert_eq!(a.access, b.access, "{path}");
+                        a.access
+                    }
+                };
+                assert_eq!(internal, access == Access::Admin, "{method:?} {path}");
+                if let (true, Mounted::One(route)) = (internal, mounted) {
+                    admin += 1;
+                    let op = route.op();
+                    for status in [401, 403, 503] {
+                        assert!(op.statuses().contains(&status), "{path} documents {status}");
+                    }
+                }
+            }
+            assert_eq!(admin, 15, "the admin routes");
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ enum UsersCommand {
         #[arg(long)]
         spring_pbkdf2: Option<String>,
         /// Accounts per transaction.
-        #[arg(long, default_value_t = auth_http::import::DEFAULT_BATCH)]
+        #[arg(long, default_value_t = auth_http::admin::import::ndjson::DEFAULT_BATCH)]
         batch: usize,
         /// No progress bar (it is drawn only when stderr is a terminal).
         #[arg(long)]

@@ -15,7 +15,7 @@ use auth_domain::service::{ChatLoginError, ChatProfileInput};
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{Common, ContractError, Envelope, Reply, response_error};
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use crate::state::AppState;
 
 /// Contract name.
@@ -204,6 +204,7 @@ pub fn routes() -> Vec<Route> {
         id: "chat.login",
         to: || web::post().to(login),
         rate_limit: None,
+        access: Access::Public,
         doc: || {
             let invalid = json!({"error": INVALID_REQUEST});
             Op::new("chat", "chat.login", "User Login")

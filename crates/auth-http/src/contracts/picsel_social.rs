@@ -42,7 +42,7 @@ use crate::contracts::picsel::{
     too_many_requests,
 };
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use crate::state::{AppState, OAuthCookie};
 
 /// The cookie that binds a browser-started flow to its browser: a random
@@ -480,6 +480,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.social.start",
             to: || web::get().to(start),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 start_errors(
                     Op::new(
@@ -502,6 +503,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.social.start_post",
             to: || web::post().to(start_by_post),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 start_errors(
                     Op::new("picsel", "picsel.social.start_post", "소셜 로그인 (POST alias): the provider's URL")
@@ -524,6 +526,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.social.callback",
             to: || web::get().to(callback),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 let e = |status, code, message: &str| error_example(status, code, message, Value::Null);
                 common_errors(provider_param(

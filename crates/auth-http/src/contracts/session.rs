@@ -15,7 +15,7 @@ use crate::contracts::envelope::{
     render, required, response_error,
 };
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -283,6 +283,7 @@ pub fn routes() -> Vec<Route> {
             id: "session.login",
             to: || web::post().to(login),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("session", "session.login", "로그인 API")
@@ -311,6 +312,7 @@ pub fn routes() -> Vec<Route> {
             id: "session.refresh",
             to: || web::post().to(refresh),
             rate_limit: Some(too_many),
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("session", "session.refresh", "토큰 갱신 API")

@@ -16,7 +16,7 @@ use crate::contracts::envelope::{
     Common, ContractError, Envelope, Reply, TOO_LARGE, render, required, response_error,
 };
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use crate::state::AppState;
 
 /// Contract name, as stored on sessions it creates.
@@ -339,6 +339,7 @@ pub fn routes() -> Vec<Route> {
             id: "standard.login",
             to: || web::post().to(login),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("standard", "standard.login", "Log in with username and password")
@@ -374,6 +375,7 @@ pub fn routes() -> Vec<Route> {
             id: "standard.reissue",
             to: || web::post().to(reissue),
             rate_limit: Some(too_many),
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("standard", "standard.reissue", "Rotate the token pair")
@@ -408,6 +410,7 @@ pub fn routes() -> Vec<Route> {
             id: "standard.logout",
             to: || web::post().to(logout),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("standard", "standard.logout", "Log out the current member")

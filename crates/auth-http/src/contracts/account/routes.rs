@@ -3,7 +3,7 @@
 
 use crate::contracts::envelope::{Common, Envelope, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, render};
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
@@ -54,6 +54,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.sign_up",
             to: || web::post().to(sign_up),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -73,6 +74,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.sign_in",
             to: || web::post().to(sign_in),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -106,6 +108,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.withdrawal",
             to: || web::post().to(withdrawal),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -130,6 +133,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.check_auth_id",
             to: || web::get().to(check_auth_id),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     Op::new(
@@ -158,6 +162,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.check_email",
             to: || web::get().to(check_email),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     Op::new(
@@ -186,6 +191,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.send_code",
             to: || web::post().to(send_code),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -206,6 +212,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.check_code",
             to: || web::get().to(check_code),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 limited(
                     common_errors(
@@ -228,6 +235,7 @@ pub fn routes() -> Vec<Route> {
             id: "account.reset_password",
             to: || web::post().to(reset_password),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new(

@@ -4,7 +4,7 @@
 
 use crate::contracts::envelope::{Common, Envelope, TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS, render};
 use crate::openapi::Op;
-use crate::routes::{Method, Route};
+use crate::routes::{Access, Method, Route};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
@@ -71,6 +71,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.login",
             to: || web::post().to(login),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.login", "일반 로그인 (email)")
@@ -123,6 +124,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.refresh",
             to: || web::post().to(refresh),
             rate_limit: Some(too_many_requests),
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.refresh", "토큰 재발급")
@@ -157,6 +159,7 @@ pub fn routes() -> Vec<Route> {
             id: "picsel.logout",
             to: || web::post().to(logout),
             rate_limit: None,
+            access: Access::Public,
             doc: || {
                 common_errors(
                     Op::new("picsel", "picsel.logout", "로그아웃 (refresh token)")

@@ -1,7 +1,8 @@
 //! Newline-delimited JSON account import, shared by `POST
-//! /internal/users/import` and `auth-server users import`: bytes in (any
-//! chunking), lines out to [`Import::import_batch`] in batches, a
-//! report at the end.
+//! /internal/users/import` ([`super`]) and `auth-server users import`
+//! ([`crate::cli`]): bytes in (any chunking), lines out to
+//! [`Import::import_batch`] in batches, a report at the end (rendered as
+//! [`crate::admin::views::ImportReportView`]).
 //!
 //! One account per line:
 //! `{"loginId","email","emailVerified","name","profileImage","passwordHash","createdAt","accountId","providers":[{"provider","subject"}]}`.
@@ -9,14 +10,11 @@
 //! JSON, is longer than the limit, or is cut off at the end of the input is
 //! rejected with its number; the reasons never quote a value.
 
-use std::collections::BTreeMap;
-
 use auth_domain::PortError;
 use auth_domain::import::{ImportRecord, ImportReport, RejectedLine};
 use auth_domain::service::{Import, ImportOptions, ImportRun};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 
 /// Records handed to the store at once: one transaction per batch.
 pub const DEFAULT_BATCH: usize = 1000;
@@ -247,76 +245,6 @@ impl NdjsonImport {
     /// Lines read so far.
     pub fn lines(&self) -> u64 {
         self.line - 1
-    }
-}
-
-/// One refused line, as reported.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RejectView {
-    /// 1-based line number in the input.
-    pub line: u64,
-    /// Why it was refused.
-    pub reason: String,
-}
-
-impl From<RejectedLine> for RejectView {
-    fn from(r: RejectedLine) -> Self {
-        Self {
-            line: r.line,
-            reason: r.reason,
-        }
-    }
-}
-
-/// The final report of an import (the answer of `POST
-/// /internal/users/import` and what `auth-server users import` prints).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ImportReportView {
-    /// `true`: the import ran to the end of the input.
-    pub success: bool,
-    /// Nothing was stored (`dryRun`).
-    pub dry_run: bool,
-    /// Non-blank lines read.
-    pub records: u64,
-    /// Accounts stored (in a dry run: that would be).
-    pub imported: u64,
-    /// Accounts an earlier import stored already (same id, login id, email).
-    pub skipped: u64,
-    /// Refused lines (malformed, invalid, repeated in the input, or in
-    /// conflict with an existing account).
-    pub rejected: u64,
-    /// Of `rejected`, those in conflict with an existing account.
-    pub conflicts: u64,
-    /// Imported accounts per password scheme (`argon2id`, `bcrypt`, …;
-    /// `none` for social-only accounts).
-    pub by_scheme: BTreeMap<String, u64>,
-    /// The refused lines, in order (at most `rejectsLimit`; the CLI writes
-    /// all of them to its rejects file).
-    pub rejects: Vec<RejectView>,
-    /// `true` when more lines were refused than `rejects` lists.
-    pub rejects_truncated: bool,
-}
-
-impl ImportReportView {
-    /// The view of `report` with `rejects` (already cut to the limit).
-    pub fn new(report: &ImportReport, rejects: Vec<RejectView>) -> Self {
-        Self {
-            success: true,
-            dry_run: report.dry_run,
-            records: report.records,
-            imported: report.imported,
-            skipped: report.skipped,
-            rejected: report.rejected,
-            conflicts: report.conflicts,
-            by_scheme: report
-                .by_scheme
-                .iter()
-                .map(|(s, n)| (s.as_str().to_owned(), *n))
-                .collect(),
-            rejects_truncated: report.rejected > rejects.len() as u64,
-            rejects,
-        }
     }
 }
 

@@ -1,14 +1,31 @@
 //! Administrative commands of `auth-server` besides serving.
+//!
+//! The commands that do what an admin route does print that route's
+//! answer: the same view of [`crate::admin::views`], built from the same
+//! use case's result.
 
 use std::sync::Arc;
 
 use auth_domain::service::CreateAppError;
 use auth_infra::LocalEventBus;
+use serde::Serialize;
 
-use crate::settings::Settings;
-use crate::startup::{
-    StartupError, apps_service, import_service, open_database, session_admin_service, user_admin_service,
+mod import;
+
+pub use import::{ImportArgs, UsersCommandError, import_users};
+
+use crate::admin::views::{
+    APP_DELETED, AccountChangeResponse, AppListResponse, CreatedAppResponse, DEFAULT_USER_PAGE, KeysSummary,
+    Message, RevokedResponse, UserListResponse, UserResponse, decode_cursor,
 };
+use crate::settings::Settings;
+use crate::startup::{StartupError, apps_service, open_database, session_admin_service, user_admin_service};
+
+/// What a command prints: `view` as a JSON document (its keys in
+/// alphabetical order, like the admin routes' answers).
+pub(crate) fn output<T: Serialize>(view: &T) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or(serde_json::Value::Null)
+}
 
 /// Why `auth-server apps create` or `auth-server purge` failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +57,7 @@ pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::V
     let apps = apps_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
     // As before the explicit caller: `apps create` records no user agent.
     match apps.create_app(name, &auth_domain::Caller::new("cli")).await {
-        Ok(created) => Ok(crate::internal::app_json(&created)),
+        Ok(created) => Ok(output(&CreatedAppResponse::from(&created))),
         Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
         Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
     }
@@ -111,190 +128,6 @@ pub fn healthcheck(bind: &str) -> Result<(), String> {
     }
 }
 
-/// Why `auth-server users import` or `users show` failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UsersCommandError {
-    /// The database or the service could not be set up.
-    #[error(transparent)]
-    Startup(#[from] StartupError),
-    /// An argument is invalid.
-    #[error("{0}")]
-    Invalid(String),
-    /// The input or the rejects file could not be read or written.
-    #[error("{0}")]
-    Io(String),
-    /// No user has that id.
-    #[error("no user has id {0}")]
-    UnknownUser(i64),
-    /// The database failed; accounts of the batch in progress are absent,
-    /// earlier ones stored: running the same import again completes it.
-    #[error("{0} (the accounts stored so far stay; run the same import again to complete it)")]
-    Internal(auth_domain::PortError),
-}
-
-/// What `auth-server users import` is told.
-#[derive(Debug, Clone)]
-pub struct ImportArgs {
-    /// A file path, or `-` for standard input.
-    pub input: String,
-    /// Decide everything, store nothing.
-    pub dry_run: bool,
-    /// Where refused lines go (`{"line","reason"}` per line); default
-    /// `<input>.rejects.ndjson`, or `import.rejects.ndjson` for stdin.
-    pub rejects: Option<std::path::PathBuf>,
-    /// Parameters of bare Spring `{pbkdf2}` hashes (`v5.5`, `v5.8`, or
-    /// `DIGEST:ITERATIONS:SALT_BYTES:HASH_BYTES`).
-    pub spring_pbkdf2: Option<String>,
-    /// Accounts per transaction.
-    pub batch: usize,
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
-}
-
-/// A progress line on stderr, redrawn at most every 200 ms.
-struct Progress {
-    enabled: bool,
-    total: Option<u64>,
-    started: std::time::Instant,
-    last: std::time::Instant,
-}
-
-impl Progress {
-    fn draw(&mut self, bytes: u64, lines: u64, force: bool) {
-        use std::io::Write as _;
-        if !self.enabled || (!force && self.last.elapsed() < std::time::Duration::from_millis(200)) {
-            return;
-        }
-        self.last = std::time::Instant::now();
-        let rate = lines as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        let bar = match self.total.filter(|t| *t > 0) {
-            Some(total) => {
-                let done = (bytes.min(total) * 30 / total) as usize;
-                format!(
-                    "[{}{}] {:3}%",
-                    "=".repeat(done),
-                    " ".repeat(30 - done),
-                    bytes.min(total) * 100 / total
-                )
-            }
-            None => String::from("[reading stdin]"),
-        };
-        let mut err = std::io::stderr();
-        let _ = write!(err, "\r{bar} {lines} lines, {rate:.0}/s ");
-        let _ = err.flush();
-    }
-}
-
-/// `auth-server users import FILE|-`: imports newline-delimited JSON
-/// accounts (see [`crate::import`]) into the configured database in
-/// batched transactions, writes refused lines to the rejects file, and
-/// returns the report (`POST /internal/users/import`'s answer, with the
-/// first 20 rejects and `rejectsFile`).
-///
-/// # Errors
-/// [`UsersCommandError`].
-pub async fn import_users(
-    settings: &Settings,
-    args: &ImportArgs,
-) -> Result<serde_json::Value, UsersCommandError> {
-    use std::io::{Read as _, Write as _};
-    let spring_pbkdf2 = match &args.spring_pbkdf2 {
-        None => auth_domain::password::SpringPbkdf2::default(),
-        Some(raw) => auth_domain::password::SpringPbkdf2::parse(raw).ok_or_else(|| {
-            UsersCommandError::Invalid(format!(
-                "--spring-pbkdf2 {raw:?}: expected v5.5, v5.8 or DIGEST:ITERATIONS:SALT_BYTES:HASH_BYTES"
-            ))
-        })?,
-    };
-    let (mut input, total): (Box<dyn std::io::BufRead>, Option<u64>) = if args.input == "-" {
-        (Box::new(std::io::BufReader::new(std::io::stdin())), None)
-    } else {
-        let file = std::fs::File::open(&args.input)
-            .map_err(|e| UsersCommandError::Io(format!("{}: {e}", args.input)))?;
-        let len = file.metadata().ok().map(|m| m.len());
-        (Box::new(std::io::BufReader::with_capacity(256 << 10, file)), len)
-    };
-    let rejects_path = args.rejects.clone().unwrap_or_else(|| {
-        if args.input == "-" {
-            "import.rejects.ndjson".into()
-        } else {
-            format!("{}.rejects.ndjson", args.input).into()
-        }
-    });
-    let mut rejects_file = std::io::BufWriter::new(
-        std::fs::File::create(&rejects_path)
-            .map_err(|e| UsersCommandError::Io(format!("{}: {e}", rejects_path.display())))?,
-    );
-    let db = open_database(settings).await?;
-    let importer = import_service(settings, &db)?;
-    let options = auth_domain::service::ImportOptions {
-        dry_run: args.dry_run,
-        spring_pbkdf2,
-    };
-    let mut import = crate::import::NdjsonImport::new(options, args.batch, crate::import::MAX_LINE_BYTES);
-    let mut shown: Vec<crate::import::RejectView> = Vec::new();
-    let mut write_rejects = |import: &mut crate::import::NdjsonImport,
-                             shown: &mut Vec<crate::import::RejectView>|
-     -> Result<(), UsersCommandError> {
-        for r in import.take_rejects() {
-            let line = serde_json::json!({"line": r.line, "reason": r.reason});
-            writeln!(rejects_file, "{line}").map_err(|e| UsersCommandError::Io(e.to_string()))?;
-            if shown.len() < 20 {
-                shown.push(r.into());
-            }
-        }
-        Ok(())
-    };
-    let now = std::time::Instant::now();
-    let mut progress = Progress {
-        enabled: args.progress,
-        total,
-        started: now,
-        last: now,
-    };
-    let mut read: u64 = 0;
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(UsersCommandError::Io(format!("{}: {e}", args.input))),
-        };
-        read += n as u64;
-        let chunk = buf.get(..n).unwrap_or_default();
-        import
-            .feed(&importer, chunk)
-            .await
-            .map_err(UsersCommandError::Internal)?;
-        write_rejects(&mut import, &mut shown)?;
-        progress.draw(read, import.lines(), false);
-    }
-    // As before the explicit caller: `users import` records no user agent.
-    import
-        .finish(&importer, &auth_domain::Caller::new("cli"))
-        .await
-        .map_err(UsersCommandError::Internal)?;
-    write_rejects(&mut import, &mut shown)?;
-    rejects_file
-        .flush()
-        .map_err(|e| UsersCommandError::Io(e.to_string()))?;
-    progress.draw(read, import.lines(), true);
-    if progress.enabled {
-        eprintln!();
-    }
-    let mut report = serde_json::to_value(crate::import::ImportReportView::new(import.report(), shown))
-        .unwrap_or(serde_json::Value::Null);
-    if let Some(o) = report.as_object_mut() {
-        o.insert("rejectsFile".into(), rejects_path.display().to_string().into());
-        o.insert(
-            "seconds".into(),
-            serde_json::json!((now.elapsed().as_secs_f64() * 1000.0).round() / 1000.0),
-        );
-    }
-    Ok(report)
-}
-
 /// `auth-server users show ID`: the same JSON as `GET /internal/users/{id}`.
 ///
 /// # Errors
@@ -310,7 +143,7 @@ pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Valu
         .await
         .map_err(UsersCommandError::Internal)?
         .ok_or(UsersCommandError::UnknownUser(id))?;
-    Ok(crate::internal::user_json(&view))
+    Ok(output(&UserResponse::from(&view)))
 }
 
 /// Why an admin command (`users list|disable|enable|revoke-sessions`,
@@ -429,7 +262,7 @@ pub async fn users_list(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<serde_json::Value, AdminCommandError> {
-    let limit = limit.unwrap_or(crate::admin::DEFAULT_USER_PAGE);
+    let limit = limit.unwrap_or(DEFAULT_USER_PAGE);
     if !(1..=auth_domain::service::MAX_USER_PAGE).contains(&limit) {
         return Err(AdminCommandError::Invalid(format!(
             "--limit must be 1 to {}",
@@ -438,7 +271,7 @@ pub async fn users_list(
     }
     let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
-        Some(raw) => Some(crate::admin::decode_cursor(raw).ok_or_else(|| {
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
             AdminCommandError::Invalid(format!("--cursor {raw:?} is not a cursor this service gave"))
         })?),
     };
@@ -446,7 +279,7 @@ pub async fn users_list(
         .await?
         .search_users(query, after, limit)
         .await?;
-    Ok(crate::admin::users_page_json(&page))
+    Ok(output(&UserListResponse::from(&page)))
 }
 
 /// `auth-server users disable ID`: the same JSON as `POST
@@ -460,7 +293,7 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
         .await?
         .disable_user(id, &cli_caller())
         .await?;
-    Ok(crate::admin::account_change_json(&change))
+    Ok(output(&AccountChangeResponse::from(&change)))
 }
 
 /// `auth-server users enable ID`: the same JSON as `POST
@@ -471,7 +304,7 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
 pub async fn user_enable(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_user_id(id)?;
     let change = user_admin(settings).await?.enable_user(id, &cli_caller()).await?;
-    Ok(crate::admin::account_change_json(&change))
+    Ok(output(&AccountChangeResponse::from(&change)))
 }
 
 /// `auth-server users revoke-sessions ID`: the same JSON as `DELETE
@@ -488,7 +321,7 @@ pub async fn user_revoke_sessions(
         .await?
         .revoke_user_sessions(id, &cli_caller())
         .await?;
-    Ok(crate::admin::revoked_json(revoked))
+    Ok(output(&RevokedResponse::new(revoked)))
 }
 
 /// `auth-server sessions revoke SID`: the same JSON as `DELETE
@@ -504,7 +337,7 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
         .await?
         .revoke_session(sid, &cli_caller())
         .await?;
-    Ok(crate::admin::revoked_json(usize::from(revoked)))
+    Ok(output(&RevokedResponse::new(usize::from(revoked))))
 }
 
 /// `auth-server apps list`: the same JSON as `GET /internal/apps`.
@@ -513,7 +346,7 @@ pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json
 /// [`AdminCommandError`].
 pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCommandError> {
     let apps = apps_admin(settings).await?.list_apps().await?;
-    Ok(crate::admin::apps_json(&apps))
+    Ok(output(&AppListResponse::from(apps.as_slice())))
 }
 
 /// `auth-server apps delete APP_ID`: the same JSON as `DELETE
@@ -524,7 +357,7 @@ pub async fn apps_list(settings: &Settings) -> Result<serde_json::Value, AdminCo
 pub async fn app_delete(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
     let id = cli_app_id(id)?;
     apps_admin(settings).await?.delete_app(&id, &cli_caller()).await?;
-    Ok(crate::admin::app_deleted_json())
+    Ok(output(&Message::done(APP_DELETED)))
 }
 
 /// `auth-server apps rotate-secret APP_ID`: the same JSON as `POST
@@ -541,7 +374,7 @@ pub async fn app_rotate_secret(
         .await?
         .rotate_app_secret(&id, &cli_caller())
         .await?;
-    Ok(crate::internal::app_json(&created))
+    Ok(output(&CreatedAppResponse::from(&created)))
 }
 
 /// `auth-server send-test-email TO`: sends one message through the
@@ -609,19 +442,7 @@ pub enum KeysCommandError {
 pub async fn keys_list(settings: &Settings) -> Result<serde_json::Value, KeysCommandError> {
     let db = open_database(settings).await?;
     let keys = crate::startup::TokenKeys::load(settings, &db).await?;
-    Ok(keys_summary(&keys))
-}
-
-fn keys_summary(keys: &crate::startup::TokenKeys) -> serde_json::Value {
-    serde_json::json!({
-        "source": match keys.source {
-            crate::startup::KeySource::Database => "database",
-            crate::startup::KeySource::Pem => "AUTH_JWT_SIGNING_KEY",
-            crate::startup::KeySource::Secret => "AUTH_JWT_SECRET (HS256)",
-        },
-        "algorithm": keys.alg.as_str(),
-        "keys": crate::oidc::keys_json(keys),
-    })
+    Ok(output(&KeysSummary::new(&keys)))
 }
 
 /// `auth-server keys rotate [--activate-now]`: adds a signing key (see
@@ -637,15 +458,11 @@ pub async fn keys_rotate(
     let db = open_database(settings).await?;
     let keys = crate::startup::TokenKeys::load(settings, &db).await?;
     let rotated = keys.rotate(activate_now).await?;
-    let mut out = keys_summary(&keys);
-    if let Some(o) = out.as_object_mut() {
-        o.insert("kid".into(), rotated.kid.into());
-        o.insert(
-            "activatesAt".into(),
-            crate::contracts::iso_millis(rotated.activates_at).into(),
-        );
-    }
-    Ok(out)
+    Ok(output(&KeysSummary {
+        kid: Some(rotated.kid),
+        activates_at: Some(crate::contracts::iso_millis(rotated.activates_at)),
+        ..KeysSummary::new(&keys)
+    }))
 }
 
 #[cfg(test)]
