@@ -384,7 +384,7 @@ fn pbkdf2_sha256_of(password: &str) -> String {
 }
 
 fn schemes(scrape: &Scrape) -> HashMap<&'static str, f64> {
-    auth_domain::password::PasswordScheme::ALL
+    auth_domain::identity::password::PasswordScheme::ALL
         .iter()
         .map(|s| {
             (

@@ -61,12 +61,14 @@ fn inline_error_matches(file: &str, text: &str) -> Vec<String> {
 }
 
 /// `Caller::new` / `Caller {` outside the one constructor of each side:
-/// `AppState::caller` (state.rs) and the CLI's `cli_caller` (cli.rs).
+/// `AppState::caller` (state.rs) and the CLI's `cli_caller` (cli/mod.rs).
 fn hand_built_callers(file: &str, text: &str) -> Vec<String> {
-    let allowed_fn = match file.rsplit('/').next() {
-        Some("state.rs") => Some("pub fn caller("),
-        Some("cli.rs") => Some("fn cli_caller("),
-        _ => None,
+    let allowed_fn = if file.ends_with("auth-http/src/state.rs") || file == "state.rs" {
+        Some("pub fn caller(")
+    } else if file.ends_with("cli/mod.rs") || file.ends_with("cli.rs") {
+        Some("fn cli_caller(")
+    } else {
+        None
     };
     let mut inside_allowed = false;
     let mut out = Vec::new();
@@ -162,7 +164,10 @@ fn planted_violations_are_found() {
         1
     );
     let cli = "fn cli_caller() -> Caller {\n    Caller::new(\"cli\").with_user_agent(None)\n}\nfn create() {\n    Caller::new(\"cli\");\n}\n";
-    assert_eq!(hand_built_callers("crates/auth-http/src/cli.rs", cli).len(), 1);
+    assert_eq!(
+        hand_built_callers("crates/auth-http/src/cli/mod.rs", cli).len(),
+        1
+    );
 }
 
 /// The module of a source file of a crate's `src`: `identity/user.rs` is
@@ -387,8 +392,19 @@ fn a_planted_cycle_is_found() {
 }
 
 /// Files allowed over the line limit, because their size is one job
-/// (each is named in `docs/ARCHITECTURE.md`).
-const LONG_FILES: &[&str] = &[];
+/// (each is named in `docs/ARCHITECTURE.md`): a scenario group of
+/// `auth-qa`, which a QA engineer reads as one list, and the unit tests of
+/// one use-case file.
+const LONG_FILES: &[&str] = &[
+    "crates/auth-qa/src/scenarios/abuse.rs",
+    "crates/auth-qa/src/scenarios/admin.rs",
+    "crates/auth-qa/src/scenarios/chat.rs",
+    "crates/auth-qa/src/scenarios/codes.rs",
+    "crates/auth-qa/src/scenarios/robustness.rs",
+    "crates/auth-qa/src/scenarios/social.rs",
+    "crates/auth-qa/src/scenarios/tokens.rs",
+    "crates/auth-domain/src/verification/codes_tests.rs",
+];
 
 /// The longest a source file of `crates/*/src` may be.
 const MAX_LINES: usize = 600;

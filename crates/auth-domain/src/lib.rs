@@ -13,7 +13,7 @@
 //! by `tests/dependency_rule.rs` in this crate.
 //!
 //! Other Rust services can depend on this crate to reuse the validated types
-//! ([`user::Email`], [`user::LoginId`]) and the token claims.
+//! ([`identity::user::Email`], [`identity::user::LoginId`]) and the token claims.
 
 #![warn(missing_docs)]
 #![warn(clippy::disallowed_methods)]
@@ -39,9 +39,6 @@ pub mod testing;
 pub mod verification;
 
 // The paths from before the areas, kept so dependants compile unchanged.
-pub use identity::{password, throttle, user};
-pub use sessions::{events, session, token};
-
 pub use caller::Caller;
 pub use error::PortError;
 pub use policy::AuthPolicy;

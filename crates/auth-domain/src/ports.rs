@@ -3,7 +3,7 @@
 //! Each area keeps its ports beside its types ([`crate::identity::ports`],
 //! [`crate::sessions::ports`], [`crate::verification::ports`],
 //! [`crate::social`], [`crate::chat`], [`crate::audit`],
-//! [`crate::throttle`], [`crate::housekeeping`]); this module re-exports
+//! [`crate::identity::throttle`], [`crate::housekeeping`]); this module re-exports
 //! them all, with the two every area shares: [`Clock`] and [`Random`]
 //! ([`crate::platform`]). It is the map for other crates; the domain's own
 //! code imports each port from its area.
@@ -21,7 +21,7 @@ pub use crate::housekeeping::Housekeeping;
 pub use crate::identity::ports::{
     Background, BackgroundTask, InsertUserError, PasswordHasher, UserRepository,
 };
+pub use crate::identity::throttle::LoginThrottle;
 pub use crate::sessions::ports::{EventBus, SessionStore, TokenCodec};
 pub use crate::social::{LoginStateStore, SocialIdentityStore, SocialProvider, SocialProviderError};
-pub use crate::throttle::LoginThrottle;
 pub use crate::verification::ports::{CodeStore, Mailer};

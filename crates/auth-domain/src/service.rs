@@ -28,34 +28,21 @@
 //!
 //! The use cases live in their areas ([`crate::identity`],
 //! [`crate::sessions`], [`crate::verification`], [`crate::social`],
-//! [`crate::chat`], [`crate::import`], [`crate::admin`]); their services
-//! and types are re-exported here.
-
-pub use crate::admin::{
-    AccountChange, AdminError, MAX_USER_PAGE, MAX_USER_QUERY_CHARS, SessionAdmin, UserAdmin, UserPage,
-    UserView,
-};
-pub use crate::audit::AuditTrail;
-pub use crate::caller::Caller;
-pub use crate::chat::use_cases::{
-    Apps, Chat, ChatAuthError, ChatIdentity, ChatLogin, ChatLoginError, ChatPorts, ChatProfileInput,
-    CreateAppError,
-};
-pub use crate::identity::account::{SignUp, SignUpError, WithdrawError};
-pub use crate::identity::accounts::Accounts;
-pub use crate::identity::login::{Identifier, Login, LoginError};
-pub use crate::import::use_cases::{Import, ImportOptions, ImportRun};
-pub use crate::service_core::ServiceCore;
-pub use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
-pub use crate::sessions::status::{EndReason, LiveSession, LiveSessionError, NotifyError, SessionStatus};
-pub use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError, Sessions};
-pub use crate::social::login::{
-    FlowOrigin, ProviderAnswer, Social, SocialLogin, SocialLoginError, SocialPorts, SocialStart,
-    SocialStartError,
-};
-pub use crate::verification::codes::{AccountRef, ResetError, SendCodeError, Verification};
+//! [`crate::chat`], [`crate::import`], [`crate::admin`]); import their
+//! services and types from there.
 
 use std::sync::Arc;
+
+use crate::admin::{SessionAdmin, UserAdmin};
+use crate::audit::AuditTrail;
+use crate::chat::use_cases::{Apps, Chat, ChatPorts};
+use crate::identity::accounts::Accounts;
+use crate::import::use_cases::Import;
+use crate::service_core::ServiceCore;
+use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
+use crate::sessions::tokens::Sessions;
+use crate::social::login::{Social, SocialPorts};
+use crate::verification::codes::Verification;
 
 use crate::policy::AuthPolicy;
 use crate::ports::{

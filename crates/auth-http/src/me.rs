@@ -3,7 +3,7 @@
 //! Not part of any seed document: a service endpoint, served at this fixed
 //! path whatever the contracts' prefixes (see `docs/contracts/service.md`).
 //! It verifies the access token from its claims alone (signature, algorithm,
-//! kind, expiry; [`auth_domain::service::Sessions::authenticate`]) and answers
+//! kind, expiry; [`auth_domain::sessions::tokens::Sessions::authenticate`]) and answers
 //! from them: no database query, no await, no per-request work beyond the
 //! signature check (a cache hit for a token seen before) and one small JSON
 //! body. Failures answer a fixed body, so they

@@ -43,7 +43,9 @@ use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use auth_domain::service::{LoginError, RefreshError, ReissueError, SocialLoginError};
+use auth_domain::identity::login::LoginError;
+use auth_domain::sessions::tokens::{RefreshError, ReissueError};
+use auth_domain::social::login::SocialLoginError;
 use auth_domain::verification::CodePurpose;
 use auth_infra::Database;
 

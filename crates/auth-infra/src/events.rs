@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_domain::chat::AppId;
-use auth_domain::events::Event;
 use auth_domain::ports::EventBus;
-use auth_domain::session::{RevokeReason, SessionId};
+use auth_domain::sessions::events::Event;
+use auth_domain::sessions::session::{RevokeReason, SessionId};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;

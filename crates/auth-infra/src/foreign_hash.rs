@@ -26,7 +26,7 @@
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, Salt};
 use argon2::{Algorithm, Params};
-use auth_domain::password::{ForeignHashError, Pbkdf2Digest, SpringPbkdf2};
+use auth_domain::identity::password::{ForeignHashError, Pbkdf2Digest, SpringPbkdf2};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq;

@@ -8,7 +8,7 @@
 //! query), refuses `jku`, `x5u`, `jwk`, `x5c` and `crit` headers, and
 //! checks `iss` and `aud`.
 //!
-//! The payload is [`auth_domain::token::JwtClaims`] (public, so that other
+//! The payload is [`auth_domain::sessions::token::JwtClaims`] (public, so that other
 //! Rust services read the same type).
 //!
 //! Refresh tokens are verified only by us: HS256 under the refresh secret,
@@ -26,7 +26,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use auth_domain::PortError;
 use auth_domain::ports::TokenCodec;
-use auth_domain::token::{AccessClaims, JwtClaims as Wire, RefreshClaims, TokenError, TokenKind as Kind};
+use auth_domain::sessions::token::{
+    AccessClaims, JwtClaims as Wire, RefreshClaims, TokenError, TokenKind as Kind,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sha2::Digest;

@@ -230,7 +230,7 @@ fn count(transport: &'static str, sent: &Result<(), PortError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_domain::user::Email;
+    use auth_domain::identity::user::Email;
     use auth_domain::verification::{CodePurpose, MailContent, PlainCode};
 
     fn mail() -> OutgoingMail {

@@ -140,7 +140,7 @@ impl MailTemplates {
 
 #[cfg(test)]
 mod tests {
-    use auth_domain::user::Email;
+    use auth_domain::identity::user::Email;
     use auth_domain::verification::PlainCode;
 
     use super::*;

@@ -13,12 +13,12 @@ use common::open;
 
 use std::sync::Arc;
 
-use auth_domain::password::PasswordHash;
+use auth_domain::identity::password::PasswordHash;
+use auth_domain::identity::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User, UserId};
 use auth_domain::ports::{InsertUserError, SessionStore, UserRepository};
-use auth_domain::session::{
+use auth_domain::sessions::session::{
     RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId,
 };
-use auth_domain::user::{DisplayName, Email, LoginId, NewUser, UniqueField, User, UserId};
 use auth_infra::testdb::TestDatabase;
 use auth_infra::{
     Backend, Database, DieselSessionStore, DieselUserRepository, load_or_create_signing_secret,
@@ -202,7 +202,7 @@ mod scenarios {
 
         assert!(
             c.users
-                .by_id(auth_domain::user::UserId::new(9_999))
+                .by_id(auth_domain::identity::user::UserId::new(9_999))
                 .await
                 .unwrap()
                 .is_none()
@@ -561,7 +561,7 @@ mod scenarios {
         assert_ne!(got.password_hash, u.password_hash);
         assert!(
             !c.users
-                .set_password(auth_domain::user::UserId::new(424_242), &new_hash)
+                .set_password(auth_domain::identity::user::UserId::new(424_242), &new_hash)
                 .await
                 .unwrap()
         );
@@ -1065,7 +1065,7 @@ mod social {
             ids.link(
                 Provider::Google,
                 "ghost",
-                auth_domain::user::UserId::new(999_999),
+                auth_domain::identity::user::UserId::new(999_999),
                 now()
             )
             .await
@@ -1228,8 +1228,8 @@ mod social {
 }
 
 mod throttle {
+    use auth_domain::identity::throttle::{Reservation, ThrottlePolicy, ThrottleRule, ThrottleState};
     use auth_domain::ports::LoginThrottle;
-    use auth_domain::throttle::{Reservation, ThrottlePolicy, ThrottleRule, ThrottleState};
     use auth_infra::DieselLoginThrottle;
 
     use super::*;
@@ -1340,8 +1340,8 @@ mod throttle {
 
 mod audit {
     use auth_domain::audit::{AuditEvent, AuditKind};
+    use auth_domain::identity::user::UserId;
     use auth_domain::ports::AuditLog;
-    use auth_domain::user::UserId;
     use auth_infra::DieselAuditLog;
 
     use super::*;
@@ -1384,8 +1384,8 @@ mod housekeeping {
     use auth_domain::AuthPolicy;
     use auth_domain::audit::{AuditEvent, AuditKind};
     use auth_domain::housekeeping::{Housekeeping, PurgeReport, RetentionPolicy};
+    use auth_domain::identity::throttle::{Reservation, ThrottlePolicy};
     use auth_domain::ports::{AuditLog, CodeStore, LoginThrottle};
-    use auth_domain::throttle::{Reservation, ThrottlePolicy};
     use auth_domain::verification::{CodePurpose, PlainCode, StoredCode};
     use auth_infra::{DieselAuditLog, DieselCodeStore, DieselHousekeeping, DieselLoginThrottle};
 
@@ -1529,7 +1529,7 @@ mod housekeeping {
         // — window over, not locked.
         let throttle = DieselLoginThrottle::new(db.clone());
         let window = ThrottlePolicy::default().account;
-        let long_lock = auth_domain::throttle::ThrottleRule {
+        let long_lock = auth_domain::identity::throttle::ThrottleRule {
             max_failures: 1,
             base_lock: day * 2,
             max_lock: day * 2,
@@ -1807,7 +1807,7 @@ mod admin {
         );
         let enabled = c.users.set_disabled(u.id, None).await.unwrap().unwrap();
         assert_eq!(enabled.disabled_at, None);
-        let ghost = auth_domain::user::UserId::new(u.id.get() + 1000);
+        let ghost = auth_domain::identity::user::UserId::new(u.id.get() + 1000);
         assert!(c.users.set_disabled(ghost, Some(t0)).await.unwrap().is_none());
     }
 

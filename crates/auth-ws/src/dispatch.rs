@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth_domain::events::Event;
+use auth_domain::sessions::events::Event;
 use tokio::sync::broadcast;
 
 use crate::registry::Registry;

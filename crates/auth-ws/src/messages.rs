@@ -1,7 +1,7 @@
 //! The `session` contract's server messages.
 
-use auth_domain::service::EndReason;
-use auth_domain::session::RevokeReason;
+use auth_domain::sessions::session::RevokeReason;
+use auth_domain::sessions::status::EndReason;
 use serde_json::json;
 
 /// The document's message for a session ended by a newer login.

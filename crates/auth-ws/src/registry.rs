@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_domain::chat::AppId;
-use auth_domain::events::Event;
-use auth_domain::session::SessionId;
+use auth_domain::sessions::events::Event;
+use auth_domain::sessions::session::SessionId;
 use futures_channel::mpsc;
 use uuid::Uuid;
 
@@ -219,7 +219,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_domain::session::RevokeReason;
+    use auth_domain::sessions::session::RevokeReason;
 
     #[test]
     fn events_reach_exactly_their_sockets_and_guards_unregister() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use auth_bench::{arg, machine, ms, percentile, write_section};
 use auth_contract_tests::{Settings, TestBackend, TestDatabase};
-use auth_domain::password::SpringPbkdf2;
+use auth_domain::identity::password::SpringPbkdf2;
 use auth_domain::ports::PasswordHasher as _;
 use auth_infra::Argon2Hasher;
 use base64::Engine as _;
@@ -163,7 +163,7 @@ async fn main() {
     let pw = "Password123!";
     let ours = hasher
         .hash(
-            &auth_domain::password::PasswordPolicy::default()
+            &auth_domain::identity::password::PasswordPolicy::default()
                 .check(pw)
                 .unwrap(),
         )

@@ -1,8 +1,11 @@
 //! The admin use cases over fakes: disabling refuses only a verified
 //! password, revokes and announces; search pages; audit targets.
 
+use crate::admin::AdminError;
 use crate::audit::AuditKind;
-use crate::service::*;
+use crate::caller::Caller;
+use crate::identity::account::SignUp;
+use crate::identity::login::{Identifier, Login, LoginError};
 use crate::sessions::events::Event;
 use crate::sessions::session::RevokeReason;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};

@@ -2,8 +2,11 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
+use crate::caller::Caller;
+use crate::chat::use_cases::{ChatLoginError, ChatProfileInput, CreateAppError};
 use crate::chat::{AppId, ChatProfiles, ChatUser, MAX_FRIENDS};
-use crate::service::*;
+use crate::identity::account::SignUp;
+use crate::identity::login::Identifier;
 use crate::sessions::token::TokenError;
 use crate::testing::chat::FakeAppTokens;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};

@@ -2,11 +2,14 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
+use crate::caller::Caller;
+use crate::identity::account::{SignUp, SignUpError, WithdrawError};
+use crate::identity::login::{Identifier, Login, LoginError};
 use crate::identity::user::UniqueField;
 use crate::policy::AuthPolicy;
-use crate::service::*;
 use crate::sessions::session::{RefreshTokenHash, RevokeReason};
 use crate::sessions::token::TokenError;
+use crate::sessions::tokens::{LogoutError, RefreshError, ReissueError};
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 
 fn signup(login: &str, email: &str) -> SignUp {

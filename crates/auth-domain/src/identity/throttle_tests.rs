@@ -3,7 +3,9 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
-use crate::service::*;
+use crate::caller::Caller;
+use crate::identity::account::{SignUp, WithdrawError};
+use crate::identity::login::{Identifier, Login, LoginError};
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 
 async fn with_user() -> InMemoryAuth {

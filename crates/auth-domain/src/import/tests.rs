@@ -3,11 +3,13 @@
 use std::sync::atomic::Ordering;
 
 use crate::audit::AuditKind;
+use crate::caller::Caller;
+use crate::identity::login::Identifier;
 use crate::identity::password::{PasswordHash, PasswordScheme};
 use crate::identity::ports::UserRepository;
 use crate::identity::user::UserId;
+use crate::import::use_cases::{ImportOptions, ImportRun};
 use crate::import::{ImportRecord, RejectedLine};
-use crate::service::*;
 use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};
 
 fn record(login: &str, hash: &str) -> ImportRecord {

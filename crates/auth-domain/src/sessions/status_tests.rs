@@ -1,9 +1,12 @@
 use chrono::TimeDelta;
 
+use crate::caller::Caller;
+use crate::identity::account::SignUp;
+use crate::identity::login::{Identifier, Login};
 use crate::policy::AuthPolicy;
-use crate::service::*;
 use crate::sessions::events::Event;
 use crate::sessions::session::RevokeReason;
+use crate::sessions::status::{EndReason, LiveSessionError, NotifyError, SessionStatus};
 use crate::sessions::token::TokenError;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
 

@@ -4,8 +4,11 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
-use crate::service::*;
+use crate::caller::Caller;
+use crate::identity::account::SignUp;
+use crate::identity::login::{Identifier, Login, LoginError};
 use crate::sessions::ports::SessionStore;
+use crate::social::login::{FlowOrigin, ProviderAnswer, SocialLoginError, SocialStartError};
 use crate::social::{EmailTrust, Provider, SocialProfile, StateHash};
 use crate::testing::social::FakeAnswer;
 use crate::testing::{InMemoryAuth, in_memory_auth, open_policy};

@@ -2,10 +2,15 @@ use std::sync::atomic::Ordering;
 
 use chrono::TimeDelta;
 
+use crate::caller::Caller;
+use crate::identity::account::{SignUp, SignUpError};
+use crate::identity::login::{Identifier, LoginError};
 use crate::policy::AuthPolicy;
-use crate::service::*;
+use crate::service::AuthService;
+use crate::sessions::tokens::RefreshError;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth};
 use crate::verification::CodePurpose::{ForgetPassword, SignUp as SignUpCode};
+use crate::verification::codes::{AccountRef, ResetError, SendCodeError};
 
 const EMAIL: &str = "new@example.com";
 

@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use auth_domain::user::UserId;
+use auth_domain::identity::user::UserId;
 
 use super::views::{AuditEventView, AuditResponse, Message};
 use super::{InternalError, failure, query};

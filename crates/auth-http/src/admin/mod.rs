@@ -39,9 +39,10 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use auth_domain::chat::AppId;
-use auth_domain::service::{CreateAppError, NotifyError};
-use auth_domain::session::SessionId;
-use auth_domain::user::UserId;
+use auth_domain::chat::use_cases::CreateAppError;
+use auth_domain::identity::user::UserId;
+use auth_domain::sessions::session::SessionId;
+use auth_domain::sessions::status::NotifyError;
 
 use crate::body::BodyError;
 use crate::contracts::bearer_token;
@@ -135,9 +136,9 @@ impl From<CreateAppError> for InternalError {
     }
 }
 
-impl From<auth_domain::service::AdminError> for InternalError {
-    fn from(e: auth_domain::service::AdminError) -> Self {
-        use auth_domain::service::AdminError as E;
+impl From<auth_domain::admin::AdminError> for InternalError {
+    fn from(e: auth_domain::admin::AdminError) -> Self {
+        use auth_domain::admin::AdminError as E;
         match e {
             E::UnknownUser => Self::UnknownUser,
             E::UnknownSession => Self::UnknownSession,

@@ -3,7 +3,7 @@
 // Same early-return pattern as the contract modules (see `contracts`).
 #![allow(clippy::result_large_err)]
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -32,6 +32,7 @@ pub struct NotifyRequest {
 /// to every socket of the user (UUID or login id), on every instance.
 pub async fn notify(
     state: web::Data<AppState>,
+    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, InternalError> {
     let body: NotifyRequest = read_typed(payload, state.max_body_bytes).await?;
@@ -42,12 +43,10 @@ pub async fn notify(
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(invalid)?;
     let message = body.message.as_deref().ok_or_else(invalid)?;
-    // As before the explicit caller: the notification's audit event
-    // records no client.
     state
         .auth
         .sessions()
-        .notify(user, message, &auth_domain::Caller::new("internal"))
+        .notify(user, message, &state.caller("internal", &req))
         .await?;
     Ok(HttpResponse::Ok().json(Message::done("알림을 전송했습니다.")))
 }

@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use auth_domain::service::MAX_USER_PAGE;
-use auth_domain::user::UserId;
+use auth_domain::admin::MAX_USER_PAGE;
+use auth_domain::identity::user::UserId;
 
 use super::views::{
     AccountChangeResponse, DEFAULT_USER_PAGE, Message, UserListResponse, UserResponse, decode_cursor,

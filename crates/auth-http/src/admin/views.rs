@@ -11,11 +11,11 @@ use base64::Engine as _;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use auth_domain::admin::{AccountChange, UserPage, UserView};
 use auth_domain::chat::{App, CreatedApp};
+use auth_domain::identity::user::{User, UserId};
 use auth_domain::import::{ImportReport, RejectedLine};
-use auth_domain::service::{AccountChange, UserPage, UserView};
-use auth_domain::session::Session;
-use auth_domain::user::{User, UserId};
+use auth_domain::sessions::session::Session;
 
 use crate::contracts::iso_millis;
 

@@ -97,8 +97,8 @@ pub async fn import_users(
 ) -> Result<serde_json::Value, UsersCommandError> {
     use std::io::{Read as _, Write as _};
     let spring_pbkdf2 = match &args.spring_pbkdf2 {
-        None => auth_domain::password::SpringPbkdf2::default(),
-        Some(raw) => auth_domain::password::SpringPbkdf2::parse(raw).ok_or_else(|| {
+        None => auth_domain::identity::password::SpringPbkdf2::default(),
+        Some(raw) => auth_domain::identity::password::SpringPbkdf2::parse(raw).ok_or_else(|| {
             UsersCommandError::Invalid(format!(
                 "--spring-pbkdf2 {raw:?}: expected v5.5, v5.8 or DIGEST:ITERATIONS:SALT_BYTES:HASH_BYTES"
             ))
@@ -125,7 +125,7 @@ pub async fn import_users(
     );
     let db = open_database(settings).await?;
     let importer = import_service(settings, &db)?;
-    let options = auth_domain::service::ImportOptions {
+    let options = auth_domain::import::use_cases::ImportOptions {
         dry_run: args.dry_run,
         spring_pbkdf2,
     };
@@ -170,7 +170,7 @@ pub async fn import_users(
     }
     // As before the explicit caller: `users import` records no user agent.
     import
-        .finish(&importer, &auth_domain::Caller::new("cli"))
+        .finish(&importer, &super::cli_caller())
         .await
         .map_err(UsersCommandError::Internal)?;
     write_rejects(&mut import, &mut shown)?;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use auth_domain::service::CreateAppError;
+use auth_domain::chat::use_cases::CreateAppError;
 use auth_infra::LocalEventBus;
 use serde::Serialize;
 
@@ -56,7 +56,7 @@ pub async fn create_app(settings: &Settings, name: &str) -> Result<serde_json::V
     // A new application has no socket to tell.
     let apps = apps_service(settings, &db, Arc::new(LocalEventBus::new(16))).await?;
     // As before the explicit caller: `apps create` records no user agent.
-    match apps.create_app(name, &auth_domain::Caller::new("cli")).await {
+    match apps.create_app(name, &cli_caller()).await {
         Ok(created) => Ok(output(&CreatedAppResponse::from(&created))),
         Err(CreateAppError::InvalidName) => Err(AppsCommandError::InvalidName),
         Err(CreateAppError::Internal(e)) => Err(AppsCommandError::Internal(e)),
@@ -139,7 +139,7 @@ pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Valu
         .map_err(|_| UsersCommandError::Invalid(format!("{id:?} is not a numeric user id")))?;
     let db = open_database(settings).await?;
     let view = user_admin_service(settings, &db, Arc::new(LocalEventBus::new(16)))?
-        .user_view(auth_domain::user::UserId::new(id))
+        .user_view(auth_domain::identity::user::UserId::new(id))
         .await
         .map_err(UsersCommandError::Internal)?
         .ok_or(UsersCommandError::UnknownUser(id))?;
@@ -174,16 +174,16 @@ impl From<auth_domain::PortError> for AdminCommandError {
     }
 }
 
-impl From<auth_domain::service::AdminError> for AdminCommandError {
-    fn from(e: auth_domain::service::AdminError) -> Self {
-        use auth_domain::service::AdminError as E;
+impl From<auth_domain::admin::AdminError> for AdminCommandError {
+    fn from(e: auth_domain::admin::AdminError) -> Self {
+        use auth_domain::admin::AdminError as E;
         match e {
             E::UnknownUser => Self::NotFound("no such user".into()),
             E::UnknownSession => Self::NotFound("no such session".into()),
             E::UnknownApp => Self::NotFound("no such application".into()),
             E::InvalidQuery => Self::Invalid(format!(
                 "--query must be at most {} characters, without control characters",
-                auth_domain::service::MAX_USER_QUERY_CHARS
+                auth_domain::admin::MAX_USER_QUERY_CHARS
             )),
             E::Internal(e) => Self::Internal(e),
         }
@@ -209,37 +209,37 @@ async fn admin_database(
 }
 
 /// The administrator's user use cases (`users list|disable|enable`).
-async fn user_admin(settings: &Settings) -> Result<auth_domain::service::UserAdmin, AdminCommandError> {
+async fn user_admin(settings: &Settings) -> Result<auth_domain::admin::UserAdmin, AdminCommandError> {
     let (db, events) = admin_database(settings).await?;
     Ok(user_admin_service(settings, &db, events)?)
 }
 
 /// The administrator's session use cases (`users revoke-sessions`,
 /// `sessions revoke`): sessions, users, the bus and the audit trail only.
-async fn session_admin(settings: &Settings) -> Result<auth_domain::service::SessionAdmin, AdminCommandError> {
+async fn session_admin(settings: &Settings) -> Result<auth_domain::admin::SessionAdmin, AdminCommandError> {
     let (db, events) = admin_database(settings).await?;
     Ok(session_admin_service(settings, &db, events))
 }
 
 /// The `chat` applications (`apps list|delete|rotate-secret`); a delete or
 /// re-key is announced like a revocation (the application's sockets close).
-async fn apps_admin(settings: &Settings) -> Result<auth_domain::service::Apps, AdminCommandError> {
+async fn apps_admin(settings: &Settings) -> Result<auth_domain::chat::use_cases::Apps, AdminCommandError> {
     let (db, events) = admin_database(settings).await?;
     Ok(apps_service(settings, &db, events).await?)
 }
 
 /// The administrator's commands as callers: the audit trail tells their
 /// actions from the API's by the user agent.
-fn cli_caller() -> auth_domain::Caller {
+pub(crate) fn cli_caller() -> auth_domain::Caller {
     auth_domain::Caller::new("cli").with_user_agent(Some(
         concat!("auth-server/", env!("CARGO_PKG_VERSION"), " (cli)").to_owned(),
     ))
 }
 
-fn cli_user_id(raw: &str) -> Result<auth_domain::user::UserId, AdminCommandError> {
+fn cli_user_id(raw: &str) -> Result<auth_domain::identity::user::UserId, AdminCommandError> {
     raw.trim()
         .parse::<i64>()
-        .map(auth_domain::user::UserId::new)
+        .map(auth_domain::identity::user::UserId::new)
         .map_err(|_| AdminCommandError::Invalid(format!("{raw:?} is not a numeric user id")))
 }
 
@@ -263,10 +263,10 @@ pub async fn users_list(
     cursor: Option<&str>,
 ) -> Result<serde_json::Value, AdminCommandError> {
     let limit = limit.unwrap_or(DEFAULT_USER_PAGE);
-    if !(1..=auth_domain::service::MAX_USER_PAGE).contains(&limit) {
+    if !(1..=auth_domain::admin::MAX_USER_PAGE).contains(&limit) {
         return Err(AdminCommandError::Invalid(format!(
             "--limit must be 1 to {}",
-            auth_domain::service::MAX_USER_PAGE
+            auth_domain::admin::MAX_USER_PAGE
         )));
     }
     let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
@@ -331,7 +331,7 @@ pub async fn user_revoke_sessions(
 /// [`AdminCommandError`].
 pub async fn session_revoke(settings: &Settings, sid: &str) -> Result<serde_json::Value, AdminCommandError> {
     let sid = uuid::Uuid::parse_str(sid.trim())
-        .map(auth_domain::session::SessionId::from_uuid)
+        .map(auth_domain::sessions::session::SessionId::from_uuid)
         .map_err(|_| AdminCommandError::Invalid(format!("{sid:?} is not a session id (a UUID)")))?;
     let revoked = session_admin(settings)
         .await?
@@ -386,7 +386,7 @@ pub async fn app_rotate_secret(
 /// [`AdminCommandError::Startup`] for an unusable mail setting,
 /// [`AdminCommandError::Mail`] when the message was not accepted.
 pub async fn send_test_email(settings: &Settings, to: &str) -> Result<serde_json::Value, AdminCommandError> {
-    let email = auth_domain::user::Email::parse(to)
+    let email = auth_domain::identity::user::Email::parse(to)
         .map_err(|_| AdminCommandError::Invalid(format!("{to:?} is not an email address")))?;
     let mailer = crate::startup::build_mailer(settings)?;
     let mail = auth_domain::verification::OutgoingMail {

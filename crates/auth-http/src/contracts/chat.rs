@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use auth_domain::service::{ChatLoginError, ChatProfileInput};
+use auth_domain::chat::use_cases::{ChatLoginError, ChatProfileInput};
 
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{Common, ContractError, Envelope, Reply, response_error};

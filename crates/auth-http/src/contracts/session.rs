@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use auth_domain::service::{Identifier, LoginError, RefreshError};
+use auth_domain::identity::login::{Identifier, LoginError};
+use auth_domain::sessions::tokens::RefreshError;
 
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{

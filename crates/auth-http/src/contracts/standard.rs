@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use auth_domain::service::{Identifier, LoginError, LogoutError, ReissueError};
-use auth_domain::token::TokenPair;
+use auth_domain::identity::login::{Identifier, LoginError};
+use auth_domain::sessions::token::TokenPair;
+use auth_domain::sessions::tokens::{LogoutError, ReissueError};
 
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::bearer_token;

@@ -65,7 +65,7 @@ impl Default for ThrottleSettings {
             login_failure_window: TimeDelta::seconds(900),
             login_lock: TimeDelta::seconds(60),
             login_max_lock: TimeDelta::seconds(900),
-            client_ipv6_prefix: auth_domain::throttle::DEFAULT_IPV6_PREFIX,
+            client_ipv6_prefix: auth_domain::identity::throttle::DEFAULT_IPV6_PREFIX,
             rate_limit_enabled: true,
             rate_limit_per_minute: 60,
             rate_limit_exempt: Vec::new(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth_domain::service::ChatPorts;
+use auth_domain::chat::use_cases::ChatPorts;
 use auth_infra::{
     APPS_KEY_NAME, Database, DieselAppRepository, DieselChatProfiles, HmacAppTokens, load_or_create_key,
 };

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_domain::service::SocialPorts;
+use auth_domain::social::login::SocialPorts;
 use auth_domain::social::{Provider, SocialPolicy};
 use auth_infra::{Database, DieselLoginStateStore, DieselSocialIdentityStore, OAuth2Providers};
 

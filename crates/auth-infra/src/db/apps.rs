@@ -16,7 +16,7 @@ use auth_domain::PortError;
 use auth_domain::chat::{
     App, AppClaims, AppId, AppRepository, AppTokens, ChatProfile, ChatProfiles, ChatUser, UpsertOutcome,
 };
-use auth_domain::token::TokenError;
+use auth_domain::sessions::token::TokenError;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

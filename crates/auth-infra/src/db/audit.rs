@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use auth_domain::PortError;
 use auth_domain::audit::{AuditEvent, AuditKind};
+use auth_domain::identity::user::UserId;
 use auth_domain::ports::AuditLog;
-use auth_domain::session::SessionId;
-use auth_domain::user::UserId;
+use auth_domain::sessions::session::SessionId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;

@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use auth_domain::PortError;
+use auth_domain::identity::user::{Email, LoginId, UserId};
 use auth_domain::ports::CodeStore;
-use auth_domain::user::{Email, LoginId, UserId};
 use auth_domain::verification::{CodeHash, CodePurpose, DecoyKey, PutOutcome, StoredCode};
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;

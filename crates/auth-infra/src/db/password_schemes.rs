@@ -9,7 +9,7 @@
 //! compares case-sensitively on both backends (SQLite's `LIKE` would not).
 
 use auth_domain::PortError;
-use auth_domain::password::{PasswordHash, PasswordScheme};
+use auth_domain::identity::password::{PasswordHash, PasswordScheme};
 use diesel::RunQueryDsl;
 use diesel::sql_types::{BigInt, Nullable, Text};
 

@@ -7,11 +7,11 @@
 
 use async_trait::async_trait;
 use auth_domain::PortError;
+use auth_domain::identity::user::UserId;
 use auth_domain::ports::SessionStore;
-use auth_domain::session::{
+use auth_domain::sessions::session::{
     RefreshRecord, RefreshTokenHash, RevokeReason, RotateOutcome, Session, SessionId,
 };
-use auth_domain::user::UserId;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;

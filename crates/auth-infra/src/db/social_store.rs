@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use auth_domain::PortError;
+use auth_domain::identity::user::UserId;
 use auth_domain::social::{
     LoginStateStore, PendingLogin, PkceVerifier, Provider, SocialIdentityStore, StateHash,
 };
-use auth_domain::user::UserId;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -11,8 +11,8 @@
 
 use async_trait::async_trait;
 use auth_domain::PortError;
+use auth_domain::identity::throttle::{Reservation, ThrottleRule, ThrottleState};
 use auth_domain::ports::LoginThrottle;
-use auth_domain::throttle::{Reservation, ThrottleRule, ThrottleState};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -30,7 +30,9 @@ use std::sync::atomic::Ordering;
 use argon2::password_hash::Error as PhcError;
 use async_trait::async_trait;
 use auth_domain::PortError;
-use auth_domain::password::{ForeignHashError, NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2};
+use auth_domain::identity::password::{
+    ForeignHashError, NewPassword, PasswordHash, PasswordScheme, SpringPbkdf2,
+};
 use auth_domain::ports::PasswordHasher;
 use tokio::sync::oneshot;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::Error as PhcError;
 use argon2::password_hash::phc::Salt;
-use auth_domain::password::NewPassword;
+use auth_domain::identity::password::NewPassword;
 use rand::Rng;
 use tokio::sync::oneshot;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::phc::{PasswordHash as PhcHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use argon2::{PasswordHasher as _, PasswordVerifier as _};
-use auth_domain::password::PasswordPolicy;
+use auth_domain::identity::password::PasswordPolicy;
 
 fn pw(s: &str) -> NewPassword {
     PasswordPolicy::default().check(s).unwrap()
@@ -142,7 +142,7 @@ async fn malformed_hash_is_false_after_one_verification() {
 
 #[tokio::test]
 async fn foreign_hashes_verify_on_the_pool_and_report_their_scheme() {
-    use auth_domain::password::{PasswordScheme, SpringPbkdf2};
+    use auth_domain::identity::password::{PasswordScheme, SpringPbkdf2};
     let h = Argon2Hasher::new(1).unwrap();
     // Spring's documented `{bcrypt}` example of "password".
     let adopted = h

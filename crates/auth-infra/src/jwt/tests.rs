@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use super::*;
 use crate::signing::{KeyRing, SigningAlgorithm, SigningKey};
-use auth_domain::session::SessionId;
+use auth_domain::sessions::session::SessionId;
 use uuid::Uuid;
 
 const T0: i64 = 1_700_000_000;

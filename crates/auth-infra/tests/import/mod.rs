@@ -1,10 +1,10 @@
 //! Account import and password upgrades, on both backends.
 
+use auth_domain::identity::password::PasswordHash;
+use auth_domain::identity::user::{LoginId, UserId};
 use auth_domain::import::{ImportAccount, ImportConflict, ImportOutcome};
-use auth_domain::password::PasswordHash;
 use auth_domain::ports::{SocialIdentityStore, UserRepository};
 use auth_domain::social::Provider;
-use auth_domain::user::{LoginId, UserId};
 use auth_infra::{Database, DieselSocialIdentityStore, DieselUserRepository};
 
 use super::new_user;
@@ -18,7 +18,7 @@ fn account(id: Option<i64>, login: &str, links: &[(Provider, &str)]) -> ImportAc
     }
 }
 
-async fn login_of(users: &DieselUserRepository, login: &str) -> Option<auth_domain::user::User> {
+async fn login_of(users: &DieselUserRepository, login: &str) -> Option<auth_domain::identity::user::User> {
     users.by_login_id(&LoginId::parse(login).unwrap()).await.unwrap()
 }
 
@@ -96,7 +96,7 @@ pub async fn import_rerun_is_idempotent_and_conflicts_change_nothing(db: Databas
 
     // Conflicts: a kept id, a login id, an email, a social identity of others.
     let mut other_email = account(None, "parkh", &[]);
-    other_email.user.email = auth_domain::user::Email::parse("new@example.com").unwrap();
+    other_email.user.email = auth_domain::identity::user::Email::parse("new@example.com").unwrap();
     let mut same_email = account(None, "newone", &[]);
     same_email.user.email = kimc.email.clone();
     let out = users

@@ -10,9 +10,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
+use auth_domain::identity::password::SpringPbkdf2;
 use auth_domain::import::RejectedLine;
-use auth_domain::password::SpringPbkdf2;
-use auth_domain::service::ImportOptions;
+use auth_domain::import::use_cases::ImportOptions;
 
 use super::views::{ImportReportView, Message, RejectView};
 use super::{InternalError, failure, query};
@@ -79,10 +79,8 @@ pub async fn users_import(
         import.feed(state.auth.import(), &chunk).await?;
         keep(&mut listed, import.take_rejects());
     }
-    // As before the explicit caller: the import's audit event records no
-    // client.
     import
-        .finish(state.auth.import(), &auth_domain::Caller::new("internal"))
+        .finish(state.auth.import(), &state.caller("internal", &req))
         .await?;
     keep(&mut listed, import.take_rejects());
     Ok(HttpResponse::Ok().json(ImportReportView::new(import.report(), listed)))

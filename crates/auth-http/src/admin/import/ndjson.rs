@@ -11,8 +11,8 @@
 //! rejected with its number; the reasons never quote a value.
 
 use auth_domain::PortError;
+use auth_domain::import::use_cases::{Import, ImportOptions, ImportRun};
 use auth_domain::import::{ImportRecord, ImportReport, RejectedLine};
-use auth_domain::service::{Import, ImportOptions, ImportRun};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 

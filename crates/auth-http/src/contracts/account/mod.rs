@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use auth_domain::password::PolicyViolation;
-use auth_domain::service::{
-    AccountRef, Identifier, LoginError, ResetError, SendCodeError, SignUp, SignUpError, WithdrawError,
-};
+use auth_domain::identity::account::{SignUp, SignUpError, WithdrawError};
+use auth_domain::identity::login::{Identifier, LoginError};
+use auth_domain::identity::password::PolicyViolation;
 use auth_domain::verification::CodePurpose;
+use auth_domain::verification::codes::{AccountRef, ResetError, SendCodeError};
 
 use crate::body::{Body, BodyError};
 use crate::contracts::envelope::{

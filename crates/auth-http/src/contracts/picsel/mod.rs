@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use auth_domain::service::{Identifier, Login, LoginError, LogoutError, RefreshError};
-use auth_domain::user::Email;
+use auth_domain::identity::login::{Identifier, Login, LoginError};
+use auth_domain::identity::user::Email;
+use auth_domain::sessions::tokens::{LogoutError, RefreshError};
 
 use crate::body::{Body, BodyError, ContractBody};
 use crate::contracts::envelope::{Common, ContractError, Envelope, Reply, required, response_error};

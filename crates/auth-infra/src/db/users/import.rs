@@ -11,9 +11,9 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::duplicate_field;
 use crate::db::schema::{social_identities, users};
 use crate::db::{AnyConnection, to_db_time};
+use auth_domain::identity::user::{UniqueField, UserId};
 use auth_domain::import::{ImportAccount, ImportConflict, ImportOutcome};
 use auth_domain::social::Provider;
-use auth_domain::user::{UniqueField, UserId};
 
 /// Rows at most per multi-row `INSERT` (10 bound values each: far below
 /// SQLite's and PostgreSQL's limits on bound parameters).

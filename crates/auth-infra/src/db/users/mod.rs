@@ -9,9 +9,9 @@ use search::{SearchFilter, search_blocking};
 
 use async_trait::async_trait;
 use auth_domain::PortError;
-use auth_domain::password::PasswordHash;
+use auth_domain::identity::password::PasswordHash;
+use auth_domain::identity::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
 use auth_domain::ports::{InsertUserError, UserRepository};
-use auth_domain::user::{Email, LoginId, NewUser, UniqueField, User, UserId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

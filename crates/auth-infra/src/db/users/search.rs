@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::UserRow;
 use crate::db::schema::users;
 use crate::db::{AnyConnection, Backend};
-use auth_domain::user::UserId;
+use auth_domain::identity::user::UserId;
 
 /// How a search query is matched (issue 18: through an index wherever
 /// one can serve it).

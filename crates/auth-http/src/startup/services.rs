@@ -1,0 +1,246 @@
+//! The adapters wired into the use cases: the whole `AuthService` for the
+//! server, and each area's service alone for the `auth-server` commands
+//! (a command builds only what it uses).
+
+use crate::settings::Settings;
+use auth_domain::admin::{SessionAdmin, UserAdmin};
+use auth_domain::chat::use_cases::Apps;
+use auth_domain::housekeeping::{Housekeeper, RetentionPolicy};
+use auth_domain::identity::password::PasswordPolicy;
+use auth_domain::identity::throttle::{ThrottlePolicy, ThrottleRule};
+use auth_domain::import::use_cases::Import;
+use auth_domain::ports::{EventBus, Mailer};
+use auth_domain::service_core::ServiceCore;
+use auth_domain::sessions::events::SessionPolicy;
+use auth_domain::sessions::issuer::SessionRevoker;
+use auth_domain::verification::CodePolicy;
+use auth_domain::{AuthPolicy, AuthService, Ports};
+use auth_infra::{
+    Argon2Hasher, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping, DieselLoginThrottle,
+    DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, LettreMailer, OsRandom, SystemClock,
+    TokioBackground,
+};
+use chrono::TimeDelta;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+use super::*;
+
+/// Opens the database and applies migrations (also `auth-server migrate`).
+///
+/// # Errors
+/// [`StartupError::Database`].
+pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    let db = Database::connect(&settings.database.url, settings.database.pool_size).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The configured mailer: SMTP (`AUTH_SMTP_URL`) or `.eml` files in the
+/// outbox directory.
+///
+/// # Errors
+/// [`StartupError`] when the SMTP URL or the outbox is unusable.
+pub fn build_mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, StartupError> {
+    let templates = match &settings.mail.templates_dir {
+        Some(dir) => {
+            tracing::info!(templates = %dir, "mail: templates from AUTH_MAIL_TEMPLATES_DIR");
+            auth_infra::MailTemplates::load(std::path::Path::new(dir))?
+        }
+        None => auth_infra::MailTemplates::default(),
+    };
+    Ok(match &settings.mail.smtp_url {
+        Some(url) => {
+            tracing::info!("mail: SMTP");
+            let timeout = settings.mail.smtp_timeout.max(std::time::Duration::from_secs(1));
+            Arc::new(
+                LettreMailer::smtp(url.expose_secret(), &settings.mail.from, timeout)?
+                    .with_templates(templates),
+            )
+        }
+        None => {
+            let dir = settings.outbox_dir();
+            tracing::info!(outbox = %dir.display(), "mail: AUTH_SMTP_URL is not set; writing .eml files");
+            Arc::new(LettreMailer::outbox(&dir, &settings.mail.from)?.with_templates(templates))
+        }
+    })
+}
+
+/// Builds the domain service over real adapters, signing with `keys`:
+/// every area, what the server holds. (A command builds only its area:
+/// see the builders below.)
+///
+/// # Errors
+/// [`StartupError`] when the hasher, the mailer or a port cannot be set up.
+pub async fn build_service_with(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+    keys: &TokenKeys,
+) -> Result<AuthService, StartupError> {
+    let hasher = password_hasher(settings)?;
+    let mailer = build_mailer(settings)?;
+    let ports = Ports {
+        users: Arc::new(DieselUserRepository::new(db.clone())),
+        sessions: Arc::new(DieselSessionStore::new(db.clone())),
+        hasher: Arc::new(hasher),
+        tokens: Arc::new(keys.codec.clone()),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+        codes: Arc::new(DieselCodeStore::new(db.clone())),
+        mailer,
+        events,
+        social: social::ports(settings, db)?,
+        chat: chat::ports(db).await?,
+        throttle: Arc::new(DieselLoginThrottle::new(db.clone())),
+        audit: Arc::new(DieselAuditLog::new(db.clone())),
+        background: Arc::new(TokioBackground),
+    };
+    Ok(AuthService::new(ports, auth_policy(settings)))
+}
+
+/// The password hashing pool from settings (`AUTH_HASH_CONCURRENCY`,
+/// `AUTH_HASH_NICE`, `AUTH_HASH_QUEUE_MAX`).
+pub(crate) fn password_hasher(settings: &Settings) -> Result<Argon2Hasher, StartupError> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let threads = settings.hashing.concurrency.unwrap_or(cores);
+    Ok(Argon2Hasher::with_nice(threads, settings.hashing.nice)
+        .map_err(|e| StartupError::Hasher(e.to_string()))?
+        .with_queue_limit(settings.hashing.queue_max.unwrap_or(threads.saturating_mul(64))))
+}
+
+/// What every area service shares: the system clock, OS randomness, the
+/// audit trail in `db` and the policy from settings.
+pub fn service_core(settings: &Settings, db: &Database) -> ServiceCore {
+    ServiceCore::new(
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+        Arc::new(DieselAuditLog::new(db.clone())),
+        auth_policy(settings),
+    )
+}
+
+/// Revoking sessions stored in `db`, announced on `events`.
+pub fn session_revoker(db: &Database, events: Arc<dyn EventBus>) -> SessionRevoker {
+    SessionRevoker::new(Arc::new(DieselSessionStore::new(db.clone())), events)
+}
+
+/// The `chat` applications in `db` (`auth-server apps …`): the application
+/// store and the master key of their secrets, generated on first use;
+/// deletes and re-keys announced on `events` (their sockets close).
+///
+/// # Errors
+/// [`StartupError::Database`] when the master key cannot be read or stored.
+pub async fn apps_service(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+) -> Result<Apps, StartupError> {
+    let chat = chat::ports(db).await?;
+    Ok(Apps::new(
+        service_core(settings, db),
+        chat.apps,
+        chat.tokens,
+        events,
+    ))
+}
+
+/// Importing accounts into `db` (`auth-server users import`): the user
+/// store and the hashing pool (`{noop}` passwords are hashed).
+///
+/// # Errors
+/// [`StartupError::Hasher`] when the hashing pool cannot be started.
+pub fn import_service(settings: &Settings, db: &Database) -> Result<Import, StartupError> {
+    Ok(Import::new(
+        service_core(settings, db),
+        Arc::new(DieselUserRepository::new(db.clone())),
+        Arc::new(password_hasher(settings)?),
+    ))
+}
+
+/// The administrator's user use cases on `db` (`auth-server users
+/// list|show|disable|enable`), revocations announced on `events`. They only
+/// read the schemes of stored hashes, so the hasher is a single idle
+/// thread, not the pool of `AUTH_HASH_CONCURRENCY`.
+///
+/// # Errors
+/// [`StartupError::Hasher`] when that thread cannot be started.
+pub fn user_admin_service(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+) -> Result<UserAdmin, StartupError> {
+    let schemes = Argon2Hasher::new(1).map_err(|e| StartupError::Hasher(e.to_string()))?;
+    Ok(UserAdmin::new(
+        service_core(settings, db),
+        Arc::new(DieselUserRepository::new(db.clone())),
+        Arc::new(DieselSocialIdentityStore::new(db.clone())),
+        Arc::new(schemes),
+        session_revoker(db, events),
+    ))
+}
+
+/// The administrator's session use cases on `db` (`auth-server users
+/// revoke-sessions`, `sessions revoke`), revocations announced on
+/// `events`.
+pub fn session_admin_service(settings: &Settings, db: &Database, events: Arc<dyn EventBus>) -> SessionAdmin {
+    SessionAdmin::new(
+        service_core(settings, db),
+        Arc::new(DieselUserRepository::new(db.clone())),
+        session_revoker(db, events),
+    )
+}
+
+/// The domain's policy from settings.
+pub(crate) fn auth_policy(settings: &Settings) -> AuthPolicy {
+    AuthPolicy {
+        access_ttl: settings.tokens.access_ttl,
+        refresh_ttl: settings.tokens.refresh_ttl,
+        refresh_reuse_grace: settings.tokens.refresh_reuse_grace,
+        password: PasswordPolicy::new(
+            settings.accounts.password_min_length,
+            settings.accounts.password_max_length,
+        ),
+        codes: CodePolicy {
+            ttl: settings.accounts.code_ttl,
+            max_attempts: settings.accounts.code_max_attempts,
+            resend_cooldown: settings.accounts.code_resend_cooldown,
+            signup_window: TimeDelta::minutes(10),
+            signup_requires_code: settings.accounts.signup_require_email_code,
+        },
+        sessions: SessionPolicy {
+            single_session_clients: settings.accounts.single_session_contracts.clone(),
+            max_sessions_per_user: settings.accounts.max_sessions_per_user,
+        },
+        social: social::policy(settings),
+        throttle: throttle_policy(settings),
+    }
+}
+
+/// The purge of expired rows over `db`, with the retention that follows
+/// from settings (also `auth-server purge`).
+pub fn housekeeper(settings: &Settings, db: &Database) -> Housekeeper {
+    let audit = (settings.purge.audit_retention_days > 0)
+        .then(|| TimeDelta::days(i64::from(settings.purge.audit_retention_days)));
+    Housekeeper::new(
+        Arc::new(DieselHousekeeping::new(db.clone())),
+        Arc::new(SystemClock),
+        RetentionPolicy::from_policy(&auth_policy(settings), audit),
+    )
+}
+
+/// The login-throttling policy from settings.
+pub(crate) fn throttle_policy(settings: &Settings) -> ThrottlePolicy {
+    let rule = |max_failures| ThrottleRule {
+        max_failures,
+        window: settings.throttle.login_failure_window,
+        base_lock: settings.throttle.login_lock,
+        max_lock: settings.throttle.login_max_lock,
+    };
+    ThrottlePolicy {
+        enabled: settings.throttle.login_enabled,
+        account: rule(settings.throttle.login_max_failures),
+        ip: rule(settings.throttle.login_ip_max_failures),
+        ipv6_prefix: settings.throttle.client_ipv6_prefix,
+    }
+}
