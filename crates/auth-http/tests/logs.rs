@@ -928,6 +928,72 @@ async fn made_up_methods_add_no_metric_series(backend: TestBackend) {
     );
 }
 
+/// Issue 33.6: what the server creates is its own, whatever the umask it is
+/// started with: the SQLite database and the mail outbox's folder and
+/// files (sign-up codes) are 0600 / 0700, not readable by every user.
+async fn created_files_are_the_servers_own(backend: TestBackend) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let db = TestDatabase::new(backend);
+    let own = std::env::temp_dir().join(format!("auth-files-{}", uuid_like()));
+    std::fs::create_dir_all(&own).unwrap();
+    let outbox = own.join("outbox");
+    let sqlite = own.join("fresh.db");
+    let sqlite_url = format!("sqlite://{}", sqlite.display());
+    let outbox_dir = outbox.display().to_string();
+    let mut extra = vec![("AUTH_MAIL_DIR", outbox_dir.as_str())];
+    if backend == TestBackend::Sqlite {
+        extra.push(("AUTH_DATABASE_URL", sqlite_url.as_str()));
+    }
+    let server = start_with(&db, "info", &extra).await;
+    let sent = reqwest::Client::new()
+        .post(format!("{}/api/auth/send/auth-key", server.base))
+        .json(&json!({"authId": "perms1", "email": "perms1@example.com", "type": "SIGN_UP"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 200);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&outbox), 0o700, "the outbox folder");
+    let mails: Vec<PathBuf> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mode(&mails[0]), 0o600, "a mail with a code");
+    if backend == TestBackend::Sqlite {
+        assert_eq!(mode(&sqlite), 0o600, "the SQLite database");
+    }
+    drop(server);
+    drop(std::fs::remove_dir_all(&own));
+}
+
+/// Issue 33.8: a reader that closes stdout early (`auth-server openapi |
+/// head -1`) ends the output, not the process: exit 0, no panic.
+fn a_closed_stdout_ends_the_output_not_the_process(_backend: TestBackend) {
+    use std::io::Read as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_auth-server"))
+        .arg("openapi")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(first[0], b'{');
+    // The document is far larger than a pipe's buffer: the rest of the
+    // write meets the closed pipe.
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// Typed settings on the real binary: each invalid value refuses to start
 /// (exit 2) and fails `config check`, with a message naming the key, its
 /// variable and what would be valid; from the TOML file too.
@@ -1063,7 +1129,8 @@ auth_infra::on_both_backends!(
     cors,
     request_ids,
     metrics_on_their_own_listener,
-    made_up_methods_add_no_metric_series
+    made_up_methods_add_no_metric_series,
+    created_files_are_the_servers_own
 );
 
-auth_infra::on_both_backends!(sync: refuses_weak_secrets, purge_command, strict_configuration, typed_settings_refuse_invalid_values);
+auth_infra::on_both_backends!(sync: refuses_weak_secrets, purge_command, strict_configuration, typed_settings_refuse_invalid_values, a_closed_stdout_ends_the_output_not_the_process);

@@ -182,8 +182,21 @@ enum AppsCommand {
     },
 }
 
+/// Writes `text` and a newline to stdout. A reader that went away (`…
+/// | head -1`) ends the output, not the process: `println!` would panic on
+/// the closed pipe.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
+    // Everything the server creates is its own: the SQLite database (private
+    // signing keys unless a KEK is set, the refresh secret), its WAL files,
+    // the mail outbox (sign-up codes) and the import's rejects file are 0600,
+    // folders 0700, whatever the umask it was started with (issue 33).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let (settings, warnings) = match Settings::load_strict() {
         Ok(loaded) => loaded,
@@ -209,7 +222,7 @@ async fn main() -> std::process::ExitCode {
         command: ConfigCommand::Check,
     } = command
     {
-        println!("{}", auth_http::settings::strict::describe(&settings));
+        emit(&auth_http::settings::strict::describe(&settings));
         for warning in &warnings {
             eprintln!("auth-server: {warning}");
         }
@@ -232,7 +245,7 @@ async fn main() -> std::process::ExitCode {
         return match auth_http::routes::RoutePlan::build(&settings.contracts) {
             Ok(plan) => {
                 let doc = auth_http::openapi::document(&plan, env!("CARGO_PKG_VERSION"));
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                emit(&serde_json::to_string_pretty(&doc).unwrap_or_default());
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
@@ -268,7 +281,7 @@ async fn main() -> std::process::ExitCode {
         Command::Purge => {
             return match auth_http::cli::purge(&settings).await {
                 Ok(report) => {
-                    println!("{report}");
+                    emit(&report.to_string());
                     std::process::ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -385,7 +398,7 @@ async fn main() -> std::process::ExitCode {
 fn print_json(result: Result<serde_json::Value, String>) -> std::process::ExitCode {
     match result {
         Ok(out) => {
-            println!("{out}");
+            emit(&out.to_string());
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
