@@ -33,7 +33,7 @@ mod tokens;
 pub mod typed;
 pub use http::{HttpSettings, LoggingSettings, MetricsSettings, SocketSettings};
 pub use mail::MailSettings;
-pub use oauth::{OAuthSettings, ProviderSettings};
+pub use oauth::{OAuthSettings, ProviderSettings, public_url_of};
 pub use store::{DatabaseSettings, PurgeSettings};
 pub use throttle::ThrottleSettings;
 pub use tokens::{AccountSettings, HashingSettings, TokenSettings};
@@ -108,7 +108,7 @@ impl Settings {
             figment,
             errors: &mut errors,
         };
-        let settings = Self {
+        let mut settings = Self {
             http: section.read(),
             database: section.read(),
             tokens: section.read(),
@@ -123,6 +123,12 @@ impl Settings {
             contracts: section.read::<ContractsSection>().contracts,
             oauth,
         };
+        // Unset, the public URL (and so the issuer) is the listen address,
+        // not a fixed default on another port (issue 33).
+        if !figment.contains("public_url") {
+            settings.oauth.public_url = oauth::public_url_of(settings.http.bind);
+            settings.oauth.public_url_from_bind = true;
+        }
         match errors.into_iter().min_by(|a, b| a.path.cmp(&b.path)) {
             Some(error) => Err(Box::new(error)),
             None => Ok(settings),

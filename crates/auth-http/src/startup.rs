@@ -205,8 +205,23 @@ impl Application {
     ///
     /// # Errors
     /// [`StartupError`].
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+    pub async fn build(mut settings: Settings) -> Result<Self, StartupError> {
         settings.validate()?;
+        let bind = settings.http.bind;
+        let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?;
+        let bound = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?;
+        let port = bound.port();
+        // Port 0 picked a port: a public URL taken from the listen address
+        // names the one it got.
+        if settings.oauth.public_url_from_bind {
+            settings.oauth.public_url = crate::settings::public_url_of(bound);
+        }
         let plan = Arc::new(RoutePlan::build(&settings.contracts)?);
         let db = open_database(&settings).await?;
         tracing::info!(database = %redact_database_url(&settings.database.url), backend = ?db.backend(), "database ready");
@@ -265,18 +280,6 @@ impl Application {
                 &settings.contracts.picsel.prefix,
             ),
         });
-        let bind = settings.http.bind;
-        let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
-            addr: bind.to_string(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                addr: bind.to_string(),
-                source,
-            })?
-            .port();
         let hsts = settings.oauth.public_url.starts_with("https://");
         let served = web::Data::new(crate::openapi::Served(Arc::new(crate::openapi::document(
             &plan,

@@ -967,6 +967,50 @@ async fn created_files_are_the_servers_own(backend: TestBackend) {
     drop(std::fs::remove_dir_all(&own));
 }
 
+/// Issue 33.3: without `AUTH_PUBLIC_URL` the issuer is the address the
+/// server listens on, port included (it was `http://127.0.0.1:8080`
+/// whatever `AUTH_BIND` said, so `auth-client` refused the discovery
+/// document); `config check` says the same, a wildcard address read as
+/// loopback; a set `AUTH_PUBLIC_URL` still wins.
+async fn the_issuer_names_the_port_it_serves_on(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let server = start(&db, "info").await;
+    let discovery: Value = reqwest::get(format!("{}/.well-known/openid-configuration", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], json!(server.base), "{discovery}");
+    assert_eq!(
+        discovery["jwks_uri"],
+        json!(format!("{}/.well-known/jwks.json", server.base)),
+        "{discovery}"
+    );
+    drop(server);
+    let effective = |vars: &[(&str, &str)]| -> Value {
+        let mut all = vec![("AUTH_DATABASE_URL", db.url())];
+        all.extend_from_slice(vars);
+        let out = run_binary(&["config", "check"], &all);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let wildcard = effective(&[("AUTH_BIND", "0.0.0.0:18089")]);
+    assert_eq!(wildcard["public_url"], "http://127.0.0.1:18089", "{wildcard}");
+    let v6 = effective(&[("AUTH_BIND", "[::1]:18090")]);
+    assert_eq!(v6["public_url"], "http://[::1]:18090", "{v6}");
+    let set = effective(&[
+        ("AUTH_BIND", "0.0.0.0:18089"),
+        ("AUTH_PUBLIC_URL", "https://auth.example.com"),
+    ]);
+    assert_eq!(set["public_url"], "https://auth.example.com", "{set}");
+}
+
 /// Issue 33.8: a reader that closes stdout early (`auth-server openapi |
 /// head -1`) ends the output, not the process: exit 0, no panic.
 fn a_closed_stdout_ends_the_output_not_the_process(_backend: TestBackend) {
@@ -1130,7 +1174,8 @@ auth_infra::on_both_backends!(
     request_ids,
     metrics_on_their_own_listener,
     made_up_methods_add_no_metric_series,
-    created_files_are_the_servers_own
+    created_files_are_the_servers_own,
+    the_issuer_names_the_port_it_serves_on
 );
 
 auth_infra::on_both_backends!(sync: refuses_weak_secrets, purge_command, strict_configuration, typed_settings_refuse_invalid_values, a_closed_stdout_ends_the_output_not_the_process);

@@ -27,8 +27,15 @@ use super::typed;
 pub struct OAuthSettings {
     /// This service's public base URL, as browsers and providers reach it
     /// (`AUTH_PUBLIC_URL`). Callback URLs are built from it:
-    /// `{public_url}{picsel prefix}/api/auth/{provider}/callback`.
+    /// `{public_url}{picsel prefix}/api/auth/{provider}/callback`. Unset:
+    /// the address the server listens on ([`public_url_of`]), so the
+    /// issuer names the port it serves on.
     pub public_url: String,
+    /// Whether [`Self::public_url`] was derived from the listen address
+    /// (not set): a server bound to port 0 derives it again from the port
+    /// it got.
+    #[serde(skip)]
+    pub public_url_from_bind: bool,
     /// Where a successful callback of a flow started in the browser (`GET
     /// /api/auth/{provider}`, bound by its cookie) sends the browser
     /// instead of answering JSON, with the tokens in the URL fragment
@@ -149,6 +156,7 @@ impl Default for OAuthSettings {
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
+            public_url_from_bind: false,
             success_redirect: None,
             app_redirect: None,
             state_ttl: TimeDelta::seconds(600),
@@ -214,6 +222,23 @@ fn is_http_url(url: &str) -> bool {
         let host = r.split(['/', '?', '#']).next().unwrap_or_default();
         !host.is_empty() && !r.chars().any(char::is_whitespace)
     })
+}
+
+/// The public URL of a server listening on `addr`, for when
+/// `AUTH_PUBLIC_URL` is not set: `http://` and the address, with a
+/// wildcard address (`0.0.0.0`, `[::]`) read as the loopback one of its
+/// family (what a client on the same machine reaches).
+pub fn public_url_of(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        }
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        }
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 impl OAuthSettings {
@@ -474,5 +499,15 @@ mod tests {
             o.app_redirect = Some(bad.into());
             assert!(o.validate().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_unset_public_url_is_the_listen_address() {
+        let url = |a: &str| public_url_of(a.parse().unwrap());
+        assert_eq!(url("127.0.0.1:18089"), "http://127.0.0.1:18089");
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8443"), "http://[::1]:8443");
+        assert_eq!(url("[2001:db8::7]:80"), "http://[2001:db8::7]:80");
+        assert_eq!(url("10.0.0.5:9000"), "http://10.0.0.5:9000");
     }
 }
