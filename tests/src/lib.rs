@@ -121,9 +121,16 @@ struct InsideServer {
     chat: Arc<auth_ws::ChatPresence>,
 }
 
-async fn server_for(backend: TestBackend, settings: Settings, db: Arc<TestDatabase>) -> Server {
-    let public_url = settings.oauth.public_url.clone();
+async fn server_for(backend: TestBackend, mut settings: Settings, db: Arc<TestDatabase>) -> Server {
     let (base, handle, chat) = start(settings.clone()).await;
+    // Without `AUTH_PUBLIC_URL` the server's public URL is the address it
+    // got (port 0 here); a sibling instance is the same deployment, so it
+    // shares that URL (and so the issuer) rather than deriving its own.
+    if settings.oauth.public_url_from_bind {
+        settings.oauth.public_url = base.trim_end_matches('/').to_owned();
+        settings.oauth.public_url_from_bind = false;
+    }
+    let public_url = settings.oauth.public_url.clone();
     let inside = Arc::new(InsideServer {
         backend,
         settings,
