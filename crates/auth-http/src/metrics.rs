@@ -132,6 +132,12 @@ impl RequestSeries {
             duration: metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route),
         }
     }
+
+    /// Counts one request that took `seconds`.
+    fn observe(&self, seconds: f64) {
+        self.count.increment(1);
+        self.duration.record(seconds);
+    }
 }
 
 thread_local! {
@@ -157,23 +163,15 @@ pub(crate) fn request<B>(method: &Method, response: &ServiceResponse<B>, elapsed
     let installed = HANDLE.get().is_some_and(Option::is_some);
     let method = method_label(method);
     if !installed {
-        let s = RequestSeries::register(method, &route, status);
-        s.count.increment(1);
-        s.duration.record(seconds);
+        RequestSeries::register(method, &route, status).observe(seconds);
         return;
     }
     SERIES.with(|series| {
-        let mut series = series.borrow_mut();
-        let key = (method, route, status);
-        if let Some(s) = series.get(&key) {
-            s.count.increment(1);
-            s.duration.record(seconds);
-        } else {
-            let s = RequestSeries::register(method, &key.1, status);
-            s.count.increment(1);
-            s.duration.record(seconds);
-            series.insert(key, s);
-        }
+        series
+            .borrow_mut()
+            .entry((method, route, status))
+            .or_insert_with_key(|(method, route, status)| RequestSeries::register(method, route, *status))
+            .observe(seconds);
     });
 }
 
