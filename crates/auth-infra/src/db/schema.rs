@@ -59,6 +59,7 @@ diesel::table! {
         private_key -> Text,
         created_at -> Timestamp,
         activates_at -> Timestamp,
+        purpose -> Text,
     }
 }
 

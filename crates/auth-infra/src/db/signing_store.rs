@@ -1,18 +1,26 @@
 //! Signing keys kept in the `signing_keys` table, shared by every instance,
 //! optionally encrypted under a key-encryption key (KEK).
 //!
-//! Each key has a unique `generation`: the first key is generation 1 and a
-//! rotation inserts the current highest plus one. Two instances starting
-//! on an empty table, or two rotations racing, insert the same generation;
-//! the unique constraint lets one win and the other reads the winner's key,
-//! so there is never more than one key per generation (and so never two
-//! keys that could both be the active one).
+//! Each key belongs to one ring, named by its `purpose`: [`ACCESS_PURPOSE`] for
+//! access tokens, `id:<alg>` for the ID-token keys of one algorithm
+//! ([`crate::IdTokenKeys`]). A store reads and writes the keys of one
+//! purpose only.
+//!
+//! Each key has a `generation` unique within its purpose: the first key is
+//! generation 1 and a rotation inserts the current highest plus one. Two
+//! instances starting on an empty ring, or two rotations racing, insert the
+//! same generation; the unique constraint (`purpose`, `generation`) lets
+//! one win and the other reads the winner's key, so there is never more
+//! than one key per generation of a ring (and so never two keys that could
+//! both be the active one).
 //!
 //! `private_key` holds `pem:` and the PKCS#8 PEM when no KEK is configured,
 //! or `xchacha20poly1305:` and base64 of a 24-byte random nonce followed by
 //! the sealed PEM (XChaCha20-Poly1305 under SHA-256 of the KEK, the `kid`
 //! as associated data, so a sealed key cannot be moved to another row).
 //! With a KEK configured, keys stored in clear are sealed at load.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -24,6 +32,9 @@ use crate::db::{AnyConnection, Database, DbError, from_db_time, to_db_time};
 use crate::signing::{KeyError, KeyRing, SigningAlgorithm, SigningKey, generate_pem};
 
 const PLAIN: &str = "pem:";
+/// The purpose of the access-token keys (the keys stored before purposes
+/// existed are these).
+pub const ACCESS_PURPOSE: &str = "access";
 const SEALED: &str = "xchacha20poly1305:";
 
 /// Why the stored keys could not be used.
@@ -148,16 +159,19 @@ struct Row {
     activates_at: chrono::NaiveDateTime,
 }
 
-/// The `signing_keys` table.
+/// The keys of one purpose in the `signing_keys` table.
 #[derive(Debug, Clone)]
 pub struct SigningKeyStore {
     db: Database,
     kek: Option<Kek>,
+    purpose: Arc<str>,
 }
 
 /// What a rotation did.
 #[derive(Debug, Clone)]
 pub struct Rotated {
+    /// The ring it joined (`access`, `id:RS256`, …).
+    pub purpose: String,
     /// The new key's id.
     pub kid: String,
     /// Its algorithm.
@@ -167,22 +181,49 @@ pub struct Rotated {
 }
 
 impl SigningKeyStore {
-    /// The store over `db`, sealing private keys under `kek` when given.
+    /// The access-token keys ([`ACCESS_PURPOSE`]) over `db`, sealing private keys
+    /// under `kek` when given.
     pub fn new(db: Database, kek: Option<Kek>) -> Self {
-        Self { db, kek }
+        Self::with_purpose(db, kek, ACCESS_PURPOSE)
     }
 
-    /// Every stored key, opened and parsed (keys stored in clear are sealed
-    /// on the way when a KEK is configured).
+    /// The keys of `purpose` (e.g. `id:RS256`) over `db`, sealing private
+    /// keys under `kek` when given. Keys of other purposes are neither read
+    /// nor counted by this store.
+    pub fn with_purpose(db: Database, kek: Option<Kek>, purpose: &str) -> Self {
+        Self {
+            db,
+            kek,
+            purpose: purpose.into(),
+        }
+    }
+
+    /// The purpose of the keys this store holds.
+    pub fn purpose(&self) -> &str {
+        &self.purpose
+    }
+
+    /// Every stored key of this purpose, opened and parsed (keys stored in
+    /// clear are sealed on the way when a KEK is configured).
     ///
     /// # Errors
     /// [`KeyStoreError`].
     pub async fn load(&self) -> Result<Vec<SigningKey>, KeyStoreError> {
+        let purpose = self.purpose.clone();
         let rows: Vec<Row> = self
             .db
-            .with_conn(|conn| {
+            .with_conn(move |conn| {
                 signing_keys::table
+                    .filter(signing_keys::purpose.eq(&*purpose))
                     .order(signing_keys::generation.asc())
+                    .select((
+                        signing_keys::kid,
+                        signing_keys::generation,
+                        signing_keys::alg,
+                        signing_keys::private_key,
+                        signing_keys::created_at,
+                        signing_keys::activates_at,
+                    ))
                     .load::<Row>(conn)
             })
             .await?
@@ -225,7 +266,7 @@ impl SigningKeyStore {
         Ok(keys)
     }
 
-    /// A ring of every stored key, superseded keys retiring after
+    /// A ring of every stored key of this purpose, superseded keys retiring after
     /// `retire_after`.
     ///
     /// # Errors
@@ -243,11 +284,13 @@ impl SigningKeyStore {
     ) -> Result<(), KeyStoreError> {
         let sealed = kek.seal(kid, pem)?;
         let (kid, stored) = (kid.to_owned(), stored.to_owned());
+        let purpose = self.purpose.clone();
         self.db
             .with_conn(move |conn| {
                 diesel::update(
                     signing_keys::table
                         .filter(signing_keys::kid.eq(&kid))
+                        .filter(signing_keys::purpose.eq(&*purpose))
                         .filter(signing_keys::private_key.eq(&stored)),
                 )
                 .set(signing_keys::private_key.eq(sealed))
@@ -305,12 +348,14 @@ impl SigningKeyStore {
         })
     }
 
-    /// The highest generation and its algorithm.
+    /// The highest generation of this purpose and its algorithm.
     async fn newest(&self) -> Result<Option<(i64, String)>, KeyStoreError> {
+        let purpose = self.purpose.clone();
         Ok(self
             .db
-            .with_conn(|conn| {
+            .with_conn(move |conn| {
                 signing_keys::table
+                    .filter(signing_keys::purpose.eq(&*purpose))
                     .order(signing_keys::generation.desc())
                     .select((signing_keys::generation, signing_keys::alg))
                     .first::<(i64, String)>(conn)
@@ -320,8 +365,8 @@ impl SigningKeyStore {
             .map_err(DbError::from)?)
     }
 
-    /// Inserts a new key as `generation`; `None` when another instance took
-    /// that generation first.
+    /// Inserts a new key as `generation` of this purpose; `None` when
+    /// another instance took that generation first.
     async fn insert(
         &self,
         alg: SigningAlgorithm,
@@ -342,6 +387,7 @@ impl SigningKeyStore {
             None => format!("{PLAIN}{pem}"),
         };
         let row_kid = kid.clone();
+        let purpose = self.purpose.clone();
         let inserted = self
             .db
             .with_conn(move |conn: &mut AnyConnection| {
@@ -353,12 +399,14 @@ impl SigningKeyStore {
                         signing_keys::private_key.eq(stored),
                         signing_keys::created_at.eq(to_db_time(now)),
                         signing_keys::activates_at.eq(to_db_time(activates_at)),
+                        signing_keys::purpose.eq(&*purpose),
                     ))
                     .execute(conn)
             })
             .await?;
         match inserted {
             Ok(_) => Ok(Some(Rotated {
+                purpose: self.purpose.to_string(),
                 kid,
                 alg,
                 activates_at,
