@@ -11,6 +11,13 @@
 //! The payload is [`auth_domain::sessions::token::JwtClaims`] (public, so that other
 //! Rust services read the same type).
 //!
+//! Typed tokens ([`JwtCodec::sign_typed`], e.g. RFC 9068 `at+jwt` access
+//! tokens issued to OAuth clients): header `{"alg", "kid", "typ": typ}`,
+//! claims as the caller gives them, signed by the same ring. Their header
+//! `typ` keeps them apart from the contract's access tokens (header `JWT`,
+//! claim `typ: "access"`, which typed tokens never carry) in both
+//! directions.
+//!
 //! Refresh tokens are verified only by us: HS256 under the refresh secret,
 //! claims `{"sub", "sid", "iat", "exp", "typ": "refresh", "jti"}`, no
 //! `kid`; a key rotation does not touch them.
@@ -291,6 +298,134 @@ impl JwtCodec {
             return Err(TokenError::Invalid);
         }
         Ok((w, key.kid_arc()))
+    }
+}
+
+/// The `typ` claims of the contract's own tokens (`access`, `refresh`),
+/// which a typed token must not carry.
+fn is_contract_kind(claims: &serde_json::Value) -> bool {
+    matches!(
+        claims.get("typ").and_then(serde_json::Value::as_str),
+        Some("access" | "refresh")
+    )
+}
+
+/// Whether a header `typ` names the media type `typ` (RFC 7515 §4.1.9:
+/// case-insensitive, the `application/` prefix optional; so `at+jwt`
+/// also matches `application/at+jwt`, RFC 9068 §4).
+fn typ_matches(header: &str, typ: &str) -> bool {
+    let strip = |t: &str| {
+        let t = t.trim();
+        match t.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => t[12..].to_owned(),
+            _ => t.to_owned(),
+        }
+    };
+    strip(header).eq_ignore_ascii_case(&strip(typ))
+}
+
+impl JwtCodec {
+    /// `claims` as a compact JWS with header `{"alg", "kid", "typ": typ}`
+    /// (e.g. `at+jwt` for an RFC 9068 access token), signed by the access
+    /// ring's key active at the claims' `iat` (now when there is none), as
+    /// [`TokenCodec::sign_access`] picks. The claims are signed as given;
+    /// the caller sets `iss` (see [`JwtCodec::issuer`]), `aud`, `exp`.
+    ///
+    /// # Errors
+    /// [`PortError`] when `typ` is `JWT` (the contract's access tokens),
+    /// the claims carry `typ: "access"` or `typ: "refresh"` (the contract's
+    /// kinds), or signing fails.
+    pub fn sign_typed(&self, typ: &str, claims: &serde_json::Value) -> Result<String, PortError> {
+        if typ.trim().is_empty() || typ_matches(typ, "JWT") {
+            return Err(PortError::new(
+                "sign token",
+                "a typed token needs its own typ, not JWT",
+            ));
+        }
+        if is_contract_kind(claims) {
+            return Err(PortError::new(
+                "sign token",
+                "a typed token cannot carry the contract's typ claim",
+            ));
+        }
+        let ring = self.ring();
+        let at = claims
+            .get("iat")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|iat| DateTime::from_timestamp(iat, 0))
+            .unwrap_or_else(Utc::now);
+        let key = ring
+            .signer(at)
+            .ok_or_else(|| PortError::new("sign token", "no signing key"))?;
+        let mut header = Header::new(key.alg().jwt());
+        header.kid = Some(key.kid().to_owned());
+        header.typ = Some(typ.to_owned());
+        key.sign(&header, claims)
+            .map_err(|e| PortError::new("sign token", e))
+    }
+
+    /// The claims of a token of [`JwtCodec::sign_typed`]: header `typ`
+    /// equal to `typ` (case-insensitive; `application/at+jwt` counts as
+    /// `at+jwt`), `kid` naming a key of the ring not retired at `now`, that
+    /// key's `alg`, no `jku`, `x5u`, `jwk`, `x5c` or `crit` header, a valid
+    /// signature, `iss` equal to the codec's issuer when it has one, no
+    /// `typ: "access"`/`"refresh"` claim, and `exp` after `now`. `aud` and
+    /// the rest are the caller's to check.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for anything else (the contract's access and
+    /// refresh tokens included), [`TokenError::Expired`] past `exp`.
+    pub fn verify_typed(
+        &self,
+        token: &str,
+        typ: &str,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value, TokenError> {
+        if typ.trim().is_empty() || typ_matches(typ, "JWT") {
+            return Err(TokenError::Invalid);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.jku.is_some()
+            || header.x5u.is_some()
+            || header.jwk.is_some()
+            || header.x5c.is_some()
+            || header.crit.is_some()
+        {
+            return Err(TokenError::Invalid);
+        }
+        if !header.typ.as_deref().is_some_and(|t| typ_matches(t, typ)) {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+        let ring = self.ring();
+        let key = ring.verifier(kid, now).ok_or(TokenError::Invalid)?;
+        if header.alg != key.alg().jwt() {
+            return Err(TokenError::Invalid);
+        }
+        let mut validation = Validation::new(key.alg().jwt());
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key.decoding(), &validation)
+            .map_err(|_| TokenError::Invalid)?
+            .claims;
+        if is_contract_kind(&claims) {
+            return Err(TokenError::Invalid);
+        }
+        if !self.inner.issuer.is_empty()
+            && claims.get("iss").and_then(serde_json::Value::as_str) != Some(self.inner.issuer.as_str())
+        {
+            return Err(TokenError::Invalid);
+        }
+        let exp = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or(TokenError::Invalid)?;
+        if expired(exp, now) {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
     }
 }
 

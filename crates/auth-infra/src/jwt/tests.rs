@@ -410,3 +410,174 @@ fn forged_headers_and_claims_are_refused() {
         );
     }
 }
+
+fn at_jwt_claims(iss: &str) -> serde_json::Value {
+    serde_json::json!({
+        "iss": iss,
+        "aud": "https://api.example.com",
+        "sub": Uuid::from_u128(1).to_string(),
+        "client_id": "app_123",
+        "scope": "openid profile",
+        "jti": "at-1",
+        "iat": T0,
+        "exp": T0 + 900,
+    })
+}
+
+#[test]
+fn typed_tokens_round_trip_with_their_typ_header() {
+    let (key, _) = es256_key(1, 0);
+    let kid = key.kid().to_owned();
+    let c = es_codec(vec![key]);
+    let claims = at_jwt_claims("https://auth.example.com");
+    let token = c.sign_typed("at+jwt", &claims).unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
+    assert_eq!(header.alg, Algorithm::ES256);
+    assert_eq!(c.verify_typed(&token, "at+jwt", at(T0 + 1)), Ok(claims.clone()));
+    // RFC 9068 §4: `application/at+jwt` names the same type, any case.
+    assert_eq!(
+        c.verify_typed(&token, "application/at+jwt", at(T0 + 1)),
+        Ok(claims.clone())
+    );
+    assert_eq!(c.verify_typed(&token, "AT+JWT", at(T0 + 1)), Ok(claims.clone()));
+    // Another type, expiry, another issuer.
+    assert_eq!(
+        c.verify_typed(&token, "logout+jwt", at(T0 + 1)),
+        Err(TokenError::Invalid)
+    );
+    assert_eq!(
+        c.verify_typed(&token, "at+jwt", at(T0 + 900)),
+        Err(TokenError::Expired)
+    );
+    let other = c
+        .sign_typed("at+jwt", &at_jwt_claims("https://evil.example"))
+        .unwrap();
+    assert_eq!(
+        c.verify_typed(&other, "at+jwt", at(T0 + 1)),
+        Err(TokenError::Invalid)
+    );
+}
+
+#[test]
+fn application_prefixed_typ_headers_verify() {
+    let (key, pem) = es256_key(1, 0);
+    let kid = key.kid().to_owned();
+    let c = es_codec(vec![key]);
+    let enc = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    let mut h = Header::new(Algorithm::ES256);
+    h.kid = Some(kid);
+    h.typ = Some("application/AT+JWT".into());
+    let claims = at_jwt_claims("https://auth.example.com");
+    let token = jsonwebtoken::encode(&h, &claims, &enc).unwrap();
+    assert_eq!(c.verify_typed(&token, "at+jwt", at(T0 + 1)), Ok(claims));
+}
+
+#[test]
+fn typed_access_and_refresh_tokens_are_not_interchangeable() {
+    let (key, _) = es256_key(1, 0);
+    let c = es_codec(vec![key]);
+    let typed = c
+        .sign_typed("at+jwt", &at_jwt_claims("https://auth.example.com"))
+        .unwrap();
+    let contract = c.sign_access(&access()).unwrap();
+    let refresh_token = c.sign_refresh(&refresh()).unwrap();
+    // An at+jwt token carries no `typ: "access"` claim: never a contract
+    // access token, even for a reissue, nor a refresh token.
+    assert_eq!(
+        c.verify_access(&typed, at(T0 + 1), false),
+        Err(TokenError::Invalid)
+    );
+    assert_eq!(
+        c.verify_access(&typed, at(T0 + 1), true),
+        Err(TokenError::Invalid)
+    );
+    assert_eq!(c.verify_refresh(&typed, at(T0 + 1)), Err(TokenError::Invalid));
+    // The contract's tokens (header `JWT`; refresh: no kid) are not typed.
+    assert_eq!(
+        c.verify_typed(&contract, "at+jwt", at(T0 + 1)),
+        Err(TokenError::Invalid)
+    );
+    assert_eq!(
+        c.verify_typed(&refresh_token, "at+jwt", at(T0 + 1)),
+        Err(TokenError::Invalid)
+    );
+    assert_eq!(
+        c.verify_typed(&contract, "JWT", at(T0 + 1)),
+        Err(TokenError::Invalid)
+    );
+    // Nor can a typed token be made to look like one.
+    assert!(c.sign_typed("JWT", &at_jwt_claims("x")).is_err());
+    assert!(c.sign_typed("application/jwt", &at_jwt_claims("x")).is_err());
+    assert!(c.sign_typed("", &at_jwt_claims("x")).is_err());
+    for kind in ["access", "refresh"] {
+        let mut claims = at_jwt_claims("https://auth.example.com");
+        claims["typ"] = kind.into();
+        claims["sid"] = Uuid::from_u128(2).to_string().into();
+        assert!(c.sign_typed("at+jwt", &claims).is_err(), "{kind}");
+    }
+}
+
+#[test]
+fn typed_tokens_refuse_forged_headers_and_foreign_keys() {
+    let (key, pem) = es256_key(1, 0);
+    let kid = key.kid().to_owned();
+    let jwk = key.public_jwk().unwrap().clone();
+    let c = es_codec(vec![key]);
+    let enc = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    let claims = at_jwt_claims("https://auth.example.com");
+    let header = |alg: Algorithm, kid: Option<&str>| {
+        let mut h = Header::new(alg);
+        h.kid = kid.map(str::to_owned);
+        h.typ = Some("at+jwt".into());
+        h
+    };
+    let genuine = jsonwebtoken::encode(&header(Algorithm::ES256, Some(&kid)), &claims, &enc).unwrap();
+    assert!(c.verify_typed(&genuine, "at+jwt", at(T0)).is_ok());
+    let mut with_jwk = header(Algorithm::ES256, Some(&kid));
+    with_jwk.jwk = Some(serde_json::from_value(jwk.clone()).unwrap());
+    let mut with_jku = header(Algorithm::ES256, Some(&kid));
+    with_jku.jku = Some("https://evil.example/jwks".into());
+    let (stranger, stranger_pem) = es256_key(1, 0);
+    let forged = [
+        jsonwebtoken::encode(&with_jwk, &claims, &enc).unwrap(),
+        jsonwebtoken::encode(&with_jku, &claims, &enc).unwrap(),
+        jsonwebtoken::encode(&header(Algorithm::ES256, None), &claims, &enc).unwrap(),
+        jsonwebtoken::encode(
+            &header(Algorithm::ES256, Some(stranger.kid())),
+            &claims,
+            &EncodingKey::from_ec_pem(stranger_pem.as_bytes()).unwrap(),
+        )
+        .unwrap(),
+        jsonwebtoken::encode(
+            &header(Algorithm::HS256, Some(&kid)),
+            &claims,
+            &EncodingKey::from_secret(jwk.to_string().as_bytes()),
+        )
+        .unwrap(),
+    ];
+    for token in forged {
+        assert_eq!(
+            c.verify_typed(&token, "at+jwt", at(T0)),
+            Err(TokenError::Invalid),
+            "{token}"
+        );
+    }
+}
+
+#[test]
+fn typed_tokens_in_the_legacy_hs256_mode() {
+    let c = codec();
+    let claims = at_jwt_claims("");
+    let token = c.sign_typed("at+jwt", &claims).unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, Algorithm::HS256);
+    assert_eq!(c.verify_typed(&token, "at+jwt", at(T0 + 1)), Ok(claims));
+    assert_eq!(
+        c.verify_access(&token, at(T0 + 1), true),
+        Err(TokenError::Invalid)
+    );
+    assert_eq!(c.verify_refresh(&token, at(T0 + 1)), Err(TokenError::Invalid));
+    let r = c.sign_refresh(&refresh()).unwrap();
+    assert_eq!(c.verify_typed(&r, "at+jwt", at(T0 + 1)), Err(TokenError::Invalid));
+}
