@@ -8,7 +8,9 @@
 //! - [`JwtCodec`]: JWTs; access tokens signed by a [`KeyRing`] (ES256 by
 //!   default, EdDSA, RS256, or legacy HS256), refresh tokens HS256;
 //!   [`SigningKeyStore`] keeps generated key pairs in the database
-//!   (sealed under a KEK when one is configured);
+//!   (sealed under a KEK when one is configured), one ring per purpose;
+//! - [`IdTokenKeys`]: the OpenID Connect ID-token keys (one database ring
+//!   per algorithm: RS256, ES256, EdDSA), whatever the access-token mode;
 //!   [`load_or_create_signing_secret`] keeps a generated HMAC secret there.
 //! - [`DieselAppRepository`], [`DieselChatProfiles`], [`HmacAppTokens`]:
 //!   the `chat` contract's applications, profiles and app-signed tokens
@@ -39,6 +41,7 @@ pub mod db;
 mod events;
 mod foreign_hash;
 mod hasher;
+mod id_keys;
 mod jwt;
 mod jwt_crypto;
 mod mail;
@@ -51,13 +54,14 @@ mod system;
 pub mod testdb;
 
 pub use db::{
-    APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog, DieselChatProfiles,
-    DieselCodeStore, DieselHousekeeping, DieselLoginStateStore, DieselLoginThrottle, DieselSessionStore,
-    DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated,
-    SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
+    ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog,
+    DieselChatProfiles, DieselCodeStore, DieselHousekeeping, DieselLoginStateStore, DieselLoginThrottle,
+    DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError,
+    Rotated, SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
 };
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
+pub use id_keys::{ID_TOKEN_ALGORITHMS, IdTokenKeys, id_token_purpose};
 pub use jwt::JwtCodec;
 pub use mail::{LettreMailer, MailConfigError};
 pub use mail_templates::MailTemplates;
