@@ -36,9 +36,15 @@ fn jwks_max_age(keys: &TokenKeys) -> i64 {
 }
 
 /// `GET /.well-known/jwks.json`: every public key that may verify a live
-/// token (pending, active, retiring), with `kid`, `alg`, `use`.
+/// token (pending, active, retiring), with `kid`, `alg`, `use`: the access
+/// keys (none in the HS256 mode) first, then the ID-token keys (RS256,
+/// ES256, EdDSA).
 pub async fn jwks(keys: web::Data<TokenKeys>) -> HttpResponse {
-    let body = keys.codec.ring().jwks(chrono::Utc::now());
+    let now = chrono::Utc::now();
+    let mut body = keys.codec.ring().jwks(now);
+    if let Some(Value::Array(published)) = body.get_mut("keys") {
+        published.extend(keys.id_keys.jwks_keys(now));
+    }
     HttpResponse::Ok()
         .insert_header((
             header::CACHE_CONTROL,
@@ -269,12 +275,14 @@ pub fn routes() -> Vec<Route> {
             rate_limit: None,
             access: Access::Public,
             doc: || {
-                Op::new("service", "service.jwks", "Public keys of access tokens (JWKS)")
+                Op::new("service", "service.jwks", "Public keys of access and ID tokens (JWKS)")
                     .describe(
-                        "Every key that may verify a live access token: the active one, a \
-                         pre-published one, and superseded ones until their tokens have expired. \
-                         Cacheable (`Cache-Control: public, max-age=…`); refetch on an unknown \
-                         `kid`. Empty in the legacy HS256 mode.",
+                        "Every key that may verify a live access token or ID token: the active \
+                         ones, pre-published ones, and superseded ones until their tokens have \
+                         expired. Access-token keys first (none in the legacy HS256 mode), then \
+                         the ID-token keys, one or more each of RS256, ES256 and EdDSA (in every \
+                         mode). Cacheable (`Cache-Control: public, max-age=…`); refetch on an \
+                         unknown `kid`.",
                     )
                     .raw(
                         200,

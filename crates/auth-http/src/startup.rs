@@ -28,7 +28,7 @@ pub use services::{
     session_admin_service, session_revoker, user_admin_service,
 };
 
-pub use keys::{KeySource, RotateError, TokenKeys};
+pub use keys::{KeySource, RotateError, Rotation, TokenKeys};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ pub struct Application {
     /// The scheduled purge, stopped with the server.
     purge: Option<tokio::task::JoinHandle<()>>,
     /// The periodic re-read of the signing keys, stopped with the server.
-    key_refresh: Option<tokio::task::JoinHandle<()>>,
+    key_refresh: tokio::task::JoinHandle<()>,
     chat: Arc<auth_ws::ChatPresence>,
 }
 
@@ -382,9 +382,7 @@ impl Application {
         if let Some(purge) = &self.purge {
             purge.abort();
         }
-        if let Some(task) = &self.key_refresh {
-            task.abort();
-        }
+        self.key_refresh.abort();
         if let Some(bus) = &self.pg_bus {
             bus.stop_listening();
         }

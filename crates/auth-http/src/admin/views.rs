@@ -492,6 +492,10 @@ pub struct CliImportReport {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyView {
+    /// What it signs: `access` (access tokens) or `id:RS256`, `id:ES256`,
+    /// `id:EdDSA` (OpenID Connect ID tokens).
+    #[schema(example = "access")]
+    pub purpose: String,
     /// The key id (RFC 7638 thumbprint).
     pub kid: String,
     /// `ES256`, `EdDSA`, `RS256`.
@@ -507,36 +511,85 @@ pub struct KeyView {
 }
 
 impl KeyView {
-    /// Every key of `keys` as it is now, oldest first (`keys list`, the
-    /// rotation's answer).
+    fn of(purpose: &str, k: auth_infra::KeyInfo) -> Self {
+        Self {
+            purpose: purpose.to_owned(),
+            kid: k.kid,
+            alg: k.alg.as_str().to_owned(),
+            state: k.state.as_str().to_owned(),
+            created_at: iso_millis(k.created_at),
+            activates_at: iso_millis(k.activates_at),
+            retires_at: k.retires_at.map(iso_millis),
+        }
+    }
+
+    /// Every key of `keys` as it is now (`keys list`, the rotation's
+    /// answer): the access keys oldest first, then the ID-token keys,
+    /// RS256, ES256, EdDSA, each oldest first.
     pub fn all(keys: &crate::startup::TokenKeys) -> Vec<Self> {
-        keys.codec
-            .ring()
-            .describe(chrono::Utc::now())
+        let now = chrono::Utc::now();
+        let access = keys.codec.ring().describe(now);
+        let id = keys.id_keys.describe(now);
+        access
             .into_iter()
-            .map(|k| Self {
-                kid: k.kid,
-                alg: k.alg.as_str().to_owned(),
-                state: k.state.as_str().to_owned(),
-                created_at: iso_millis(k.created_at),
-                activates_at: iso_millis(k.activates_at),
-                retires_at: k.retires_at.map(iso_millis),
+            .map(|k| Self::of(auth_infra::ACCESS_PURPOSE, k))
+            .chain(id.into_iter().map(|(purpose, k)| Self::of(purpose, k)))
+            .collect()
+    }
+}
+
+/// A key a rotation added.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedView {
+    /// `access`, `id:RS256`, `id:ES256` or `id:EdDSA`.
+    #[schema(example = "id:RS256")]
+    pub purpose: String,
+    /// The new key.
+    pub kid: String,
+    /// Its algorithm.
+    pub alg: String,
+    /// When it starts signing.
+    pub activates_at: String,
+}
+
+impl RotatedView {
+    /// Every key `rotation` added: the access key first (if any), then
+    /// the ID-token keys.
+    pub fn all(rotation: &crate::startup::Rotation) -> Vec<Self> {
+        rotation
+            .access
+            .iter()
+            .chain(&rotation.id)
+            .map(|r| Self {
+                purpose: r.purpose.clone(),
+                kid: r.kid.clone(),
+                alg: r.alg.as_str().to_owned(),
+                activates_at: iso_millis(r.activates_at),
             })
             .collect()
     }
 }
 
-/// `{"success": true, "kid", "activatesAt", "keys": […]}`.
+/// `{"success": true, "kid", "activatesAt", "rotated": […], "keys": […]}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RotateResponse {
     /// Always `true`.
     pub success: bool,
-    /// The new key.
-    pub kid: String,
-    /// When it starts signing.
-    pub activates_at: String,
-    /// Every key, oldest first.
+    /// The new access-token key; `null` when the access keys are not
+    /// managed by this service (`AUTH_JWT_SIGNING_KEY` or HS256: only the
+    /// ID-token keys rotate).
+    pub kid: Option<String>,
+    /// When that key starts signing (`null` with it).
+    pub activates_at: Option<String>,
+    /// Why the access keys did not rotate, when they did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_not_managed: Option<String>,
+    /// Every key added: the access key (if any), then one ID-token key per
+    /// algorithm.
+    pub rotated: Vec<RotatedView>,
+    /// Every key (see [`KeyView::all`]).
     pub keys: Vec<KeyView>,
 }
 
@@ -550,14 +603,18 @@ pub struct KeysSummary {
     pub source: &'static str,
     /// `AUTH_JWT_ALGORITHM`.
     pub algorithm: String,
-    /// Every key, oldest first.
+    /// Every key (see [`KeyView::all`]).
     pub keys: Vec<KeyView>,
-    /// The key a rotation added.
+    /// The access-token key a rotation added.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
     /// When that key starts signing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activates_at: Option<String>,
+    /// Every key a rotation added (the access key, if managed here, and
+    /// one ID-token key per algorithm).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rotated: Vec<RotatedView>,
 }
 
 impl KeysSummary {
@@ -573,6 +630,7 @@ impl KeysSummary {
             keys: KeyView::all(keys),
             kid: None,
             activates_at: None,
+            rotated: Vec::new(),
         }
     }
 }

@@ -57,7 +57,7 @@ enum Command {
         /// The recipient.
         to: String,
     },
-    /// Signing keys of access tokens.
+    /// Signing keys of access tokens and ID tokens.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -76,14 +76,17 @@ enum SessionsCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Print every signing key with its state (pending, active, retiring,
-    /// retired) and dates, as JSON.
+    /// Print every signing key with its purpose (`access`, `id:RS256`,
+    /// `id:ES256`, `id:EdDSA`), state (pending, active, retiring, retired)
+    /// and dates, as JSON.
     List,
-    /// Add a signing key: published at once, signing after
-    /// `AUTH_JWT_KEY_PREPUBLISH_SECONDS`; running instances pick it up
-    /// within `AUTH_JWT_KEY_REFRESH_SECONDS`.
+    /// Add signing keys: an access-token key (unless AUTH_JWT_SIGNING_KEY
+    /// or HS256 is configured) and one ID-token key per algorithm,
+    /// published at once, signing after `AUTH_JWT_KEY_PREPUBLISH_SECONDS`;
+    /// running instances pick them up within
+    /// `AUTH_JWT_KEY_REFRESH_SECONDS`.
     Rotate {
-        /// Sign with the new key at once.
+        /// Sign with the new keys at once.
         #[arg(long)]
         activate_now: bool,
     },

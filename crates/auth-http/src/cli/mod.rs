@@ -434,7 +434,8 @@ pub enum KeysCommandError {
     Rotate(#[from] crate::startup::RotateError),
 }
 
-/// `auth-server keys list`: every signing key with its state and dates,
+/// `auth-server keys list`: every signing key (access and ID-token keys,
+/// each with its `purpose`) with its state and dates,
 /// `{"source","algorithm","keys":[…]}`.
 ///
 /// # Errors
@@ -445,9 +446,11 @@ pub async fn keys_list(settings: &Settings) -> Result<serde_json::Value, KeysCom
     Ok(output(&KeysSummary::new(&keys)))
 }
 
-/// `auth-server keys rotate [--activate-now]`: adds a signing key (see
-/// `POST /internal/keys/rotate`); running instances use it within
-/// `AUTH_JWT_KEY_REFRESH_SECONDS`. Prints the new `kid` and every key.
+/// `auth-server keys rotate [--activate-now]`: adds an access-token key
+/// (when they are kept in the database) and one ID-token key per
+/// algorithm (see `POST /internal/keys/rotate`); running instances use
+/// them within `AUTH_JWT_KEY_REFRESH_SECONDS`. Prints the new access key's
+/// `kid`, every key added (`rotated`) and every key.
 ///
 /// # Errors
 /// [`KeysCommandError`].
@@ -457,10 +460,14 @@ pub async fn keys_rotate(
 ) -> Result<serde_json::Value, KeysCommandError> {
     let db = open_database(settings).await?;
     let keys = crate::startup::TokenKeys::load(settings, &db).await?;
-    let rotated = keys.rotate(activate_now).await?;
+    let rotation = keys.rotate(activate_now).await?;
     Ok(output(&KeysSummary {
-        kid: Some(rotated.kid),
-        activates_at: Some(crate::contracts::iso_millis(rotated.activates_at)),
+        kid: rotation.access.as_ref().map(|r| r.kid.clone()),
+        activates_at: rotation
+            .access
+            .as_ref()
+            .map(|r| crate::contracts::iso_millis(r.activates_at)),
+        rotated: crate::admin::views::RotatedView::all(&rotation),
         ..KeysSummary::new(&keys)
     }))
 }
@@ -510,23 +517,52 @@ mod tests {
         let listed = keys_list(&settings).await.unwrap();
         assert_eq!(listed["source"], "database");
         assert_eq!(listed["algorithm"], "ES256");
+        let purposes = |v: &serde_json::Value| -> Vec<String> {
+            v["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["purpose"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(purposes(&listed), ["access", "id:RS256", "id:ES256", "id:EdDSA"]);
         let first = listed["keys"][0]["kid"].as_str().unwrap().to_owned();
         assert_eq!(listed["keys"][0]["state"], "active");
+        assert_eq!(listed["keys"][1]["alg"], "RS256");
+        assert_eq!(listed["keys"][1]["state"], "active");
         let rotated = keys_rotate(&settings, false).await.unwrap();
-        assert_eq!(rotated["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(rotated["keys"].as_array().unwrap().len(), 8);
+        assert_eq!(rotated["rotated"].as_array().unwrap().len(), 4);
+        assert_eq!(rotated["rotated"][0]["purpose"], "access");
+        assert_eq!(rotated["rotated"][0]["kid"], rotated["kid"]);
         assert_eq!(rotated["keys"][0]["kid"], first.as_str());
         assert_eq!(rotated["keys"][0]["state"], "active");
         assert_eq!(rotated["keys"][1]["state"], "pending");
+        assert_eq!(rotated["keys"][1]["purpose"], "access");
+        assert_eq!(rotated["keys"][3]["purpose"], "id:RS256");
+        assert_eq!(rotated["keys"][3]["state"], "pending");
         let now = keys_rotate(&settings, true).await.unwrap();
         assert_eq!(now["keys"][2]["state"], "active");
         assert_eq!(now["keys"][2]["kid"], now["kid"]);
         assert_eq!(now["keys"][0]["state"], "retiring");
+        // HS256: the access key is the operator's; the ID-token keys
+        // still rotate.
         let mut legacy = settings.clone();
         legacy.tokens.algorithm = Some("HS256".into());
-        assert!(matches!(
-            keys_rotate(&legacy, true).await,
-            Err(KeysCommandError::Rotate(_))
-        ));
+        let id_only = keys_rotate(&legacy, true).await.unwrap();
+        assert!(id_only.get("kid").is_none(), "{id_only}");
+        let added: Vec<&str> = id_only["rotated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["purpose"].as_str().unwrap())
+            .collect();
+        assert_eq!(added, ["id:RS256", "id:ES256", "id:EdDSA"]);
+        assert_eq!(
+            purposes(&id_only).len(),
+            1 + 12,
+            "the HS256 key and 4 ID-token keys per algorithm"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

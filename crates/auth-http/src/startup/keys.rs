@@ -1,5 +1,7 @@
 //! The keys of access tokens, from settings: generated and kept in the
-//! database (the default), one PEM file, or the legacy HS256 secret.
+//! database (the default), one PEM file, or the legacy HS256 secret; and
+//! the OpenID Connect ID-token keys ([`IdTokenKeys`]), always in the
+//! database whatever the access-token mode.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +10,8 @@ use chrono::{TimeDelta, Utc};
 use secrecy::ExposeSecret;
 
 use auth_infra::{
-    Database, JwtCodec, Kek, KeyRing, KeyStoreError, Rotated, SigningAlgorithm, SigningKey, SigningKeyStore,
-    load_or_create_signing_secret,
+    Database, IdTokenKeys, JwtCodec, Kek, KeyRing, KeyStoreError, Rotated, SigningAlgorithm, SigningKey,
+    SigningKeyStore, load_or_create_signing_secret,
 };
 
 use super::StartupError;
@@ -26,12 +28,15 @@ pub enum KeySource {
     Secret,
 }
 
-/// The token keys of one instance: the codec the domain signs with, and
-/// what publication and rotation need.
+/// The token keys of one instance: the codec the domain signs with, the
+/// ID-token keys, and what publication and rotation need.
 #[derive(Debug, Clone)]
 pub struct TokenKeys {
     /// The codec (shared with the domain service).
     pub codec: JwtCodec,
+    /// The ID-token keys (RS256, ES256, EdDSA), kept in the database in
+    /// every mode; published in the JWKS beside the access keys.
+    pub id_keys: IdTokenKeys,
     /// Where the keys come from.
     pub source: KeySource,
     /// The configured algorithm.
@@ -47,15 +52,23 @@ pub struct TokenKeys {
     store: Option<SigningKeyStore>,
 }
 
-/// Why a rotation was refused or failed.
+/// Why a rotation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
-    /// The keys are not kept in the database (PEM file or HS256 secret).
-    #[error("signing keys are not managed by this service ({0})")]
-    NotManaged(&'static str),
     /// The database or the key material failed.
     #[error(transparent)]
     Store(#[from] KeyStoreError),
+}
+
+/// What a rotation added.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// The access-token key; `None` when the access keys are not managed by
+    /// this service (`AUTH_JWT_SIGNING_KEY` or HS256: see
+    /// [`TokenKeys::access_not_managed`]).
+    pub access: Option<Rotated>,
+    /// The ID-token keys, one per algorithm (RS256, ES256, EdDSA).
+    pub id: Vec<Rotated>,
 }
 
 impl TokenKeys {
@@ -90,6 +103,9 @@ impl TokenKeys {
         let prepublish = settings.tokens.key_prepublish;
         let now = Utc::now();
         let kek = settings.tokens.key_encryption_key.as_ref().map(Kek::new);
+        let id_keys = IdTokenKeys::load(db.clone(), kek.clone(), issuer.clone(), retire_after, prepublish)
+            .await
+            .map_err(|e| StartupError::Keys(format!("ID-token keys: {e}")))?;
         let (source, ring, store) = if !alg.is_asymmetric() {
             tracing::warn!(
                 "access tokens are HS256 (legacy): services verify them with the shared secret; nothing is published"
@@ -122,13 +138,14 @@ impl TokenKeys {
             } else {
                 KeyRing::new(keys, retire_after)
             };
-            if settings.tokens.key_encryption_key.is_none() {
-                tracing::warn!(
-                    "AUTH_KEY_ENCRYPTION_KEY is not set: private signing keys are stored in clear in the database"
-                );
-            }
             (KeySource::Database, ring, Some(store))
         };
+        // The ID-token keys are in the database in every mode.
+        if settings.tokens.key_encryption_key.is_none() {
+            tracing::warn!(
+                "AUTH_KEY_ENCRYPTION_KEY is not set: private signing keys are stored in clear in the database"
+            );
+        }
         if let Some(active) = ring.signer(now) {
             tracing::info!(kid = active.kid(), alg = %active.alg(), issuer = %issuer, "access tokens signed");
         }
@@ -141,6 +158,7 @@ impl TokenKeys {
         };
         Ok(Self {
             codec: JwtCodec::new(ring, &refresh_secret, iss, aud),
+            id_keys,
             source,
             alg,
             issuer,
@@ -155,42 +173,65 @@ impl TokenKeys {
     }
 
     /// Reads the keys from the database again (a rotation by another
-    /// instance or the CLI); returns whether they changed.
+    /// instance or the CLI): the access keys when they are kept there, and
+    /// the ID-token keys; returns whether any changed.
     ///
     /// # Errors
     /// [`KeyStoreError`]; the keys in use stay.
     pub async fn reload(&self) -> Result<bool, KeyStoreError> {
-        let Some(store) = &self.store else {
-            return Ok(false);
+        // The ID-token keys first: once a rotated access key signs here,
+        // the ID-token keys of the same rotation are published too.
+        let id = self.id_keys.reload().await?;
+        let access = match &self.store {
+            Some(store) => self.codec.replace_ring(store.ring(self.retire_after).await?),
+            None => false,
         };
-        let ring = store.ring(self.retire_after).await?;
-        Ok(self.codec.replace_ring(ring))
+        Ok(access || id)
     }
 
-    /// Adds a key: published at once, signing after the pre-publication
-    /// period, or at once with `activate_now`. This instance uses it
-    /// immediately; the others within `refresh_every`.
+    /// Why the access keys are not rotated here (`AUTH_JWT_SIGNING_KEY` is
+    /// set: the operator replaces it; or HS256), `None` when they are kept
+    /// in the database.
+    pub fn access_not_managed(&self) -> Option<&'static str> {
+        match self.source {
+            KeySource::Database => None,
+            KeySource::Pem => Some("AUTH_JWT_SIGNING_KEY is set"),
+            KeySource::Secret => Some("AUTH_JWT_ALGORITHM is HS256"),
+        }
+    }
+
+    /// Adds keys: one access-token key of the configured algorithm (when
+    /// the access keys are kept in the database; with
+    /// `AUTH_JWT_SIGNING_KEY` or HS256 they are the operator's, and only
+    /// the ID-token keys rotate) and one ID-token key per algorithm. Each
+    /// is published at once and signs after the pre-publication period, or
+    /// at once with `activate_now`. This instance uses them immediately;
+    /// the others within `refresh_every`.
     ///
     /// # Errors
-    /// [`RotateError`].
-    pub async fn rotate(&self, activate_now: bool) -> Result<Rotated, RotateError> {
-        let store = self.store.as_ref().ok_or(match self.source {
-            KeySource::Pem => RotateError::NotManaged("AUTH_JWT_SIGNING_KEY is set"),
-            _ => RotateError::NotManaged("AUTH_JWT_ALGORITHM is HS256"),
-        })?;
-        let now = Utc::now();
-        let activates_at = if activate_now { now } else { now + self.prepublish };
-        let rotated = store.rotate(self.alg, now, activates_at).await?;
-        tracing::info!(kid = %rotated.kid, alg = %rotated.alg, activates_at = %rotated.activates_at, "signing key rotated");
+    /// [`RotateError`]: the keys added before the failure stay (a retry
+    /// adds one more of each).
+    pub async fn rotate(&self, activate_now: bool) -> Result<Rotation, RotateError> {
+        let access = match &self.store {
+            Some(store) => {
+                let now = Utc::now();
+                let activates_at = if activate_now { now } else { now + self.prepublish };
+                let rotated = store.rotate(self.alg, now, activates_at).await?;
+                tracing::info!(kid = %rotated.kid, alg = %rotated.alg, activates_at = %rotated.activates_at, "signing key rotated");
+                Some(rotated)
+            }
+            None => None,
+        };
+        let id = self.id_keys.rotate(activate_now).await?;
         self.reload().await?;
-        Ok(rotated)
+        Ok(Rotation { access, id })
     }
 
-    /// Re-reads the database every `refresh_every` until aborted.
-    pub fn spawn_refresh(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
-        self.store.as_ref()?;
+    /// Re-reads the database every `refresh_every` until aborted (the
+    /// ID-token keys are always there, so in every mode).
+    pub fn spawn_refresh(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let keys = self.clone();
-        Some(tokio::spawn(async move {
+        tokio::spawn(async move {
             let every = keys.refresh_every;
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -204,6 +245,6 @@ impl TokenKeys {
                     }
                 }
             }
-        }))
+        })
     }
 }

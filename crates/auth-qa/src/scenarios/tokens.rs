@@ -64,7 +64,9 @@ async fn third_party_verifies_from_the_issuer_url(target: &Target) {
     let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
     assert!(cache.contains("public") && cache.contains("max-age="), "{cache}");
     let jwks: jsonwebtoken::jwk::JwkSet = response.json().await.unwrap();
-    assert_eq!(jwks.keys.len(), 1);
+    // The access key, then one ID-token key each of RS256, ES256, EdDSA.
+    assert_eq!(jwks.keys.len(), 4);
+    assert_eq!(jwk_algs(&jwks), ["ES256", "RS256", "ES256", "EdDSA"]);
 
     let user = app.new_user().await;
     let (access, refresh) = app.standard_login(&user).await;
@@ -94,7 +96,21 @@ async fn third_party_verifies_from_the_issuer_url(target: &Target) {
     );
 }
 
-/// Every algorithm serves a publishable key; HS256 publishes nothing.
+/// The `alg` of each published key, in order.
+fn jwk_algs(jwks: &jsonwebtoken::jwk::JwkSet) -> Vec<String> {
+    jwks.keys
+        .iter()
+        .map(|k| {
+            serde_json::to_value(k).unwrap()["alg"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Every algorithm serves a publishable key; HS256 publishes no access
+/// key (the ID-token keys are published in every mode).
 async fn each_algorithm_signs_and_publishes(target: &Target) {
     for (alg, jwt_alg) in [("EdDSA", Algorithm::EdDSA), ("RS256", Algorithm::RS256)] {
         let app = TestApp::spawn_issuer(target, |c| {
@@ -123,10 +139,22 @@ async fn each_algorithm_signs_and_publishes(target: &Target) {
     })
     .await;
     let jwks = app.get("/.well-known/jwks.json").await;
-    assert_eq!(jwks.json, json!({"keys": []}));
+    let published: Vec<&str> = jwks.json["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        published,
+        ["RS256", "ES256", "EdDSA"],
+        "ID-token keys only: {}",
+        jwks.json
+    );
     let user = app.new_user().await;
     let (access, _) = app.standard_login(&user).await;
     assert_eq!(parts(&access).0["alg"], "HS256");
+    assert!(!jwks.text.contains(parts(&access).0["kid"].as_str().unwrap()));
     assert_eq!(me_status(&app, &access).await, 200);
 }
 
@@ -271,14 +299,20 @@ async fn introspection_of_an_expired_token(target: &Target) {
     );
 }
 
-async fn jwks_kids(app: &TestApp) -> Vec<String> {
+/// The `kid`s of the published access keys: the JWKS lists them first,
+/// then the ID-token keys (3 per rotation plus the first 3), which
+/// `id_rotations` counts.
+async fn jwks_kids(app: &TestApp, id_rotations: usize) -> Vec<String> {
     let jwks = app.get("/.well-known/jwks.json").await;
-    jwks.json["keys"]
+    let kids: Vec<String> = jwks.json["keys"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
+        .collect();
+    let id_keys = 3 * (id_rotations + 1);
+    assert!(kids.len() >= id_keys, "{}", jwks.json);
+    kids[..kids.len() - id_keys].to_vec()
 }
 
 async fn rotate(app: &TestApp, activate_now: bool) -> Value {
@@ -304,13 +338,14 @@ async fn rotation_across_two_instances(target: &Target) {
     let user = a.new_user().await;
     let (old_token, _) = a.standard_login(&user).await;
     let old_kid = parts(&old_token).0["kid"].as_str().unwrap().to_owned();
-    assert_eq!(jwks_kids(&b).await, std::slice::from_ref(&old_kid));
+    assert_eq!(jwks_kids(&b, 0).await, std::slice::from_ref(&old_kid));
 
     // With pre-publication: published everywhere, not signing yet.
     let pending = rotate(&a, false).await;
     let pending_kid = pending["kid"].as_str().unwrap().to_owned();
     assert_eq!(pending["keys"][1]["state"], "pending", "{pending}");
-    assert_eq!(jwks_kids(&a).await, [old_kid.clone(), pending_kid.clone()]);
+    assert_eq!(pending["rotated"].as_array().unwrap().len(), 4, "{pending}");
+    assert_eq!(jwks_kids(&a, 1).await, [old_kid.clone(), pending_kid.clone()]);
     let (still_old, _) = a.standard_login(&user).await;
     assert_eq!(parts(&still_old).0["kid"], old_kid.as_str());
 
@@ -332,7 +367,7 @@ async fn rotation_across_two_instances(target: &Target) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(jwks_kids(&b).await, [old_kid, pending_kid, new_kid]);
+    assert_eq!(jwks_kids(&b, 2).await, [old_kid, pending_kid, new_kid]);
     // The old key's tokens still verify on both instances.
     assert_eq!(me_status(&a, &old_token).await, 200);
     assert_eq!(me_status(&b, &old_token).await, 200);
@@ -497,11 +532,25 @@ async fn forged_asymmetric_tokens_are_refused(target: &Target) {
         let verdict = client.verify(&forged).await;
         assert!(verdict.is_err(), "auth-client accepted: {what}");
     }
-    // Rotation is the operator's in PEM mode.
+    // The access key's rotation is the operator's in PEM mode: only the
+    // ID-token keys rotate.
     let r = app
         .post_with("/internal/keys/rotate", &json!({}), Some(&app.admin_token()))
         .await;
-    assert_eq!(r.status.as_u16(), 409, "{}", r.text);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_eq!(r.json["kid"], Value::Null, "{}", r.text);
+    assert_eq!(r.json["accessNotManaged"], "AUTH_JWT_SIGNING_KEY is set");
+    let added: Vec<&str> = r.json["rotated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(added, ["id:RS256", "id:ES256", "id:EdDSA"]);
+    assert_eq!(
+        app.get("/.well-known/jwks.json").await.json["keys"][0]["kid"],
+        kid.as_str()
+    );
 }
 
 /// The same forgeries against `auth-client`, and its discovery, offline
