@@ -55,6 +55,15 @@ pub enum AuditKind {
     /// An administrator sent a notification to a user's sockets (`target`:
     /// `user:<id>`; the text is not recorded).
     AdminNotification,
+    /// An administrator registered an OAuth client (`target`:
+    /// `oauth_client:<id>`).
+    AdminOAuthClientCreate,
+    /// An administrator changed an OAuth client's settings.
+    AdminOAuthClientUpdate,
+    /// An administrator deleted an OAuth client.
+    AdminOAuthClientDelete,
+    /// An administrator replaced an OAuth client's secret.
+    AdminOAuthClientSecretRotate,
 }
 
 impl AuditKind {
@@ -78,6 +87,10 @@ impl AuditKind {
             Self::AdminAppSecretRotate => "admin_app_secret_rotate",
             Self::AdminUserImport => "admin_user_import",
             Self::AdminNotification => "admin_notification",
+            Self::AdminOAuthClientCreate => "admin_oauth_client_create",
+            Self::AdminOAuthClientUpdate => "admin_oauth_client_update",
+            Self::AdminOAuthClientDelete => "admin_oauth_client_delete",
+            Self::AdminOAuthClientSecretRotate => "admin_oauth_client_secret_rotate",
         }
     }
 
@@ -101,6 +114,10 @@ impl AuditKind {
             Self::AdminAppSecretRotate,
             Self::AdminUserImport,
             Self::AdminNotification,
+            Self::AdminOAuthClientCreate,
+            Self::AdminOAuthClientUpdate,
+            Self::AdminOAuthClientDelete,
+            Self::AdminOAuthClientSecretRotate,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

@@ -27,6 +27,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod identity;
 pub mod import;
+pub mod oidc;
 pub mod platform;
 pub mod policy;
 pub mod ports;

@@ -19,6 +19,8 @@
 //! | [`SessionAdmin`] | list and revoke a user's sessions | a [`ServiceCore`], users, a [`SessionRevoker`] |
 //! | [`Import`] | import accounts with their hashes | a [`ServiceCore`], users, hasher |
 //! | [`AuditTrail`] | read the audit trail | the audit log |
+//! | [`ClientRegistry`] | register, list, change, re-key, delete OAuth clients | a [`ServiceCore`], the client store |
+//! | [`Provider`] | the OpenID provider: token grants, userinfo, logout | a [`SessionIssuer`], [`Sessions`], [`Accounts`], users, [`OidcPorts`] |
 //!
 //! Three small pieces are shared between them: the [`ServiceCore`] (clock,
 //! randomness, policy, and the audit trail's writer), the
@@ -38,6 +40,7 @@ use crate::audit::AuditTrail;
 use crate::chat::use_cases::{Apps, Chat, ChatPorts};
 use crate::identity::accounts::Accounts;
 use crate::import::use_cases::Import;
+use crate::oidc::provider::{ClientRegistry, OidcPorts, Provider};
 use crate::service_core::ServiceCore;
 use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 use crate::sessions::tokens::Sessions;
@@ -82,6 +85,8 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     /// Work that must not delay an answer (password upgrades on login).
     pub background: Arc<dyn Background>,
+    /// The OpenID provider: clients, codes and grants, its tokens.
+    pub oidc: OidcPorts,
 }
 
 impl std::fmt::Debug for Ports {
@@ -116,6 +121,8 @@ struct Areas {
     session_admin: SessionAdmin,
     import: Import,
     audit_trail: AuditTrail,
+    provider: Provider,
+    oauth_clients: ClientRegistry,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -132,15 +139,25 @@ impl AuthService {
         let revoker = SessionRevoker::new(ports.sessions, ports.events.clone());
         let issuer = SessionIssuer::new(core.clone(), ports.tokens, ports.users.clone(), revoker.clone());
         let sessions = Sessions::new(issuer.clone(), ports.users.clone());
+        let accounts = Accounts::new(
+            issuer.clone(),
+            ports.users.clone(),
+            ports.hasher.clone(),
+            ports.codes.clone(),
+            ports.throttle,
+            ports.background,
+        );
+        let provider = Provider::new(
+            issuer.clone(),
+            sessions.clone(),
+            accounts.clone(),
+            ports.users.clone(),
+            ports.oidc.clone(),
+        );
         let areas = Areas {
-            accounts: Accounts::new(
-                issuer.clone(),
-                ports.users.clone(),
-                ports.hasher.clone(),
-                ports.codes.clone(),
-                ports.throttle,
-                ports.background,
-            ),
+            oauth_clients: ClientRegistry::new(core.clone(), ports.oidc.clients.clone()),
+            provider,
+            accounts,
             verification: Verification::new(
                 core.clone(),
                 ports.users.clone(),
@@ -149,7 +166,7 @@ impl AuthService {
                 ports.hasher.clone(),
                 revoker.clone(),
             ),
-            social: Social::new(issuer, ports.users.clone(), ports.social.clone()),
+            social: Social::new(issuer.clone(), ports.users.clone(), ports.social.clone()),
             apps: Apps::new(
                 core.clone(),
                 ports.chat.apps.clone(),
@@ -229,5 +246,15 @@ impl AuthService {
     /// Reading the audit trail.
     pub fn audit_trail(&self) -> &AuditTrail {
         &self.areas.audit_trail
+    }
+
+    /// The OpenID provider.
+    pub fn provider(&self) -> &Provider {
+        &self.areas.provider
+    }
+
+    /// The OpenID provider's clients (administration).
+    pub fn oauth_clients(&self) -> &ClientRegistry {
+        &self.areas.oauth_clients
     }
 }

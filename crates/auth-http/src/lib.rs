@@ -5,7 +5,8 @@
 //! its own envelope. [`routes`] mounts the enabled contracts, resolves the
 //! one known path collision (`picsel`/`standard` login and logout) and
 //! refuses any other. The internal admin API lives in [`admin`], one
-//! module per resource. [`startup::Application`] wires the adapters from
+//! module per resource; the OpenID provider's endpoints and hosted pages
+//! in [`provider`]. [`startup::Application`] wires the adapters from
 //! [`settings::Settings`] and binds the listener.
 
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod me;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod provider;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;

@@ -25,6 +25,9 @@ use crate::state::AppState;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// `GET /.well-known/openid-configuration`.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414): the same
+/// document.
+pub const AS_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 /// `POST /oauth2/introspect`.
 pub const INTROSPECT_PATH: &str = "/oauth2/introspect";
 
@@ -54,37 +57,57 @@ pub async fn jwks(keys: web::Data<TokenKeys>) -> HttpResponse {
         .json(body)
 }
 
-/// The discovery document.
-fn discovery(keys: &TokenKeys) -> Value {
+/// The discovery document (OpenID Connect Discovery 1.0, RFC 8414):
+/// exactly what is served. ID tokens are signed with RS256 (the default),
+/// ES256 or EdDSA, whatever signs the access tokens.
+pub fn discovery(keys: &TokenKeys) -> Value {
+    use crate::provider::{AUTHORIZE_PATH, LOGOUT_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH};
     let issuer = &keys.issuer;
-    let algs: Vec<&str> = if keys.alg.is_asymmetric() {
-        let mut algs: Vec<&str> = keys
-            .codec
-            .ring()
-            .describe(chrono::Utc::now())
-            .iter()
-            .filter(|k| k.state != auth_infra::KeyState::Retired)
-            .map(|k| k.alg.as_str())
-            .collect();
-        algs.push(keys.alg.as_str());
-        algs.sort_unstable();
-        algs.dedup();
-        algs
-    } else {
-        vec![keys.alg.as_str()]
-    };
+    let mut access_algs: Vec<&str> = keys
+        .codec
+        .ring()
+        .describe(chrono::Utc::now())
+        .iter()
+        .filter(|k| k.state != auth_infra::KeyState::Retired)
+        .map(|k| k.alg.as_str())
+        .collect();
+    access_algs.push(keys.alg.as_str());
+    access_algs.sort_unstable();
+    access_algs.dedup();
+    let id_algs: Vec<&str> = auth_domain::oidc::client::IdTokenAlg::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    let client_auth = ["client_secret_basic", "client_secret_post", "none"];
     json!({
         "issuer": issuer,
-        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOKE_PATH}"),
+        "end_session_endpoint": format!("{issuer}{LOGOUT_PATH}"),
         "introspection_endpoint": format!("{issuer}{INTROSPECT_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "id_token_signing_alg_values_supported": id_algs,
+        "access_token_signing_alg_values_supported": access_algs,
+        "token_endpoint_auth_methods_supported": client_auth,
+        "revocation_endpoint_auth_methods_supported": client_auth,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "id_token_signing_alg_values_supported": algs,
-        "access_token_signing_alg_values_supported": algs,
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": [
+            "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr",
+            "name", "preferred_username", "picture", "email", "email_verified"
+        ],
         "subject_types_supported": ["public"],
-        "response_types_supported": ["token"],
-        "grant_types_supported": ["password", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "claims_supported": ["iss", "aud", "sub", "sid", "iat", "exp", "typ"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
     })
 }
 
@@ -124,6 +147,12 @@ pub struct Introspection {
     /// `Bearer`.
     #[serde(skip_serializing_if = "Option::is_none")]
     token_type: Option<String>,
+    /// The OpenID client a client access token (RFC 9068) was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// Its scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 /// An OAuth error (RFC 6749 §5.2).
@@ -180,6 +209,21 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 async fn authenticate_client(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
     let refused = || oauth_error(401, "invalid_client", "client authentication failed");
     if let Some((id, secret)) = basic_credentials(req) {
+        if id.starts_with("oc_") {
+            return match state
+                .auth
+                .provider()
+                .authenticate_client(&id, Some(&secret))
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(auth_domain::oidc::grants::ClientAuthError::Invalid) => Err(refused()),
+                Err(auth_domain::oidc::grants::ClientAuthError::Internal(e)) => {
+                    tracing::error!(error = %e, "introspection: cannot check the client");
+                    Err(unavailable())
+                }
+            };
+        }
         return match state.auth.apps().verify_app_client(&id, &secret).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(refused()),
@@ -242,6 +286,8 @@ pub async fn introspect(
         iss: None,
         aud: None,
         token_type: None,
+        client_id: None,
+        scope: None,
     };
     let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     let answer = match state.auth.sessions().introspect(&token).await {
@@ -254,14 +300,70 @@ pub async fn introspect(
             iss: non_empty(keys.codec.issuer()),
             aud: non_empty(keys.codec.audience()),
             token_type: Some("Bearer".into()),
+            client_id: None,
+            scope: None,
         },
-        Ok(None) => inactive(),
+        Ok(None) => match state.auth.provider().introspect_client_access(&token).await {
+            Ok(Some(c)) => Introspection {
+                active: true,
+                sub: Some(c.sub),
+                sid: c.sid.map(|s| s.to_string()),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                iss: Some(keys.issuer.clone()),
+                aud: non_empty(keys.codec.audience()),
+                token_type: Some("Bearer".into()),
+                client_id: Some(c.client_id),
+                scope: Some(c.scope),
+            },
+            Ok(None) => inactive(),
+            Err(e) => {
+                tracing::error!(error = %e, "introspection failed");
+                return unavailable();
+            }
+        },
         Err(e) => {
             tracing::error!(error = %e, "introspection failed");
             return unavailable();
         }
     };
     HttpResponse::Ok().json(answer)
+}
+
+fn discovery_doc(id: &'static str) -> Op {
+    Op::new("service", id, "Discovery document (OpenID Connect Discovery 1.0, RFC 8414)")
+        .describe(
+            "Exactly what is served: the issuer (`AUTH_PUBLIC_URL`), the authorization, token, \
+             userinfo, revocation, end-session and introspection endpoints, `jwks_uri`, response \
+             type `code`, the grants, PKCE `S256`, the ID-token algorithms (RS256, ES256, EdDSA), \
+             client authentication methods, scopes and claims. The same document at \
+             `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.",
+        )
+        .raw(
+            200,
+            "The document.",
+            "application/json",
+            json!({"type": "object", "required": ["issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported", "id_token_signing_alg_values_supported"],
+                "properties": {"issuer": {"type": "string"}, "authorization_endpoint": {"type": "string"}, "token_endpoint": {"type": "string"}, "jwks_uri": {"type": "string"},
+                    "response_types_supported": {"type": "array", "items": {"type": "string"}},
+                    "id_token_signing_alg_values_supported": {"type": "array", "items": {"type": "string"}}}}),
+        )
+}
+
+fn discovery_route(path: &'static str, id: &'static str) -> Route {
+    Route {
+        method: Method::Get,
+        path,
+        id,
+        to: || web::get().to(openid_configuration),
+        rate_limit: None,
+        access: Access::Public,
+        doc: if path == DISCOVERY_PATH {
+            || discovery_doc("service.openid_configuration")
+        } else {
+            || discovery_doc("service.oauth_authorization_server")
+        },
+    }
 }
 
 /// The routes.
@@ -295,29 +397,8 @@ pub fn routes() -> Vec<Route> {
                     )
             },
         },
-        Route {
-            method: Method::Get,
-            path: DISCOVERY_PATH,
-            id: "service.openid_configuration",
-            to: || web::get().to(openid_configuration),
-            rate_limit: None,
-            access: Access::Public,
-            doc: || {
-                Op::new("service", "service.openid_configuration", "Discovery document")
-                    .describe(
-                        "`issuer` (`AUTH_PUBLIC_URL`), `jwks_uri`, `introspection_endpoint` and the \
-                         signing algorithms, so a verifier configures itself from the issuer URL.",
-                    )
-                    .raw(
-                        200,
-                        "The document (OpenID Connect Discovery / RFC 8414 fields).",
-                        "application/json",
-                        json!({"type": "object", "required": ["issuer", "jwks_uri", "introspection_endpoint", "id_token_signing_alg_values_supported"],
-                            "properties": {"issuer": {"type": "string"}, "jwks_uri": {"type": "string"}, "introspection_endpoint": {"type": "string"},
-                                "id_token_signing_alg_values_supported": {"type": "array", "items": {"type": "string"}}}}),
-                    )
-            },
-        },
+        discovery_route(DISCOVERY_PATH, "service.openid_configuration"),
+        discovery_route(AS_METADATA_PATH, "service.oauth_authorization_server"),
         Route {
             method: Method::Post,
             path: INTROSPECT_PATH,

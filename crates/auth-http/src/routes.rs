@@ -31,6 +31,8 @@ pub enum Method {
     Post,
     /// DELETE
     Delete,
+    /// PATCH
+    Patch,
 }
 
 impl Method {
@@ -40,6 +42,7 @@ impl Method {
             Self::Get => "get",
             Self::Post => "post",
             Self::Delete => "delete",
+            Self::Patch => "patch",
         }
     }
 }
@@ -182,6 +185,7 @@ fn service_routes() -> Vec<Route> {
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::oidc::routes());
+    routes.extend(crate::provider::routes());
     routes.extend(crate::admin::routes());
     routes
 }
@@ -519,7 +523,7 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(admin, 15, "the admin routes");
+            assert_eq!(admin, 21, "the admin routes");
         }
     }
 

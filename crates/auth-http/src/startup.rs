@@ -24,8 +24,8 @@ mod services;
 mod social;
 
 pub use services::{
-    apps_service, build_mailer, build_service_with, housekeeper, import_service, open_database, service_core,
-    session_admin_service, session_revoker, user_admin_service,
+    apps_service, build_mailer, build_service_with, housekeeper, import_service, oauth_client_registry,
+    oidc_ports, open_database, service_core, session_admin_service, session_revoker, user_admin_service,
 };
 
 pub use keys::{KeySource, RotateError, Rotation, TokenKeys};

@@ -47,6 +47,7 @@ mod jwt_crypto;
 mod mail;
 mod mail_templates;
 mod oauth;
+mod oidc_signer;
 mod redact;
 pub mod signing;
 mod system;
@@ -56,8 +57,9 @@ pub mod testdb;
 pub use db::{
     ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog,
     DieselChatProfiles, DieselCodeStore, DieselHousekeeping, DieselLoginStateStore, DieselLoginThrottle,
-    DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError,
-    Rotated, SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
+    DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek,
+    KeyStoreError, Rotated, SigningKeyStore, accounts_by_password_scheme, load_or_create_key,
+    load_or_create_signing_secret,
 };
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
@@ -66,6 +68,7 @@ pub use jwt::JwtCodec;
 pub use mail::{LettreMailer, MailConfigError};
 pub use mail_templates::MailTemplates;
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
+pub use oidc_signer::{AT_JWT, JwtOidcSigner};
 pub use redact::redact_database_url;
 pub use signing::{KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};
 pub use system::{OsRandom, SystemClock, TokioBackground};

@@ -11,7 +11,9 @@ use crate::service_core::ServiceCore;
 use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 use crate::sessions::ports::{SessionStore, TokenCodec};
 use crate::sessions::session::{RefreshTokenHash, RevokeReason, RotateOutcome, SessionId};
-use crate::sessions::token::{AccessClaims, IssuedAccess, RefreshClaims, TokenError, TokenPair};
+use crate::sessions::token::{
+    AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenError, TokenPair,
+};
 
 /// Why a refresh (new access token, same refresh token) failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,24 @@ enum RefreshVerdict {
     Fresh(RefreshClaims),
     /// Spent within the grace window, session live.
     Graced(RefreshClaims),
+}
+
+/// Why [`Sessions::rotate_checked`] refused.
+pub(crate) enum RotateRefusal {
+    /// Not a live refresh token of ours.
+    Invalid,
+    /// It does not belong where it was presented; nothing changed.
+    Mismatch,
+    /// A spent token: its session is now revoked.
+    Reused,
+    /// Infrastructure failure.
+    Port(PortError),
+}
+
+impl From<PortError> for RotateRefusal {
+    fn from(e: PortError) -> Self {
+        Self::Port(e)
+    }
 }
 
 enum RefreshRefusal {
@@ -221,43 +241,68 @@ impl Sessions {
             .tokens()
             .verify_access(access_token, now, true)
             .map_err(|_| ReissueError::InvalidAccessToken)?;
+        let same_session = |c: &RefreshClaims| c.sid == access.sid && c.sub == access.sub;
+        let (claims, refresh, touched) = match self.rotate_checked(refresh_token, caller, same_session).await
+        {
+            Ok(rotated) => rotated,
+            Err(RotateRefusal::Invalid) => return Err(ReissueError::InvalidRefreshToken),
+            Err(RotateRefusal::Mismatch) => return Err(ReissueError::SessionMismatch),
+            Err(RotateRefusal::Reused) => return Err(ReissueError::Reused),
+            Err(RotateRefusal::Port(e)) => return Err(e.into()),
+        };
+        let access = self.issuer.sign_access(claims.sub, claims.sid, now)?;
+        Ok((TokenPair { access, refresh }, touched))
+    }
+
+    /// Rotates a refresh token (spends it, signs and stores the next one)
+    /// when `belongs` accepts its claims: the rotation with reuse
+    /// detection every front end shares (the contracts' reissue, an
+    /// OpenID client's `refresh_token` grant). A spent token outside the
+    /// grace window revokes its session. Returns the presented token's
+    /// claims, the next token, and whether the rotation recorded the
+    /// session's last refresh (a token added in the grace window does not).
+    pub(crate) async fn rotate_checked(
+        &self,
+        refresh_token: &str,
+        caller: &Caller,
+        belongs: impl FnOnce(&RefreshClaims) -> bool,
+    ) -> Result<(RefreshClaims, IssuedRefresh, bool), RotateRefusal> {
+        let now = self.core.now();
         let presented = match self.check_refresh(refresh_token, caller).await {
             Ok(p) => p,
-            Err(RefreshRefusal::Invalid) => return Err(ReissueError::InvalidRefreshToken),
-            Err(RefreshRefusal::Reused) => return Err(ReissueError::Reused),
-            Err(RefreshRefusal::Port(e)) => return Err(e.into()),
+            Err(RefreshRefusal::Invalid) => return Err(RotateRefusal::Invalid),
+            Err(RefreshRefusal::Reused) => return Err(RotateRefusal::Reused),
+            Err(RefreshRefusal::Port(e)) => return Err(RotateRefusal::Port(e)),
         };
         let claims = match &presented {
-            RefreshVerdict::Fresh(c) | RefreshVerdict::Graced(c) => c,
+            RefreshVerdict::Fresh(c) | RefreshVerdict::Graced(c) => c.clone(),
         };
-        if claims.sid != access.sid || claims.sub != access.sub {
-            return Err(ReissueError::SessionMismatch);
+        if !belongs(&claims) {
+            return Err(RotateRefusal::Mismatch);
         }
-        let (pair, next) = self.issuer.sign_pair(claims.sub, claims.sid, now)?;
+        let (refresh, next) = self.issuer.sign_refresh(claims.sub, claims.sid, now)?;
         match presented {
             RefreshVerdict::Graced(_) => {
                 if self.store().add_refresh(&next).await? {
-                    Ok((pair, false))
+                    Ok((claims, refresh, false))
                 } else {
-                    Err(ReissueError::InvalidRefreshToken)
+                    Err(RotateRefusal::Invalid)
                 }
             }
-            RefreshVerdict::Fresh(claims) => {
+            RefreshVerdict::Fresh(_) => {
                 let spent = RefreshTokenHash::of_jti(&claims.jti);
                 match self.store().rotate(&spent, &next, now).await? {
-                    RotateOutcome::Rotated => Ok((pair, true)),
+                    RotateOutcome::Rotated => Ok((claims, refresh, true)),
                     RotateOutcome::AlreadySpent(spent_at) => {
                         // Lost a race with a concurrent rotation of the same token.
                         if self.within_grace(spent_at, now) && self.store().add_refresh(&next).await? {
-                            Ok((pair, false))
+                            Ok((claims, refresh, false))
                         } else {
                             self.revoke_for_reuse(&claims, caller).await?;
-                            Err(ReissueError::Reused)
+                            Err(RotateRefusal::Reused)
                         }
                     }
-                    RotateOutcome::SessionRevoked | RotateOutcome::Unknown => {
-                        Err(ReissueError::InvalidRefreshToken)
-                    }
+                    RotateOutcome::SessionRevoked | RotateOutcome::Unknown => Err(RotateRefusal::Invalid),
                 }
             }
         }

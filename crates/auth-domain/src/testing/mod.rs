@@ -16,6 +16,7 @@
 
 pub mod chat;
 mod identity;
+pub mod oidc;
 mod sessions;
 pub mod social;
 mod verification;
@@ -127,6 +128,8 @@ pub struct InMemoryAuth {
     pub bus: Arc<RecordingBus>,
     pub social: social::SocialFakes,
     pub chat: chat::ChatFakes,
+    /// The OpenID provider's fakes.
+    pub oidc: oidc::OidcFakes,
     pub throttle: Arc<MemThrottle>,
     pub audit: Arc<RecordingAudit>,
 }
@@ -140,6 +143,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
     let bus = Arc::new(RecordingBus::default());
     let social = social::SocialFakes::default();
     let chat = chat::ChatFakes::default();
+    let oidc = oidc::OidcFakes::default();
     let hasher = Arc::new(FakeHasher::default());
     let throttle = Arc::new(MemThrottle::default());
     let audit = Arc::new(RecordingAudit::default());
@@ -161,6 +165,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         throttle: throttle.clone(),
         audit: audit.clone(),
         background: background.clone(),
+        oidc: oidc.ports(),
     };
     InMemoryAuth {
         service: AuthService::new(ports.clone(), policy),
@@ -175,6 +180,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         bus,
         social,
         chat,
+        oidc,
         throttle,
         audit,
     }

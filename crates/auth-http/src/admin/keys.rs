@@ -11,7 +11,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::InternalError;
-use super::views::{KeyView, RotateResponse, RotatedView};
+use crate::contracts::iso_millis;
 use crate::openapi::Op;
 use crate::routes::{Access, Method, Route};
 use crate::startup::{RotateError, TokenKeys};
@@ -108,4 +108,151 @@ pub fn routes() -> Vec<Route> {
                 .reply::<KeysMessage>(413, "Body over `AUTH_MAX_BODY_BYTES`.", json!({"success": false, "message": crate::contracts::envelope::TOO_LARGE}))
         },
     }]
+}
+
+/// One signing key as `keys list` and the rotation show it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    /// What it signs: `access` (access tokens) or `id:RS256`, `id:ES256`,
+    /// `id:EdDSA` (OpenID Connect ID tokens).
+    #[schema(example = "access")]
+    pub purpose: String,
+    /// The key id (RFC 7638 thumbprint).
+    pub kid: String,
+    /// `ES256`, `EdDSA`, `RS256`.
+    pub alg: String,
+    /// `pending`, `active`, `retiring` or `retired`.
+    pub state: String,
+    /// Creation, ISO-8601.
+    pub created_at: String,
+    /// Start of signing.
+    pub activates_at: String,
+    /// When it stops being published and accepted, once superseded.
+    pub retires_at: Option<String>,
+}
+
+impl KeyView {
+    fn of(purpose: &str, k: auth_infra::KeyInfo) -> Self {
+        Self {
+            purpose: purpose.to_owned(),
+            kid: k.kid,
+            alg: k.alg.as_str().to_owned(),
+            state: k.state.as_str().to_owned(),
+            created_at: iso_millis(k.created_at),
+            activates_at: iso_millis(k.activates_at),
+            retires_at: k.retires_at.map(iso_millis),
+        }
+    }
+
+    /// Every key of `keys` as it is now (`keys list`, the rotation's
+    /// answer): the access keys oldest first, then the ID-token keys,
+    /// RS256, ES256, EdDSA, each oldest first.
+    pub fn all(keys: &crate::startup::TokenKeys) -> Vec<Self> {
+        let now = chrono::Utc::now();
+        let access = keys.codec.ring().describe(now);
+        let id = keys.id_keys.describe(now);
+        access
+            .into_iter()
+            .map(|k| Self::of(auth_infra::ACCESS_PURPOSE, k))
+            .chain(id.into_iter().map(|(purpose, k)| Self::of(purpose, k)))
+            .collect()
+    }
+}
+
+/// A key a rotation added.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedView {
+    /// `access`, `id:RS256`, `id:ES256` or `id:EdDSA`.
+    #[schema(example = "id:RS256")]
+    pub purpose: String,
+    /// The new key.
+    pub kid: String,
+    /// Its algorithm.
+    pub alg: String,
+    /// When it starts signing.
+    pub activates_at: String,
+}
+
+impl RotatedView {
+    /// Every key `rotation` added: the access key first (if any), then
+    /// the ID-token keys.
+    pub fn all(rotation: &crate::startup::Rotation) -> Vec<Self> {
+        rotation
+            .access
+            .iter()
+            .chain(&rotation.id)
+            .map(|r| Self {
+                purpose: r.purpose.clone(),
+                kid: r.kid.clone(),
+                alg: r.alg.as_str().to_owned(),
+                activates_at: iso_millis(r.activates_at),
+            })
+            .collect()
+    }
+}
+
+/// `{"success": true, "kid", "activatesAt", "rotated": […], "keys": […]}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotateResponse {
+    /// Always `true`.
+    pub success: bool,
+    /// The new access-token key; `null` when the access keys are not
+    /// managed by this service (`AUTH_JWT_SIGNING_KEY` or HS256: only the
+    /// ID-token keys rotate).
+    pub kid: Option<String>,
+    /// When that key starts signing (`null` with it).
+    pub activates_at: Option<String>,
+    /// Why the access keys did not rotate, when they did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_not_managed: Option<String>,
+    /// Every key added: the access key (if any), then one ID-token key per
+    /// algorithm.
+    pub rotated: Vec<RotatedView>,
+    /// Every key (see [`KeyView::all`]).
+    pub keys: Vec<KeyView>,
+}
+
+/// What `auth-server keys list` prints, `{"source","algorithm","keys"}`,
+/// and `keys rotate` with the new key's `kid` and `activatesAt`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeysSummary {
+    /// Where the keys come from: `database`, `AUTH_JWT_SIGNING_KEY` or
+    /// `AUTH_JWT_SECRET (HS256)`.
+    pub source: &'static str,
+    /// `AUTH_JWT_ALGORITHM`.
+    pub algorithm: String,
+    /// Every key (see [`KeyView::all`]).
+    pub keys: Vec<KeyView>,
+    /// The access-token key a rotation added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// When that key starts signing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activates_at: Option<String>,
+    /// Every key a rotation added (the access key, if managed here, and
+    /// one ID-token key per algorithm).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rotated: Vec<RotatedView>,
+}
+
+impl KeysSummary {
+    /// The keys of `keys`, without a rotation.
+    pub fn new(keys: &crate::startup::TokenKeys) -> Self {
+        Self {
+            source: match keys.source {
+                crate::startup::KeySource::Database => "database",
+                crate::startup::KeySource::Pem => "AUTH_JWT_SIGNING_KEY",
+                crate::startup::KeySource::Secret => "AUTH_JWT_SECRET (HS256)",
+            },
+            algorithm: keys.alg.as_str().to_owned(),
+            keys: KeyView::all(keys),
+            kid: None,
+            activates_at: None,
+            rotated: Vec::new(),
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod import;
 pub mod keys;
 pub mod notifications;
+pub mod oauth_clients;
 pub mod sessions;
 pub mod users;
 pub mod views;
@@ -100,6 +101,12 @@ pub enum InternalError {
     /// The application named does not exist.
     #[error("unknown application")]
     UnknownApp,
+    /// A field is wrong; the message (built at run time) names it.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The OAuth client named does not exist.
+    #[error("unknown oauth client")]
+    UnknownClient,
     /// An import body went over `AUTH_IMPORT_MAX_BYTES` while streaming.
     #[error("import body too large")]
     ImportTooLarge,
@@ -162,6 +169,8 @@ impl ContractError for InternalError {
             Self::UnknownSession => Reply::new(StatusCode::NOT_FOUND, "존재하지 않는 세션입니다."),
             Self::UnknownApp => Reply::new(StatusCode::NOT_FOUND, NO_APP),
             Self::ImportTooLarge => Reply::new(StatusCode::PAYLOAD_TOO_LARGE, import::IMPORT_TOO_LARGE),
+            Self::Rejected(message) => Reply::new(StatusCode::BAD_REQUEST, message.clone()),
+            Self::UnknownClient => Reply::new(StatusCode::NOT_FOUND, oauth_clients::NO_CLIENT),
         }
     }
 
@@ -310,6 +319,7 @@ pub fn routes() -> Vec<Route> {
         audit::routes(),
         import::routes(),
         notifications::routes(),
+        oauth_clients::routes(),
     ]
     .concat()
 }

@@ -41,6 +41,12 @@ enum Command {
         #[command(subcommand)]
         command: AppsCommand,
     },
+    /// Manage OpenID Connect clients (the applications that sign users in
+    /// through this service).
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
     /// Find, inspect, disable and enable accounts; import accounts.
     Users {
         #[command(subcommand)]
@@ -163,6 +169,61 @@ enum ConfigCommand {
 }
 
 #[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client; prints `{"clientId","clientSecret",...}` (the
+    /// secret once; `null` for a public client).
+    Create {
+        /// A display name (the consent page shows it).
+        #[arg(long)]
+        name: String,
+        /// A redirect URI (repeat for several), compared exactly.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeat for several).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A grant: authorization_code, refresh_token, client_credentials
+        /// (repeat; default the first two).
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// client_secret_basic (default), client_secret_post or none.
+        #[arg(long = "auth-method")]
+        auth_method: Option<String>,
+        /// A scope it may ask for (repeat; default openid profile email
+        /// offline_access).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Skip the consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// RS256 (default), ES256 or EdDSA.
+        #[arg(long = "id-token-alg")]
+        id_token_alg: Option<String>,
+        /// Where back-channel logout tokens are posted.
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
+    },
+    /// List the clients (no secrets).
+    List,
+    /// Show one client.
+    Show {
+        /// The client id.
+        client_id: String,
+    },
+    /// Delete a client (its codes and consents with it).
+    Delete {
+        /// The client id.
+        client_id: String,
+    },
+    /// Give a client a new secret (printed once); the old one stops
+    /// working at once.
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AppsCommand {
     /// Register an application; prints `{"appId","name","secret"}` once.
     Create {
@@ -262,6 +323,7 @@ async fn main() -> std::process::ExitCode {
     let _log_guard = if matches!(
         command,
         Command::Apps { .. }
+            | Command::Clients { .. }
             | Command::Purge
             | Command::Users { .. }
             | Command::Sessions { .. }
@@ -310,6 +372,44 @@ async fn main() -> std::process::ExitCode {
             };
             // stdout only: a secret is never logged.
             return print_json(result);
+        }
+        Command::Clients { command } => {
+            use auth_http::cli::clients;
+            let result = match command {
+                ClientsCommand::Create {
+                    name,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    grant_types,
+                    auth_method,
+                    scopes,
+                    first_party,
+                    id_token_alg,
+                    backchannel_logout_uri,
+                } => {
+                    let some = |v: Vec<String>| (!v.is_empty()).then_some(v);
+                    let request = auth_http::admin::oauth_clients::ClientRequest {
+                        name: Some(name),
+                        redirect_uris: some(redirect_uris),
+                        post_logout_redirect_uris: some(post_logout_redirect_uris),
+                        grant_types: some(grant_types),
+                        token_endpoint_auth_method: auth_method,
+                        scopes: some(scopes),
+                        first_party: Some(first_party),
+                        id_token_signed_response_alg: id_token_alg,
+                        backchannel_logout_uri,
+                    };
+                    clients::create(&settings, request).await
+                }
+                ClientsCommand::List => clients::list(&settings).await,
+                ClientsCommand::Show { client_id } => clients::show(&settings, &client_id).await,
+                ClientsCommand::Delete { client_id } => clients::delete(&settings, &client_id).await,
+                ClientsCommand::RotateSecret { client_id } => {
+                    clients::rotate_secret(&settings, &client_id).await
+                }
+            };
+            // stdout only: a secret is never logged.
+            return print_json(result.map_err(|e| e.to_string()));
         }
         Command::Sessions {
             command: SessionsCommand::Revoke { sid },

@@ -10,6 +10,7 @@ use auth_domain::chat::use_cases::CreateAppError;
 use auth_infra::LocalEventBus;
 use serde::Serialize;
 
+pub mod clients;
 mod import;
 
 pub use import::{ImportArgs, UsersCommandError, import_users};

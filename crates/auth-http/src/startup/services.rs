@@ -9,6 +9,7 @@ use auth_domain::housekeeping::{Housekeeper, RetentionPolicy};
 use auth_domain::identity::password::PasswordPolicy;
 use auth_domain::identity::throttle::{ThrottlePolicy, ThrottleRule};
 use auth_domain::import::use_cases::Import;
+use auth_domain::oidc::provider::{ClientRegistry, OidcPorts};
 use auth_domain::ports::{EventBus, Mailer};
 use auth_domain::service_core::ServiceCore;
 use auth_domain::sessions::events::SessionPolicy;
@@ -17,8 +18,8 @@ use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
     Argon2Hasher, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping, DieselLoginThrottle,
-    DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, LettreMailer, OsRandom, SystemClock,
-    TokioBackground,
+    DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, JwtOidcSigner,
+    LettreMailer, OsRandom, SystemClock, TokioBackground,
 };
 use chrono::TimeDelta;
 use secrecy::ExposeSecret;
@@ -95,8 +96,34 @@ pub async fn build_service_with(
         throttle: Arc::new(DieselLoginThrottle::new(db.clone())),
         audit: Arc::new(DieselAuditLog::new(db.clone())),
         background: Arc::new(TokioBackground),
+        oidc: oidc_ports(settings, db, keys),
     };
     Ok(AuthService::new(ports, auth_policy(settings)))
+}
+
+/// The OpenID provider's adapters: clients, codes and grants in `db`; ID
+/// tokens signed by the ID-token keys, access tokens by the access keys,
+/// both with `iss` = the public URL.
+pub fn oidc_ports(settings: &Settings, db: &Database, keys: &TokenKeys) -> OidcPorts {
+    let store = Arc::new(DieselOidcStore::new(db.clone()));
+    OidcPorts {
+        clients: store.clone(),
+        grants: store,
+        signer: Arc::new(JwtOidcSigner::new(
+            keys.codec.clone(),
+            keys.id_keys.clone(),
+            settings.jwt_issuer(),
+            settings.jwt_audience(),
+        )),
+    }
+}
+
+/// The OAuth clients in `db` (`auth-server clients …`).
+pub fn oauth_client_registry(settings: &Settings, db: &Database) -> ClientRegistry {
+    ClientRegistry::new(
+        service_core(settings, db),
+        Arc::new(DieselOidcStore::new(db.clone())),
+    )
 }
 
 /// The password hashing pool from settings (`AUTH_HASH_CONCURRENCY`,

@@ -24,6 +24,7 @@ mod housekeeping;
 #[cfg(feature = "test-support")]
 mod inspect;
 mod keys;
+mod oidc;
 mod password_schemes;
 pub(crate) mod schema;
 mod sessions;
@@ -37,6 +38,7 @@ pub use audit::DieselAuditLog;
 pub use codes::DieselCodeStore;
 pub use housekeeping::DieselHousekeeping;
 pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
+pub use oidc::DieselOidcStore;
 pub use password_schemes::accounts_by_password_scheme;
 pub use sessions::DieselSessionStore;
 pub use signing_store::{ACCESS_PURPOSE, Kek, KeyStoreError, Rotated, SigningKeyStore};

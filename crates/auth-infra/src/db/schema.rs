@@ -153,6 +153,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        auth_method -> Text,
+        scopes -> Text,
+        first_party -> Bool,
+        id_token_alg -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> BigInt,
+        browser_session -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Text,
+        auth_time -> Timestamp,
+        amr -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        replayed_at -> Nullable<Timestamp>,
+        grant_session -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_grants (session_id) {
+        session_id -> Text,
+        client_id -> Text,
+        browser_session -> Nullable<Text>,
+        scope -> Text,
+        auth_time -> Timestamp,
+        amr -> Text,
+    }
+}
+
+diesel::table! {
+    oauth_consents (user_id, client_id) {
+        user_id -> BigInt,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(social_identities -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -169,6 +227,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     social_identities,
     oauth_states,
     apps,
+    oauth_clients,
+    oauth_codes,
+    oauth_grants,
+    oauth_consents,
     app_users,
     login_throttle,
     audit_log
