@@ -95,6 +95,8 @@ pub struct PurgeReport {
     pub codes: u64,
     /// Pending OAuth states.
     pub oauth_states: u64,
+    /// Expired authorization codes of the OpenID provider.
+    pub authorization_codes: u64,
     /// Login throttle counters.
     pub throttle_counters: u64,
     /// Audit events.
@@ -108,6 +110,7 @@ impl PurgeReport {
             + self.sessions
             + self.codes
             + self.oauth_states
+            + self.authorization_codes
             + self.throttle_counters
             + self.audit_events
     }

@@ -279,6 +279,16 @@ impl Application {
                 &settings.oauth.public_url,
                 &settings.contracts.picsel.prefix,
             ),
+            hosted_social: auth_domain::social::Provider::ALL
+                .into_iter()
+                .filter(|p| {
+                    settings.contracts.picsel.enabled
+                        && settings
+                            .oauth
+                            .provider(*p, &settings.contracts.picsel.prefix)
+                            .is_some()
+                })
+                .collect(),
         });
         let hsts = settings.oauth.public_url.starts_with("https://");
         let served = web::Data::new(crate::openapi::Served(Arc::new(crate::openapi::document(

@@ -32,6 +32,10 @@ pub struct AppState {
     pub rate_limit: crate::rate_limit::RateLimit,
     /// Where and how the social-login browser cookie is set.
     pub oauth_cookie: OAuthCookie,
+    /// The social providers the hosted sign-in page offers: those with a
+    /// client id, when the `picsel` contract (whose callback finishes the
+    /// flow) is served.
+    pub hosted_social: Vec<auth_domain::social::Provider>,
 }
 
 /// The cookie that binds a browser-started social login to its browser

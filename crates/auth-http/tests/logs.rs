@@ -580,6 +580,7 @@ fn purge_command(backend: TestBackend) {
         "sessions",
         "codes",
         "oauthStates",
+        "authorizationCodes",
         "throttleCounters",
         "auditEvents",
     ] {

@@ -62,7 +62,9 @@ impl OidcSigner for JwtOidcSigner {
         claims.insert("iat".into(), json!(c.iat));
         claims.insert("auth_time".into(), json!(c.auth_time));
         claims.insert("sid".into(), json!(c.sid.to_string()));
-        claims.insert("amr".into(), json!(c.amr));
+        if !c.amr.is_empty() {
+            claims.insert("amr".into(), json!(c.amr));
+        }
         if let Some(nonce) = &c.nonce {
             claims.insert("nonce".into(), json!(nonce));
         }

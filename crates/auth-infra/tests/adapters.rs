@@ -1563,6 +1563,7 @@ mod housekeeping {
                 sessions: 2,
                 codes: 1,
                 oauth_states: 0,
+                authorization_codes: 0,
                 throttle_counters: 1,
                 audit_events: 1,
             }

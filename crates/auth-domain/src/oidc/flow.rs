@@ -11,7 +11,7 @@ use crate::identity::login::{Identifier, LoginError};
 use crate::identity::user::User;
 use crate::oidc::client::{GrantType, OAuthClient, base64url, is_scope_token};
 use crate::oidc::ports::StoredCode;
-use crate::oidc::provider::{BROWSER, Provider};
+use crate::oidc::provider::{BROWSER, BROWSER_SOCIAL, Provider};
 use crate::sessions::session::{RefreshTokenHash, Session};
 
 /// How long an authorization code lives (OAuth 2.1 recommends at most a
@@ -316,7 +316,7 @@ impl Provider {
             || record.expires_at <= now
             || record.spent_at.is_some()
             || !session.is_live()
-            || session.client != BROWSER
+            || (session.client != BROWSER && session.client != BROWSER_SOCIAL)
         {
             return Ok(None);
         }
@@ -462,7 +462,12 @@ impl Provider {
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             auth_time: browser.auth_time(),
-            amr: "pwd".into(),
+            // RFC 8176 has no value for a federated sign-in: none is claimed.
+            amr: if browser.session.client == BROWSER {
+                "pwd".into()
+            } else {
+                String::new()
+            },
             created_at: now,
             expires_at: now + TimeDelta::seconds(CODE_TTL_SECONDS),
         };

@@ -34,6 +34,9 @@ impl std::fmt::Debug for OidcPorts {
 
 /// The contract name of a browser's single-sign-on session.
 pub const BROWSER: &str = "browser";
+/// The contract name of a browser session opened by a social sign-in on
+/// the hosted page.
+pub const BROWSER_SOCIAL: &str = "browser-social";
 /// The contract name of a client's grant session.
 pub const GRANT: &str = "oidc";
 

@@ -82,6 +82,7 @@ pub async fn purge(settings: &Settings) -> Result<serde_json::Value, AppsCommand
         "sessions": report.sessions,
         "codes": report.codes,
         "oauthStates": report.oauth_states,
+        "authorizationCodes": report.authorization_codes,
         "throttleCounters": report.throttle_counters,
         "auditEvents": report.audit_events,
     }))

@@ -49,7 +49,7 @@ use crate::state::{AppState, OAuthCookie};
 /// flow's state.
 pub const BROWSER_COOKIE: &str = "auth_oauth_state";
 
-fn browser_cookie(config: &OAuthCookie, provider: &str, value: String) -> Cookie<'static> {
+pub(crate) fn browser_cookie(config: &OAuthCookie, provider: &str, value: String) -> Cookie<'static> {
     Cookie::build(BROWSER_COOKIE, value)
         .path(config.callback_path(provider))
         .http_only(true)
@@ -135,6 +135,12 @@ pub async fn callback(
     let flow_state = field("state").unwrap_or_default();
     let cookie = req.cookie(BROWSER_COOKIE);
     let nonce = cookie.as_ref().map(Cookie::value).filter(|v| !v.is_empty());
+    // A flow the hosted sign-in page started opens a browser session and
+    // goes back to the authorization it interrupted.
+    if let Some(request) = crate::provider::social::hosted_request(&state, &req, &provider, flow_state) {
+        return crate::provider::social::finish(&state, &req, &provider, flow_state, nonce, answer, &request)
+            .await;
+    }
     let caller = state.caller(NAME, &req);
     let login = state
         .auth

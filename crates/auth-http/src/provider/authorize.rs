@@ -23,13 +23,13 @@ use crate::body::read_bytes;
 use crate::state::AppState;
 
 /// What checking a request gave: the request, or the answer to give.
-enum Checked {
+pub(super) enum Checked {
     Request(Box<AuthorizeRequest>),
     Answer(HttpResponse),
 }
 
 /// Checks the request in `form` (client, redirect URI, then the rest).
-async fn check(state: &AppState, req: &HttpRequest, form: &Form) -> Checked {
+pub(super) async fn check(state: &AppState, req: &HttpRequest, form: &Form) -> Checked {
     let (lang, base) = (Lang::of(req), base_path(state));
     let provider = state.auth.provider();
     let params = form.authorize_params();
@@ -53,7 +53,7 @@ async fn check(state: &AppState, req: &HttpRequest, form: &Form) -> Checked {
 }
 
 /// Parses a query string or form body; a repeated name is refused.
-fn form_of(state: &AppState, req: &HttpRequest, raw: &str) -> Result<Form, HttpResponse> {
+pub(super) fn form_of(state: &AppState, req: &HttpRequest, raw: &str) -> Result<Form, HttpResponse> {
     Form::parse(raw).ok_or_else(|| {
         let (lang, base) = (Lang::of(req), base_path(state));
         message_page(
@@ -158,6 +158,23 @@ fn login_form(
     let error = problem.map_or(String::new(), |p| {
         format!("<p class=\"error\" role=\"alert\">{}</p>", lang.t(p))
     });
+    let social: String = state
+        .hosted_social
+        .iter()
+        .map(|provider| {
+            let (id, label) = (provider.as_str(), provider_label(*provider));
+            let text = match lang {
+                Lang::Ko => format!("{label}{}", lang.t(Text::WithProvider)),
+                Lang::En => format!("{}{label}", lang.t(Text::WithProvider)),
+            };
+            let link = format!("{base}/login/social/{id}?{raw}");
+            format!(
+                "<a href=\"{}\" id=\"social-{id}\">{}</a>",
+                escape(&link),
+                escape(&text)
+            )
+        })
+        .collect();
     let body = format!(
         "<h1>{heading}</h1>{error}<form method=\"post\" action=\"{action}\">{csrf}{request}\
          <label for=\"username\">{user_label}</label>\
@@ -165,6 +182,7 @@ fn login_form(
          <label for=\"password\">{pw_label}</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\" id=\"submit\">{submit}</button></form>\
+         <div class=\"social\">{social}</div>\
          <p class=\"links\"><a href=\"{reset}\" id=\"forgot\">{forgot}</a></p>",
         action = escape(&format!("{base}{LOGIN_PATH}")),
         csrf = hidden("csrf", &csrf),
@@ -182,6 +200,16 @@ fn login_form(
         let _ = answer.add_cookie(&cookie);
     }
     answer
+}
+
+/// A provider's name as the button shows it.
+fn provider_label(provider: auth_domain::social::Provider) -> &'static str {
+    use auth_domain::social::Provider as P;
+    match provider {
+        P::Google => "Google",
+        P::Kakao => "Kakao",
+        P::Naver => "Naver",
+    }
 }
 
 /// `GET /login?<authorization request>`: the sign-in form.

@@ -15,6 +15,7 @@
 pub mod authorize;
 pub mod logout;
 pub mod pages;
+pub mod social;
 pub mod token;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -225,12 +226,36 @@ pub async fn stylesheet() -> HttpResponse {
         .body(pages::CSS)
 }
 
+/// A browser-facing operation: an HTML page, or a redirect (`303`);
+/// refusals are pages too (400 a request that cannot go back to its client,
+/// 401/403/429 the sign-in page with its error, 404 an unknown provider,
+/// 503 an outage).
 fn page_op(id: &'static str, summary: &'static str, description: &'static str) -> Op {
-    Op::new("oidc", id, summary).describe(description).raw(
-        200,
-        "An HTML page (or a redirect).",
-        "text/html",
-        json!({"type": "string"}),
+    let html = || json!({"type": "string"});
+    let mut op = Op::new("oidc", id, summary).describe(description);
+    for (status, what) in [
+        (200, "The page."),
+        (
+            400,
+            "A request that cannot be sent back to its client: a page, never a redirect.",
+        ),
+        (
+            401,
+            "The sign-in page again, saying the username or password is wrong.",
+        ),
+        (
+            403,
+            "The page again: the form expired (CSRF) or the account is disabled.",
+        ),
+        (404, "An unknown social provider."),
+        (429, "The sign-in page again: too many attempts."),
+        (503, "The service cannot answer now."),
+    ] {
+        op = op.raw(status, what, "text/html", html());
+    }
+    op.empty(
+        303,
+        "To the next step: the sign-in or consent page, or the client's redirect URI.",
     )
 }
 
@@ -294,6 +319,23 @@ pub fn routes() -> Vec<Route> {
                     "Hosted sign-in",
                     "Checks the password as the JSON logins do, sets the single-sign-on cookie and continues the authorization.",
                 )
+            },
+        ),
+        route(
+            Method::Get,
+            "/login/social/{provider}",
+            "oidc.login_social",
+            || web::get().to(social::start),
+            || {
+                page_op(
+                    "oidc.login_social",
+                    "Hosted social sign-in",
+                    "Starts Google, Kakao or Naver sign-in for the authorization request in the query; \
+                     the provider's callback (the `picsel` contract's) comes back to \
+                     `/oauth2/authorize` signed in.",
+                )
+                .path_param("provider", "`google`, `kakao` or `naver`.", "google")
+                .empty(302, "To the provider, with the flow's cookies.")
             },
         ),
         route(

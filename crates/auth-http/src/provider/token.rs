@@ -408,6 +408,8 @@ fn userinfo_op(id: &'static str) -> Op {
             json!({"type": "object"}),
         )
         .raw(403, "`insufficient_scope`: `openid` was not granted.", "application/json", json!({"type": "object"}))
+        .raw(400, "`invalid_request`: an unreadable POST body.", "application/json", json!({"type": "object"}))
+        .raw(503, "`temporarily_unavailable`.", "application/json", json!({"type": "object"}))
 }
 
 /// The OpenAPI operation of `POST /oauth2/revoke`.
@@ -420,6 +422,6 @@ pub fn revoke_doc() -> Op {
             "`token` (`token_type_hint` optional).",
             "token=eyJ…",
         )
-        .raw(200, "Revoked (or nothing to revoke).", "text/plain", json!({"type": "string"})),
+        .empty(200, "Revoked (or nothing to revoke)."),
     )
 }

@@ -17,14 +17,14 @@ use auth_domain::ports::CodeStore;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
-use crate::db::schema::{audit_log, login_throttle, oauth_states, refresh_tokens, sessions};
+use crate::db::schema::{audit_log, login_throttle, oauth_codes, oauth_states, refresh_tokens, sessions};
 use crate::db::{Backend, Database, to_db_time};
 
 /// The tables whose rows the service updates or deletes all day (rotation,
 /// throttle counters, codes, the purge itself); `audit_log` is vacuumed
 /// only after the purge deleted some of it (it is otherwise append-only).
 const CHURNING_TABLES: &str =
-    "sessions, refresh_tokens, verification_codes, code_decoys, login_throttle, oauth_states";
+    "sessions, refresh_tokens, verification_codes, code_decoys, login_throttle, oauth_states, oauth_codes";
 
 /// Purges expired rows from every table that accumulates them.
 #[derive(Debug, Clone)]
@@ -89,6 +89,12 @@ impl Housekeeping for DieselHousekeeping {
                 );
                 report.oauth_states = count(
                     diesel::delete(oauth_states::table.filter(oauth_states::expires_at.le(now)))
+                        .execute(conn)?,
+                );
+                // A code is worth nothing after its 60 seconds (a replay of
+                // an expired code is refused as unknown).
+                report.authorization_codes = count(
+                    diesel::delete(oauth_codes::table.filter(oauth_codes::expires_at.le(now)))
                         .execute(conn)?,
                 );
                 report.throttle_counters = count(

@@ -14,6 +14,7 @@ pub mod forged;
 pub mod fuzz;
 pub mod import;
 pub mod me;
+pub mod oidc_social;
 pub mod picsel;
 pub mod realtime;
 pub mod robustness;
@@ -35,6 +36,7 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(fuzz::all());
     all.extend(import::all());
     all.extend(me::all());
+    all.extend(oidc_social::all());
     all.extend(picsel::all());
     all.extend(realtime::all());
     all.extend(robustness::all());
