@@ -19,3 +19,6 @@ pub mod grants;
 pub mod logout;
 pub mod ports;
 pub mod provider;
+
+#[cfg(test)]
+mod tests;
