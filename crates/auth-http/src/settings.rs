@@ -266,6 +266,18 @@ impl Settings {
             return Err(invalid("metrics_bind", "must differ from bind (or be empty)"));
         }
         self.oauth.validate()?;
+        // The legacy mode must be asked for by name in a deployment: a
+        // secret alone used to switch every token to HS256 silently (the
+        // JWKS empty, `auth-client` refusing every token; issue 33).
+        if !self.oauth.public_url_from_bind && self.tokens.algorithm.is_none() && self.tokens.secret.is_some()
+        {
+            return Err(invalid(
+                "jwt_algorithm",
+                "is unset while AUTH_JWT_SECRET and AUTH_PUBLIC_URL are set: tokens would be legacy HS256 \
+                 (nothing published, auth-client refuses them). Set AUTH_JWT_ALGORITHM=ES256 (the secret then \
+                 signs only refresh tokens) or AUTH_JWT_ALGORITHM=HS256 to keep the legacy mode on purpose",
+            ));
+        }
         Ok(())
     }
 }

@@ -1012,6 +1012,82 @@ async fn the_issuer_names_the_port_it_serves_on(backend: TestBackend) {
     assert_eq!(set["public_url"], "https://auth.example.com", "{set}");
 }
 
+/// Issue 33.2: a deployment (`AUTH_PUBLIC_URL` set) whose `AUTH_JWT_SECRET`
+/// would silently switch tokens to legacy HS256 refuses to start, naming
+/// `AUTH_JWT_ALGORITHM`; said explicitly (HS256 or ES256), or without a
+/// public URL (a developer's machine), it starts.
+fn implicit_hs256_is_refused_in_a_deployment(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let base = [
+        ("AUTH_DATABASE_URL", db.url()),
+        ("AUTH_BIND", "127.0.0.1:0"),
+        ("AUTH_JWT_SECRET", JWT_SECRET),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars: Vec<(&str, &str)> = base.to_vec();
+        vars.extend_from_slice(extra);
+        run_binary(&["config", "check"], &vars)
+    };
+    let refused = with(&[("AUTH_PUBLIC_URL", "https://auth.example.com")]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("AUTH_JWT_ALGORITHM"), "{stderr}");
+    assert!(
+        !stderr.contains(JWT_SECRET),
+        "the secret is not printed: {stderr}"
+    );
+    // `serve` refuses too (bounded: a regression must fail, not hang).
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_auth-server"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs([
+            ("AUTH_DATABASE_URL", db.url()),
+            ("AUTH_BIND", "127.0.0.1:0"),
+            ("AUTH_JWT_SECRET", JWT_SECRET),
+            ("AUTH_PUBLIC_URL", "https://auth.example.com"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = serve.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = serve.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(2),
+        "serve must refuse to start"
+    );
+    for extra in [
+        &[
+            ("AUTH_PUBLIC_URL", "https://auth.example.com"),
+            ("AUTH_JWT_ALGORITHM", "HS256"),
+        ][..],
+        &[
+            ("AUTH_PUBLIC_URL", "https://auth.example.com"),
+            ("AUTH_JWT_ALGORITHM", "ES256"),
+        ][..],
+        &[][..],
+    ] {
+        let out = with(extra);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Issue 33.8: a reader that closes stdout early (`auth-server openapi |
 /// head -1`) ends the output, not the process: exit 0, no panic.
 fn a_closed_stdout_ends_the_output_not_the_process(_backend: TestBackend) {
@@ -1179,4 +1255,4 @@ auth_infra::on_both_backends!(
     the_issuer_names_the_port_it_serves_on
 );
 
-auth_infra::on_both_backends!(sync: refuses_weak_secrets, purge_command, strict_configuration, typed_settings_refuse_invalid_values, a_closed_stdout_ends_the_output_not_the_process);
+auth_infra::on_both_backends!(sync: refuses_weak_secrets, implicit_hs256_is_refused_in_a_deployment, purge_command, strict_configuration, typed_settings_refuse_invalid_values, a_closed_stdout_ends_the_output_not_the_process);
