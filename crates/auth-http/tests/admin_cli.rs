@@ -96,26 +96,30 @@ impl Drop for Server {
 }
 
 async fn serve(db_url: &str, dir: &Path, session_check: &str) -> Server {
+    serve_with(db_url, dir, session_check, &[]).await
+}
+
+/// [`serve`] with more settings.
+async fn serve_with(db_url: &str, dir: &Path, session_check: &str, more: &[(&str, &str)]) -> Server {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let child = command(
-        db_url,
-        dir,
-        &[
-            ("AUTH_BIND", &format!("127.0.0.1:{port}")),
-            ("AUTH_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("AUTH_WORKERS", "2"),
-            ("AUTH_RATE_LIMIT_ENABLED", "false"),
-            ("AUTH_WS_SESSION_CHECK_SECONDS", session_check),
-        ],
-    )
-    .stdout(Stdio::from(log.try_clone().unwrap()))
-    .stderr(Stdio::from(log))
-    .spawn()
-    .unwrap();
+    let bind = format!("127.0.0.1:{port}");
+    let mut settings = vec![
+        ("AUTH_BIND", bind.as_str()),
+        ("AUTH_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("AUTH_WORKERS", "2"),
+        ("AUTH_RATE_LIMIT_ENABLED", "false"),
+        ("AUTH_WS_SESSION_CHECK_SECONDS", session_check),
+    ];
+    settings.extend_from_slice(more);
+    let child = command(db_url, dir, &settings)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
     let mut server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
@@ -556,4 +560,91 @@ async fn send_test_email() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-auth_infra::on_both_backends!(admin_commands, commands_build_only_what_they_use);
+/// Issue 33.7: a lost `AUTH_KEY_ENCRYPTION_KEY`. A server with another KEK
+/// refuses to start (the keys do not open); `keys reset` under the new KEK
+/// deletes every key unread and makes new ones; the server starts, the old
+/// access token is refused, and the session continues through its refresh
+/// token.
+async fn keys_reset_recovers_from_a_lost_kek(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let url = db.url().to_owned();
+    let dir = temp_dir("keys-reset");
+    let login = format!("kek{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    import(&url, &dir, &[&login]);
+    let old_kek = [
+        ("AUTH_JWT_ALGORITHM", "ES256"),
+        ("AUTH_KEY_ENCRYPTION_KEY", "the-first-kek-0123456789abcdef-0123"),
+    ];
+    let new_kek = [
+        ("AUTH_JWT_ALGORITHM", "ES256"),
+        ("AUTH_KEY_ENCRYPTION_KEY", "the-second-kek-0123456789abcdef-012"),
+    ];
+    let server = serve_with(&url, &dir, "60", &old_kek).await;
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/api/login", server.base))
+        .json(&json!({"userId": login, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (access, refresh) = (
+        session["accessToken"].as_str().unwrap().to_owned(),
+        session["refreshToken"].as_str().unwrap().to_owned(),
+    );
+    drop(server);
+
+    let refused = run(&url, &dir, &["keys", "list"], &new_kek);
+    assert!(
+        !refused.status.success(),
+        "the old keys do not open under the new KEK"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("AUTH_KEY_ENCRYPTION_KEY"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let out = run(&url, &dir, &["keys", "reset"], &new_kek);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reset: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        reset["removed"],
+        json!(4),
+        "one access key and three ID-token keys: {reset}"
+    );
+    assert_eq!(reset["keys"].as_array().unwrap().len(), 4, "{reset}");
+
+    let server = serve_with(&url, &dir, "60", &new_kek).await;
+    let me = http
+        .get(format!("{}/api/auth/me", server.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 401, "the old key's token stops");
+    let refreshed = http
+        .post(format!("{}/api/token/refresh", server.base))
+        .json(&json!({"refreshToken": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status().as_u16(), 200, "the session survives");
+    let body: Value = refreshed.json().await.unwrap();
+    let me = http
+        .get(format!("{}/api/auth/me", server.base))
+        .bearer_auth(body["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+auth_infra::on_both_backends!(
+    admin_commands,
+    commands_build_only_what_they_use,
+    keys_reset_recovers_from_a_lost_kek
+);

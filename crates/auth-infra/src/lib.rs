@@ -59,7 +59,7 @@ pub use db::{
     DieselChatProfiles, DieselCodeStore, DieselHousekeeping, DieselLoginStateStore, DieselLoginThrottle,
     DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek,
     KeyStoreError, Rotated, SigningKeyStore, accounts_by_password_scheme, load_or_create_key,
-    load_or_create_signing_secret,
+    load_or_create_signing_secret, reset_signing_keys,
 };
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};

@@ -96,6 +96,11 @@ enum KeysCommand {
         #[arg(long)]
         activate_now: bool,
     },
+    /// Recover from a lost AUTH_KEY_ENCRYPTION_KEY: delete every signing
+    /// key without reading it and make new ones under the configured KEK.
+    /// Tokens of the old keys stop verifying; sessions survive through
+    /// their refresh tokens.
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -473,6 +478,7 @@ async fn main() -> std::process::ExitCode {
         Command::Keys { command } => {
             let result = match command {
                 KeysCommand::List => auth_http::cli::keys_list(&settings).await,
+                KeysCommand::Reset => auth_http::cli::keys_reset(&settings).await,
                 KeysCommand::Rotate { activate_now } => {
                     auth_http::cli::keys_rotate(&settings, activate_now).await
                 }

@@ -474,6 +474,30 @@ pub async fn keys_rotate(
     }))
 }
 
+/// `auth-server keys reset`: the way back from a lost
+/// `AUTH_KEY_ENCRYPTION_KEY` (or keys that cannot be opened): deletes every
+/// signing key (access and ID-token keys) without reading them, then makes
+/// new ones under the configured KEK. Access and ID tokens signed by the
+/// old keys stop verifying at once; sessions survive, since refresh tokens
+/// are signed by the HS256 secret, which the KEK does not seal (a refresh
+/// by refresh token alone, as `session` and `picsel` do, gets a new access
+/// token). Prints `{"removed": N, ...the new keys}`.
+///
+/// # Errors
+/// [`KeysCommandError`].
+pub async fn keys_reset(settings: &Settings) -> Result<serde_json::Value, KeysCommandError> {
+    let db = open_database(settings).await?;
+    let removed = auth_infra::reset_signing_keys(&db)
+        .await
+        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let keys = crate::startup::TokenKeys::load(settings, &db).await?;
+    let mut out = output(&KeysSummary::new(&keys));
+    if let serde_json::Value::Object(map) = &mut out {
+        map.insert("removed".into(), serde_json::json!(removed));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,7 @@ pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret}
 pub use oidc::DieselOidcStore;
 pub use password_schemes::accounts_by_password_scheme;
 pub use sessions::DieselSessionStore;
-pub use signing_store::{ACCESS_PURPOSE, Kek, KeyStoreError, Rotated, SigningKeyStore};
+pub use signing_store::{ACCESS_PURPOSE, Kek, KeyStoreError, Rotated, SigningKeyStore, reset_signing_keys};
 pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
 pub use throttle::DieselLoginThrottle;
 pub use users::DieselUserRepository;

@@ -416,3 +416,17 @@ impl SigningKeyStore {
         }
     }
 }
+
+/// Deletes every signing key of every purpose (`auth-server keys reset`,
+/// for a lost `AUTH_KEY_ENCRYPTION_KEY`): the rows cannot be opened, so
+/// they are removed without being read. The next start (or the command
+/// itself) generates new keys. Returns how many were deleted.
+///
+/// # Errors
+/// [`KeyStoreError::Db`].
+pub async fn reset_signing_keys(db: &Database) -> Result<usize, KeyStoreError> {
+    Ok(db
+        .with_conn(|conn| diesel::delete(signing_keys::table).execute(conn))
+        .await?
+        .map_err(DbError::from)?)
+}
