@@ -643,7 +643,77 @@ async fn keys_reset_recovers_from_a_lost_kek(backend: TestBackend) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 33.8, CLI edges on the real binary: `users show` takes a login id
+/// or an email too; an import with refused lines prints its report and
+/// exits 3; `--config FILE` reads that file and `config check` says which
+/// file it read; an unknown `AUTH_*` variable refuses `serve` as it fails
+/// `config check`.
+async fn cli_edges(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let url = db.url().to_owned();
+    let dir = temp_dir("cli-edges");
+    let login = format!("edge{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    import(&url, &dir, &[&login]);
+    let by_id = run_ok(&url, &dir, &["users", "list", "--query", &login]);
+    let id = by_id["items"][0]["id"].as_i64().unwrap().to_string();
+    for key in [login.clone(), format!("{login}@example.com"), id.clone()] {
+        let shown = run_ok(&url, &dir, &["users", "show", &key]);
+        assert_eq!(shown["user"]["loginId"], json!(login), "{key}: {shown}");
+    }
+    assert!(run_err(&url, &dir, &["users", "show", "nobody-here"]).contains("nobody-here"));
+
+    let file = dir.join("mixed.ndjson");
+    let good = format!("edge2{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            json!({"loginId": good, "email": format!("{good}@example.com"), "name": "n", "passwordHash": format!("{{noop}}{PASSWORD}")}),
+            json!({"loginId": "x", "email": "not an email", "name": "n", "passwordHash": "{noop}pw"})
+        ),
+    )
+    .unwrap();
+    let out = run(&url, &dir, &["users", "import", file.to_str().unwrap()], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["imported"].as_u64(), report["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+
+    let config = dir.join("edge.toml");
+    std::fs::write(&config, "access_ttl_seconds = 123\n").unwrap();
+    let out = run(
+        &url,
+        &dir,
+        &["--config", config.to_str().unwrap(), "config", "check"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let effective: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(effective["access_ttl_seconds"], json!(123), "{effective}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("read {}", config.display())), "{stderr}");
+
+    let typo = run(
+        &url,
+        &dir,
+        &[],
+        &[("AUTH_BIND", "127.0.0.1:0"), ("AUTH_ACESS_TTL_SECONDS", "5")],
+    );
+    assert_eq!(typo.status.code(), Some(2), "serve refuses an unknown variable");
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("AUTH_ACESS_TTL_SECONDS"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 auth_infra::on_both_backends!(
+    cli_edges,
     admin_commands,
     commands_build_only_what_they_use,
     keys_reset_recovers_from_a_lost_kek

@@ -4,11 +4,15 @@
 use clap::{Parser, Subcommand};
 
 use auth_http::startup::open_database;
-use auth_http::{Application, Settings, telemetry};
+use auth_http::{Application, telemetry};
 
 #[derive(Parser)]
 #[command(name = "auth-server", version, about = "Self-hosted authentication service")]
 struct Cli {
+    /// The TOML configuration file (as `AUTH_CONFIG`; the environment
+    /// still overrides it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -107,8 +111,9 @@ enum KeysCommand {
 enum UsersCommand {
     /// Import accounts with their password hashes from newline-delimited
     /// JSON (one account per line; see docs/migration.md). Prints the
-    /// report as JSON; refused lines go to the rejects file. Safe to run
-    /// again: accounts imported before are skipped.
+    /// report as JSON; refused lines go to the rejects file, and the exit
+    /// status is 3 when there were any. Safe to run again: accounts
+    /// imported before are skipped.
     Import {
         /// The file, or `-` for standard input.
         input: String,
@@ -133,7 +138,7 @@ enum UsersCommand {
     },
     /// Print one account as `GET /internal/users/{id}` answers it.
     Show {
-        /// The numeric user id.
+        /// The numeric user id, the login id or the email.
         id: String,
     },
     /// Find accounts by login id, email or name, as `GET /internal/users`
@@ -267,7 +272,12 @@ async fn main() -> std::process::ExitCode {
     // folders 0700, whatever the umask it was started with (issue 33).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
-    let (settings, warnings) = match Settings::load_strict() {
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    if let Some(file) = &cli.config {
+        env.retain(|(k, _)| k != "AUTH_CONFIG");
+        env.push(("AUTH_CONFIG".to_owned(), file.display().to_string()));
+    }
+    let (settings, warnings) = match auth_http::settings::strict::load(&env) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("auth-server: {e}");
@@ -275,6 +285,14 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
+    // An unknown `AUTH_*` variable (a typo) refuses to start, as an unknown
+    // key of the file does and as `config check` says (issue 33).
+    if matches!(command, Command::Serve) && !warnings.is_empty() {
+        for warning in &warnings {
+            eprintln!("auth-server: {warning}");
+        }
+        return std::process::ExitCode::from(2);
+    }
     if matches!(command, Command::Serve) {
         // The metrics recorder and the rate limiter read time through
         // `quanta`, whose first clock calibrates the TSC against the OS
@@ -292,6 +310,12 @@ async fn main() -> std::process::ExitCode {
     } = command
     {
         emit(&auth_http::settings::strict::describe(&settings));
+        match auth_http::settings::strict::config_file(&env) {
+            Some(file) => eprintln!("auth-server: read {}", file.display()),
+            None => eprintln!(
+                "auth-server: no configuration file (AUTH_CONFIG unset, no ./auth.toml): defaults and the environment"
+            ),
+        }
         for warning in &warnings {
             eprintln!("auth-server: {warning}");
         }
@@ -451,9 +475,18 @@ async fn main() -> std::process::ExitCode {
                         batch,
                         progress: !no_progress && std::io::stderr().is_terminal(),
                     };
-                    auth_http::cli::import_users(&settings, &args)
+                    let report = auth_http::cli::import_users(&settings, &args)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| e.to_string());
+                    // The report is printed either way; refused lines make
+                    // the exit status say so (3), so a script notices.
+                    if let Ok(out) = &report
+                        && out["rejected"].as_u64().is_some_and(|n| n > 0)
+                    {
+                        emit(&out.to_string());
+                        return std::process::ExitCode::from(3);
+                    }
+                    report
                 }
                 UsersCommand::Show { id } => auth_http::cli::show_user(&settings, &id)
                     .await

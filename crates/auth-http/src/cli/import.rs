@@ -21,9 +21,9 @@ pub enum UsersCommandError {
     /// The input or the rejects file could not be read or written.
     #[error("{0}")]
     Io(String),
-    /// No user has that id.
-    #[error("no user has id {0}")]
-    UnknownUser(i64),
+    /// No user has that id, login id or email.
+    #[error("no user is {0}")]
+    UnknownUser(String),
     /// The database failed; accounts of the batch in progress are absent,
     /// earlier ones stored: running the same import again completes it.
     #[error("{0} (the accounts stored so far stay; run the same import again to complete it)")]

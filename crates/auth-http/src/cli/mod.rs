@@ -135,16 +135,34 @@ pub fn healthcheck(bind: &str) -> Result<(), String> {
 /// # Errors
 /// [`UsersCommandError`].
 pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Value, UsersCommandError> {
-    let id: i64 = id
-        .trim()
-        .parse()
-        .map_err(|_| UsersCommandError::Invalid(format!("{id:?} is not a numeric user id")))?;
+    use auth_domain::identity::ports::UserRepository as _;
+    use auth_domain::identity::user::{Email, LoginId, UserId};
+    let raw = id.trim();
     let db = open_database(settings).await?;
+    let unknown = || UsersCommandError::UnknownUser(format!("{raw:?}"));
+    // A number is the id; otherwise a login id or an email.
+    let user_id = match raw.parse::<i64>() {
+        Ok(n) => UserId::new(n),
+        Err(_) => {
+            let users = auth_infra::DieselUserRepository::new(db.clone());
+            let found = if raw.contains('@') {
+                let email = Email::parse(raw).map_err(|_| unknown())?;
+                users.by_email(&email).await
+            } else {
+                let login = LoginId::parse(raw).map_err(|_| unknown())?;
+                users.by_login_id(&login).await
+            };
+            found
+                .map_err(UsersCommandError::Internal)?
+                .ok_or_else(unknown)?
+                .id
+        }
+    };
     let view = user_admin_service(settings, &db, Arc::new(LocalEventBus::new(16)))?
-        .user_view(auth_domain::identity::user::UserId::new(id))
+        .user_view(user_id)
         .await
         .map_err(UsersCommandError::Internal)?
-        .ok_or(UsersCommandError::UnknownUser(id))?;
+        .ok_or_else(unknown)?;
     Ok(output(&UserResponse::from(&view)))
 }
 

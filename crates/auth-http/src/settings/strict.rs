@@ -105,6 +105,15 @@ fn env_key(var: &str) -> Option<String> {
     Some(rest.to_lowercase().replace("__", "."))
 }
 
+/// The configuration file `env` names (`AUTH_CONFIG`), or `./auth.toml`
+/// when it exists: the file [`load`] reads.
+pub fn config_file(env: &[(String, String)]) -> Option<PathBuf> {
+    match env.iter().find(|(k, _)| k == "AUTH_CONFIG") {
+        Some((_, path)) => Some(PathBuf::from(path)),
+        None => Some(PathBuf::from("auth.toml")).filter(|p| p.is_file()),
+    }
+}
+
 /// Loads settings from the defaults, the TOML file, `env` and secret files,
 /// strictly (see [`Settings::load_strict`]). Returns the settings and the
 /// warnings about environment variables that name no setting.
