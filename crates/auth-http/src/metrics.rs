@@ -81,6 +81,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder is already installed; /metrics will be empty");
             }
+            describe();
             let upkeep = handle.clone();
             let spawned = std::thread::Builder::new()
                 .name("metrics-upkeep".to_owned())
@@ -361,9 +362,174 @@ async fn exposition(state: &AppState, ws: &auth_ws::WsState, metrics: &MetricsSt
         .set(ws.registry.len_of(SocketKind::Session) as f64);
     metrics::gauge!("auth_ws_sockets", "kind" => "chat").set(ws.registry.len_of(SocketKind::Chat) as f64);
     metrics.accounts_by_scheme().await;
+    process_series();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(handle.render())
+}
+
+/// `# HELP` and units of every family (`promtool check metrics` wants
+/// one), and `auth_build_info`.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests answered, by method, route template and status."
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method and route template."
+    );
+    describe_counter!("auth_logins_total", "Password logins, by contract and outcome.");
+    describe_counter!(
+        "auth_social_logins_total",
+        "Social logins, by provider and outcome."
+    );
+    describe_counter!(
+        "auth_refreshes_total",
+        "Refreshes (new access token), by contract and outcome."
+    );
+    describe_counter!(
+        "auth_refresh_rotations_total",
+        "Refresh token rotations, by contract and outcome."
+    );
+    describe_counter!(
+        "auth_refresh_reuse_detections_total",
+        "Spent refresh tokens presented again (their session revoked)."
+    );
+    describe_counter!(
+        "auth_codes_sent_total",
+        "Emailed verification codes sent, by purpose."
+    );
+    describe_counter!(
+        "auth_codes_checked_total",
+        "Verification code checks, by purpose and outcome."
+    );
+    describe_counter!(
+        "auth_mail_sent_total",
+        "Mails handed to the transport, by transport."
+    );
+    describe_counter!(
+        "auth_mail_failures_total",
+        "Mails the transport refused, by transport."
+    );
+    describe_counter!(
+        "auth_throttle_locks_total",
+        "Login locks imposed after repeated failures, by scope (account or ip)."
+    );
+    describe_gauge!(
+        "auth_hash_queue_depth",
+        "Password hashes waiting for a hashing thread."
+    );
+    describe_counter!(
+        "auth_hash_queue_rejections_total",
+        "Password checks refused because the hashing queue was full (503)."
+    );
+    describe_histogram!(
+        "auth_hash_queue_wait_seconds",
+        Unit::Seconds,
+        "Time a password hash waited for a hashing thread."
+    );
+    describe_gauge!(
+        "auth_db_pool_connections",
+        "Open database connections of the pool."
+    );
+    describe_gauge!(
+        "auth_db_pool_idle_connections",
+        "Idle database connections of the pool."
+    );
+    describe_gauge!("auth_db_pool_in_use_connections", "Database connections in use.");
+    describe_counter!("auth_db_query_errors_total", "Database queries that failed.");
+    describe_gauge!(
+        "auth_event_listener_up",
+        "1 while the PostgreSQL event listener is connected."
+    );
+    describe_counter!(
+        "auth_event_listener_disconnects_total",
+        "Times the PostgreSQL event listener lost its connection."
+    );
+    describe_gauge!("auth_ws_sockets", "Open WebSockets, by kind (session or chat).");
+    describe_counter!("auth_ws_pushes_total", "Frames pushed to sockets, by type.");
+    describe_gauge!(
+        "auth_accounts_by_password_scheme",
+        "Accounts by how their password is stored."
+    );
+    describe_gauge!("auth_build_info", "1, labelled with the running version.");
+    describe_gauge!(
+        "process_resident_memory_bytes",
+        Unit::Bytes,
+        "Resident memory of the process."
+    );
+    describe_gauge!(
+        "process_virtual_memory_bytes",
+        Unit::Bytes,
+        "Virtual memory of the process."
+    );
+    describe_counter!(
+        "process_cpu_seconds_total",
+        Unit::Seconds,
+        "CPU time (user and system) the process used."
+    );
+    describe_gauge!("process_open_fds", "Open file descriptors.");
+    describe_gauge!("process_max_fds", "The file descriptor limit.");
+    describe_gauge!(
+        "process_start_time_seconds",
+        Unit::Seconds,
+        "Start time of the process, seconds since the epoch."
+    );
+    describe_gauge!("process_threads", "Threads of the process.");
+    metrics::gauge!("auth_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+/// The `process_*` series, read from `/proc/self` at each scrape (Linux;
+/// elsewhere none are reported).
+fn process_series() {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // The fields after the command name (which may hold spaces), counted
+    // from field 3.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<f64>().ok());
+    let ticks = rustix::param::clock_ticks_per_second() as f64;
+    let page = rustix::param::page_size() as f64;
+    if let (Some(utime), Some(stime)) = (field(14), field(15)) {
+        metrics::counter!("process_cpu_seconds_total").absolute(((utime + stime) / ticks) as u64);
+    }
+    if let Some(threads) = field(20) {
+        metrics::gauge!("process_threads").set(threads);
+    }
+    if let Some(vsize) = field(23) {
+        metrics::gauge!("process_virtual_memory_bytes").set(vsize);
+    }
+    if let Some(rss) = field(24) {
+        metrics::gauge!("process_resident_memory_bytes").set(rss * page);
+    }
+    if let (Some(start), Ok(uptime)) = (field(22), std::fs::read_to_string("/proc/uptime")) {
+        let since_boot = uptime
+            .split_whitespace()
+            .next()
+            .and_then(|u| u.parse::<f64>().ok());
+        if let Some(since_boot) = since_boot {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            metrics::gauge!("process_start_time_seconds").set((now - since_boot + start / ticks).floor());
+        }
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        metrics::gauge!("process_open_fds").set(fds.count() as f64);
+    }
+    if let Ok(limits) = std::fs::read_to_string("/proc/self/limits")
+        && let Some(line) = limits.lines().find(|l| l.starts_with("Max open files"))
+        && let Some(soft) = line.split_whitespace().nth(3).and_then(|v| v.parse::<f64>().ok())
+    {
+        metrics::gauge!("process_max_fds").set(soft);
+    }
 }
 
 /// The route.

@@ -341,7 +341,7 @@ impl Application {
                 source,
             })?
             .run();
-        tracing::info!(port, "listening");
+        tracing::info!(port, version = env!("CARGO_PKG_VERSION"), "listening");
         let metrics_port = metrics_server.as_ref().map(|(port, _)| *port);
         if let Some(metrics_port) = metrics_port {
             tracing::info!(port = metrics_port, "serving /metrics on its own listener");
@@ -395,6 +395,10 @@ impl Application {
         self.key_refresh.abort();
         if let Some(bus) = &self.pg_bus {
             bus.stop_listening();
+        }
+        match &result {
+            Ok(()) => tracing::info!(version = env!("CARGO_PKG_VERSION"), "stopped"),
+            Err(e) => tracing::error!(error = %e, "stopped with an error"),
         }
         result
     }

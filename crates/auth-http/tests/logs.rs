@@ -856,6 +856,27 @@ async fn metrics_on_their_own_listener(backend: TestBackend) {
         text.contains(r#"auth_logins_total{contract="standard",outcome="wrong_credentials"} 1"#),
         "{text}"
     );
+    // Issue 33.9: every family is described (promtool wants a HELP), and
+    // the process and build series are there.
+    let helped: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# HELP ")?.split(' ').next())
+        .collect();
+    for family in text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+    {
+        assert!(helped.contains(&family), "{family} has no # HELP:\n{text}");
+    }
+    for series in [
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "process_open_fds ",
+        "process_start_time_seconds ",
+        &format!("auth_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION")),
+    ] {
+        assert!(text.contains(series), "{series} missing:\n{text}");
+    }
     let other = client
         .get(format!("http://{metrics_bind}/api/auth/login"))
         .send()

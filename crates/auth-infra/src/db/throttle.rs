@@ -164,6 +164,9 @@ impl LoginThrottle for DieselLoginThrottle {
                 if state.locked_until.is_some_and(|t| t > now) {
                     let scope = if key.starts_with("ip:") { "ip" } else { "account" };
                     metrics::counter!("auth_throttle_locks_total", "scope" => scope).increment(1);
+                    // The key names an account or an IP bucket by a hash,
+                    // never the login id or the address itself.
+                    tracing::warn!(scope, until = %state.locked_until.unwrap_or(now), "login lock imposed after repeated failures");
                 }
             }
         }
