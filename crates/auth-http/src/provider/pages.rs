@@ -217,6 +217,9 @@ pub fn origin_of(uri: &str) -> Option<String> {
 
 /// A page: `title` and the `body` HTML (already escaped), with the CSP
 /// allowing forms to post here and redirects to `form_targets` (origins).
+/// Its icon is empty and inline (`data:`, which `img-src` allows): else a
+/// browser asks for `/favicon.ico`, which is not served, and logs the 404
+/// as an error on the page.
 pub fn page(
     status: StatusCode,
     lang: Lang,
@@ -229,6 +232,7 @@ pub fn page(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
+         <link rel=\"icon\" href=\"data:,\">\
          <title>{title}</title><link rel=\"stylesheet\" href=\"{base}{CSS_PATH}\"></head>\
          <body><main class=\"card\">{body}</main></body></html>\n",
         lang = lang.code(),

@@ -1,0 +1,258 @@
+//! The hosted pages in a real browser: Debian's chromium, driven by
+//! Playwright (`tests/browser/hosted-pages.mjs`), against an in-process
+//! server on SQLite and on PostgreSQL. This file starts the server, creates
+//! the user, registers two clients that are not first-party (one to allow,
+//! one to deny) and listens on their redirect URIs; the script walks the
+//! pages as a user would and checks what they show (see its steps).
+//!
+//! Needs `/usr/bin/chromium` (or `BT_CHROMIUM`), `node`, and
+//! `npm ci --prefix tests/browser`: without them the test fails and says
+//! how to install them; it never skips. `.ci/run` installs all three.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use auth_contract_tests::{TestApp, TestBackend, on_both_backends, target};
+use serde_json::json;
+
+/// One browser at a time: the two backends' runs would otherwise share two
+/// cores between two chromiums and two servers.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The script's own limit is 90 s; this one catches a hung `node`.
+const SCRIPT_LIMIT: Duration = Duration::from_secs(150);
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+fn chromium() -> String {
+    std::env::var("BT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+}
+
+/// Fails (never skips) when the browser, node or the script's package is
+/// missing, saying how to install them.
+fn check_prerequisites() {
+    let mut missing = Vec::new();
+    let chromium = chromium();
+    if !Path::new(&chromium).is_file() {
+        missing.push(format!(
+            "{chromium} (Debian: `apt-get install -y chromium chromium-driver`; or set BT_CHROMIUM)"
+        ));
+    }
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        missing.push("node 20 or later on PATH (Debian: `apt-get install -y nodejs npm`)".to_owned());
+    }
+    if !browser_dir()
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        missing.push("tests/browser/node_modules (run `npm ci --prefix tests/browser`)".to_owned());
+    }
+    assert!(
+        missing.is_empty(),
+        "the browser test needs what is missing here (`.ci/run` installs all of it):\n  {}",
+        missing.join("\n  ")
+    );
+}
+
+/// The clients' side of the redirects: answers every request with a small
+/// page and records its path and query.
+struct RedirectListener {
+    port: u16,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl RedirectListener {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let record = seen.clone();
+        // Ends with the test process (a blocked accept holds nothing else).
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                // The headers, up to the blank line (a GET has no body).
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                let (status, body) = if path == "/favicon.ico" {
+                    ("204 No Content", String::new())
+                } else {
+                    record.lock().unwrap().push((path.to_owned(), query.to_owned()));
+                    (
+                        "200 OK",
+                        "<!doctype html><html lang=\"en\"><title>client</title><p>the client's page</p></html>"
+                            .to_owned(),
+                    )
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.flush();
+            }
+        });
+        Self { port, seen }
+    }
+
+    fn uri(&self, path: &str) -> String {
+        // `localhost`, not the issuer's 127.0.0.1: the client is another
+        // site, so the SSO cookie's SameSite=Lax is really exercised.
+        format!("http://localhost:{}{path}", self.port)
+    }
+
+    /// The queries received on `path`, each as its pairs.
+    fn queries(&self, path: &str) -> Vec<Vec<(String, String)>> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, q)| {
+                q.split('&')
+                    .filter(|kv| !kv.is_empty())
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                        (k.to_owned(), v.to_owned())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Registers a client that is not first-party; returns `(id, secret)`.
+async fn register(app: &TestApp, name: &str, rp: &RedirectListener) -> (String, String) {
+    let reply = app
+        .post_with(
+            "/internal/oauth-clients",
+            &json!({
+                "name": name,
+                "redirectUris": [rp.uri("/cb")],
+                "postLogoutRedirectUris": [rp.uri("/logged-out")],
+                "scopes": ["openid", "profile", "email", "offline_access"],
+                "firstParty": false,
+            }),
+            Some(&app.admin_token()),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "client registration: {}", reply.text);
+    (reply.str("/clientId"), reply.str("/clientSecret"))
+}
+
+/// Runs the script with `vars`; its exit status and output (stdout then
+/// stderr), killing it past [`SCRIPT_LIMIT`].
+fn run_script(vars: &[(&str, String)]) -> (bool, String) {
+    let mut child = Command::new("node")
+        .arg("hosted-pages.mjs")
+        .current_dir(browser_dir())
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node did not start: {e}"));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let (ok, note) = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break (status.success(), format!("node exited with {status}"));
+        }
+        if started.elapsed() > SCRIPT_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break (false, format!("node killed after {SCRIPT_LIMIT:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = format!(
+        "{}{}\n({note}, {:.1} s)",
+        stdout.join().unwrap(),
+        stderr.join().unwrap(),
+        started.elapsed().as_secs_f64()
+    );
+    (ok, out)
+}
+
+async fn hosted_pages_in_chromium(backend: TestBackend) {
+    let _one = SERIAL.lock().await;
+    check_prerequisites();
+    let started = Instant::now();
+    let target = target(backend);
+    let app = TestApp::spawn_issuer(&target, |_| {}).await;
+    let user = app.new_user().await;
+    let rp = RedirectListener::start();
+    let name = "브라우저 테스트 앱";
+    let (client_id, client_secret) = register(&app, name, &rp).await;
+    let (deny_client_id, _) = register(&app, "Other app", &rp).await;
+    let vars = [
+        ("BT_ISSUER", app.public_url().to_owned()),
+        ("BT_USERNAME", user.login.clone()),
+        ("BT_PASSWORD", user.password.clone()),
+        ("BT_EMAIL", user.email.clone()),
+        ("BT_CLIENT_ID", client_id),
+        ("BT_CLIENT_SECRET", client_secret),
+        ("BT_CLIENT_NAME", name.to_owned()),
+        ("BT_DENY_CLIENT_ID", deny_client_id),
+        ("BT_REDIRECT_URI", rp.uri("/cb")),
+        ("BT_POST_LOGOUT_URI", rp.uri("/logged-out")),
+        ("BT_CHROMIUM", chromium()),
+    ];
+    let (ok, output) = tokio::task::spawn_blocking(move || run_script(&vars))
+        .await
+        .unwrap();
+    assert!(ok, "the browser test failed:\n{output}");
+    println!("{output}");
+
+    // What the client's side received agrees with what the browser showed.
+    let has = |q: &[(String, String)], k: &str| q.iter().any(|(name, v)| name == k && !v.is_empty());
+    let callbacks = rp.queries("/cb");
+    let codes = callbacks
+        .iter()
+        .filter(|q| has(q, "code") && has(q, "state") && has(q, "iss"))
+        .count();
+    assert_eq!(codes, 4, "redirects with code, state and iss: {callbacks:?}");
+    let denied = callbacks
+        .iter()
+        .filter(|q| q.iter().any(|(k, v)| k == "error" && v == "access_denied") && has(q, "state"))
+        .count();
+    assert_eq!(denied, 1, "redirects with error=access_denied: {callbacks:?}");
+    let logouts = rp.queries("/logged-out");
+    assert!(
+        logouts.len() == 2 && logouts.iter().all(|q| has(q, "state")),
+        "post-logout redirects with state: {logouts:?}"
+    );
+    println!("{backend:?}: {:.1} s in all", started.elapsed().as_secs_f64());
+}
+
+on_both_backends!(hosted_pages_in_chromium);
