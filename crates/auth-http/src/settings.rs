@@ -370,7 +370,12 @@ mod tests {
         for (env, set) in [
             (
                 "AUTH_JWT_SECRET",
-                (|s: &mut Settings, v: &str| s.tokens.secret = Some(v.into())) as fn(&mut Settings, &str),
+                // With the algorithm said: a secret alone under a public URL
+                // is refused for another reason (see the next test).
+                (|s: &mut Settings, v: &str| {
+                    s.tokens.secret = Some(v.into());
+                    s.tokens.algorithm = Some("HS256".into());
+                }) as fn(&mut Settings, &str),
             ),
             ("AUTH_ADMIN_TOKEN", |s, v| s.http.admin_token = Some(v.into())),
         ] {
@@ -386,6 +391,19 @@ mod tests {
             assert!(s.validate().is_ok(), "{env}: 32 bytes are enough");
         }
         assert!(Settings::default().validate().is_ok(), "unset is fine");
+    }
+
+    #[test]
+    fn a_secret_alone_does_not_choose_hs256_for_a_deployment() {
+        let mut s = Settings::default();
+        s.tokens.secret = Some("0123456789abcdef0123456789abcdef".into());
+        let err = s.validate().map_or_else(|e| e.to_string(), |()| String::new());
+        assert!(err.contains("AUTH_JWT_ALGORITHM"), "{err}");
+        s.oauth.public_url_from_bind = true;
+        assert!(s.validate().is_ok(), "no public URL: the developer's machine");
+        s.oauth.public_url_from_bind = false;
+        s.tokens.algorithm = Some("ES256".into());
+        assert!(s.validate().is_ok());
     }
 
     #[test]
