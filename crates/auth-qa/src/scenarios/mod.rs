@@ -14,6 +14,8 @@ pub mod forged;
 pub mod fuzz;
 pub mod import;
 pub mod me;
+pub mod oidc;
+pub mod oidc_bad;
 pub mod picsel;
 pub mod realtime;
 pub mod robustness;
@@ -35,6 +37,8 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(fuzz::all());
     all.extend(import::all());
     all.extend(me::all());
+    all.extend(oidc::all());
+    all.extend(oidc_bad::all());
     all.extend(picsel::all());
     all.extend(realtime::all());
     all.extend(robustness::all());
