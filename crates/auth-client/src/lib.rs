@@ -6,7 +6,7 @@
 //! let auth = auth_client::AuthClient::discover("https://auth.example.com").await?;
 //! // Per request: offline verification (signature, alg, iss, aud, exp, typ).
 //! let claims = auth.verify("eyJhbGciOiJFUzI1NiIs…").await?;
-//! println!("user {} in session {}", claims.sub, claims.sid);
+//! println!("user {} in session {:?}", claims.sub, claims.sid);
 //! # Ok(()) }
 //! ```
 //!
@@ -21,6 +21,11 @@
 //! - [`AuthClient::verify_live`] additionally asks the server (RFC 7662
 //!   introspection, with your application's credentials) whether the
 //!   session is still live: instant revocation, at the cost of a request.
+//! - Access tokens the server issues to OpenID Connect clients (RFC 9068,
+//!   header `typ: at+jwt`) verify too: their [`Claims`] carry `client_id`
+//!   and `scope`, and a `sid` only when a user signed in (not for
+//!   `client_credentials`). Check `client_id` if only some clients may call
+//!   you.
 //! - With the `actix` feature, [`actix::Authenticated`] is an extractor
 //!   that does all this for a handler.
 //!
@@ -41,10 +46,13 @@ pub mod actix;
 /// The claims of a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Claims {
-    /// The user's UUID.
+    /// The user's UUID; for a `client_credentials` token (RFC 9068), the
+    /// client's id.
     pub sub: String,
-    /// The session's UUID.
-    pub sid: String,
+    /// The session's UUID. Always present in the contracts' access tokens;
+    /// in an RFC 9068 token, the user's grant (`None` for
+    /// `client_credentials`).
+    pub sid: Option<String>,
     /// Issue time, seconds since the epoch.
     pub iat: i64,
     /// Expiry, seconds since the epoch.
@@ -53,17 +61,33 @@ pub struct Claims {
     pub iss: String,
     /// The audience.
     pub aud: String,
+    /// The OpenID Connect client the token was issued to (RFC 9068
+    /// tokens only).
+    pub client_id: Option<String>,
+    /// Its granted scopes, space-separated (RFC 9068 tokens only).
+    pub scope: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Wire {
     sub: String,
-    sid: String,
+    sid: Option<String>,
     iat: i64,
     exp: i64,
     iss: String,
     aud: String,
-    typ: String,
+    typ: Option<String>,
+    client_id: Option<String>,
+    scope: Option<String>,
+}
+
+/// Whether a header `typ` is RFC 9068's `at+jwt` (case-insensitive, the
+/// `application/` prefix optional, RFC 9068 §4).
+fn is_at_jwt(typ: Option<&str>) -> bool {
+    typ.is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.strip_prefix("application/").unwrap_or(&t) == "at+jwt"
+    })
 }
 
 /// Why a token was refused or the server could not be asked.
@@ -370,7 +394,10 @@ impl AuthClient {
 
     /// Verifies `token` offline: header (no `jku`/`x5u`/`jwk`/`x5c`/
     /// `crit`), a known `kid`, the key's algorithm among the allowed ones,
-    /// the signature, `iss`, `aud`, `exp` and `typ` = `access`.
+    /// the signature, `iss`, `aud`, `exp`, and the kind of token: the claim
+    /// `typ` = `access` with a `sid` (the contracts' access tokens), or the
+    /// header `typ` = `at+jwt` with a `client_id` and no `typ` claim (RFC
+    /// 9068 tokens of OpenID Connect clients).
     ///
     /// # Errors
     /// [`Error::Invalid`] or [`Error::Expired`].
@@ -408,7 +435,12 @@ impl AuthClient {
             }
         })?;
         let w = data.claims;
-        if w.typ != "access" {
+        let kind_ok = if is_at_jwt(header.typ.as_deref()) {
+            w.typ.is_none() && w.client_id.is_some()
+        } else {
+            w.typ.as_deref() == Some("access") && w.sid.is_some()
+        };
+        if !kind_ok {
             return Err(Error::Invalid("not an access token"));
         }
         Ok(Claims {
@@ -418,6 +450,8 @@ impl AuthClient {
             exp: w.exp,
             iss: w.iss,
             aud: w.aud,
+            client_id: w.client_id,
+            scope: w.scope,
         })
     }
 

@@ -116,3 +116,19 @@ fn cache_control_max_age() {
     assert_eq!(max_age("public"), None);
     assert_eq!(max_age("max-age=junk"), None);
 }
+
+#[test]
+fn rfc_9068_header_types_are_recognised() {
+    for typ in ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+Jwt"] {
+        assert!(is_at_jwt(Some(typ)), "{typ}");
+    }
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("at+jwt2"),
+        Some("application/jwt"),
+        Some(""),
+    ] {
+        assert!(!is_at_jwt(typ), "{typ:?}");
+    }
+}

@@ -14,6 +14,8 @@ pub mod forged;
 pub mod fuzz;
 pub mod import;
 pub mod me;
+pub mod oidc;
+pub mod oidc_bad;
 pub mod oidc_social;
 pub mod picsel;
 pub mod realtime;
@@ -36,6 +38,8 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(fuzz::all());
     all.extend(import::all());
     all.extend(me::all());
+    all.extend(oidc::all());
+    all.extend(oidc_bad::all());
     all.extend(oidc_social::all());
     all.extend(picsel::all());
     all.extend(realtime::all());

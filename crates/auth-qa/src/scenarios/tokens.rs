@@ -57,7 +57,7 @@ async fn third_party_verifies_from_the_issuer_url(target: &Target) {
     );
     assert_eq!(
         discovery["id_token_signing_alg_values_supported"],
-        json!(["ES256"])
+        json!(["RS256", "ES256", "EdDSA"])
     );
     let jwks_uri = discovery["jwks_uri"].as_str().unwrap();
     let response = http.get(jwks_uri).send().await.unwrap();
