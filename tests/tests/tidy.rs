@@ -400,6 +400,8 @@ const LONG_FILES: &[&str] = &[
     "crates/auth-qa/src/scenarios/admin.rs",
     "crates/auth-qa/src/scenarios/chat.rs",
     "crates/auth-qa/src/scenarios/codes.rs",
+    "crates/auth-qa/src/scenarios/oidc.rs",
+    "crates/auth-qa/src/scenarios/oidc_bad.rs",
     "crates/auth-qa/src/scenarios/robustness.rs",
     "crates/auth-qa/src/scenarios/social.rs",
     "crates/auth-qa/src/scenarios/tokens.rs",

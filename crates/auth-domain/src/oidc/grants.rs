@@ -209,12 +209,14 @@ impl Provider {
         self.ports.grants.put_grant(&grant).await?;
         self.ports.grants.bind_code(&hash, sid).await?;
         // A replay that arrived before the binding could not name the
-        // grant; it marked the code, which is read back here. This exchange
-        // took the code, so it still answers with the tokens (exactly one
-        // exchange of a code succeeds, however the requests interleave),
-        // but they are revoked at once, as after a later replay.
+        // grant; it marked the code, which is read back here. The grant is
+        // revoked and no token leaves: an access token handed out now would
+        // still verify offline until it expires, whoever sent this exchange.
         if self.ports.grants.code_replayed(&hash).await? {
             self.revoke_replayed(sid, caller).await?;
+            return Err(GrantError::InvalidGrant(
+                "the code was already used; its tokens are revoked",
+            ));
         }
         let refresh = client
             .allows(GrantType::RefreshToken)

@@ -212,6 +212,10 @@ impl TokenKeys {
     /// [`RotateError`]: the keys added before the failure stay (a retry
     /// adds one more of each).
     pub async fn rotate(&self, activate_now: bool) -> Result<Rotation, RotateError> {
+        // The ID-token keys first: another instance reads them before the
+        // access keys ([`Self::reload`]), so one that sees the new access
+        // key has seen the rotation's ID-token keys too.
+        let id = self.id_keys.rotate(activate_now).await?;
         let access = match &self.store {
             Some(store) => {
                 let now = Utc::now();
@@ -222,7 +226,6 @@ impl TokenKeys {
             }
             None => None,
         };
-        let id = self.id_keys.rotate(activate_now).await?;
         self.reload().await?;
         Ok(Rotation { access, id })
     }

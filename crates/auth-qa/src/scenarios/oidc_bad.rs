@@ -337,7 +337,7 @@ async fn a_replayed_code_revokes_what_it_issued(target: &Target) {
 /// Fifty exchanges of one code at once: exactly one 200, the others
 /// invalid_grant (no 5xx), and, the code having been replayed, the
 /// winner's tokens are revoked.
-async fn parallel_exchanges_of_one_code_yield_one_token(target: &Target) {
+async fn parallel_exchanges_of_one_code_yield_at_most_one_token(target: &Target) {
     let p = provider(target).await;
     let rp = register(&p, json!({"firstParty": true})).await;
     let user = p.app.new_user().await;
@@ -354,16 +354,26 @@ async fn parallel_exchanges_of_one_code_yield_one_token(target: &Target) {
         (0..50).map(|_| post_form(&p.app, "/oauth2/token", Some((&rp.id, &secret)), &body)),
     )
     .await;
+    // At most one exchange gets tokens: with every replay racing it, the
+    // one that took the code usually learns of a replay before answering and
+    // refuses too (its grant revoked), since an access token handed out
+    // would verify offline until it expires.
     let winners: Vec<&crate::Reply> = replies.iter().filter(|r| r.status.as_u16() == 200).collect();
-    assert_eq!(winners.len(), 1, "{} exchanges succeeded", winners.len());
+    assert!(winners.len() <= 1, "{} exchanges succeeded", winners.len());
     for r in replies.iter().filter(|r| r.status.as_u16() != 200) {
         assert_oauth_error(r, 400, "invalid_grant");
     }
-    let access = winners[0].str("/access_token");
-    assert_eq!(
-        userinfo_status(&p.app, &access).await,
-        401,
-        "the winner's grant outlived the replays"
+    for winner in &winners {
+        assert_eq!(
+            userinfo_status(&p.app, &winner.str("/access_token")).await,
+            401,
+            "the winner's grant outlived the replays"
+        );
+    }
+    let live = sessions(&p.app, &user).await;
+    assert!(
+        !live.as_array().unwrap().iter().any(|s| s["contract"] == "oidc"),
+        "no grant of the raced code is live: {live}"
     );
 }
 
@@ -743,7 +753,7 @@ crate::scenarios!(
     bad_authorization_requests_get_the_standard_errors,
     refused_code_exchanges_leave_the_code_usable,
     a_replayed_code_revokes_what_it_issued,
-    parallel_exchanges_of_one_code_yield_one_token,
+    parallel_exchanges_of_one_code_yield_at_most_one_token,
     refresh_tokens_of_another_client_are_refused,
     grants_a_client_may_not_use_are_unauthorized,
     an_expired_code_is_refused,
