@@ -271,7 +271,7 @@ pub(crate) fn oidc_report(params: &Params, figures: &mut [OidcFigures]) -> Strin
     const EXCHANGES_AIM: f64 = 1000.0;
     let mut body = format!(
         "Measured {date} on {machine}, release build, loopback (`load-bench --oidc --seconds {s} --rounds {r} --codes {c}`): \
-         medians of {r} rounds, the two measurements taking turns (order alternating); access tokens ES256 \
+         medians of {r} rounds, the measurements taking turns within each round (order alternating between rounds); access tokens ES256 \
          (`AUTH_JWT_ALGORITHM=ES256`), ID tokens RS256 (the client default); server defaults except rate limits, \
          login throttling and the sign-up email gate off; `RUST_LOG=info`.\n\n\
          | figure | {cols} | aim |\n|---|{bars}---|\n",
