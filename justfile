@@ -53,6 +53,13 @@ bench-scale accounts="1000000" seconds="2" rounds="3" churn="300" sockets="1000,
 
 # Sign and verify cost per token algorithm, and auth-client's verify
 # throughput (release build); writes docs/performance.md.
+# The OpenID provider's token endpoint (issue 28): client_credentials
+# grants/s and authorization-code exchanges/s on SQLite and PostgreSQL,
+# written to docs/performance.md between the load-bench-oidc markers.
+bench-oidc seconds="3" rounds="5" codes="3000":
+    cargo build --release --bin auth-server --bin load-bench
+    ./target/release/load-bench --oidc --seconds {{seconds}} --rounds {{rounds}} --codes {{codes}}
+
 bench-tokens:
     cargo build --release --bin token-bench
     ./target/release/token-bench

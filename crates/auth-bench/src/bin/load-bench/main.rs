@@ -32,7 +32,10 @@
 //! 7. idle RSS again after all of the above has settled.
 //!
 //! Ratios are of medians over `--rounds` interleaved rounds of `--seconds`
-//! each. Usage (see `just bench`):
+//! each. `--oidc` measures the OpenID provider's token endpoint instead
+//! (`client_credentials` grants/s and authorization-code exchanges/s; see
+//! `oidc.rs`), `--scale` the cost of a filled database (`scale.rs`).
+//! Usage (see `just bench`):
 //! `cargo run --release -p auth-bench --bin load-bench -- [--seconds S] [--rounds N] [--restarts N] [--backends sqlite,postgres] [--server PATH] [--out FILE]`
 //!
 //! PostgreSQL is found as in the test suite (`AUTH_TEST_POSTGRES_URL`, a
@@ -54,11 +57,13 @@ use serde_json::{Value, json};
 
 mod churn;
 mod flows;
+mod oidc;
 mod report;
 mod scale;
 
 use churn::*;
 use flows::*;
+use oidc::*;
 use scale::*;
 
 const PASSWORD: &str = "BenchPassword1!";
@@ -425,6 +430,23 @@ async fn run() {
     let compared = arg("--compare", "");
     if std::env::args().any(|a| a == "--scale") {
         run_scale(&params, &out, &backends).await;
+        return;
+    }
+    if std::env::args().any(|a| a == "--oidc") {
+        let codes: usize = arg("--codes", "3000").parse().unwrap();
+        let mut figures = vec![];
+        for backend in backends.split(',') {
+            let backend = match backend.trim() {
+                "sqlite" => TestBackend::Sqlite,
+                "postgres" => TestBackend::Postgres,
+                other => panic!("unknown backend {other:?}: sqlite or postgres"),
+            };
+            figures.push(measure_oidc(&params, backend, codes).await);
+        }
+        let body = oidc_report(&params, &mut figures);
+        eprintln!("{body}");
+        write_section(&out, "load-bench-oidc", &body);
+        eprintln!("figures written to {out}");
         return;
     }
     if !compared.is_empty() {
