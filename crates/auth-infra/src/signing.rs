@@ -232,8 +232,8 @@ impl std::fmt::Debug for SigningKey {
 /// the PKCS#8 document again on every call, and for ES256 and EdDSA that
 /// derives and checks the public key too (a scalar multiplication): that
 /// was half the CPU of a token rotation (docs/performance.md, "The write
-/// path"). RSA and HMAC keys go through `jsonwebtoken::encode`, whose setup
-/// is small next to their signature (RSA) or is a copy of the secret (HMAC).
+/// path"). RSA keys sign with `ring` as well (below); HMAC keys go through
+/// `jsonwebtoken::encode`, whose setup is a copy of the secret.
 enum Signer {
     /// With `ring`: its P-256 signing uses precomputed tables of the base
     /// point, about 20 times fewer instructions than the RustCrypto `p256`
@@ -241,6 +241,12 @@ enum Signer {
     /// random (ring's choice), so signatures are not deterministic.
     Es256(Box<ring::signature::EcdsaKeyPair>, ring::rand::SystemRandom),
     EdDsa(Box<ed25519_dalek::SigningKey>),
+    /// With `ring` too: its RSA signing (Montgomery arithmetic in
+    /// assembly) takes a fraction of the RustCrypto `rsa` crate's 1.3 ms a
+    /// signature, which bounded the code exchanges of clients with RS256
+    /// ID tokens (docs/performance.md, "load-bench-oidc"). PKCS#1 v1.5
+    /// signatures are deterministic: the same bytes either way.
+    Rs256(Box<ring::signature::RsaKeyPair>, ring::rand::SystemRandom),
     Encode,
 }
 
@@ -266,7 +272,15 @@ impl Signer {
             SigningAlgorithm::EdDsa => Self::EdDsa(Box::new(
                 ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map_err(bad)?,
             )),
-            SigningAlgorithm::Rs256 | SigningAlgorithm::Hs256 => Self::Encode,
+            SigningAlgorithm::Rs256 => {
+                use rsa::pkcs8::SecretDocument;
+                let (_, der) =
+                    SecretDocument::from_pem(pem).map_err(|_| KeyError::BadPem { alg, extra: "" })?;
+                let pair = ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
+                    .map_err(|_| KeyError::BadPem { alg, extra: "" })?;
+                Self::Rs256(Box::new(pair), ring::rand::SystemRandom::new())
+            }
+            SigningAlgorithm::Hs256 => Self::Encode,
         })
     }
 }
@@ -305,6 +319,18 @@ impl SigningKey {
                 use ed25519_dalek::Signer as _;
                 let message = message()?;
                 let signature = key.sign(message.as_bytes()).to_vec();
+                (message, signature)
+            }
+            Signer::Rs256(key, random) => {
+                let message = message()?;
+                let mut signature = vec![0u8; key.public().modulus_len()];
+                key.sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    random,
+                    message.as_bytes(),
+                    &mut signature,
+                )
+                .map_err(|_| "RS256 signature failed")?;
                 (message, signature)
             }
         };

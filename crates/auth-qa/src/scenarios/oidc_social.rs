@@ -236,7 +236,7 @@ async fn a_foreign_hosted_cookie_leaves_the_contract_callback_alone(target: &Tar
     assert!(!set_cookies(&reply).keys().any(|k| k.ends_with("auth_sso")));
 }
 
-/// An unconfigured or unknown provider has no button and a 404 page; a
+/// An unknown provider is a 404 page, never a redirect; a
 /// request for an unknown client is refused before any provider is asked.
 async fn hosted_social_refuses_what_it_cannot_serve(target: &Target) {
     let (app, _fake) = spawn(target).await;
@@ -254,12 +254,27 @@ async fn hosted_social_refuses_what_it_cannot_serve(target: &Target) {
         .await;
     assert_eq!(bad_client.status.as_u16(), 400, "{}", bad_client.text);
     assert!(bad_client.headers.get("location").is_none());
-    let plain = TestApp::spawn(target).await;
+}
+
+/// Without a configured provider the sign-in page has no social button.
+async fn without_providers_the_page_has_no_buttons(target: &Target) {
+    let plain = TestApp::spawn_with(target, |c| {
+        for provider in ["GOOGLE", "KAKAO", "NAVER"] {
+            c.unset(&format!("AUTH_OAUTH_{provider}_CLIENT_ID"));
+        }
+    })
+    .await;
     let (client, _) = register(&plain).await;
+    let (_, challenge) = pkce();
     let page = plain
         .get(&format!("/login?{}", authorize_query(&client, &challenge)))
         .await;
     assert_eq!(page.status.as_u16(), 200, "{}", page.text);
+    assert!(
+        page.text.contains("name=\"password\""),
+        "the sign-in form: {}",
+        page.text
+    );
     assert!(
         !page.text.contains("id=\"social-"),
         "no provider configured, no button"
@@ -279,4 +294,5 @@ crate::scenarios!(
     hosted_page_signs_in_with_a_social_provider,
     a_foreign_hosted_cookie_leaves_the_contract_callback_alone,
     hosted_social_refuses_what_it_cannot_serve,
+    without_providers_the_page_has_no_buttons,
 );
