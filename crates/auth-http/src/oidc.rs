@@ -181,34 +181,12 @@ fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
     })
 }
 
-/// HTTP Basic credentials, if the header is one.
-fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
-    use base64::Engine as _;
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    // RFC 6749 §2.3.1: form-encoded before base64.
-    let unescape = |s: &str| {
-        web::Query::<std::collections::HashMap<String, String>>::from_query(&format!("v={s}"))
-            .ok()
-            .and_then(|q| q.get("v").cloned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
-}
-
 /// Whether the caller is a registered application (Basic) or the admin
 /// (bearer `AUTH_ADMIN_TOKEN`, the check of every admin route); `Err` is
 /// the answer to give.
 async fn authenticate_client(state: &AppState, req: &HttpRequest) -> Result<(), HttpResponse> {
     let refused = || oauth_error(401, "invalid_client", "client authentication failed");
-    if let Some((id, secret)) = basic_credentials(req) {
+    if let Some((id, secret)) = crate::provider::token::basic(req).and_then(Result::ok) {
         if id.starts_with("oc_") {
             return match state
                 .auth

@@ -20,11 +20,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 use auth_domain::PortError;
 use auth_domain::sessions::token::TokenError;
 use chrono::{DateTime, TimeDelta, Utc};
-use jsonwebtoken::{Header, Validation};
+use jsonwebtoken::Header;
 use serde_json::Value;
 
 use crate::db::{Database, Kek, KeyStoreError, Rotated, SigningKeyStore};
-use crate::signing::{KeyInfo, KeyRing, SigningAlgorithm, SigningKey};
+use crate::signing::{KeyInfo, KeyRing, SigningAlgorithm, SigningKey, decode_with, own_key_header};
 
 /// The algorithms ID tokens can be signed with, in the order documents
 /// list them (RS256 first: the OpenID Connect default).
@@ -231,15 +231,7 @@ impl IdTokenKeys {
     /// (an access or refresh token included), [`TokenError::Expired`] past
     /// its `exp` when expiry counts.
     pub fn verify(&self, token: &str, now: DateTime<Utc>, allow_expired: bool) -> Result<Value, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.jku.is_some()
-            || header.x5u.is_some()
-            || header.jwk.is_some()
-            || header.x5c.is_some()
-            || header.crit.is_some()
-        {
-            return Err(TokenError::Invalid);
-        }
+        let header = own_key_header(token)?;
         if header
             .typ
             .as_deref()
@@ -249,17 +241,7 @@ impl IdTokenKeys {
         }
         let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
         let key = self.verifier(kid, now).ok_or(TokenError::Invalid)?;
-        if header.alg != key.alg().jwt() {
-            return Err(TokenError::Invalid);
-        }
-        let mut validation = Validation::new(key.alg().jwt());
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iss"]);
-        let claims = jsonwebtoken::decode::<Value>(token, key.decoding(), &validation)
-            .map_err(|_| TokenError::Invalid)?
-            .claims;
+        let claims: Value = decode_with(token, &header, &key, &["exp", "iss"])?;
         if claims.get("iss").and_then(Value::as_str) != Some(self.inner.issuer.as_str()) {
             return Err(TokenError::Invalid);
         }

@@ -40,7 +40,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sha2::Digest;
 
-use crate::signing::{KeyRing, SigningAlgorithm, SigningKey};
+use crate::signing::{KeyRing, SigningAlgorithm, SigningKey, decode_with, own_key_header};
 
 /// Signs and verifies access tokens with a key ring, refresh tokens with
 /// one HS256 secret. Cheap to clone (shared state).
@@ -252,16 +252,8 @@ impl JwtCodec {
         now: DateTime<Utc>,
         allow_legacy: bool,
     ) -> Result<(Wire, Arc<str>), TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         // Keys come from our ring only: a token cannot point at its own.
-        if header.jku.is_some()
-            || header.x5u.is_some()
-            || header.jwk.is_some()
-            || header.x5c.is_some()
-            || header.crit.is_some()
-        {
-            return Err(TokenError::Invalid);
-        }
+        let header = own_key_header(token)?;
         let key = match header.kid.as_deref() {
             Some(kid) => ring.verifier(kid, now),
             // Legacy HS256 tokens, issued before keys had ids.
@@ -273,17 +265,7 @@ impl JwtCodec {
                 _ => Err(TokenError::Invalid),
             };
         };
-        if header.alg != key.alg().jwt() {
-            return Err(TokenError::Invalid);
-        }
-        let mut validation = Validation::new(key.alg().jwt());
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Wire>(token, key.decoding(), &validation)
-            .map_err(|_| TokenError::Invalid)?;
-        let w = data.claims;
+        let w: Wire = decode_with(token, &header, key, &["exp", "sub"])?;
         if w.typ != Kind::Access || w.jti.is_some() {
             return Err(TokenError::Invalid);
         }
@@ -384,32 +366,14 @@ impl JwtCodec {
         if typ.trim().is_empty() || typ_matches(typ, "JWT") {
             return Err(TokenError::Invalid);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.jku.is_some()
-            || header.x5u.is_some()
-            || header.jwk.is_some()
-            || header.x5c.is_some()
-            || header.crit.is_some()
-        {
-            return Err(TokenError::Invalid);
-        }
+        let header = own_key_header(token)?;
         if !header.typ.as_deref().is_some_and(|t| typ_matches(t, typ)) {
             return Err(TokenError::Invalid);
         }
         let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
         let ring = self.ring();
         let key = ring.verifier(kid, now).ok_or(TokenError::Invalid)?;
-        if header.alg != key.alg().jwt() {
-            return Err(TokenError::Invalid);
-        }
-        let mut validation = Validation::new(key.alg().jwt());
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp"]);
-        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key.decoding(), &validation)
-            .map_err(|_| TokenError::Invalid)?
-            .claims;
+        let claims: serde_json::Value = decode_with(token, &header, key, &["exp"])?;
         if is_contract_kind(&claims) {
             return Err(TokenError::Invalid);
         }

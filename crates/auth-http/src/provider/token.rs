@@ -115,7 +115,7 @@ pub async fn client_form(
 
 /// HTTP Basic credentials (RFC 6749 §2.3.1: form-encoded, then base64),
 /// `Some(Err)` when the header is Basic but unreadable.
-fn basic(req: &HttpRequest) -> Option<Result<(String, String), ()>> {
+pub(crate) fn basic(req: &HttpRequest) -> Option<Result<(String, String), ()>> {
     use base64::Engine as _;
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
