@@ -24,6 +24,7 @@ pub mod caller;
 pub mod chat;
 mod conversions;
 pub mod error;
+pub mod factors;
 pub mod housekeeping;
 pub mod identity;
 pub mod import;
