@@ -64,6 +64,22 @@ pub enum AuditKind {
     AdminOAuthClientDelete,
     /// An administrator replaced an OAuth client's secret.
     AdminOAuthClientSecretRotate,
+    /// A user turned a second factor on (`target`: `totp`, `passkey:<id>`).
+    MfaEnroll,
+    /// A user removed a second factor (`target`: `totp`, `passkey:<id>`).
+    MfaRemove,
+    /// A user replaced their recovery codes.
+    MfaRecoveryCodes,
+    /// A second step succeeded (`target`: `totp`, `recovery`, `passkey:<id>`).
+    MfaSuccess,
+    /// A second step failed (`target`: the method tried).
+    MfaFailure,
+    /// A passwordless passkey sign-in succeeded (`target`: `passkey:<id>`).
+    PasskeyLogin,
+    /// A passkey's signature counter went backwards; the assertion was refused (`target`: `passkey:<id>`).
+    PasskeyCounterRegressed,
+    /// An administrator removed every second factor of a user (`target`: `user:<id>`).
+    AdminMfaReset,
 }
 
 impl AuditKind {
@@ -91,6 +107,14 @@ impl AuditKind {
             Self::AdminOAuthClientUpdate => "admin_oauth_client_update",
             Self::AdminOAuthClientDelete => "admin_oauth_client_delete",
             Self::AdminOAuthClientSecretRotate => "admin_oauth_client_secret_rotate",
+            Self::MfaEnroll => "mfa_enroll",
+            Self::MfaRemove => "mfa_remove",
+            Self::MfaRecoveryCodes => "mfa_recovery_codes",
+            Self::MfaSuccess => "mfa_success",
+            Self::MfaFailure => "mfa_failure",
+            Self::PasskeyLogin => "passkey_login",
+            Self::PasskeyCounterRegressed => "passkey_counter_regressed",
+            Self::AdminMfaReset => "admin_mfa_reset",
         }
     }
 
@@ -118,6 +142,14 @@ impl AuditKind {
             Self::AdminOAuthClientUpdate,
             Self::AdminOAuthClientDelete,
             Self::AdminOAuthClientSecretRotate,
+            Self::MfaEnroll,
+            Self::MfaRemove,
+            Self::MfaRecoveryCodes,
+            Self::MfaSuccess,
+            Self::MfaFailure,
+            Self::PasskeyLogin,
+            Self::PasskeyCounterRegressed,
+            Self::AdminMfaReset,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

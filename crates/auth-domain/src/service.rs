@@ -20,6 +20,7 @@
 //! | [`Import`] | import accounts with their hashes | a [`ServiceCore`], users, hasher |
 //! | [`AuditTrail`] | read the audit trail | the audit log |
 //! | [`ClientRegistry`] | register, list, change, re-key, delete OAuth clients | a [`ServiceCore`], the client store |
+//! | [`SecondFactors`] | TOTP, passkeys and recovery codes; a login's second step; passkey sign-in | a [`SessionIssuer`], users, [`FactorPorts`], throttle |
 //! | [`Provider`] | the OpenID provider: token grants, userinfo, logout | a [`SessionIssuer`], [`Sessions`], [`Accounts`], users, [`OidcPorts`] |
 //!
 //! Three small pieces are shared between them: the [`ServiceCore`] (clock,
@@ -38,6 +39,7 @@ use std::sync::Arc;
 use crate::admin::{SessionAdmin, UserAdmin};
 use crate::audit::AuditTrail;
 use crate::chat::use_cases::{Apps, Chat, ChatPorts};
+use crate::factors::{FactorPorts, SecondFactors};
 use crate::identity::accounts::Accounts;
 use crate::import::use_cases::Import;
 use crate::oidc::provider::{ClientRegistry, OidcPorts, Provider};
@@ -87,6 +89,8 @@ pub struct Ports {
     pub background: Arc<dyn Background>,
     /// The OpenID provider: clients, codes and grants, its tokens.
     pub oidc: OidcPorts,
+    /// Second factors: TOTP, passkeys, recovery codes, pending steps.
+    pub factors: FactorPorts,
 }
 
 impl std::fmt::Debug for Ports {
@@ -123,6 +127,7 @@ struct Areas {
     audit_trail: AuditTrail,
     provider: Provider,
     oauth_clients: ClientRegistry,
+    factors: SecondFactors,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -139,6 +144,12 @@ impl AuthService {
         let revoker = SessionRevoker::new(ports.sessions, ports.events.clone());
         let issuer = SessionIssuer::new(core.clone(), ports.tokens, ports.users.clone(), revoker.clone());
         let sessions = Sessions::new(issuer.clone(), ports.users.clone());
+        let factors = SecondFactors::new(
+            issuer.clone(),
+            ports.users.clone(),
+            ports.factors.clone(),
+            ports.throttle.clone(),
+        );
         let accounts = Accounts::new(
             issuer.clone(),
             ports.users.clone(),
@@ -146,7 +157,8 @@ impl AuthService {
             ports.codes.clone(),
             ports.throttle,
             ports.background,
-        );
+        )
+        .with_second_factors(factors.clone());
         let provider = Provider::new(
             issuer.clone(),
             sessions.clone(),
@@ -166,7 +178,9 @@ impl AuthService {
                 ports.hasher.clone(),
                 revoker.clone(),
             ),
-            social: Social::new(issuer.clone(), ports.users.clone(), ports.social.clone()),
+            social: Social::new(issuer.clone(), ports.users.clone(), ports.social.clone())
+                .with_second_factors(factors.clone()),
+            factors,
             apps: Apps::new(
                 core.clone(),
                 ports.chat.apps.clone(),
@@ -190,6 +204,11 @@ impl AuthService {
         Self {
             areas: Arc::new(areas),
         }
+    }
+
+    /// Second factors: enrolment, the login's second step, passkey sign-in.
+    pub fn factors(&self) -> &SecondFactors {
+        &self.areas.factors
     }
 
     /// The policy in force.

@@ -178,7 +178,11 @@ pub trait FactorStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<PendingSecondFactor>, PortError>;
     /// A pending step as it is (no attempt counted), if unexpired at `now`.
-    async fn pending(&self, hash: &SecretHash, now: DateTime<Utc>) -> Result<Option<PendingSecondFactor>, PortError>;
+    async fn pending(
+        &self,
+        hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingSecondFactor>, PortError>;
     /// Stores the passkey authentication state of a pending step. False
     /// when the step is gone.
     async fn set_passkey_state(&self, hash: &SecretHash, state: &str) -> Result<bool, PortError>;
@@ -190,7 +194,11 @@ pub trait FactorStore: Send + Sync {
     async fn put_ceremony(&self, ceremony: &PendingCeremony) -> Result<(), PortError>;
     /// Takes (removes and returns) a ceremony, if unexpired at `now`: each
     /// ceremony finishes once.
-    async fn take_ceremony(&self, id_hash: &SecretHash, now: DateTime<Utc>) -> Result<Option<PendingCeremony>, PortError>;
+    async fn take_ceremony(
+        &self,
+        id_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PendingCeremony>, PortError>;
 
     /// Deletes expired pending steps and ceremonies; returns how many.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, PortError>;
@@ -283,6 +291,14 @@ pub trait PasskeyCeremony: Send + Sync {
     /// # Errors
     /// [`PasskeyError::Internal`].
     fn start_authentication(&self, allowed: &[StoredPasskey]) -> Result<CeremonyStart, PasskeyError>;
+    /// The challenge (base64url, as sent) of ceremony options
+    /// (`{"publicKey": {"challenge": …}}`) or of a credential answering
+    /// them (from its `clientDataJSON`): what a passwordless sign-in's
+    /// state is found by, since its finish carries nothing else.
+    ///
+    /// # Errors
+    /// [`PasskeyError::Malformed`].
+    fn challenge_of(&self, json: &str) -> Result<String, PasskeyError>;
     /// The credential id a `credential` (assertion JSON) claims, to find
     /// its stored passkey before verifying.
     ///

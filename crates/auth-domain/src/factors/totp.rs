@@ -130,14 +130,19 @@ mod tests {
         ] {
             let t = DateTime::from_timestamp(time, 0).unwrap();
             assert_eq!(hotp(RFC_SECRET, step_of(t) as u64, 8), expected, "T = {time}");
-            assert_eq!(code_at(RFC_SECRET, step_of(t)), format!("{:06}", expected % 1_000_000));
+            assert_eq!(
+                code_at(RFC_SECRET, step_of(t)),
+                format!("{:06}", expected % 1_000_000)
+            );
         }
     }
 
     /// RFC 4226 Appendix D.
     #[test]
     fn rfc_4226_test_vectors() {
-        let expected = [755_224, 287_082, 359_152, 969_429, 338_314, 254_676, 287_922, 162_583, 399_871, 520_489];
+        let expected = [
+            755_224, 287_082, 359_152, 969_429, 338_314, 254_676, 287_922, 162_583, 399_871, 520_489,
+        ];
         for (counter, code) in expected.iter().enumerate() {
             assert_eq!(hotp(RFC_SECRET, counter as u64, 6), *code);
         }
@@ -148,10 +153,16 @@ mod tests {
         let now = DateTime::from_timestamp(1_111_111_111, 0).unwrap();
         let step = step_of(now);
         for offset in -1..=1 {
-            assert_eq!(matching_step(RFC_SECRET, &code_at(RFC_SECRET, step + offset), now), Some(step + offset));
+            assert_eq!(
+                matching_step(RFC_SECRET, &code_at(RFC_SECRET, step + offset), now),
+                Some(step + offset)
+            );
         }
         for offset in [-3, -2, 2, 3] {
-            assert_eq!(matching_step(RFC_SECRET, &code_at(RFC_SECRET, step + offset), now), None);
+            assert_eq!(
+                matching_step(RFC_SECRET, &code_at(RFC_SECRET, step + offset), now),
+                None
+            );
         }
     }
 

@@ -22,6 +22,8 @@ pub struct Accounts {
     pub(super) codes: Arc<dyn CodeStore>,
     pub(super) throttle: Arc<dyn LoginThrottle>,
     pub(super) background: Arc<dyn Background>,
+    /// When set, a login of a user with a second factor takes a second step.
+    pub(super) second_factors: Option<crate::factors::SecondFactors>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -89,6 +91,16 @@ impl Accounts {
             codes,
             throttle,
             background,
+            second_factors: None,
         }
+    }
+
+    /// With second factors: a verified password of a user who has one ends
+    /// in [`crate::identity::login::LoginError::SecondFactor`] instead of a
+    /// session. Without this, logins never take a second step.
+    #[must_use]
+    pub fn with_second_factors(mut self, factors: crate::factors::SecondFactors) -> Self {
+        self.second_factors = Some(factors);
+        self
     }
 }

@@ -57,6 +57,12 @@ pub enum LoginError {
     /// account is [`LoginError::WrongPassword`], so disabling is no oracle.
     #[error("account disabled")]
     Disabled,
+    /// The password is right and the account has a second factor: no
+    /// session yet. The client finishes the login with the challenge's
+    /// `mfaToken` ([`crate::factors::SecondFactors::verify`]); every
+    /// contract answers 401 `추가 인증이 필요합니다.` with it.
+    #[error("second factor required")]
+    SecondFactor(crate::factors::Challenge),
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),
@@ -91,7 +97,25 @@ impl Accounts {
             PasswordCheck::UnknownUser => return Err(LoginError::UnknownUser),
             PasswordCheck::WrongPassword => return Err(LoginError::WrongPassword),
         };
-        let tokens = match self.issuer.open_session(&user, caller).await {
+        if let Some(factors) = &self.second_factors {
+            if user.disabled_at.is_some() {
+                self.core
+                    .audit(AuditKind::LoginFailure, Some(user.id), None, caller)
+                    .await;
+                return Err(LoginError::Disabled);
+            }
+            if let Some(challenge) = factors
+                .challenge_for(&user, caller.contract, vec!["pwd".to_owned()])
+                .await?
+            {
+                return Err(LoginError::SecondFactor(challenge));
+            }
+        }
+        let tokens = match self
+            .issuer
+            .open_session(&user, caller, vec!["pwd".to_owned()])
+            .await
+        {
             Ok(tokens) => tokens,
             Err(e) => {
                 if matches!(e, OpenError::Disabled) {

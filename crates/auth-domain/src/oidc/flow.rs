@@ -462,12 +462,9 @@ impl Provider {
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             auth_time: browser.auth_time(),
-            // RFC 8176 has no value for a federated sign-in: none is claimed.
-            amr: if browser.session.client == BROWSER {
-                "pwd".into()
-            } else {
-                String::new()
-            },
+            // As the browser session records it (RFC 8176 has no value for
+            // a federated sign-in: none is claimed for a social one).
+            amr: browser.session.amr.join(" "),
             created_at: now,
             expires_at: now + TimeDelta::seconds(CODE_TTL_SECONDS),
         };

@@ -192,7 +192,15 @@ impl Provider {
             contract: GRANT,
             ..caller.clone()
         };
-        let pair = match self.issuer.open_session(&user, &grant_caller).await {
+        let pair = match self
+            .issuer
+            .open_session(
+                &user,
+                &grant_caller,
+                scopes_of(&stored.amr).map(str::to_owned).collect(),
+            )
+            .await
+        {
             Ok(pair) => pair,
             Err(OpenError::Disabled) => return Err(GrantError::InvalidGrant("the account is disabled")),
             Err(OpenError::Internal(e)) => return Err(e.into()),

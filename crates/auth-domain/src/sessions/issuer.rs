@@ -15,7 +15,7 @@ use crate::service_core::ServiceCore;
 use crate::sessions::events::Event;
 use crate::sessions::ports::{EventBus, SessionStore, TokenCodec};
 use crate::sessions::session::{RefreshRecord, RefreshTokenHash, RevokeReason, Session, SessionId};
-use crate::sessions::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, TokenPair};
+use crate::sessions::token::{AccessClaims, IssuedAccess, IssuedRefresh, RefreshClaims, SignIn, TokenPair};
 
 /// Revokes sessions and announces the revocations to connected devices
 /// (`LOGOUT` on their sockets). Cheap to clone.
@@ -151,6 +151,7 @@ impl SessionIssuer {
         &self,
         sub: Uuid,
         sid: SessionId,
+        sign_in: &SignIn,
         now: DateTime<Utc>,
     ) -> Result<IssuedAccess, PortError> {
         let expires_at = now + self.core.policy().access_ttl;
@@ -159,6 +160,7 @@ impl SessionIssuer {
             sid,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
+            sign_in: sign_in.clone(),
         };
         let token = self.tokens.sign_access(&claims)?;
         Ok(IssuedAccess {
@@ -175,6 +177,7 @@ impl SessionIssuer {
         &self,
         sub: Uuid,
         sid: SessionId,
+        sign_in: &SignIn,
         now: DateTime<Utc>,
     ) -> Result<(IssuedRefresh, RefreshRecord), PortError> {
         let expires_at = now + self.core.policy().refresh_ttl;
@@ -192,6 +195,7 @@ impl SessionIssuer {
             jti,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
+            sign_in: sign_in.clone(),
         };
         let token = self.tokens.sign_refresh(&claims)?;
         Ok((IssuedRefresh { token, expires_at }, record))
@@ -203,22 +207,29 @@ impl SessionIssuer {
         &self,
         sub: Uuid,
         sid: SessionId,
+        sign_in: &SignIn,
         now: DateTime<Utc>,
     ) -> Result<(TokenPair, RefreshRecord), PortError> {
-        let access = self.sign_access(sub, sid, now)?;
-        let (refresh, record) = self.sign_refresh(sub, sid, now)?;
+        let access = self.sign_access(sub, sid, sign_in, now)?;
+        let (refresh, record) = self.sign_refresh(sub, sid, sign_in, now)?;
         Ok((TokenPair { access, refresh }, record))
     }
 
-    /// Creates a session for `user` and signs its first token pair, unless
-    /// the account is disabled.
+    /// Creates a session for `user`, who signed in by `amr` (RFC 8176
+    /// values, recorded on the session and in its tokens with the time), and
+    /// signs its first token pair, unless the account is disabled.
     ///
     /// The account is read again after the session is stored: an
     /// administrator's disable stores the flag before revoking the user's
     /// sessions, so a session stored before that revocation is revoked by
     /// it, and one stored after it finds the flag here and is revoked at
     /// once. Either way no session of a disabled account survives.
-    pub(crate) async fn open_session(&self, user: &User, caller: &Caller) -> Result<TokenPair, OpenError> {
+    pub(crate) async fn open_session(
+        &self,
+        user: &User,
+        caller: &Caller,
+        amr: Vec<String>,
+    ) -> Result<TokenPair, OpenError> {
         if user.disabled_at.is_some() {
             return Err(OpenError::Disabled);
         }
@@ -236,8 +247,13 @@ impl SessionIssuer {
                 .as_deref()
                 .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
             last_refreshed_at: None,
+            amr,
         };
-        let (pair, record) = self.sign_pair(user.uuid, session.id, now)?;
+        let sign_in = SignIn {
+            amr: session.amr.clone(),
+            auth_time: Some(now.timestamp()),
+        };
+        let (pair, record) = self.sign_pair(user.uuid, session.id, &sign_in, now)?;
         self.sessions().create(&session, &record).await?;
         let disabled_meanwhile = self
             .users

@@ -125,6 +125,9 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// When a refresh last used it (a new access token), if ever.
     pub last_refreshed_at: Option<DateTime<Utc>>,
+    /// How the user signed in (RFC 8176 values; empty for sessions from
+    /// before it was recorded). The sign-in time is `created_at`.
+    pub amr: Vec<String>,
 }
 
 impl Session {

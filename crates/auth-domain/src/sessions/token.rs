@@ -17,6 +17,28 @@ pub struct AccessClaims {
     pub iat: i64,
     /// Expiry, seconds since the epoch.
     pub exp: i64,
+    /// How the session's user signed in (`amr`, `auth_time`).
+    pub sign_in: SignIn,
+}
+
+/// How the user of a session signed in: OpenID Connect's `amr` (RFC 8176
+/// method references: `pwd`, `otp`, `hwk`, `swk`, `mfa`) and `auth_time`
+/// (seconds since the epoch). Copied into every token minted from the
+/// session; empty for sessions from before it was recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SignIn {
+    /// The methods, in the order they were used.
+    pub amr: Vec<String>,
+    /// When the user signed in.
+    pub auth_time: Option<i64>,
+}
+
+impl SignIn {
+    /// Whether more than one factor was used (`amr` contains `mfa`).
+    pub fn is_multi_factor(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
+    }
 }
 
 /// Claims of a refresh token (`typ` = `refresh`).
@@ -33,6 +55,9 @@ pub struct RefreshClaims {
     pub iat: i64,
     /// Expiry, seconds since the epoch.
     pub exp: i64,
+    /// How the session's user signed in, carried so that a refresh mints
+    /// access tokens that say it without reading the session.
+    pub sign_in: SignIn,
 }
 
 /// Why a presented token was refused. Deliberately coarse: clients learn
@@ -107,7 +132,7 @@ pub enum TokenKind {
 /// use auth_domain::sessions::token::{AccessClaims, JwtClaims, TokenKind};
 /// use auth_domain::sessions::session::SessionId;
 ///
-/// let claims = AccessClaims { sub: uuid::Uuid::nil(), sid: SessionId::from_uuid(uuid::Uuid::nil()), iat: 1, exp: 2 };
+/// let claims = AccessClaims { sub: uuid::Uuid::nil(), sid: SessionId::from_uuid(uuid::Uuid::nil()), iat: 1, exp: 2, sign_in: Default::default() };
 /// let wire = JwtClaims::access(&claims, Some("https://auth.example.com".into()), Some("my-api".into()));
 /// assert_eq!(wire.typ, TokenKind::Access);
 /// assert_eq!(wire.access_claims(), Some(claims));
@@ -134,6 +159,12 @@ pub struct JwtClaims {
     /// The refresh token's random id (refresh tokens only).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub jti: Option<String>,
+    /// How the user signed in (RFC 8176), when recorded.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Vec::is_empty"))]
+    pub amr: Vec<String>,
+    /// When the user signed in, when recorded.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub auth_time: Option<i64>,
 }
 
 impl JwtClaims {
@@ -148,6 +179,8 @@ impl JwtClaims {
             exp: claims.exp,
             typ: TokenKind::Access,
             jti: None,
+            amr: claims.sign_in.amr.clone(),
+            auth_time: claims.sign_in.auth_time,
         }
     }
 
@@ -162,6 +195,8 @@ impl JwtClaims {
             exp: claims.exp,
             typ: TokenKind::Refresh,
             jti: Some(claims.jti.clone()),
+            amr: claims.sign_in.amr.clone(),
+            auth_time: claims.sign_in.auth_time,
         }
     }
 
@@ -172,7 +207,16 @@ impl JwtClaims {
             sid: SessionId::from_uuid(self.sid),
             iat: self.iat,
             exp: self.exp,
+            sign_in: self.sign_in(),
         })
+    }
+
+    /// The `amr` and `auth_time` claims.
+    pub fn sign_in(&self) -> SignIn {
+        SignIn {
+            amr: self.amr.clone(),
+            auth_time: self.auth_time,
+        }
     }
 
     /// The refresh claims, when this is a refresh token's payload (with a
@@ -185,6 +229,7 @@ impl JwtClaims {
                 jti: jti.clone(),
                 iat: self.iat,
                 exp: self.exp,
+                sign_in: self.sign_in(),
             }),
             _ => None,
         }

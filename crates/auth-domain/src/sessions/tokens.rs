@@ -198,7 +198,9 @@ impl Sessions {
             Err(RefreshRefusal::Port(e)) => return Err(e.into()),
         };
         let now = self.core.now();
-        let access = self.issuer.sign_access(claims.sub, claims.sid, now)?;
+        let access = self
+            .issuer
+            .sign_access(claims.sub, claims.sid, &claims.sign_in, now)?;
         self.store().touch(claims.sid, now).await?;
         Ok(access)
     }
@@ -250,7 +252,9 @@ impl Sessions {
             Err(RotateRefusal::Reused) => return Err(ReissueError::Reused),
             Err(RotateRefusal::Port(e)) => return Err(e.into()),
         };
-        let access = self.issuer.sign_access(claims.sub, claims.sid, now)?;
+        let access = self
+            .issuer
+            .sign_access(claims.sub, claims.sid, &claims.sign_in, now)?;
         Ok((TokenPair { access, refresh }, touched))
     }
 
@@ -280,7 +284,9 @@ impl Sessions {
         if !belongs(&claims) {
             return Err(RotateRefusal::Mismatch);
         }
-        let (refresh, next) = self.issuer.sign_refresh(claims.sub, claims.sid, now)?;
+        let (refresh, next) = self
+            .issuer
+            .sign_refresh(claims.sub, claims.sid, &claims.sign_in, now)?;
         match presented {
             RefreshVerdict::Graced(_) => {
                 if self.store().add_refresh(&next).await? {

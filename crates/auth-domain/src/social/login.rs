@@ -117,9 +117,28 @@ pub enum ProviderAnswer {
     Missing,
 }
 
+impl Social {
+    /// With second factors: a social login of a user who has one ends in
+    /// [`SocialLoginError::SecondFactor`] instead of a session.
+    #[must_use]
+    pub fn with_second_factors(mut self, factors: crate::factors::SecondFactors) -> Self {
+        self.second_factors = Some(factors);
+        self
+    }
+}
+
 /// Why a social login callback failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SocialLoginError {
+    /// The provider vouched for a user who has a second factor: no session
+    /// yet; the client finishes with the challenge's `mfaToken`.
+    #[error("second factor required")]
+    SecondFactor {
+        /// The pending second step.
+        challenge: crate::factors::Challenge,
+        /// Who started the flow.
+        origin: FlowOrigin,
+    },
     /// Not `google`, `kakao` or `naver`.
     #[error("unknown provider")]
     UnknownProvider,
@@ -197,6 +216,7 @@ pub struct Social {
     issuer: SessionIssuer,
     users: Arc<dyn UserRepository>,
     social: SocialPorts,
+    second_factors: Option<crate::factors::SecondFactors>,
 }
 
 impl std::fmt::Debug for Social {
@@ -230,6 +250,7 @@ impl Social {
     /// ```
     pub fn new(issuer: SessionIssuer, users: Arc<dyn UserRepository>, social: SocialPorts) -> Self {
         Self {
+            second_factors: None,
             core: issuer.core.clone(),
             issuer,
             users,
@@ -348,9 +369,19 @@ impl Social {
             )));
         }
         let user = self.user_for_profile(&profile, caller).await?;
+        if let Some(factors) = &self.second_factors {
+            if user.disabled_at.is_some() {
+                return Err(SocialLoginError::Disabled);
+            }
+            // RFC 8176 has no value for a federated first step: none is claimed.
+            if let Some(challenge) = factors.challenge_for(&user, caller.contract, Vec::new()).await? {
+                return Err(SocialLoginError::SecondFactor { challenge, origin });
+            }
+        }
         let tokens = self
             .issuer
-            .open_session(&user, caller)
+            // RFC 8176 has no value for a federated sign-in: none is claimed.
+            .open_session(&user, caller, Vec::new())
             .await
             .map_err(|e| match e {
                 crate::sessions::issuer::OpenError::Disabled => SocialLoginError::Disabled,

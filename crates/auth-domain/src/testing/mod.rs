@@ -15,6 +15,7 @@
 #![allow(missing_docs, missing_debug_implementations)]
 
 pub mod chat;
+pub mod factors;
 mod identity;
 pub mod oidc;
 mod sessions;
@@ -130,6 +131,8 @@ pub struct InMemoryAuth {
     pub chat: chat::ChatFakes,
     /// The OpenID provider's fakes.
     pub oidc: oidc::OidcFakes,
+    /// The second factors' fakes.
+    pub factors: factors::FactorFakes,
     pub throttle: Arc<MemThrottle>,
     pub audit: Arc<RecordingAudit>,
 }
@@ -144,6 +147,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
     let social = social::SocialFakes::default();
     let chat = chat::ChatFakes::default();
     let oidc = oidc::OidcFakes::default();
+    let factors = factors::FactorFakes::default();
     let hasher = Arc::new(FakeHasher::default());
     let throttle = Arc::new(MemThrottle::default());
     let audit = Arc::new(RecordingAudit::default());
@@ -166,6 +170,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         audit: audit.clone(),
         background: background.clone(),
         oidc: oidc.ports(),
+        factors: factors.ports(),
     };
     InMemoryAuth {
         service: AuthService::new(ports.clone(), policy),
@@ -181,6 +186,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         social,
         chat,
         oidc,
+        factors,
         throttle,
         audit,
     }

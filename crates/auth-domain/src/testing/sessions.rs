@@ -153,15 +153,61 @@ impl SessionStore for MemSessions {
     }
 }
 
-/// Tokens as readable strings: `A|sub|sid|iat|exp`, `R|sub|sid|jti|iat|exp`.
+/// Tokens as readable strings: `A|sub|sid|iat|exp`, `R|sub|sid|jti|iat|exp`,
+/// followed by `|amr,amr|auth_time` when the sign-in is recorded.
 pub struct FakeTokens;
+
+fn sign_in_suffix(s: &SignIn) -> String {
+    if *s == SignIn::default() {
+        return String::new();
+    }
+    format!(
+        "|{}|{}",
+        s.amr.join(","),
+        s.auth_time.map_or(String::new(), |t| t.to_string())
+    )
+}
+
+fn sign_in_of(rest: &[&str]) -> Result<SignIn, TokenError> {
+    match rest {
+        [] => Ok(SignIn::default()),
+        [amr, time] => Ok(SignIn {
+            amr: amr
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            auth_time: if time.is_empty() {
+                None
+            } else {
+                Some(time.parse().map_err(|_| TokenError::Invalid)?)
+            },
+        }),
+        _ => Err(TokenError::Invalid),
+    }
+}
 
 impl TokenCodec for FakeTokens {
     fn sign_access(&self, c: &AccessClaims) -> Result<String, PortError> {
-        Ok(format!("A|{}|{}|{}|{}", c.sub, c.sid, c.iat, c.exp))
+        Ok(format!(
+            "A|{}|{}|{}|{}{}",
+            c.sub,
+            c.sid,
+            c.iat,
+            c.exp,
+            sign_in_suffix(&c.sign_in)
+        ))
     }
     fn sign_refresh(&self, c: &RefreshClaims) -> Result<String, PortError> {
-        Ok(format!("R|{}|{}|{}|{}|{}", c.sub, c.sid, c.jti, c.iat, c.exp))
+        Ok(format!(
+            "R|{}|{}|{}|{}|{}{}",
+            c.sub,
+            c.sid,
+            c.jti,
+            c.iat,
+            c.exp,
+            sign_in_suffix(&c.sign_in)
+        ))
     }
     fn verify_access(
         &self,
@@ -170,7 +216,7 @@ impl TokenCodec for FakeTokens {
         allow_expired: bool,
     ) -> Result<AccessClaims, TokenError> {
         let p: Vec<&str> = t.split('|').collect();
-        if p.len() != 5 || p[0] != "A" {
+        if p.len() < 5 || p[0] != "A" {
             return Err(TokenError::Invalid);
         }
         let c = AccessClaims {
@@ -178,6 +224,7 @@ impl TokenCodec for FakeTokens {
             sid: SessionId::from_uuid(p[2].parse().map_err(|_| TokenError::Invalid)?),
             iat: p[3].parse().map_err(|_| TokenError::Invalid)?,
             exp: p[4].parse().map_err(|_| TokenError::Invalid)?,
+            sign_in: sign_in_of(&p[5..])?,
         };
         if !allow_expired && c.exp <= now.timestamp() {
             return Err(TokenError::Expired);
@@ -186,7 +233,7 @@ impl TokenCodec for FakeTokens {
     }
     fn verify_refresh(&self, t: &str, now: DateTime<Utc>) -> Result<RefreshClaims, TokenError> {
         let p: Vec<&str> = t.split('|').collect();
-        if p.len() != 6 || p[0] != "R" {
+        if p.len() < 6 || p[0] != "R" {
             return Err(TokenError::Invalid);
         }
         let c = RefreshClaims {
@@ -195,6 +242,7 @@ impl TokenCodec for FakeTokens {
             jti: p[3].to_owned(),
             iat: p[4].parse().map_err(|_| TokenError::Invalid)?,
             exp: p[5].parse().map_err(|_| TokenError::Invalid)?,
+            sign_in: sign_in_of(&p[6..])?,
         };
         if c.exp <= now.timestamp() {
             return Err(TokenError::Expired);

@@ -1,0 +1,445 @@
+//! The second step of a login, and passwordless passkey sign-in.
+//!
+//! A pending step is stored under the SHA-256 of its `mfaToken` (256
+//! random bits, never an access token: it is not a JWT and no verifier
+//! accepts it). Every check first reserves an attempt on the step (at most
+//! [`MAX_ATTEMPTS`], counted atomically, so a parallel burst gets no more)
+//! and one on the login throttle under the user's key and the client's IP
+//! (so new tokens buy no new guesses); a success spends the step, once.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::audit::AuditKind;
+use crate::caller::Caller;
+use crate::error::PortError;
+use crate::factors::enrol::normalize_recovery;
+use crate::factors::ports::{PasskeyError, PendingCeremony, PendingSecondFactor, SecretHash, StoredPasskey};
+use crate::factors::totp;
+use crate::factors::{
+    CEREMONY_TTL_SECONDS, CHALLENGE_TTL_SECONDS, Challenge, MAX_ATTEMPTS, Proof, SecondFactors, StepError,
+    Verified, front_of, key_amr, passkey_target, random_hex,
+};
+use crate::identity::login::Login;
+use crate::identity::throttle::{Reservation, ThrottleState, ip_bucket};
+use crate::identity::user::User;
+use crate::oidc::provider::{BROWSER, BROWSER_SOCIAL};
+use crate::sessions::issuer::OpenError;
+
+/// The throttle reservation of one second-factor check.
+pub(crate) struct Reserved {
+    user_key: String,
+    ip: Option<(String, ThrottleState)>,
+    enabled: bool,
+}
+
+impl SecondFactors {
+    /// The second step a verified first step of `user` needs, if the user
+    /// has a factor: a new pending step for front end `front`, whose first
+    /// factor was `first_factor` (RFC 8176 values). `None` for a user
+    /// without second factors: the login opens its session as before.
+    ///
+    /// # Errors
+    /// An outage.
+    pub async fn challenge_for(
+        &self,
+        user: &User,
+        front: &str,
+        first_factor: Vec<String>,
+    ) -> Result<Option<Challenge>, PortError> {
+        let status = self.status(user.id).await?;
+        if !status.enrolled() {
+            return Ok(None);
+        }
+        let token = random_hex(&self.core, 32);
+        let now = self.core.now();
+        self.ports
+            .store
+            .create_pending(&PendingSecondFactor {
+                token_hash: SecretHash::of(&token),
+                user_id: user.id,
+                contract: front.to_owned(),
+                first_factor,
+                created_at: now,
+                expires_at: now + TimeDelta::seconds(CHALLENGE_TTL_SECONDS),
+                attempts: 0,
+                passkey_state: None,
+            })
+            .await?;
+        Ok(Some(Challenge {
+            mfa_token: token,
+            methods: status.methods(),
+            expires_in: CHALLENGE_TTL_SECONDS,
+        }))
+    }
+
+    /// The passkey challenge of a pending step
+    /// (`PublicKeyCredentialRequestOptions` for the user's passkeys).
+    ///
+    /// # Errors
+    /// [`StepError::InvalidToken`], [`StepError::MethodUnavailable`] when
+    /// the user has no passkey.
+    pub async fn passkey_challenge(&self, mfa_token: &str) -> Result<String, StepError> {
+        let hash = SecretHash::of(mfa_token);
+        let pending = self
+            .ports
+            .store
+            .pending(&hash, self.core.now())
+            .await?
+            .filter(|p| p.attempts < MAX_ATTEMPTS)
+            .ok_or(StepError::InvalidToken)?;
+        let passkeys = self.ports.store.passkeys(pending.user_id).await?;
+        if passkeys.is_empty() {
+            return Err(StepError::MethodUnavailable);
+        }
+        let start = self
+            .ports
+            .passkeys
+            .start_authentication(&passkeys)
+            .map_err(step_error)?;
+        if !self.ports.store.set_passkey_state(&hash, &start.state).await? {
+            return Err(StepError::InvalidToken);
+        }
+        Ok(start.options)
+    }
+
+    /// Finishes a pending step with a second factor and opens the session
+    /// for the front end that started it. `hosted` says whether the hosted
+    /// sign-in asks (it finishes only its own steps; the API only the
+    /// contracts').
+    ///
+    /// # Errors
+    /// [`StepError`].
+    pub async fn verify(
+        &self,
+        mfa_token: &str,
+        proof: Proof,
+        hosted: bool,
+        caller: &Caller,
+    ) -> Result<Verified, StepError> {
+        let proof = normalized(proof)?;
+        let hash = SecretHash::of(mfa_token);
+        let now = self.core.now();
+        let pending = self
+            .ports
+            .store
+            .pending(&hash, now)
+            .await?
+            .ok_or(StepError::InvalidToken)?;
+        let front = front_of(&pending.contract).ok_or(StepError::InvalidToken)?;
+        if hosted != (front == BROWSER || front == BROWSER_SOCIAL) {
+            return Err(StepError::InvalidToken);
+        }
+        let user = self
+            .users
+            .by_id(pending.user_id)
+            .await?
+            .ok_or(StepError::InvalidToken)?;
+        let reserved = self.reserve(&user, caller).await?;
+        let Some(pending) = self.ports.store.reserve_attempt(&hash, MAX_ATTEMPTS, now).await? else {
+            return Err(StepError::InvalidToken);
+        };
+        let method_amr = match self.check(&user, &pending, &proof, caller).await {
+            Ok(amr) => amr,
+            Err(e) => {
+                let what = proof.method().to_owned();
+                self.core
+                    .audit_admin(AuditKind::MfaFailure, Some(user.id), None, what, caller)
+                    .await;
+                return Err(e);
+            }
+        };
+        if !self.ports.store.spend_pending(&hash).await? {
+            return Err(StepError::InvalidToken);
+        }
+        self.release(&user, &reserved).await?;
+        let mut amr = pending.first_factor.clone();
+        amr.push(method_amr.0.to_owned());
+        amr.push("mfa".to_owned());
+        self.core
+            .audit_admin(AuditKind::MfaSuccess, Some(user.id), None, method_amr.1, caller)
+            .await;
+        let login = self.open(user, front, amr, caller).await?;
+        Ok(Verified { front, login })
+    }
+
+    /// Options for a passwordless passkey sign-in (any discoverable
+    /// credential of this relying party; user verification required).
+    ///
+    /// # Errors
+    /// An outage or an unusable relying party.
+    pub async fn start_passkey_login(&self) -> Result<String, StepError> {
+        let start = self
+            .ports
+            .passkeys
+            .start_authentication(&[])
+            .map_err(step_error)?;
+        let challenge = self
+            .ports
+            .passkeys
+            .challenge_of(&start.options)
+            .map_err(step_error)?;
+        self.ports
+            .store
+            .put_ceremony(&PendingCeremony {
+                id_hash: login_key(&challenge),
+                user_id: None,
+                state: start.state,
+                expires_at: self.core.now() + TimeDelta::seconds(CEREMONY_TTL_SECONDS),
+            })
+            .await?;
+        Ok(start.options)
+    }
+
+    /// Finishes a passwordless passkey sign-in and opens a session for
+    /// contract `front`. The ceremony is spent whatever the outcome.
+    ///
+    /// # Errors
+    /// [`StepError`]: an unknown or expired ceremony, a credential nobody
+    /// registered, a refused assertion.
+    pub async fn finish_passkey_login(
+        &self,
+        credential: &str,
+        front: &'static str,
+        caller: &Caller,
+    ) -> Result<Login, StepError> {
+        let challenge = self.ports.passkeys.challenge_of(credential).map_err(step_error)?;
+        let now = self.core.now();
+        let ceremony = self
+            .ports
+            .store
+            .take_ceremony(&login_key(&challenge), now)
+            .await?
+            .filter(|c| c.user_id.is_none())
+            .ok_or(StepError::UnknownCeremony)?;
+        let id = self
+            .ports
+            .passkeys
+            .credential_id(credential)
+            .map_err(step_error)?;
+        let passkey = self
+            .ports
+            .store
+            .passkey_by_credential(&id)
+            .await?
+            .ok_or(StepError::Wrong)?;
+        let user = self.users.by_id(passkey.user_id).await?.ok_or(StepError::Wrong)?;
+        self.assert(&user, &passkey, &ceremony.state, credential, caller)
+            .await?;
+        self.core
+            .audit_admin(
+                AuditKind::PasskeyLogin,
+                Some(user.id),
+                None,
+                passkey_target(passkey.id),
+                caller,
+            )
+            .await;
+        self.open(
+            user,
+            front,
+            vec![key_amr(&passkey).to_owned(), "mfa".to_owned()],
+            caller,
+        )
+        .await
+    }
+
+    /// Checks `proof` for `user`'s pending step: the RFC 8176 value of the
+    /// method and the audit target, or why not.
+    async fn check(
+        &self,
+        user: &User,
+        pending: &PendingSecondFactor,
+        proof: &Proof,
+        caller: &Caller,
+    ) -> Result<(&'static str, String), StepError> {
+        match proof {
+            Proof::Totp(code) => {
+                if self.spend_totp(user.id, code).await? {
+                    Ok(("otp", "totp".into()))
+                } else {
+                    Err(StepError::Wrong)
+                }
+            }
+            Proof::Recovery(code) => {
+                let spent = self
+                    .ports
+                    .store
+                    .spend_recovery_code(user.id, &SecretHash::of(code), self.core.now())
+                    .await?;
+                if spent {
+                    Ok(("otp", "recovery".into()))
+                } else {
+                    Err(StepError::Wrong)
+                }
+            }
+            Proof::Passkey(credential) => {
+                let state = pending
+                    .passkey_state
+                    .as_deref()
+                    .ok_or(StepError::MethodUnavailable)?;
+                let id = self
+                    .ports
+                    .passkeys
+                    .credential_id(credential)
+                    .map_err(step_error)?;
+                // Another user's credential never completes this login.
+                let passkey = self
+                    .ports
+                    .store
+                    .passkey_by_credential(&id)
+                    .await?
+                    .filter(|p| p.user_id == user.id)
+                    .ok_or(StepError::Wrong)?;
+                self.assert(user, &passkey, state, credential, caller).await?;
+                Ok((key_amr(&passkey), passkey_target(passkey.id)))
+            }
+        }
+    }
+
+    /// Verifies a passkey assertion and records its use (the new counter).
+    async fn assert(
+        &self,
+        user: &User,
+        passkey: &StoredPasskey,
+        state: &str,
+        credential: &str,
+        caller: &Caller,
+    ) -> Result<(), StepError> {
+        match self
+            .ports
+            .passkeys
+            .finish_authentication(state, credential, passkey, user.uuid)
+        {
+            Ok(verified) => {
+                self.ports
+                    .store
+                    .record_passkey_use(passkey.id, &verified.data, self.core.now())
+                    .await?;
+                Ok(())
+            }
+            Err(PasskeyError::CounterRegressed) => {
+                self.core
+                    .audit_admin(
+                        AuditKind::PasskeyCounterRegressed,
+                        Some(user.id),
+                        None,
+                        passkey_target(passkey.id),
+                        caller,
+                    )
+                    .await;
+                Err(StepError::Wrong)
+            }
+            Err(e) => Err(step_error(e)),
+        }
+    }
+
+    /// Opens the session of a finished login for `front`.
+    async fn open(
+        &self,
+        user: User,
+        front: &'static str,
+        amr: Vec<String>,
+        caller: &Caller,
+    ) -> Result<Login, StepError> {
+        let caller = Caller {
+            contract: front,
+            ..caller.clone()
+        };
+        let tokens = match self.issuer.open_session(&user, &caller, amr).await {
+            Ok(tokens) => tokens,
+            Err(OpenError::Disabled) => return Err(StepError::Disabled),
+            Err(OpenError::Internal(e)) => return Err(e.into()),
+        };
+        self.core
+            .audit(
+                AuditKind::LoginSuccess,
+                Some(user.id),
+                Some(tokens.access.claims.sid),
+                &caller,
+            )
+            .await;
+        Ok(Login { user, tokens })
+    }
+
+    /// Reserves one second-factor check on the login throttle: the user's
+    /// key (`mfa:<uuid>`, the account rule) and the client's IP bucket.
+    pub(crate) async fn reserve(&self, user: &User, caller: &Caller) -> Result<Reserved, StepError> {
+        let policy = &self.core.policy().throttle;
+        let user_key = format!("mfa:{}", user.uuid);
+        if !policy.enabled {
+            return Ok(Reserved {
+                user_key,
+                ip: None,
+                enabled: false,
+            });
+        }
+        let ip_key = caller
+            .ip
+            .map(|ip| format!("ip:{}", ip_bucket(ip, policy.ipv6_prefix)));
+        let mut rules = vec![(user_key.clone(), policy.account)];
+        rules.extend(ip_key.clone().map(|k| (k, policy.ip)));
+        let now = self.core.now();
+        match self.throttle.reserve(&rules, now).await? {
+            Reservation::Granted(states) => Ok(Reserved {
+                user_key,
+                ip: ip_key.zip(states.get(1).copied()),
+                enabled: true,
+            }),
+            Reservation::Refused(until) => Err(StepError::Throttled {
+                retry_after: remaining(until, now),
+            }),
+        }
+    }
+
+    /// After a success: the user's failures are forgotten, the IP gets its
+    /// attempt back.
+    pub(crate) async fn release(&self, _user: &User, reserved: &Reserved) -> Result<(), PortError> {
+        if !reserved.enabled {
+            return Ok(());
+        }
+        self.throttle.reset(&reserved.user_key).await?;
+        if let Some((key, state)) = &reserved.ip {
+            self.throttle
+                .release(key, &self.core.policy().throttle.ip, state)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The proof with its code normalized, or why it cannot be one.
+fn normalized(proof: Proof) -> Result<Proof, StepError> {
+    match proof {
+        Proof::Totp(code) => totp::normalize_code(&code)
+            .map(Proof::Totp)
+            .ok_or(StepError::MalformedCode),
+        Proof::Recovery(code) => normalize_recovery(&code)
+            .map(Proof::Recovery)
+            .ok_or(StepError::MalformedCode),
+        Proof::Passkey(credential) if credential.trim().is_empty() => Err(StepError::MalformedCredential),
+        proof @ Proof::Passkey(_) => Ok(proof),
+    }
+}
+
+/// The key of a passwordless sign-in ceremony: its challenge.
+fn login_key(challenge: &str) -> SecretHash {
+    SecretHash::of(&format!("login:{challenge}"))
+}
+
+fn remaining(until: DateTime<Utc>, now: DateTime<Utc>) -> TimeDelta {
+    let left = until - now;
+    if left > TimeDelta::zero() {
+        left
+    } else {
+        TimeDelta::seconds(1)
+    }
+}
+
+/// A ceremony refusal as a step error.
+pub(crate) fn step_error(e: PasskeyError) -> StepError {
+    match e {
+        PasskeyError::Malformed => StepError::MalformedCredential,
+        PasskeyError::Refused(_) | PasskeyError::CounterRegressed => StepError::Wrong,
+        PasskeyError::Internal(e) => StepError::Internal(e),
+    }
+}
