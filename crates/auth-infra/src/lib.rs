@@ -16,6 +16,9 @@
 //!   the `chat` contract's applications, profiles and app-signed tokens
 //!   (secrets derived from the `apps_hmac` server key, never stored).
 //! - [`DieselCodeStore`]: emailed verification codes (hashes only).
+//! - [`DieselFactorStore`]: second factors (TOTP, recovery codes, passkeys;
+//!   secrets sealed under a [`Kek`] when one is configured) and pending
+//!   second steps.
 //! - [`LettreMailer`]: mail over SMTP, or as `.eml` files,
 //!   worded by [`MailTemplates`] (Korean by default, overridable by files).
 //! - [`LocalEventBus`], [`PgEventBus`]: events to sockets, in-process or
@@ -56,10 +59,10 @@ pub mod testdb;
 
 pub use db::{
     ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog,
-    DieselChatProfiles, DieselCodeStore, DieselHousekeeping, DieselLoginStateStore, DieselLoginThrottle,
-    DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek,
-    KeyStoreError, Rotated, SigningKeyStore, accounts_by_password_scheme, load_or_create_key,
-    load_or_create_signing_secret, reset_signing_keys,
+    DieselChatProfiles, DieselCodeStore, DieselFactorStore, DieselHousekeeping, DieselLoginStateStore,
+    DieselLoginThrottle, DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore,
+    DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated, SigningKeyStore,
+    accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret, reset_signing_keys,
 };
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};

@@ -9,7 +9,9 @@
 //! port (re-exported at the crate root): `users`, `sessions`, `codes`,
 //! `apps` (the `chat` contract), `social_store`, `throttle`, `audit`,
 //! `housekeeping`, `signing_store` (signing keys), `keys` (server keys and
-//! secrets) and `password_schemes` (a metrics query).
+//! secrets), `factors` (second factors and pending second steps) and
+//! `password_schemes` (a metrics query). `kek` seals secrets at rest under
+//! the key-encryption key.
 //!
 //! A lookup by a unique key ends in `get_result`, not `first`: `first` adds
 //! a bound `LIMIT ?`, and SQLite re-prepares a statement whose `LIMIT`
@@ -20,9 +22,11 @@
 mod apps;
 mod audit;
 mod codes;
+mod factors;
 mod housekeeping;
 #[cfg(feature = "test-support")]
 mod inspect;
+mod kek;
 mod keys;
 mod oidc;
 mod password_schemes;
@@ -36,12 +40,14 @@ mod users;
 pub use apps::{DieselAppRepository, DieselChatProfiles, HmacAppTokens};
 pub use audit::DieselAuditLog;
 pub use codes::DieselCodeStore;
+pub use factors::DieselFactorStore;
 pub use housekeeping::DieselHousekeeping;
+pub use kek::Kek;
 pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use oidc::DieselOidcStore;
 pub use password_schemes::accounts_by_password_scheme;
 pub use sessions::DieselSessionStore;
-pub use signing_store::{ACCESS_PURPOSE, Kek, KeyStoreError, Rotated, SigningKeyStore, reset_signing_keys};
+pub use signing_store::{ACCESS_PURPOSE, KeyStoreError, Rotated, SigningKeyStore, reset_signing_keys};
 pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};
 pub use throttle::DieselLoginThrottle;
 pub use users::DieselUserRepository;

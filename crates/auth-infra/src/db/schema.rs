@@ -1,7 +1,9 @@
 //! Hand-written diesel schema shared by both backends.
 //!
 //! Only types that diesel's `MultiConnection` supports on both SQLite and
-//! PostgreSQL are used: `BigInt`, `Text`, `Timestamp` and `Nullable` of those.
+//! PostgreSQL are used: `BigInt`, `Text`, `Timestamp`, `Bool` and `Nullable`
+//! of those. UUIDs are stored as text, binary values (hashes, WebAuthn
+//! credential ids) as lowercase hex.
 //! Keep in step with `migrations/{sqlite,postgres}`.
 
 diesel::table! {
@@ -30,6 +32,9 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         last_refreshed_at -> Nullable<Timestamp>,
+        /// How the user signed in (RFC 8176 values, space-separated; empty
+        /// for sessions older than the column).
+        amr -> Text,
     }
 }
 
@@ -211,6 +216,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// `secret` is `plain:<hex>` or sealed (`xchacha20poly1305:…`, the
+    /// associated data `totp:<user_id>`).
+    mfa_totp (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// `code_hash`: SHA-256 hex of the normalized code.
+    mfa_recovery_codes (user_id, code_hash) {
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// `id` a UUID, `credential_id` hex, `data` `plain:<data>` or sealed
+    /// (the associated data `passkey:<id>`).
+    mfa_passkeys (id) {
+        id -> Text,
+        user_id -> BigInt,
+        credential_id -> Text,
+        name -> Text,
+        data -> Text,
+        backup_eligible -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// `token_hash`: SHA-256 hex of the `mfaToken`.
+    mfa_pending (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        contract -> Text,
+        first_factor -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        attempts -> BigInt,
+        passkey_state -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// `id_hash`: SHA-256 hex of the ceremony id.
+    mfa_ceremonies (id_hash) {
+        id_hash -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(social_identities -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -233,5 +299,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_consents,
     app_users,
     login_throttle,
-    audit_log
+    audit_log,
+    mfa_totp,
+    mfa_recovery_codes,
+    mfa_passkeys,
+    mfa_pending,
+    mfa_ceremonies
 );

@@ -44,6 +44,9 @@ struct SessionRow {
     ip: Option<String>,
     user_agent: Option<String>,
     last_refreshed_at: Option<NaiveDateTime>,
+    /// Not carried by [`Session`] yet: stored empty (the column's default)
+    /// and not read back.
+    amr: String,
 }
 
 #[derive(Queryable, Insertable)]
@@ -76,6 +79,7 @@ impl SessionRow {
             // characters already.
             user_agent: s.user_agent.as_ref().map(|ua| ua.replace('\0', "")),
             last_refreshed_at: s.last_refreshed_at.map(to_db_time),
+            amr: String::new(),
         }
     }
 

@@ -17,7 +17,8 @@
 //! `private_key` holds `pem:` and the PKCS#8 PEM when no KEK is configured,
 //! or `xchacha20poly1305:` and base64 of a 24-byte random nonce followed by
 //! the sealed PEM (XChaCha20-Poly1305 under SHA-256 of the KEK, the `kid`
-//! as associated data, so a sealed key cannot be moved to another row).
+//! as associated data, so a sealed key cannot be moved to another row; see
+//! `db/kek.rs`).
 //! With a KEK configured, keys stored in clear are sealed at load.
 
 use std::sync::Arc;
@@ -25,8 +26,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use secrecy::{ExposeSecret, SecretString};
 
+use crate::db::kek::{Kek, SEALED, SealError};
 use crate::db::schema::signing_keys;
 use crate::db::{AnyConnection, Database, DbError, from_db_time, to_db_time};
 use crate::signing::{KeyError, KeyRing, SigningAlgorithm, SigningKey, generate_pem};
@@ -35,7 +36,6 @@ const PLAIN: &str = "pem:";
 /// The purpose of the access-token keys (the keys stored before purposes
 /// existed are these).
 pub const ACCESS_PURPOSE: &str = "access";
-const SEALED: &str = "xchacha20poly1305:";
 
 /// Why the stored keys could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -73,80 +73,24 @@ pub enum KeyStoreError {
     Task,
 }
 
-/// A key-encryption key.
-#[derive(Clone)]
-pub struct Kek([u8; 32]);
-
-impl std::fmt::Debug for Kek {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Kek(<redacted>)")
-    }
+/// Seals a private key under `kek`, its `kid` as associated data.
+fn seal(kek: &Kek, kid: &str, pem: &str) -> Result<String, KeyError> {
+    kek.seal(kid, pem.as_bytes())
+        .map_err(|_| KeyError::Generate("encryption failed".into()))
 }
 
-impl Kek {
-    /// From the configured secret (any length; SHA-256 makes the key).
-    pub fn new(secret: &SecretString) -> Self {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(
-            [
-                b"auth signing-key KEK v1:".as_slice(),
-                secret.expose_secret().as_bytes(),
-            ]
-            .concat(),
-        );
-        Self(digest.into())
-    }
-
-    fn seal(&self, kid: &str, pem: &str) -> Result<String, KeyError> {
-        use base64::Engine;
-        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-        use rand::Rng;
-        let cipher = chacha20poly1305::XChaCha20Poly1305::new((&self.0).into());
-        let mut nonce = [0u8; 24];
-        rand::rng().fill_bytes(&mut nonce);
-        let sealed = cipher
-            .encrypt(
-                (&nonce).into(),
-                Payload {
-                    msg: pem.as_bytes(),
-                    aad: kid.as_bytes(),
-                },
-            )
-            .map_err(|_| KeyError::Generate("encryption failed".into()))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(format!(
-            "{SEALED}{}",
-            base64::engine::general_purpose::STANDARD.encode(out)
-        ))
-    }
-
-    fn open(&self, kid: &str, sealed: &str) -> Result<String, KeyStoreError> {
-        use base64::Engine;
-        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-        let corrupt = || KeyStoreError::Corrupt {
-            kid: kid.to_owned(),
-            what: "sealed key is malformed",
-        };
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(sealed)
-            .map_err(|_| corrupt())?;
-        if bytes.len() < 24 + 16 {
-            return Err(corrupt());
-        }
-        let (nonce, ct) = bytes.split_at(24);
-        let cipher = chacha20poly1305::XChaCha20Poly1305::new((&self.0).into());
-        let pem = cipher
-            .decrypt(
-                nonce.into(),
-                Payload {
-                    msg: ct,
-                    aad: kid.as_bytes(),
-                },
-            )
-            .map_err(|_| KeyStoreError::WrongKek { kid: kid.to_owned() })?;
-        String::from_utf8(pem).map_err(|_| corrupt())
-    }
+/// Opens a private key sealed under `kek` (`sealed`: what follows the
+/// prefix).
+fn open(kek: &Kek, kid: &str, sealed: &str) -> Result<String, KeyStoreError> {
+    let corrupt = || KeyStoreError::Corrupt {
+        kid: kid.to_owned(),
+        what: "sealed key is malformed",
+    };
+    let pem = kek.open(kid, sealed).map_err(|e| match e {
+        SealError::WrongKey => KeyStoreError::WrongKek { kid: kid.to_owned() },
+        SealError::Malformed | SealError::Encrypt => corrupt(),
+    })?;
+    String::from_utf8(pem).map_err(|_| corrupt())
 }
 
 #[derive(Queryable)]
@@ -247,7 +191,7 @@ impl SigningKeyStore {
                     .kek
                     .as_ref()
                     .ok_or_else(|| KeyStoreError::NeedsKek { kid: row.kid.clone() })?;
-                kek.open(&row.kid, sealed)?
+                open(kek, &row.kid, sealed)?
             } else {
                 return Err(corrupt("unknown storage format"));
             };
@@ -282,7 +226,7 @@ impl SigningKeyStore {
         stored: &str,
         pem: &str,
     ) -> Result<(), KeyStoreError> {
-        let sealed = kek.seal(kid, pem)?;
+        let sealed = seal(kek, kid, pem)?;
         let (kid, stored) = (kid.to_owned(), stored.to_owned());
         let purpose = self.purpose.clone();
         self.db
@@ -383,7 +327,7 @@ impl SigningKeyStore {
         let key = SigningKey::from_pem(alg, &pem, generation, now, activates_at)?;
         let kid = key.kid().to_owned();
         let stored = match &self.kek {
-            Some(kek) => kek.seal(&kid, &pem)?,
+            Some(kek) => seal(kek, &kid, &pem)?,
             None => format!("{PLAIN}{pem}"),
         };
         let row_kid = kid.clone();
