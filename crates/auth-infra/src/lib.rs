@@ -31,6 +31,8 @@
 //! - [`DieselHousekeeping`]: the purge of expired rows.
 //! - [`accounts_by_password_scheme`]: accounts per stored password scheme
 //!   (for metrics).
+//! - [`WebauthnCeremony`]: the passkey (WebAuthn) relying party, over
+//!   webauthn-rs.
 //! - [`SystemClock`], [`OsRandom`]: time and a CSPRNG.
 //!
 //! The storage adapters (every `Diesel…` type, the signing-key and server-key
@@ -56,6 +58,7 @@ pub mod signing;
 mod system;
 #[cfg(feature = "test-support")]
 pub mod testdb;
+mod webauthn;
 
 pub use db::{
     ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog,
@@ -75,3 +78,4 @@ pub use oidc_signer::{AT_JWT, JwtOidcSigner};
 pub use redact::redact_database_url;
 pub use signing::{KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};
 pub use system::{OsRandom, SystemClock, TokioBackground};
+pub use webauthn::{WebauthnCeremony, WebauthnConfigError};

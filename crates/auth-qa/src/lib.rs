@@ -10,7 +10,8 @@
 //! - [`mail`]: reading the mail the server sends (SMTP sink, Mailpit API,
 //!   `.eml` folder); [`oauth`]: a fake Google/Kakao/Naver; [`ws`]: a
 //!   WebSocket client; [`schema`]: every reply checked against the
-//!   service's OpenAPI document.
+//!   service's OpenAPI document; [`soft_passkey`]: a software passkey
+//!   (WebAuthn client and authenticator) independent of the server's.
 //!
 //! Building this crate compiles no database driver, no OpenSSL and not the
 //! server.
@@ -27,6 +28,7 @@ pub mod runner;
 pub mod scenarios;
 pub mod schema;
 pub mod seeds;
+pub mod soft_passkey;
 pub mod target;
 pub mod ws;
 
