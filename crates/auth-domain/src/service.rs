@@ -194,7 +194,8 @@ impl AuthService {
                 ports.social.identities,
                 ports.hasher.clone(),
                 revoker.clone(),
-            ),
+            )
+            .with_factors(ports.factors.store.clone()),
             session_admin: SessionAdmin::new(core.clone(), ports.users.clone(), revoker),
             import: Import::new(core.clone(), ports.users, ports.hasher),
             audit_trail: AuditTrail::new(ports.audit),

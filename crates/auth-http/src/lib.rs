@@ -17,6 +17,7 @@ pub mod contracts;
 pub mod health;
 pub mod me;
 pub mod metrics;
+pub mod mfa;
 pub mod oidc;
 pub mod openapi;
 pub mod provider;

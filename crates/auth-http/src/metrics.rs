@@ -183,9 +183,32 @@ pub fn login<T>(contract: &'static str, result: &Result<T, LoginError>) {
         Err(LoginError::UnknownUser | LoginError::WrongPassword) => "wrong_credentials",
         Err(LoginError::Throttled { .. }) => "throttled",
         Err(LoginError::Disabled) => "disabled",
+        Err(LoginError::SecondFactor(_)) => "second_factor",
         Err(LoginError::Internal(_)) => "error",
     };
     metrics::counter!("auth_logins_total", "contract" => contract, "outcome" => outcome).increment(1);
+}
+
+/// Counts a second-factor check by method (`totp`, `recovery`,
+/// `webauthn`, `passkey_login`) and outcome (`success`, `failure`,
+/// `invalid_token`, `throttled`, `error`).
+pub fn second_factor<T>(method: &'static str, result: &Result<T, auth_domain::factors::StepError>) {
+    use auth_domain::factors::StepError as E;
+    let outcome = match result {
+        Ok(_) => "success",
+        Err(E::InvalidToken | E::UnknownCeremony) => "invalid_token",
+        Err(E::Throttled { .. }) => "throttled",
+        Err(E::Internal(_)) => "error",
+        Err(_) => "failure",
+    };
+    metrics::counter!("auth_mfa_verifications_total", "method" => method, "outcome" => outcome).increment(1);
+}
+
+/// Counts a change of second factors (`totp_enrolled`, `totp_removed`,
+/// `passkey_registered`, `passkey_removed`, `recovery_codes_replaced`,
+/// `admin_reset`).
+pub fn factor_change(action: &'static str) {
+    metrics::counter!("auth_mfa_changes_total", "action" => action).increment(1);
 }
 
 /// Counts a refresh that keeps the refresh token (`session`, `picsel`).
@@ -258,6 +281,7 @@ pub fn social_login<T>(provider: &str, result: &Result<T, SocialLoginError>) {
             | SocialLoginError::MissingCode,
         ) => "invalid_callback",
         Err(SocialLoginError::Denied) => "denied",
+        Err(SocialLoginError::SecondFactor { .. }) => "second_factor",
         Err(
             SocialLoginError::ProviderError(_)
             | SocialLoginError::CodeRejected(_)
@@ -382,6 +406,14 @@ fn describe() {
         "Time to answer an HTTP request, by method and route template."
     );
     describe_counter!("auth_logins_total", "Password logins, by contract and outcome.");
+    describe_counter!(
+        "auth_mfa_verifications_total",
+        "Second-factor checks and passkey sign-ins, by method and outcome."
+    );
+    describe_counter!(
+        "auth_mfa_changes_total",
+        "Second factors turned on or off, by action."
+    );
     describe_counter!(
         "auth_social_logins_total",
         "Social logins, by provider and outcome."

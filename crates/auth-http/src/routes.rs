@@ -186,6 +186,7 @@ fn service_routes() -> Vec<Route> {
     routes.extend(crate::openapi::routes());
     routes.extend(crate::oidc::routes());
     routes.extend(crate::provider::routes());
+    routes.extend(crate::mfa::routes());
     routes.extend(crate::admin::routes());
     routes
 }

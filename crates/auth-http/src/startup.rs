@@ -57,6 +57,10 @@ pub enum StartupError {
     /// The password hasher could not be set up.
     #[error("password hasher: {0}")]
     Hasher(String),
+    /// The passkey relying party (`AUTH_WEBAUTHN_RP_ID`,
+    /// `AUTH_WEBAUTHN_ORIGINS`, `AUTH_PUBLIC_URL`) is unusable.
+    #[error("passkeys: {0}")]
+    Webauthn(String),
     /// The running server failed.
     #[error("server: {0}")]
     Serve(#[source] std::io::Error),

@@ -298,6 +298,32 @@ impl PasskeyCeremony for WebauthnCeremony {
         })
     }
 
+    fn challenge_of(&self, json: &str) -> Result<String, PasskeyError> {
+        use base64::Engine;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|_| PasskeyError::Malformed)?;
+        if let Some(challenge) = value
+            .pointer("/publicKey/challenge")
+            .and_then(serde_json::Value::as_str)
+        {
+            return Ok(challenge.trim_end_matches('=').to_owned());
+        }
+        let client_data = value
+            .pointer("/response/clientDataJSON")
+            .and_then(serde_json::Value::as_str)
+            .ok_or(PasskeyError::Malformed)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(client_data.trim_end_matches('='))
+            .map_err(|_| PasskeyError::Malformed)?;
+        let client: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| PasskeyError::Malformed)?;
+        client
+            .get("challenge")
+            .and_then(serde_json::Value::as_str)
+            .filter(|c| !c.is_empty())
+            .map(|c| c.trim_end_matches('=').to_owned())
+            .ok_or(PasskeyError::Malformed)
+    }
+
     fn credential_id(&self, credential: &str) -> Result<Vec<u8>, PasskeyError> {
         let credential: PublicKeyCredential =
             serde_json::from_str(credential).map_err(|_| PasskeyError::Malformed)?;

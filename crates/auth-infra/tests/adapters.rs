@@ -79,6 +79,7 @@ impl UserAndSessionStores {
             ip: None,
             user_agent: None,
             last_refreshed_at: None,
+            amr: Vec::new(),
         };
         let first = refresh_for(&session, t);
         self.sessions.create(&session, &first).await.unwrap();
@@ -1466,6 +1467,7 @@ mod housekeeping {
             ip: None,
             user_agent: None,
             last_refreshed_at: None,
+            amr: Vec::new(),
         };
         let record = RefreshRecord {
             expires_at: expires,

@@ -670,6 +670,7 @@ async fn deleting_a_user_removes_its_factors(db: Database) {
         ip: None,
         user_agent: None,
         last_refreshed_at: None,
+        amr: Vec::new(),
     };
     let first = RefreshRecord {
         hash: RefreshTokenHash::of_jti(&session.id.to_string()),

@@ -69,6 +69,7 @@ async fn session(db: &Database, user: UserId, client: &str) -> SessionId {
         ip: None,
         user_agent: None,
         last_refreshed_at: None,
+        amr: Vec::new(),
     };
     let first = RefreshRecord {
         hash: RefreshTokenHash::of_jti(&id.to_string()),

@@ -370,6 +370,7 @@ async fn id_tokens_round_trip_and_strangers_are_refused(backend: TestBackend) {
             sid: SessionId::from_uuid(uuid::Uuid::from_u128(2)),
             iat,
             exp: iat + 300,
+            sign_in: Default::default(),
         })
         .unwrap();
     assert_eq!(keys.verify(&access, now, true), Err(TokenError::Invalid));
@@ -498,6 +499,7 @@ async fn migration_keeps_existing_access_keys(backend: TestBackend) {
         sid: SessionId::from_uuid(uuid::Uuid::from_u128(2)),
         iat: now.timestamp(),
         exp: now.timestamp() + 300,
+        sign_in: Default::default(),
     };
     let token = codec.sign_access(&claims).unwrap();
     id_keys(&db).await;

@@ -54,6 +54,7 @@ fn claims(i: u128) -> AccessClaims {
         sid: SessionId::from_uuid(Uuid::from_u128(i + 1)),
         iat: now,
         exp: now + 1800,
+        sign_in: Default::default(),
     }
 }
 

@@ -31,6 +31,20 @@ pub struct UserView {
     pub providers: Vec<Provider>,
     /// How many of its sessions can still be used now.
     pub live_sessions: usize,
+    /// Its second factors, when the service has them.
+    pub factors: Option<FactorSummary>,
+}
+
+/// Which second factors a user has (what an administrator sees; never a
+/// secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactorSummary {
+    /// A confirmed TOTP authenticator.
+    pub totp: bool,
+    /// Registered passkeys.
+    pub passkeys: usize,
+    /// Unspent recovery codes.
+    pub recovery_codes_left: u32,
 }
 
 /// Most users one page of [`UserAdmin::search_users`] holds.
@@ -88,6 +102,7 @@ pub struct UserAdmin {
     identities: Arc<dyn SocialIdentityStore>,
     hasher: Arc<dyn PasswordHasher>,
     revoker: SessionRevoker,
+    factors: Option<Arc<dyn crate::factors::FactorStore>>,
 }
 
 impl std::fmt::Debug for UserAdmin {
@@ -136,7 +151,44 @@ impl UserAdmin {
             identities,
             hasher,
             revoker,
+            factors: None,
         }
+    }
+
+    /// With the second factors' store: views show each user's factors and
+    /// [`Self::reset_second_factors`] works.
+    #[must_use]
+    pub fn with_factors(mut self, store: Arc<dyn crate::factors::FactorStore>) -> Self {
+        self.factors = Some(store);
+        self
+    }
+
+    /// Removes every second factor of a user (authenticator, passkeys,
+    /// recovery codes, pending steps): their next login takes no second
+    /// step. Audited (`admin_mfa_reset`). Returns whether there was any.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`]; an outage, or a service built without
+    /// second factors ([`PortError`]).
+    pub async fn reset_second_factors(&self, id: UserId, caller: &Caller) -> Result<bool, AdminError> {
+        let store = self
+            .factors
+            .as_ref()
+            .ok_or_else(|| PortError::new("reset second factors", "no factor store is configured"))?;
+        if self.users.by_id(id).await?.is_none() {
+            return Err(AdminError::UnknownUser);
+        }
+        let removed = store.delete_all(id).await?;
+        self.core
+            .audit_admin(
+                AuditKind::AdminMfaReset,
+                Some(id),
+                None,
+                format!("user:{id}"),
+                caller,
+            )
+            .await;
+        Ok(removed)
     }
 
     /// Users whose login id, email or name contains `query` (all users
@@ -186,11 +238,23 @@ impl UserAdmin {
             .active_sessions(user.id, self.core.now())
             .await?
             .len();
+        let factors = match &self.factors {
+            Some(store) => Some(FactorSummary {
+                totp: store
+                    .totp(user.id)
+                    .await?
+                    .is_some_and(|t| t.confirmed_at.is_some()),
+                passkeys: store.passkeys(user.id).await?.len(),
+                recovery_codes_left: store.recovery_codes_left(user.id).await?,
+            }),
+            None => None,
+        };
         Ok(UserView {
             user,
             password_scheme,
             providers,
             live_sessions,
+            factors,
         })
     }
 

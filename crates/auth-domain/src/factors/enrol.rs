@@ -307,25 +307,6 @@ impl SecondFactors {
         Ok(())
     }
 
-    /// An administrator removes every second factor of a user (their next
-    /// login takes no second step). Returns whether the user had any.
-    ///
-    /// # Errors
-    /// An outage.
-    pub async fn reset(&self, user: UserId, caller: &Caller) -> Result<bool, PortError> {
-        let removed = self.ports.store.delete_all(user).await?;
-        self.core
-            .audit_admin(
-                AuditKind::AdminMfaReset,
-                Some(user),
-                None,
-                format!("user:{}", user.get()),
-                caller,
-            )
-            .await;
-        Ok(removed)
-    }
-
     /// Checks a current second factor given as one code: six digits are a
     /// TOTP code (its time step spent), anything else a recovery code
     /// (spent). Wrong codes count on the login throttle of the user.
@@ -437,6 +418,7 @@ pub(crate) fn factor_error(e: PasskeyError) -> FactorError {
         PasskeyError::Malformed => FactorError::MalformedCredential,
         PasskeyError::Refused(why) => FactorError::CredentialRefused(why),
         PasskeyError::CounterRegressed => FactorError::CredentialRefused("signature counter went backwards"),
+        PasskeyError::NotConfigured => FactorError::PasskeysOff,
         PasskeyError::Internal(e) => FactorError::Internal(e),
     }
 }

@@ -231,6 +231,9 @@ pub enum FactorError {
     /// No such passkey of this user.
     #[error("no such passkey")]
     UnknownPasskey,
+    /// Passkeys are not configured on this server.
+    #[error("passkeys are off")]
+    PasskeysOff,
     /// Infrastructure failure.
     #[error(transparent)]
     Internal(#[from] PortError),

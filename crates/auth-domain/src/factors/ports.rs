@@ -260,6 +260,10 @@ pub enum PasskeyError {
     /// The signature counter went backwards: a cloned authenticator, maybe.
     #[error("signature counter went backwards")]
     CounterRegressed,
+    /// No relying party is configured (the public URL's host cannot be
+    /// one): passkeys are off on this server.
+    #[error("passkeys are not configured")]
+    NotConfigured,
     /// Infrastructure or configuration failure.
     #[error(transparent)]
     Internal(#[from] PortError),

@@ -440,6 +440,7 @@ pub(crate) fn step_error(e: PasskeyError) -> StepError {
     match e {
         PasskeyError::Malformed => StepError::MalformedCredential,
         PasskeyError::Refused(_) | PasskeyError::CounterRegressed => StepError::Wrong,
+        PasskeyError::NotConfigured => StepError::MethodUnavailable,
         PasskeyError::Internal(e) => StepError::Internal(e),
     }
 }

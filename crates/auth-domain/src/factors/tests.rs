@@ -527,12 +527,32 @@ async fn an_expired_token_is_refused_and_a_wrong_password_is_unchanged() {
 async fn an_admin_reset_removes_every_factor() {
     let (w, user) = world().await;
     enrol_totp(&w, &user).await;
+    let admin = w.service.user_admin();
     assert!(
-        w.service
-            .factors()
-            .reset(user.id, &Caller::new("admin"))
+        admin
+            .user_view(user.id)
             .await
             .unwrap()
+            .unwrap()
+            .factors
+            .unwrap()
+            .totp
+    );
+    assert!(
+        admin
+            .reset_second_factors(user.id, &Caller::new("admin"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !admin
+            .user_view(user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .factors
+            .unwrap()
+            .totp
     );
     assert!(login(&w).await.is_ok());
     assert!(

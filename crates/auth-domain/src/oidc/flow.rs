@@ -351,6 +351,18 @@ impl Provider {
             ..caller.clone()
         };
         let login = self.accounts.login(identifier, password, &browser).await?;
+        Ok(self.adopt(login).await?)
+    }
+
+    /// The browser session of a login that finished on the hosted page (a
+    /// password, or a second step): the cookie value and the session.
+    ///
+    /// # Errors
+    /// An outage.
+    pub async fn adopt(
+        &self,
+        login: crate::identity::login::Login,
+    ) -> Result<(String, BrowserSession), PortError> {
         let session = self
             .issuer
             .sessions()

@@ -82,6 +82,25 @@ pub async fn user_disable(
     Ok(sorted(StatusCode::OK, &AccountChangeResponse::from(&change)))
 }
 
+/// `DELETE /internal/users/{id}/mfa`: every second factor of the user
+/// removed (audited `admin_mfa_reset`).
+pub async fn user_reset_mfa(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
+    let id = parse_user_id(segment(&req, "id"))?;
+    let removed = state
+        .auth
+        .user_admin()
+        .reset_second_factors(id, &state.caller("internal", &req))
+        .await?;
+    crate::metrics::factor_change("admin_reset");
+    Ok(sorted(
+        StatusCode::OK,
+        &json!({"success": true, "removed": removed}),
+    ))
+}
+
 /// `POST /internal/users/{id}/enable`.
 pub async fn user_enable(
     state: web::Data<AppState>,
@@ -138,7 +157,7 @@ pub fn routes() -> Vec<Route> {
                     .reply::<UserResponse>(
                         200,
                         "The account.",
-                        json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "liveSessions": 2}}),
+                        json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "liveSessions": 2, "mfa": {"totp": true, "passkeys": 1, "recoveryCodesLeft": 9}}}),
                     )
                     .reply::<Message>(400, "The id is not a number.", failure("id는 숫자여야 합니다."))
                     .reply::<Message>(404, "No such user.", failure("존재하지 않는 사용자입니다."))
@@ -156,6 +175,21 @@ pub fn routes() -> Vec<Route> {
                     Op::new("internal", "internal.user_disable", "Disable an account")
                         .describe("From now on the account cannot log in on any contract (password, social, chat with our token) nor refresh; every live session is revoked at once and its sockets get `LOGOUT` (`계정이 비활성화되어 로그아웃됩니다.`), on every instance. A wrong password on a disabled account still gets the ordinary wrong-credentials answer. Disabling a disabled account changes nothing and answers the same (`revokedSessions` 0). No body.")
                         .reply::<AccountChangeResponse>(200, "Disabled.", json!({"success": true, "user": user_example(), "revokedSessions": 2})),
+                )
+            },
+        },
+        Route {
+            method: Method::Delete,
+            path: "/internal/users/{id}/mfa",
+            id: "internal.user_reset_mfa",
+            to: || web::delete().to(user_reset_mfa),
+            rate_limit: None,
+            access: Access::Admin,
+            doc: || {
+                user_path(
+                    Op::new("internal", "internal.user_reset_mfa", "Remove every second factor of a user")
+                        .describe("The TOTP authenticator, passkeys, recovery codes and pending second steps go; the next login takes no second step. Audited (`admin_mfa_reset`). `removed` says whether there was any. `auth-server users reset-mfa ID` does the same.")
+                        .reply::<Value>(200, "Removed.", json!({"success": true, "removed": true})),
                 )
             },
         },

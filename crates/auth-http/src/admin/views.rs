@@ -72,6 +72,22 @@ pub struct UserDetail {
     pub disabled_at: Option<String>,
     /// How many of its sessions can still be used now.
     pub live_sessions: usize,
+    /// Its second factors (`GET /internal/users/{id}`, `users show`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaSummary>,
+}
+
+/// Which second factors a user has.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = InternalMfaSummary)]
+pub struct MfaSummary {
+    /// A TOTP authenticator is on.
+    pub totp: bool,
+    /// Registered passkeys.
+    pub passkeys: usize,
+    /// Unspent recovery codes.
+    pub recovery_codes_left: u32,
 }
 
 impl From<&UserView> for UserDetail {
@@ -90,6 +106,11 @@ impl From<&UserView> for UserDetail {
             disabled: u.disabled_at.is_some(),
             disabled_at: u.disabled_at.map(iso_millis),
             live_sessions: view.live_sessions,
+            mfa: view.factors.map(|f| MfaSummary {
+                totp: f.totp,
+                passkeys: f.passkeys,
+                recovery_codes_left: f.recovery_codes_left,
+            }),
         }
     }
 }

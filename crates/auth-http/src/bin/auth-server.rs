@@ -165,6 +165,12 @@ enum UsersCommand {
         /// The numeric user id.
         id: String,
     },
+    /// Remove every second factor of an account (TOTP, passkeys, recovery
+    /// codes); its next login takes no second step.
+    ResetMfa {
+        /// The numeric user id.
+        id: String,
+    },
     /// Revoke every session of an account (`LOGOUT` pushed).
     RevokeSessions {
         /// The numeric user id.
@@ -500,6 +506,9 @@ async fn main() -> std::process::ExitCode {
                     .await
                     .map_err(|e| e.to_string()),
                 UsersCommand::Enable { id } => auth_http::cli::user_enable(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                UsersCommand::ResetMfa { id } => auth_http::cli::user_reset_mfa(&settings, &id)
                     .await
                     .map_err(|e| e.to_string()),
                 UsersCommand::RevokeSessions { id } => auth_http::cli::user_revoke_sessions(&settings, &id)

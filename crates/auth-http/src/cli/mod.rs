@@ -317,6 +317,20 @@ pub async fn user_disable(settings: &Settings, id: &str) -> Result<serde_json::V
     Ok(output(&AccountChangeResponse::from(&change)))
 }
 
+/// `auth-server users reset-mfa ID`: the same JSON as `DELETE
+/// /internal/users/{id}/mfa`.
+///
+/// # Errors
+/// [`AdminCommandError`].
+pub async fn user_reset_mfa(settings: &Settings, id: &str) -> Result<serde_json::Value, AdminCommandError> {
+    let id = cli_user_id(id)?;
+    let removed = user_admin(settings)
+        .await?
+        .reset_second_factors(id, &cli_caller())
+        .await?;
+    Ok(serde_json::json!({"success": true, "removed": removed}))
+}
+
 /// `auth-server users enable ID`: the same JSON as `POST
 /// /internal/users/{id}/enable`.
 ///

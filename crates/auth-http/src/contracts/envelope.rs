@@ -57,6 +57,9 @@ pub struct Reply {
     pub details: Value,
     /// `Retry-After`, for 429 answers.
     pub retry_after: Option<TimeDelta>,
+    /// A login's pending second step, rendered as a top-level `mfa` field
+    /// beside the contract's own fields.
+    pub mfa: Option<Value>,
 }
 
 impl Reply {
@@ -68,7 +71,21 @@ impl Reply {
             code: "ERROR",
             details: Value::Null,
             retry_after: None,
+            mfa: None,
         }
+    }
+
+    /// The 401 of a login that needs a second step (`추가 인증이 필요합니다.`),
+    /// whatever the contract: its envelope plus `"mfa": {"mfaToken",
+    /// "methods", "expiresIn"}`.
+    pub fn second_factor(challenge: &auth_domain::factors::Challenge) -> Self {
+        let mut reply = Self::new(StatusCode::UNAUTHORIZED, SECOND_FACTOR_REQUIRED).code("MFA_REQUIRED");
+        reply.mfa = Some(serde_json::json!({
+            "mfaToken": challenge.mfa_token,
+            "methods": challenge.methods,
+            "expiresIn": challenge.expires_in,
+        }));
+        reply
     }
 
     /// With a stable code.
@@ -108,6 +125,8 @@ pub fn non_blank(value: &Option<String>) -> Option<&str> {
 
 /// The message of a refused (throttled) login, in every contract.
 pub(crate) const TOO_MANY_ATTEMPTS: &str = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.";
+/// The message of a login that needs a second factor, in every contract.
+pub const SECOND_FACTOR_REQUIRED: &str = "추가 인증이 필요합니다.";
 /// The message of a request over the per-IP rate limit, in every contract.
 pub(crate) const TOO_MANY_REQUESTS: &str = "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.";
 /// The message of an infrastructure failure (the `picsel` document writes
@@ -172,7 +191,11 @@ pub fn respond<E: ContractError>(error: &E) -> HttpResponse {
 
 /// Renders a reply in envelope `V`.
 pub fn render<V: Envelope>(reply: &Reply) -> HttpResponse {
-    let mut response = HttpResponse::build(reply.status).json(V::body(reply));
+    let mut body = V::body(reply);
+    if let (Some(mfa), Some(fields)) = (&reply.mfa, body.as_object_mut()) {
+        fields.insert("mfa".to_owned(), mfa.clone());
+    }
+    let mut response = HttpResponse::build(reply.status).json(body);
     if let Some(wait) = reply.retry_after
         && let Ok(value) = actix_web::http::header::HeaderValue::from_str(
             &crate::contracts::retry_after_secs(wait).to_string(),

@@ -149,6 +149,24 @@ pub async fn callback(
         .await;
     crate::metrics::social_login(&provider, &login);
     let mut response = match login {
+        Err(SocialLoginError::SecondFactor { challenge, origin }) => {
+            // As a success is delivered, with the second step's token in
+            // place of the session's: the front end finishes with
+            // `POST /api/mfa/verify`, which answers the picsel login.
+            let target = match origin {
+                FlowOrigin::Browser => &state.oauth_success_redirect,
+                FlowOrigin::App => &state.oauth_app_redirect,
+            };
+            match target {
+                Some(target) => HttpResponse::Found()
+                    .insert_header((
+                        header::LOCATION,
+                        second_factor_redirect(target, &challenge, flow_state),
+                    ))
+                    .finish(),
+                None => respond(&SocialError::SecondFactor(challenge)),
+            }
+        }
         Ok(SocialLogin { login, origin }) => {
             // Only the browser that started a flow (its cookie checked) is
             // sent to the front end with tokens: an application's flow can
@@ -178,6 +196,28 @@ pub async fn callback(
         let _ = response.add_removal_cookie(&browser_cookie(&state.oauth_cookie, &provider, String::new()));
     }
     response
+}
+
+/// `{target}#mfaToken=…&methods=totp,recovery&expiresIn=300&state=…`: a
+/// social login of a user with a second factor.
+fn second_factor_redirect(
+    target: &str,
+    challenge: &auth_domain::factors::Challenge,
+    flow_state: &str,
+) -> String {
+    let methods = challenge.methods.join(",");
+    let expires = challenge.expires_in.to_string();
+    let pairs = [
+        ("mfaToken", challenge.mfa_token.as_str()),
+        ("methods", methods.as_str()),
+        ("expiresIn", expires.as_str()),
+        ("state", flow_state),
+    ];
+    let fragment: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    format!("{target}#{}", fragment.join("&"))
 }
 
 /// `{target}#accessToken=…&refreshToken=…&issuedAt=…&tokenType=Bearer&state=…`.
@@ -230,6 +270,9 @@ pub enum SocialError {
     /// Shared failures (429, 503).
     #[error(transparent)]
     Common(#[from] Common),
+    /// A user with a second factor: the login's second step is pending.
+    #[error("second factor required")]
+    SecondFactor(auth_domain::factors::Challenge),
     /// Not a provider, or one that is not configured; the name as echoed.
     #[error("no such provider")]
     NotFound(String),
@@ -311,6 +354,7 @@ impl SocialError {
             E::EmailNotVerified => Self::EmailNotVerified,
             E::EmailTaken => Self::EmailTaken,
             E::Disabled => Self::Disabled,
+            E::SecondFactor { challenge, .. } => Self::SecondFactor(challenge),
             E::Internal(e) => Common::Unavailable(e).into(),
         }
     }
@@ -326,6 +370,7 @@ impl ContractError for SocialError {
         };
         match self {
             Self::Common(c) => PicselEnvelope::common(c),
+            Self::SecondFactor(c) => Reply::second_factor(c),
             Self::NotFound(provider) => r(
                 StatusCode::NOT_FOUND,
                 "SOCIAL_PROVIDER_NOT_FOUND",

@@ -119,6 +119,10 @@ impl Envelope for SessionEnvelope {
 /// Everything a `session` request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    /// The right password of a user with a second factor: the login's
+    /// second step is pending.
+    #[error("second factor required")]
+    SecondFactor(auth_domain::factors::Challenge),
     /// Shared failures (body, blank field, 429, 503).
     #[error(transparent)]
     Common(#[from] Common),
@@ -150,6 +154,7 @@ impl From<LoginError> for SessionError {
         match e {
             LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
             LoginError::Disabled => Self::Disabled,
+            LoginError::SecondFactor(c) => Self::SecondFactor(c),
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => Common::Unavailable(e).into(),
         }
@@ -170,6 +175,7 @@ impl ContractError for SessionError {
 
     fn reply(&self) -> Reply {
         match self {
+            Self::SecondFactor(c) => Reply::second_factor(c),
             Self::Common(c) => SessionEnvelope::common(c),
             Self::MalformedUserId => Reply::new(
                 StatusCode::BAD_REQUEST,
@@ -227,13 +233,17 @@ pub async fn login(
         .login(Identifier::LoginId(user_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
-    let login = login?;
-    Ok(HttpResponse::Ok().json(LoginResponse {
+    Ok(login_reply(login?))
+}
+
+/// The answer of a successful login (also after its second step).
+pub(crate) fn login_reply(login: auth_domain::identity::login::Login) -> HttpResponse {
+    HttpResponse::Ok().json(LoginResponse {
         success: true,
         message: "로그인 성공",
         access_token: login.tokens.access.token,
         refresh_token: login.tokens.refresh.token,
-    }))
+    })
 }
 
 /// `POST /api/token/refresh`: a new access token; the refresh token stays.
@@ -301,6 +311,7 @@ pub fn routes() -> Vec<Route> {
                         )
                         .reply::<Failure>(400, "Missing or malformed `userId`/`password`.", failure("아이디와 비밀번호를 입력해주세요."))
                         .reply::<Failure>(401, "Wrong id or password.", failure(INVALID_CREDENTIALS))
+                        .reply::<Failure>(401, "A user with a second factor: no session yet; `mfa.mfaToken` finishes the login at `POST /api/mfa/verify` (docs/mfa.md).", json!({"success": false, "message": crate::contracts::envelope::SECOND_FACTOR_REQUIRED, "mfa": json!({"mfaToken": "3f27…", "methods": ["totp", "recovery"], "expiresIn": 300})}))
                         .reply::<Failure>(403, "The right password of an account an administrator disabled.", failure(crate::contracts::ACCOUNT_DISABLED))
                         .reply::<Failure>(429, "Too many failed logins.", failure(TOO_MANY_ATTEMPTS))
                         .retry_after(429),

@@ -121,6 +121,10 @@ impl Envelope for StandardEnvelope {
 /// Everything a `standard` request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StandardError {
+    /// The right password of a user with a second factor: the login's
+    /// second step is pending.
+    #[error("second factor required")]
+    SecondFactor(auth_domain::factors::Challenge),
     /// Shared failures (body, blank field, 429, 503).
     #[error(transparent)]
     Common(#[from] Common),
@@ -158,6 +162,7 @@ impl From<LoginError> for StandardError {
         match e {
             LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
             LoginError::Disabled => Self::Disabled,
+            LoginError::SecondFactor(c) => Self::SecondFactor(c),
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => Common::Unavailable(e).into(),
         }
@@ -191,6 +196,7 @@ impl ContractError for StandardError {
     fn reply(&self) -> Reply {
         let unauthorized = |m: &'static str| Reply::new(StatusCode::UNAUTHORIZED, m);
         match self {
+            Self::SecondFactor(c) => Reply::second_factor(c),
             Self::Common(c) => StandardEnvelope::common(c),
             Self::BadCredentials => unauthorized("잘못된 자격증명입니다."),
             Self::Disabled => Reply::new(StatusCode::FORBIDDEN, crate::contracts::ACCOUNT_DISABLED),
@@ -247,8 +253,12 @@ pub async fn login_with(
         .login(Identifier::LoginId(username.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
-    let login = login?;
-    Ok(HttpResponse::Ok().json(Tokens::from(&login.tokens)))
+    Ok(login_reply(&login?))
+}
+
+/// The answer of a successful login (also after its second step).
+pub(crate) fn login_reply(login: &auth_domain::identity::login::Login) -> HttpResponse {
+    HttpResponse::Ok().json(Tokens::from(&login.tokens))
 }
 
 /// `POST /api/auth/reissue-token`.
@@ -355,6 +365,11 @@ pub fn routes() -> Vec<Route> {
                             401,
                             "Wrong username or password.",
                             error_example(401, "잘못된 자격증명입니다."),
+                        )
+                        .reply::<ErrorBody>(
+                            401,
+                            "A user with a second factor: no session yet; `mfa.mfaToken` finishes the login at `POST /api/mfa/verify` (docs/mfa.md).",
+                            json!({"status": 401, "reason": crate::contracts::envelope::SECOND_FACTOR_REQUIRED, "mfa": json!({"mfaToken": "3f27…", "methods": ["totp", "recovery"], "expiresIn": 300})}),
                         )
                         .reply::<ErrorBody>(
                             403,

@@ -91,7 +91,7 @@ pub async fn authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
 }
 
 /// The step after a checked request: sign in, consent, or the code.
-async fn proceed(
+pub(super) async fn proceed(
     state: &AppState,
     req: &HttpRequest,
     request: &AuthorizeRequest,
@@ -202,6 +202,25 @@ fn login_form(
     answer
 }
 
+/// The sign-in form again after a second step that is over (spent,
+/// expired, out of attempts): the user signs in anew.
+pub(super) fn login_again(
+    state: &AppState,
+    req: &HttpRequest,
+    request: &AuthorizeRequest,
+    raw: &str,
+) -> HttpResponse {
+    login_form(
+        state,
+        req,
+        request,
+        raw,
+        StatusCode::UNAUTHORIZED,
+        Some(Text::Expired),
+        None,
+    )
+}
+
 /// A provider's name as the button shows it.
 fn provider_label(provider: auth_domain::social::Provider) -> &'static str {
     use auth_domain::social::Provider as P;
@@ -276,6 +295,17 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::P
             Some(&username),
         );
     }
+    if let Some(token) = form.get("mfa_token") {
+        return super::second_step::finish(
+            &state,
+            &req,
+            &request,
+            &raw,
+            token,
+            form.get("code").unwrap_or(""),
+        )
+        .await;
+    }
     let password = form.get("password").unwrap_or("");
     let caller = state.caller("browser", &req);
     let signed = state.auth.provider().sign_in(&username, password, &caller).await;
@@ -288,6 +318,17 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::P
                 }
                 LoginError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, Text::Throttled),
                 LoginError::Disabled => (StatusCode::FORBIDDEN, Text::Disabled),
+                LoginError::SecondFactor(challenge) => {
+                    return super::second_step::form(
+                        &state,
+                        &req,
+                        &request,
+                        &raw,
+                        StatusCode::OK,
+                        None,
+                        &challenge.mfa_token,
+                    );
+                }
                 LoginError::Internal(e) => {
                     tracing::error!(error = %e, "hosted sign-in failed");
                     (StatusCode::SERVICE_UNAVAILABLE, Text::Unavailable)

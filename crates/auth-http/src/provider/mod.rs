@@ -15,6 +15,7 @@
 pub mod authorize;
 pub mod logout;
 pub mod pages;
+pub mod second_step;
 pub mod social;
 pub mod token;
 

@@ -77,6 +77,16 @@ impl Lang {
             (Self::En, T::ForgotPassword) => "Forgot your password?",
             (Self::Ko, T::WithProvider) => "(으)로 계속하기",
             (Self::En, T::WithProvider) => "Continue with ",
+            (Self::Ko, T::SecondStepTitle) => "추가 인증",
+            (Self::En, T::SecondStepTitle) => "Two-step verification",
+            (Self::Ko, T::SecondStepHint) => "인증 앱의 6자리 코드 또는 복구 코드를 입력하세요.",
+            (Self::En, T::SecondStepHint) => {
+                "Enter the 6-digit code from your authenticator app, or a recovery code."
+            }
+            (Self::Ko, T::Verify) => "확인",
+            (Self::En, T::Verify) => "Verify",
+            (Self::Ko, T::WrongCode) => "코드가 올바르지 않습니다.",
+            (Self::En, T::WrongCode) => "The code is incorrect.",
             (Self::Ko, T::BadCredentials) => "아이디 또는 비밀번호가 올바르지 않습니다.",
             (Self::En, T::BadCredentials) => "The username or password is incorrect.",
             (Self::Ko, T::Throttled) => "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해주세요.",
@@ -186,6 +196,10 @@ pub enum Text {
     ResetDone,
     CodeSent,
     ResetFailed,
+    SecondStepTitle,
+    SecondStepHint,
+    Verify,
+    WrongCode,
 }
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped.

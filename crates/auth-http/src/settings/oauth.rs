@@ -70,6 +70,16 @@ pub struct OAuthSettings {
     /// Naver (`AUTH_OAUTH_NAVER_*`).
     #[serde(skip)]
     pub naver: ProviderSettings,
+    /// The WebAuthn relying-party id of passkeys (`AUTH_WEBAUTHN_RP_ID`).
+    /// Unset: the host of [`Self::public_url`]. Passkeys are bound to it:
+    /// changing it later orphans every registered passkey.
+    #[serde(rename = "webauthn_rp_id")]
+    pub webauthn_rp_id: Option<String>,
+    /// The origins passkey ceremonies are accepted from, comma-separated
+    /// (`AUTH_WEBAUTHN_ORIGINS`). Unset: the origin of
+    /// [`Self::public_url`].
+    #[serde(rename = "webauthn_origins")]
+    pub webauthn_origins: Option<String>,
 }
 
 /// One provider's client and endpoints (`oauth_{provider}_client_id`,
@@ -164,6 +174,8 @@ impl Default for OAuthSettings {
             google: ProviderSettings::defaults(Provider::Google),
             kakao: ProviderSettings::defaults(Provider::Kakao),
             naver: ProviderSettings::defaults(Provider::Naver),
+            webauthn_rp_id: None,
+            webauthn_origins: None,
         }
     }
 }
@@ -177,6 +189,8 @@ impl Serialize for OAuthSettings {
         map.serialize_entry("oauth_app_redirect", &self.app_redirect)?;
         map.serialize_entry("oauth_state_ttl_seconds", &self.state_ttl.num_seconds())?;
         map.serialize_entry("oauth_http_timeout_seconds", &self.http_timeout.as_secs())?;
+        map.serialize_entry("webauthn_rp_id", &self.webauthn_rp_id)?;
+        map.serialize_entry("webauthn_origins", &self.webauthn_origins)?;
         for provider in Provider::ALL {
             let fields =
                 serde_json::to_value(self.provider_settings(provider)).map_err(serde::ser::Error::custom)?;
@@ -385,6 +399,42 @@ fn is_app_redirect(url: &str) -> bool {
         && !url.contains('#')
         && !url.chars().any(|c| c.is_control() || c == ' ')
         && (!http || is_http_url(url))
+}
+
+impl OAuthSettings {
+    /// The passkey relying party: its id (`AUTH_WEBAUTHN_RP_ID`, else the
+    /// public URL's host) and its allowed origins (`AUTH_WEBAUTHN_ORIGINS`,
+    /// else the public URL's origin). Blank values count as unset.
+    pub fn webauthn(&self) -> (String, Vec<String>) {
+        let public = self.public_url.trim_end_matches('/');
+        let after_scheme = public.split_once("://").map_or(public, |(_, rest)| rest);
+        let authority = after_scheme.split('/').next().unwrap_or(after_scheme);
+        let host = authority
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(authority, |(host, _)| host);
+        let rp_id = self
+            .webauthn_rp_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(host)
+            .to_owned();
+        let scheme_end = public.find("://").map_or(0, |i| i + 3);
+        let origin = format!("{}{authority}", &public[..scheme_end]);
+        let origins: Vec<String> = self
+            .webauthn_origins
+            .as_deref()
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .filter(|o: &Vec<String>| !o.is_empty())
+            .unwrap_or_else(|| vec![origin]);
+        (rp_id, origins)
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ use chrono::TimeDelta;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
+use auth_domain::factors::FactorPorts;
+
 use super::*;
 
 /// Opens the database and applies migrations (also `auth-server migrate`).
@@ -97,9 +99,105 @@ pub async fn build_service_with(
         audit: Arc::new(DieselAuditLog::new(db.clone())),
         background: Arc::new(TokioBackground),
         oidc: oidc_ports(settings, db, keys),
+        factors: factor_ports(settings, db)?,
     };
     Ok(AuthService::new(ports, auth_policy(settings)))
 }
+
+/// The second factors' adapters: the diesel store (secrets sealed under
+/// `AUTH_KEY_ENCRYPTION_KEY` when set) and the WebAuthn relying party.
+///
+/// # Errors
+/// [`StartupError::Webauthn`] when the relying-party id does not fit the
+/// origins.
+pub fn factor_ports(settings: &Settings, db: &Database) -> Result<FactorPorts, StartupError> {
+    let kek = settings
+        .tokens
+        .key_encryption_key
+        .as_ref()
+        .map(auth_infra::Kek::new);
+    let (rp_id, origins) = settings.oauth.webauthn();
+    let explicit = settings
+        .oauth
+        .webauthn_rp_id
+        .as_deref()
+        .is_some_and(|v| !v.trim().is_empty())
+        || settings
+            .oauth
+            .webauthn_origins
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty());
+    let passkeys: Arc<dyn auth_domain::factors::PasskeyCeremony> = match auth_infra::WebauthnCeremony::new(
+        &rp_id, &rp_id, &origins,
+    ) {
+        Ok(ceremony) => Arc::new(ceremony),
+        // Set on purpose and wrong: refuse to start.
+        Err(e) if explicit => {
+            return Err(StartupError::Webauthn(format!(
+                "{e} (AUTH_WEBAUTHN_RP_ID={rp_id}, AUTH_WEBAUTHN_ORIGINS={})",
+                origins.join(",")
+            )));
+        }
+        // Derived from a public URL that cannot be a relying party (an
+        // IP address, as by default): TOTP and recovery codes work,
+        // passkeys are refused until a domain is configured.
+        Err(e) => {
+            tracing::warn!(
+                rp_id = %rp_id,
+                reason = %e,
+                "passkeys are off: AUTH_PUBLIC_URL's host cannot be a WebAuthn relying party; set AUTH_PUBLIC_URL to a domain (or AUTH_WEBAUTHN_RP_ID and AUTH_WEBAUTHN_ORIGINS)"
+            );
+            Arc::new(NoPasskeys)
+        }
+    };
+    Ok(FactorPorts {
+        store: Arc::new(auth_infra::DieselFactorStore::new(db.clone(), kek)),
+        passkeys,
+    })
+}
+
+/// The relying party when none can be built: every ceremony is refused.
+struct NoPasskeys;
+
+impl auth_domain::factors::PasskeyCeremony for NoPasskeys {
+    fn start_registration(
+        &self,
+        _: &auth_domain::factors::ports::PasskeyUser,
+        _: &[auth_domain::factors::StoredPasskey],
+    ) -> Result<auth_domain::factors::ports::CeremonyStart, auth_domain::factors::PasskeyError> {
+        Err(NO_PASSKEYS)
+    }
+    fn finish_registration(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<auth_domain::factors::ports::RegisteredPasskey, auth_domain::factors::PasskeyError> {
+        Err(NO_PASSKEYS)
+    }
+    fn start_authentication(
+        &self,
+        _: &[auth_domain::factors::StoredPasskey],
+    ) -> Result<auth_domain::factors::ports::CeremonyStart, auth_domain::factors::PasskeyError> {
+        Err(NO_PASSKEYS)
+    }
+    fn challenge_of(&self, _: &str) -> Result<String, auth_domain::factors::PasskeyError> {
+        Err(NO_PASSKEYS)
+    }
+    fn credential_id(&self, _: &str) -> Result<Vec<u8>, auth_domain::factors::PasskeyError> {
+        Err(NO_PASSKEYS)
+    }
+    fn finish_authentication(
+        &self,
+        _: &str,
+        _: &str,
+        _: &auth_domain::factors::StoredPasskey,
+        _: uuid::Uuid,
+    ) -> Result<auth_domain::factors::ports::VerifiedAssertion, auth_domain::factors::PasskeyError> {
+        Err(NO_PASSKEYS)
+    }
+}
+
+const NO_PASSKEYS: auth_domain::factors::PasskeyError = auth_domain::factors::PasskeyError::NotConfigured;
 
 /// The OpenID provider's adapters: clients, codes and grants in `db`; ID
 /// tokens signed by the ID-token keys, access tokens by the access keys,
@@ -204,7 +302,15 @@ pub fn user_admin_service(
         Arc::new(DieselSocialIdentityStore::new(db.clone())),
         Arc::new(schemes),
         session_revoker(db, events),
-    ))
+    )
+    .with_factors(Arc::new(auth_infra::DieselFactorStore::new(
+        db.clone(),
+        settings
+            .tokens
+            .key_encryption_key
+            .as_ref()
+            .map(auth_infra::Kek::new),
+    ))))
 }
 
 /// The administrator's session use cases on `db` (`auth-server users

@@ -44,8 +44,7 @@ struct SessionRow {
     ip: Option<String>,
     user_agent: Option<String>,
     last_refreshed_at: Option<NaiveDateTime>,
-    /// Not carried by [`Session`] yet: stored empty (the column's default)
-    /// and not read back.
+    /// How the user signed in: RFC 8176 values, space-separated.
     amr: String,
 }
 
@@ -79,7 +78,7 @@ impl SessionRow {
             // characters already.
             user_agent: s.user_agent.as_ref().map(|ua| ua.replace('\0', "")),
             last_refreshed_at: s.last_refreshed_at.map(to_db_time),
-            amr: String::new(),
+            amr: s.amr.join(" "),
         }
     }
 
@@ -99,6 +98,7 @@ impl SessionRow {
             ip: self.ip.and_then(|ip| ip.parse().ok()),
             user_agent: self.user_agent,
             last_refreshed_at: self.last_refreshed_at.map(from_db_time),
+            amr: self.amr.split_whitespace().map(str::to_owned).collect(),
         })
     }
 }

@@ -18,6 +18,7 @@ fn access() -> AccessClaims {
         sid: SessionId::from_uuid(Uuid::from_u128(2)),
         iat: T0,
         exp: T0 + 900,
+        sign_in: Default::default(),
     }
 }
 
@@ -28,6 +29,7 @@ fn refresh() -> RefreshClaims {
         jti: "jti-123".into(),
         iat: T0,
         exp: T0 + 86_400,
+        sign_in: Default::default(),
     }
 }
 
@@ -113,6 +115,8 @@ fn other_algorithms_are_invalid() {
             exp: T0 + 900,
             typ: Kind::Access,
             jti: None,
+            amr: Vec::new(),
+            auth_time: None,
         };
         let token =
             jsonwebtoken::encode(&Header::new(alg), &wire, &EncodingKey::from_secret(secret)).unwrap();
@@ -262,6 +266,8 @@ fn pre_upgrade_hs256_access_tokens_only_reissue() {
         exp: T0 + 900,
         typ: Kind::Access,
         jti: None,
+        amr: Vec::new(),
+        auth_time: None,
     };
     let old = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -305,6 +311,8 @@ fn the_legacy_hs256_mode_refuses_asymmetric_tokens() {
         exp: T0 + 900,
         typ: Kind::Access,
         jti: None,
+        amr: Vec::new(),
+        auth_time: None,
     };
     for header_kid in [Some(kid.clone()), None] {
         let mut h = Header::new(Algorithm::ES256);
@@ -359,6 +367,8 @@ fn forged_headers_and_claims_are_refused() {
         exp: T0 + 900,
         typ: Kind::Access,
         jti: None,
+        amr: Vec::new(),
+        auth_time: None,
     };
     let good = wire("https://auth.example.com", "https://auth.example.com");
     let header = |alg: Algorithm, kid: &str| {

@@ -60,6 +60,10 @@ impl Envelope for AccountEnvelope {
 /// Everything an `account` request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
+    /// The right password of a user with a second factor: the login's
+    /// second step is pending.
+    #[error("second factor required")]
+    SecondFactor(auth_domain::factors::Challenge),
     /// Shared failures (body, blank field, 429, 503).
     #[error(transparent)]
     Common(#[from] Common),
@@ -130,6 +134,7 @@ impl ContractError for AccountError {
     fn reply(&self) -> Reply {
         let bad = |m: &'static str| Reply::new(StatusCode::BAD_REQUEST, m);
         match self {
+            Self::SecondFactor(c) => Reply::second_factor(c),
             Self::Common(c) => AccountEnvelope::common(c),
             Self::InvalidPurpose => bad("올바르지 않은 인증 타입 (SIGN_UP, FORGET_PASSWORD)"),
             Self::Duplicate => bad("이미 존재 하는 값"),
@@ -188,6 +193,7 @@ impl From<LoginError> for AccountError {
             LoginError::UnknownUser => Self::UnknownId,
             LoginError::WrongPassword => Self::WrongPassword,
             LoginError::Disabled => Self::Disabled,
+            LoginError::SecondFactor(c) => Self::SecondFactor(c),
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => e.into(),
         }
@@ -284,13 +290,17 @@ pub async fn sign_in(
         .login(Identifier::LoginId(auth_id.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
-    let login = login?;
-    Ok(ok(SignInData {
+    Ok(login_reply(login?))
+}
+
+/// The answer of a successful sign-in (also after its second step).
+pub(crate) fn login_reply(login: auth_domain::identity::login::Login) -> HttpResponse {
+    ok(SignInData {
         id: login.user.id.get(),
         name: login.user.name.as_str().to_owned(),
         auth_id: login.user.login_id.as_ref().map(|l| l.as_str().to_owned()),
         token: login.tokens.access.token,
-    }))
+    })
 }
 
 /// `POST /api/auth/withdrawal`.

@@ -93,6 +93,11 @@ pub fn routes() -> Vec<Route> {
                                 failure(UNKNOWN_ID),
                             )
                             .reply::<ErrorBody>(
+                                401,
+                                "A user with a second factor: no session yet; `mfa.mfaToken` finishes the login at `POST /api/mfa/verify` (docs/mfa.md).",
+                                json!({"data": null, "error": crate::contracts::envelope::SECOND_FACTOR_REQUIRED, "mfa": json!({"mfaToken": "3f27…", "methods": ["totp", "recovery"], "expiresIn": 300})}),
+                            )
+                            .reply::<ErrorBody>(
                                 403,
                                 "The right password of an account an administrator disabled.",
                                 failure(crate::contracts::ACCOUNT_DISABLED),

@@ -113,6 +113,10 @@ fn validation(field: &str, message: String) -> Reply {
 /// Everything the email part of `picsel` can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum PicselError {
+    /// The right password of a user with a second factor: the login's
+    /// second step is pending.
+    #[error("second factor required")]
+    SecondFactor(auth_domain::factors::Challenge),
     /// Shared failures (body, blank field, 429, 503).
     #[error(transparent)]
     Common(#[from] Common),
@@ -141,6 +145,7 @@ impl From<LoginError> for PicselError {
         match e {
             LoginError::UnknownUser | LoginError::WrongPassword => Self::BadCredentials,
             LoginError::Disabled => Self::Disabled,
+            LoginError::SecondFactor(c) => Self::SecondFactor(c),
             LoginError::Throttled { retry_after } => Common::Throttled(retry_after).into(),
             LoginError::Internal(e) => Common::Unavailable(e).into(),
         }
@@ -170,6 +175,7 @@ impl ContractError for PicselError {
 
     fn reply(&self) -> Reply {
         match self {
+            Self::SecondFactor(c) => Reply::second_factor(c),
             Self::Common(c) => PicselEnvelope::common(c),
             Self::MalformedEmail => validation("email", "올바른 이메일 형식이 아닙니다".into()),
             Self::Disabled => {
@@ -372,8 +378,7 @@ pub async fn login_with(
         .login(Identifier::Email(email.to_owned()), password, &caller)
         .await;
     crate::metrics::login(NAME, &login);
-    let login = login?;
-    Ok(HttpResponse::Ok().json(login_success(&login)))
+    Ok(HttpResponse::Ok().json(login_success(&login?)))
 }
 
 /// `POST /api/auth/refresh`: a new access token; the refresh token stays.

@@ -94,6 +94,11 @@ pub fn routes() -> Vec<Route> {
                             "Wrong email or password.",
                             error_example(401, "INVALID_CREDENTIALS", INVALID_CREDENTIALS, Value::Null),
                         )
+                        .reply::<ErrorBody>(401, "A user with a second factor: no session yet; `mfa.mfaToken` finishes the login at `POST /api/mfa/verify` (docs/mfa.md).", {
+                            let mut e = error_example(401, "MFA_REQUIRED", crate::contracts::envelope::SECOND_FACTOR_REQUIRED, Value::Null);
+                            e["mfa"] = json!({"mfaToken": "3f27…", "methods": ["totp", "recovery"], "expiresIn": 300});
+                            e
+                        })
                         .reply::<ErrorBody>(
                             403,
                             "The right password of an account an administrator disabled.",

@@ -136,6 +136,11 @@ pub fn routes() -> Vec<Route> {
                             "Consent denied, or the code was rejected.",
                             e(401, "SOCIAL_LOGIN_DENIED", "소셜 로그인이 취소되었습니다"),
                         )
+                        .reply::<ErrorBody>(401, "A user with a second factor (when no redirect is configured; with one, the fragment carries `mfaToken`, `methods`, `expiresIn`, `state`).", {
+                            let mut body = e(401, "MFA_REQUIRED", crate::contracts::envelope::SECOND_FACTOR_REQUIRED);
+                            body["mfa"] = json!({"mfaToken": "3f27…", "methods": ["totp", "recovery"], "expiresIn": 300});
+                            body
+                        })
                         .reply::<ErrorBody>(
                             403,
                             "No (verified) email from the provider.",
