@@ -7,7 +7,7 @@
 //
 // Every check says what it expected and what it saw; the first failure
 // ends the run with exit code 1 (the Rust test prints this output).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,24 @@ const DENY_CLIENT_ID = env('BT_DENY_CLIENT_ID'); // a second one, for "deny"
 const REDIRECT_URI = env('BT_REDIRECT_URI');
 const POST_LOGOUT_URI = env('BT_POST_LOGOUT_URI');
 const CHROMIUM = process.env.BT_CHROMIUM || '/usr/bin/chromium';
+const MFA_USERNAME = env('BT_MFA_USERNAME'); // a user with TOTP on
+const MFA_PASSWORD = env('BT_MFA_PASSWORD');
+const MFA_SECRET = env('BT_MFA_SECRET'); // base32
+
+/// The TOTP code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) of the step
+/// `offset` steps from now, computed here as an authenticator app does.
+function totp(secretBase32, offset = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretBase32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
+  const mac = createHmac('sha1', Buffer.from(key)).update(counter).digest();
+  const at = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const random = () => b64url(randomBytes(24));
@@ -422,6 +440,44 @@ async function run(context) {
     );
     eq(await page.locator('input[name=code]').count(), 1, 'a code field');
     eq(await page.locator('input[name=newPassword]').count(), 1, 'a new-password field');
+  });
+
+  await step('(j) a user with a second factor: the password leads to the code step', async () => {
+    await context.clearCookies();
+    const request = authorizeRequest();
+    await go(page, request.url);
+    eq(pathOf(page.url()), '/login', 'authorize without a session leads to');
+    await page.fill('input[name=username]', MFA_USERNAME);
+    await page.fill('input[name=password]', MFA_PASSWORD);
+    const response = await submit(page, '#submit');
+    eq(pathOf(page.url()), '/login', 'the second step is served at');
+    await checkHostedPage(page, response, 'ko', 'second-step page');
+    eq(await page.locator('h1').innerText(), '추가 인증', 'second-step title');
+    eq(await page.locator('input[name=code]').count(), 1, 'a field named code');
+    eq(await page.locator('input[name=password]').count(), 0, 'no password field');
+    eq(await ssoCookie(context), undefined, 'no SSO cookie before the second step');
+
+    const right = totp(MFA_SECRET, 1); // the enrolment spent the current step
+    const wrong = right === '000000' ? '111111' : '000000';
+    await page.fill('input[name=code]', wrong);
+    expectedStatusLogs.set('401|/login', 1);
+    const refused = await submit(page, '#verify');
+    eq(refused.status(), 401, 'status of a wrong code');
+    eq((await page.locator('.error[role=alert]').innerText()).trim(), '코드가 올바르지 않습니다.', 'the error line');
+    eq(await page.locator('input[name=code]').count(), 1, 'the code field again');
+
+    await page.fill('input[name=code]', right);
+    const accepted = await submit(page, '#verify');
+    eq(pathOf(page.url()), '/consent', 'after the code the browser is on');
+    await checkHostedPage(page, accepted, 'ko', 'consent page after the second step');
+    await submit(page, 'button[name=consent][value=allow]');
+    const q = landedOn(page, REDIRECT_URI, 'after allow');
+    eq(q.get('state'), request.state, 'state');
+    const t = await exchange(q.get('code'), request.verifier);
+    const id = claims(t.id_token);
+    eq(JSON.stringify(id.amr), JSON.stringify(['pwd', 'otp', 'mfa']), 'id_token amr');
+    check(typeof id.auth_time === 'number', `id_token auth_time: ${id.auth_time}`);
+    await context.clearCookies();
   });
 
   await step('(d) Accept-Language: en-US,en;q=0.9 → English', async () => {

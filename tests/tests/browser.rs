@@ -211,6 +211,8 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
     let target = target(backend);
     let app = TestApp::spawn_issuer(&target, |_| {}).await;
     let user = app.new_user().await;
+    let mfa_user = app.new_user().await;
+    let (mfa_secret, _) = auth_qa::scenarios::mfa::enrol_totp(&app, &mfa_user).await;
     let rp = RedirectListener::start();
     let name = "브라우저 테스트 앱";
     let (client_id, client_secret) = register(&app, name, &rp).await;
@@ -227,6 +229,9 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
         ("BT_REDIRECT_URI", rp.uri("/cb")),
         ("BT_POST_LOGOUT_URI", rp.uri("/logged-out")),
         ("BT_CHROMIUM", chromium()),
+        ("BT_MFA_USERNAME", mfa_user.login.clone()),
+        ("BT_MFA_PASSWORD", mfa_user.password.clone()),
+        ("BT_MFA_SECRET", mfa_secret),
     ];
     let (ok, output) = tokio::task::spawn_blocking(move || run_script(&vars))
         .await
@@ -241,7 +246,7 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
         .iter()
         .filter(|q| has(q, "code") && has(q, "state") && has(q, "iss"))
         .count();
-    assert_eq!(codes, 4, "redirects with code, state and iss: {callbacks:?}");
+    assert_eq!(codes, 5, "redirects with code, state and iss: {callbacks:?}");
     let denied = callbacks
         .iter()
         .filter(|q| q.iter().any(|(k, v)| k == "error" && v == "access_denied") && has(q, "state"))

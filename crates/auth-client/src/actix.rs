@@ -60,6 +60,18 @@ impl ResponseError for Refused {
 
     fn error_response(&self) -> HttpResponse {
         let mut reply = HttpResponse::build(self.status_code());
+        if let Error::InsufficientAuthentication { max_age } = self.0 {
+            // RFC 9470 §3: the client signs the user in again, with a
+            // second factor or recently enough.
+            let challenge = match max_age {
+                Some(max_age) => format!(
+                    "Bearer error=\"insufficient_user_authentication\", error_description=\"A more recent authentication is required\", max_age={max_age}"
+                ),
+                None => "Bearer error=\"insufficient_user_authentication\", error_description=\"A second factor is required\"".to_owned(),
+            };
+            reply.insert_header((header::WWW_AUTHENTICATE, challenge));
+            return reply.json(serde_json::json!({"error": "insufficient_user_authentication"}));
+        }
         if self.status_code() == actix_web::http::StatusCode::UNAUTHORIZED {
             reply.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
             reply.json(serde_json::json!({"error": "invalid_token"}))

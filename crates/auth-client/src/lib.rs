@@ -42,6 +42,7 @@ use tokio::sync::{Mutex, RwLock};
 
 #[cfg(feature = "actix")]
 pub mod actix;
+mod step_up;
 
 /// The claims of a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -66,6 +67,12 @@ pub struct Claims {
     pub client_id: Option<String>,
     /// Its granted scopes, space-separated (RFC 9068 tokens only).
     pub scope: Option<String>,
+    /// How the user signed in (RFC 8176: `pwd`, `otp`, `hwk`, `swk`,
+    /// `mfa`); empty when the token does not say.
+    pub amr: Vec<String>,
+    /// When the user signed in, seconds since the epoch, when the token
+    /// says.
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +86,9 @@ struct Wire {
     typ: Option<String>,
     client_id: Option<String>,
     scope: Option<String>,
+    #[serde(default)]
+    amr: Vec<String>,
+    auth_time: Option<i64>,
 }
 
 /// Whether a header `typ` is RFC 9068's `at+jwt` (case-insensitive, the
@@ -110,6 +120,14 @@ pub enum Error {
     /// discovery document).
     #[error("auth client misconfigured: {0}")]
     Config(String),
+    /// A valid token whose sign-in is not strong or recent enough: no
+    /// second factor, or older than `max_age` seconds (RFC 9470's
+    /// `insufficient_user_authentication`; the client signs in again).
+    #[error("insufficient user authentication")]
+    InsufficientAuthentication {
+        /// The maximum authentication age asked for, if that was the reason.
+        max_age: Option<u64>,
+    },
 }
 
 /// Configures an [`AuthClient`].
@@ -123,6 +141,8 @@ pub struct Builder {
     leeway: u64,
     credentials: Option<(String, String)>,
     http: Option<reqwest::Client>,
+    require_mfa: bool,
+    max_auth_age: Option<Duration>,
 }
 
 impl Builder {
@@ -130,6 +150,26 @@ impl Builder {
     #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Accept only tokens of users who signed in with a second factor
+    /// (`amr` contains `mfa`); others are
+    /// [`Error::InsufficientAuthentication`]. Per route instead:
+    /// [`Claims::require_mfa`].
+    #[must_use]
+    pub fn require_mfa(mut self) -> Self {
+        self.require_mfa = true;
+        self
+    }
+
+    /// Accept only tokens whose user signed in at most `max_age` ago
+    /// (`auth_time`); others are [`Error::InsufficientAuthentication`]
+    /// with that `max_age`. Per route instead:
+    /// [`Claims::require_auth_within`].
+    #[must_use]
+    pub fn max_auth_age(mut self, max_age: Duration) -> Self {
+        self.max_auth_age = Some(max_age);
         self
     }
 
@@ -217,6 +257,8 @@ impl Builder {
                 default_max_age: self.default_max_age,
                 leeway: self.leeway,
                 credentials: self.credentials,
+                require_mfa: self.require_mfa,
+                max_auth_age: self.max_auth_age,
                 http,
                 keys: RwLock::new(KeyCache::default()),
                 fetch: Mutex::new(None),
@@ -266,6 +308,8 @@ struct Inner {
     default_max_age: Duration,
     leeway: u64,
     credentials: Option<(String, String)>,
+    require_mfa: bool,
+    max_auth_age: Option<Duration>,
     http: reqwest::Client,
     keys: RwLock<KeyCache>,
     /// When the key set was last fetched (serializes fetches).
@@ -309,6 +353,8 @@ impl AuthClient {
             leeway: 0,
             credentials: None,
             http: None,
+            require_mfa: false,
+            max_auth_age: None,
         }
     }
 
@@ -443,7 +489,7 @@ impl AuthClient {
         if !kind_ok {
             return Err(Error::Invalid("not an access token"));
         }
-        Ok(Claims {
+        let claims = Claims {
             sub: w.sub,
             sid: w.sid,
             iat: w.iat,
@@ -452,7 +498,16 @@ impl AuthClient {
             aud: w.aud,
             client_id: w.client_id,
             scope: w.scope,
-        })
+            amr: w.amr,
+            auth_time: w.auth_time,
+        };
+        if self.inner.require_mfa {
+            claims.require_mfa()?;
+        }
+        if let Some(max_age) = self.inner.max_auth_age {
+            claims.require_auth_within(max_age)?;
+        }
+        Ok(claims)
     }
 
     /// Asks the server whether `token` is live (RFC 7662), with the

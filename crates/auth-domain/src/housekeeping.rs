@@ -97,6 +97,8 @@ pub struct PurgeReport {
     pub oauth_states: u64,
     /// Expired authorization codes of the OpenID provider.
     pub authorization_codes: u64,
+    /// Expired second steps (`mfaToken`s) and WebAuthn ceremonies.
+    pub second_factor_steps: u64,
     /// Login throttle counters.
     pub throttle_counters: u64,
     /// Audit events.
@@ -111,6 +113,7 @@ impl PurgeReport {
             + self.codes
             + self.oauth_states
             + self.authorization_codes
+            + self.second_factor_steps
             + self.throttle_counters
             + self.audit_events
     }

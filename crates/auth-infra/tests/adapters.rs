@@ -1566,6 +1566,7 @@ mod housekeeping {
                 codes: 1,
                 oauth_states: 0,
                 authorization_codes: 0,
+                second_factor_steps: 0,
                 throttle_counters: 1,
                 audit_events: 1,
             }

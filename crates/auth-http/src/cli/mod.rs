@@ -84,6 +84,7 @@ pub async fn purge(settings: &Settings) -> Result<serde_json::Value, AppsCommand
         "codes": report.codes,
         "oauthStates": report.oauth_states,
         "authorizationCodes": report.authorization_codes,
+        "secondFactorSteps": report.second_factor_steps,
         "throttleCounters": report.throttle_counters,
         "auditEvents": report.audit_events,
     }))

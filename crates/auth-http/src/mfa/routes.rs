@@ -268,6 +268,7 @@ pub fn routes() -> Vec<Route> {
             doc: || {
                 op("mfa.passkey_login_start", "Start a passwordless passkey sign-in", false, false, true)
                     .raw(200, "`PublicKeyCredentialRequestOptions` for any discoverable credential (user verification required).", "application/json", options_schema())
+                    .reply::<ErrorBody>(400, "Passkeys are off: the public URL's host cannot be a relying party (see `AUTH_WEBAUTHN_RP_ID`).", error(400, "사용할 수 없는 인증 방법입니다."))
             },
         },
         Route {

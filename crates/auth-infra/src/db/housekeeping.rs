@@ -17,7 +17,10 @@ use auth_domain::ports::CodeStore;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
-use crate::db::schema::{audit_log, login_throttle, oauth_codes, oauth_states, refresh_tokens, sessions};
+use crate::db::schema::{
+    audit_log, login_throttle, mfa_ceremonies, mfa_pending, oauth_codes, oauth_states, refresh_tokens,
+    sessions,
+};
 use crate::db::{Backend, Database, to_db_time};
 
 /// The tables whose rows the service updates or deletes all day (rotation,
@@ -95,6 +98,14 @@ impl Housekeeping for DieselHousekeeping {
                 // an expired code is refused as unknown).
                 report.authorization_codes = count(
                     diesel::delete(oauth_codes::table.filter(oauth_codes::expires_at.le(now)))
+                        .execute(conn)?,
+                );
+                // A second step lives 5 minutes, a ceremony as long.
+                report.second_factor_steps = count(
+                    diesel::delete(mfa_pending::table.filter(mfa_pending::expires_at.le(now)))
+                        .execute(conn)?,
+                ) + count(
+                    diesel::delete(mfa_ceremonies::table.filter(mfa_ceremonies::expires_at.le(now)))
                         .execute(conn)?,
                 );
                 report.throttle_counters = count(

@@ -25,6 +25,7 @@ crate::scenarios!(
     bad_second_steps_are_clear_4xx,
     factors_are_managed_with_a_current_factor,
     an_administrator_resets_the_factors,
+    tokens_say_how_the_user_signed_in,
 );
 
 /// The RFC 6238 authenticator of a base32 secret, as an app computes it.
@@ -55,7 +56,14 @@ async fn with_bearer(app: &TestApp, method: &str, path: &str, token: &str, body:
 /// A user with TOTP on: the authenticator and the recovery codes.
 async fn enrolled(app: &TestApp) -> (NewUser, TOTP, Vec<String>) {
     let user = app.new_user().await;
-    let (access, _) = app.standard_login(&user).await;
+    let (secret, codes) = enrol_totp(app, &user).await;
+    (user, authenticator(&secret), codes)
+}
+
+/// Turns TOTP on for `user` (checking each answer on the way): the secret
+/// (base32) and the recovery codes. Also used by the browser test.
+pub async fn enrol_totp(app: &TestApp, user: &NewUser) -> (String, Vec<String>) {
+    let (access, _) = app.standard_login(user).await;
     let start = with_bearer(app, "POST", "/api/mfa/totp/enroll", &access, &Value::Null).await;
     assert_eq!(start.status.as_u16(), 200, "{}", start.text);
     assert_keys(&start.json, &["secret", "otpauthUri", "qrSvg"]);
@@ -91,7 +99,7 @@ async fn enrolled(app: &TestApp) -> (NewUser, TOTP, Vec<String>) {
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(codes.len(), 10);
-    (user, totp, codes)
+    (secret, codes)
 }
 
 /// Asserts the second-step answer of a login and returns its `mfaToken`.
@@ -421,5 +429,69 @@ async fn an_administrator_resets_the_factors(target: &Target) {
         audit.text.contains("admin_mfa_reset") && audit.text.contains("mfa_enroll"),
         "{}",
         audit.text
+    );
+}
+
+/// `amr` and `auth_time` in the tokens, kept by refresh and reissue, and
+/// read by `auth-client`: `require_mfa()` refuses a password-only token,
+/// a maximum authentication age refuses an old sign-in.
+async fn tokens_say_how_the_user_signed_in(target: &Target) {
+    let app = TestApp::spawn(target).await;
+    let plain_user = app.new_user().await;
+    let (plain, _) = app.standard_login(&plain_user).await;
+    let (user, totp, _) = enrolled(&app).await;
+    let token = standard_step(&app, &user).await;
+    let done = verify(&app, &json!({"mfaToken": token, "totpCode": code(&totp, 1)})).await;
+    assert_eq!(done.status.as_u16(), 200, "{}", done.text);
+    let (access, refresh) = (done.str("/accessToken"), done.str("/refreshToken"));
+    let signed_in = jwt_claims(&access)["auth_time"].as_i64().unwrap();
+    // A reissue keeps both claims.
+    let next = app
+        .post(
+            "/api/auth/reissue-token",
+            &json!({"accessToken": access, "refreshToken": refresh}),
+        )
+        .await;
+    assert_eq!(next.status.as_u16(), 200, "{}", next.text);
+    let reissued = jwt_claims(&next.str("/accessToken"));
+    assert_eq!(reissued["amr"], json!(["pwd", "otp", "mfa"]), "{reissued}");
+    assert_eq!(reissued["auth_time"].as_i64(), Some(signed_in));
+
+    let strict = auth_client::AuthClient::builder(&app.base)
+        .require_mfa()
+        .build()
+        .await
+        .unwrap();
+    let claims = strict.verify(&access).await.unwrap();
+    assert_eq!(claims.amr, vec!["pwd", "otp", "mfa"]);
+    assert!(claims.is_multi_factor());
+    assert_eq!(
+        strict.verify(&plain).await,
+        Err(auth_client::Error::InsufficientAuthentication { max_age: None })
+    );
+    let lax = auth_client::AuthClient::discover(&app.base).await.unwrap();
+    let plain_claims = lax.verify(&plain).await.unwrap();
+    assert_eq!(plain_claims.amr, vec!["pwd"]);
+    assert!(plain_claims.require_mfa().is_err());
+    assert!(
+        plain_claims
+            .require_auth_within(std::time::Duration::from_secs(3600))
+            .is_ok()
+    );
+    // Step-up by age: a sign-in older than the maximum is refused.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let recent = auth_client::AuthClient::builder(&app.base)
+        .max_auth_age(std::time::Duration::from_secs(1))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        recent.verify(&plain).await,
+        Err(auth_client::Error::InsufficientAuthentication { max_age: Some(1) })
+    );
+    assert!(
+        plain_claims
+            .require_auth_within(std::time::Duration::from_secs(1))
+            .is_err()
     );
 }
