@@ -47,6 +47,11 @@ const CHROMIUM = process.env.BT_CHROMIUM || '/usr/bin/chromium';
 const MFA_USERNAME = env('BT_MFA_USERNAME'); // a user with TOTP on
 const MFA_PASSWORD = env('BT_MFA_PASSWORD');
 const MFA_SECRET = env('BT_MFA_SECRET'); // base32
+const PK_ISSUER = env('BT_PK_ISSUER'); // http://localhost:PORT: a relying party
+const PK_USERNAME = env('BT_PK_USERNAME');
+const PK_PASSWORD = env('BT_PK_PASSWORD');
+const PK_ACCESS = env('BT_PK_ACCESS'); // the user's access token, to register a passkey
+const PK_CLIENT_ID = env('BT_PK_CLIENT_ID');
 
 /// The TOTP code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) of the step
 /// `offset` steps from now, computed here as an authenticator app does.
@@ -74,11 +79,11 @@ function pkce() {
 }
 
 /// An authorization request: its URL and what the client keeps.
-function authorizeRequest(clientId = CLIENT_ID) {
+function authorizeRequest(clientId = CLIENT_ID, issuer = ISSUER) {
   const { verifier, challenge } = pkce();
   const state = random();
   const nonce = random();
-  const url = new URL('/oauth2/authorize', ISSUER);
+  const url = new URL('/oauth2/authorize', issuer);
   url.search = new URLSearchParams({
     response_type: 'code',
     client_id: clientId,
@@ -477,6 +482,58 @@ async function run(context) {
     const id = claims(t.id_token);
     eq(JSON.stringify(id.amr), JSON.stringify(['pwd', 'otp', 'mfa']), 'id_token amr');
     check(typeof id.auth_time === 'number', `id_token auth_time: ${id.auth_time}`);
+    await context.clearCookies();
+  });
+
+  await step('(k) a user with a passkey: the second step\'s passkey button signs in', async () => {
+    await context.clearCookies();
+    // Chromium's virtual authenticator: a platform passkey that verifies
+    // the user (CTAP2, resident keys), answering without a prompt.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    const request = authorizeRequest(PK_CLIENT_ID, PK_ISSUER);
+    await go(page, request.url);
+    eq(pathOf(page.url()), '/login', 'authorize on the passkey server leads to');
+    // Register a passkey from the page's origin, as the account page will.
+    const registered = await page.evaluate(async (token) => {
+      const auth = { authorization: `Bearer ${token}` };
+      const start = await fetch('/api/mfa/webauthn/register/start', { method: 'POST', headers: auth }).then((r) => r.json());
+      const created = await navigator.credentials.create({
+        publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(start.publicKey),
+      });
+      const finish = await fetch('/api/mfa/webauthn/register/finish', {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Chromium', credential: created.toJSON() }),
+      });
+      return { status: finish.status, body: await finish.json() };
+    }, PK_ACCESS);
+    eq(registered.status, 200, `passkey registration (${JSON.stringify(registered.body)})`);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    eq(credentials.length, 1, 'credentials in the virtual authenticator');
+
+    await page.fill('input[name=username]', PK_USERNAME);
+    await page.fill('input[name=password]', PK_PASSWORD);
+    const stepPage = await submit(page, '#submit');
+    const csp = (await stepPage.allHeaders())['content-security-policy'] || '';
+    check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), `second-step CSP: ${csp}`);
+    await page.waitForSelector('#passkey:not([hidden])');
+    eq((await page.locator('#passkey').innerText()).trim(), '패스키 사용', 'passkey button');
+    await submit(page, '#passkey');
+    eq(pathOf(page.url()), '/consent', 'after the passkey the browser is on');
+    const signCount = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials[0].signCount;
+    check(signCount >= 1, `the authenticator signed (count ${signCount})`);
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
     await context.clearCookies();
   });
 

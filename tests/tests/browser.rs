@@ -217,6 +217,17 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
     let name = "브라우저 테스트 앱";
     let (client_id, client_secret) = register(&app, name, &rp).await;
     let (deny_client_id, _) = register(&app, "Other app", &rp).await;
+    // Passkeys need a domain: a second server whose public URL is
+    // `http://localhost:PORT` (WebAuthn has no IP-address relying party).
+    let port = auth_contract_tests::free_port();
+    let pk_app = TestApp::spawn_with(&target, |c| {
+        c.set("AUTH_BIND", format!("127.0.0.1:{port}"));
+        c.set("AUTH_PUBLIC_URL", format!("http://localhost:{port}"));
+    })
+    .await;
+    let pk_user = pk_app.new_user().await;
+    let (pk_access, _) = pk_app.standard_login(&pk_user).await;
+    let (pk_client_id, _) = register(&pk_app, "Passkey app", &rp).await;
     let vars = [
         ("BT_ISSUER", app.public_url().to_owned()),
         ("BT_USERNAME", user.login.clone()),
@@ -232,6 +243,11 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
         ("BT_MFA_USERNAME", mfa_user.login.clone()),
         ("BT_MFA_PASSWORD", mfa_user.password.clone()),
         ("BT_MFA_SECRET", mfa_secret),
+        ("BT_PK_ISSUER", format!("http://localhost:{port}")),
+        ("BT_PK_USERNAME", pk_user.login.clone()),
+        ("BT_PK_PASSWORD", pk_user.password.clone()),
+        ("BT_PK_ACCESS", pk_access),
+        ("BT_PK_CLIENT_ID", pk_client_id),
     ];
     let (ok, output) = tokio::task::spawn_blocking(move || run_script(&vars))
         .await

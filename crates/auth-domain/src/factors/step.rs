@@ -46,10 +46,22 @@ impl SecondFactors {
         front: &str,
         first_factor: Vec<String>,
     ) -> Result<Option<Challenge>, PortError> {
-        let status = self.status(user.id).await?;
-        if !status.enrolled() {
+        // Two reads for a user without factors (every login until one is
+        // turned on); the recovery codes are counted only for the others.
+        let store = &self.ports.store;
+        let totp = store
+            .totp(user.id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some());
+        let passkeys = store.passkeys(user.id).await?;
+        if !totp && passkeys.is_empty() {
             return Ok(None);
         }
+        let status = crate::factors::MfaStatus {
+            totp,
+            passkeys,
+            recovery_codes_left: store.recovery_codes_left(user.id).await?,
+        };
         let token = random_hex(&self.core, 32);
         let now = self.core.now();
         self.ports
@@ -70,6 +82,23 @@ impl SecondFactors {
             methods: status.methods(),
             expires_in: CHALLENGE_TTL_SECONDS,
         }))
+    }
+
+    /// The methods the user of a pending step can use (empty when the step
+    /// is unknown or expired, or on an outage): what the hosted page offers.
+    pub async fn pending_methods(&self, mfa_token: &str) -> Vec<&'static str> {
+        let Ok(Some(pending)) = self
+            .ports
+            .store
+            .pending(&SecretHash::of(mfa_token), self.core.now())
+            .await
+        else {
+            return Vec::new();
+        };
+        self.status(pending.user_id)
+            .await
+            .map(|s| s.methods())
+            .unwrap_or_default()
     }
 
     /// The passkey challenge of a pending step

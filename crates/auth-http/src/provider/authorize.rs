@@ -239,7 +239,24 @@ pub async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
         Err(answer) => return answer,
     };
     match check(&state, &req, &form).await {
-        Checked::Request(request) => login_form(&state, &req, &request, &raw, StatusCode::OK, None, None),
+        // A hosted social sign-in of a user with a second factor came back
+        // here with its pending step: the code step, not the password.
+        Checked::Request(request) => match super::second_step::pending_step(&state, &req) {
+            Some(token) => {
+                let passkey = super::second_step::has_passkey(&state, &token).await;
+                super::second_step::form(
+                    &state,
+                    &req,
+                    &request,
+                    &raw,
+                    StatusCode::OK,
+                    None,
+                    &token,
+                    passkey,
+                )
+            }
+            None => login_form(&state, &req, &request, &raw, StatusCode::OK, None, None),
+        },
         Checked::Answer(a) => a,
     }
 }
@@ -303,6 +320,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::P
             &raw,
             token,
             form.get("code").unwrap_or(""),
+            form.get("credential").unwrap_or(""),
         )
         .await;
     }
@@ -327,6 +345,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, payload: web::P
                         StatusCode::OK,
                         None,
                         &challenge.mfa_token,
+                        challenge.methods.contains(&"webauthn"),
                     );
                 }
                 LoginError::Internal(e) => {

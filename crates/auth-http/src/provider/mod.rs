@@ -219,6 +219,14 @@ pub fn base_path(state: &AppState) -> String {
         .map_or(String::new(), |i| rest[i..].trim_end_matches('/').to_owned())
 }
 
+/// `GET /assets/passkey.js`.
+pub async fn passkey_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(pages::PASSKEY_JS)
+}
+
 /// `GET /assets/auth.css`.
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
@@ -388,6 +396,20 @@ pub fn routes() -> Vec<Route> {
                     "oidc.reset",
                     "Password reset",
                     "Sends a code, or resets the password with one.",
+                )
+            },
+        ),
+        route(
+            Method::Get,
+            pages::PASSKEY_JS_PATH,
+            "oidc.passkey_script",
+            || web::get().to(passkey_script),
+            || {
+                Op::new("oidc", "oidc.passkey_script", "The second step's passkey button").raw(
+                    200,
+                    "JavaScript.",
+                    "text/javascript",
+                    json!({"type": "string"}),
                 )
             },
         ),

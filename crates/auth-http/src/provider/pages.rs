@@ -12,6 +12,10 @@ use actix_web::{HttpRequest, HttpResponse};
 pub const CSS: &str = include_str!("auth.css");
 /// Where the stylesheet is served.
 pub const CSS_PATH: &str = "/assets/auth.css";
+/// The passkey button's script, embedded in the binary.
+pub const PASSKEY_JS: &str = include_str!("passkey.js");
+/// Where it is served.
+pub const PASSKEY_JS_PATH: &str = "/assets/passkey.js";
 
 /// The page language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +89,12 @@ impl Lang {
             }
             (Self::Ko, T::Verify) => "확인",
             (Self::En, T::Verify) => "Verify",
+            (Self::Ko, T::UsePasskey) => "패스키 사용",
+            (Self::En, T::UsePasskey) => "Use a passkey",
+            (Self::Ko, T::PasskeyFailed) => {
+                "패스키로 인증하지 못했습니다. 코드를 입력하거나 다시 시도하세요."
+            }
+            (Self::En, T::PasskeyFailed) => "The passkey did not work. Enter a code, or try again.",
             (Self::Ko, T::WrongCode) => "코드가 올바르지 않습니다.",
             (Self::En, T::WrongCode) => "The code is incorrect.",
             (Self::Ko, T::BadCredentials) => "아이디 또는 비밀번호가 올바르지 않습니다.",
@@ -200,6 +210,8 @@ pub enum Text {
     SecondStepHint,
     Verify,
     WrongCode,
+    UsePasskey,
+    PasskeyFailed,
 }
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped.
@@ -259,8 +271,8 @@ pub fn page(
         form_action.push_str(t);
     }
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     );
     let mut reply = HttpResponse::build(status);
     reply

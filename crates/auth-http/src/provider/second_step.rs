@@ -15,7 +15,57 @@ use super::pages::{Lang, Text, escape, hidden, origin_of, page};
 use super::{LOGIN_PATH, base_path, csrf_token, sso_set};
 use crate::state::AppState;
 
-/// The second-step form of a pending step `mfa_token`.
+/// The name of the cookie that carries a hosted social sign-in's pending
+/// step from the provider's callback to the sign-in page (`__Host-` over
+/// https): the token never goes into a URL.
+pub fn step_cookie_name(state: &AppState) -> &'static str {
+    if state.oauth_cookie.secure {
+        "__Host-auth_mfa_step"
+    } else {
+        "auth_mfa_step"
+    }
+}
+
+/// The pending step's cookie: `HttpOnly`, `SameSite=Lax` (it is set on the
+/// way back from the provider), `Path=/`, for the step's 5 minutes; or,
+/// with `None`, its removal.
+pub fn step_cookie(state: &AppState, token: Option<&str>) -> actix_web::cookie::Cookie<'static> {
+    let mut cookie =
+        actix_web::cookie::Cookie::build(step_cookie_name(state), token.unwrap_or("").to_owned())
+            .path("/")
+            .http_only(true)
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .secure(state.oauth_cookie.secure)
+            .max_age(actix_web::cookie::time::Duration::seconds(
+                auth_domain::factors::CHALLENGE_TTL_SECONDS,
+            ))
+            .finish();
+    if token.is_none() {
+        cookie.make_removal();
+    }
+    cookie
+}
+
+/// Whether the user of a pending step has a passkey (the button is shown).
+pub async fn has_passkey(state: &AppState, mfa_token: &str) -> bool {
+    state
+        .auth
+        .factors()
+        .pending_methods(mfa_token)
+        .await
+        .contains(&"webauthn")
+}
+
+/// The pending step a hosted social sign-in left in the browser, if any.
+pub fn pending_step(state: &AppState, req: &HttpRequest) -> Option<String> {
+    req.cookie(step_cookie_name(state))
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The second-step form of a pending step `mfa_token`, with the passkey
+/// button when `passkey` (the user has one).
+#[allow(clippy::too_many_arguments)]
 pub fn form(
     state: &AppState,
     req: &HttpRequest,
@@ -24,17 +74,33 @@ pub fn form(
     status: StatusCode,
     problem: Option<Text>,
     mfa_token: &str,
+    passkey: bool,
 ) -> HttpResponse {
     let (lang, base) = (Lang::of(req), base_path(state));
     let (csrf, cookie) = csrf_token(state, req);
     let error = problem.map_or(String::new(), |p| {
         format!("<p class=\"error\" role=\"alert\">{}</p>", lang.t(p))
     });
+    // Hidden until the script finds WebAuthn in the browser.
+    let passkey_button = if passkey {
+        format!(
+            "<button type=\"button\" id=\"passkey\" data-challenge=\"{challenge}\" hidden>{label}</button>\
+             <p class=\"error\" role=\"alert\" id=\"passkey-error\" hidden>{failed}</p>\
+             <script src=\"{script}\" defer></script>",
+            challenge = escape(&format!("{base}/api/mfa/webauthn/challenge")),
+            label = lang.t(Text::UsePasskey),
+            failed = lang.t(Text::PasskeyFailed),
+            script = escape(&format!("{base}{}", super::pages::PASSKEY_JS_PATH)),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
         "<h1>{title}</h1>{error}<p>{hint}</p><form method=\"post\" action=\"{action}\">{csrf}{request}{token}\
+         <input type=\"hidden\" name=\"credential\" value=\"\">\
          <label for=\"code\">{code_label}</label>\
          <input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required autofocus>\
-         <button type=\"submit\" id=\"verify\">{verify}</button></form>",
+         <button type=\"submit\" id=\"verify\">{verify}</button>{passkey_button}</form>",
         title = lang.t(Text::SecondStepTitle),
         hint = lang.t(Text::SecondStepHint),
         action = escape(&format!("{base}{LOGIN_PATH}")),
@@ -59,7 +125,8 @@ pub fn form(
     answer
 }
 
-/// `POST /login` with `mfa_token` and `code` (the CSRF field was checked).
+/// `POST /login` with `mfa_token` and `code`, or `credential` (a passkey
+/// assertion, from the button's script); the CSRF field was checked.
 pub async fn finish(
     state: &AppState,
     req: &HttpRequest,
@@ -67,11 +134,17 @@ pub async fn finish(
     raw: &str,
     mfa_token: &str,
     code: &str,
+    credential: &str,
 ) -> HttpResponse {
-    let proof = match normalize_code(code) {
-        Some(code) => Proof::Totp(code),
-        None => Proof::Recovery(code.to_owned()),
+    let proof = if !credential.trim().is_empty() {
+        Proof::Passkey(credential.to_owned())
+    } else {
+        match normalize_code(code) {
+            Some(code) => Proof::Totp(code),
+            None => Proof::Recovery(code.to_owned()),
+        }
     };
+    let passkey = matches!(proof, Proof::Passkey(_)) || has_passkey(state, mfa_token).await;
     let method = proof.method();
     let caller = state.caller("browser", req);
     let verified = state.auth.factors().verify(mfa_token, proof, true, &caller).await;
@@ -79,7 +152,7 @@ pub async fn finish(
     let login = match verified {
         Ok(v) => v.login,
         Err(e) => {
-            let again = |status, text| form(state, req, request, raw, status, Some(text), mfa_token);
+            let again = |status, text| form(state, req, request, raw, status, Some(text), mfa_token, passkey);
             return match e {
                 StepError::Wrong | StepError::MalformedCode | StepError::MethodUnavailable => {
                     again(StatusCode::UNAUTHORIZED, Text::WrongCode)
@@ -92,7 +165,11 @@ pub async fn finish(
                 }
                 // The step is over (spent, expired, out of attempts): sign
                 // in again.
-                _ => super::authorize::login_again(state, req, request, raw),
+                _ => {
+                    let mut answer = super::authorize::login_again(state, req, request, raw);
+                    let _ = answer.add_cookie(&step_cookie(state, None));
+                    answer
+                }
             };
         }
     };
@@ -100,6 +177,9 @@ pub async fn finish(
         Ok((cookie, browser)) => {
             let mut answer = proceed(state, req, request, raw, Some(browser), true).await;
             let _ = answer.add_cookie(&sso_set(state, cookie));
+            if pending_step(state, req).is_some() {
+                let _ = answer.add_cookie(&step_cookie(state, None));
+            }
             answer
         }
         Err(e) => {

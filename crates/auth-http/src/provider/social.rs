@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest;
 
 use auth_domain::oidc::provider::BROWSER_SOCIAL;
-use auth_domain::social::login::{FlowOrigin, ProviderAnswer, SocialLogin, SocialStart};
+use auth_domain::social::login::{FlowOrigin, ProviderAnswer, SocialLogin, SocialLoginError, SocialStart};
 
 use super::authorize::{Checked, check, form_of};
 use super::pages::{Lang, Text, message_page, unavailable_page};
@@ -181,6 +181,16 @@ pub async fn finish(
         Ok(SocialLogin { login, .. }) => {
             let mut r = found(&format!("{base}{AUTHORIZE_PATH}?{}", signed_in_request(request)));
             let _ = r.add_cookie(&sso_set(state, login.tokens.refresh.token));
+            r
+        }
+        // A user with a second factor: the sign-in page shows the code
+        // step, the pending step's token in a cookie (never in a URL).
+        Err(SocialLoginError::SecondFactor { challenge, .. }) => {
+            let mut r = found(&format!("{base}{LOGIN_PATH}?{request}"));
+            let _ = r.add_cookie(&super::second_step::step_cookie(
+                state,
+                Some(&challenge.mfa_token),
+            ));
             r
         }
         Err(e) => {

@@ -295,4 +295,150 @@ crate::scenarios!(
     a_foreign_hosted_cookie_leaves_the_contract_callback_alone,
     hosted_social_refuses_what_it_cannot_serve,
     without_providers_the_page_has_no_buttons,
+    a_social_sign_in_of_a_user_with_a_second_factor_takes_the_code_step,
+    the_contract_social_login_of_a_user_with_a_second_factor_takes_the_step,
 );
+
+/// `picsel`'s own social login (not the hosted page) of a user with TOTP
+/// on: the callback answers the 401 with `mfa` instead of tokens, and
+/// `POST /api/mfa/verify` answers the `picsel` login.
+async fn the_contract_social_login_of_a_user_with_a_second_factor_takes_the_step(target: &Target) {
+    let (app, fake) = spawn(target).await;
+    let user = app.new_user().await;
+    let (_, codes) = super::mfa::enrol_totp(&app, &user).await;
+    fake.set_user("google", google_user("118000000000000000078", &user.email, true));
+    let start = app.get("/api/auth/google").await;
+    assert_eq!(start.status.as_u16(), 302, "{}", start.text);
+    let nonce = set_cookies(&start)["auth_oauth_state"].clone();
+    let back = fake.consent(&location(&start)).await;
+    let reply = app
+        .get_headers(
+            &path_of(&app, &back),
+            &[("cookie", &format!("auth_oauth_state={nonce}"))],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 401, "{}", reply.text);
+    assert_eq!(reply.json["message"], "추가 인증이 필요합니다.", "{}", reply.text);
+    assert!(reply.json["data"].is_null(), "no tokens: {}", reply.text);
+    let token = reply.json["mfa"]["mfaToken"].as_str().unwrap().to_owned();
+    let done = app
+        .post(
+            "/api/mfa/verify",
+            &json!({"mfaToken": token, "recoveryCode": codes[0]}),
+        )
+        .await;
+    assert_eq!(done.status.as_u16(), 200, "{}", done.text);
+    assert_eq!(
+        done.json["data"]["user"]["email"],
+        json!(user.email),
+        "{}",
+        done.text
+    );
+    let amr = claims(done.json["data"]["accessToken"].as_str().unwrap())["amr"].clone();
+    assert_eq!(
+        amr,
+        json!(["otp", "mfa"]),
+        "no value for the federated step: {amr}"
+    );
+}
+
+/// The value of the hidden field `name` of an HTML page.
+fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+}
+
+/// A user with TOTP on signs in on the hosted page with a provider: the
+/// callback sends the browser back to `/login` with the pending step in an
+/// `HttpOnly` cookie (never in the URL), the page asks for the code, and
+/// the code finishes the sign-in; the ID token says `["otp","mfa"]`.
+async fn a_social_sign_in_of_a_user_with_a_second_factor_takes_the_code_step(target: &Target) {
+    let (app, fake) = spawn(target).await;
+    let (client, _) = register(&app).await;
+    let user = app.new_user().await;
+    let (secret, codes) = super::mfa::enrol_totp(&app, &user).await;
+    assert!(!secret.is_empty());
+    fake.set_user("google", google_user("118000000000000000077", &user.email, true));
+    let (_, challenge) = pkce();
+    let raw = authorize_query(&client, &challenge);
+    let start = app.get(&format!("/login/social/google?{raw}")).await;
+    assert_eq!(start.status.as_u16(), 302, "{}", start.text);
+    let cookies = set_cookies(&start);
+    let jar = format!(
+        "auth_oauth_state={}; auth_hosted_flow={}",
+        cookies["auth_oauth_state"], cookies["auth_hosted_flow"]
+    );
+    let back = fake.consent(&location(&start)).await;
+    let finished = app.get_headers(&path_of(&app, &back), &[("cookie", &jar)]).await;
+    assert_eq!(finished.status.as_u16(), 302, "{}", finished.text);
+    let next = location(&finished);
+    assert!(next.contains("/login?"), "back to the sign-in page: {next}");
+    let set = set_cookies(&finished);
+    assert!(
+        !set.iter().any(|(k, v)| k.ends_with("auth_sso") && !v.is_empty()),
+        "no SSO cookie before the second step: {set:?}"
+    );
+    let (step_name, step) = set
+        .iter()
+        .find(|(k, v)| k.ends_with("auth_mfa_step") && !v.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .expect("the pending step's cookie");
+    assert!(
+        !next.contains(&step),
+        "the step's token is not in the URL: {next}"
+    );
+
+    let page = app
+        .get_headers(
+            &path_of(&app, &next),
+            &[("cookie", &format!("{step_name}={step}"))],
+        )
+        .await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.text);
+    assert!(page.text.contains("name=\"code\""), "{}", page.text);
+    assert!(!page.text.contains("name=\"password\""), "{}", page.text);
+    let csrf_cookie = set_cookies(&page)
+        .into_iter()
+        .find(|(k, v)| k.ends_with("auth_csrf") && !v.is_empty())
+        .expect("a CSRF cookie");
+    let form = format!(
+        "csrf={}&request={}&mfa_token={}&code={}",
+        urlencode(&hidden_field(&page.text, "csrf")),
+        urlencode(&hidden_field(&page.text, "request")),
+        urlencode(&hidden_field(&page.text, "mfa_token")),
+        urlencode(&codes[0]),
+    );
+    let jar = format!("{step_name}={step}; {}={}", csrf_cookie.0, csrf_cookie.1);
+    let done = app
+        .request(
+            "POST",
+            "/login",
+            &[
+                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                ("cookie".into(), jar),
+            ],
+            form.into_bytes(),
+        )
+        .await;
+    assert!(matches!(done.status.as_u16(), 200 | 303), "{}", done.text);
+    let set = set_cookies(&done);
+    assert!(
+        set.iter().any(|(k, v)| k.ends_with("auth_sso") && !v.is_empty()),
+        "signed in after the code: {set:?}"
+    );
+    assert_eq!(
+        set.iter()
+            .find(|(k, _)| k.ends_with("auth_mfa_step"))
+            .map(|(_, v)| v.as_str()),
+        Some(""),
+        "the step's cookie is removed"
+    );
+}
