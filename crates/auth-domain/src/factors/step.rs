@@ -240,17 +240,7 @@ impl SecondFactors {
             .await?
             .filter(|c| c.user_id.is_none())
             .ok_or(StepError::UnknownCeremony)?;
-        let id = self
-            .ports
-            .passkeys
-            .credential_id(credential)
-            .map_err(step_error)?;
-        let passkey = self
-            .ports
-            .store
-            .passkey_by_credential(&id)
-            .await?
-            .ok_or(StepError::Wrong)?;
+        let passkey = self.claimed_passkey(credential).await?.ok_or(StepError::Wrong)?;
         let user = self.users.by_id(passkey.user_id).await?.ok_or(StepError::Wrong)?;
         self.assert(&user, &passkey, &ceremony.state, credential, caller)
             .await?;
@@ -306,16 +296,9 @@ impl SecondFactors {
                     .passkey_state
                     .as_deref()
                     .ok_or(StepError::MethodUnavailable)?;
-                let id = self
-                    .ports
-                    .passkeys
-                    .credential_id(credential)
-                    .map_err(step_error)?;
                 // Another user's credential never completes this login.
                 let passkey = self
-                    .ports
-                    .store
-                    .passkey_by_credential(&id)
+                    .claimed_passkey(credential)
                     .await?
                     .filter(|p| p.user_id == user.id)
                     .ok_or(StepError::Wrong)?;
@@ -323,6 +306,17 @@ impl SecondFactors {
                 Ok((key_amr(&passkey), passkey_target(passkey.id)))
             }
         }
+    }
+
+    /// The stored passkey an assertion claims to be (by its credential id),
+    /// whoever's it is; `None` when nobody registered it.
+    async fn claimed_passkey(&self, credential: &str) -> Result<Option<StoredPasskey>, StepError> {
+        let id = self
+            .ports
+            .passkeys
+            .credential_id(credential)
+            .map_err(step_error)?;
+        Ok(self.ports.store.passkey_by_credential(&id).await?)
     }
 
     /// Verifies a passkey assertion and records its use (the new counter).

@@ -11,7 +11,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::{NewUser, Reply, Target, TestApp};
 
-use super::{assert_keys, jwt_claims};
+use super::{assert_keys, bearer_json, jwt_claims};
 
 const REQUIRED: &str = "추가 인증이 필요합니다.";
 const FAILED: &str = "추가 인증에 실패했습니다.";
@@ -40,19 +40,6 @@ fn code(totp: &TOTP, offset: i64) -> String {
     totp.generate(u64::try_from(now).unwrap())
 }
 
-async fn with_bearer(app: &TestApp, method: &str, path: &str, token: &str, body: &Value) -> Reply {
-    let headers = [
-        ("authorization".to_owned(), format!("Bearer {token}")),
-        ("content-type".to_owned(), "application/json".to_owned()),
-    ];
-    let bytes = if body.is_null() {
-        Vec::new()
-    } else {
-        body.to_string().into_bytes()
-    };
-    app.request(method, path, &headers, bytes).await
-}
-
 /// A user with TOTP on: the authenticator and the recovery codes.
 async fn enrolled(app: &TestApp) -> (NewUser, TOTP, Vec<String>) {
     let user = app.new_user().await;
@@ -64,7 +51,7 @@ async fn enrolled(app: &TestApp) -> (NewUser, TOTP, Vec<String>) {
 /// (base32) and the recovery codes. Also used by the browser test.
 pub async fn enrol_totp(app: &TestApp, user: &NewUser) -> (String, Vec<String>) {
     let (access, _) = app.standard_login(user).await;
-    let start = with_bearer(app, "POST", "/api/mfa/totp/enroll", &access, &Value::Null).await;
+    let start = bearer_json(app, "POST", "/api/mfa/totp/enroll", &access, &Value::Null).await;
     assert_eq!(start.status.as_u16(), 200, "{}", start.text);
     assert_keys(&start.json, &["secret", "otpauthUri", "qrSvg"]);
     let secret = start.str("/secret");
@@ -83,7 +70,7 @@ pub async fn enrol_totp(app: &TestApp, user: &NewUser) -> (String, Vec<String>) 
     );
     assert!(start.str("/qrSvg").starts_with("<?xml") || start.str("/qrSvg").starts_with("<svg"));
     let totp = authenticator(&secret);
-    let confirm = with_bearer(
+    let confirm = bearer_json(
         app,
         "POST",
         "/api/mfa/totp/confirm",
@@ -143,7 +130,7 @@ async fn totp_enrolment_gives_recovery_codes_once(target: &Target) {
     let done = verify(&app, &json!({"mfaToken": token, "recoveryCode": codes[0]})).await;
     assert_eq!(done.status.as_u16(), 200, "{}", done.text);
     let access = done.str("/accessToken");
-    let status = with_bearer(&app, "GET", "/api/mfa", &access, &Value::Null).await;
+    let status = bearer_json(&app, "GET", "/api/mfa", &access, &Value::Null).await;
     assert_eq!(
         status.json,
         json!({"totp": true, "passkeys": [], "recoveryCodesLeft": 9}),
@@ -151,7 +138,7 @@ async fn totp_enrolment_gives_recovery_codes_once(target: &Target) {
         status.text
     );
     // A second enrolment is refused while one is on.
-    let again = with_bearer(&app, "POST", "/api/mfa/totp/enroll", &access, &Value::Null).await;
+    let again = bearer_json(&app, "POST", "/api/mfa/totp/enroll", &access, &Value::Null).await;
     assert_eq!(again.status.as_u16(), 409, "{}", again.text);
 }
 
@@ -306,7 +293,7 @@ async fn bad_second_steps_are_clear_4xx(target: &Target) {
         .get_headers("/api/auth/me", &[("authorization", &format!("Bearer {token}"))])
         .await;
     assert_eq!(me.status.as_u16(), 401);
-    let mfa = with_bearer(&app, "GET", "/api/mfa", &token, &Value::Null).await;
+    let mfa = bearer_json(&app, "GET", "/api/mfa", &token, &Value::Null).await;
     assert_eq!(mfa.json, json!({"status": 401, "message": "인증이 필요합니다."}));
     // None of it cost the token its life or a code: it still finishes.
     let done = verify(&app, &json!({"mfaToken": token, "recoveryCode": codes[0]})).await;
@@ -326,7 +313,7 @@ async fn factors_are_managed_with_a_current_factor(target: &Target) {
     let done = verify(&app, &json!({"mfaToken": token, "recoveryCode": codes[0]})).await;
     let access = done.str("/accessToken");
     // New recovery codes need a current factor; the old set stops working.
-    let refused = with_bearer(
+    let refused = bearer_json(
         &app,
         "POST",
         "/api/mfa/recovery-codes",
@@ -335,7 +322,7 @@ async fn factors_are_managed_with_a_current_factor(target: &Target) {
     )
     .await;
     assert_eq!(refused.status.as_u16(), 400, "a spent code: {}", refused.text);
-    let fresh = with_bearer(
+    let fresh = bearer_json(
         &app,
         "POST",
         "/api/mfa/recovery-codes",
@@ -355,7 +342,7 @@ async fn factors_are_managed_with_a_current_factor(target: &Target) {
     let old = verify(&app, &json!({"mfaToken": token, "recoveryCode": codes[2]})).await;
     assert_eq!(old.json, json!({"status": 401, "message": FAILED}));
     // Turning TOTP off takes a current code; then logins take no step.
-    let wrong = with_bearer(
+    let wrong = bearer_json(
         &app,
         "DELETE",
         "/api/mfa/totp",
@@ -364,7 +351,7 @@ async fn factors_are_managed_with_a_current_factor(target: &Target) {
     )
     .await;
     assert_eq!(wrong.status.as_u16(), 400, "{}", wrong.text);
-    let off = with_bearer(
+    let off = bearer_json(
         &app,
         "DELETE",
         "/api/mfa/totp",
@@ -373,7 +360,7 @@ async fn factors_are_managed_with_a_current_factor(target: &Target) {
     )
     .await;
     assert_eq!(off.status.as_u16(), 200, "{}", off.text);
-    let status = with_bearer(&app, "GET", "/api/mfa", &access, &Value::Null).await;
+    let status = bearer_json(&app, "GET", "/api/mfa", &access, &Value::Null).await;
     assert_eq!(
         status.json,
         json!({"totp": false, "passkeys": [], "recoveryCodesLeft": 0})

@@ -81,6 +81,21 @@ pub fn now_ms() -> i64 {
     i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
 }
 
+/// A request with `Authorization: Bearer token` and, unless `body` is
+/// null, a JSON body.
+pub async fn bearer_json(app: &TestApp, method: &str, path: &str, token: &str, body: &Value) -> Reply {
+    let headers = [
+        ("authorization".to_owned(), format!("Bearer {token}")),
+        ("content-type".to_owned(), "application/json".to_owned()),
+    ];
+    let bytes = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    app.request(method, path, &headers, bytes).await
+}
+
 /// The sorted keys of a JSON object (panics with the body when not one).
 pub fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value

@@ -8,9 +8,9 @@
 use serde_json::{Value, json};
 
 use crate::soft_passkey::SoftPasskey;
-use crate::{NewUser, Reply, Target, TestApp};
+use crate::{NewUser, Target, TestApp};
 
-use super::{assert_keys, jwt_claims};
+use super::{assert_keys, bearer_json, jwt_claims};
 
 const ORIGIN: &str = "http://localhost:3000";
 const FAILED: &str = "추가 인증에 실패했습니다.";
@@ -31,24 +31,11 @@ async fn app(target: &Target) -> TestApp {
     .await
 }
 
-async fn bearer(app: &TestApp, method: &str, path: &str, token: &str, body: &Value) -> Reply {
-    let headers = [
-        ("authorization".to_owned(), format!("Bearer {token}")),
-        ("content-type".to_owned(), "application/json".to_owned()),
-    ];
-    let bytes = if body.is_null() {
-        Vec::new()
-    } else {
-        body.to_string().into_bytes()
-    };
-    app.request(method, path, &headers, bytes).await
-}
-
 /// Registers a passkey of `device` for `user`; returns its id and the
 /// recovery codes (the first factor brings them).
 async fn register(app: &TestApp, user: &NewUser, device: &mut SoftPasskey) -> (String, Value) {
     let (access, _) = app.standard_login(user).await;
-    let start = bearer(
+    let start = bearer_json(
         app,
         "POST",
         "/api/mfa/webauthn/register/start",
@@ -71,7 +58,7 @@ async fn register(app: &TestApp, user: &NewUser, device: &mut SoftPasskey) -> (S
     );
     let credential = device.register(&start.text, ORIGIN).await.unwrap();
     let credential: Value = serde_json::from_str(&credential).unwrap();
-    let finish = bearer(
+    let finish = bearer_json(
         app,
         "POST",
         "/api/mfa/webauthn/register/finish",
@@ -141,7 +128,7 @@ async fn a_passkey_answers_the_second_step(target: &Target) {
     );
     // Listed, with its last use.
     let access = done.str("/accessToken");
-    let status = bearer(&app, "GET", "/api/mfa", &access, &Value::Null).await;
+    let status = bearer_json(&app, "GET", "/api/mfa", &access, &Value::Null).await;
     assert_eq!(status.json["passkeys"][0]["id"], json!(id), "{}", status.text);
     assert_eq!(status.json["passkeys"][0]["name"], "테스트 키");
     assert!(
@@ -150,7 +137,7 @@ async fn a_passkey_answers_the_second_step(target: &Target) {
         status.text
     );
     // Removed: logins take no step any more (it was the only factor).
-    let gone = bearer(
+    let gone = bearer_json(
         &app,
         "DELETE",
         &format!("/api/mfa/webauthn/{id}"),
@@ -159,7 +146,7 @@ async fn a_passkey_answers_the_second_step(target: &Target) {
     )
     .await;
     assert_eq!(gone.status.as_u16(), 204, "{}", gone.text);
-    let again = bearer(
+    let again = bearer_json(
         &app,
         "DELETE",
         &format!("/api/mfa/webauthn/{id}"),
