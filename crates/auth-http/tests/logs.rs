@@ -581,6 +581,7 @@ fn purge_command(backend: TestBackend) {
         "codes",
         "oauthStates",
         "authorizationCodes",
+        "secondFactorSteps",
         "throttleCounters",
         "auditEvents",
     ] {
