@@ -336,7 +336,7 @@ impl SecondFactors {
                 .await;
             return Err(FactorError::WrongCode);
         }
-        self.release(user, &reserved).await?;
+        self.release(&reserved).await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 //! and one on the login throttle under the user's key and the client's IP
 //! (so new tokens buy no new guesses); a success spends the step, once.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use crate::audit::AuditKind;
 use crate::caller::Caller;
@@ -20,16 +20,16 @@ use crate::factors::{
     Verified, front_of, key_amr, passkey_target, random_hex,
 };
 use crate::identity::login::Login;
-use crate::identity::throttle::{Reservation, ThrottleState, ip_bucket};
+use crate::identity::login::{GateError, ThrottleKeys, release_attempts, reserve_attempt};
+use crate::identity::throttle::ThrottleState;
 use crate::identity::user::User;
 use crate::oidc::provider::{BROWSER, BROWSER_SOCIAL};
 use crate::sessions::issuer::OpenError;
 
 /// The throttle reservation of one second-factor check.
 pub(crate) struct Reserved {
-    user_key: String,
-    ip: Option<(String, ThrottleState)>,
-    enabled: bool,
+    keys: ThrottleKeys,
+    states: Option<Vec<ThrottleState>>,
 }
 
 impl SecondFactors {
@@ -180,7 +180,7 @@ impl SecondFactors {
         if !self.ports.store.spend_pending(&hash).await? {
             return Err(StepError::InvalidToken);
         }
-        self.release(&user, &reserved).await?;
+        self.release(&reserved).await?;
         let mut amr = pending.first_factor.clone();
         amr.push(method_amr.0.to_owned());
         amr.push("mfa".to_owned());
@@ -384,49 +384,33 @@ impl SecondFactors {
         Ok(Login { user, tokens })
     }
 
-    /// Reserves one second-factor check on the login throttle: the user's
-    /// key (`mfa:<uuid>`, the account rule) and the client's IP bucket.
+    /// Reserves one second-factor check on the login throttle, through the
+    /// password gate's own reservation: the user's key (`mfa:<uuid>`, the
+    /// account rule) and the client's IP bucket.
     pub(crate) async fn reserve(&self, user: &User, caller: &Caller) -> Result<Reserved, StepError> {
-        let policy = &self.core.policy().throttle;
-        let user_key = format!("mfa:{}", user.uuid);
-        if !policy.enabled {
-            return Ok(Reserved {
-                user_key,
-                ip: None,
-                enabled: false,
-            });
-        }
-        let ip_key = caller
-            .ip
-            .map(|ip| format!("ip:{}", ip_bucket(ip, policy.ipv6_prefix)));
-        let mut rules = vec![(user_key.clone(), policy.account)];
-        rules.extend(ip_key.clone().map(|k| (k, policy.ip)));
-        let now = self.core.now();
-        match self.throttle.reserve(&rules, now).await? {
-            Reservation::Granted(states) => Ok(Reserved {
-                user_key,
-                ip: ip_key.zip(states.get(1).copied()),
-                enabled: true,
-            }),
-            Reservation::Refused(until) => Err(StepError::Throttled {
-                retry_after: remaining(until, now),
-            }),
+        let keys = ThrottleKeys::with_account(
+            format!("mfa:{}", user.uuid),
+            caller.ip,
+            self.core.policy().throttle.ipv6_prefix,
+        );
+        match reserve_attempt(&self.core, self.throttle.as_ref(), &keys).await {
+            Ok(states) => Ok(Reserved { keys, states }),
+            Err(GateError::Throttled(retry_after)) => Err(StepError::Throttled { retry_after }),
+            Err(GateError::Internal(e)) => Err(e.into()),
         }
     }
 
     /// After a success: the user's failures are forgotten, the IP gets its
     /// attempt back.
-    pub(crate) async fn release(&self, _user: &User, reserved: &Reserved) -> Result<(), PortError> {
-        if !reserved.enabled {
-            return Ok(());
-        }
-        self.throttle.reset(&reserved.user_key).await?;
-        if let Some((key, state)) = &reserved.ip {
-            self.throttle
-                .release(key, &self.core.policy().throttle.ip, state)
-                .await?;
-        }
-        Ok(())
+    pub(crate) async fn release(&self, reserved: &Reserved) -> Result<(), PortError> {
+        release_attempts(
+            &self.core,
+            self.throttle.as_ref(),
+            &reserved.keys,
+            &reserved.states,
+            false,
+        )
+        .await
     }
 }
 
@@ -447,15 +431,6 @@ fn normalized(proof: Proof) -> Result<Proof, StepError> {
 /// The key of a passwordless sign-in ceremony: its challenge.
 fn login_key(challenge: &str) -> SecretHash {
     SecretHash::of(&format!("login:{challenge}"))
-}
-
-fn remaining(until: DateTime<Utc>, now: DateTime<Utc>) -> TimeDelta {
-    let left = until - now;
-    if left > TimeDelta::zero() {
-        left
-    } else {
-        TimeDelta::seconds(1)
-    }
 }
 
 /// A ceremony refusal as a step error.

@@ -8,8 +8,9 @@ use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::error::PortError;
 use crate::identity::password::NewPassword;
-use crate::identity::throttle::{Reservation, ThrottleState, ip_bucket};
+use crate::identity::throttle::{LoginThrottle, Reservation, ThrottleState, ip_bucket};
 use crate::identity::user::{Email, LoginId, User};
+use crate::service_core::ServiceCore;
 use crate::sessions::token::TokenPair;
 
 use crate::identity::accounts::Accounts;
@@ -163,7 +164,7 @@ impl Accounts {
         caller: &Caller,
     ) -> Result<PasswordCheck, GateError> {
         let keys = ThrottleKeys::new(identifier, caller.ip, self.core.policy().throttle.ipv6_prefix);
-        let reserved = self.reserve_attempt(&keys).await?;
+        let reserved = reserve_attempt(&self.core, self.throttle.as_ref(), &keys).await?;
         let checked = async {
             let user = self.find_by_identifier(identifier).await?;
             let hash = user.as_ref().and_then(|u| u.password_hash.as_ref());
@@ -175,13 +176,13 @@ impl Accounts {
             Ok(checked) => checked,
             Err(e) => {
                 // Best effort: the caller gets the outage either way.
-                let _ = self.release_attempts(&keys, &reserved, true).await;
+                let _ = release_attempts(&self.core, self.throttle.as_ref(), &keys, &reserved, true).await;
                 return Err(GateError::Internal(e));
             }
         };
         match (user, verified) {
             (Some(user), true) => {
-                self.release_attempts(&keys, &reserved, false).await?;
+                release_attempts(&self.core, self.throttle.as_ref(), &keys, &reserved, false).await?;
                 self.upgrade_password(&user, password);
                 Ok(PasswordCheck::Verified(user))
             }
@@ -240,47 +241,6 @@ impl Accounts {
         }));
     }
 
-    /// Step 1 of the gate: the reservation, or `None` when throttling is off.
-    async fn reserve_attempt(&self, keys: &ThrottleKeys) -> Result<Option<Vec<ThrottleState>>, GateError> {
-        let policy = &self.core.policy().throttle;
-        if !policy.enabled {
-            return Ok(None);
-        }
-        let now = self.core.now();
-        let mut rules = vec![(keys.account.clone(), policy.account)];
-        rules.extend(keys.ip.clone().map(|ip| (ip, policy.ip)));
-        match self.throttle.reserve(&rules, now).await? {
-            Reservation::Granted(states) => Ok(Some(states)),
-            Reservation::Refused(until) => Err(GateError::Throttled(
-                remaining(until, now).unwrap_or_else(|| TimeDelta::seconds(1)),
-            )),
-        }
-    }
-
-    /// Step 3 of the gate after a success (`all` false: the account key is
-    /// reset, the IP's attempt given back) or an outage (`all` true: both
-    /// attempts given back).
-    async fn release_attempts(
-        &self,
-        keys: &ThrottleKeys,
-        reserved: &Option<Vec<ThrottleState>>,
-        all: bool,
-    ) -> Result<(), PortError> {
-        let Some(states) = reserved else {
-            return Ok(());
-        };
-        let policy = &self.core.policy().throttle;
-        let throttle = &self.throttle;
-        match (all, states.first()) {
-            (true, Some(state)) => throttle.release(&keys.account, &policy.account, state).await?,
-            _ => throttle.reset(&keys.account).await?,
-        }
-        if let (Some(ip), Some(state)) = (&keys.ip, states.get(1)) {
-            throttle.release(ip, &policy.ip, state).await?;
-        }
-        Ok(())
-    }
-
     pub(crate) async fn find_by_identifier(
         &self,
         identifier: &Identifier,
@@ -296,6 +256,53 @@ impl Accounts {
             },
         }
     }
+}
+
+/// Step 1 of the password gate, shared with the second step: one attempt
+/// reserved on `keys` (atomically, before anything is checked), or `None`
+/// when throttling is off.
+pub(crate) async fn reserve_attempt(
+    core: &ServiceCore,
+    throttle: &dyn LoginThrottle,
+    keys: &ThrottleKeys,
+) -> Result<Option<Vec<ThrottleState>>, GateError> {
+    let policy = &core.policy().throttle;
+    if !policy.enabled {
+        return Ok(None);
+    }
+    let now = core.now();
+    let mut rules = vec![(keys.account.clone(), policy.account)];
+    rules.extend(keys.ip.clone().map(|ip| (ip, policy.ip)));
+    match throttle.reserve(&rules, now).await? {
+        Reservation::Granted(states) => Ok(Some(states)),
+        Reservation::Refused(until) => Err(GateError::Throttled(
+            remaining(until, now).unwrap_or_else(|| TimeDelta::seconds(1)),
+        )),
+    }
+}
+
+/// Step 3 of the password gate, shared with the second step, after a
+/// success (`all` false: the account key is reset, the IP's attempt given
+/// back) or an outage (`all` true: both attempts given back).
+pub(crate) async fn release_attempts(
+    core: &ServiceCore,
+    throttle: &dyn LoginThrottle,
+    keys: &ThrottleKeys,
+    reserved: &Option<Vec<ThrottleState>>,
+    all: bool,
+) -> Result<(), PortError> {
+    let Some(states) = reserved else {
+        return Ok(());
+    };
+    let policy = &core.policy().throttle;
+    match (all, states.first()) {
+        (true, Some(state)) => throttle.release(&keys.account, &policy.account, state).await?,
+        _ => throttle.reset(&keys.account).await?,
+    }
+    if let (Some(ip), Some(state)) = (&keys.ip, states.get(1)) {
+        throttle.release(ip, &policy.ip, state).await?;
+    }
+    Ok(())
 }
 
 /// What the password gate found.
@@ -361,8 +368,18 @@ impl ThrottleKeys {
                 format!("email:{norm}")
             }
         };
+        Self::with_account(
+            format!("acct:{}", hex::encode(sha2::Sha256::digest(typed.as_bytes()))),
+            ip,
+            ipv6_prefix,
+        )
+    }
+
+    /// The keys of another account key (the second step's `mfa:<uuid>`)
+    /// and a client IP.
+    pub(crate) fn with_account(account: String, ip: Option<IpAddr>, ipv6_prefix: u8) -> Self {
         Self {
-            account: format!("acct:{}", hex::encode(sha2::Sha256::digest(typed.as_bytes()))),
+            account,
             ip: ip.map(|ip| format!("ip:{}", ip_bucket(ip, ipv6_prefix))),
         }
     }

@@ -144,14 +144,16 @@ pub async fn finish(
             None => Proof::Recovery(code.to_owned()),
         }
     };
-    let passkey = matches!(proof, Proof::Passkey(_)) || has_passkey(state, mfa_token).await;
-    let method = proof.method();
+    let (method, by_passkey) = (proof.method(), matches!(proof, Proof::Passkey(_)));
     let caller = state.caller("browser", req);
     let verified = state.auth.factors().verify(mfa_token, proof, true, &caller).await;
     crate::metrics::second_factor(method, &verified);
     let login = match verified {
         Ok(v) => v.login,
         Err(e) => {
+            // Only a form shown again needs to know whether to offer the
+            // passkey button (not the success path).
+            let passkey = by_passkey || has_passkey(state, mfa_token).await;
             let again = |status, text| form(state, req, request, raw, status, Some(text), mfa_token, passkey);
             return match e {
                 StepError::Wrong | StepError::MalformedCode | StepError::MethodUnavailable => {
