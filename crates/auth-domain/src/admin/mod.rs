@@ -239,14 +239,14 @@ impl UserAdmin {
             .await?
             .len();
         let factors = match &self.factors {
-            Some(store) => Some(FactorSummary {
-                totp: store
-                    .totp(user.id)
-                    .await?
-                    .is_some_and(|t| t.confirmed_at.is_some()),
-                passkeys: store.passkeys(user.id).await?.len(),
-                recovery_codes_left: store.recovery_codes_left(user.id).await?,
-            }),
+            Some(store) => {
+                let status = crate::factors::MfaStatus::read(store.as_ref(), user.id).await?;
+                Some(FactorSummary {
+                    totp: status.totp,
+                    passkeys: status.passkeys.len(),
+                    recovery_codes_left: status.recovery_codes_left,
+                })
+            }
             None => None,
         };
         Ok(UserView {

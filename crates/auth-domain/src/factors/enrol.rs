@@ -51,15 +51,7 @@ impl SecondFactors {
     /// # Errors
     /// An outage.
     pub async fn status(&self, user: UserId) -> Result<MfaStatus, PortError> {
-        let store = &self.ports.store;
-        let totp = store.totp(user).await?.is_some_and(|t| t.confirmed_at.is_some());
-        let passkeys = store.passkeys(user).await?;
-        let recovery_codes_left = store.recovery_codes_left(user).await?;
-        Ok(MfaStatus {
-            totp,
-            passkeys,
-            recovery_codes_left,
-        })
+        MfaStatus::read(self.ports.store.as_ref(), user).await
     }
 
     /// Starts a TOTP enrolment with a new 160-bit secret (replacing one

@@ -118,6 +118,22 @@ pub struct MfaStatus {
 }
 
 impl MfaStatus {
+    /// The user's factors as `store` holds them (also what an
+    /// administrator's view of the user shows).
+    ///
+    /// # Errors
+    /// An outage.
+    pub async fn read(
+        store: &dyn FactorStore,
+        user: crate::identity::user::UserId,
+    ) -> Result<Self, PortError> {
+        Ok(Self {
+            totp: store.totp(user).await?.is_some_and(|t| t.confirmed_at.is_some()),
+            passkeys: store.passkeys(user).await?,
+            recovery_codes_left: store.recovery_codes_left(user).await?,
+        })
+    }
+
     /// Whether any second factor is on (a login then takes a second step).
     pub fn enrolled(&self) -> bool {
         self.totp || !self.passkeys.is_empty()
