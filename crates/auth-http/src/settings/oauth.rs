@@ -445,6 +445,34 @@ mod tests {
     use secrecy::ExposeSecret;
 
     #[test]
+    fn the_passkey_relying_party_defaults_to_the_public_url_and_blanks_count_as_unset() {
+        let mut s = OAuthSettings {
+            public_url: "https://login.example.com:8443/auth/".into(),
+            ..OAuthSettings::default()
+        };
+        let derived = (
+            "login.example.com".to_owned(),
+            vec!["https://login.example.com:8443".to_owned()],
+        );
+        assert_eq!(s.webauthn(), derived);
+        s.webauthn_rp_id = Some("  ".into());
+        s.webauthn_origins = Some(" , ".into());
+        assert_eq!(s.webauthn(), derived, "blank settings are unset");
+        s.webauthn_rp_id = Some("example.com".into());
+        s.webauthn_origins = Some("https://a.example.com/, https://b.example.com".into());
+        assert_eq!(
+            s.webauthn(),
+            (
+                "example.com".to_owned(),
+                vec![
+                    "https://a.example.com".to_owned(),
+                    "https://b.example.com".to_owned()
+                ]
+            )
+        );
+    }
+
+    #[test]
     // `Jail`'s closure returns figment's own (large) error type.
     #[allow(clippy::result_large_err)]
     fn environment_names_map_to_the_flat_keys() {
