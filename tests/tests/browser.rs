@@ -164,9 +164,9 @@ async fn register(app: &TestApp, name: &str, rp: &RedirectListener) -> (String, 
 
 /// Runs the script with `vars`; its exit status and output (stdout then
 /// stderr), killing it past [`SCRIPT_LIMIT`].
-fn run_script(vars: &[(&str, String)]) -> (bool, String) {
+fn run_script(script: &str, vars: &[(&str, String)]) -> (bool, String) {
     let mut child = Command::new("node")
-        .arg("hosted-pages.mjs")
+        .arg(script)
         .current_dir(browser_dir())
         .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
@@ -249,7 +249,7 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
         ("BT_PK_ACCESS", pk_access),
         ("BT_PK_CLIENT_ID", pk_client_id),
     ];
-    let (ok, output) = tokio::task::spawn_blocking(move || run_script(&vars))
+    let (ok, output) = tokio::task::spawn_blocking(move || run_script("hosted-pages.mjs", &vars))
         .await
         .unwrap();
     assert!(ok, "the browser test failed:\n{output}");
@@ -277,3 +277,101 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
 }
 
 on_both_backends!(hosted_pages_in_chromium);
+
+/// `GET` of an admin route.
+async fn admin_get(app: &TestApp, path: &str) -> auth_qa::Reply {
+    let bearer = format!("Bearer {}", app.admin_token());
+    app.get_headers(path, &[("authorization", bearer.as_str())]).await
+}
+
+/// The live sessions of a user through the admin API, by contract.
+async fn live_contracts(app: &TestApp, user: i64) -> Vec<String> {
+    let reply = admin_get(app, &format!("/internal/users/{user}/sessions")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["contract"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The console and the account page (`tests/browser/console.mjs`): an
+/// admin with password + TOTP revokes a user's session while its socket is
+/// connected; a user enrols TOTP and a passkey, signs back in with the
+/// passkey and ends another of their sessions; axe-core on every page.
+async fn console_in_chromium(backend: TestBackend) {
+    let _one = SERIAL.lock().await;
+    check_prerequisites();
+    let started = Instant::now();
+    let target = target(backend);
+    // Passkeys need a domain: the public URL is `http://localhost:PORT`.
+    let port = auth_contract_tests::free_port();
+    let app = TestApp::spawn_with(&target, |c| {
+        c.set("AUTH_BIND", format!("127.0.0.1:{port}"));
+        c.set("AUTH_PUBLIC_URL", format!("http://localhost:{port}"));
+    })
+    .await;
+    let admin = app.new_user().await;
+    let granted = app
+        .post_with(
+            &format!("/internal/users/{}/grant-admin", admin.id),
+            &json!({}),
+            Some(&app.admin_token()),
+        )
+        .await;
+    assert_eq!(granted.status, 200, "grant-admin: {}", granted.text);
+    let (admin_secret, _) = auth_qa::scenarios::mfa::enrol_totp(&app, &admin).await;
+    let target_user = app.new_user().await;
+    let (target_access, _) = app.standard_login(&target_user).await;
+    let user = app.new_user().await;
+    app.standard_login(&user).await;
+    let shots = std::env::var("BT_SHOTS").unwrap_or_default();
+    let vars = [
+        ("BT_ISSUER", format!("http://localhost:{port}")),
+        ("BT_ADMIN_USERNAME", admin.login.clone()),
+        ("BT_ADMIN_PASSWORD", admin.password.clone()),
+        ("BT_ADMIN_SECRET", admin_secret),
+        ("BT_TARGET_LOGIN", target_user.login.clone()),
+        ("BT_TARGET_ACCESS", target_access),
+        ("BT_USER_USERNAME", user.login.clone()),
+        ("BT_USER_PASSWORD", user.password.clone()),
+        ("BT_CHROMIUM", chromium()),
+        ("BT_SHOTS", shots),
+    ];
+    let (ok, output) = tokio::task::spawn_blocking(move || run_script("console.mjs", &vars))
+        .await
+        .unwrap();
+    assert!(ok, "the console browser test failed:\n{output}");
+    println!("{output}");
+
+    // What the pages did is what is stored.
+    assert!(
+        !live_contracts(&app, target_user.id)
+            .await
+            .iter()
+            .any(|c| c == "standard"),
+        "the target's standard session was revoked"
+    );
+    let left = live_contracts(&app, user.id).await;
+    assert!(
+        !left.iter().any(|c| c == "standard"),
+        "the user's other session ended: {left:?}"
+    );
+    let status = admin_get(&app, &format!("/internal/users/{}", user.id)).await;
+    assert_eq!(status.json["user"]["mfa"]["totp"], true, "{}", status.text);
+    assert_eq!(status.json["user"]["mfa"]["passkeys"], 1, "{}", status.text);
+    let audit = admin_get(&app, &format!("/internal/audit?user={}", target_user.id)).await;
+    assert!(
+        audit.json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "admin_session_revoke"),
+        "the console's revoke is the API's audit event: {}",
+        audit.text
+    );
+    println!("{backend:?}: {:.1} s in all", started.elapsed().as_secs_f64());
+}
+
+on_both_backends!(console_in_chromium);

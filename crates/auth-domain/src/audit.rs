@@ -80,6 +80,8 @@ pub enum AuditKind {
     PasskeyCounterRegressed,
     /// An administrator removed every second factor of a user (`target`: `user:<id>`).
     AdminMfaReset,
+    /// A signed-in user changed their password (the account page).
+    PasswordChange,
 }
 
 impl AuditKind {
@@ -115,6 +117,7 @@ impl AuditKind {
             Self::PasskeyLogin => "passkey_login",
             Self::PasskeyCounterRegressed => "passkey_counter_regressed",
             Self::AdminMfaReset => "admin_mfa_reset",
+            Self::PasswordChange => "password_change",
         }
     }
 
@@ -150,6 +153,7 @@ impl AuditKind {
             Self::PasskeyLogin,
             Self::PasskeyCounterRegressed,
             Self::AdminMfaReset,
+            Self::PasswordChange,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

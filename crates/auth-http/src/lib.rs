@@ -27,6 +27,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use settings::Settings;
 pub use startup::{Application, StartupError};

@@ -188,6 +188,7 @@ fn service_routes() -> Vec<Route> {
     routes.extend(crate::provider::routes());
     routes.extend(crate::mfa::routes());
     routes.extend(crate::admin::routes());
+    routes.extend(crate::web::routes());
     routes
 }
 

@@ -293,6 +293,8 @@ impl Application {
                             .is_some()
                 })
                 .collect(),
+            sockets: registry.clone(),
+            admin_require_mfa: settings.http.admin_require_mfa,
         });
         let hsts = settings.oauth.public_url.starts_with("https://");
         let served = web::Data::new(crate::openapi::Served(Arc::new(crate::openapi::document(

@@ -36,6 +36,12 @@ pub struct AppState {
     /// client id, when the `picsel` contract (whose callback finishes the
     /// flow) is served.
     pub hosted_social: Vec<auth_domain::social::Provider>,
+    /// This instance's live sockets (the console shows which sessions have
+    /// one).
+    pub sockets: std::sync::Arc<auth_ws::Registry>,
+    /// Whether the console requires a second factor of admins
+    /// (`AUTH_ADMIN_REQUIRE_MFA`, default true).
+    pub admin_require_mfa: bool,
 }
 
 /// The cookie that binds a browser-started social login to its browser

@@ -181,6 +181,12 @@ impl Registry {
         }
     }
 
+    /// Live sockets of `session` on this instance (the console's
+    /// "connected now").
+    pub fn sockets_of(&self, session: SessionId) -> usize {
+        self.lock().by_session.get(&session).map_or(0, Vec::len)
+    }
+
     /// Whether no socket is live.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -430,3 +430,28 @@ impl SessionAdmin {
         Ok(revoked.len())
     }
 }
+
+// TEMPORARY (replaced by the admin-role branch): the role use cases.
+impl UserAdmin {
+    /// Whether the user holds the admin role.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn is_admin(&self, _id: UserId) -> Result<bool, PortError> {
+        Ok(true)
+    }
+    /// Grants the admin role.
+    ///
+    /// # Errors
+    /// [`AdminError`].
+    pub async fn grant_admin(&self, _id: UserId, _caller: &Caller) -> Result<(), AdminError> {
+        Ok(())
+    }
+    /// Revokes the admin role.
+    ///
+    /// # Errors
+    /// [`AdminError`].
+    pub async fn revoke_admin(&self, _id: UserId, _caller: &Caller) -> Result<(), AdminError> {
+        Ok(())
+    }
+}

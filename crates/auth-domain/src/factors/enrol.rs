@@ -46,6 +46,12 @@ impl SecondFactors {
         }
     }
 
+    /// Whether passkeys can be registered and used here (a WebAuthn
+    /// relying party is configured).
+    pub fn passkeys_enabled(&self) -> bool {
+        self.ports.passkeys.enabled()
+    }
+
     /// The user's factors.
     ///
     /// # Errors

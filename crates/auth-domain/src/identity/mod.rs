@@ -7,6 +7,7 @@ pub mod account;
 pub mod accounts;
 pub mod login;
 pub mod password;
+pub mod password_change;
 pub mod ports;
 pub mod throttle;
 pub mod user;

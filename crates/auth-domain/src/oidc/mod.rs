@@ -14,6 +14,7 @@
 //! everywhere.
 
 pub mod client;
+pub mod console;
 pub mod flow;
 pub mod grants;
 pub mod logout;

@@ -360,6 +360,51 @@ impl Sessions {
         Ok(())
     }
 
+    /// The user's own sessions that can still be used, oldest first (the
+    /// account page's devices).
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn own_sessions(
+        &self,
+        user: crate::identity::user::UserId,
+    ) -> Result<Vec<crate::sessions::session::Session>, PortError> {
+        self.issuer
+            .sessions()
+            .active_sessions(user, self.core.now())
+            .await
+    }
+
+    /// Ends one of the user's own sessions (`LOGOUT` to its sockets),
+    /// audited as a logout. `false`, with nothing changed, when the session
+    /// is another user's, unknown, or already ended.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn end_own_session(
+        &self,
+        user: crate::identity::user::UserId,
+        sid: crate::sessions::session::SessionId,
+        caller: &Caller,
+    ) -> Result<bool, PortError> {
+        let Some(session) = self.issuer.sessions().get(sid).await? else {
+            return Ok(false);
+        };
+        if session.user_id != user || !session.is_live() {
+            return Ok(false);
+        }
+        let now = self.core.now();
+        let ended = self
+            .revoker()
+            .revoke_and_announce(sid, RevokeReason::Logout, now)
+            .await?;
+        if ended {
+            self.audit_session(crate::audit::AuditKind::Logout, sid, caller)
+                .await;
+        }
+        Ok(ended)
+    }
+
     fn within_grace(
         &self,
         spent_at: chrono::DateTime<chrono::Utc>,

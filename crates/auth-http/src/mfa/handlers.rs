@@ -56,7 +56,7 @@ fn credential_text(value: &Option<Value>) -> Result<String, MfaError> {
 }
 
 /// The issuer label of TOTP secrets: the public URL's host.
-fn issuer_label(state: &AppState) -> String {
+pub(crate) fn issuer_label(state: &AppState) -> String {
     let url = state.auth.provider().issuer_url();
     let host = url.split_once("://").map_or(url, |(_, rest)| rest);
     host.split(['/', ':']).next().unwrap_or("auth").to_owned()
@@ -104,7 +104,7 @@ pub async fn totp_enroll(state: web::Data<AppState>, req: HttpRequest) -> Result
 }
 
 /// The URI as an SVG QR code (error correction M).
-fn qr_svg(uri: &str) -> String {
+pub(crate) fn qr_svg(uri: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color<'_>>()

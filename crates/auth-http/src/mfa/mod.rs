@@ -9,7 +9,7 @@
 //! `{"status", "message"}`.
 #![allow(clippy::result_large_err)]
 
-mod handlers;
+pub(crate) mod handlers;
 mod routes;
 
 use actix_web::HttpResponse;

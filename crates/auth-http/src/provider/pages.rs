@@ -58,7 +58,8 @@ impl Lang {
         best.map_or(Self::Ko, |(_, l)| l)
     }
 
-    fn code(self) -> &'static str {
+    /// The language's tag (`ko`, `en`).
+    pub fn code(self) -> &'static str {
         match self {
             Self::Ko => "ko",
             Self::En => "en",
@@ -265,6 +266,13 @@ pub fn page(
         title = escape(title),
         base = escape(base),
     );
+    html_response(status, html, form_targets)
+}
+
+/// A complete HTML document with the pages' headers: the strict CSP
+/// (forms may post here and redirect to `form_targets`, origins), no
+/// caching, no framing, no sniffing, no referrer.
+pub fn html_response(status: StatusCode, html: String, form_targets: &[String]) -> HttpResponse {
     let mut form_action = String::from("'self'");
     for t in form_targets {
         form_action.push(' ');

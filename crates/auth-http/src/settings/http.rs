@@ -52,6 +52,10 @@ pub struct HttpSettings {
     /// (403).
     #[serde(serialize_with = "super::strict::redacted")]
     pub admin_token: Option<SecretString>,
+    /// Whether an admin must have signed in with a second factor to use
+    /// the console (`AUTH_ADMIN_REQUIRE_MFA`, default true); one without a
+    /// factor is sent to enrol one first.
+    pub admin_require_mfa: bool,
 }
 
 impl Default for HttpSettings {
@@ -65,6 +69,7 @@ impl Default for HttpSettings {
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             admin_token: None,
+            admin_require_mfa: true,
         }
     }
 }

@@ -160,6 +160,10 @@ pub fn factor_ports(settings: &Settings, db: &Database) -> Result<FactorPorts, S
 struct NoPasskeys;
 
 impl auth_domain::factors::PasskeyCeremony for NoPasskeys {
+    fn enabled(&self) -> bool {
+        false
+    }
+
     fn start_registration(
         &self,
         _: &auth_domain::factors::ports::PasskeyUser,
@@ -205,7 +209,7 @@ const NO_PASSKEYS: auth_domain::factors::PasskeyError = auth_domain::factors::Pa
 pub fn oidc_ports(settings: &Settings, db: &Database, keys: &TokenKeys) -> OidcPorts {
     let store = Arc::new(DieselOidcStore::new(db.clone()));
     OidcPorts {
-        clients: store.clone(),
+        clients: client_store(settings, db),
         grants: store,
         signer: Arc::new(JwtOidcSigner::new(
             keys.codec.clone(),
@@ -218,10 +222,17 @@ pub fn oidc_ports(settings: &Settings, db: &Database, keys: &TokenKeys) -> OidcP
 
 /// The OAuth clients in `db` (`auth-server clients …`).
 pub fn oauth_client_registry(settings: &Settings, db: &Database) -> ClientRegistry {
-    ClientRegistry::new(
-        service_core(settings, db),
+    ClientRegistry::new(service_core(settings, db), client_store(settings, db))
+}
+
+/// The registered clients in `db`, with the built-in console client
+/// answered beside them (never listed, never changed).
+fn client_store(settings: &Settings, db: &Database) -> Arc<dyn auth_domain::oidc::ports::OAuthClientStore> {
+    Arc::new(auth_domain::oidc::console::WithConsole::new(
         Arc::new(DieselOidcStore::new(db.clone())),
-    )
+        &settings.jwt_issuer(),
+        chrono::Utc::now(),
+    ))
 }
 
 /// The password hashing pool from settings (`AUTH_HASH_CONCURRENCY`,

@@ -129,7 +129,10 @@ impl OAuthClientStore for DieselOidcStore {
         let rows: Vec<ClientRow> = self
             .db
             .query("list oauth clients", |conn| {
+                // The console's placeholder row (a migration's, for the
+                // foreign keys) is no registration to list.
                 oauth_clients::table
+                    .filter(oauth_clients::client_id.ne(auth_domain::oidc::console::CONSOLE_CLIENT_ID))
                     .order((oauth_clients::created_at.asc(), oauth_clients::client_id.asc()))
                     .load(conn)
             })

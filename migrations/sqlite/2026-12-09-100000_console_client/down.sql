@@ -1,0 +1,1 @@
+DELETE FROM oauth_clients WHERE client_id = 'auth-console';
