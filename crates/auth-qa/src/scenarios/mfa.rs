@@ -29,13 +29,13 @@ crate::scenarios!(
 );
 
 /// The RFC 6238 authenticator of a base32 secret, as an app computes it.
-fn authenticator(secret: &str) -> TOTP {
+pub(super) fn authenticator(secret: &str) -> TOTP {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
     TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes)
 }
 
 /// The code of the time step `offset` steps from now.
-fn code(totp: &TOTP, offset: i64) -> String {
+pub(super) fn code(totp: &TOTP, offset: i64) -> String {
     let now = chrono::Utc::now().timestamp() + offset * 30;
     totp.generate(u64::try_from(now).unwrap())
 }

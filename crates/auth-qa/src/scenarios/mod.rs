@@ -9,6 +9,7 @@ pub mod account;
 pub mod admin;
 pub mod chat;
 pub mod codes;
+pub mod console;
 pub mod cross;
 pub mod forged;
 pub mod fuzz;
@@ -35,6 +36,7 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(admin::all());
     all.extend(chat::all());
     all.extend(codes::all());
+    all.extend(console::all());
     all.extend(cross::all());
     all.extend(forged::all());
     all.extend(fuzz::all());
