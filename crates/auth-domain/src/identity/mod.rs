@@ -15,4 +15,6 @@ pub mod user;
 #[cfg(test)]
 mod login_tests;
 #[cfg(test)]
+mod password_change_tests;
+#[cfg(test)]
 mod throttle_tests;

@@ -199,3 +199,28 @@ impl Provider {
             .and_then(|g| g.browser_session))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::oidc::MemClients;
+
+    #[tokio::test]
+    async fn the_console_client_is_answered_but_never_listed_changed_or_deleted() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let store = WithConsole::new(Arc::new(MemClients::default()), "https://auth.example/", at);
+        let console = store.get(CONSOLE_CLIENT_ID).await.unwrap().unwrap();
+        assert_eq!(
+            console.redirect_uris,
+            vec!["https://auth.example/account/callback".to_owned()]
+        );
+        assert!(console.is_public() && console.first_party);
+        assert_eq!(console.grant_types, vec![GrantType::AuthorizationCode]);
+        assert!(store.list().await.unwrap().is_empty());
+        assert!(!store.update(&console).await.unwrap());
+        assert!(!store.delete(CONSOLE_CLIENT_ID).await.unwrap());
+        assert!(!store.set_secret(CONSOLE_CLIENT_ID, "x", at).await.unwrap());
+        assert!(store.create(&console).await.is_err(), "the id is reserved");
+        assert_eq!(store.get(CONSOLE_CLIENT_ID).await.unwrap().unwrap(), console);
+    }
+}

@@ -365,3 +365,38 @@ pub fn routes() -> Vec<Route> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_pages_of_ours_are_returned_to() {
+        for good in [
+            "/account/",
+            "/admin/users?query=kim",
+            "/auth/admin/",
+            "/account/#security",
+        ] {
+            let base = if good.starts_with("/auth") { "/auth" } else { "" };
+            assert!(safe_next(base, good), "{good}");
+        }
+        for bad in [
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin//evil",
+            "/oauth2/authorize",
+            "/account\\evil",
+            "/account/\u{7f}",
+            "/account/ x",
+            "",
+        ] {
+            assert!(!safe_next("", bad), "{bad}");
+        }
+        assert!(!safe_next("/auth", "/account/"), "outside the base path");
+        assert!(
+            !safe_next("", &format!("/account/{}", "a".repeat(600))),
+            "too long"
+        );
+    }
+}
