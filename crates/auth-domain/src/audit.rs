@@ -80,6 +80,12 @@ pub enum AuditKind {
     PasskeyCounterRegressed,
     /// An administrator removed every second factor of a user (`target`: `user:<id>`).
     AdminMfaReset,
+    /// An administrator granted the admin role to an account (`target`:
+    /// `user:<id>`; only a grant that changed something).
+    AdminRoleGrant,
+    /// An administrator took the admin role from an account (`target`:
+    /// `user:<id>`; only a revocation that changed something).
+    AdminRoleRevoke,
 }
 
 impl AuditKind {
@@ -115,6 +121,8 @@ impl AuditKind {
             Self::PasskeyLogin => "passkey_login",
             Self::PasskeyCounterRegressed => "passkey_counter_regressed",
             Self::AdminMfaReset => "admin_mfa_reset",
+            Self::AdminRoleGrant => "admin_role_grant",
+            Self::AdminRoleRevoke => "admin_role_revoke",
         }
     }
 
@@ -150,6 +158,8 @@ impl AuditKind {
             Self::PasskeyLogin,
             Self::PasskeyCounterRegressed,
             Self::AdminMfaReset,
+            Self::AdminRoleGrant,
+            Self::AdminRoleRevoke,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
