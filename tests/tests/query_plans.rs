@@ -158,6 +158,20 @@ fn hot_statements() -> Vec<(&'static str, String, Option<&'static str>)> {
             "SELECT * FROM audit_log ORDER BY audit_log.id DESC LIMIT 50".into(),
             Some("SCAN audit_log"),
         ),
+        // roles.rs: every user view (and the admin console's check).
+        (
+            "admin role of a user",
+            "SELECT user_roles.user_id FROM user_roles WHERE user_roles.user_id = 7 \
+             AND user_roles.role = 'admin'"
+                .into(),
+            None,
+        ),
+        // The cascade of an account's deletion to its roles.
+        (
+            "roles of a deleted user",
+            "DELETE FROM user_roles WHERE user_roles.user_id = 7".into(),
+            None,
+        ),
         // housekeeping.rs and codes.rs: the scheduled purge.
         (
             "purge expired refresh records",

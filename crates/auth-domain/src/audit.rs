@@ -82,6 +82,12 @@ pub enum AuditKind {
     AdminMfaReset,
     /// A signed-in user changed their password (the account page).
     PasswordChange,
+    /// An administrator granted the admin role to an account (`target`:
+    /// `user:<id>`; only a grant that changed something).
+    AdminRoleGrant,
+    /// An administrator took the admin role from an account (`target`:
+    /// `user:<id>`; only a revocation that changed something).
+    AdminRoleRevoke,
 }
 
 impl AuditKind {
@@ -118,6 +124,8 @@ impl AuditKind {
             Self::PasskeyCounterRegressed => "passkey_counter_regressed",
             Self::AdminMfaReset => "admin_mfa_reset",
             Self::PasswordChange => "password_change",
+            Self::AdminRoleGrant => "admin_role_grant",
+            Self::AdminRoleRevoke => "admin_role_revoke",
         }
     }
 
@@ -154,6 +162,8 @@ impl AuditKind {
             Self::PasskeyCounterRegressed,
             Self::AdminMfaReset,
             Self::PasswordChange,
+            Self::AdminRoleGrant,
+            Self::AdminRoleRevoke,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

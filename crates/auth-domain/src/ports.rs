@@ -2,7 +2,7 @@
 //!
 //! Each area keeps its ports beside its types ([`crate::identity::ports`],
 //! [`crate::sessions::ports`], [`crate::verification::ports`],
-//! [`crate::social`], [`crate::chat`], [`crate::audit`],
+//! [`crate::social`], [`crate::chat`], [`crate::audit`], [`crate::admin::roles`],
 //! [`crate::identity::throttle`], [`crate::housekeeping`]); this module re-exports
 //! them all, with the two every area shares: [`Clock`] and [`Random`]
 //! ([`crate::platform`]). It is the map for other crates; the domain's own
@@ -15,6 +15,7 @@
 
 pub use crate::platform::{Clock, Random};
 
+pub use crate::admin::roles::AdminRoleStore;
 pub use crate::audit::AuditLog;
 pub use crate::chat::{AppRepository, AppTokens, ChatProfiles};
 pub use crate::housekeeping::Housekeeping;

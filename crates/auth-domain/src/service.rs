@@ -15,7 +15,7 @@
 //! | [`Social`] | social login | a [`SessionIssuer`], users, [`SocialPorts`] |
 //! | [`Apps`] | register, list, delete, re-key applications; client check | a [`ServiceCore`], app store, app tokens |
 //! | [`Chat`] | chat login, chat socket identity | [`Sessions`], users, [`ChatPorts`] |
-//! | [`UserAdmin`] | find, view, disable, enable users | a [`ServiceCore`], users, identities, hasher, a [`SessionRevoker`] |
+//! | [`UserAdmin`] | find, view, disable, enable users; grant and revoke the admin role | a [`ServiceCore`], users, identities, hasher, a [`SessionRevoker`], factors, roles |
 //! | [`SessionAdmin`] | list and revoke a user's sessions | a [`ServiceCore`], users, a [`SessionRevoker`] |
 //! | [`Import`] | import accounts with their hashes | a [`ServiceCore`], users, hasher |
 //! | [`AuditTrail`] | read the audit trail | the audit log |
@@ -36,6 +36,7 @@
 
 use std::sync::Arc;
 
+use crate::admin::roles::AdminRoleStore;
 use crate::admin::{SessionAdmin, UserAdmin};
 use crate::audit::AuditTrail;
 use crate::chat::use_cases::{Apps, Chat, ChatPorts};
@@ -91,6 +92,8 @@ pub struct Ports {
     pub oidc: OidcPorts,
     /// Second factors: TOTP, passkeys, recovery codes, pending steps.
     pub factors: FactorPorts,
+    /// Which accounts hold the admin role.
+    pub roles: Arc<dyn AdminRoleStore>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -195,7 +198,8 @@ impl AuthService {
                 ports.hasher.clone(),
                 revoker.clone(),
             )
-            .with_factors(ports.factors.store.clone()),
+            .with_factors(ports.factors.store.clone())
+            .with_roles(ports.roles),
             session_admin: SessionAdmin::new(core.clone(), ports.users.clone(), revoker),
             import: Import::new(core.clone(), ports.users, ports.hasher),
             audit_trail: AuditTrail::new(ports.audit),

@@ -27,6 +27,7 @@
 //!   `oauth2` crate; [`DieselSocialIdentityStore`] and
 //!   [`DieselLoginStateStore`]: identity links and pending flows.
 //! - [`DieselAuditLog`]: the audit trail (best effort).
+//! - [`DieselAdminRoleStore`]: which accounts hold the admin role.
 //! - [`DieselLoginThrottle`]: login attempt counters, shared by instances.
 //! - [`DieselHousekeeping`]: the purge of expired rows.
 //! - [`accounts_by_password_scheme`]: accounts per stored password scheme
@@ -61,11 +62,12 @@ pub mod testdb;
 mod webauthn;
 
 pub use db::{
-    ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAppRepository, DieselAuditLog,
-    DieselChatProfiles, DieselCodeStore, DieselFactorStore, DieselHousekeeping, DieselLoginStateStore,
-    DieselLoginThrottle, DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore,
-    DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated, SigningKeyStore,
-    accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret, reset_signing_keys,
+    ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAdminRoleStore, DieselAppRepository,
+    DieselAuditLog, DieselChatProfiles, DieselCodeStore, DieselFactorStore, DieselHousekeeping,
+    DieselLoginStateStore, DieselLoginThrottle, DieselOidcStore, DieselSessionStore,
+    DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated,
+    SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
+    reset_signing_keys,
 };
 pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};

@@ -1,13 +1,16 @@
 //! The administrator's use cases (the internal API and the `auth-server`
-//! commands): finding users, disabling and enabling accounts, listing and
-//! revoking sessions, listing, deleting and re-keying applications. Every
-//! change is written to the audit trail with what it acted on.
+//! commands): finding users, disabling and enabling accounts, granting and
+//! revoking the admin role ([`roles`]), listing and revoking sessions,
+//! listing, deleting and re-keying applications. Every change is written to
+//! the audit trail with what it acted on.
 
+pub mod roles;
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 
+use crate::admin::roles::AdminRoleStore;
 use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::error::PortError;
@@ -33,6 +36,10 @@ pub struct UserView {
     pub live_sessions: usize,
     /// Its second factors, when the service has them.
     pub factors: Option<FactorSummary>,
+    /// Whether it holds the admin role (may enter the admin console;
+    /// `false` when the service keeps no roles). A disabled account may
+    /// still hold it.
+    pub admin: bool,
 }
 
 /// Which second factors a user has (what an administrator sees; never a
@@ -94,7 +101,8 @@ pub enum AdminError {
 }
 
 /// The administrator's user use cases: finding users, viewing one,
-/// disabling and enabling accounts. Cheap to clone.
+/// disabling and enabling accounts, granting and revoking the admin role.
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct UserAdmin {
     core: ServiceCore,
@@ -103,6 +111,7 @@ pub struct UserAdmin {
     hasher: Arc<dyn PasswordHasher>,
     revoker: SessionRevoker,
     factors: Option<Arc<dyn crate::factors::FactorStore>>,
+    roles: Option<Arc<dyn AdminRoleStore>>,
 }
 
 impl std::fmt::Debug for UserAdmin {
@@ -152,7 +161,17 @@ impl UserAdmin {
             hasher,
             revoker,
             factors: None,
+            roles: None,
         }
+    }
+
+    /// With the admin roles' store: views say whether each user holds the
+    /// admin role, and [`Self::grant_admin`] and [`Self::revoke_admin`]
+    /// work.
+    #[must_use]
+    pub fn with_roles(mut self, store: Arc<dyn AdminRoleStore>) -> Self {
+        self.roles = Some(store);
+        self
     }
 
     /// With the second factors' store: views show each user's factors and
@@ -249,13 +268,72 @@ impl UserAdmin {
             }
             None => None,
         };
+        let admin = self.is_admin(user.id).await?;
         Ok(UserView {
             user,
             password_scheme,
             providers,
             live_sessions,
             factors,
+            admin,
         })
+    }
+
+    /// Whether the user holds the admin role: what the admin console asks
+    /// before letting an account in (it checks `disabled` on its own).
+    /// `false` for an unknown id, and when the service keeps no roles.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure.
+    pub async fn is_admin(&self, id: UserId) -> Result<bool, PortError> {
+        match &self.roles {
+            Some(store) => store.is_admin(id).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Grants the admin role to an account (disabled or not). Granting a
+    /// held role changes nothing and answers the same. Audited
+    /// (`admin_role_grant`, target `user:<id>`) when it changed something,
+    /// so of parallel grants exactly one is recorded.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`]; an outage, or a service built without
+    /// roles ([`AdminError::Internal`]).
+    pub async fn grant_admin(&self, id: UserId, caller: &Caller) -> Result<UserView, AdminError> {
+        self.set_admin(id, true, AuditKind::AdminRoleGrant, caller).await
+    }
+
+    /// Takes the admin role from an account. Revoking a role not held
+    /// changes nothing and answers the same. Audited (`admin_role_revoke`,
+    /// target `user:<id>`) when it changed something.
+    ///
+    /// # Errors
+    /// [`AdminError::UnknownUser`]; an outage, or a service built without
+    /// roles ([`AdminError::Internal`]).
+    pub async fn revoke_admin(&self, id: UserId, caller: &Caller) -> Result<UserView, AdminError> {
+        self.set_admin(id, false, AuditKind::AdminRoleRevoke, caller)
+            .await
+    }
+
+    async fn set_admin(
+        &self,
+        id: UserId,
+        admin: bool,
+        kind: AuditKind,
+        caller: &Caller,
+    ) -> Result<UserView, AdminError> {
+        let store = self
+            .roles
+            .as_ref()
+            .ok_or_else(|| PortError::new("change admin role", "no role store is configured"))?;
+        let user = self.users.by_id(id).await?.ok_or(AdminError::UnknownUser)?;
+        if store.set_admin(id, admin, self.core.now()).await? {
+            self.core
+                .audit_admin(kind, Some(id), None, format!("user:{id}"), caller)
+                .await;
+        }
+        Ok(self.view_of(user).await?)
     }
 
     /// Disables an account: no login on any contract from now on, and
@@ -428,30 +506,5 @@ impl SessionAdmin {
             )
             .await;
         Ok(revoked.len())
-    }
-}
-
-// TEMPORARY (replaced by the admin-role branch): the role use cases.
-impl UserAdmin {
-    /// Whether the user holds the admin role.
-    ///
-    /// # Errors
-    /// [`PortError`].
-    pub async fn is_admin(&self, _id: UserId) -> Result<bool, PortError> {
-        Ok(true)
-    }
-    /// Grants the admin role.
-    ///
-    /// # Errors
-    /// [`AdminError`].
-    pub async fn grant_admin(&self, _id: UserId, _caller: &Caller) -> Result<(), AdminError> {
-        Ok(())
-    }
-    /// Revokes the admin role.
-    ///
-    /// # Errors
-    /// [`AdminError`].
-    pub async fn revoke_admin(&self, _id: UserId, _caller: &Caller) -> Result<(), AdminError> {
-        Ok(())
     }
 }

@@ -1,11 +1,13 @@
 //! The admin use cases over fakes: disabling refuses only a verified
-//! password, revokes and announces; search pages; audit targets.
+//! password, revokes and announces; search pages; audit targets; the admin
+//! role granted and revoked once, audited when it changes.
 
 use crate::admin::AdminError;
 use crate::audit::AuditKind;
 use crate::caller::Caller;
 use crate::identity::account::SignUp;
 use crate::identity::login::{Identifier, Login, LoginError};
+use crate::ports::Clock as _;
 use crate::sessions::events::Event;
 use crate::sessions::session::RevokeReason;
 use crate::testing::{InMemoryAuth, caller, in_memory_auth, open_policy};
@@ -196,4 +198,130 @@ async fn a_rotated_app_secret_replaces_the_old_one() {
         .await
         .unwrap();
     assert!(w.service.apps().list_apps().await.unwrap().is_empty());
+}
+
+fn role_events(w: &InMemoryAuth) -> Vec<(AuditKind, Option<String>)> {
+    w.audit
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e.kind, AuditKind::AdminRoleGrant | AuditKind::AdminRoleRevoke))
+        .map(|e| (e.kind, e.target.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_admin_role_is_granted_and_revoked_once_each_and_audited_when_it_changes() {
+    let (w, id) = with_user("parkh").await;
+    let admin = w.service.user_admin();
+    assert!(!admin.is_admin(id).await.unwrap());
+    assert!(!admin.user_view(id).await.unwrap().unwrap().admin);
+
+    let granted = admin.grant_admin(id, &caller()).await.unwrap();
+    assert!(granted.admin);
+    assert_eq!(granted.user.id, id);
+    assert!(admin.is_admin(id).await.unwrap());
+    assert!(admin.user_view(id).await.unwrap().unwrap().admin);
+    assert_eq!(
+        w.roles.admins.lock().unwrap().get(&id).copied(),
+        Some(w.clock.now())
+    );
+    // Idempotent: the same answer, nothing more recorded.
+    assert!(admin.grant_admin(id, &caller()).await.unwrap().admin);
+    let target = Some(format!("user:{id}"));
+    assert_eq!(role_events(&w), vec![(AuditKind::AdminRoleGrant, target.clone())]);
+
+    let revoked = admin.revoke_admin(id, &caller()).await.unwrap();
+    assert!(!revoked.admin);
+    assert!(!admin.is_admin(id).await.unwrap());
+    assert!(!admin.revoke_admin(id, &caller()).await.unwrap().admin);
+    assert_eq!(
+        role_events(&w),
+        vec![
+            (AuditKind::AdminRoleGrant, target.clone()),
+            (AuditKind::AdminRoleRevoke, target)
+        ]
+    );
+    let event = w.audit.0.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(event.user_id, Some(id));
+}
+
+#[tokio::test]
+async fn a_disabled_account_may_hold_the_admin_role() {
+    let (w, id) = with_user("parkh").await;
+    let admin = w.service.user_admin();
+    admin.grant_admin(id, &caller()).await.unwrap();
+    let change = admin.disable_user(id, &caller()).await.unwrap();
+    assert!(change.view.admin && change.view.user.disabled_at.is_some());
+    let (w2, other) = with_user("kimj").await;
+    w2.service
+        .user_admin()
+        .disable_user(other, &caller())
+        .await
+        .unwrap();
+    let view = w2
+        .service
+        .user_admin()
+        .grant_admin(other, &caller())
+        .await
+        .unwrap();
+    assert!(view.admin && view.user.disabled_at.is_some());
+}
+
+#[tokio::test]
+async fn roles_of_unknown_users_are_refused_and_store_nothing() {
+    let (w, _) = with_user("parkh").await;
+    let ghost = crate::identity::user::UserId::new(999);
+    assert!(matches!(
+        w.service.user_admin().grant_admin(ghost, &caller()).await,
+        Err(AdminError::UnknownUser)
+    ));
+    assert!(matches!(
+        w.service.user_admin().revoke_admin(ghost, &caller()).await,
+        Err(AdminError::UnknownUser)
+    ));
+    assert!(w.roles.admins.lock().unwrap().is_empty());
+    assert!(role_events(&w).is_empty());
+    assert!(!w.service.user_admin().is_admin(ghost).await.unwrap());
+}
+
+#[tokio::test]
+async fn parallel_grants_change_and_record_once() {
+    let (w, id) = with_user("parkh").await;
+    let grants: Vec<_> = (0..20)
+        .map(|_| {
+            let admin = w.service.user_admin().clone();
+            tokio::spawn(async move { admin.grant_admin(id, &caller()).await })
+        })
+        .collect();
+    for grant in grants {
+        assert!(grant.await.unwrap().unwrap().admin);
+    }
+    assert_eq!(role_events(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn without_a_role_store_nobody_is_admin_and_changes_fail() {
+    let (w, id) = with_user("parkh").await;
+    let bare = crate::admin::UserAdmin::new(
+        crate::testing::test_core(open_policy()),
+        w.users.clone(),
+        w.social.identities.clone(),
+        w.hasher.clone(),
+        crate::sessions::issuer::SessionRevoker::new(w.sessions.clone(), w.bus.clone()),
+    );
+    assert!(!bare.is_admin(id).await.unwrap());
+    assert!(!bare.user_view(id).await.unwrap().unwrap().admin);
+    assert!(matches!(
+        bare.grant_admin(id, &caller()).await,
+        Err(AdminError::Internal(_))
+    ));
+    // A store that is down is an outage, never "not an admin".
+    w.roles.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(w.service.user_admin().is_admin(id).await.is_err());
+    assert!(matches!(
+        w.service.user_admin().revoke_admin(id, &caller()).await,
+        Err(AdminError::Internal(_))
+    ));
 }

@@ -18,6 +18,7 @@ pub mod chat;
 pub mod factors;
 mod identity;
 pub mod oidc;
+pub mod roles;
 mod sessions;
 pub mod social;
 mod verification;
@@ -133,6 +134,8 @@ pub struct InMemoryAuth {
     pub oidc: oidc::OidcFakes,
     /// The second factors' fakes.
     pub factors: factors::FactorFakes,
+    /// The admin roles' fake.
+    pub roles: Arc<roles::MemRoles>,
     pub throttle: Arc<MemThrottle>,
     pub audit: Arc<RecordingAudit>,
 }
@@ -148,6 +151,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
     let chat = chat::ChatFakes::default();
     let oidc = oidc::OidcFakes::default();
     let factors = factors::FactorFakes::default();
+    let roles = Arc::new(roles::MemRoles::default());
     let hasher = Arc::new(FakeHasher::default());
     let throttle = Arc::new(MemThrottle::default());
     let audit = Arc::new(RecordingAudit::default());
@@ -171,6 +175,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         background: background.clone(),
         oidc: oidc.ports(),
         factors: factors.ports(),
+        roles: roles.clone(),
     };
     InMemoryAuth {
         service: AuthService::new(ports.clone(), policy),
@@ -187,6 +192,7 @@ pub fn in_memory_auth(policy: AuthPolicy) -> InMemoryAuth {
         chat,
         oidc,
         factors,
+        roles,
         throttle,
         audit,
     }

@@ -17,9 +17,9 @@ use auth_domain::sessions::issuer::SessionRevoker;
 use auth_domain::verification::CodePolicy;
 use auth_domain::{AuthPolicy, AuthService, Ports};
 use auth_infra::{
-    Argon2Hasher, Database, DieselAuditLog, DieselCodeStore, DieselHousekeeping, DieselLoginThrottle,
-    DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore, DieselUserRepository, JwtOidcSigner,
-    LettreMailer, OsRandom, SystemClock, TokioBackground,
+    Argon2Hasher, Database, DieselAdminRoleStore, DieselAuditLog, DieselCodeStore, DieselHousekeeping,
+    DieselLoginThrottle, DieselOidcStore, DieselSessionStore, DieselSocialIdentityStore,
+    DieselUserRepository, JwtOidcSigner, LettreMailer, OsRandom, SystemClock, TokioBackground,
 };
 use chrono::TimeDelta;
 use secrecy::ExposeSecret;
@@ -100,6 +100,7 @@ pub async fn build_service_with(
         background: Arc::new(TokioBackground),
         oidc: oidc_ports(settings, db, keys),
         factors: factor_ports(settings, db)?,
+        roles: Arc::new(DieselAdminRoleStore::new(db.clone())),
     };
     Ok(AuthService::new(ports, auth_policy(settings)))
 }
@@ -295,7 +296,8 @@ pub fn import_service(settings: &Settings, db: &Database) -> Result<Import, Star
 }
 
 /// The administrator's user use cases on `db` (`auth-server users
-/// list|show|disable|enable`), revocations announced on `events`. They only
+/// list|show|disable|enable|reset-mfa|grant-admin|revoke-admin`),
+/// revocations announced on `events`. They only
 /// read the schemes of stored hashes, so the hasher is a single idle
 /// thread, not the pool of `AUTH_HASH_CONCURRENCY`.
 ///
@@ -321,7 +323,8 @@ pub fn user_admin_service(
             .key_encryption_key
             .as_ref()
             .map(auth_infra::Kek::new),
-    ))))
+    )))
+    .with_roles(Arc::new(DieselAdminRoleStore::new(db.clone()))))
 }
 
 /// The administrator's session use cases on `db` (`auth-server users

@@ -167,7 +167,7 @@ pub async fn user(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
                         None => "-",
                     }
                 }
-                dt { (ctx.t("관리자", "Admin")) } dd #admin-role { (yes_no(false)) }
+                dt { (ctx.t("관리자", "Admin")) } dd #admin-role { (yes_no(view.admin)) }
                 dt { (ctx.t("비활성화", "Disabled")) }
                 dd #disabled { @match u.disabled_at { Some(t) => { span.badge.off { (ctx.t("비활성", "Disabled")) } " " (when(t)) } None => (yes_no(false)) } }
             }
@@ -180,7 +180,7 @@ pub async fn user(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
                 " "
                 (post_form(&ctx, &format!("{base}/reset-mfa"), html! {}, ctx.t("2단계 인증 초기화", "Reset second factors"), "inline danger"))
                 " "
-                @if false {
+                @if view.admin {
                     (post_form(&ctx, &format!("{base}/revoke-admin"), html! {}, ctx.t("관리자 권한 회수", "Revoke admin"), "inline danger"))
                 } @else {
                     (post_form(&ctx, &format!("{base}/grant-admin"), html! {}, ctx.t("관리자 권한 부여", "Grant admin"), "inline"))

@@ -9,9 +9,9 @@
 //! port (re-exported at the crate root): `users`, `sessions`, `codes`,
 //! `apps` (the `chat` contract), `social_store`, `throttle`, `audit`,
 //! `housekeeping`, `signing_store` (signing keys), `keys` (server keys and
-//! secrets), `factors` (second factors and pending second steps) and
-//! `password_schemes` (a metrics query). `kek` seals secrets at rest under
-//! the key-encryption key.
+//! secrets), `factors` (second factors and pending second steps), `roles`
+//! (the admin role of accounts) and `password_schemes` (a metrics query).
+//! `kek` seals secrets at rest under the key-encryption key.
 //!
 //! A lookup by a unique key ends in `get_result`, not `first`: `first` adds
 //! a bound `LIMIT ?`, and SQLite re-prepares a statement whose `LIMIT`
@@ -30,6 +30,7 @@ mod kek;
 mod keys;
 mod oidc;
 mod password_schemes;
+mod roles;
 pub(crate) mod schema;
 mod sessions;
 mod signing_store;
@@ -46,6 +47,7 @@ pub use kek::Kek;
 pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use oidc::DieselOidcStore;
 pub use password_schemes::accounts_by_password_scheme;
+pub use roles::DieselAdminRoleStore;
 pub use sessions::DieselSessionStore;
 pub use signing_store::{ACCESS_PURPOSE, KeyStoreError, Rotated, SigningKeyStore, reset_signing_keys};
 pub use social_store::{DieselLoginStateStore, DieselSocialIdentityStore};

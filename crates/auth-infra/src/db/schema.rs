@@ -277,6 +277,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The roles accounts hold (`role`: `admin`); the primary key makes a
+    /// grant idempotent.
+    user_roles (user_id, role) {
+        user_id -> BigInt,
+        role -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(social_identities -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -304,5 +314,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_recovery_codes,
     mfa_passkeys,
     mfa_pending,
-    mfa_ceremonies
+    mfa_ceremonies,
+    user_roles
 );
