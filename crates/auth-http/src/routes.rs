@@ -525,7 +525,7 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(admin, 22, "the admin routes");
+            assert_eq!(admin, 24, "the admin routes");
         }
     }
 

@@ -1,6 +1,7 @@
 //! The admin commands of the real `auth-server` binary (issue 14), on each
-//! backend: `users list|show|disable|enable|revoke-sessions`, `sessions
-//! revoke`, `apps list|create|delete|rotate-secret` and `send-test-email`.
+//! backend: `users list|show|disable|enable|revoke-sessions`, `users
+//! grant-admin|revoke-admin` (issue 30), `sessions revoke`, `apps
+//! list|create|delete|rotate-secret` and `send-test-email`.
 //! A server (the same binary, `serve`) runs on the same database with a
 //! socket open: a revocation made by a command reaches that socket as
 //! `LOGOUT` (PostgreSQL: through `NOTIFY`, well before the sockets' periodic
@@ -488,7 +489,7 @@ async fn commands_build_only_what_they_use(backend: TestBackend) {
     assert_eq!(ok(&["apps", "delete", &app_id])["success"], true);
 
     // users import (the hashing pool, no mailer or key), list, show,
-    // disable, enable; sessions revoke.
+    // disable, enable, grant-admin, revoke-admin; sessions revoke.
     let file = dir.join("users.ndjson");
     let line = json!({"loginId": "narrow", "email": "narrow@example.com", "passwordHash": format!("{{noop}}{PASSWORD}")});
     std::fs::write(&file, format!("{line}\n")).unwrap();
@@ -501,6 +502,8 @@ async fn commands_build_only_what_they_use(backend: TestBackend) {
     assert_eq!(ok(&["users", "revoke-sessions", &id])["revoked"], json!(0));
     assert_eq!(ok(&["users", "disable", &id])["user"]["disabled"], true);
     assert_eq!(ok(&["users", "enable", &id])["user"]["disabled"], false);
+    assert_eq!(ok(&["users", "grant-admin", &id])["user"]["admin"], true);
+    assert_eq!(ok(&["users", "revoke-admin", &id])["user"]["admin"], false);
     let unknown = fails(&["sessions", "revoke", "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e"]);
     assert!(unknown.contains("no such session"), "{unknown}");
 
@@ -797,7 +800,78 @@ async fn clients_commands(backend: TestBackend) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `auth-server users grant-admin|revoke-admin ID` (issue 30) on the real
+/// binary: the same JSON as `POST /internal/users/{id}/grant-admin` and
+/// `GET /internal/users/{id}` of a server on the same database, idempotent,
+/// audited once per change as the command's, and refused like the other
+/// `users` commands for an unknown or malformed id (exit 1, nothing on
+/// stdout).
+async fn admin_role_commands(backend: TestBackend) {
+    let db = TestDatabase::new(backend);
+    let url = db.url().to_owned();
+    let dir = temp_dir("role-cli");
+    let login = format!("role{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    import(&url, &dir, &[&login]);
+    let listed = run_ok(&url, &dir, &["users", "list", "--query", &login]);
+    let id = listed["items"][0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(
+        run_ok(&url, &dir, &["users", "show", &id])["user"]["admin"],
+        false
+    );
+
+    let server = serve(&url, &dir, "60").await;
+    let granted = run_ok(&url, &dir, &["users", "grant-admin", &id]);
+    assert_eq!(granted["success"], true, "{granted}");
+    assert_eq!(granted["user"]["admin"], true, "{granted}");
+    assert_eq!(granted, run_ok(&url, &dir, &["users", "show", &id]));
+    assert_eq!(granted, server.admin_get(&format!("/internal/users/{id}")).await);
+    assert_eq!(run_ok(&url, &dir, &["users", "grant-admin", &id]), granted);
+
+    let revoked = run_ok(&url, &dir, &["users", "revoke-admin", &id]);
+    assert_eq!(revoked["user"]["admin"], false, "{revoked}");
+    assert_eq!(revoked, server.admin_get(&format!("/internal/users/{id}")).await);
+    assert_eq!(run_ok(&url, &dir, &["users", "revoke-admin", &id]), revoked);
+
+    for command in ["grant-admin", "revoke-admin"] {
+        assert!(run_err(&url, &dir, &["users", command, "999999"]).contains("no such user"));
+        assert!(run_err(&url, &dir, &["users", command, "abc"]).contains("numeric"));
+        let out = run(&url, &dir, &["users", command, "999999"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{command}: the other users commands' exit"
+        );
+    }
+
+    let audit = server.admin_get(&format!("/internal/audit?user={id}")).await;
+    let roles: Vec<(&str, &str, bool)> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("admin_role_")))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["target"].as_str().unwrap(),
+                e["userAgent"].as_str().is_some_and(|ua| ua.ends_with("(cli)")),
+            )
+        })
+        .collect();
+    let target = format!("user:{id}");
+    assert_eq!(
+        roles,
+        vec![
+            ("admin_role_revoke", target.as_str(), true),
+            ("admin_role_grant", target.as_str(), true)
+        ],
+        "{audit}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 auth_infra::on_both_backends!(
+    admin_role_commands,
     clients_commands,
     cli_edges,
     admin_commands,

@@ -1,6 +1,7 @@
-//! Accounts: find them, read one, disable and enable them
-//! (`/internal/users`, `/internal/users/{id}`,
-//! `/internal/users/{id}/disable|enable`). Their sessions are
+//! Accounts: find them, read one, disable and enable them, grant and
+//! revoke their admin role (`/internal/users`, `/internal/users/{id}`,
+//! `/internal/users/{id}/disable|enable|grant-admin|revoke-admin`), remove
+//! their second factors (`/internal/users/{id}/mfa`). Their sessions are
 //! [`super::sessions`]', the import [`super::import`]'s.
 // Same early-return pattern as the contract modules (see `contracts`).
 #![allow(clippy::result_large_err)]
@@ -115,8 +116,43 @@ pub async fn user_enable(
     Ok(sorted(StatusCode::OK, &AccountChangeResponse::from(&change)))
 }
 
+/// `POST /internal/users/{id}/grant-admin`: the account holds the admin
+/// role (audited `admin_role_grant` when it did not).
+pub async fn user_grant_admin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
+    let id = parse_user_id(segment(&req, "id"))?;
+    let view = state
+        .auth
+        .user_admin()
+        .grant_admin(id, &state.caller("internal", &req))
+        .await?;
+    Ok(sorted(StatusCode::OK, &UserResponse::from(&view)))
+}
+
+/// `POST /internal/users/{id}/revoke-admin`: the account no longer holds
+/// the admin role (audited `admin_role_revoke` when it did).
+pub async fn user_revoke_admin(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, InternalError> {
+    let id = parse_user_id(segment(&req, "id"))?;
+    let view = state
+        .auth
+        .user_admin()
+        .revoke_admin(id, &state.caller("internal", &req))
+        .await?;
+    Ok(sorted(StatusCode::OK, &UserResponse::from(&view)))
+}
+
 fn user_example() -> Value {
-    json!({"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "argon2id", "providers": [], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": true, "disabledAt": "2025-12-08T11:00:00.000Z", "liveSessions": 0})
+    json!({"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "argon2id", "providers": [], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": true, "disabledAt": "2025-12-08T11:00:00.000Z", "admin": false, "liveSessions": 0})
+}
+
+/// An account with the admin role or without, as the role routes answer.
+fn admin_example(admin: bool) -> Value {
+    json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "argon2id", "providers": [], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "admin": admin, "liveSessions": 1, "mfa": {"totp": true, "passkeys": 1, "recoveryCodesLeft": 10}}})
 }
 
 /// The users' routes.
@@ -152,12 +188,12 @@ pub fn routes() -> Vec<Route> {
             access: Access::Admin,
             doc: || {
                 Op::new("internal", "internal.user_show", "Read one account")
-                    .describe("The account with its password scheme (`passwordScheme`: watch imported accounts move to `argon2id`), linked providers, whether it is disabled and how many of its sessions can still be used. `auth-server users show ID` prints the same.")
+                    .describe("The account with its password scheme (`passwordScheme`: watch imported accounts move to `argon2id`), linked providers, whether it is disabled, whether it holds the admin role (`admin`: may enter the admin console), how many of its sessions can still be used and its second factors (`mfa`). `auth-server users show ID` prints the same.")
                     .path_param("id", "The numeric user id.", "7")
                     .reply::<UserResponse>(
                         200,
                         "The account.",
-                        json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "liveSessions": 2, "mfa": {"totp": true, "passkeys": 1, "recoveryCodesLeft": 9}}}),
+                        json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "bcrypt", "providers": ["kakao"], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "admin": true, "liveSessions": 2, "mfa": {"totp": true, "passkeys": 1, "recoveryCodesLeft": 9}}}),
                     )
                     .reply::<Message>(400, "The id is not a number.", failure("id는 숫자여야 합니다."))
                     .reply::<Message>(404, "No such user.", failure("존재하지 않는 사용자입니다."))
@@ -204,7 +240,37 @@ pub fn routes() -> Vec<Route> {
                 user_path(
                     Op::new("internal", "internal.user_enable", "Enable a disabled account")
                         .describe("The account can log in again; sessions revoked by the disable stay revoked. Enabling an enabled account changes nothing. No body.")
-                        .reply::<AccountChangeResponse>(200, "Enabled.", json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "argon2id", "providers": [], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "liveSessions": 0}, "revokedSessions": 0})),
+                        .reply::<AccountChangeResponse>(200, "Enabled.", json!({"success": true, "user": {"id": 7, "uuid": "0192f0c1-7c1e-7a55-9d8e-3f5b2a1c4d6e", "loginId": "parkh", "email": "parkh@example.com", "name": "홍길동", "profileImage": null, "passwordScheme": "argon2id", "providers": [], "createdAt": "2024-03-01T09:00:00.000Z", "disabled": false, "disabledAt": null, "admin": false, "liveSessions": 0}, "revokedSessions": 0})),
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/internal/users/{id}/grant-admin",
+            id: "internal.user_grant_admin",
+            to: || web::post().to(user_grant_admin),
+            rate_limit: None,
+            access: Access::Admin,
+            doc: || {
+                user_path(
+                    Op::new("internal", "internal.user_grant_admin", "Grant the admin role")
+                        .describe("The account holds the admin role from now on: it may enter the admin console (which also requires it not to be disabled; a disabled account may hold the role). Granting a held role changes nothing and answers the same; of parallel grants one changes the role. Audited (`admin_role_grant`, target `user:<id>`) when it changed something. Answers the account as `GET /internal/users/{id}` does. No body. `auth-server users grant-admin ID` does the same.")
+                        .reply::<UserResponse>(200, "The account, `admin` true.", admin_example(true)),
+                )
+            },
+        },
+        Route {
+            method: Method::Post,
+            path: "/internal/users/{id}/revoke-admin",
+            id: "internal.user_revoke_admin",
+            to: || web::post().to(user_revoke_admin),
+            rate_limit: None,
+            access: Access::Admin,
+            doc: || {
+                user_path(
+                    Op::new("internal", "internal.user_revoke_admin", "Revoke the admin role")
+                        .describe("The account no longer holds the admin role. Revoking a role not held changes nothing and answers the same. Audited (`admin_role_revoke`, target `user:<id>`) when it changed something. Answers the account as `GET /internal/users/{id}` does. No body. `auth-server users revoke-admin ID` does the same.")
+                        .reply::<UserResponse>(200, "The account, `admin` false.", admin_example(false)),
                 )
             },
         },

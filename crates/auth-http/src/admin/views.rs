@@ -70,6 +70,9 @@ pub struct UserDetail {
     pub disabled: bool,
     /// When it was disabled, or `null`.
     pub disabled_at: Option<String>,
+    /// Whether the account holds the admin role (may enter the admin
+    /// console; a disabled account may hold it and still cannot sign in).
+    pub admin: bool,
     /// How many of its sessions can still be used now.
     pub live_sessions: usize,
     /// Its second factors (`GET /internal/users/{id}`, `users show`).
@@ -105,6 +108,7 @@ impl From<&UserView> for UserDetail {
             created_at: iso_millis(u.created_at),
             disabled: u.disabled_at.is_some(),
             disabled_at: u.disabled_at.map(iso_millis),
+            admin: view.admin,
             live_sessions: view.live_sessions,
             mfa: view.factors.map(|f| MfaSummary {
                 totp: f.totp,

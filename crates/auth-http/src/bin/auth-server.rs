@@ -51,7 +51,8 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
-    /// Find, inspect, disable and enable accounts; import accounts.
+    /// Find, inspect, disable and enable accounts; grant and revoke the
+    /// admin role; import accounts.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
@@ -168,6 +169,17 @@ enum UsersCommand {
     /// Remove every second factor of an account (TOTP, passkeys, recovery
     /// codes); its next login takes no second step.
     ResetMfa {
+        /// The numeric user id.
+        id: String,
+    },
+    /// Grant the admin role (may enter the admin console); prints the
+    /// account as `users show` does. Idempotent.
+    GrantAdmin {
+        /// The numeric user id.
+        id: String,
+    },
+    /// Revoke the admin role; prints the account. Idempotent.
+    RevokeAdmin {
         /// The numeric user id.
         id: String,
     },
@@ -509,6 +521,12 @@ async fn main() -> std::process::ExitCode {
                     .await
                     .map_err(|e| e.to_string()),
                 UsersCommand::ResetMfa { id } => auth_http::cli::user_reset_mfa(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                UsersCommand::GrantAdmin { id } => auth_http::cli::user_grant_admin(&settings, &id)
+                    .await
+                    .map_err(|e| e.to_string()),
+                UsersCommand::RevokeAdmin { id } => auth_http::cli::user_revoke_admin(&settings, &id)
                     .await
                     .map_err(|e| e.to_string()),
                 UsersCommand::RevokeSessions { id } => auth_http::cli::user_revoke_sessions(&settings, &id)

@@ -13,8 +13,10 @@ use serde::Serialize;
 pub mod clients;
 mod import;
 mod keys;
+mod roles;
 
 pub use import::{ImportArgs, UsersCommandError, import_users};
+pub use roles::{user_grant_admin, user_revoke_admin};
 
 use crate::admin::views::{
     APP_DELETED, AccountChangeResponse, AppListResponse, CreatedAppResponse, DEFAULT_USER_PAGE, Message,
@@ -168,7 +170,8 @@ pub async fn show_user(settings: &Settings, id: &str) -> Result<serde_json::Valu
     Ok(output(&UserResponse::from(&view)))
 }
 
-/// Why an admin command (`users list|disable|enable|revoke-sessions`,
+/// Why an admin command (`users
+/// list|disable|enable|reset-mfa|grant-admin|revoke-admin|revoke-sessions`,
 /// `sessions revoke`, `apps list|delete|rotate-secret`, `send-test-email`)
 /// failed. Every one exits non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -230,7 +233,8 @@ async fn admin_database(
     Ok((db, events))
 }
 
-/// The administrator's user use cases (`users list|disable|enable`).
+/// The administrator's user use cases (`users
+/// list|disable|enable|reset-mfa|grant-admin|revoke-admin`).
 async fn user_admin(settings: &Settings) -> Result<auth_domain::admin::UserAdmin, AdminCommandError> {
     let (db, events) = admin_database(settings).await?;
     Ok(user_admin_service(settings, &db, events)?)

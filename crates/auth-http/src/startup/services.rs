@@ -297,9 +297,9 @@ pub fn import_service(settings: &Settings, db: &Database) -> Result<Import, Star
 
 /// The administrator's user use cases on `db` (`auth-server users
 /// list|show|disable|enable|reset-mfa|grant-admin|revoke-admin`),
-/// revocations announced on `events`. They only
-/// read the schemes of stored hashes, so the hasher is a single idle
-/// thread, not the pool of `AUTH_HASH_CONCURRENCY`.
+/// revocations announced on `events`. They only read the schemes of
+/// stored hashes, so the hasher is a single idle thread, not the pool of
+/// `AUTH_HASH_CONCURRENCY`.
 ///
 /// # Errors
 /// [`StartupError::Hasher`] when that thread cannot be started.

@@ -7,6 +7,7 @@
 pub mod abuse;
 pub mod account;
 pub mod admin;
+pub mod admin_roles;
 pub mod chat;
 pub mod codes;
 pub mod console;
@@ -34,6 +35,7 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(abuse::all());
     all.extend(account::all());
     all.extend(admin::all());
+    all.extend(admin_roles::all());
     all.extend(chat::all());
     all.extend(codes::all());
     all.extend(console::all());
