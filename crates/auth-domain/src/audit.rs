@@ -129,44 +129,45 @@ impl AuditKind {
         }
     }
 
+    /// Every kind, in declaration order (the console's filter lists them).
+    pub const ALL: [Self; 32] = [
+        Self::LoginSuccess,
+        Self::LoginFailure,
+        Self::Logout,
+        Self::TokenReuse,
+        Self::PasswordReset,
+        Self::Withdrawal,
+        Self::SocialLink,
+        Self::PasswordUpgraded,
+        Self::AdminUserDisable,
+        Self::AdminUserEnable,
+        Self::AdminSessionRevoke,
+        Self::AdminUserSessionsRevoke,
+        Self::AdminAppCreate,
+        Self::AdminAppDelete,
+        Self::AdminAppSecretRotate,
+        Self::AdminUserImport,
+        Self::AdminNotification,
+        Self::AdminOAuthClientCreate,
+        Self::AdminOAuthClientUpdate,
+        Self::AdminOAuthClientDelete,
+        Self::AdminOAuthClientSecretRotate,
+        Self::MfaEnroll,
+        Self::MfaRemove,
+        Self::MfaRecoveryCodes,
+        Self::MfaSuccess,
+        Self::MfaFailure,
+        Self::PasskeyLogin,
+        Self::PasskeyCounterRegressed,
+        Self::AdminMfaReset,
+        Self::PasswordChange,
+        Self::AdminRoleGrant,
+        Self::AdminRoleRevoke,
+    ];
+
     /// The kind of a stored name.
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::LoginSuccess,
-            Self::LoginFailure,
-            Self::Logout,
-            Self::TokenReuse,
-            Self::PasswordReset,
-            Self::Withdrawal,
-            Self::SocialLink,
-            Self::PasswordUpgraded,
-            Self::AdminUserDisable,
-            Self::AdminUserEnable,
-            Self::AdminSessionRevoke,
-            Self::AdminUserSessionsRevoke,
-            Self::AdminAppCreate,
-            Self::AdminAppDelete,
-            Self::AdminAppSecretRotate,
-            Self::AdminUserImport,
-            Self::AdminNotification,
-            Self::AdminOAuthClientCreate,
-            Self::AdminOAuthClientUpdate,
-            Self::AdminOAuthClientDelete,
-            Self::AdminOAuthClientSecretRotate,
-            Self::MfaEnroll,
-            Self::MfaRemove,
-            Self::MfaRecoveryCodes,
-            Self::MfaSuccess,
-            Self::MfaFailure,
-            Self::PasskeyLogin,
-            Self::PasskeyCounterRegressed,
-            Self::AdminMfaReset,
-            Self::PasswordChange,
-            Self::AdminRoleGrant,
-            Self::AdminRoleRevoke,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == raw)
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 }
 
@@ -241,5 +242,22 @@ impl AuditTrail {
     /// [`PortError`] on infrastructure failure.
     pub async fn recent(&self, user: Option<UserId>, limit: u32) -> Result<Vec<AuditEvent>, PortError> {
         self.log.recent(user, limit.clamp(1, 1000)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    #[test]
+    fn every_kind_is_listed_once_and_parses_back() {
+        let mut names: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+        for k in AuditKind::ALL {
+            assert_eq!(AuditKind::parse(k.as_str()), Some(k));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditKind::ALL.len());
+        assert_eq!(AuditKind::parse("nope"), None);
     }
 }

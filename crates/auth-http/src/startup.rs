@@ -305,6 +305,9 @@ impl Application {
         let token_keys = web::Data::from(keys);
         if settings.metrics.enabled {
             crate::metrics::handle();
+            // The console's logins per minute need samples from before
+            // the first visit.
+            crate::web::admin_stats::start_sampler();
         }
         let metrics_state = web::Data::new(crate::metrics::MetricsState::new(
             settings.metrics.enabled && settings.metrics.bind.is_none(),

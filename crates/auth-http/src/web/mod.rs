@@ -19,7 +19,12 @@
 pub mod account;
 pub mod account_factors;
 pub mod admin;
+pub mod admin_apps;
+pub mod admin_audit;
+pub mod admin_clients;
+pub mod admin_keys;
 pub mod admin_more;
+pub mod admin_stats;
 mod layout;
 pub mod signin;
 
