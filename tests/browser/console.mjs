@@ -188,11 +188,14 @@ async function admin(browser) {
   });
 
   await step('(c) revoking the session while its socket is connected: the device receives LOGOUT', async () => {
-    const device = await context.newPage();
+    // The device: another browser whose app holds the target's access
+    // token (its own page's policy is not ours: CSP bypassed here).
+    const deviceContext = await browser.newContext({ bypassCSP: true });
+    const device = await deviceContext.newPage();
     const ws = new URL('/ws', ISSUER);
     ws.protocol = 'ws:';
     ws.searchParams.set('token', TARGET_ACCESS);
-    await device.goto('about:blank');
+    await device.goto(new URL('/assets/console.css', ISSUER).toString());
     await device.evaluate((url) => {
       window.frames_ = [];
       window.socket_ = new WebSocket(url);
@@ -214,7 +217,7 @@ async function admin(browser) {
     const logout = JSON.parse(await frame.jsonValue());
     eq(logout.type, 'LOGOUT', 'the frame the device received');
     eq(await page.locator('tbody tr', { hasText: 'standard' }).count(), 0, 'standard sessions left on the page');
-    await device.close();
+    await deviceContext.close();
   });
 
   await step('(d) the other console pages answer and pass axe', async () => {
@@ -317,5 +320,6 @@ async function account(browser) {
 
 main().catch((e) => {
   console.error(`FAIL after ${steps.length} steps: ${e.stack || e.message}`);
+  if (problems.length) console.error(`the browser also reported:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 });
