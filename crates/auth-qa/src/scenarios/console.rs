@@ -20,6 +20,7 @@ crate::scenarios!(
     a_password_change_needs_the_current_password,
     the_console_is_for_admins_with_a_second_factor,
     console_actions_are_the_apis_use_cases,
+    apps_clients_keys_and_audit_from_the_console,
 );
 
 /// Follows the pages from `path` as a browser does, signing in as `user`
@@ -379,4 +380,125 @@ async fn console_actions_are_the_apis_use_cases(target: &Target) {
         .await;
     assert_eq!(r.status, 303, "{r:?}");
     assert_eq!(browser.get("/admin/users").await.status, 403);
+}
+
+/// The text of the element with `id` (`<p … id="x">text</p>`).
+fn element_text(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = at + html[at..].find('>').unwrap() + 1;
+    let end = start + html[start..].find('<').unwrap();
+    html[start..end].trim().to_owned()
+}
+
+async fn apps_clients_keys_and_audit_from_the_console(target: &Target) {
+    let app = TestApp::spawn_issuer(target, |c| {
+        c.set("AUTH_ADMIN_REQUIRE_MFA", "false");
+    })
+    .await;
+    let boss = app.new_user().await;
+    let r = admin(
+        &app,
+        "POST",
+        &format!("/internal/users/{}/grant-admin", boss.id),
+        None,
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let browser = Browser::new(&app);
+    let page = open(&browser, "/admin/apps", &boss, None).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let token = csrf(&page);
+    // An application: its secret is shown once and logs in as the API's would.
+    let created = browser
+        .post("/admin/apps", &[("name", "콘솔 앱"), ("csrf", &token)])
+        .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    let secret = element_text(&created.text, "app-secret");
+    let listed = admin(&app, "GET", "/internal/apps", None).await;
+    let app_id = listed.json["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "콘솔 앱")
+        .unwrap_or_else(|| panic!("{}", listed.text))["appId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    let blank = browser
+        .post("/admin/apps", &[("name", ""), ("csrf", &token)])
+        .await;
+    assert_eq!(blank.status, 400, "{blank:?}");
+    // A client: registered, its redirect URIs edited, a bad one refused by name.
+    let created = browser
+        .post(
+            "/admin/clients",
+            &[
+                ("name", "Grafana"),
+                ("redirect_uris", "https://grafana.example/cb"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{created:?}");
+    let clients = admin(&app, "GET", "/internal/oauth-clients", None).await;
+    let client_id = clients.json["clients"][0]["clientId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", clients.text))
+        .to_owned();
+    let edited = browser
+        .post(
+            &format!("/admin/clients/{client_id}/uris"),
+            &[
+                (
+                    "redirect_uris",
+                    "https://grafana.example/cb\nhttps://grafana.example/cb2",
+                ),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, 303, "{edited:?}");
+    let shown = admin(&app, "GET", &format!("/internal/oauth-clients/{client_id}"), None).await;
+    assert_eq!(
+        shown.json["client"]["redirectUris"],
+        json!(["https://grafana.example/cb", "https://grafana.example/cb2"]),
+        "{}",
+        shown.text
+    );
+    let bad = browser
+        .post(
+            &format!("/admin/clients/{client_id}/uris"),
+            &[("redirect_uris", "not a uri"), ("csrf", &token)],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let console_client = browser.get("/admin/clients/auth-console").await;
+    assert_eq!(
+        console_client.status, 404,
+        "the built-in client is not an admin's to change"
+    );
+    // Keys: the page lists them; a rotation is the API's.
+    let keys = browser.get("/admin/keys").await;
+    assert_eq!(keys.status, 200, "{keys:?}");
+    let rotated = browser.post("/admin/keys/rotate", &[("csrf", &token)]).await;
+    assert!(rotated.status == 303 || rotated.status == 200, "{rotated:?}");
+    // The audit trail: the console's actions are there, filtered by kind.
+    let audit = browser.get("/admin/audit?kind=admin_app_create").await;
+    assert_eq!(audit.status, 200, "{audit:?}");
+    assert!(audit.text.contains(&format!("app:{app_id}")), "{}", audit.text);
+    assert!(
+        !audit.text.contains("admin_oauth_client_create</td>"),
+        "filtered by kind"
+    );
+    let bad = browser.get("/admin/audit?user=abc").await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    // Deleting the application from the page.
+    let deleted = browser
+        .post(&format!("/admin/apps/{app_id}/delete"), &[("csrf", &token)])
+        .await;
+    assert_eq!(deleted.status, 303, "{deleted:?}");
+    let listed = admin(&app, "GET", "/internal/apps", None).await;
+    assert!(!listed.text.contains(&app_id), "{}", listed.text);
 }
