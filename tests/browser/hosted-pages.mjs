@@ -52,6 +52,7 @@ const PK_USERNAME = env('BT_PK_USERNAME');
 const PK_PASSWORD = env('BT_PK_PASSWORD');
 const PK_ACCESS = env('BT_PK_ACCESS'); // the user's access token, to register a passkey
 const PK_CLIENT_ID = env('BT_PK_CLIENT_ID');
+const PK_CLIENT_SECRET = env('BT_PK_CLIENT_SECRET');
 
 /// The TOTP code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) of the step
 /// `offset` steps from now, computed here as an authenticator app does.
@@ -206,11 +207,11 @@ function landedOn(page, uri, what) {
   return url.searchParams;
 }
 
-async function exchange(code, verifier) {
-  const basic = Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(CLIENT_SECRET)}`).toString(
+async function exchange(code, verifier, issuer = ISSUER, clientId = CLIENT_ID, clientSecret = CLIENT_SECRET) {
+  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
     'base64',
   );
-  const response = await fetch(new URL('/oauth2/token', ISSUER), {
+  const response = await fetch(new URL('/oauth2/token', issuer), {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -225,8 +226,8 @@ async function exchange(code, verifier) {
   return JSON.parse(text);
 }
 
-async function ssoCookie(context) {
-  return (await context.cookies(ISSUER)).find((c) => c.name === 'auth_sso' || c.name === '__Host-auth_sso');
+async function ssoCookie(context, issuer = ISSUER) {
+  return (await context.cookies(issuer)).find((c) => c.name === 'auth_sso' || c.name === '__Host-auth_sso');
 }
 
 const steps = [];
@@ -281,6 +282,9 @@ async function run(context) {
     check(heading.includes(CLIENT_NAME), `the heading names the client: ${heading}`);
     eq(await page.locator('input[name=username]').count(), 1, 'a field named username');
     eq(await page.locator('input[name=password][type=password]').count(), 1, 'a password field named password');
+    // This server's public URL is an IP address: passkeys are off.
+    eq(await page.locator('#passkey-login').count(), 0, 'a passkey sign-in button where passkeys are off');
+    eq(await page.locator('script').count(), 0, 'scripts on the sign-in page without passkeys');
   });
 
   await step('(a) a wrong password shows the error and stays on the page', async () => {
@@ -485,6 +489,7 @@ async function run(context) {
     await context.clearCookies();
   });
 
+  let authenticator; // the virtual authenticator (k) sets up, with its CDP session
   await step('(k) a user with a passkey: the second step\'s passkey button signs in', async () => {
     await context.clearCookies();
     // Chromium's virtual authenticator: a platform passkey that verifies
@@ -533,6 +538,34 @@ async function run(context) {
     eq(pathOf(page.url()), '/consent', 'after the passkey the browser is on');
     const signCount = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials[0].signCount;
     check(signCount >= 1, `the authenticator signed (count ${signCount})`);
+    authenticator = { cdp, authenticatorId, signCount };
+    await context.clearCookies();
+  });
+
+  await step('(l) the sign-in page\'s passkey button signs in without a password', async () => {
+    const { cdp, authenticatorId } = authenticator;
+    const request = authorizeRequest(PK_CLIENT_ID, PK_ISSUER);
+    const { response } = await go(page, request.url);
+    eq(pathOf(page.url()), '/login', 'authorize without a session leads to');
+    const csp = (await response.allHeaders())['content-security-policy'] || '';
+    check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), `sign-in page CSP: ${csp}`);
+    await page.waitForSelector('#passkey-login:not([hidden])');
+    eq((await page.locator('#passkey-login').innerText()).trim(), '패스키로 로그인', 'passkey sign-in button');
+    eq(await page.locator('script:not([src])').count(), 0, 'inline scripts');
+    eq(await page.locator('[onclick]').count(), 0, 'inline event handlers');
+    await submit(page, '#passkey-login');
+    eq(pathOf(page.url()), '/consent', 'after the passkey the browser is on');
+    check(await ssoCookie(context, PK_ISSUER), 'an SSO cookie after the passkey sign-in');
+    await submit(page, 'button[name=consent][value=allow]');
+    const q = landedOn(page, REDIRECT_URI, 'after allow');
+    eq(q.get('state'), request.state, 'state');
+    eq(q.get('iss'), PK_ISSUER, 'iss');
+    const t = await exchange(q.get('code'), request.verifier, PK_ISSUER, PK_CLIENT_ID, PK_CLIENT_SECRET);
+    const id = claims(t.id_token);
+    const amr = JSON.stringify(id.amr);
+    check(amr === '["hwk","mfa"]' || amr === '["swk","mfa"]', `id_token amr of a passkey sign-in: ${amr}`);
+    const signCount = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials[0].signCount;
+    check(signCount > authenticator.signCount, `the authenticator signed again (count ${signCount})`);
     await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
     await context.clearCookies();
   });

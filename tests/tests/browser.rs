@@ -227,7 +227,7 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
     .await;
     let pk_user = pk_app.new_user().await;
     let (pk_access, _) = pk_app.standard_login(&pk_user).await;
-    let (pk_client_id, _) = register(&pk_app, "Passkey app", &rp).await;
+    let (pk_client_id, pk_client_secret) = register(&pk_app, "Passkey app", &rp).await;
     let vars = [
         ("BT_ISSUER", app.public_url().to_owned()),
         ("BT_USERNAME", user.login.clone()),
@@ -248,6 +248,7 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
         ("BT_PK_PASSWORD", pk_user.password.clone()),
         ("BT_PK_ACCESS", pk_access),
         ("BT_PK_CLIENT_ID", pk_client_id),
+        ("BT_PK_CLIENT_SECRET", pk_client_secret),
     ];
     let (ok, output) = tokio::task::spawn_blocking(move || run_script("hosted-pages.mjs", &vars))
         .await
@@ -262,7 +263,7 @@ async fn hosted_pages_in_chromium(backend: TestBackend) {
         .iter()
         .filter(|q| has(q, "code") && has(q, "state") && has(q, "iss"))
         .count();
-    assert_eq!(codes, 5, "redirects with code, state and iss: {callbacks:?}");
+    assert_eq!(codes, 6, "redirects with code, state and iss: {callbacks:?}");
     let denied = callbacks
         .iter()
         .filter(|q| q.iter().any(|(k, v)| k == "error" && v == "access_denied") && has(q, "state"))

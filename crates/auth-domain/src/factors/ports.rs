@@ -329,4 +329,11 @@ pub trait PasskeyCeremony: Send + Sync {
         passkey: &StoredPasskey,
         user_handle: Uuid,
     ) -> Result<VerifiedAssertion, PasskeyError>;
+    /// Whether this relying party can run ceremonies at all (false when
+    /// passkeys are off: every call above answers
+    /// [`PasskeyError::NotConfigured`]). What a page asks before offering
+    /// a passkey button.
+    fn available(&self) -> bool {
+        true
+    }
 }

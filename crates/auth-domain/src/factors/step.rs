@@ -191,6 +191,12 @@ impl SecondFactors {
         Ok(Verified { front, login })
     }
 
+    /// Whether passkeys are on (the relying party is configured): whether
+    /// a page offers passwordless passkey sign-in.
+    pub fn passkeys_available(&self) -> bool {
+        self.ports.passkeys.available()
+    }
+
     /// Options for a passwordless passkey sign-in (any discoverable
     /// credential of this relying party; user verification required).
     ///
@@ -220,7 +226,9 @@ impl SecondFactors {
     }
 
     /// Finishes a passwordless passkey sign-in and opens a session for
-    /// contract `front`. The ceremony is spent whatever the outcome.
+    /// `front`: a contract's, or the hosted sign-in's browser session
+    /// ([`BROWSER`], which `Provider::adopt` turns into the single-sign-on
+    /// session). The ceremony is spent whatever the outcome.
     ///
     /// # Errors
     /// [`StepError`]: an unknown or expired ceremony, a credential nobody

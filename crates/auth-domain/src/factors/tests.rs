@@ -477,6 +477,29 @@ async fn passwordless_sign_in_with_a_discoverable_passkey() {
     ));
 }
 
+/// The hosted sign-in's passkey button: the same use case opens the
+/// browser's single-sign-on session, with the passkey's `amr`.
+#[tokio::test]
+async fn a_passkey_sign_in_on_the_hosted_page_opens_a_browser_session() {
+    let (w, user) = world().await;
+    let f = w.service.factors();
+    assert!(f.passkeys_available());
+    let ch = FakePasskeys::challenge(&f.start_passkey_registration(&user).await.unwrap());
+    let cred = FakePasskeys::credential(b"k", &ch, 0, user.uuid);
+    f.finish_passkey_registration(&user, "key", &cred, &standard())
+        .await
+        .unwrap();
+    let ch = FakePasskeys::challenge(&f.start_passkey_login().await.unwrap());
+    let cred = FakePasskeys::credential(b"k", &ch, 1, user.uuid);
+    let browser = Caller::new(crate::oidc::provider::BROWSER);
+    let login = f.finish_passkey_login(&cred, crate::oidc::provider::BROWSER, &browser);
+    let provider = w.service.provider();
+    let (cookie, session) = provider.adopt(login.await.unwrap()).await.unwrap();
+    assert_eq!(session.session.amr, vec!["hwk", "mfa"]);
+    let found = provider.browser_session(&cookie).await.unwrap().unwrap();
+    assert_eq!(found.user.id, user.id);
+}
+
 #[tokio::test]
 async fn the_hosted_page_and_the_api_finish_only_their_own_steps() {
     let (w, user) = world().await;

@@ -139,7 +139,7 @@ async fn send_code(
 
 /// The sign-in page for `request` (whose query is `raw`), with an error
 /// line when `problem` is given.
-fn login_form(
+pub(super) fn login_form(
     state: &AppState,
     req: &HttpRequest,
     request: &AuthorizeRequest,
@@ -181,7 +181,7 @@ fn login_form(
          <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
          <label for=\"password\">{pw_label}</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\" id=\"submit\">{submit}</button></form>\
+         <button type=\"submit\" id=\"submit\">{submit}</button></form>{passkey}\
          <div class=\"social\">{social}</div>\
          <p class=\"links\"><a href=\"{reset}\" id=\"forgot\">{forgot}</a></p>",
         action = escape(&format!("{base}{LOGIN_PATH}")),
@@ -191,6 +191,7 @@ fn login_form(
         username = escape(username),
         pw_label = lang.t(Text::Password),
         submit = lang.t(Text::SignIn),
+        passkey = super::passkey_login::offer(state, lang, &base, &csrf, raw),
         reset = escape(&format!("{base}{RESET_PATH}?{raw}")),
         forgot = lang.t(Text::ForgotPassword),
     );
@@ -262,7 +263,11 @@ pub async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
 }
 
 /// Reads a form body (`application/x-www-form-urlencoded`).
-async fn body_form(state: &AppState, req: &HttpRequest, payload: web::Payload) -> Result<Form, HttpResponse> {
+pub(super) async fn body_form(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Form, HttpResponse> {
     let bytes = read_bytes(payload, state.max_body_bytes).await.map_err(|_| {
         let (lang, base) = (Lang::of(req), base_path(state));
         message_page(
@@ -277,7 +282,7 @@ async fn body_form(state: &AppState, req: &HttpRequest, payload: web::Payload) -
 }
 
 /// The authorization request a page's form carried (`request`).
-async fn carried(
+pub(super) async fn carried(
     state: &AppState,
     req: &HttpRequest,
     form: &Form,

@@ -7,7 +7,8 @@
 //!
 //! Fixed paths (no contract prefix): `/oauth2/authorize`, `/oauth2/token`,
 //! `/oauth2/userinfo`, `/oauth2/revoke`, `/oauth2/logout`, `/login`,
-//! `/consent`, `/password-reset`, `/assets/auth.css`.
+//! `/login/passkey`, `/consent`, `/password-reset`, `/assets/auth.css`,
+//! `/assets/passkey.js`.
 // Handlers answer early with a ready `HttpResponse` (a page, a redirect, an
 // RFC 6749 error), as the contract modules do with their envelopes.
 #![allow(clippy::result_large_err)]
@@ -15,6 +16,7 @@
 pub mod authorize;
 pub mod logout;
 pub mod pages;
+pub mod passkey_login;
 pub mod second_step;
 pub mod social;
 pub mod token;
@@ -331,6 +333,24 @@ pub fn routes() -> Vec<Route> {
             },
         ),
         route(
+            Method::Post,
+            passkey_login::PASSKEY_LOGIN_PATH,
+            "oidc.login_passkey",
+            || web::post().to(passkey_login::sign_in),
+            || {
+                page_op(
+                    "oidc.login_passkey",
+                    "Hosted passwordless passkey sign-in",
+                    "The sign-in page's passkey button: `credential` (the assertion's `PublicKeyCredential` JSON, \
+                     answering the options of `POST /api/passkeys/login/start`), `csrf`, `request`. The same use case \
+                     as `POST /api/passkeys/login/finish`; on success sets the single-sign-on cookie and continues \
+                     the authorization. Refusals are the sign-in page again: 400 no or a malformed credential, or \
+                     an expired ceremony; 401 an unknown credential or a refused assertion; 403 a failed CSRF \
+                     check or a disabled account; 429 over the per-IP rate limit.",
+                )
+            },
+        ),
+        route(
             Method::Get,
             "/login/social/{provider}",
             "oidc.login_social",
@@ -405,12 +425,12 @@ pub fn routes() -> Vec<Route> {
             "oidc.passkey_script",
             || web::get().to(passkey_script),
             || {
-                Op::new("oidc", "oidc.passkey_script", "The second step's passkey button").raw(
-                    200,
-                    "JavaScript.",
-                    "text/javascript",
-                    json!({"type": "string"}),
+                Op::new(
+                    "oidc",
+                    "oidc.passkey_script",
+                    "The sign-in page's passkey buttons",
                 )
+                .raw(200, "JavaScript.", "text/javascript", json!({"type": "string"}))
             },
         ),
         route(

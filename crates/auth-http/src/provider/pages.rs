@@ -148,6 +148,16 @@ impl Lang {
             (Self::En, T::CodeSent) => "If the address is registered, a code was sent to it.",
             (Self::Ko, T::ResetFailed) => "인증 코드 또는 새 비밀번호가 올바르지 않습니다.",
             (Self::En, T::ResetFailed) => "The code or the new password is not valid.",
+            (Self::Ko, T::PasskeySignIn) => "패스키로 로그인",
+            (Self::En, T::PasskeySignIn) => "Sign in with a passkey",
+            (Self::Ko, T::PasskeySignInFailed) => {
+                "패스키로 로그인하지 못했습니다. 다시 시도하거나 비밀번호로 로그인하세요."
+            }
+            (Self::En, T::PasskeySignInFailed) => {
+                "Signing in with a passkey did not work. Try again, or sign in with your password."
+            }
+            (Self::Ko, T::PasskeyRefused) => "이 패스키로는 로그인할 수 없습니다.",
+            (Self::En, T::PasskeyRefused) => "This passkey cannot sign you in.",
         }
     }
 
@@ -213,6 +223,9 @@ pub enum Text {
     WrongCode,
     UsePasskey,
     PasskeyFailed,
+    PasskeySignIn,
+    PasskeySignInFailed,
+    PasskeyRefused,
 }
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped.

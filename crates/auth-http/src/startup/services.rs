@@ -200,6 +200,9 @@ impl auth_domain::factors::PasskeyCeremony for NoPasskeys {
     ) -> Result<auth_domain::factors::ports::VerifiedAssertion, auth_domain::factors::PasskeyError> {
         Err(NO_PASSKEYS)
     }
+    fn available(&self) -> bool {
+        false
+    }
 }
 
 const NO_PASSKEYS: auth_domain::factors::PasskeyError = auth_domain::factors::PasskeyError::NotConfigured;

@@ -50,7 +50,12 @@ pub(super) struct Provider {
 /// Discovery from the issuer URL alone; the crate checks the document
 /// (issuer, required fields) and fetches the JWKS.
 pub(super) async fn provider(target: &Target) -> Provider {
-    let app = TestApp::spawn_issuer(target, |_| {}).await;
+    provider_with(target, |_| {}).await
+}
+
+/// As [`provider`], with settings that differ as `configure` says.
+pub(super) async fn provider_with(target: &Target, configure: impl FnOnce(&mut crate::Config)) -> Provider {
+    let app = TestApp::spawn_issuer(target, configure).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

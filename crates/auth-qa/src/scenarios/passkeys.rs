@@ -1,15 +1,17 @@
 //! Passkeys (issue 29) through the API, with a software authenticator
 //! that is not the server's WebAuthn library (1Password's `passkey`
 //! crates, [`crate::soft_passkey`]): registration, the login's second
-//! step, passwordless sign-in on each contract, and what an attacker
-//! tries (another origin, another user's credential, a cloned
-//! authenticator whose counter went back, a replayed assertion).
+//! step, passwordless sign-in on each contract and on the hosted sign-in
+//! page, and what an attacker tries (another origin, another user's
+//! credential, a cloned authenticator whose counter went back, a replayed
+//! assertion, a forged form).
 
 use serde_json::{Value, json};
 
 use crate::soft_passkey::SoftPasskey;
 use crate::{NewUser, Target, TestApp};
 
+use super::oidc::{self, Browser, hidden};
 use super::{assert_keys, bearer_json, jwt_claims};
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -19,16 +21,20 @@ crate::scenarios!(
     a_passkey_answers_the_second_step,
     passwordless_sign_in_on_each_contract,
     refused_assertions_open_no_session,
+    the_hosted_sign_in_page_signs_in_with_a_passkey,
+    the_hosted_passkey_sign_in_refuses_with_the_sign_in_page,
 );
 
-/// A server whose passkeys belong to `localhost`, as a front end on
+/// Passkeys that belong to `localhost`, as a front end on
 /// `http://localhost:3000` uses them.
+fn passkeys_on(c: &mut crate::Config) {
+    c.set("AUTH_WEBAUTHN_RP_ID", "localhost");
+    c.set("AUTH_WEBAUTHN_ORIGINS", ORIGIN);
+}
+
+/// A server with [`passkeys_on`].
 async fn app(target: &Target) -> TestApp {
-    TestApp::spawn_with(target, |c| {
-        c.set("AUTH_WEBAUTHN_RP_ID", "localhost");
-        c.set("AUTH_WEBAUTHN_ORIGINS", ORIGIN);
-    })
-    .await
+    TestApp::spawn_with(target, passkeys_on).await
 }
 
 /// Registers a passkey of `device` for `user`; returns its id and the
@@ -310,4 +316,200 @@ async fn refused_assertions_open_no_session(target: &Target) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+}
+
+/// A passwordless assertion of `device`: the options of
+/// `POST /api/passkeys/login/start`, answered.
+async fn passwordless(app: &TestApp, device: &mut SoftPasskey) -> String {
+    let start = app.post("/api/passkeys/login/start", &Value::Null).await;
+    assert_eq!(start.status.as_u16(), 200, "{}", start.text);
+    device.authenticate(&start.text, ORIGIN).await.unwrap()
+}
+
+/// The sign-in page an authorization request of `rp` leads a fresh
+/// `browser` to: its `csrf` and `request` fields, and the page.
+async fn sign_in_page(browser: &Browser, url: &str) -> (String, String, String) {
+    let first = browser.get(url).await;
+    assert_eq!(first.status, 303, "{first:?}");
+    let login = first.location.clone().unwrap();
+    assert!(login.starts_with("/login?"), "{login}");
+    let page = browser.get(&login).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let (csrf, request) = (hidden(&page.text, "csrf"), hidden(&page.text, "request"));
+    (csrf, request, page.text)
+}
+
+/// The hosted sign-in page's passkey button: its form posts the assertion
+/// of a discoverable passkey to `/login/passkey`, which opens the browser's
+/// single-sign-on session (the cookie carries the authorization on with no
+/// password), and the ID token says how: the passkey's `amr`.
+async fn the_hosted_sign_in_page_signs_in_with_a_passkey(target: &Target) {
+    let p = oidc::provider_with(target, passkeys_on).await;
+    let rp = oidc::register(&p, json!({})).await;
+    let user = p.app.new_user().await;
+    let mut device = SoftPasskey::new();
+    register(&p.app, &user, &mut device).await;
+    let browser = Browser::new(&p.app);
+    let start = oidc::start(&rp.client, &["profile"], None);
+    let (csrf, request, page) = sign_in_page(&browser, &start.url).await;
+    for shown in [
+        "id=\"passkey-login\"",
+        "action=\"/login/passkey\"",
+        "name=\"credential\"",
+        "data-start=\"/api/passkeys/login/start\"",
+        "<script src=\"/assets/passkey.js\" defer></script>",
+        "패스키로 로그인",
+    ] {
+        assert!(page.contains(shown), "no {shown} in {page}");
+    }
+    assert!(!page.contains("onclick"), "no inline handler: {page}");
+
+    let credential = passwordless(&p.app, &mut device).await;
+    let done = browser
+        .post(
+            "/login/passkey",
+            &[
+                ("credential", &credential),
+                ("csrf", &csrf),
+                ("request", &request),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{done:?}");
+    let next = done.location.clone().unwrap();
+    assert!(next.starts_with("/consent?"), "on to consent: {next}");
+    assert!(browser.signed_in(), "the single-sign-on cookie is set");
+
+    // The same request again: signed in, only consent is asked.
+    let landing = browser.walk(&start.url, None, oidc::REDIRECT).await;
+    assert!(!landing.password_asked && landing.consent_asked, "{landing:?}");
+    let code = oidc::code_of(&p, &start, &landing);
+    let tokens = oidc::exchange(&p, &rp.client, &code, &start.verifier).await;
+    let claims = oidc::verify_id_token(&rp.client, &tokens, &start.nonce);
+    assert_eq!(
+        claims.preferred_username().map(|u| u.as_str()),
+        Some(user.login.as_str()),
+        "the passkey's user"
+    );
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert!(amr == ["hwk", "mfa"] || amr == ["swk", "mfa"], "{amr:?}");
+    let audit = oidc::admin(&p.app, "GET", &format!("/internal/audit?user={}", user.id), None).await;
+    assert!(audit.text.contains("passkey_login"), "{}", audit.text);
+}
+
+/// Every refusal of `/login/passkey` is the sign-in page again with its
+/// message and a 4xx: a forged form (CSRF) changes nothing, not even the
+/// ceremony, which the real form then finishes; garbage, no credential
+/// (cancelled), an unknown passkey, a spent ceremony, a disabled account.
+/// Where passkeys are off the page has no button and the endpoint refuses.
+async fn the_hosted_passkey_sign_in_refuses_with_the_sign_in_page(target: &Target) {
+    let p = oidc::provider_with(target, passkeys_on).await;
+    let rp = oidc::register(&p, json!({})).await;
+    let (kim, lee) = (p.app.new_user().await, p.app.new_user().await);
+    let (mut kims, mut lees) = (SoftPasskey::new(), SoftPasskey::new());
+    register(&p.app, &kim, &mut kims).await;
+    let (lees_id, lees_codes) = register(&p.app, &lee, &mut lees).await;
+    let browser = Browser::new(&p.app);
+    let start = oidc::start(&rp.client, &[], None);
+    let (csrf, request, _) = sign_in_page(&browser, &start.url).await;
+    let post = |credential: String, csrf: String| {
+        let (browser, request) = (&browser, request.clone());
+        async move {
+            let fields = [
+                ("credential", credential.as_str()),
+                ("csrf", csrf.as_str()),
+                ("request", request.as_str()),
+            ];
+            browser.post("/login/passkey", &fields).await
+        }
+    };
+    let refused = |page: &oidc::Page, status: u16, message: &str| {
+        assert_eq!(page.status, status, "{page:?}");
+        assert!(page.text.contains(message), "{message} in {page:?}");
+        assert!(
+            page.text.contains("name=\"password\""),
+            "the sign-in page: {page:?}"
+        );
+    };
+    let live = || async { oidc::sessions(&p.app, &kim).await.as_array().map(Vec::len) };
+    let sessions_before = live().await;
+
+    let credential = passwordless(&p.app, &mut kims).await;
+    let forged = post(credential.clone(), "forged".into()).await;
+    refused(&forged, 403, "페이지가 만료되었습니다.");
+    assert!(!browser.signed_in());
+    assert_eq!(live().await, sessions_before, "no new session");
+    let failed = "패스키로 로그인하지 못했습니다.";
+    refused(&post("garbage".into(), csrf.clone()).await, 400, failed);
+    refused(&post(String::new(), csrf.clone()).await, 400, failed);
+    refused(&post("{\"id\": 1}".into(), csrf.clone()).await, 400, failed);
+    // A passkey its user removed: nobody's.
+    let token = step(&p.app, &lee).await;
+    let verify = json!({"mfaToken": token, "recoveryCode": lees_codes[0]});
+    let lees_access = p.app.post("/api/mfa/verify", &verify).await.str("/accessToken");
+    let path = format!("/api/mfa/webauthn/{lees_id}");
+    let gone = bearer_json(&p.app, "DELETE", &path, &lees_access, &Value::Null).await;
+    assert_eq!(gone.status.as_u16(), 204, "{}", gone.text);
+    let orphan = passwordless(&p.app, &mut lees).await;
+    refused(
+        &post(orphan, csrf.clone()).await,
+        401,
+        "이 패스키로는 로그인할 수 없습니다.",
+    );
+    assert!(!browser.signed_in());
+
+    // The forged form changed nothing: the same assertion signs in.
+    let done = post(credential.clone(), csrf.clone()).await;
+    assert_eq!(done.status, 303, "{done:?}");
+    assert!(browser.signed_in());
+    // Spent: the ceremony is over.
+    refused(
+        &post(credential, csrf.clone()).await,
+        400,
+        "페이지가 만료되었습니다.",
+    );
+
+    // A disabled account is refused as its password is.
+    let r = oidc::admin(
+        &p.app,
+        "POST",
+        &format!("/internal/users/{}/disable", kim.id),
+        None,
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    let other = Browser::new(&p.app);
+    let (csrf, request, _) = sign_in_page(&other, &start.url).await;
+    let credential = passwordless(&p.app, &mut kims).await;
+    let fields = [
+        ("credential", credential.as_str()),
+        ("csrf", csrf.as_str()),
+        ("request", request.as_str()),
+    ];
+    let disabled = other.post("/login/passkey", &fields).await;
+    refused(&disabled, 403, "비활성화된 계정입니다.");
+    assert!(!other.signed_in());
+
+    // Passkeys off (the public URL is an IP address): no button, and the
+    // endpoint refuses.
+    let off = oidc::provider(target).await;
+    if off.app.in_process() {
+        let rp = oidc::register(&off, json!({})).await;
+        let browser = Browser::new(&off.app);
+        let start = oidc::start(&rp.client, &[], None);
+        let (csrf, request, page) = sign_in_page(&browser, &start.url).await;
+        assert!(!page.contains("passkey"), "no passkey button: {page}");
+        let fields = [
+            ("credential", "{}"),
+            ("csrf", csrf.as_str()),
+            ("request", request.as_str()),
+        ];
+        let r = browser.post("/login/passkey", &fields).await;
+        refused(&r, 400, failed);
+    }
 }
