@@ -46,12 +46,6 @@ impl SecondFactors {
         }
     }
 
-    /// Whether passkeys can be registered and used here (a WebAuthn
-    /// relying party is configured).
-    pub fn passkeys_enabled(&self) -> bool {
-        self.ports.passkeys.enabled()
-    }
-
     /// The user's factors.
     ///
     /// # Errors

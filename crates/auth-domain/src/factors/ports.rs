@@ -272,12 +272,6 @@ pub enum PasskeyError {
 /// The WebAuthn relying party: builds options and verifies the browser's
 /// answers. Pure computation (no storage): the caller keeps the states.
 pub trait PasskeyCeremony: Send + Sync {
-    /// Whether ceremonies can run (a relying party is configured); when
-    /// not, every ceremony answers [`PasskeyError::NotConfigured`] and pages
-    /// offer no passkey.
-    fn enabled(&self) -> bool {
-        true
-    }
     /// Options to register a new passkey for `user` (resident key and user
     /// verification required), excluding the credentials in `existing`.
     ///

@@ -161,10 +161,6 @@ pub fn factor_ports(settings: &Settings, db: &Database) -> Result<FactorPorts, S
 struct NoPasskeys;
 
 impl auth_domain::factors::PasskeyCeremony for NoPasskeys {
-    fn enabled(&self) -> bool {
-        false
-    }
-
     fn start_registration(
         &self,
         _: &auth_domain::factors::ports::PasskeyUser,

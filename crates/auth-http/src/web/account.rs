@@ -49,7 +49,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         }
         (password_form(&ctx, user.password_hash.is_some()))
         (sessions_table(&ctx, &sessions))
-        (super::account_factors::section(&ctx, &factors, state.auth.factors().passkeys_enabled()))
+        (super::account_factors::section(&ctx, &factors, state.auth.factors().passkeys_available()))
     };
     ctx.page(StatusCode::OK, ctx.t("내 계정", "My account"), body)
 }
