@@ -443,6 +443,15 @@ impl SessionAdmin {
         Self { core, users, revoker }
     }
 
+    /// How many sessions of everyone can still be used now (the console's
+    /// overview).
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn live_session_count(&self) -> Result<u64, PortError> {
+        self.revoker.sessions.count_active(self.core.now()).await
+    }
+
     /// The user's sessions that can still be used, oldest first.
     ///
     /// # Errors

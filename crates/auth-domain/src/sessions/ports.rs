@@ -119,6 +119,13 @@ pub trait SessionStore: Send + Sync {
     /// [`PortError`] on infrastructure failure only.
     async fn active_sessions(&self, user: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, PortError>;
 
+    /// How many sessions of everyone can still be used at `now` (the
+    /// console's overview): [`Self::active_sessions`]' rule, counted.
+    ///
+    /// # Errors
+    /// [`PortError`] on infrastructure failure only.
+    async fn count_active(&self, now: DateTime<Utc>) -> Result<u64, PortError>;
+
     /// Records that a refresh used the session at `now`
     /// ([`Session::last_refreshed_at`]).
     ///

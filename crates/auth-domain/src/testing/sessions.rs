@@ -145,6 +145,19 @@ impl SessionStore for MemSessions {
             })
             .collect())
     }
+    async fn count_active(&self, now: DateTime<Utc>) -> Result<u64, PortError> {
+        let sessions = self.sessions.lock().unwrap();
+        let refresh = self.refresh.lock().unwrap();
+        Ok(sessions
+            .values()
+            .filter(|s| {
+                s.is_live()
+                    && refresh
+                        .values()
+                        .any(|r| r.session_id == s.id && r.spent_at.is_none() && r.expires_at > now)
+            })
+            .count() as u64)
+    }
     async fn touch(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), PortError> {
         if let Some(s) = self.sessions.lock().unwrap().get_mut(&id) {
             s.last_refreshed_at = Some(now);

@@ -39,6 +39,13 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
     } else {
         None
     };
+    let live = match state.auth.session_admin().live_session_count().await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "console: cannot count the sessions");
+            return ctx.unavailable();
+        }
+    };
     let sessions = state.sockets.len_of(SocketKind::Session);
     let chat = state.sockets.len_of(SocketKind::Chat);
     let last = counted
@@ -50,6 +57,7 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         div.stats {
             div.stat { strong #logins-per-minute { (number(last.map(|t| t.logins))) } (ctx.t("지난 1분간 로그인", "Logins, last minute")) }
             div.stat { strong #failures-per-minute { (number(last.map(|t| t.failures))) } (ctx.t("지난 1분간 로그인 실패", "Failed logins, last minute")) }
+            div.stat { strong #live-sessions { (live) } (ctx.t("진행 중인 세션 (전체)", "Live sessions (all)")) }
             div.stat { strong #session-sockets { (sessions) } (ctx.t("세션 소켓", "Session sockets")) }
             div.stat { strong #chat-sockets { (chat) } (ctx.t("채팅 소켓", "Chat sockets")) }
             div.stat { strong #open-sockets { (sessions + chat) } (ctx.t("열린 소켓 (이 인스턴스)", "Open sockets (this instance)")) }

@@ -405,6 +405,26 @@ impl SessionStore for DieselSessionStore {
             .map_err(|e| PortError::new(CONTEXT, e))
     }
 
+    async fn count_active(&self, now: DateTime<Utc>) -> Result<u64, PortError> {
+        let now = to_db_time(now);
+        let n: i64 = self
+            .db
+            .query("count active sessions", move |conn| {
+                sessions::table
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(diesel::dsl::exists(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::session_id.eq(sessions::id))
+                            .filter(refresh_tokens::spent_at.is_null())
+                            .filter(refresh_tokens::expires_at.gt(now)),
+                    ))
+                    .count()
+                    .get_result(conn)
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn touch(&self, id: SessionId, now: DateTime<Utc>) -> Result<(), PortError> {
         let now = to_db_time(now);
         self.db

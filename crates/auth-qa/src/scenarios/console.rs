@@ -480,6 +480,12 @@ async fn apps_clients_keys_and_audit_from_the_console(target: &Target) {
         "the built-in client is not an admin's to change"
     );
     // Keys: the page lists them; a rotation is the API's.
+    // The overview counts the live sessions of everyone (the boss's
+    // browser and console sessions at least).
+    let overview = browser.get("/admin/").await;
+    assert_eq!(overview.status, 200, "{overview:?}");
+    let live: u64 = element_text(&overview.text, "live-sessions").parse().unwrap();
+    assert!(live >= 2, "live sessions {live}");
     let keys = browser.get("/admin/keys").await;
     assert_eq!(keys.status, 200, "{keys:?}");
     let rotated = browser.post("/admin/keys/rotate", &[("csrf", &token)]).await;
