@@ -41,11 +41,12 @@ impl AdminRoleStore for MemRoles {
         self.check()?;
         let mut admins = self.admins.lock().unwrap();
         Ok(if admin {
-            if admins.contains_key(&user) {
-                false
-            } else {
-                admins.insert(user, at);
-                true
+            match admins.entry(user) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(at);
+                    true
+                }
             }
         } else {
             admins.remove(&user).is_some()
