@@ -43,8 +43,8 @@ impl AdminRoleStore for MemRoles {
         Ok(if admin {
             match admins.entry(user) {
                 std::collections::hash_map::Entry::Occupied(_) => false,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(at);
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(at);
                     true
                 }
             }
