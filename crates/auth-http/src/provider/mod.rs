@@ -270,7 +270,9 @@ fn page_op(id: &'static str, summary: &'static str, description: &'static str) -
     )
 }
 
-fn route(
+/// A public route of the hosted pages (no rate limit, no admin check);
+/// the console's pages ([`crate::web`]) are declared with it too.
+pub(crate) fn route(
     method: Method,
     path: &'static str,
     id: &'static str,

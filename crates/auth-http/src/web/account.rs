@@ -10,7 +10,7 @@ use auth_domain::identity::password_change::ChangePasswordError;
 use auth_domain::sessions::session::{Session, SessionId};
 
 use super::signin::{page_doc, route};
-use super::{Area, Ctx, back, enter, form, post_form};
+use super::{Area, Ctx, back, enter, post_form, posted};
 use crate::routes::{Method, Route};
 use crate::state::AppState;
 
@@ -149,12 +149,8 @@ pub async fn change_password(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Account).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     let (current, new) = (form.get("current").unwrap_or(""), form.get("new").unwrap_or(""));
@@ -224,12 +220,8 @@ pub async fn revoke_session(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Account).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     let not_found = || {

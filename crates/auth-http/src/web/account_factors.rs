@@ -13,7 +13,7 @@ use auth_domain::factors::{FactorError, MfaStatus};
 
 use super::account::when;
 use super::signin::{page_doc, route};
-use super::{Area, Ctx, back, enter, form, post_form};
+use super::{Area, Ctx, back, enter, post_form, posted};
 use crate::provider::csrf_cookie_name;
 use crate::routes::{Method, Route};
 use crate::state::AppState;
@@ -153,26 +153,6 @@ fn refused(ctx: &Ctx, e: &FactorError) -> HttpResponse {
     ctx.message(status, title, ctx.t(ko, en))
 }
 
-/// Enter and read the form, or the answer to give.
-async fn posted(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<(Ctx, crate::provider::Form), HttpResponse> {
-    let ctx = enter(state, req, Area::Account).await?;
-    let form = form(state, req, &ctx, payload).await?;
-    Ok((ctx, form))
-}
-
-macro_rules! posted {
-    ($state:expr, $req:expr, $payload:expr) => {
-        match posted(&$state, &$req, $payload).await {
-            Ok(v) => v,
-            Err(answer) => return answer,
-        }
-    };
-}
-
 /// `POST /account/totp/enroll`: a new secret, its QR code and the form
 /// that confirms it.
 pub async fn totp_enroll(
@@ -180,7 +160,10 @@ pub async fn totp_enroll(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let (ctx, _) = posted!(state, req, payload);
+    let (ctx, _) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let label = crate::mfa::handlers::issuer_label(&state);
     let enrolment = match state.auth.factors().enroll_totp(ctx.user(), &label).await {
         Ok(e) => e,
@@ -220,7 +203,10 @@ pub async fn totp_confirm(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = posted!(state, req, payload);
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let caller = state.caller("console", &req);
     let code = form.get("code").unwrap_or("");
     match state.auth.factors().confirm_totp(ctx.user(), code, &caller).await {
@@ -245,7 +231,10 @@ pub async fn totp_remove(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = posted!(state, req, payload);
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let caller = state.caller("console", &req);
     match state
         .auth
@@ -267,7 +256,10 @@ pub async fn recovery_codes(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = posted!(state, req, payload);
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let caller = state.caller("console", &req);
     match state
         .auth
@@ -321,7 +313,10 @@ pub async fn passkey_register(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = posted!(state, req, payload);
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let caller = state.caller("console", &req);
     let result = state
         .auth
@@ -355,7 +350,10 @@ pub async fn passkey_remove(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let (ctx, form) = posted!(state, req, payload);
+    let (ctx, form) = match posted(&state, &req, Area::Account, payload).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
+    };
     let Some(id) = form.get("id").and_then(|s| uuid::Uuid::parse_str(s.trim()).ok()) else {
         return refused(&ctx, &FactorError::UnknownPasskey);
     };

@@ -15,7 +15,7 @@ use auth_domain::sessions::session::SessionId;
 use super::account::when;
 use super::layout::{url_param, urlencode};
 use super::signin::{page_doc, route};
-use super::{Area, Ctx, back, enter, form, post_form};
+use super::{Area, Ctx, back, enter, post_form, posted};
 use crate::admin::views::{decode_cursor, encode_cursor};
 use crate::routes::{Method, Route};
 use crate::state::AppState;
@@ -263,12 +263,8 @@ const DONE: &[(&str, &str, &str)] = &[
 /// `grant-admin`, `revoke-admin`, `sessions/revoke` (`sid`),
 /// `sessions/revoke-all`.
 pub async fn act(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Admin).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Admin, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     let Some(id) = user_id(&req) else {

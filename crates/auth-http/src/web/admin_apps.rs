@@ -14,7 +14,7 @@ use auth_domain::chat::{AppId, CreatedApp, MAX_APP_NAME_CHARS};
 use super::account::when;
 use super::admin::admin_refused;
 use super::signin::{page_doc, route};
-use super::{Area, Ctx, back, enter, form, post_form};
+use super::{Area, Ctx, back, enter, post_form, posted};
 use crate::routes::{Method, Route};
 use crate::state::AppState;
 
@@ -106,12 +106,8 @@ fn secret_page(ctx: &Ctx, title: &str, created: &CreatedApp) -> HttpResponse {
 /// `POST /admin/apps` `name`: registers an application and shows its
 /// secret once.
 pub async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Admin).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Admin, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     let caller = state.caller("console", &req);
@@ -141,13 +137,10 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::
 /// `POST /admin/apps/{id}/{action}`: `secret` (a new secret, shown once)
 /// or `delete`.
 pub async fn act(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Admin).await {
-        Ok(c) => c,
+    let ctx = match posted(&state, &req, Area::Admin, payload).await {
+        Ok((ctx, _)) => ctx,
         Err(answer) => return answer,
     };
-    if let Err(answer) = form(&state, &req, &ctx, payload).await {
-        return answer;
-    }
     let Some(id) = req.match_info().get("id").and_then(|id| AppId::parse(id).ok()) else {
         return admin_refused(&ctx, &AdminError::UnknownApp);
     };

@@ -16,7 +16,7 @@ use auth_domain::oidc::provider::{ClientAdminError, RegisteredClient};
 
 use super::account::when;
 use super::signin::{page_doc, route};
-use super::{Area, Ctx, back, enter, form, post_form};
+use super::{Area, Ctx, back, enter, post_form, posted};
 use crate::admin::oauth_clients::ClientRequest;
 use crate::routes::{Method, Route};
 use crate::state::AppState;
@@ -223,12 +223,8 @@ fn secret_page(ctx: &Ctx, title: &str, r: &RegisteredClient) -> HttpResponse {
 /// `first_party`, `public`: registers a client with the API's defaults for
 /// the rest, and shows its secret once.
 pub async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Admin).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Admin, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     let request = ClientRequest {
@@ -329,12 +325,8 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
 /// `post_logout_redirect_uris`, one per line; every other setting as
 /// stored), `secret` (a new secret, shown once) or `delete`.
 pub async fn act(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Admin).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Admin, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     let Some(id) = client_id(&req) else {

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use super::signin::{page_doc, route};
-use super::{Area, back, enter, form, post_form};
+use super::{Area, back, enter, post_form, posted};
 use crate::admin::keys::KeysSummary;
 use crate::routes::{Method, Route};
 use crate::startup::{RotateError, TokenKeys};
@@ -96,12 +96,8 @@ pub async fn rotate(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Admin).await {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    let form = match form(&state, &req, &ctx, payload).await {
-        Ok(f) => f,
+    let (ctx, form) = match posted(&state, &req, Area::Admin, payload).await {
+        Ok(v) => v,
         Err(answer) => return answer,
     };
     match keys.rotate(form.get("activate_now").is_some()).await {

@@ -220,6 +220,19 @@ pub async fn form(
     Ok(form)
 }
 
+/// A form post of a signed-in page of `area`: [`enter`], then [`form`];
+/// the context and the form, or the answer to give instead (nothing done).
+pub async fn posted(
+    state: &AppState,
+    req: &HttpRequest,
+    area: Area,
+    payload: web::Payload,
+) -> Result<(Ctx, Form), HttpResponse> {
+    let ctx = enter(state, req, area).await?;
+    let form = form(state, req, &ctx, payload).await?;
+    Ok((ctx, form))
+}
+
 /// `303` to `path` (below the public URL's path) with `done` for the
 /// page's confirmation line.
 pub fn back(state: &AppState, path: &str, done: &str) -> HttpResponse {

@@ -16,10 +16,11 @@ use auth_domain::oidc::console::{CONSOLE_CALLBACK_PATH, CONSOLE_CLIENT_ID, CONSO
 use auth_domain::oidc::logout::LogoutPlan;
 
 use super::layout::{url_param, urlencode};
-use super::{Area, Ctx, cookie, enter, form, web_cookie_name};
+use super::{Area, Ctx, cookie, posted, web_cookie_name};
 use crate::openapi::Op;
+pub(crate) use crate::provider::route;
 use crate::provider::{AUTHORIZE_PATH, base_path, see_other, sso_clear, sso_cookie, with_query};
-use crate::routes::{Access, Method, Route};
+use crate::routes::{Method, Route};
 use crate::state::AppState;
 
 /// The cookie of a sign-in under way: `state.verifier.next`.
@@ -185,13 +186,10 @@ fn expired(ctx: &Ctx) -> HttpResponse {
 /// single-sign-on session with every grant opened from it (the use case of
 /// `/oauth2/logout`), and clears both cookies.
 pub async fn logout(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let ctx = match enter(&state, &req, Area::Account).await {
-        Ok(c) => c,
+    let ctx = match posted(&state, &req, Area::Account, payload).await {
+        Ok((ctx, _)) => ctx,
         Err(answer) => return answer,
     };
-    if let Err(answer) = form(&state, &req, &ctx, payload).await {
-        return answer;
-    }
     let session = ctx.session();
     let plan = LogoutPlan {
         redirect: None,
@@ -260,25 +258,6 @@ pub(crate) fn page_doc(id: &'static str, summary: &'static str, description: &'s
         op = op.raw(status, what, "text/html", html());
     }
     op.empty(303, "To the sign-in, or back to the page after an action.")
-}
-
-/// A route of the pages.
-pub(crate) fn route(
-    method: Method,
-    path: &'static str,
-    id: &'static str,
-    to: fn() -> actix_web::Route,
-    doc: fn() -> Op,
-) -> Route {
-    Route {
-        method,
-        path,
-        id,
-        to,
-        rate_limit: None,
-        access: Access::Public,
-        doc,
-    }
 }
 
 /// The sign-in routes and the pages' assets.
