@@ -7,7 +7,6 @@
 //
 // With BT_SHOTS set to a folder, screenshots of the main pages are written
 // there (docs/console/ holds the ones docs/console.md shows).
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -15,24 +14,8 @@ import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-function env(name) {
-  const value = process.env[name];
-  if (!value) fail(`environment variable ${name} is not set (the Rust test sets it)`);
-  return value;
-}
+import { check, env, eq, pathOf, step, steps, submit, totp } from './lib.mjs';
 
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function eq(actual, expected, what) {
-  check(actual === expected, `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 const ISSUER = env('BT_ISSUER'); // http://localhost:PORT
 const ADMIN_USERNAME = env('BT_ADMIN_USERNAME'); // admin role, TOTP on
@@ -47,22 +30,7 @@ const SHOTS = process.env.BT_SHOTS || '';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/// The TOTP code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) of the step
-/// `offset` steps from now, computed here as an authenticator app does.
-function totp(secretBase32, offset = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secretBase32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
-  const mac = createHmac('sha1', Buffer.from(key)).update(counter).digest();
-  const at = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
-const pathOf = (url) => new URL(url).pathname;
 
 // Console errors, CSP violations, uncaught exceptions, failed requests.
 const problems = [];
@@ -116,18 +84,7 @@ async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-async function submit(page, selector) {
-  const [response] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(selector)]);
-  return response;
-}
 
-const steps = [];
-async function step(name, body) {
-  const started = Date.now();
-  await body();
-  steps.push(name);
-  console.log(`ok - ${name} (${Date.now() - started} ms)`);
-}
 
 async function signInWithPassword(page, username, password) {
   eq(pathOf(page.url()), '/login', 'the console sends the browser to the hosted sign-in');

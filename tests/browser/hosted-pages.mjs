@@ -7,31 +7,15 @@
 //
 // Every check says what it expected and what it saw; the first failure
 // ends the run with exit code 1 (the Rust test prints this output).
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-function env(name) {
-  const value = process.env[name];
-  if (!value) fail(`environment variable ${name} is not set (the Rust test sets it)`);
-  return value;
-}
+import { check, env, eq, fail, pathOf, step, steps, submit, totp } from './lib.mjs';
 
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function eq(actual, expected, what) {
-  check(actual === expected, `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 const ISSUER = env('BT_ISSUER'); // http://127.0.0.1:PORT, the public URL
 const USERNAME = env('BT_USERNAME');
@@ -54,20 +38,6 @@ const PK_ACCESS = env('BT_PK_ACCESS'); // the user's access token, to register a
 const PK_CLIENT_ID = env('BT_PK_CLIENT_ID');
 const PK_CLIENT_SECRET = env('BT_PK_CLIENT_SECRET');
 
-/// The TOTP code (RFC 6238: HMAC-SHA-1, 6 digits, 30 s) of the step
-/// `offset` steps from now, computed here as an authenticator app does.
-function totp(secretBase32, offset = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secretBase32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + offset));
-  const mac = createHmac('sha1', Buffer.from(key)).update(counter).digest();
-  const at = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const random = () => b64url(randomBytes(24));
@@ -106,7 +76,6 @@ function claims(jwt) {
 
 const issuerOrigin = new URL(ISSUER).origin;
 const onIssuer = (url) => new URL(url).origin === issuerOrigin;
-const pathOf = (url) => new URL(url).pathname;
 
 // Everything the browser says that it should not: console errors (CSP
 // violations among them), uncaught exceptions, violation events, failed
@@ -190,14 +159,6 @@ async function go(page, url) {
   }
 }
 
-/// Clicks `selector` (a submit button) and waits for the page it leads to.
-async function submit(page, selector) {
-  const [response] = await Promise.all([
-    page.waitForNavigation({ waitUntil: 'load' }),
-    page.click(selector),
-  ]);
-  return response;
-}
 
 /// The query of the redirect URI the browser landed on, checked to be
 /// `uri` (without query).
@@ -230,13 +191,6 @@ async function ssoCookie(context, issuer = ISSUER) {
   return (await context.cookies(issuer)).find((c) => c.name === 'auth_sso' || c.name === '__Host-auth_sso');
 }
 
-const steps = [];
-async function step(name, body) {
-  const started = Date.now();
-  await body();
-  steps.push(name);
-  console.log(`ok - ${name} (${Date.now() - started} ms)`);
-}
 
 async function main() {
   const profile = mkdtempSync(join(tmpdir(), 'auth-browser-'));
