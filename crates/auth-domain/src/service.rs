@@ -22,6 +22,7 @@
 //! | [`ClientRegistry`] | register, list, change, re-key, delete OAuth clients | a [`ServiceCore`], the client store |
 //! | [`SecondFactors`] | TOTP, passkeys and recovery codes; a login's second step; passkey sign-in | a [`SessionIssuer`], users, [`FactorPorts`], throttle |
 //! | [`Provider`] | the OpenID provider: token grants, userinfo, logout | a [`SessionIssuer`], [`Sessions`], [`Accounts`], users, [`OidcPorts`] |
+//! | [`Signals`] | session-ended signals to services: back-channel logout deliveries, the RFC 8936 feed | a [`ServiceCore`], the signal outbox, the signer |
 //!
 //! Three small pieces are shared between them: the [`ServiceCore`] (clock,
 //! randomness, policy, and the audit trail's writer), the
@@ -44,6 +45,7 @@ use crate::factors::{FactorPorts, SecondFactors};
 use crate::identity::accounts::Accounts;
 use crate::import::use_cases::Import;
 use crate::oidc::provider::{ClientRegistry, OidcPorts, Provider};
+use crate::oidc::signals::Signals;
 use crate::service_core::ServiceCore;
 use crate::sessions::issuer::{SessionIssuer, SessionRevoker};
 use crate::sessions::tokens::Sessions;
@@ -130,6 +132,7 @@ struct Areas {
     audit_trail: AuditTrail,
     provider: Provider,
     oauth_clients: ClientRegistry,
+    signals: Signals,
     factors: SecondFactors,
 }
 
@@ -171,6 +174,11 @@ impl AuthService {
         );
         let areas = Areas {
             oauth_clients: ClientRegistry::new(core.clone(), ports.oidc.clients.clone()),
+            signals: Signals::new(
+                core.clone(),
+                ports.oidc.signals.clone(),
+                ports.oidc.signer.clone(),
+            ),
             provider,
             accounts,
             verification: Verification::new(
@@ -280,5 +288,10 @@ impl AuthService {
     /// The OpenID provider's clients (administration).
     pub fn oauth_clients(&self) -> &ClientRegistry {
         &self.areas.oauth_clients
+    }
+
+    /// Session-ended signals to services: back-channel logout, the feed.
+    pub fn signals(&self) -> &Signals {
+        &self.areas.signals
     }
 }

@@ -24,6 +24,7 @@ pub mod provider;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;
+pub mod ssf;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

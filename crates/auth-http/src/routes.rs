@@ -185,6 +185,7 @@ fn service_routes() -> Vec<Route> {
     routes.extend(crate::health::routes());
     routes.extend(crate::openapi::routes());
     routes.extend(crate::oidc::routes());
+    routes.push(crate::ssf::route());
     routes.extend(crate::provider::routes());
     routes.extend(crate::mfa::routes());
     routes.extend(crate::admin::routes());

@@ -7,7 +7,7 @@
 //!
 //! [`Settings`] is made of sections, one per part of the server (`http`,
 //! `database`, `tokens`, `accounts`, `hashing`, `mail`, `throttle`,
-//! `sockets`, `metrics`, `logging`, `purge`, `oauth`, and the nested
+//! `sockets`, `metrics`, `logging`, `purge`, `signals`, `oauth`, and the nested
 //! `contracts`). The sections are flattened: every key stays at the top
 //! level (`bind`, `access_ttl_seconds`, `oauth_google_client_id`), as the
 //! documentation names it. Each section is read from the same sources
@@ -34,7 +34,7 @@ pub mod typed;
 pub use http::{HttpSettings, LoggingSettings, MetricsSettings, SocketSettings};
 pub use mail::MailSettings;
 pub use oauth::{OAuthSettings, ProviderSettings, public_url_of};
-pub use store::{DatabaseSettings, PurgeSettings};
+pub use store::{DatabaseSettings, PurgeSettings, SignalSettings};
 pub use throttle::ThrottleSettings;
 pub use tokens::{AccountSettings, HashingSettings, TokenSettings};
 pub use typed::{EventBusKind, LogFormat};
@@ -77,6 +77,9 @@ pub struct Settings {
     /// The scheduled purge of expired rows.
     #[serde(flatten)]
     pub purge: PurgeSettings,
+    /// Back-channel logout deliveries and the `/ssf/poll` feed.
+    #[serde(flatten)]
+    pub signals: SignalSettings,
     /// Which contracts are served, and where.
     pub contracts: ContractsSettings,
     /// Social login (`AUTH_PUBLIC_URL`, `AUTH_OAUTH_*`; flat keys).
@@ -120,6 +123,7 @@ impl Settings {
             metrics: section.read(),
             logging: section.read(),
             purge: section.read(),
+            signals: section.read(),
             contracts: section.read::<ContractsSection>().contracts,
             oauth,
         };
@@ -259,6 +263,7 @@ impl Settings {
         self.throttle.validate()?;
         self.metrics.validate()?;
         self.purge.validate()?;
+        self.signals.validate()?;
         if let Some(metrics) = self.metrics.bind
             && metrics == self.http.bind
             && metrics.port() != 0

@@ -21,6 +21,7 @@ use crate::state::AppState;
 mod chat;
 mod keys;
 mod services;
+mod signals;
 mod social;
 
 pub use services::{
@@ -61,6 +62,9 @@ pub enum StartupError {
     /// `AUTH_WEBAUTHN_ORIGINS`, `AUTH_PUBLIC_URL`) is unusable.
     #[error("passkeys: {0}")]
     Webauthn(String),
+    /// The back-channel logout sender could not be set up.
+    #[error("back-channel logout: {0}")]
+    Signals(String),
     /// The running server failed.
     #[error("server: {0}")]
     Serve(#[source] std::io::Error),
@@ -87,6 +91,8 @@ pub struct Application {
     purge: Option<tokio::task::JoinHandle<()>>,
     /// The periodic re-read of the signing keys, stopped with the server.
     key_refresh: tokio::task::JoinHandle<()>,
+    /// The back-channel logout deliveries, stopped with the server.
+    deliveries: tokio::task::JoinHandle<()>,
     chat: Arc<auth_ws::ChatPresence>,
 }
 
@@ -249,6 +255,7 @@ impl Application {
         let key_refresh = keys.spawn_refresh();
         let purge = (!settings.purge.interval.is_zero())
             .then(|| spawn_purge(housekeeper(&settings, &db), settings.purge.interval));
+        let deliveries = signals::spawn_deliveries(auth.clone(), &settings.signals, local.subscribe())?;
         let registry = Arc::new(Registry::default());
         auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
         let chat = Arc::new(auth_ws::ChatPresence::default());
@@ -295,6 +302,11 @@ impl Application {
                 .collect(),
             sockets: registry.clone(),
             admin_require_mfa: settings.http.admin_require_mfa,
+            feed: crate::ssf::FeedConfig {
+                retention: settings.signals.retention,
+                poll_wait: settings.signals.poll_wait,
+                wake: local.clone(),
+            },
         });
         let hsts = settings.oauth.public_url.starts_with("https://");
         let served = web::Data::new(crate::openapi::Served(Arc::new(crate::openapi::document(
@@ -364,6 +376,7 @@ impl Application {
             registry,
             purge,
             key_refresh,
+            deliveries,
             chat,
         })
     }
@@ -402,6 +415,7 @@ impl Application {
             purge.abort();
         }
         self.key_refresh.abort();
+        self.deliveries.abort();
         if let Some(bus) = &self.pg_bus {
             bus.stop_listening();
         }

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Whether the console requires a second factor of admins
     /// (`AUTH_ADMIN_REQUIRE_MFA`, default true).
     pub admin_require_mfa: bool,
+    /// How `POST /ssf/poll` answers and what wakes it.
+    pub feed: crate::ssf::FeedConfig,
 }
 
 /// The cookie that binds a browser-started social login to its browser

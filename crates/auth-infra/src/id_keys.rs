@@ -193,6 +193,15 @@ impl IdTokenKeys {
     /// [`PortError`] for HS256 (not an ID-token algorithm here), or when
     /// signing fails.
     pub fn sign(&self, alg: SigningAlgorithm, claims: &Value) -> Result<String, PortError> {
+        self.sign_typed(alg, "JWT", claims)
+    }
+
+    /// As [`IdTokenKeys::sign`], with the header `typ` given: `logout+jwt`
+    /// for a logout token, `secevent+jwt` for a Security Event Token.
+    ///
+    /// # Errors
+    /// As [`IdTokenKeys::sign`].
+    pub fn sign_typed(&self, alg: SigningAlgorithm, typ: &str, claims: &Value) -> Result<String, PortError> {
         let ring = self
             .ring(alg)
             .ok_or_else(|| PortError::new("sign ID token", format!("{alg} is not an ID-token algorithm")))?;
@@ -206,7 +215,7 @@ impl IdTokenKeys {
             .ok_or_else(|| PortError::new("sign ID token", "no signing key"))?;
         let mut header = Header::new(key.alg().jwt());
         header.kid = Some(key.kid().to_owned());
-        header.typ = Some("JWT".to_owned());
+        header.typ = Some(typ.to_owned());
         key.sign(&header, claims)
             .map_err(|e| PortError::new("sign ID token", e))
     }

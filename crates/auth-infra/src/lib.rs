@@ -43,6 +43,7 @@
 
 #![warn(missing_docs)]
 
+mod backchannel;
 pub mod db;
 mod events;
 mod foreign_hash;
@@ -61,10 +62,11 @@ mod system;
 pub mod testdb;
 mod webauthn;
 
+pub use backchannel::HttpLogoutSender;
 pub use db::{
     ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAdminRoleStore, DieselAppRepository,
     DieselAuditLog, DieselChatProfiles, DieselCodeStore, DieselFactorStore, DieselHousekeeping,
-    DieselLoginStateStore, DieselLoginThrottle, DieselOidcStore, DieselSessionStore,
+    DieselLoginStateStore, DieselLoginThrottle, DieselOidcStore, DieselSessionStore, DieselSignalOutbox,
     DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated,
     SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
     reset_signing_keys,
@@ -76,7 +78,7 @@ pub use jwt::JwtCodec;
 pub use mail::{LettreMailer, MailConfigError};
 pub use mail_templates::MailTemplates;
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
-pub use oidc_signer::{AT_JWT, JwtOidcSigner};
+pub use oidc_signer::{AT_JWT, JwtOidcSigner, LOGOUT_JWT, SECEVENT_JWT};
 pub use redact::redact_database_url;
 pub use signing::{KeyInfo, KeyRing, KeyState, SigningAlgorithm, SigningKey};
 pub use system::{OsRandom, SystemClock, TokioBackground};

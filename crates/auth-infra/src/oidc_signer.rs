@@ -5,6 +5,9 @@
 use auth_domain::PortError;
 use auth_domain::oidc::client::IdTokenAlg;
 use auth_domain::oidc::ports::{ClientAccessClaims, IdTokenClaims, OidcSigner};
+use auth_domain::oidc::signals::{
+    BACKCHANNEL_LOGOUT_EVENT, LogoutClaims, SESSION_REVOKED_EVENT, SessionRevokedSet,
+};
 use auth_domain::sessions::token::TokenError;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -15,6 +18,10 @@ use crate::signing::SigningAlgorithm;
 
 /// The header `typ` of RFC 9068 access tokens.
 pub const AT_JWT: &str = "at+jwt";
+/// The header `typ` of logout tokens (Back-Channel Logout 1.0 §2.4).
+pub const LOGOUT_JWT: &str = "logout+jwt";
+/// The header `typ` of Security Event Tokens (RFC 8417 §2.3).
+pub const SECEVENT_JWT: &str = "secevent+jwt";
 
 /// Signs the provider's tokens. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -152,5 +159,39 @@ impl OidcSigner for JwtOidcSigner {
             iat: int("iat").ok_or(TokenError::Invalid)?,
             exp: int("exp").ok_or(TokenError::Invalid)?,
         })
+    }
+
+    fn sign_logout_token(&self, alg: IdTokenAlg, c: &LogoutClaims) -> Result<String, PortError> {
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": c.client_id,
+            "iat": c.iat,
+            "exp": c.exp,
+            "jti": c.jti,
+            "sub": c.sub.to_string(),
+            "sid": c.sid.to_string(),
+            "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+        });
+        self.id_keys.sign_typed(alg_of(alg), LOGOUT_JWT, &claims)
+    }
+
+    fn sign_session_revoked(&self, alg: IdTokenAlg, s: &SessionRevokedSet) -> Result<String, PortError> {
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": s.client_id,
+            "iat": s.iat,
+            "jti": s.jti,
+            "sub_id": {
+                "format": "complex",
+                "user": {"format": "iss_sub", "iss": self.issuer, "sub": s.sub.to_string()},
+                "session": {"format": "opaque", "id": s.sid.to_string()},
+            },
+            "events": {SESSION_REVOKED_EVENT: {
+                "event_timestamp": s.event_timestamp,
+                "initiating_entity": s.initiating_entity,
+                "reason_admin": {"en": s.reason},
+            }},
+        });
+        self.id_keys.sign_typed(alg_of(alg), SECEVENT_JWT, &claims)
     }
 }

@@ -35,6 +35,7 @@ fn client(id: &str) -> OAuthClient {
         first_party: true,
         id_token_alg: IdTokenAlg::EdDsa,
         backchannel_logout_uri: Some("https://a.example/bcl".into()),
+        all_sessions: true,
         created_at: now,
         updated_at: now,
     }
@@ -116,6 +117,7 @@ async fn clients_round_trip_and_change(backend: TestBackend) {
         scopes: vec!["openid".into()],
         first_party: false,
         backchannel_logout_uri: None,
+        all_sessions: false,
         secret_hash: Some("cd".repeat(32)),
         ..c.clone()
     };

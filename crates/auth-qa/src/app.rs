@@ -95,6 +95,12 @@ impl TestApp {
         Self::over(target, server).await
     }
 
+    /// The app over a server already started (an instance started again on
+    /// the same database: [`crate::target::Inside::sibling`]).
+    pub async fn over_server(target: &Target, server: Server) -> Self {
+        Self::over(target, server).await
+    }
+
     async fn over(target: &Target, server: Server) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -24,6 +24,7 @@ pub mod app;
 pub mod mail;
 pub mod oauth;
 pub mod qa;
+pub mod receiver;
 pub mod runner;
 pub mod scenarios;
 pub mod schema;

@@ -148,6 +148,12 @@ pub struct OAuthClient {
     pub id_token_alg: IdTokenAlg,
     /// Where a back-channel logout token is posted, if anywhere.
     pub backchannel_logout_uri: Option<String>,
+    /// Whether it hears of the end of every session of every user (a
+    /// service that accepts the contracts' access tokens), not only of the
+    /// sessions that issued it tokens: its back-channel logout URI and its
+    /// feed (`POST /ssf/poll`) then carry them all. Confidential clients
+    /// only.
+    pub all_sessions: bool,
     /// Registration time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -214,6 +220,8 @@ pub struct ClientSpec {
     pub id_token_alg: IdTokenAlg,
     /// Back-channel logout URI (absolute), if any.
     pub backchannel_logout_uri: Option<String>,
+    /// Hear of every session's end ([`OAuthClient::all_sessions`]).
+    pub all_sessions: bool,
 }
 
 /// Why a registration is refused: the field and what is wrong.
@@ -315,6 +323,12 @@ impl ClientSpec {
             && !(is_redirect_uri(uri) && (uri.starts_with("http://") || uri.starts_with("https://")))
         {
             return Err(refuse("backchannelLogoutUri", "not an absolute http(s) URI"));
+        }
+        if self.all_sessions && self.auth_method == AuthMethod::None {
+            return Err(refuse(
+                "allSessions",
+                "every session's end is for a confidential client (not tokenEndpointAuthMethod none)",
+            ));
         }
         Ok(self)
     }

@@ -47,6 +47,7 @@ pub fn console_client(issuer: &str, at: DateTime<Utc>) -> OAuthClient {
         first_party: true,
         id_token_alg: IdTokenAlg::Rs256,
         backchannel_logout_uri: None,
+        all_sessions: false,
         created_at: at,
         updated_at: at,
     }

@@ -11,7 +11,8 @@
 //! session of its own for the client (contract `oidc`, its `sid`), whose
 //! refresh tokens rotate with the same reuse detection as the contracts'.
 //! Revoking any of them (logout, admin, disable, password reset) ends it
-//! everywhere.
+//! everywhere, and the clients that hear of it get a back-channel logout
+//! token or a SET in their feed ([`signals`]).
 
 pub mod client;
 pub mod console;
@@ -20,6 +21,7 @@ pub mod grants;
 pub mod logout;
 pub mod ports;
 pub mod provider;
+pub mod signals;
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::error::PortError;
 use crate::identity::user::UserId;
 use crate::oidc::client::{IdTokenAlg, OAuthClient};
+use crate::oidc::signals::{LogoutClaims, SessionRevokedSet};
 use crate::sessions::session::SessionId;
 use crate::sessions::token::TokenError;
 
@@ -271,4 +272,17 @@ pub trait OidcSigner: Send + Sync {
     /// [`TokenError`].
     fn verify_client_access(&self, token: &str, now: DateTime<Utc>)
     -> Result<ClientAccessClaims, TokenError>;
+    /// Signs a logout token (Back-Channel Logout 1.0 §2.4: header `typ`
+    /// `logout+jwt`) with `alg`, the client's ID-token algorithm.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    fn sign_logout_token(&self, alg: IdTokenAlg, claims: &LogoutClaims) -> Result<String, PortError>;
+    /// Signs a Security Event Token (RFC 8417: header `typ`
+    /// `secevent+jwt`) carrying one CAEP `session-revoked` event, with
+    /// `alg`.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    fn sign_session_revoked(&self, alg: IdTokenAlg, set: &SessionRevokedSet) -> Result<String, PortError>;
 }

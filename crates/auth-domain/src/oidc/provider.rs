@@ -11,6 +11,7 @@ use crate::identity::accounts::Accounts;
 use crate::identity::ports::UserRepository;
 use crate::oidc::client::{AuthMethod, ClientSpec, OAuthClient, SpecError, secret_hash};
 use crate::oidc::ports::{OAuthClientStore, OAuthGrantStore, OidcSigner};
+use crate::oidc::signals::SignalOutbox;
 use crate::service_core::ServiceCore;
 use crate::sessions::issuer::SessionIssuer;
 use crate::sessions::tokens::Sessions;
@@ -24,6 +25,8 @@ pub struct OidcPorts {
     pub grants: Arc<dyn OAuthGrantStore>,
     /// ID tokens and RFC 9068 access tokens.
     pub signer: Arc<dyn OidcSigner>,
+    /// The outbox of session-ended signals (back-channel logout, the feed).
+    pub signals: Arc<dyn SignalOutbox>,
 }
 
 impl std::fmt::Debug for OidcPorts {
@@ -168,6 +171,7 @@ impl ClientRegistry {
             first_party: spec.first_party,
             id_token_alg: spec.id_token_alg,
             backchannel_logout_uri: spec.backchannel_logout_uri,
+            all_sessions: spec.all_sessions,
             created_at: now,
             updated_at: now,
         };
@@ -229,6 +233,7 @@ impl ClientRegistry {
             first_party: spec.first_party,
             id_token_alg: spec.id_token_alg,
             backchannel_logout_uri: spec.backchannel_logout_uri,
+            all_sessions: spec.all_sessions,
             updated_at: self.core.now(),
             ..old
         };

@@ -34,6 +34,7 @@ fn spec(first_party: bool) -> ClientSpec {
         first_party,
         id_token_alg: IdTokenAlg::Rs256,
         backchannel_logout_uri: None,
+        all_sessions: false,
     }
 }
 

@@ -79,6 +79,10 @@ pub trait SessionStore: Send + Sync {
 
     /// Revokes one session. Returns `true` if it was live.
     ///
+    /// A store that persists MUST write the session's signals to the
+    /// outbox ([`crate::oidc::signals`]) in the same transaction: the
+    /// clients that hear of the end learn of it exactly when it commits.
+    ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.
     async fn revoke(
@@ -101,7 +105,8 @@ pub trait SessionStore: Send + Sync {
     /// [`PortError`] on infrastructure failure only.
     async fn live_sessions(&self, user: UserId) -> Result<Vec<Session>, PortError>;
 
-    /// Revokes every live session of a user and returns their ids.
+    /// Revokes every live session of a user and returns their ids; the
+    /// signals of each are written as [`Self::revoke`] says.
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure.

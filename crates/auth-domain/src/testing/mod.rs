@@ -20,6 +20,7 @@ mod identity;
 pub mod oidc;
 pub mod roles;
 mod sessions;
+pub mod signals;
 pub mod social;
 mod verification;
 

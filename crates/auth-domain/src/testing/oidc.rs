@@ -14,6 +14,7 @@ use crate::oidc::ports::{
     StoredCode,
 };
 use crate::oidc::provider::OidcPorts;
+use crate::oidc::signals::{LogoutClaims, SessionRevokedSet};
 use crate::sessions::session::SessionId;
 use crate::sessions::token::TokenError;
 
@@ -224,6 +225,26 @@ impl OidcSigner for FakeOidcSigner {
             exp,
         })
     }
+    fn sign_logout_token(&self, alg: IdTokenAlg, c: &LogoutClaims) -> Result<String, PortError> {
+        Ok(format!(
+            "logout:{}:{}:{}:{}:{}",
+            alg.as_str(),
+            c.client_id,
+            c.sub,
+            c.sid,
+            c.jti
+        ))
+    }
+    fn sign_session_revoked(&self, alg: IdTokenAlg, s: &SessionRevokedSet) -> Result<String, PortError> {
+        Ok(format!(
+            "set:{}:{}:{}:{}:{}",
+            alg.as_str(),
+            s.client_id,
+            s.jti,
+            s.sid,
+            s.reason
+        ))
+    }
 }
 
 /// The fakes, shared with the tests that inspect them.
@@ -233,6 +254,8 @@ pub struct OidcFakes {
     pub clients: Arc<MemClients>,
     /// Codes, grants, consents.
     pub grants: Arc<MemGrants>,
+    /// The signal outbox.
+    pub signals: Arc<super::signals::MemSignals>,
 }
 
 impl OidcFakes {
@@ -242,6 +265,7 @@ impl OidcFakes {
             clients: self.clients.clone(),
             grants: self.grants.clone(),
             signer: Arc::new(FakeOidcSigner),
+            signals: self.signals.clone(),
         }
     }
 }

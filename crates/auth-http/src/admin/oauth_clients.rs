@@ -56,6 +56,11 @@ pub struct ClientRequest {
     pub id_token_signed_response_alg: Option<String>,
     /// Where back-channel logout tokens are posted, if anywhere.
     pub backchannel_logout_uri: Option<String>,
+    /// Hear of the end of every user's sessions (a service accepting the
+    /// contracts' tokens), not only of those that issued this client
+    /// tokens: on the back-channel logout URI and at `POST /ssf/poll`
+    /// (default false; confidential clients only).
+    pub all_sessions: Option<bool>,
 }
 
 impl ClientRequest {
@@ -116,6 +121,7 @@ impl ClientRequest {
                 Some(u) => Some(u),
                 None => base.and_then(|b| b.backchannel_logout_uri.clone()),
             },
+            all_sessions: self.all_sessions.unwrap_or(base.is_some_and(|b| b.all_sessions)),
         }
         .check()
         .map_err(|e| e.to_string())
@@ -146,6 +152,8 @@ pub struct ClientView {
     pub id_token_signed_response_alg: String,
     /// Back-channel logout URI.
     pub backchannel_logout_uri: Option<String>,
+    /// Whether it hears of every session's end.
+    pub all_sessions: bool,
     /// Registration time.
     pub created_at: String,
     /// Last change.
@@ -165,6 +173,7 @@ impl From<&OAuthClient> for ClientView {
             first_party: c.first_party,
             id_token_signed_response_alg: c.id_token_alg.as_str().to_owned(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            all_sessions: c.all_sessions,
             created_at: iso_millis(c.created_at),
             updated_at: iso_millis(c.updated_at),
         }
@@ -327,7 +336,7 @@ fn example_client() -> serde_json::Value {
     json!({"clientId": "oc_0123456789abcdef01234567", "name": "Grafana", "redirectUris": ["https://grafana.example.com/login/generic_oauth"],
         "postLogoutRedirectUris": [], "grantTypes": ["authorization_code", "refresh_token"], "tokenEndpointAuthMethod": "client_secret_basic",
         "scopes": ["openid", "profile", "email", "offline_access"], "firstParty": true, "idTokenSignedResponseAlg": "RS256",
-        "backchannelLogoutUri": null, "createdAt": "2026-12-07T09:00:00.000Z", "updatedAt": "2026-12-07T09:00:00.000Z"})
+        "backchannelLogoutUri": null, "allSessions": false, "createdAt": "2026-12-07T09:00:00.000Z", "updatedAt": "2026-12-07T09:00:00.000Z"})
 }
 
 fn client_path(op: Op) -> Op {

@@ -230,6 +230,10 @@ enum ClientsCommand {
         /// Where back-channel logout tokens are posted.
         #[arg(long = "backchannel-logout-uri")]
         backchannel_logout_uri: Option<String>,
+        /// Hear of the end of every user's sessions (a service accepting
+        /// the contracts' tokens), not only of its own grants.
+        #[arg(long = "all-sessions")]
+        all_sessions: bool,
     },
     /// List the clients (no secrets).
     List,
@@ -433,6 +437,7 @@ async fn main() -> std::process::ExitCode {
                     first_party,
                     id_token_alg,
                     backchannel_logout_uri,
+                    all_sessions,
                 } => {
                     let some = |v: Vec<String>| (!v.is_empty()).then_some(v);
                     let request = auth_http::admin::oauth_clients::ClientRequest {
@@ -445,6 +450,7 @@ async fn main() -> std::process::ExitCode {
                         first_party: Some(first_party),
                         id_token_signed_response_alg: id_token_alg,
                         backchannel_logout_uri,
+                        all_sessions: Some(all_sessions),
                     };
                     clients::create(&settings, request).await
                 }

@@ -79,3 +79,84 @@ impl PurgeSettings {
         duration_seconds("purge_interval_seconds", self.interval, 0)
     }
 }
+
+/// Telling services that a session ended: back-channel logout deliveries
+/// and the `POST /ssf/poll` feed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SignalSettings {
+    /// How long one back-channel logout post may take, connecting included
+    /// (`AUTH_BACKCHANNEL_TIMEOUT_SECONDS`, default 5).
+    #[serde(rename = "backchannel_timeout_seconds", with = "typed::seconds")]
+    pub timeout: Duration,
+    /// How long a failing receiver is retried after the session ended
+    /// before its event is given up (`AUTH_BACKCHANNEL_RETRY_SECONDS`,
+    /// default 86400: a day).
+    #[serde(rename = "backchannel_retry_seconds", with = "typed::seconds")]
+    pub retry_for: Duration,
+    /// The longest wait between two attempts; waits double from one second
+    /// (`AUTH_BACKCHANNEL_MAX_BACKOFF_SECONDS`, default 60).
+    #[serde(rename = "backchannel_max_backoff_seconds", with = "typed::seconds")]
+    pub max_backoff: Duration,
+    /// Posts in flight at once per instance
+    /// (`AUTH_BACKCHANNEL_CONCURRENCY`, default 64).
+    #[serde(rename = "backchannel_concurrency")]
+    pub concurrency: u32,
+    /// How long an unacknowledged event stays in a client's feed
+    /// (`AUTH_SSF_RETENTION_SECONDS`, default 86400).
+    #[serde(rename = "ssf_retention_seconds", with = "typed::seconds")]
+    pub retention: Duration,
+    /// How long `POST /ssf/poll` without `returnImmediately` waits for an
+    /// event before answering none (`AUTH_SSF_POLL_WAIT_SECONDS`, default
+    /// 25; 0 answers at once).
+    #[serde(rename = "ssf_poll_wait_seconds", with = "typed::seconds")]
+    pub poll_wait: Duration,
+}
+
+impl Default for SignalSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            retry_for: Duration::from_secs(86_400),
+            max_backoff: Duration::from_secs(60),
+            concurrency: 64,
+            retention: Duration::from_secs(86_400),
+            poll_wait: Duration::from_secs(25),
+        }
+    }
+}
+
+impl SignalSettings {
+    /// Checks the ranges.
+    ///
+    /// # Errors
+    /// [`SettingsError`] naming the setting.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        duration_seconds("backchannel_timeout_seconds", self.timeout, 1)?;
+        duration_seconds("backchannel_retry_seconds", self.retry_for, 0)?;
+        duration_seconds("backchannel_max_backoff_seconds", self.max_backoff, 1)?;
+        duration_seconds("ssf_retention_seconds", self.retention, 60)?;
+        if self.poll_wait > Duration::from_secs(300) {
+            return Err(invalid("ssf_poll_wait_seconds", "must be between 0 and 300"));
+        }
+        if !(1..=4096).contains(&self.concurrency) {
+            return Err(invalid("backchannel_concurrency", "must be between 1 and 4096"));
+        }
+        Ok(())
+    }
+
+    /// The delivery policy these settings describe.
+    pub fn policy(&self) -> auth_domain::oidc::signals::DeliveryPolicy {
+        let delta = |d: Duration| chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX);
+        let base = auth_domain::oidc::signals::DeliveryPolicy::default();
+        // A lease outlives the slowest batch: its posts in waves of
+        // `concurrency`, each wave at most one timeout, and a margin.
+        let waves = base.batch.div_ceil(self.concurrency.max(1)) + 1;
+        auth_domain::oidc::signals::DeliveryPolicy {
+            retry_for: delta(self.retry_for),
+            max_backoff: delta(self.max_backoff),
+            lease: delta(self.timeout * waves + Duration::from_secs(2)),
+            ..base
+        }
+    }
+}

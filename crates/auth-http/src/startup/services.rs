@@ -217,6 +217,7 @@ pub fn oidc_ports(settings: &Settings, db: &Database, keys: &TokenKeys) -> OidcP
             settings.jwt_issuer(),
             settings.jwt_audience(),
         )),
+        signals: Arc::new(auth_infra::DieselSignalOutbox::new(db.clone())),
     }
 }
 

@@ -289,6 +289,7 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
                 dt { (ctx.t("리디렉션 URI", "Redirect URIs")) } dd { (list(&c.redirect_uris)) }
                 dt { (ctx.t("로그아웃 후 리디렉션 URI", "Post-logout redirect URIs")) } dd { (list(&c.post_logout_redirect_uris)) }
                 dt { (ctx.t("백채널 로그아웃 URI", "Back-channel logout URI")) } dd { (c.backchannel_logout_uri.as_deref().unwrap_or("-")) }
+                dt { (ctx.t("모든 세션 종료 수신", "Hears of every session's end")) } dd { (if c.all_sessions { ctx.t("예", "yes") } else { ctx.t("아니요", "no") }) }
                 dt { (ctx.t("등록일", "Registered")) } dd { (when(c.created_at)) }
                 dt { (ctx.t("마지막 변경", "Last changed")) } dd { (when(c.updated_at)) }
             }

@@ -42,6 +42,7 @@ type ClientRow = (
     Option<String>,
     NaiveDateTime,
     NaiveDateTime,
+    bool,
 );
 
 fn words(s: &str) -> Vec<String> {
@@ -77,6 +78,7 @@ fn client_of_row(r: ClientRow) -> Option<OAuthClient> {
         first_party: r.8,
         id_token_alg,
         backchannel_logout_uri: r.10,
+        all_sessions: r.13,
         created_at: from_db_time(r.11),
         updated_at: from_db_time(r.12),
     })
@@ -105,6 +107,7 @@ impl OAuthClientStore for DieselOidcStore {
                         oauth_clients::first_party.eq(c.first_party),
                         oauth_clients::id_token_alg.eq(c.id_token_alg.as_str()),
                         oauth_clients::backchannel_logout_uri.eq(&c.backchannel_logout_uri),
+                        oauth_clients::all_sessions.eq(c.all_sessions),
                         oauth_clients::created_at.eq(to_db_time(c.created_at)),
                         oauth_clients::updated_at.eq(to_db_time(c.updated_at)),
                     ))
@@ -156,6 +159,7 @@ impl OAuthClientStore for DieselOidcStore {
                         oauth_clients::first_party.eq(c.first_party),
                         oauth_clients::id_token_alg.eq(c.id_token_alg.as_str()),
                         oauth_clients::backchannel_logout_uri.eq(&c.backchannel_logout_uri),
+                        oauth_clients::all_sessions.eq(c.all_sessions),
                         oauth_clients::updated_at.eq(to_db_time(c.updated_at)),
                     ))
                     .execute(conn)

@@ -173,6 +173,7 @@ diesel::table! {
         backchannel_logout_uri -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        all_sessions -> Bool,
     }
 }
 
@@ -287,6 +288,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    session_signals (id) {
+        id -> BigInt,
+        jti -> Text,
+        client_id -> Text,
+        session_id -> Text,
+        subject -> Text,
+        reason -> Text,
+        ended_at -> Timestamp,
+        push -> Bool,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        gave_up_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        acked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(social_identities -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -315,5 +335,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_passkeys,
     mfa_pending,
     mfa_ceremonies,
-    user_roles
+    user_roles,
+    session_signals
 );

@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{refresh_tokens, sessions};
+use crate::db::signals::record_ends;
 use crate::db::{AnyConnection, Database, DbError, from_db_time, to_db_time};
 
 /// Stores sessions and refresh tokens in `sessions` and `refresh_tokens`.
@@ -309,16 +310,20 @@ impl SessionStore for DieselSessionStore {
         let now = to_db_time(now);
         self.db
             .query("revoke session", move |conn| {
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::id.eq(id.to_string()))
-                        .filter(sessions::revoked_at.is_null()),
-                )
-                .set(revoked(now, reason))
-                .execute(conn)
+                conn.transaction(|conn| {
+                    let ended: Vec<String> = diesel::update(
+                        sessions::table
+                            .filter(sessions::id.eq(id.to_string()))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set(revoked(now, reason))
+                    .returning(sessions::id)
+                    .get_results(conn)?;
+                    record_ends(conn, &ended, reason, now)?;
+                    Ok(ended.len() == 1)
+                })
             })
             .await
-            .map(|n| n == 1)
     }
 
     async fn refresh_expiry(&self, id: SessionId) -> Result<Option<DateTime<Utc>>, PortError> {
@@ -364,14 +369,18 @@ impl SessionStore for DieselSessionStore {
         let ids = self
             .db
             .query(CONTEXT, move |conn| {
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::user_id.eq(user.get()))
-                        .filter(sessions::revoked_at.is_null()),
-                )
-                .set(revoked(now, reason))
-                .returning(sessions::id)
-                .get_results::<String>(conn)
+                conn.transaction(|conn| {
+                    let ended = diesel::update(
+                        sessions::table
+                            .filter(sessions::user_id.eq(user.get()))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set(revoked(now, reason))
+                    .returning(sessions::id)
+                    .get_results::<String>(conn)?;
+                    record_ends(conn, &ended, reason, now)?;
+                    Ok(ended)
+                })
             })
             .await?;
         ids.iter()

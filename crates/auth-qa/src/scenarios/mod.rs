@@ -8,6 +8,7 @@ pub mod abuse;
 pub mod account;
 pub mod admin;
 pub mod admin_roles;
+pub mod backchannel;
 pub mod chat;
 pub mod codes;
 pub mod console;
@@ -36,6 +37,7 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(account::all());
     all.extend(admin::all());
     all.extend(admin_roles::all());
+    all.extend(backchannel::all());
     all.extend(chat::all());
     all.extend(codes::all());
     all.extend(console::all());

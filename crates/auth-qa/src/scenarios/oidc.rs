@@ -792,6 +792,8 @@ async fn discovery_documents_list_exactly_what_is_served(target: &Target) {
             "token_endpoint_auth_methods_supported",
             "revocation_endpoint_auth_methods_supported",
             "introspection_endpoint_auth_methods_supported",
+            "backchannel_logout_supported",
+            "backchannel_logout_session_supported",
             "scopes_supported",
             "claims_supported",
             "subject_types_supported",
@@ -815,6 +817,8 @@ async fn discovery_documents_list_exactly_what_is_served(target: &Target) {
         assert_eq!(d[field], format!("{base}{path}"), "{field}");
     }
     assert_eq!(d["response_types_supported"], json!(["code"]));
+    assert_eq!(d["backchannel_logout_supported"], true);
+    assert_eq!(d["backchannel_logout_session_supported"], true);
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         d["grant_types_supported"],

@@ -1,0 +1,460 @@
+//! Telling services that a session ended: OpenID Connect Back-Channel
+//! Logout 1.0 deliveries (push) and the RFC 8936 poll feed of RFC 8417
+//! Security Event Tokens carrying CAEP `session-revoked` (pull).
+//!
+//! **The outbox.** The session store writes a [`Signal`] per (ended
+//! session, client that hears of it) in the transaction that ends the
+//! session ([`crate::ports::SessionStore::revoke`] and `revoke_all`): the
+//! client of the session's grant, and every client registered with
+//! [`OAuthClient::all_sessions`], when it can hear at all (it has a
+//! back-channel logout URI, or a secret to poll with). A committed end
+//! therefore always has its signals, and an end that rolled back has none.
+//!
+//! **Push.** [`Signals::deliver_due`] takes the pushes that are due
+//! ([`SignalOutbox::claim_due`]: any instance, each row leased to one), signs
+//! a logout token per row with the client's ID-token algorithm, posts them
+//! ([`LogoutSender`]) and records each outcome: delivered, retried after a
+//! back-off, or given up once [`DeliveryPolicy::retry_for`] has passed since
+//! the session ended. A killed instance's lease runs out and another takes
+//! the row: nothing pending is lost.
+//!
+//! **Pull.** [`Signals::poll`] answers `POST /ssf/poll` for one client: its
+//! unacknowledged signals as SETs, after recording its acknowledgements.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use crate::error::PortError;
+use crate::oidc::client::{IdTokenAlg, OAuthClient};
+use crate::oidc::ports::OidcSigner;
+use crate::service_core::ServiceCore;
+use crate::sessions::session::{RevokeReason, SessionId};
+
+/// The `events` member of a logout token (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// The CAEP event type of a SET in the feed.
+pub const SESSION_REVOKED_EVENT: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+/// How long a logout token is valid after its `iat`, in seconds.
+pub const LOGOUT_TOKEN_TTL_SECONDS: i64 = 120;
+/// The most SETs one poll answers.
+pub const MAX_EVENTS_PER_POLL: u32 = 1000;
+
+/// One session's end, for one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    /// The row (ordering, and the outbox's handle).
+    pub id: i64,
+    /// The SET's `jti` in the feed (stable: acknowledgements name it).
+    pub jti: String,
+    /// The client that hears of it (`aud`).
+    pub client_id: String,
+    /// The session that ended (`sid`).
+    pub session: SessionId,
+    /// Its user's UUID (`sub`).
+    pub subject: Uuid,
+    /// Why it ended.
+    pub reason: RevokeReason,
+    /// When.
+    pub ended_at: DateTime<Utc>,
+    /// Delivery attempts made so far, this one included for a claimed row.
+    pub attempts: u32,
+}
+
+/// Where a claimed push goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The client's back-channel logout URI.
+    pub uri: String,
+    /// Its ID-token algorithm (the logout token's).
+    pub alg: IdTokenAlg,
+}
+
+/// A push taken for delivery; `target` is `None` when the client is gone
+/// or no longer has a back-channel logout URI (then it is given up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// The signal.
+    pub signal: Signal,
+    /// Where it goes.
+    pub target: Option<Target>,
+}
+
+/// What is still to be pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Pushes neither delivered nor given up.
+    pub pending: u64,
+    /// When the oldest of them ended.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// The outbox of session-ended signals (written by the session store).
+#[async_trait]
+pub trait SignalOutbox: Send + Sync {
+    /// Takes up to `limit` pushes due at `now` (not delivered, not given up,
+    /// `next attempt` reached), oldest first, counts an attempt on each and
+    /// leases them until `lease_until`: no other caller, on any instance,
+    /// takes them before then. Rows another caller is taking are skipped,
+    /// not waited for.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<Due>, PortError>;
+
+    /// Records pushes as delivered.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), PortError>;
+
+    /// Schedules another attempt of a push at `at`, with the last error.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn retry_at(&self, id: i64, at: DateTime<Utc>, error: &str) -> Result<(), PortError>;
+
+    /// Gives a push up (it stays in the feed).
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn give_up(&self, id: i64, now: DateTime<Utc>, error: &str) -> Result<(), PortError>;
+
+    /// The pushes still pending.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn backlog(&self) -> Result<Backlog, PortError>;
+
+    /// Up to `limit` of `client_id`'s unacknowledged signals that ended
+    /// after `since`, oldest first.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn feed(&self, client_id: &str, since: DateTime<Utc>, limit: u32)
+    -> Result<Vec<Signal>, PortError>;
+
+    /// Acknowledges `client_id`'s signals named by `jtis` (other clients'
+    /// and unknown ones are ignored); returns how many were newly
+    /// acknowledged.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn ack(&self, client_id: &str, jtis: &[String], now: DateTime<Utc>) -> Result<u64, PortError>;
+
+    /// Deletes the signals that ended before `before` and are no longer
+    /// pending; returns how many.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, PortError>;
+}
+
+/// Posts logout tokens (`application/x-www-form-urlencoded`,
+/// `logout_token=…`, Back-Channel Logout 1.0 §2.5).
+#[async_trait]
+pub trait LogoutSender: Send + Sync {
+    /// Posts each `(uri, logout token)`, concurrently as the adapter sees
+    /// fit, and answers in the same order: `Ok` for a 2xx answer, the
+    /// reason otherwise (never the token).
+    async fn send_all(&self, posts: &[(String, String)]) -> Vec<Result<(), String>>;
+}
+
+/// Claims of a logout token (Back-Channel Logout 1.0 §2.4): `iss`, `aud`,
+/// `iat`, `exp`, `jti`, `sub`, `sid`, `events`; never a `nonce`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutClaims {
+    /// The client (`aud`).
+    pub client_id: String,
+    /// The user's UUID.
+    pub sub: Uuid,
+    /// The ended session.
+    pub sid: SessionId,
+    /// Issue time, seconds.
+    pub iat: i64,
+    /// Expiry, seconds.
+    pub exp: i64,
+    /// A fresh random id per token (a retried delivery is a new token).
+    pub jti: String,
+}
+
+/// A SET (RFC 8417) with one CAEP `session-revoked` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRevokedSet {
+    /// The client (`aud`).
+    pub client_id: String,
+    /// The SET's id (the signal's, stable).
+    pub jti: String,
+    /// Issue time, seconds.
+    pub iat: i64,
+    /// The user's UUID.
+    pub sub: Uuid,
+    /// The ended session.
+    pub sid: SessionId,
+    /// When it ended, seconds (`event_timestamp`).
+    pub event_timestamp: i64,
+    /// CAEP `initiating_entity`: `user`, `admin`, `policy` or `system`.
+    pub initiating_entity: &'static str,
+    /// Why (`reason_admin.en`): the stored [`RevokeReason`] name.
+    pub reason: &'static str,
+}
+
+/// Who ended a session, in CAEP's words.
+pub fn initiating_entity(reason: RevokeReason) -> &'static str {
+    match reason {
+        RevokeReason::Logout | RevokeReason::Withdrawal | RevokeReason::PasswordReset => "user",
+        RevokeReason::Admin | RevokeReason::AccountDisabled => "admin",
+        RevokeReason::RefreshReuse | RevokeReason::NewLogin => "policy",
+    }
+}
+
+/// How pushes are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    /// Give a push up once this long has passed since its session ended.
+    pub retry_for: TimeDelta,
+    /// The longest wait between two attempts (the wait doubles from one
+    /// second).
+    pub max_backoff: TimeDelta,
+    /// How long a taken push is leased (longer than a delivery can take).
+    pub lease: TimeDelta,
+    /// The most pushes taken at once.
+    pub batch: u32,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            retry_for: TimeDelta::days(1),
+            max_backoff: TimeDelta::minutes(1),
+            lease: TimeDelta::seconds(60),
+            batch: 256,
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    /// The wait after the `attempts`-th failed attempt: 1 s doubling,
+    /// capped at [`Self::max_backoff`].
+    pub fn backoff(&self, attempts: u32) -> TimeDelta {
+        let doubled = TimeDelta::seconds(1i64 << attempts.saturating_sub(1).min(20));
+        doubled.min(self.max_backoff).max(TimeDelta::milliseconds(100))
+    }
+}
+
+/// What one [`Signals::deliver_due`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryReport {
+    /// Pushes taken.
+    pub taken: usize,
+    /// Delivered (2xx).
+    pub delivered: usize,
+    /// Failed and scheduled again.
+    pub retried: usize,
+    /// Failed for good (retry time over, or the client gone).
+    pub failed: usize,
+}
+
+/// An RFC 8936 poll request, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PollRequest {
+    /// `maxEvents` (`None`: up to [`MAX_EVENTS_PER_POLL`]).
+    pub max_events: Option<u32>,
+    /// `ack`, and the `setErrs` keys (a SET the receiver refused is not
+    /// sent again either).
+    pub ack: Vec<String>,
+}
+
+/// The answer of a poll: SETs by `jti`, and whether more wait.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PollAnswer {
+    /// `(jti, SET)`, oldest first.
+    pub sets: Vec<(String, String)>,
+    /// `moreAvailable`.
+    pub more_available: bool,
+}
+
+/// The session-ended signals' use cases. Cheap to clone.
+#[derive(Clone)]
+pub struct Signals {
+    core: ServiceCore,
+    outbox: Arc<dyn SignalOutbox>,
+    signer: Arc<dyn OidcSigner>,
+}
+
+impl std::fmt::Debug for Signals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signals { .. }")
+    }
+}
+
+impl Signals {
+    /// The use cases over these ports.
+    pub(crate) fn new(core: ServiceCore, outbox: Arc<dyn SignalOutbox>, signer: Arc<dyn OidcSigner>) -> Self {
+        Self { core, outbox, signer }
+    }
+
+    /// Takes the pushes that are due, posts their logout tokens and records
+    /// the outcomes (see the module's documentation).
+    ///
+    /// # Errors
+    /// [`PortError`] when the outbox cannot be read or written; a push whose
+    /// outcome could not be recorded is taken again after its lease.
+    pub async fn deliver_due(
+        &self,
+        sender: &dyn LogoutSender,
+        policy: &DeliveryPolicy,
+    ) -> Result<DeliveryReport, PortError> {
+        let now = self.core.now();
+        let due = self
+            .outbox
+            .claim_due(now, policy.batch, now + policy.lease)
+            .await?;
+        let mut report = DeliveryReport {
+            taken: due.len(),
+            ..DeliveryReport::default()
+        };
+        let mut posts = Vec::with_capacity(due.len());
+        let mut sent = Vec::with_capacity(due.len());
+        for d in due {
+            let Some(target) = d.target else {
+                self.outbox
+                    .give_up(
+                        d.signal.id,
+                        now,
+                        "the client is gone or has no back-channel logout URI",
+                    )
+                    .await?;
+                report.failed += 1;
+                continue;
+            };
+            let claims = LogoutClaims {
+                client_id: d.signal.client_id.clone(),
+                sub: d.signal.subject,
+                sid: d.signal.session,
+                iat: now.timestamp(),
+                exp: now.timestamp() + LOGOUT_TOKEN_TTL_SECONDS,
+                jti: self.core.random_uuid().to_string(),
+            };
+            match self.signer.sign_logout_token(target.alg, &claims) {
+                Ok(token) => {
+                    posts.push((target.uri, token));
+                    sent.push(d.signal);
+                }
+                Err(e) => {
+                    self.failed(&d.signal, now, policy, &format!("cannot sign: {e}"), &mut report)
+                        .await?;
+                }
+            }
+        }
+        let outcomes = sender.send_all(&posts).await;
+        let mut delivered = Vec::new();
+        for (signal, outcome) in sent.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => delivered.push(signal.id),
+                Err(reason) => self.failed(signal, now, policy, &reason, &mut report).await?,
+            }
+        }
+        if !delivered.is_empty() {
+            self.outbox.delivered(&delivered, self.core.now()).await?;
+        }
+        report.delivered = delivered.len();
+        Ok(report)
+    }
+
+    async fn failed(
+        &self,
+        signal: &Signal,
+        now: DateTime<Utc>,
+        policy: &DeliveryPolicy,
+        reason: &str,
+        report: &mut DeliveryReport,
+    ) -> Result<(), PortError> {
+        let next = now + policy.backoff(signal.attempts);
+        if next - signal.ended_at > policy.retry_for {
+            self.outbox.give_up(signal.id, now, reason).await?;
+            report.failed += 1;
+        } else {
+            self.outbox.retry_at(signal.id, next, reason).await?;
+            report.retried += 1;
+        }
+        Ok(())
+    }
+
+    /// The pushes still pending.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn backlog(&self) -> Result<Backlog, PortError> {
+        self.outbox.backlog().await
+    }
+
+    /// One poll of `client`'s feed (RFC 8936 §2.4): records the
+    /// acknowledgements, then answers up to `max_events` unacknowledged
+    /// signals that ended within `retention`, as SETs.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn poll(
+        &self,
+        client: &OAuthClient,
+        request: &PollRequest,
+        retention: TimeDelta,
+    ) -> Result<PollAnswer, PortError> {
+        let now = self.core.now();
+        if !request.ack.is_empty() {
+            self.outbox.ack(&client.client_id, &request.ack, now).await?;
+        }
+        let max = request
+            .max_events
+            .unwrap_or(MAX_EVENTS_PER_POLL)
+            .min(MAX_EVENTS_PER_POLL);
+        if max == 0 {
+            return Ok(PollAnswer::default());
+        }
+        let mut signals = self
+            .outbox
+            .feed(&client.client_id, now - retention, max + 1)
+            .await?;
+        let more_available = signals.len() > max as usize;
+        signals.truncate(max as usize);
+        let mut sets = Vec::with_capacity(signals.len());
+        for s in signals {
+            let set = SessionRevokedSet {
+                client_id: s.client_id,
+                jti: s.jti.clone(),
+                iat: now.timestamp(),
+                sub: s.subject,
+                sid: s.session,
+                event_timestamp: s.ended_at.timestamp(),
+                initiating_entity: initiating_entity(s.reason),
+                reason: s.reason.as_str(),
+            };
+            sets.push((
+                s.jti,
+                self.signer.sign_session_revoked(client.id_token_alg, &set)?,
+            ));
+        }
+        Ok(PollAnswer { sets, more_available })
+    }
+
+    /// Deletes signals that ended more than `retention` ago and are no
+    /// longer pending.
+    ///
+    /// # Errors
+    /// [`PortError`].
+    pub async fn purge(&self, retention: TimeDelta) -> Result<u64, PortError> {
+        self.outbox.purge(self.core.now() - retention).await
+    }
+}
+
+#[cfg(test)]
+#[path = "signals_tests.rs"]
+mod tests;
