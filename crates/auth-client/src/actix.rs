@@ -20,7 +20,12 @@
 //!
 //! A missing or refused token answers 401 with `WWW-Authenticate: Bearer`
 //! and `{"error": "invalid_token"}`; an unreachable auth server 503.
-//! [`LiveAuthenticated`] also introspects (instant revocation).
+//! [`LiveAuthenticated`] also introspects (instant revocation). A token
+//! of a session the client's [`crate::RevocationList`] heard ended is
+//! refused with 401 by both.
+//!
+//! [`backchannel_logout`] is the handler of OpenID Connect Back-Channel
+//! Logout 1.0: it records the sessions the server says ended.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,6 +34,9 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 
 use crate::{AuthClient, Claims, Error};
+
+mod backchannel;
+pub use backchannel::{BACKCHANNEL_BODY_LIMIT, backchannel_logout, backchannel_logout_route};
 
 /// A request with a valid access token (verified offline).
 #[derive(Debug, Clone)]

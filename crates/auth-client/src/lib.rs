@@ -26,23 +26,38 @@
 //!   and `scope`, and a `sid` only when a user signed in (not for
 //!   `client_credentials`). Check `client_id` if only some clients may call
 //!   you.
+//! - A [`RevocationList`] ([`Builder::revocations`]) makes `verify`
+//!   refuse, still offline, the tokens of sessions whose end it heard of:
+//!   pushed by the server (OpenID Connect Back-Channel Logout 1.0,
+//!   [`AuthClient::receive_logout_token`], the actix handler
+//!   `actix::backchannel_logout`) or pulled by a [`Poller`] (RFC 8936
+//!   polling of RFC 8417 security event tokens, CAEP `session-revoked`).
 //! - With the `actix` feature, [`actix::Authenticated`] is an extractor
 //!   that does all this for a handler.
 //!
 //! See `README.md` for the five-minute guide.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
 #[cfg(feature = "actix")]
 pub mod actix;
+mod builder;
+mod events;
+mod keys;
+mod poller;
+mod revocation;
 mod step_up;
+
+pub use builder::Builder;
+pub use events::{LogoutToken, SessionRevoked};
+use keys::KeyCache;
+pub use poller::Poller;
+pub use revocation::{RevocationList, RevocationListBuilder};
 
 /// The claims of a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -110,7 +125,9 @@ pub enum Error {
     /// Valid but past its `exp`.
     #[error("expired token")]
     Expired,
-    /// The server says the session is no longer live (introspection).
+    /// The session is no longer live: the server says so (introspection),
+    /// or the [`RevocationList`] heard of its end (back-channel logout or
+    /// a polled security event).
     #[error("revoked token")]
     Revoked,
     /// The server could not be reached or answered unexpectedly.
@@ -128,159 +145,6 @@ pub enum Error {
         /// The maximum authentication age asked for, if that was the reason.
         max_age: Option<u64>,
     },
-}
-
-/// Configures an [`AuthClient`].
-#[derive(Debug, Clone)]
-pub struct Builder {
-    issuer: String,
-    audience: Option<String>,
-    algorithms: Vec<Algorithm>,
-    min_refetch_interval: Duration,
-    default_max_age: Duration,
-    leeway: u64,
-    credentials: Option<(String, String)>,
-    http: Option<reqwest::Client>,
-    require_mfa: bool,
-    max_auth_age: Option<Duration>,
-}
-
-impl Builder {
-    /// The expected `aud` (default: the issuer, the server's default).
-    #[must_use]
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
-        self
-    }
-
-    /// Accept only tokens of users who signed in with a second factor
-    /// (`amr` contains `mfa`); others are
-    /// [`Error::InsufficientAuthentication`]. Per route instead:
-    /// [`Claims::require_mfa`].
-    #[must_use]
-    pub fn require_mfa(mut self) -> Self {
-        self.require_mfa = true;
-        self
-    }
-
-    /// Accept only tokens whose user signed in at most `max_age` ago
-    /// (`auth_time`); others are [`Error::InsufficientAuthentication`]
-    /// with that `max_age`. Per route instead:
-    /// [`Claims::require_auth_within`].
-    #[must_use]
-    pub fn max_auth_age(mut self, max_age: Duration) -> Self {
-        self.max_auth_age = Some(max_age);
-        self
-    }
-
-    /// The accepted algorithms (default ES256, EdDSA, RS256). HS256 is
-    /// refused here: shared secrets are not verified by this crate.
-    #[must_use]
-    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Self {
-        self.algorithms = algorithms
-            .iter()
-            .copied()
-            .filter(|a| matches!(a, Algorithm::ES256 | Algorithm::EdDSA | Algorithm::RS256))
-            .collect();
-        self
-    }
-
-    /// The shortest time between two key-set fetches (default 10 s).
-    #[must_use]
-    pub fn min_refetch_interval(mut self, every: Duration) -> Self {
-        self.min_refetch_interval = every;
-        self
-    }
-
-    /// Seconds of clock skew allowed on `exp` (default 0).
-    #[must_use]
-    pub fn leeway(mut self, seconds: u64) -> Self {
-        self.leeway = seconds;
-        self
-    }
-
-    /// Your application's credentials (`appId`, `secret` from
-    /// `POST /internal/apps`), for [`AuthClient::introspect`].
-    #[must_use]
-    pub fn credentials(mut self, app_id: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.credentials = Some((app_id.into(), secret.into()));
-        self
-    }
-
-    /// The HTTP client to use (default: one with a 10 s timeout).
-    #[must_use]
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
-        self
-    }
-
-    /// Reads the discovery document and the key set.
-    ///
-    /// # Errors
-    /// [`Error::Unavailable`] when the server cannot be reached;
-    /// [`Error::Config`] when its discovery document names another issuer.
-    pub async fn build(self) -> Result<AuthClient, Error> {
-        let http = match self.http {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| Error::Config(e.to_string()))?,
-        };
-        let issuer = self.issuer.trim_end_matches('/').to_owned();
-        let discovery: Discovery = http
-            .get(format!("{issuer}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| Error::Unavailable(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| Error::Config(format!("discovery document: {e}")))?;
-        if discovery.issuer.trim_end_matches('/') != issuer {
-            return Err(Error::Config(format!(
-                "the discovery document names issuer {:?}, not {issuer:?}",
-                discovery.issuer
-            )));
-        }
-        if self.algorithms.is_empty() {
-            return Err(Error::Config("no asymmetric algorithm allowed".into()));
-        }
-        let client = AuthClient {
-            inner: Arc::new(Inner {
-                audience: self.audience.unwrap_or_else(|| issuer.clone()),
-                issuer,
-                jwks_uri: discovery.jwks_uri,
-                introspection_endpoint: discovery.introspection_endpoint,
-                algorithms: self.algorithms,
-                min_refetch_interval: self.min_refetch_interval,
-                default_max_age: self.default_max_age,
-                leeway: self.leeway,
-                credentials: self.credentials,
-                require_mfa: self.require_mfa,
-                max_auth_age: self.max_auth_age,
-                http,
-                keys: RwLock::new(KeyCache::default()),
-                fetch: Mutex::new(None),
-            }),
-        };
-        client.refetch(true).await?;
-        Ok(client)
-    }
-}
-
-#[derive(Deserialize)]
-struct Discovery {
-    issuer: String,
-    jwks_uri: String,
-    introspection_endpoint: Option<String>,
-}
-
-#[derive(Default)]
-struct KeyCache {
-    keys: HashMap<String, (DecodingKey, Algorithm)>,
-    /// When the cached set goes stale (`Cache-Control: max-age`).
-    fresh_until: Option<Instant>,
 }
 
 /// Verifies access tokens of one issuer; cheap to clone (shared cache).
@@ -310,26 +174,14 @@ struct Inner {
     credentials: Option<(String, String)>,
     require_mfa: bool,
     max_auth_age: Option<Duration>,
+    /// The OpenID Connect client id: `aud` of logout tokens and SETs.
+    client_id: Option<String>,
+    /// Ended sessions, consulted by `verify`.
+    revocations: Option<RevocationList>,
     http: reqwest::Client,
     keys: RwLock<KeyCache>,
     /// When the key set was last fetched (serializes fetches).
     fetch: Mutex<Option<Instant>>,
-}
-
-/// `max-age` of a `Cache-Control` value; `Some(0)` for `no-store` and
-/// `no-cache`.
-fn max_age(cache_control: &str) -> Option<Duration> {
-    let mut found = None;
-    for directive in cache_control.split(',').map(str::trim) {
-        let lower = directive.to_ascii_lowercase();
-        if lower == "no-store" || lower == "no-cache" {
-            return Some(Duration::ZERO);
-        }
-        if let Some(n) = lower.strip_prefix("max-age=") {
-            found = n.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
-        }
-    }
-    found
 }
 
 impl AuthClient {
@@ -355,6 +207,8 @@ impl AuthClient {
             http: None,
             require_mfa: false,
             max_auth_age: None,
+            client_id: None,
+            revocations: None,
         }
     }
 
@@ -363,79 +217,19 @@ impl AuthClient {
         &self.inner.issuer
     }
 
-    /// Fetches the key set, unless one was fetched less than
-    /// `min_refetch_interval` ago (and `force` is false). Returns whether a
-    /// fetch happened.
-    async fn refetch(&self, force: bool) -> Result<bool, Error> {
-        let mut last = self.inner.fetch.lock().await;
-        if !force && last.is_some_and(|t| t.elapsed() < self.inner.min_refetch_interval) {
-            return Ok(false);
-        }
-        *last = Some(Instant::now());
-        let response = self
-            .inner
-            .http
-            .get(&self.inner.jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| Error::Unavailable(format!("JWKS: {e}")))?;
-        let ttl = response
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(max_age)
-            .unwrap_or(self.inner.default_max_age);
-        let set: JwkSet = response
-            .json()
-            .await
-            .map_err(|e| Error::Unavailable(format!("JWKS: {e}")))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let (Some(kid), Some(alg)) = (&jwk.common.key_id, jwk.common.key_algorithm) else {
-                continue;
-            };
-            let alg = match alg {
-                jsonwebtoken::jwk::KeyAlgorithm::ES256 => Algorithm::ES256,
-                jsonwebtoken::jwk::KeyAlgorithm::EdDSA => Algorithm::EdDSA,
-                jsonwebtoken::jwk::KeyAlgorithm::RS256 => Algorithm::RS256,
-                _ => continue,
-            };
-            if !self.inner.algorithms.contains(&alg) {
-                continue;
-            }
-            if let Ok(key) = DecodingKey::from_jwk(jwk) {
-                keys.insert(kid.clone(), (key, alg));
-            }
-        }
-        tracing::debug!(
-            keys = keys.len(),
-            ttl_s = ttl.as_secs(),
-            "fetched the auth server's JWKS"
-        );
-        let mut cache = self.inner.keys.write().await;
-        cache.keys = keys;
-        cache.fresh_until = Some(Instant::now() + ttl);
-        Ok(true)
+    /// The OpenID Connect client id given to [`Builder::client_id`].
+    pub fn client_id(&self) -> Option<&str> {
+        self.inner.client_id.as_deref()
     }
 
-    /// The key named `kid`, refetching the set when it is stale or does
-    /// not know `kid` (rate limited).
-    async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), Error> {
-        {
-            let cache = self.inner.keys.read().await;
-            let fresh = cache.fresh_until.is_some_and(|t| Instant::now() < t);
-            if let Some(found) = cache.keys.get(kid).filter(|_| fresh) {
-                return Ok(found.clone());
-            }
-        }
-        // Stale or unknown: refetch (bounded); a failed refetch keeps
-        // serving the stale set rather than failing every request.
-        if let Err(e) = self.refetch(false).await {
-            tracing::warn!(error = %e, "cannot refresh the JWKS; using the cached keys");
-        }
-        let cache = self.inner.keys.read().await;
-        cache.keys.get(kid).cloned().ok_or(Error::Invalid("unknown key"))
+    /// The list of ended sessions given to [`Builder::revocations`].
+    pub fn revocations(&self) -> Option<&RevocationList> {
+        self.inner.revocations.as_ref()
+    }
+
+    /// The HTTP client (shared with the poller).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     /// Verifies `token` offline: header (no `jku`/`x5u`/`jwk`/`x5c`/
@@ -443,28 +237,15 @@ impl AuthClient {
     /// the signature, `iss`, `aud`, `exp`, and the kind of token: the claim
     /// `typ` = `access` with a `sid` (the contracts' access tokens), or the
     /// header `typ` = `at+jwt` with a `client_id` and no `typ` claim (RFC
-    /// 9068 tokens of OpenID Connect clients).
+    /// 9068 tokens of OpenID Connect clients). With a
+    /// [`Builder::revocations`] list, a token of a session it heard ended
+    /// is refused too (still no request to the server).
     ///
     /// # Errors
-    /// [`Error::Invalid`] or [`Error::Expired`].
+    /// [`Error::Invalid`] or [`Error::Expired`]; [`Error::Revoked`] when
+    /// the revocation list holds the token's session.
     pub async fn verify(&self, token: &str) -> Result<Claims, Error> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Invalid("malformed"))?;
-        if header.jku.is_some()
-            || header.x5u.is_some()
-            || header.jwk.is_some()
-            || header.x5c.is_some()
-            || header.crit.is_some()
-        {
-            return Err(Error::Invalid("the token names its own key"));
-        }
-        if !self.inner.algorithms.contains(&header.alg) {
-            return Err(Error::Invalid("algorithm not allowed"));
-        }
-        let kid = header.kid.as_deref().ok_or(Error::Invalid("no kid"))?;
-        let (key, alg) = self.key(kid).await?;
-        if alg != header.alg {
-            return Err(Error::Invalid("algorithm does not match the key"));
-        }
+        let (header, key, alg) = self.header_and_key(token, false).await?;
         let mut validation = Validation::new(alg);
         validation.set_issuer(&[&self.inner.issuer]);
         validation.set_audience(&[&self.inner.audience]);
@@ -501,6 +282,9 @@ impl AuthClient {
             amr: w.amr,
             auth_time: w.auth_time,
         };
+        if let Some(list) = &self.inner.revocations {
+            list.check(&claims)?;
+        }
         if self.inner.require_mfa {
             claims.require_mfa()?;
         }

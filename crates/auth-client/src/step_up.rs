@@ -14,7 +14,7 @@ impl Claims {
 
     /// Refuses a token whose user did not sign in with a second factor:
     /// for a route that needs one when the client does not require it
-    /// everywhere ([`Builder::require_mfa`]).
+    /// everywhere ([`crate::Builder::require_mfa`]).
     ///
     /// # Errors
     /// [`Error::InsufficientAuthentication`].

@@ -1,6 +1,7 @@
 //! Unit tests of `src`.
 
 use super::*;
+use crate::keys::max_age;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A stand-in issuer counting key-set fetches.
@@ -132,3 +133,9 @@ fn rfc_9068_header_types_are_recognised() {
         assert!(!is_at_jwt(typ), "{typ:?}");
     }
 }
+
+#[cfg(feature = "actix")]
+mod backchannel;
+mod list;
+mod poll;
+mod support;
