@@ -24,6 +24,7 @@ pub mod oidc_social;
 pub mod passkeys;
 pub mod picsel;
 pub mod realtime;
+pub mod revocation_list;
 pub mod robustness;
 pub mod session;
 pub mod social;
@@ -53,6 +54,7 @@ pub fn all() -> Vec<crate::Scenario> {
     all.extend(passkeys::all());
     all.extend(picsel::all());
     all.extend(realtime::all());
+    all.extend(revocation_list::all());
     all.extend(robustness::all());
     all.extend(session::all());
     all.extend(social::all());
@@ -340,6 +342,12 @@ pub fn tamper(token: &str) -> String {
     let mut bytes = token.as_bytes().to_vec();
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     String::from_utf8(bytes).unwrap()
+}
+
+/// Base64url without padding (a JWT's parts).
+pub fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The decoded payload (claims) of a JWT, without verifying it.
