@@ -5,6 +5,9 @@
 //! one to deny) and listens on their redirect URIs; the script walks the
 //! pages as a user would and checks what they show (see its steps).
 //!
+//! `signals_verify_with_jose` checks logout tokens and feed SETs with
+//! `jose` in node (`tests/browser/signals.mjs`), no browser involved.
+//!
 //! Needs `/usr/bin/chromium` (or `BT_CHROMIUM`), `node`, and
 //! `npm ci --prefix tests/browser`: without them the test fails and says
 //! how to install them; it never skips. `.ci/run` installs all three.
@@ -376,3 +379,69 @@ async fn console_in_chromium(backend: TestBackend) {
 }
 
 on_both_backends!(console_in_chromium);
+
+/// Logout tokens and feed SETs of every ID-token algorithm, checked by
+/// `jose` in node (`tests/browser/signals.mjs`): an implementation of JOSE
+/// that is not the server's, reading the same JWKS a service reads.
+async fn signals_verify_with_jose(backend: TestBackend) {
+    check_prerequisites();
+    let target = target(backend);
+    let app = TestApp::spawn_issuer(&target, |_| {}).await;
+    let rx = auth_qa::receiver::Receiver::start();
+    let mut clients = Vec::new();
+    for alg in ["ES256", "RS256", "EdDSA"] {
+        let body = json!({"name": alg, "grantTypes": ["client_credentials"], "allSessions": true,
+            "backchannelLogoutUri": rx.url(&format!("/{alg}")), "idTokenSignedResponseAlg": alg});
+        let r = app
+            .post_with("/internal/oauth-clients", &body, Some(&app.admin_token()))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        clients.push((alg, r.str("/clientId"), r.str("/clientSecret")));
+    }
+    let user = app.new_user().await;
+    let (access, _) = app.standard_login(&user).await;
+    let claims = auth_qa::scenarios::jwt_claims(&access);
+    let (sid, sub) = (
+        claims["sid"].as_str().unwrap().to_owned(),
+        claims["sub"].as_str().unwrap().to_owned(),
+    );
+    let out = app
+        .post_empty("/api/auth/logout", Some(&format!("Bearer {access}")))
+        .await;
+    assert_eq!(out.status, 200, "{}", out.text);
+    let mut tokens = Vec::new();
+    for (alg, id, secret) in &clients {
+        let token = rx
+            .wait_for(&format!("/{alg}"), Duration::from_secs(20), |t| {
+                auth_qa::scenarios::jwt_claims(t)["sid"] == sid.as_str()
+            })
+            .await;
+        tokens.push(json!({"kind": "logout", "token": token, "audience": id, "sid": sid, "sub": sub}));
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        let polled = app
+            .post_headers(
+                "/ssf/poll",
+                &json!({"returnImmediately": true}),
+                &[("authorization", &format!("Basic {basic}"))],
+            )
+            .await;
+        assert_eq!(polled.status, 200, "{}", polled.text);
+        let sets = polled.json["sets"].as_object().unwrap();
+        assert_eq!(sets.len(), 1, "{}", polled.text);
+        for set in sets.values() {
+            tokens.push(json!({"kind": "set", "token": set, "audience": id, "sid": sid, "sub": sub}));
+        }
+    }
+    let vars = [
+        ("BT_ISSUER", app.public_url().to_owned()),
+        ("BT_TOKENS", serde_json::Value::Array(tokens).to_string()),
+    ];
+    let (ok, output) = tokio::task::spawn_blocking(move || run_script("signals.mjs", &vars))
+        .await
+        .unwrap();
+    assert!(ok, "jose refused a token:\n{output}");
+    assert_eq!(output.matches("ok ").count(), 6, "{output}");
+}
+
+on_both_backends!(signals_verify_with_jose);
