@@ -13,8 +13,7 @@ use std::sync::Arc;
 use auth_domain::factors::ports::{
     FactorStore, PendingCeremony, PendingSecondFactor, SecretHash, StoredPasskey,
 };
-use auth_domain::identity::password::PasswordHash;
-use auth_domain::identity::user::{DisplayName, Email, LoginId, NewUser, UserId};
+use auth_domain::identity::user::UserId;
 use auth_domain::ports::{SessionStore, UserRepository};
 use auth_domain::sessions::session::{RefreshRecord, RefreshTokenHash, Session, SessionId};
 use auth_infra::{Database, DieselFactorStore, DieselSessionStore, DieselUserRepository, Kek};
@@ -47,19 +46,7 @@ fn kek(secret: &str) -> Kek {
 }
 
 async fn user(db: &Database, login: &str) -> UserId {
-    let users = DieselUserRepository::new(db.clone());
-    let new = NewUser {
-        uuid: Uuid::new_v4(),
-        login_id: Some(LoginId::parse(login).unwrap()),
-        email: Email::parse(&format!("{login}@example.com")).unwrap(),
-        name: DisplayName::parse("Kim").unwrap(),
-        profile_image: None,
-        password_hash: Some(PasswordHash::from_phc(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        )),
-        created_at: Utc::now(),
-    };
-    users.insert(new).await.unwrap().id
+    crate::common::user(db, login).await.0
 }
 
 fn passkey(user: UserId, credential: &[u8], created_at: DateTime<Utc>) -> StoredPasskey {

@@ -4,22 +4,17 @@
 //! found by browser session, and the purge deletes expired codes only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
 use auth_domain::housekeeping::Housekeeping;
-use auth_domain::identity::password::PasswordHash;
-use auth_domain::identity::user::{DisplayName, Email, LoginId, NewUser, UserId};
+use auth_domain::identity::user::UserId;
 use auth_domain::oidc::client::{AuthMethod, GrantType, IdTokenAlg, OAuthClient};
 use auth_domain::oidc::ports::{CodeTake, Grant, OAuthClientStore, OAuthGrantStore, StoredCode};
-use auth_domain::ports::{SessionStore, UserRepository};
-use auth_domain::sessions::session::{RefreshRecord, RefreshTokenHash, Session, SessionId};
+use auth_domain::sessions::session::SessionId;
 use auth_infra::testdb::{TestBackend, TestDatabase};
-use auth_infra::{Database, DieselHousekeeping, DieselOidcStore, DieselSessionStore, DieselUserRepository};
+use auth_infra::{Database, DieselHousekeeping, DieselOidcStore};
 use chrono::{SubsecRound, TimeDelta, Utc};
 
-async fn open(t: &TestDatabase) -> Database {
-    let db = Database::connect(t.url(), 8).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
+use common::{open, session};
 
 fn client(id: &str) -> OAuthClient {
     let now = Utc::now().trunc_subsecs(0);
@@ -42,48 +37,7 @@ fn client(id: &str) -> OAuthClient {
 }
 
 async fn user(db: &Database, login: &str) -> UserId {
-    let users = DieselUserRepository::new(db.clone());
-    let new = NewUser {
-        uuid: uuid::Uuid::new_v4(),
-        login_id: Some(LoginId::parse(login).unwrap()),
-        email: Email::parse(&format!("{login}@example.com")).unwrap(),
-        name: DisplayName::parse("Kim").unwrap(),
-        profile_image: None,
-        password_hash: Some(PasswordHash::from_phc(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        )),
-        created_at: Utc::now(),
-    };
-    users.insert(new).await.unwrap().id
-}
-
-async fn session(db: &Database, user: UserId, client: &str) -> SessionId {
-    let now = Utc::now().trunc_subsecs(0);
-    let id = SessionId::from_uuid(uuid::Uuid::new_v4());
-    let session = Session {
-        id,
-        user_id: user,
-        client: client.into(),
-        created_at: now,
-        revoked_at: None,
-        revoke_reason: None,
-        ip: None,
-        user_agent: None,
-        last_refreshed_at: None,
-        amr: Vec::new(),
-    };
-    let first = RefreshRecord {
-        hash: RefreshTokenHash::of_jti(&id.to_string()),
-        session_id: id,
-        issued_at: now,
-        expires_at: now + TimeDelta::days(1),
-        spent_at: None,
-    };
-    DieselSessionStore::new(db.clone())
-        .create(&session, &first)
-        .await
-        .unwrap();
-    id
+    common::user(db, login).await.0
 }
 
 fn code(hash: &str, client: &str, user: UserId, browser: SessionId, expires_in: TimeDelta) -> StoredCode {

@@ -5,24 +5,17 @@
 //! killed mid-delivery); the feed, acknowledgements and the purge.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
 use std::collections::BTreeSet;
 
-use auth_domain::identity::password::PasswordHash;
-use auth_domain::identity::user::{DisplayName, Email, LoginId, NewUser, UserId};
 use auth_domain::oidc::client::{AuthMethod, GrantType, IdTokenAlg, OAuthClient};
 use auth_domain::oidc::ports::{Grant, OAuthClientStore, OAuthGrantStore};
 use auth_domain::oidc::signals::SignalOutbox;
-use auth_domain::ports::{SessionStore, UserRepository};
-use auth_domain::sessions::session::{RefreshRecord, RefreshTokenHash, RevokeReason, Session, SessionId};
-use auth_infra::testdb::{TestBackend, TestDatabase};
-use auth_infra::{Database, DieselOidcStore, DieselSessionStore, DieselSignalOutbox, DieselUserRepository};
+use auth_domain::ports::SessionStore;
+use auth_domain::sessions::session::{RevokeReason, SessionId};
+use auth_infra::{Database, DieselOidcStore, DieselSessionStore, DieselSignalOutbox};
 use chrono::{SubsecRound, TimeDelta, Utc};
-
-async fn open(t: &TestDatabase) -> Database {
-    let db = Database::connect(t.url(), 8).await.unwrap();
-    db.migrate().await.unwrap();
-    db
-}
+use common::{session, user};
 
 /// A client: `uri` its back-channel URI, `secret` whether confidential.
 fn client(id: &str, uri: Option<&str>, secret: bool, all: bool) -> OAuthClient {
@@ -47,58 +40,6 @@ fn client(id: &str, uri: Option<&str>, secret: bool, all: bool) -> OAuthClient {
         created_at: now,
         updated_at: now,
     }
-}
-
-async fn user(db: &Database, login: &str) -> (UserId, uuid::Uuid) {
-    let uuid = uuid::Uuid::new_v4();
-    let new = NewUser {
-        uuid,
-        login_id: Some(LoginId::parse(login).unwrap()),
-        email: Email::parse(&format!("{login}@example.com")).unwrap(),
-        name: DisplayName::parse("Kim").unwrap(),
-        profile_image: None,
-        password_hash: Some(PasswordHash::from_phc(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        )),
-        created_at: Utc::now(),
-    };
-    (
-        DieselUserRepository::new(db.clone())
-            .insert(new)
-            .await
-            .unwrap()
-            .id,
-        uuid,
-    )
-}
-
-async fn session(db: &Database, user: UserId, contract: &str) -> SessionId {
-    let now = Utc::now().trunc_subsecs(0);
-    let id = SessionId::from_uuid(uuid::Uuid::new_v4());
-    let session = Session {
-        id,
-        user_id: user,
-        client: contract.into(),
-        created_at: now,
-        revoked_at: None,
-        revoke_reason: None,
-        ip: None,
-        user_agent: None,
-        last_refreshed_at: None,
-        amr: Vec::new(),
-    };
-    let first = RefreshRecord {
-        hash: RefreshTokenHash::of_jti(&id.to_string()),
-        session_id: id,
-        issued_at: now,
-        expires_at: now + TimeDelta::days(1),
-        spent_at: None,
-    };
-    DieselSessionStore::new(db.clone())
-        .create(&session, &first)
-        .await
-        .unwrap();
-    id
 }
 
 async fn grant(db: &Database, session: SessionId, client: &str) {
@@ -130,9 +71,7 @@ async fn rows(outbox: &DieselSignalOutbox, clients: &[&str]) -> BTreeSet<(String
     all
 }
 
-async fn a_revocation_writes_one_row_per_client_that_hears(backend: TestBackend) {
-    let t = TestDatabase::new(backend);
-    let db = open(&t).await;
+async fn a_revocation_writes_one_row_per_client_that_hears(db: Database) {
     let oidc = DieselOidcStore::new(db.clone());
     oidc.create(&client("oc_all", Some("https://s.example/bcl"), true, true))
         .await
@@ -201,9 +140,7 @@ async fn a_revocation_writes_one_row_per_client_that_hears(backend: TestBackend)
     assert_eq!(outbox.backlog().await.unwrap().pending, 3);
 }
 
-async fn claims_never_share_a_row_and_a_lease_ends(backend: TestBackend) {
-    let t = TestDatabase::new(backend);
-    let db = open(&t).await;
+async fn claims_never_share_a_row_and_a_lease_ends(db: Database) {
     DieselOidcStore::new(db.clone())
         .create(&client("oc_all", Some("https://s.example/bcl"), true, true))
         .await
@@ -288,9 +225,7 @@ async fn claims_never_share_a_row_and_a_lease_ends(backend: TestBackend) {
     assert!(orphan[0].target.is_none());
 }
 
-async fn acknowledgements_and_the_purge(backend: TestBackend) {
-    let t = TestDatabase::new(backend);
-    let db = open(&t).await;
+async fn acknowledgements_and_the_purge(db: Database) {
     let oidc = DieselOidcStore::new(db.clone());
     oidc.create(&client("oc_a", None, true, true)).await.unwrap();
     oidc.create(&client("oc_b", None, true, true)).await.unwrap();
@@ -338,9 +273,7 @@ async fn acknowledgements_and_the_purge(backend: TestBackend) {
     assert_eq!(outbox.purge(Utc::now() + TimeDelta::seconds(1)).await.unwrap(), 6);
 }
 
-async fn a_pending_push_outlives_the_purge(backend: TestBackend) {
-    let t = TestDatabase::new(backend);
-    let db = open(&t).await;
+async fn a_pending_push_outlives_the_purge(db: Database) {
     DieselOidcStore::new(db.clone())
         .create(&client("oc_push", Some("https://s.example/bcl"), true, true))
         .await
@@ -356,7 +289,7 @@ async fn a_pending_push_outlives_the_purge(backend: TestBackend) {
     assert_eq!(outbox.backlog().await.unwrap().pending, 1);
 }
 
-auth_infra::on_both_backends!(
+auth_infra::on_both_backends!(with crate::common::on_migrated:
     a_revocation_writes_one_row_per_client_that_hears,
     claims_never_share_a_row_and_a_lease_ends,
     acknowledgements_and_the_purge,
