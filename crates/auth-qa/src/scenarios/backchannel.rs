@@ -93,6 +93,13 @@ async fn assert_logout_token(app: &TestApp, token: &str, client_id: &str, sid: &
     assert!(!c["jti"].as_str().unwrap_or("").is_empty(), "{c}");
 }
 
+/// Waits for the logout token of `sid` at `path` of `rx` and checks it
+/// (addressed to `client`, naming `sub`).
+async fn told(app: &TestApp, rx: &Receiver, path: &str, client: &str, sid: &str, sub: &str) {
+    let token = rx.wait_for(path, WITHIN, names(sid)).await;
+    assert_logout_token(app, &token, client, sid, sub).await;
+}
+
 /// A token of the receiver's whose `sid` is `sid`.
 fn names(sid: &str) -> impl Fn(&str) -> bool + '_ {
     move |t: &str| jwt_claims(t)["sid"] == sid
@@ -154,24 +161,21 @@ async fn every_session_end_reaches_the_back_channel(target: &Target) {
     let user = app.new_user().await;
     let (access, _, sid, sub) = session(&app, &user).await;
     assert_eq!(standard_logout(&app, &access).await.status.as_u16(), 200);
-    let token = rx.wait_for("/all", WITHIN, names(&sid)).await;
-    assert_logout_token(&app, &token, &all, &sid, &sub).await;
+    told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("logout", sid));
 
     // A spent refresh token presented again ends the session.
     let (access, refresh, sid, sub) = session(&app, &user).await;
     assert_eq!(reissue(&app, &access, &refresh).await.status.as_u16(), 200);
     assert_eq!(reissue(&app, &access, &refresh).await.status.as_u16(), 401);
-    let token = rx.wait_for("/all", WITHIN, names(&sid)).await;
-    assert_logout_token(&app, &token, &all, &sid, &sub).await;
+    told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("refresh reuse", sid));
 
     // An administrator revokes one session.
     let (_, _, sid, sub) = session(&app, &user).await;
     let r = admin(&app, "DELETE", &format!("/internal/sessions/{sid}"), None).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    let token = rx.wait_for("/all", WITHIN, names(&sid)).await;
-    assert_logout_token(&app, &token, &all, &sid, &sub).await;
+    told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("admin revoke", sid));
 
     // A password reset ends every session of the account.
@@ -192,8 +196,7 @@ async fn every_session_end_reaches_the_back_channel(target: &Target) {
         )
         .await;
     assert_eq!(reset.status.as_u16(), 200, "{}", reset.text);
-    let token = rx.wait_for("/all", WITHIN, names(&sid)).await;
-    assert_logout_token(&app, &token, &all, &sid, &sub).await;
+    told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("password reset", sid));
 
     // Disabling an account.
@@ -207,8 +210,7 @@ async fn every_session_end_reaches_the_back_channel(target: &Target) {
     )
     .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    let token = rx.wait_for("/all", WITHIN, names(&sid)).await;
-    assert_logout_token(&app, &token, &all, &sid, &sub).await;
+    told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("disable", sid));
 
     // Withdrawal (`account`): the user is gone, the event is not.
@@ -221,8 +223,7 @@ async fn every_session_end_reaches_the_back_channel(target: &Target) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    let token = rx.wait_for("/all", WITHIN, names(&sid)).await;
-    assert_logout_token(&app, &token, &all, &sid, &sub).await;
+    told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("withdrawal", sid));
 
     // Each end was delivered once (a 2xx is not retried), and the client
@@ -267,8 +268,8 @@ async fn a_grant_logout_token_names_the_id_tokens_session(target: &Target) {
         ])
     );
     assert_eq!(browser.get(&logout).await.status, 303);
+    told(&p.app, &rx, "/rp", &rp.id, &sid, &sub).await;
     let token = rx.wait_for("/rp", WITHIN, names(&sid)).await;
-    assert_logout_token(&p.app, &token, &rp.id, &sid, &sub).await;
     let (header, _) = verify_jws(&p.app, &token).await;
     assert_eq!(header["alg"], "RS256", "the client's ID-token algorithm");
 
@@ -287,8 +288,7 @@ async fn a_grant_logout_token_names_the_id_tokens_session(target: &Target) {
     )
     .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    let token = rx.wait_for("/rp", WITHIN, names(&sid)).await;
-    assert_logout_token(&p.app, &token, &rp.id, &sid, &sub).await;
+    told(&p.app, &rx, "/rp", &rp.id, &sid, &sub).await;
 }
 
 /// A receiver down when the session ends, and the instance that ended it
@@ -314,8 +314,7 @@ async fn a_receiver_down_gets_its_events_after_a_restart(target: &Target) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     rx.resume();
     let restarted = TestApp::over_server(target, inside.sibling().await).await;
-    let token = rx.wait_for("/bcl", WITHIN, names(&sid)).await;
-    assert_logout_token(&restarted, &token, &all, &sid, &sub).await;
+    told(&restarted, &rx, "/bcl", &all, &sid, &sub).await;
 }
 
 /// A receiver that never answers, then one that answers 500: the logouts
@@ -348,8 +347,7 @@ async fn a_hung_or_failing_receiver_never_blocks_a_logout(target: &Target) {
         .unwrap()
         .to_owned();
     for sid in &sids {
-        let token = rx.wait_for("/bcl", WITHIN, names(sid)).await;
-        assert_logout_token(&app, &token, &all, sid, &sub).await;
+        told(&app, &rx, "/bcl", &all, sid, &sub).await;
     }
 }
 

@@ -551,10 +551,12 @@ async fn oauth_clients_are_managed_through_the_admin_api(target: &Target) {
             "firstParty",
             "idTokenSignedResponseAlg",
             "backchannelLogoutUri",
+            "allSessions",
             "createdAt",
             "updatedAt",
         ],
     );
+    assert_eq!(view["allSessions"], false);
     assert_eq!(view["tokenEndpointAuthMethod"], "client_secret_basic");
     assert_eq!(view["idTokenSignedResponseAlg"], "RS256");
     assert_eq!(view["firstParty"], false);
@@ -641,6 +643,14 @@ async fn oauth_clients_are_managed_through_the_admin_api(target: &Target) {
         (
             json!({"name": "x", "grantTypes": ["client_credentials"], "tokenEndpointAuthMethod": "none"}),
             "grantTypes",
+        ),
+        (
+            json!({"name": "x", "redirectUris": [REDIRECT], "tokenEndpointAuthMethod": "none", "allSessions": true}),
+            "allSessions",
+        ),
+        (
+            json!({"name": "x", "redirectUris": [REDIRECT], "backchannelLogoutUri": "ftp://a.example/bcl"}),
+            "backchannelLogoutUri",
         ),
     ] {
         let r = admin(app, "POST", "/internal/oauth-clients", Some(&bad)).await;

@@ -27,7 +27,11 @@ crate::scenarios!(
 const WITHIN: Duration = Duration::from_secs(15);
 
 /// The example service on a free port: its base URL and handle.
-fn service(auth: AuthClient, push: bool, listener: std::net::TcpListener) -> (String, actix_web::dev::ServerHandle) {
+fn service(
+    auth: AuthClient,
+    push: bool,
+    listener: std::net::TcpListener,
+) -> (String, actix_web::dev::ServerHandle) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = protected_service::serve_with(listener, auth, push).unwrap();
     let handle = server.handle();
@@ -50,7 +54,10 @@ async fn hello(base: &str, token: &str) -> u16 {
 async fn refused_within(base: &str, token: &str) -> Duration {
     let start = Instant::now();
     while hello(base, token).await == 200 {
-        assert!(start.elapsed() < WITHIN, "the service still accepts the token after {WITHIN:?}");
+        assert!(
+            start.elapsed() < WITHIN,
+            "the service still accepts the token after {WITHIN:?}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(hello(base, token).await, 401);
@@ -58,7 +65,8 @@ async fn refused_within(base: &str, token: &str) -> Duration {
 }
 
 async fn register(app: &TestApp, body: serde_json::Value) -> (String, String) {
-    let mut spec = json!({"name": "Protected service", "grantTypes": ["client_credentials"], "allSessions": true});
+    let mut spec =
+        json!({"name": "Protected service", "grantTypes": ["client_credentials"], "allSessions": true});
     for (k, v) in body.as_object().unwrap() {
         spec[k] = v.clone();
     }
@@ -110,7 +118,11 @@ async fn the_example_service_refuses_a_token_whose_session_ended(target: &Target
     let other = app.spawn_sibling().await;
     assert_eq!(standard_logout(&other, &ended).await.status.as_u16(), 200);
     refused_within(&base, &ended).await;
-    assert_eq!(hello(&base, &kept).await, 200, "another session of the user was refused");
+    assert_eq!(
+        hello(&base, &kept).await,
+        200,
+        "another session of the user was refused"
+    );
 
     // A genuine logout token for `kept`'s session, addressed to the other
     // client; then forgeries naming it. None has an effect.
@@ -118,7 +130,9 @@ async fn the_example_service_refuses_a_token_whose_session_ended(target: &Target
     let (access, _) = app.standard_login(&user).await;
     assert_eq!(standard_logout(&app, &access).await.status.as_u16(), 200);
     let misaddressed = rx
-        .wait_for("/other", WITHIN, |t| jwt_claims(t)["sid"] == jwt_claims(&access)["sid"])
+        .wait_for("/other", WITHIN, |t| {
+            jwt_claims(t)["sid"] == jwt_claims(&access)["sid"]
+        })
         .await;
     assert_eq!(post_logout_token(&base, &misaddressed).await, 400);
     let claims = json!({
@@ -126,8 +140,12 @@ async fn the_example_service_refuses_a_token_whose_session_ended(target: &Target
         "jti": "forged-1", "sub": jwt_claims(&kept)["sub"], "sid": kept_sid,
         "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
     });
-    let hs = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"guess"))
-        .unwrap();
+    let hs = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(b"guess"),
+    )
+    .unwrap();
     let unsigned = format!(
         "{}.{}.",
         super::b64url(br#"{"alg":"none","typ":"logout+jwt"}"#),
@@ -144,7 +162,11 @@ async fn the_example_service_refuses_a_token_whose_session_ended(target: &Target
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(hello(&base, &kept).await, 200, "a refused logout token had an effect");
+    assert_eq!(
+        hello(&base, &kept).await,
+        200,
+        "a refused logout token had an effect"
+    );
     handle.stop(false).await;
 }
 
@@ -173,7 +195,10 @@ async fn the_example_service_hears_of_ends_by_polling_the_feed(target: &Target) 
     let r = admin(
         &app,
         "DELETE",
-        &format!("/internal/sessions/{}", jwt_claims(&ended)["sid"].as_str().unwrap()),
+        &format!(
+            "/internal/sessions/{}",
+            jwt_claims(&ended)["sid"].as_str().unwrap()
+        ),
         None,
     )
     .await;
