@@ -107,6 +107,7 @@ on_both_backends!(
     social_logins_by_provider_and_outcome,
     accounts_by_password_scheme,
     database_errors,
+    backchannel_deliveries_by_outcome,
 );
 
 /// Wrong passwords count as `wrong_credentials` for their contract; the
@@ -572,4 +573,107 @@ fn the_dashboard_and_the_runbook_use_real_metric_names() {
             "{name}: not in docs/operations.md"
         );
     }
+}
+
+/// Scrapes until `done` holds (the delivery task records after the
+/// answer); panics with the last scrape's values of `names` otherwise.
+async fn scrape_until(app: &TestApp, names: &[&str], done: impl Fn(&Scrape) -> bool) -> Scrape {
+    let start = Instant::now();
+    loop {
+        let now = scrape(app).await;
+        if done(&now) {
+            return now;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "{:?}",
+            names.iter().map(|n| (n, now.get(n, &[]))).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Back-channel logout: a delivery counts once; a failing receiver counts
+/// retries and shows a pending event and its age until it answers; an event
+/// whose client was deleted counts as failed.
+async fn backchannel_deliveries_by_outcome(backend: TestBackend) {
+    let _serial = SERIAL.lock().await;
+    const NAMES: [&str; 5] = [
+        "auth_backchannel_delivered_total",
+        "auth_backchannel_retried_total",
+        "auth_backchannel_failed_total",
+        "auth_backchannel_pending",
+        "auth_backchannel_oldest_pending_seconds",
+    ];
+    let app = spawn(backend, |c| {
+        c.set("AUTH_BACKCHANNEL_MAX_BACKOFF_SECONDS", 1);
+        c.set("AUTH_BACKCHANNEL_TIMEOUT_SECONDS", 1);
+    })
+    .await;
+    let rx = auth_qa::receiver::Receiver::start();
+    let body = json!({"name": "metrics", "grantTypes": ["client_credentials"], "allSessions": true,
+        "backchannelLogoutUri": rx.url("/bcl")});
+    let r = app
+        .post_with("/internal/oauth-clients", &body, Some(&app.admin_token()))
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let client = r.str("/clientId");
+    let user = app.new_user().await;
+    let end = || async {
+        let (access, _) = app.standard_login(&user).await;
+        let out = app
+            .post_empty("/api/auth/logout", Some(&format!("Bearer {access}")))
+            .await;
+        assert_eq!(out.status.as_u16(), 200, "{}", out.text);
+    };
+    let get = |s: &Scrape, n: &str| s.get(n, &[]);
+
+    let before = scrape(&app).await;
+    end().await;
+    let after = scrape_until(&app, &NAMES, |s| {
+        get(s, NAMES[0]) - get(&before, NAMES[0]) >= 1.0 && get(s, NAMES[3]) == 0.0
+    })
+    .await;
+    assert_moved(
+        &before,
+        &after,
+        &[(NAMES[0], &[], 1.0), (NAMES[1], &[], 0.0), (NAMES[2], &[], 0.0)],
+    );
+
+    rx.answer(500);
+    end().await;
+    let failing = scrape_until(&app, &NAMES, |s| {
+        get(s, NAMES[1]) - get(&after, NAMES[1]) >= 2.0 && get(s, NAMES[3]) == 1.0 && get(s, NAMES[4]) > 0.0
+    })
+    .await;
+    assert_moved(&after, &failing, &[(NAMES[0], &[], 0.0), (NAMES[2], &[], 0.0)]);
+    rx.answer(200);
+    let back = scrape_until(&app, &NAMES, |s| {
+        get(s, NAMES[0]) - get(&failing, NAMES[0]) >= 1.0
+            && get(s, NAMES[3]) == 0.0
+            && get(s, NAMES[4]) == 0.0
+    })
+    .await;
+    assert_moved(&failing, &back, &[(NAMES[0], &[], 1.0), (NAMES[2], &[], 0.0)]);
+
+    rx.answer(500);
+    end().await;
+    scrape_until(&app, &NAMES, |s| get(s, NAMES[3]) == 1.0).await;
+    let gone = app
+        .request(
+            "DELETE",
+            &format!("/internal/oauth-clients/{client}"),
+            &[(
+                "authorization".to_owned(),
+                format!("Bearer {}", app.admin_token()),
+            )],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(gone.status.as_u16(), 200, "{}", gone.text);
+    let given_up = scrape_until(&app, &NAMES, |s| {
+        get(s, NAMES[2]) - get(&back, NAMES[2]) >= 1.0 && get(s, NAMES[3]) == 0.0
+    })
+    .await;
+    assert_moved(&back, &given_up, &[(NAMES[0], &[], 0.0), (NAMES[2], &[], 1.0)]);
 }
