@@ -77,6 +77,15 @@ bench-ws sockets="10000" rounds="200" sizes="1000,10000,19500":
     cargo build --release --bin auth-server --bin ws-bench --bin ws-floor
     ./target/release/ws-bench --sockets {{sockets}} --rounds {{rounds}} --sizes {{sizes}}
 
+# Session ends reaching services (issue 31): from a logout on instance A to
+# a service using auth-client (registered with instance B) refusing the old
+# token, by push and by poll (PostgreSQL), and back-channel logout tokens
+# delivered per second by one instance for ES256 and RS256 clients (SQLite
+# and PostgreSQL); release build, under 2 minutes; writes docs/performance.md.
+bench-logout rounds="200" sessions="5000" throughput_rounds="3":
+    cargo build --release --bin auth-server --bin logout-bench
+    ./target/release/logout-bench --rounds {{rounds}} --sessions {{sessions}} --throughput-rounds {{throughput_rounds}}
+
 # Failed-login timing for existing vs unknown accounts (release build,
 # SQLite); writes docs/security.md.
 bench-timing rounds="150":

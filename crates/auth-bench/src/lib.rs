@@ -1,7 +1,8 @@
 //! The benchmarks (`load-bench`, `token-bench`, `ws-bench`, `timing-bench`,
-//! `import-bench`; `just bench`, docs/performance.md) and their shared
-//! plumbing: start a real `auth-server` process ([`Server`]), read figures
-//! off it ([`rss_kib`], [`ceiling`]), drive it ([`http`], [`bare`]), fill a
+//! `import-bench`, `logout-bench`; `just bench`, docs/performance.md) and
+//! their shared plumbing: start a real `auth-server` process ([`Server`]),
+//! read figures off it ([`rss_kib`], [`ceiling`], [`metric_sum`]), drive it
+//! ([`http`], [`bare`]), receive what it posts ([`receiver`]), fill a
 //! database like a deployment of some years ([`scale`]), and write the
 //! figures into a document between markers ([`write_section`]).
 //! Benchmarks, not tests: they report, and assert nothing about time.
@@ -15,6 +16,7 @@
 pub mod bare;
 pub mod ceiling;
 pub mod http;
+pub mod receiver;
 pub mod scale;
 pub mod sockets;
 
@@ -154,6 +156,20 @@ pub fn arg(name: &str, default: &str) -> String {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// The sum of the samples of metric `name` whose labels contain `label`
+/// (`""` for all), in a Prometheus text exposition (`GET /metrics`).
+pub fn metric_sum(exposition: &str, name: &str, label: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
+        .filter(|l| l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// `N cores, <CPU model>`.
