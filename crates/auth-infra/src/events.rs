@@ -59,8 +59,29 @@ impl EventBus for LocalEventBus {
     }
 }
 
-/// Encodes an event as the NOTIFY payload (JSON, well under PostgreSQL's
-/// 8000-byte limit: notifications are capped at 1000 characters).
+/// Session ids per NOTIFY: 150 UUIDs make about 6,000 bytes of JSON, under
+/// PostgreSQL's 8,000-byte payload limit.
+pub const SESSIONS_PER_NOTIFY: usize = 150;
+
+/// Splits an event into events whose payloads fit one NOTIFY: a
+/// revocation of many sessions (a revoke-all of a user holding thousands)
+/// becomes several, of [`SESSIONS_PER_NOTIFY`] sessions each; other events
+/// are small (notifications are capped at 1000 characters).
+pub fn split(event: Event) -> Vec<Event> {
+    match event {
+        Event::SessionsRevoked { sessions, reason } if sessions.len() > SESSIONS_PER_NOTIFY => sessions
+            .chunks(SESSIONS_PER_NOTIFY)
+            .map(|chunk| Event::SessionsRevoked {
+                sessions: chunk.to_vec(),
+                reason,
+            })
+            .collect(),
+        other => vec![other],
+    }
+}
+
+/// Encodes an event as the NOTIFY payload (JSON); an event from [`split`]
+/// fits PostgreSQL's 8000-byte limit.
 pub fn encode(event: &Event) -> String {
     match event {
         Event::SessionsRevoked { sessions, reason } => json!({
@@ -208,22 +229,28 @@ fn listen_until_stopped(url: &str, local: &LocalEventBus, stop: &AtomicBool, pol
 #[async_trait]
 impl EventBus for PgEventBus {
     async fn publish(&self, event: Event) {
-        let payload = encode(&event);
-        let result = self
-            .db
-            .query("publish event", move |conn| match conn {
-                AnyConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
-                    .bind::<Text, _>(CHANNEL)
-                    .bind::<Text, _>(payload)
-                    .execute(pg)
-                    .map(|_| ()),
-                AnyConnection::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
-                    "the PostgreSQL event bus needs a PostgreSQL database".into(),
-                )),
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "event not published; affected sockets learn at their next session check");
+        for part in split(event) {
+            let payload = encode(&part);
+            let result = self
+                .db
+                .query("publish event", move |conn| match conn {
+                    AnyConnection::Postgres(pg) => diesel::sql_query("SELECT pg_notify($1, $2)")
+                        .bind::<Text, _>(CHANNEL)
+                        .bind::<Text, _>(payload)
+                        .execute(pg)
+                        .map(|_| ()),
+                    AnyConnection::Sqlite(_) => Err(diesel::result::Error::QueryBuilderError(
+                        "the PostgreSQL event bus needs a PostgreSQL database".into(),
+                    )),
+                })
+                .await;
+            if let Err(e) = result {
+                // This instance still hears it (its own sockets, its
+                // deliveries); the others learn at their next session
+                // check and delivery tick.
+                tracing::error!(error = %e, "event not published to other instances; delivered here only");
+                self.local.deliver(part);
+            }
         }
     }
 }
@@ -254,6 +281,27 @@ mod tests {
             assert_eq!(decode(&encode(&e)), Some(e));
         }
         assert_eq!(decode("{}"), None);
+        // A revocation of thousands of sessions is split into payloads
+        // PostgreSQL accepts (8000 bytes), none lost.
+        let many: Vec<SessionId> = (0..1000).map(|_| SessionId::from_uuid(Uuid::new_v4())).collect();
+        let parts = split(Event::SessionsRevoked {
+            sessions: many.clone(),
+            reason: RevokeReason::Admin,
+        });
+        assert_eq!(parts.len(), 7);
+        let mut back = Vec::new();
+        for part in &parts {
+            let payload = encode(part);
+            assert!(payload.len() < 8000, "{} bytes", payload.len());
+            match decode(&payload) {
+                Some(Event::SessionsRevoked { sessions, reason }) => {
+                    assert_eq!(reason, RevokeReason::Admin);
+                    back.extend(sessions);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(back, many);
         assert_eq!(decode(r#"{"t":"app","app":"a b"}"#), None);
         assert_eq!(decode("not json"), None);
     }

@@ -295,3 +295,64 @@ auth_infra::on_both_backends!(with crate::common::on_migrated:
     acknowledgements_and_the_purge,
     a_pending_push_outlives_the_purge,
 );
+
+/// PostgreSQL only: a revocation of a thousand sessions (a revoke-all of a
+/// user who holds them) crosses instances whole, though one NOTIFY holds
+/// 8000 bytes: the bus splits it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_of_a_thousand_sessions_crosses_instances_postgres() {
+    use auth_domain::ports::EventBus;
+    use auth_domain::sessions::events::Event;
+    use auth_infra::testdb::{TestBackend, TestDatabase};
+    use auth_infra::{LocalEventBus, PgEventBus};
+    let t = TestDatabase::new(TestBackend::Postgres);
+    let db = common::open(&t).await;
+    let local = LocalEventBus::new(4096);
+    let mut heard = local.subscribe();
+    let bus = PgEventBus::start(
+        db.clone(),
+        t.url().to_owned(),
+        local,
+        std::time::Duration::from_millis(5),
+    );
+    // A publisher of another instance (no listener of its own).
+    let other = PgEventBus::publisher(db.clone());
+    // The listener connects in the background: probe until it hears.
+    let probe = Event::Notification {
+        user: uuid::Uuid::new_v4(),
+        message: "probe".into(),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    'listening: loop {
+        other.publish(probe.clone()).await;
+        while let Ok(Ok(e)) = tokio::time::timeout(std::time::Duration::from_millis(200), heard.recv()).await
+        {
+            if e == probe {
+                break 'listening;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listener never heard the probe"
+        );
+    }
+    let many: Vec<SessionId> = (0..1000)
+        .map(|_| SessionId::from_uuid(uuid::Uuid::new_v4()))
+        .collect();
+    other
+        .publish(Event::SessionsRevoked {
+            sessions: many.clone(),
+            reason: RevokeReason::AccountDisabled,
+        })
+        .await;
+    let mut got = Vec::new();
+    while got.len() < many.len() {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), heard.recv()).await {
+            Ok(Ok(Event::SessionsRevoked { sessions, .. })) => got.extend(sessions),
+            Ok(Ok(_)) => {}
+            other => panic!("heard {} of {} sessions, then {other:?}", got.len(), many.len()),
+        }
+    }
+    assert_eq!(got, many);
+    bus.stop_listening();
+}
