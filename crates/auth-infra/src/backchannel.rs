@@ -59,6 +59,11 @@ impl HttpLogoutSender {
 
 #[async_trait]
 impl LogoutSender for HttpLogoutSender {
+    async fn send(&self, uri: &str, logout_token: &str) -> Result<(), String> {
+        let _permit = self.concurrency.acquire().await;
+        Self::post(self.client.clone(), uri.to_owned(), logout_token.to_owned()).await
+    }
+
     async fn send_all(&self, posts: &[(String, String)]) -> Vec<Result<(), String>> {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, (uri, token)) in posts.iter().enumerate() {

@@ -10,13 +10,16 @@
 //! back-channel logout URI, or a secret to poll with). A committed end
 //! therefore always has its signals, and an end that rolled back has none.
 //!
-//! **Push.** [`Signals::deliver_due`] takes the pushes that are due
-//! ([`SignalOutbox::claim_due`]: any instance, each row leased to one), signs
-//! a logout token per row with the client's ID-token algorithm, posts them
-//! ([`LogoutSender`]) and records each outcome: delivered, retried after a
-//! back-off, or given up once [`DeliveryPolicy::retry_for`] has passed since
-//! the session ended. A killed instance's lease runs out and another takes
-//! the row: nothing pending is lost.
+//! **Push.** [`Signals::take_due`] takes the pushes that are due
+//! ([`SignalOutbox::claim_due`]: any instance, each row leased to one);
+//! [`Signals::logout_token`] signs one with the client's ID-token
+//! algorithm; a [`LogoutSender`] posts it; [`Signals::record`] records each
+//! outcome: delivered, retried after a back-off, or given up once
+//! [`DeliveryPolicy::retry_for`] has passed since the session ended. The
+//! server keeps posts in flight and records each as it ends (a hung
+//! receiver delays no one else); [`Signals::deliver_due`] is the same in
+//! one pass. A killed instance's lease runs out and another takes the row:
+//! nothing pending is lost.
 //!
 //! **Pull.** [`Signals::poll`] answers `POST /ssf/poll` for one client: its
 //! unacknowledged signals as SETs, after recording its acknowledgements.
@@ -161,10 +164,19 @@ pub trait SignalOutbox: Send + Sync {
 /// `logout_token=…`, Back-Channel Logout 1.0 §2.5).
 #[async_trait]
 pub trait LogoutSender: Send + Sync {
-    /// Posts each `(uri, logout token)`, concurrently as the adapter sees
-    /// fit, and answers in the same order: `Ok` for a 2xx answer, the
-    /// reason otherwise (never the token).
-    async fn send_all(&self, posts: &[(String, String)]) -> Vec<Result<(), String>>;
+    /// Posts one logout token to `uri`: `Ok` for a 2xx answer, the reason
+    /// otherwise (never the token).
+    async fn send(&self, uri: &str, logout_token: &str) -> Result<(), String>;
+
+    /// Posts each `(uri, logout token)` and answers in the same order; one
+    /// after the other unless the adapter does better.
+    async fn send_all(&self, posts: &[(String, String)]) -> Vec<Result<(), String>> {
+        let mut out = Vec::with_capacity(posts.len());
+        for (uri, token) in posts {
+            out.push(self.send(uri, token).await);
+        }
+        out
+    }
 }
 
 /// Claims of a logout token (Back-Channel Logout 1.0 §2.4): `iss`, `aud`,
@@ -249,7 +261,17 @@ impl DeliveryPolicy {
     }
 }
 
-/// What one [`Signals::deliver_due`] did.
+/// The pushes [`Signals::take_due`] took: the deliverable ones with their
+/// target, and how many were given up (client gone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// `(signal, target)` to post.
+    pub due: Vec<(Signal, Target)>,
+    /// Given up at once.
+    pub failed: usize,
+}
+
+/// What one [`Signals::deliver_due`] (or [`Signals::record`]) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeliveryReport {
     /// Pushes taken.
@@ -301,71 +323,121 @@ impl Signals {
         Self { core, outbox, signer }
     }
 
-    /// Takes the pushes that are due, posts their logout tokens and records
-    /// the outcomes (see the module's documentation).
+    /// Takes up to `limit` pushes that are due (leased to this caller, see
+    /// [`SignalOutbox::claim_due`]); the ones whose client is gone or has no
+    /// URI any more are given up at once and counted in
+    /// [`Taken::failed`].
     ///
     /// # Errors
-    /// [`PortError`] when the outbox cannot be read or written; a push whose
-    /// outcome could not be recorded is taken again after its lease.
+    /// [`PortError`] when the outbox cannot be read or written.
+    pub async fn take_due(&self, policy: &DeliveryPolicy, limit: u32) -> Result<Taken, PortError> {
+        let now = self.core.now();
+        let due = self.outbox.claim_due(now, limit, now + policy.lease).await?;
+        let mut taken = Taken::default();
+        for d in due {
+            match d.target {
+                Some(target) => taken.due.push((d.signal, target)),
+                None => {
+                    self.outbox
+                        .give_up(
+                            d.signal.id,
+                            now,
+                            "the client is gone or has no back-channel logout URI",
+                        )
+                        .await?;
+                    taken.failed += 1;
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// A logout token for `signal`, signed now with `target`'s algorithm
+    /// and a fresh `jti` (a retried delivery is a new token).
+    ///
+    /// # Errors
+    /// [`PortError`] when signing fails (no key of that algorithm).
+    pub fn logout_token(&self, signal: &Signal, target: &Target) -> Result<String, PortError> {
+        let now = self.core.now().timestamp();
+        let claims = LogoutClaims {
+            client_id: signal.client_id.clone(),
+            sub: signal.subject,
+            sid: signal.session,
+            iat: now,
+            exp: now + LOGOUT_TOKEN_TTL_SECONDS,
+            jti: self.core.random_uuid().to_string(),
+        };
+        self.signer.sign_logout_token(target.alg, &claims)
+    }
+
+    /// Records the outcomes of finished posts: the delivered ones in one
+    /// write, each failure retried after its back-off or given up once
+    /// [`DeliveryPolicy::retry_for`] has passed since its session ended.
+    ///
+    /// # Errors
+    /// [`PortError`]; an outcome not recorded is taken again after its
+    /// lease.
+    pub async fn record(
+        &self,
+        outcomes: &[(Signal, Result<(), String>)],
+        policy: &DeliveryPolicy,
+    ) -> Result<DeliveryReport, PortError> {
+        let now = self.core.now();
+        let mut report = DeliveryReport::default();
+        let mut delivered = Vec::new();
+        for (signal, outcome) in outcomes {
+            match outcome {
+                Ok(()) => delivered.push(signal.id),
+                Err(reason) => self.failed(signal, now, policy, reason, &mut report).await?,
+            }
+        }
+        if !delivered.is_empty() {
+            self.outbox.delivered(&delivered, now).await?;
+        }
+        report.delivered = delivered.len();
+        Ok(report)
+    }
+
+    /// One pass, for callers without a pipeline of their own: takes what is
+    /// due, posts all of it with `sender` and records the outcomes when the
+    /// last post has ended. (The server's delivery task instead keeps posts
+    /// in flight and records each as it ends, so a hung receiver holds up
+    /// no one else: `auth-http`'s `startup/signals.rs`.)
+    ///
+    /// # Errors
+    /// [`PortError`] when the outbox cannot be read or written.
     pub async fn deliver_due(
         &self,
         sender: &dyn LogoutSender,
         policy: &DeliveryPolicy,
     ) -> Result<DeliveryReport, PortError> {
         let now = self.core.now();
-        let due = self
-            .outbox
-            .claim_due(now, policy.batch, now + policy.lease)
-            .await?;
+        let taken = self.take_due(policy, policy.batch).await?;
         let mut report = DeliveryReport {
-            taken: due.len(),
+            taken: taken.due.len() + taken.failed,
+            failed: taken.failed,
             ..DeliveryReport::default()
         };
-        let mut posts = Vec::with_capacity(due.len());
-        let mut sent = Vec::with_capacity(due.len());
-        for d in due {
-            let Some(target) = d.target else {
-                self.outbox
-                    .give_up(
-                        d.signal.id,
-                        now,
-                        "the client is gone or has no back-channel logout URI",
-                    )
-                    .await?;
-                report.failed += 1;
-                continue;
-            };
-            let claims = LogoutClaims {
-                client_id: d.signal.client_id.clone(),
-                sub: d.signal.subject,
-                sid: d.signal.session,
-                iat: now.timestamp(),
-                exp: now.timestamp() + LOGOUT_TOKEN_TTL_SECONDS,
-                jti: self.core.random_uuid().to_string(),
-            };
-            match self.signer.sign_logout_token(target.alg, &claims) {
+        let mut posts = Vec::with_capacity(taken.due.len());
+        let mut sent = Vec::with_capacity(taken.due.len());
+        for (signal, target) in taken.due {
+            match self.logout_token(&signal, &target) {
                 Ok(token) => {
                     posts.push((target.uri, token));
-                    sent.push(d.signal);
+                    sent.push(signal);
                 }
                 Err(e) => {
-                    self.failed(&d.signal, now, policy, &format!("cannot sign: {e}"), &mut report)
+                    self.failed(&signal, now, policy, &format!("cannot sign: {e}"), &mut report)
                         .await?;
                 }
             }
         }
         let outcomes = sender.send_all(&posts).await;
-        let mut delivered = Vec::new();
-        for (signal, outcome) in sent.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => delivered.push(signal.id),
-                Err(reason) => self.failed(signal, now, policy, &reason, &mut report).await?,
-            }
-        }
-        if !delivered.is_empty() {
-            self.outbox.delivered(&delivered, self.core.now()).await?;
-        }
-        report.delivered = delivered.len();
+        let outcomes: Vec<_> = sent.into_iter().zip(outcomes).collect();
+        let recorded = self.record(&outcomes, policy).await?;
+        report.delivered = recorded.delivered;
+        report.retried += recorded.retried;
+        report.failed += recorded.failed;
         Ok(report)
     }
 

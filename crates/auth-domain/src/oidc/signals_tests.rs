@@ -21,13 +21,16 @@ struct ScriptedSender {
 
 #[async_trait]
 impl LogoutSender for ScriptedSender {
-    async fn send_all(&self, posts: &[(String, String)]) -> Vec<Result<(), String>> {
-        let fail = *self.fail.lock().unwrap();
-        self.posts.lock().unwrap().extend(posts.iter().cloned());
-        posts
-            .iter()
-            .map(|_| if fail { Err("HTTP 500".to_owned()) } else { Ok(()) })
-            .collect()
+    async fn send(&self, uri: &str, token: &str) -> Result<(), String> {
+        self.posts
+            .lock()
+            .unwrap()
+            .push((uri.to_owned(), token.to_owned()));
+        if *self.fail.lock().unwrap() {
+            Err("HTTP 500".to_owned())
+        } else {
+            Ok(())
+        }
     }
 }
 

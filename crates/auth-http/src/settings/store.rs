@@ -148,15 +148,14 @@ impl SignalSettings {
     /// The delivery policy these settings describe.
     pub fn policy(&self) -> auth_domain::oidc::signals::DeliveryPolicy {
         let delta = |d: Duration| chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX);
-        let base = auth_domain::oidc::signals::DeliveryPolicy::default();
-        // A lease outlives the slowest batch: its posts in waves of
-        // `concurrency`, each wave at most one timeout, and a margin.
-        let waves = base.batch.div_ceil(self.concurrency.max(1)) + 1;
+        // A lease outlives a post: the delivery task starts each post as it
+        // takes it (never more than `concurrency` at once), so one timeout,
+        // doubled for signing and a loaded machine, and a margin.
         auth_domain::oidc::signals::DeliveryPolicy {
             retry_for: delta(self.retry_for),
             max_backoff: delta(self.max_backoff),
-            lease: delta(self.timeout * waves + Duration::from_secs(2)),
-            ..base
+            lease: delta(self.timeout * 2 + Duration::from_secs(2)),
+            ..auth_domain::oidc::signals::DeliveryPolicy::default()
         }
     }
 }

@@ -1,16 +1,23 @@
-//! The back-channel logout deliveries of this instance: a task that posts
-//! what is due ([`auth_domain::oidc::signals::Signals::deliver_due`]) when
-//! a session ends (the event bus: this instance's ends and, through
-//! PostgreSQL `LISTEN/NOTIFY`, every other's) and at least every second
-//! (retries, leases run out, an announcement missed), purges old signals
-//! hourly, and keeps the `auth_backchannel_*` metrics.
+//! The back-channel logout deliveries of this instance: a task that keeps
+//! up to `AUTH_BACKCHANNEL_CONCURRENCY` posts in flight and records each
+//! as it ends, so a receiver that hangs holds up only its own posts. It
+//! takes what is due ([`auth_domain::oidc::signals::Signals::take_due`])
+//! when a session ends (the event bus: this instance's ends and, through
+//! PostgreSQL `LISTEN/NOTIFY`, every other's), when posts end and room
+//! frees, and at least every second (retries, leases run out, an
+//! announcement missed); it purges old signals hourly and keeps the
+//! `auth_backchannel_*` metrics. Signing happens in the post's own task,
+//! so the runtime's threads sign in parallel.
 
 use std::time::{Duration, Instant};
 
 use auth_domain::AuthService;
+use auth_domain::oidc::signals::LogoutSender as _;
+use auth_domain::oidc::signals::{DeliveryPolicy, DeliveryReport, Signal, Signals};
 use auth_domain::sessions::events::Event;
 use auth_infra::HttpLogoutSender;
 use tokio::sync::broadcast;
+use tokio::task::JoinSet;
 
 use super::StartupError;
 use crate::settings::SignalSettings;
@@ -20,6 +27,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// How often old signals are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
+type Posted = (Signal, Result<(), String>);
+
 /// Starts the deliveries; aborting the handle stops them (what is leased
 /// and not yet recorded is taken again when its lease ends).
 ///
@@ -28,71 +37,145 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 pub(super) fn spawn_deliveries(
     auth: AuthService,
     settings: &SignalSettings,
-    mut wake: broadcast::Receiver<Event>,
+    wake: broadcast::Receiver<Event>,
 ) -> Result<tokio::task::JoinHandle<()>, StartupError> {
     let sender = HttpLogoutSender::new(settings.timeout, settings.concurrency as usize)
         .map_err(|e| StartupError::Signals(e.to_string()))?;
-    let policy = settings.policy();
-    let retention = chrono::TimeDelta::from_std(settings.retention.max(settings.retry_for))
-        .unwrap_or(chrono::TimeDelta::MAX);
-    Ok(tokio::spawn(async move {
-        let signals = auth.signals();
+    let delivery = Delivery {
+        signals: auth.signals().clone(),
+        sender,
+        policy: settings.policy(),
+        capacity: settings.concurrency as usize,
+        retention: chrono::TimeDelta::from_std(settings.retention.max(settings.retry_for))
+            .unwrap_or(chrono::TimeDelta::MAX),
+    };
+    Ok(tokio::spawn(delivery.run(wake)))
+}
+
+struct Delivery {
+    signals: Signals,
+    sender: HttpLogoutSender,
+    policy: DeliveryPolicy,
+    capacity: usize,
+    retention: chrono::TimeDelta,
+}
+
+impl Delivery {
+    async fn run(self, mut wake: broadcast::Receiver<Event>) {
+        let mut in_flight: JoinSet<Posted> = JoinSet::new();
         let mut purged = Instant::now();
+        let mut look = true;
+        let mut next_tick = tokio::time::Instant::now() + TICK;
         loop {
-            loop {
-                match signals.deliver_due(&sender, &policy).await {
-                    Ok(report) => {
-                        metrics::counter!("auth_backchannel_delivered_total")
-                            .increment(report.delivered as u64);
-                        metrics::counter!("auth_backchannel_retried_total").increment(report.retried as u64);
-                        metrics::counter!("auth_backchannel_failed_total").increment(report.failed as u64);
-                        if report.failed > 0 {
-                            tracing::warn!(events = report.failed, "back-channel logout events given up");
-                        }
-                        // A full batch: more may be due at once.
-                        if report.taken < policy.batch as usize {
-                            break;
-                        }
+            if look {
+                look = self.fill(&mut in_flight).await;
+            }
+            if tokio::time::Instant::now() >= next_tick {
+                next_tick = tokio::time::Instant::now() + TICK;
+                look = true;
+                self.gauges().await;
+                if purged.elapsed() >= PURGE_EVERY {
+                    purged = Instant::now();
+                    self.purge().await;
+                }
+            }
+            tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    let mut finished: Vec<Posted> = done.into_iter().collect();
+                    while let Some(more) = in_flight.try_join_next() {
+                        finished.extend(more);
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "back-channel logout: cannot read the outbox; retrying");
-                        break;
-                    }
+                    self.record(&finished).await;
+                    // Room freed: more may be due.
+                    look = true;
                 }
-            }
-            match signals.backlog().await {
-                Ok(backlog) => {
-                    metrics::gauge!("auth_backchannel_pending").set(backlog.pending as f64);
-                    let age = backlog.oldest.map_or(0.0, |t| {
-                        (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
-                    });
-                    metrics::gauge!("auth_backchannel_oldest_pending_seconds").set(age);
-                }
-                Err(e) => tracing::debug!(error = %e, "back-channel logout: cannot count the backlog"),
-            }
-            if purged.elapsed() >= PURGE_EVERY {
-                purged = Instant::now();
-                match signals.purge(retention).await {
-                    Ok(n) if n > 0 => tracing::info!(signals = n, "purged old session signals"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot purge old session signals"),
-                }
-            }
-            // Wait for a session's end or the tick; then drain the wake-ups
-            // that queued meanwhile (one pass serves them all).
-            let _ = tokio::time::timeout(TICK, async {
-                loop {
-                    match wake.recv().await {
-                        Ok(Event::SessionsRevoked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                            break;
-                        }
+                event = wake.recv() => {
+                    match event {
+                        Ok(Event::SessionsRevoked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => look = true,
                         Ok(_) => {}
-                        Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            // No more wake-ups: the tick alone then.
+                            tokio::time::sleep_until(next_tick).await;
+                        }
                     }
+                    while wake.try_recv().is_ok() {}
                 }
-            })
-            .await;
-            while wake.try_recv().is_ok() {}
+                () = tokio::time::sleep_until(next_tick) => {}
+            }
         }
-    }))
+    }
+
+    /// Takes what is due into free slots; whether a full take suggests more.
+    async fn fill(&self, in_flight: &mut JoinSet<Posted>) -> bool {
+        let room = self.capacity.saturating_sub(in_flight.len());
+        if room == 0 {
+            return false;
+        }
+        let limit = u32::try_from(room).unwrap_or(u32::MAX).min(self.policy.batch);
+        match self.signals.take_due(&self.policy, limit).await {
+            Ok(taken) => {
+                count(&DeliveryReport {
+                    failed: taken.failed,
+                    ..DeliveryReport::default()
+                });
+                let full = taken.due.len() + taken.failed >= limit as usize;
+                for (signal, target) in taken.due {
+                    let signals = self.signals.clone();
+                    let sender = self.sender.clone();
+                    in_flight.spawn(async move {
+                        let outcome = match signals.logout_token(&signal, &target) {
+                            Ok(token) => sender.send(&target.uri, &token).await,
+                            Err(e) => Err(format!("cannot sign: {e}")),
+                        };
+                        (signal, outcome)
+                    });
+                }
+                full
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "back-channel logout: cannot read the outbox; retrying");
+                false
+            }
+        }
+    }
+
+    async fn record(&self, finished: &[Posted]) {
+        match self.signals.record(finished, &self.policy).await {
+            Ok(report) => count(&report),
+            // Not recorded: taken again when the lease ends.
+            Err(e) => {
+                tracing::warn!(error = %e, "back-channel logout: cannot record outcomes; retried after the lease")
+            }
+        }
+    }
+
+    async fn gauges(&self) {
+        match self.signals.backlog().await {
+            Ok(backlog) => {
+                metrics::gauge!("auth_backchannel_pending").set(backlog.pending as f64);
+                let age = backlog.oldest.map_or(0.0, |t| {
+                    (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                metrics::gauge!("auth_backchannel_oldest_pending_seconds").set(age);
+            }
+            Err(e) => tracing::debug!(error = %e, "back-channel logout: cannot count the backlog"),
+        }
+    }
+
+    async fn purge(&self) {
+        match self.signals.purge(self.retention).await {
+            Ok(n) if n > 0 => tracing::info!(signals = n, "purged old session signals"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot purge old session signals"),
+        }
+    }
+}
+
+fn count(report: &DeliveryReport) {
+    metrics::counter!("auth_backchannel_delivered_total").increment(report.delivered as u64);
+    metrics::counter!("auth_backchannel_retried_total").increment(report.retried as u64);
+    metrics::counter!("auth_backchannel_failed_total").increment(report.failed as u64);
+    if report.failed > 0 {
+        tracing::warn!(events = report.failed, "back-channel logout events given up");
+    }
 }

@@ -26,6 +26,7 @@ crate::scenarios!(
     a_grant_logout_token_names_the_id_tokens_session,
     a_receiver_down_gets_its_events_after_a_restart,
     a_hung_or_failing_receiver_never_blocks_a_logout,
+    a_hung_receiver_delays_no_other_client,
     the_feed_serves_session_revoked_sets_by_poll,
     the_feed_refuses_bad_credentials_and_bodies,
 );
@@ -349,6 +350,42 @@ async fn a_hung_or_failing_receiver_never_blocks_a_logout(target: &Target) {
     for sid in &sids {
         told(&app, &rx, "/bcl", &all, sid, &sub).await;
     }
+}
+
+/// One client's receiver accepts connections and never answers, with a
+/// post timeout of a minute: another client's receiver still gets every
+/// logout token at once (posts are recorded one by one, not a batch at a
+/// time).
+async fn a_hung_receiver_delays_no_other_client(target: &Target) {
+    let app = TestApp::spawn_with(target, |c| {
+        c.set("AUTH_BACKCHANNEL_TIMEOUT_SECONDS", 60);
+    })
+    .await;
+    let hung = Receiver::start();
+    hung.answer(0);
+    let rx = Receiver::start();
+    client(
+        &app,
+        json!({"allSessions": true, "backchannelLogoutUri": hung.url("/hung")}),
+    )
+    .await;
+    let (fine, _) = client(
+        &app,
+        json!({"allSessions": true, "backchannelLogoutUri": rx.url("/fine")}),
+    )
+    .await;
+    let user = app.new_user().await;
+    for _ in 0..3 {
+        let (access, _, sid, sub) = session(&app, &user).await;
+        assert_eq!(standard_logout(&app, &access).await.status.as_u16(), 200);
+        // Well within the hung post's minute.
+        told(&app, &rx, "/fine", &fine, &sid, &sub).await;
+    }
+    assert_eq!(
+        hung.received().len(),
+        3,
+        "the hung receiver was posted to as well"
+    );
 }
 
 /// `POST /ssf/poll` with the client's credentials and a JSON body.
