@@ -26,6 +26,8 @@ use crate::settings::SignalSettings;
 const TICK: Duration = Duration::from_secs(1);
 /// How often old signals are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// The longest a finished post's outcome waits to be written with others.
+const FLUSH: Duration = Duration::from_millis(50);
 
 type Posted = (Signal, Result<(), String>);
 
@@ -63,10 +65,19 @@ struct Delivery {
 impl Delivery {
     async fn run(self, mut wake: broadcast::Receiver<Event>) {
         let mut in_flight: JoinSet<Posted> = JoinSet::new();
+        // Outcomes not yet written: flushed in one write per batch or per
+        // FLUSH, whichever comes first (a delivery's lease covers the gap).
+        let mut finished: Vec<Posted> = Vec::new();
+        let mut flush_at = tokio::time::Instant::now();
         let mut purged = Instant::now();
         let mut look = true;
         let mut next_tick = tokio::time::Instant::now() + TICK;
         loop {
+            if !finished.is_empty()
+                && (finished.len() >= self.policy.batch as usize || tokio::time::Instant::now() >= flush_at)
+            {
+                self.record(&std::mem::take(&mut finished)).await;
+            }
             if look {
                 look = self.fill(&mut in_flight).await;
             }
@@ -81,14 +92,18 @@ impl Delivery {
             }
             tokio::select! {
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    let mut finished: Vec<Posted> = done.into_iter().collect();
+                    if finished.is_empty() {
+                        flush_at = tokio::time::Instant::now() + FLUSH;
+                    }
+                    finished.extend(done);
                     while let Some(more) = in_flight.try_join_next() {
                         finished.extend(more);
                     }
-                    self.record(&finished).await;
-                    // Room freed: more may be due.
-                    look = true;
+                    // A quarter of the slots free: more may be due (a take
+                    // per freed slot would cost a transaction each).
+                    look |= in_flight.len() <= self.capacity * 3 / 4;
                 }
+                () = tokio::time::sleep_until(flush_at), if !finished.is_empty() => {}
                 event = wake.recv() => {
                     match event {
                         Ok(Event::SessionsRevoked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => look = true,
