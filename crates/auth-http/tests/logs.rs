@@ -681,28 +681,29 @@ fn uuid_like() -> String {
     )
 }
 
-/// `auth-server healthcheck` exits 0 against a ready server and 1 when
-/// nothing answers.
+/// `auth-server healthcheck` (and `healthcheck --live`, the container's
+/// liveness probe) exits 0 against a ready server and 1 when nothing
+/// answers. That `--live` asks `/healthz`, not `/readyz`, is checked by
+/// `deploy/check/dockerfile.sh` (the image's HEALTHCHECK against a stand-in
+/// whose `/readyz` answers 503, as during a database outage).
 async fn healthcheck(backend: TestBackend) {
     let db = TestDatabase::new(backend);
     let server = start(&db, "info").await;
     let bind = server.base.trim_start_matches("http://").to_owned();
-    let out = run_binary(
-        &["healthcheck"],
-        &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for args in [&["healthcheck"][..], &["healthcheck", "--live"][..]] {
+        let out = run_binary(args, &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     drop(server);
-    let out = run_binary(
-        &["healthcheck"],
-        &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())],
-    );
-    assert_eq!(out.status.code(), Some(1));
+    for args in [&["healthcheck"][..], &["healthcheck", "--live"][..]] {
+        let out = run_binary(args, &[("AUTH_BIND", &bind), ("AUTH_DATABASE_URL", db.url())]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
 }
 
 /// CORS on the real binary: with `AUTH_CORS_ALLOWED_ORIGINS` the public

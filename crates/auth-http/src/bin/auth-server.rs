@@ -37,9 +37,17 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Exit 0 when the server at `AUTH_BIND` answers `GET /readyz` with 200
-    /// (for containers without curl), 1 otherwise.
-    Healthcheck,
+    /// Exit 0 when the server at `AUTH_BIND` answers `GET /readyz` (with
+    /// `--live`: `GET /healthz`) with 200 (for containers without curl), 1
+    /// otherwise.
+    Healthcheck {
+        /// Liveness (`GET /healthz`: the process answers) instead of
+        /// readiness (`GET /readyz`: the database answers too). A
+        /// container's HEALTHCHECK uses it: a database outage must not get
+        /// every instance marked unhealthy and restarted.
+        #[arg(long)]
+        live: bool,
+    },
     /// Manage `chat` applications.
     Apps {
         #[command(subcommand)]
@@ -347,8 +355,9 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         };
     }
-    if let Command::Healthcheck = command {
-        return match auth_http::cli::healthcheck(&settings.http.bind.to_string()) {
+    if let Command::Healthcheck { live } = command {
+        let path = if live { "/healthz" } else { "/readyz" };
+        return match auth_http::cli::healthcheck(&settings.http.bind.to_string(), path) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("auth-server: {e}");
@@ -393,7 +402,7 @@ async fn main() -> std::process::ExitCode {
             tracing::info!("migrations applied");
         }),
         // Answered above, before a log subscriber exists.
-        Command::Openapi | Command::Config { .. } | Command::Healthcheck => Ok(()),
+        Command::Openapi | Command::Config { .. } | Command::Healthcheck { .. } => Ok(()),
         Command::Purge => {
             return match auth_http::cli::purge(&settings).await {
                 Ok(report) => {

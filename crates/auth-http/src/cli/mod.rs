@@ -92,12 +92,13 @@ pub async fn purge(settings: &Settings) -> Result<serde_json::Value, AppsCommand
     }))
 }
 
-/// `auth-server healthcheck`: `GET /readyz` on the server at `bind` (a
-/// wildcard address is asked on loopback), within 5 seconds.
+/// `auth-server healthcheck`: `GET path` (`/readyz`, or `/healthz` with
+/// `--live`) on the server at `bind` (a wildcard address is asked on
+/// loopback), within 5 seconds.
 ///
 /// # Errors
 /// What failed: no connection, a timeout, or a status other than 200.
-pub fn healthcheck(bind: &str) -> Result<(), String> {
+pub fn healthcheck(bind: &str, path: &str) -> Result<(), String> {
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
     use std::time::Duration;
@@ -120,7 +121,7 @@ pub fn healthcheck(bind: &str) -> Result<(), String> {
         .set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     stream
-        .write_all(format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
         .map_err(|e| format!("cannot ask {addr}: {e}"))?;
     let mut answer = String::new();
     stream
@@ -130,7 +131,7 @@ pub fn healthcheck(bind: &str) -> Result<(), String> {
     if status.split_whitespace().nth(1) == Some("200") {
         Ok(())
     } else {
-        Err(format!("GET /readyz answered: {status}"))
+        Err(format!("GET {path} answered: {status}"))
     }
 }
 
