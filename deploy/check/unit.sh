@@ -166,64 +166,7 @@ echo "ok: second login 200 (a new hashing thread)"
 
 # WebSocket with the session's token; a logout pushes LOGOUT to it. The token
 # goes through the environment, never the command line or the output.
-UNIT_CHECK_TOKEN="$token" "$python" - "$port" <<'EOF' || fail "WebSocket: see above"
-import base64, json, os, socket, sys, urllib.error, urllib.request
-
-port, token = int(sys.argv[1]), os.environ["UNIT_CHECK_TOKEN"]
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
-key = base64.b64encode(os.urandom(16)).decode()
-s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-           f"Authorization: Bearer {token}\r\n\r\n").encode())
-head = b""
-while b"\r\n\r\n" not in head:
-    chunk = s.recv(4096)
-    if not chunk:
-        sys.exit("WebSocket: connection closed during the handshake")
-    head += chunk
-status = head.split(b"\r\n", 1)[0].decode(errors="replace")
-if " 101 " not in status + " ":
-    sys.exit(f"WebSocket handshake answered: {status}")
-rest = head.split(b"\r\n\r\n", 1)[1]
-print("ok: WebSocket /ws open (101)")
-
-req = urllib.request.Request(f"http://127.0.0.1:{port}/api/auth/logout", method="POST",
-                             headers={"Authorization": f"Bearer {token}"})
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        if r.status != 200:
-            sys.exit(f"logout answered {r.status}")
-except urllib.error.HTTPError as e:
-    sys.exit(f"logout answered {e.code}")
-
-def read(n):
-    global rest
-    while len(rest) < n:
-        chunk = s.recv(4096)
-        if not chunk:
-            sys.exit("WebSocket closed before LOGOUT")
-        rest += chunk
-    out, rest = rest[:n], rest[n:]
-    return out
-
-while True:
-    b0, b1 = read(2)
-    n = b1 & 0x7F
-    if n == 126:
-        n = int.from_bytes(read(2), "big")
-    elif n == 127:
-        n = int.from_bytes(read(8), "big")
-    payload = read(n)
-    opcode = b0 & 0x0F
-    if opcode == 1:
-        if json.loads(payload).get("type") != "LOGOUT":
-            sys.exit(f"WebSocket: unexpected message {payload[:200]!r}")
-        print("ok: logout 200, LOGOUT received on the socket")
-        break
-    if opcode == 8:
-        sys.exit("WebSocket closed without LOGOUT")
-s.close()
-EOF
+CHECK_TOKEN="$token" "$python" deploy/check/ws-logout.py "$port" header || fail "WebSocket: see above"
 alive "WebSocket and logout"
 
 code="$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics" || echo 000)"
