@@ -100,8 +100,20 @@ impl Settings {
     /// refuses them first).
     ///
     /// # Errors
-    /// The error of the first offending key (in key order), with its path.
+    /// Every offending key's error, chained in key order (the first one,
+    /// the head, has the smallest path).
     pub fn from_figment(figment: &Figment) -> Result<Self, Box<figment::Error>> {
+        let (settings, errors) = Self::read_figment(figment);
+        match errors.into_iter().rev().reduce(|later, e| later.chain(e)) {
+            Some(error) => Err(Box::new(error)),
+            None => Ok(settings),
+        }
+    }
+
+    /// Like [`Settings::from_figment`], but keeps going: the settings (a
+    /// section that failed is its defaults) and every error, one per key,
+    /// sorted by key, so `config check` reports them all at once.
+    pub(crate) fn read_figment(figment: &Figment) -> (Self, Vec<figment::Error>) {
         let mut errors = Vec::new();
         let oauth = OAuthSettings::from_figment(figment).unwrap_or_else(|e| {
             errors.push(*e);
@@ -133,10 +145,10 @@ impl Settings {
             settings.oauth.public_url = oauth::public_url_of(settings.http.bind);
             settings.oauth.public_url_from_bind = true;
         }
-        match errors.into_iter().min_by(|a, b| a.path.cmp(&b.path)) {
-            Some(error) => Err(Box::new(error)),
-            None => Ok(settings),
-        }
+        // One figment error may hold several (one section, several keys).
+        let mut errors: Vec<figment::Error> = errors.into_iter().flatten().collect();
+        errors.sort_by(|a, b| a.path.cmp(&b.path));
+        (settings, errors)
     }
 }
 
@@ -218,10 +230,35 @@ fn check_secret(env: &str, secret: Option<&SecretString>) -> Result<(), Settings
     Ok(())
 }
 
-/// Why configuration could not be loaded.
+/// Why configuration could not be loaded: one problem, or every problem
+/// found, one per line (issue 33: not one per run).
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct SettingsError(String);
+
+impl SettingsError {
+    /// `Ok` without problems, the problem itself for one, else one error
+    /// listing each (sorted: they start with their key), one per line.
+    ///
+    /// # Errors
+    /// That error.
+    fn all(mut problems: Vec<Self>) -> Result<(), Self> {
+        problems.sort_by(|a, b| a.0.cmp(&b.0));
+        problems.dedup_by(|a, b| a.0 == b.0);
+        match problems.len() {
+            0 => Ok(()),
+            1 => Err(problems.remove(0)),
+            n => Err(Self(format!(
+                "{n} problems:\n  {}",
+                problems
+                    .iter()
+                    .map(|p| p.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ))),
+        }
+    }
+}
 
 impl Settings {
     /// Loads defaults, then the TOML file, then `AUTH_*` variables.
@@ -251,39 +288,50 @@ impl Settings {
     /// and what would be valid.
     ///
     /// # Errors
-    /// [`SettingsError`] naming the offending setting.
+    /// [`SettingsError`] naming every offending setting (the first of each
+    /// section), one per line.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        self.tokens.validate()?;
-        self.accounts.validate()?;
-        self.hashing.validate()?;
-        self.http.validate()?;
-        self.database.validate()?;
-        self.mail.validate()?;
-        self.sockets.validate()?;
-        self.throttle.validate()?;
-        self.metrics.validate()?;
-        self.purge.validate()?;
-        self.signals.validate()?;
+        SettingsError::all(self.problems())
+    }
+
+    /// What [`Settings::validate`] refuses, every section checked.
+    fn problems(&self) -> Vec<SettingsError> {
+        let mut problems: Vec<SettingsError> = [
+            self.tokens.validate(),
+            self.accounts.validate(),
+            self.hashing.validate(),
+            self.http.validate(),
+            self.database.validate(),
+            self.mail.validate(),
+            self.sockets.validate(),
+            self.throttle.validate(),
+            self.metrics.validate(),
+            self.purge.validate(),
+            self.signals.validate(),
+            self.oauth.validate(),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
         if let Some(metrics) = self.metrics.bind
             && metrics == self.http.bind
             && metrics.port() != 0
         {
-            return Err(invalid("metrics_bind", "must differ from bind (or be empty)"));
+            problems.push(invalid("metrics_bind", "must differ from bind (or be empty)"));
         }
-        self.oauth.validate()?;
         // The legacy mode must be asked for by name in a deployment: a
         // secret alone used to switch every token to HS256 silently (the
         // JWKS empty, `auth-client` refusing every token; issue 33).
         if !self.oauth.public_url_from_bind && self.tokens.algorithm.is_none() && self.tokens.secret.is_some()
         {
-            return Err(invalid(
+            problems.push(invalid(
                 "jwt_algorithm",
                 "is unset while AUTH_JWT_SECRET and AUTH_PUBLIC_URL are set: tokens would be legacy HS256 \
                  (nothing published, auth-client refuses them). Set AUTH_JWT_ALGORITHM=ES256 (the secret then \
                  signs only refresh tokens) or AUTH_JWT_ALGORITHM=HS256 to keep the legacy mode on purpose",
             ));
         }
-        Ok(())
+        problems
     }
 }
 

@@ -75,7 +75,7 @@ pub use events::{LocalEventBus, PgEventBus};
 pub use hasher::{Argon2Hasher, HasherError};
 pub use id_keys::{ID_TOKEN_ALGORITHMS, IdTokenKeys, id_token_purpose};
 pub use jwt::JwtCodec;
-pub use mail::{LettreMailer, MailConfigError};
+pub use mail::{LettreMailer, MailConfigError, error_chain};
 pub use mail_templates::MailTemplates;
 pub use oauth::{OAuth2Providers, OAuthConfigError, OAuthProviderConfig};
 pub use oidc_signer::{AT_JWT, JwtOidcSigner, LOGOUT_JWT, SECEVENT_JWT};

@@ -117,8 +117,9 @@ fn build(
 /// Where a [`LettreMailer`] puts its mails.
 #[derive(Debug, Clone)]
 enum Transport {
-    /// An SMTP server (production).
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// An SMTP server (production), and for `smtps://` its `host:port`
+    /// and host (named when the TLS handshake fails).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, Option<(String, String)>),
     /// `.eml` files in a folder (the embedded default).
     Outbox(AsyncFileTransport<Tokio1Executor>),
 }
@@ -127,10 +128,107 @@ impl Transport {
     /// The `transport` label of the mail metrics.
     fn label(&self) -> &'static str {
         match self {
-            Self::Smtp(_) => "smtp",
+            Self::Smtp(..) => "smtp",
             Self::Outbox(_) => "file",
         }
     }
+}
+
+/// A TLS handshake with an `smtps://` server failed in a way a server
+/// speaking plain SMTP (or STARTTLS) causes: its `220` greeting read as a
+/// TLS record. Says so, and what to set instead.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "TLS handshake failed ({cause}): the server at {server} may not speak implicit TLS (smtps://); \
+     for STARTTLS use smtp://{host}:587?tls=required (or the server's submission port)"
+)]
+struct ImplicitTlsFailed {
+    /// `host:port`, no credentials.
+    server: String,
+    /// The host alone.
+    host: String,
+    /// The innermost cause (lettre nests "Connection error" twice), e.g.
+    /// rustls' "received corrupt message of type InvalidContentType".
+    cause: String,
+}
+
+/// Where an `smtps://` URL points (`host`, `host:port`; 465 by default),
+/// without its credentials. `None` for any other scheme.
+fn implicit_tls_server(url: &str) -> Option<(String, String)> {
+    let url = reqwest::Url::parse(url).ok()?;
+    if url.scheme() != "smtps" {
+        return None;
+    }
+    let host = url.host_str()?.to_owned();
+    let port = url.port().unwrap_or(465);
+    Some((format!("{host}:{port}"), host))
+}
+
+/// Whether a send failed in the TLS handshake the way a plain-text answer
+/// makes it fail: lettre's TLS error, or a connection error over an I/O
+/// error of kind `InvalidData` (rustls' "received corrupt message") or an
+/// end of stream before the handshake finished.
+fn is_tls_handshake_failure(error: &lettre::transport::smtp::Error) -> bool {
+    if error.is_tls() {
+        return true;
+    }
+    if error.is_response() || error.is_permanent() || error.is_transient() || error.is_timeout() {
+        return false;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// The text of the innermost cause of `error`.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut inner = error;
+    while let Some(cause) = inner.source() {
+        inner = cause;
+    }
+    inner.to_string()
+}
+
+/// An error and its causes, `a: b: c`, each cause once. lettre's and
+/// [`PortError`]'s `Display` already end with their source (lettre's
+/// connection errors even nest one in another), so each error contributes
+/// only its own part, a part equal to the previous one or already in the
+/// text is left out: a refusal reads `send mail over SMTP: permanent error
+/// (550): refused`, not `…: refused: permanent error (550): refused:
+/// refused`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut texts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        texts.push(cause.to_string());
+        source = cause.source();
+    }
+    let mut out = String::new();
+    let mut last = "";
+    for (i, text) in texts.iter().enumerate() {
+        let own = texts
+            .get(i + 1)
+            .and_then(|next| text.strip_suffix(next.as_str()))
+            .and_then(|head| head.strip_suffix(": "))
+            .unwrap_or(text);
+        if own.is_empty() || own == last || out.contains(own) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(own);
+        last = own;
+    }
+    out
 }
 
 /// The [`Mailer`] over lettre: through an SMTP server
@@ -160,7 +258,7 @@ impl LettreMailer {
         Ok(Self {
             from: parse_from(from)?,
             templates: MailTemplates::default(),
-            transport: Transport::Smtp(transport),
+            transport: Transport::Smtp(transport, implicit_tls_server(url)),
         })
     }
 
@@ -196,12 +294,22 @@ impl Mailer for LettreMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), PortError> {
         let sent = async {
             match &self.transport {
-                Transport::Smtp(smtp) => {
+                Transport::Smtp(smtp, implicit_tls) => {
                     let message = build(&self.from, &self.templates, mail, Encoding::Transport)?;
                     smtp.send(message)
                         .await
                         .map(|_| ())
-                        .map_err(|e| PortError::new("send mail over SMTP", e))
+                        .map_err(|e| match implicit_tls {
+                            Some((server, host)) if is_tls_handshake_failure(&e) => PortError::new(
+                                "send mail over SMTP",
+                                ImplicitTlsFailed {
+                                    server: server.clone(),
+                                    host: host.clone(),
+                                    cause: root_cause(&e),
+                                },
+                            ),
+                            _ => PortError::new("send mail over SMTP", e),
+                        })
                 }
                 Transport::Outbox(outbox) => {
                     let message = build(&self.from, &self.templates, mail, Encoding::Readable)?;
@@ -280,5 +388,116 @@ mod tests {
         assert!(build(&from, &templates, &nul, Encoding::Readable).is_err());
         assert!(build(&from, &templates, &long, Encoding::Readable).is_err());
         assert!(build(&from, &templates, &long, Encoding::Transport).is_ok());
+    }
+
+    /// A one-connection SMTP server on 127.0.0.1: greets with `greeting`,
+    /// then answers each command line with `reply(line)` (none: close).
+    async fn fake_server(greeting: &'static str, reply: fn(&str) -> Option<&'static str>) -> u16 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (read, mut write) = stream.into_split();
+                let _ = write.write_all(greeting.as_bytes()).await;
+                let mut lines = BufReader::new(read).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    match reply(&line.to_ascii_uppercase()) {
+                        Some(answer) => drop(write.write_all(answer.as_bytes()).await),
+                        None => break,
+                    }
+                }
+            }
+        });
+        port
+    }
+
+    /// Issue 33.8: a refusal names each cause once.
+    #[tokio::test]
+    async fn a_refusal_reads_each_cause_once() {
+        let port = fake_server("220 fake ESMTP\r\n", |line| {
+            Some(if line.starts_with("RCPT") {
+                "550 refused\r\n"
+            } else if line.starts_with("QUIT") {
+                "221 bye\r\n"
+            } else {
+                "250 OK\r\n"
+            })
+        })
+        .await;
+        let mailer = LettreMailer::smtp(
+            &format!("smtp://127.0.0.1:{port}"),
+            "a@localhost",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let err = mailer.send(&mail()).await.unwrap_err();
+        let text = error_chain(&err);
+        assert_eq!(text, "send mail over SMTP: permanent error (550): refused");
+        assert_eq!(text.matches("refused").count(), 1, "{text}");
+    }
+
+    /// Issue 33.8: `smtps://` against a server speaking plain SMTP says the
+    /// TLS handshake failed, and what to set for STARTTLS.
+    #[tokio::test]
+    async fn smtps_against_a_plain_server_names_tls() {
+        let port = fake_server("220 fake ESMTP\r\n", |_| None).await;
+        let mailer = LettreMailer::smtp(
+            &format!("smtps://user:hunter2@127.0.0.1:{port}"),
+            "a@localhost",
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let err = mailer.send(&mail()).await.unwrap_err();
+        let text = error_chain(&err);
+        assert!(text.contains("TLS handshake failed"), "{text}");
+        assert!(text.contains(&format!("server at 127.0.0.1:{port}")), "{text}");
+        assert!(text.contains("smtp://127.0.0.1:587?tls=required"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(text.matches("TLS handshake failed").count(), 1, "{text}");
+        assert!(!text.contains("Connection error"), "the root cause only: {text}");
+    }
+
+    /// A chain whose errors include their source, one of them twice, and
+    /// one that does not: each part once.
+    #[test]
+    fn each_cause_once_in_a_chain() {
+        #[derive(Debug)]
+        struct E(String, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let root = E("connection refused".into(), None);
+        let inner = E(
+            "Connection error: connection refused".into(),
+            Some(Box::new(root)),
+        );
+        let outer = E(
+            "Connection error: Connection error: connection refused".into(),
+            Some(Box::new(inner)),
+        );
+        let port = PortError::new("send mail over SMTP", outer);
+        assert_eq!(
+            error_chain(&port),
+            "send mail over SMTP: Connection error: connection refused"
+        );
+        let plain = E("cannot send".into(), Some(Box::new(E("timed out".into(), None))));
+        assert_eq!(error_chain(&plain), "cannot send: timed out");
+    }
+
+    #[test]
+    fn only_smtps_urls_get_the_tls_hint() {
+        assert_eq!(
+            implicit_tls_server("smtps://u:p@mail.example.com"),
+            Some(("mail.example.com:465".to_owned(), "mail.example.com".to_owned()))
+        );
+        assert_eq!(implicit_tls_server("smtp://mail.example.com?tls=required"), None);
     }
 }

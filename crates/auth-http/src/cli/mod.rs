@@ -442,26 +442,13 @@ pub async fn send_test_email(settings: &Settings, to: &str) -> Result<serde_json
     mailer
         .send(&mail)
         .await
-        .map_err(|e| AdminCommandError::Mail(error_chain(&e)))?;
+        .map_err(|e| AdminCommandError::Mail(auth_infra::error_chain(&e)))?;
     let via = if settings.mail.smtp_url.is_some() {
         "smtp"
     } else {
         "file"
     };
     Ok(serde_json::json!({"success": true, "to": email.as_str(), "via": via}))
-}
-
-/// An error and its causes, `a: b: c` (no secret is in a mail error: the
-/// SMTP URL's password is never part of one).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 pub use keys::{KeysCommandError, keys_list, keys_reset, keys_rotate};

@@ -194,8 +194,16 @@ pub fn load(env: &[(String, String)]) -> Result<(Settings, Vec<String>), Setting
     for (key, value) in from_files {
         figment = figment.merge(Serialized::default(&key, value));
     }
-    let settings = Settings::from_figment(&figment).map_err(|e| SettingsError(describe_errors(*e)))?;
-    settings.validate()?;
+    // Every wrong value at once: the values that do not parse, and those
+    // that parse but are out of range (a section that did not parse is
+    // checked as its defaults, which pass).
+    let (settings, errors) = Settings::read_figment(&figment);
+    let mut problems: Vec<SettingsError> = errors
+        .into_iter()
+        .map(|e| SettingsError(describe_error(&e)))
+        .collect();
+    problems.extend(settings.problems());
+    SettingsError::all(problems)?;
     Ok((settings, warnings))
 }
 
@@ -208,25 +216,19 @@ fn is_secret(key: &str) -> bool {
         || key.ends_with("_secret")
 }
 
-/// figment's errors, each as "`key` (AUTH_KEY): what is wrong" (the value
-/// of a secret left out), joined with "; ".
-fn describe_errors(errors: figment::Error) -> String {
-    errors
-        .into_iter()
-        .map(|e| {
-            let key = e.path.join(".");
-            if key.is_empty() {
-                return e.kind.to_string();
-            }
-            let what = if is_secret(&key) {
-                "must be a string".to_owned()
-            } else {
-                plain_types(&e.kind.to_string())
-            };
-            format!("`{key}` ({}): {what}", super::env_name(&key))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+/// One of figment's errors as "`key` (AUTH_KEY): what is wrong" (the value
+/// of a secret left out).
+fn describe_error(e: &figment::Error) -> String {
+    let key = e.path.join(".");
+    if key.is_empty() {
+        return e.kind.to_string();
+    }
+    let what = if is_secret(&key) {
+        "must be a string".to_owned()
+    } else {
+        plain_types(&e.kind.to_string())
+    };
+    format!("`{key}` ({}): {what}", super::env_name(&key))
 }
 
 /// serde's type names as an operator reads them (`expected i64` →
@@ -410,5 +412,44 @@ mod tests {
             "{text}"
         );
         assert!(is_set(&s.http.admin_token));
+    }
+
+    /// Issue 33.8: every wrong value in one run, one per line in key order:
+    /// values that do not parse and values out of range, in several
+    /// sections.
+    #[test]
+    fn every_wrong_value_is_reported_at_once() {
+        let err = error(&[
+            ("AUTH_DATABASE_POOL_SIZE", "0"),
+            ("AUTH_ACCESS_TTL_SECONDS", "-5"),
+            ("AUTH_LOG_FORMAT", "jsn"),
+            ("AUTH_BIND", "localhost"),
+        ]);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines[0], "invalid configuration: 4 problems:", "{err}");
+        let keys: Vec<&str> = lines[1..]
+            .iter()
+            .map(|l| l.trim().split(' ').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "`access_ttl_seconds`",
+                "`bind`",
+                "`database_pool_size`",
+                "`log_format`"
+            ],
+            "{err}"
+        );
+        assert!(
+            err.contains("`database_pool_size` (AUTH_DATABASE_POOL_SIZE): must be at least 1"),
+            "{err}"
+        );
+        // One wrong value reads as before.
+        let one = error(&[("AUTH_DATABASE_POOL_SIZE", "0")]);
+        assert_eq!(
+            one,
+            "invalid configuration: `database_pool_size` (AUTH_DATABASE_POOL_SIZE): must be at least 1"
+        );
     }
 }
