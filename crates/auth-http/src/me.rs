@@ -75,12 +75,15 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         return refuse(MISSING_BODY);
     };
     match state.auth.sessions().authenticate(token) {
-        Ok(claims) => HttpResponse::Ok().json(Me {
-            user_id: claims.sub,
-            session_id: claims.sid.as_uuid(),
-            issued_at: claims.iat,
-            expires_at: claims.exp,
-        }),
+        Ok(claims) => {
+            crate::telemetry::KnownUser::record(&req, claims.sub);
+            HttpResponse::Ok().json(Me {
+                user_id: claims.sub,
+                session_id: claims.sid.as_uuid(),
+                issued_at: claims.iat,
+                expires_at: claims.exp,
+            })
+        }
         Err(_) => refuse(INVALID_BODY),
     }
 }

@@ -1,21 +1,25 @@
-//! Logging set-up and the per-request span.
+//! Logging set-up and the per-request log line.
 //!
-//! What is logged per request: method, path **without the query string**
-//! (codes may arrive as query parameters of `check/auth-code`), status,
-//! latency and a request id. Bodies and headers are never logged.
+//! Each request ends with one event, `request completed`, whatever the
+//! contract and whatever the outcome: method, route (the matched pattern),
+//! path **without the query string** (codes may arrive as query parameters
+//! of `check/auth-code`), status, latency, client IP, user agent, request
+//! id and, when a handler verified an access token, the user id. Bodies
+//! and other headers are never logged.
 
 use actix_web::Error;
+use actix_web::HttpMessage as _;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use tracing::Span;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Installs the global subscriber (call once, from `main`, and keep the
 /// returned guard until exit: dropping it flushes what is still queued).
 /// `format` is `text` or `json`; the filter comes from `RUST_LOG` (default
-/// `info`). Each request is logged once, when its span closes.
+/// `info`). Each request is logged once, by its `request completed` event
+/// (spans are never logged on their own: no `close` lines).
 ///
 /// Lines are formatted on the thread that logs and written to stdout by a
 /// background thread through a buffer, so a request never waits for a
@@ -34,12 +38,18 @@ pub fn init(format: &crate::settings::LogFormat) -> Option<tracing_appender::non
         .with_target(false)
         .with_writer(writer)
         // Colour codes only on a terminal, never in files or log collectors.
-        .with_ansi(ansi)
-        .with_span_events(FmtSpan::CLOSE);
+        .with_ansi(ansi);
     // `try_init` fails only when a subscriber is already installed (tests);
     // keeping the existing one is right then.
     let installed = if *format == crate::settings::LogFormat::Json {
-        builder.json().try_init()
+        // Lines logged inside a request keep its `request_id` under
+        // `span`; the `request completed` event is logged outside the
+        // request's span, so its fields are all top-level.
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };
@@ -58,10 +68,10 @@ fn is_quiet(path: &str) -> bool {
     QUIET_PATHS.contains(&path)
 }
 
-/// The request id as a span field.
-struct RequestIdField(HeaderValue);
+/// The request id as a field.
+struct RequestIdField<'a>(&'a HeaderValue);
 
-impl std::fmt::Display for RequestIdField {
+impl std::fmt::Display for RequestIdField<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Always text: a new UUID or an id that passed `sane_request_id`.
         f.write_str(self.0.to_str().unwrap_or_default())
@@ -107,10 +117,12 @@ const X_REQUEST_ID_NAME: HeaderName = HeaderName::from_static(X_REQUEST_ID);
 /// Everything the service records about a request, in one middleware:
 /// - the request id ([`request_id`]), on the request line and returned as
 ///   `X-Request-Id`;
-/// - the request span ([`RequestSpan`]), around the handler, closed (and
-///   so logged, `FmtSpan::CLOSE`) when the response is ready; like
-///   `tracing_actix_web`'s logger, a response carrying an error also logs
-///   that error (a warning for 4xx, an error for 5xx) inside the span;
+/// - a `request` span with the request id around the handler, so that
+///   what is logged while the request runs carries the id;
+/// - like `tracing_actix_web`'s logger, a response carrying an error also
+///   logs that error (a warning for 4xx, an error for 5xx) inside the span;
+/// - the request line, one `request completed` event ([`completed`]),
+///   logged after the span is left;
 /// - `http_requests_total` and `http_request_duration_seconds`
 ///   ([`crate::metrics`]).
 ///
@@ -157,8 +169,11 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = std::time::Instant::now();
         let id = request_id(&req);
-        let span = RequestSpan::on_request_start(&req, &id);
+        let span = request_span(&req, &id);
         let method = req.method().clone();
+        // Kept for a request that ends in an `Err` (no request to read
+        // then); a `Uri` clone shares its bytes.
+        let uri = req.uri().clone();
         let fut = span.in_scope(|| self.service.call(req));
         Telemetry {
             fut,
@@ -166,6 +181,7 @@ where
             id,
             started,
             method,
+            uri,
         }
     }
 }
@@ -179,6 +195,7 @@ pin_project_lite::pin_project! {
         id: HeaderValue,
         started: std::time::Instant,
         method: actix_web::http::Method,
+        uri: actix_web::http::Uri,
     }
 }
 
@@ -198,20 +215,20 @@ where
         let std::task::Poll::Ready(mut outcome) = this.span.in_scope(|| fut.poll(cx)) else {
             return std::task::Poll::Pending;
         };
-        this.span.in_scope(|| {
-            RequestSpan::on_request_end(this.span, *this.started, &outcome);
-            log_error(&outcome);
-        });
+        let elapsed = this.started.elapsed();
+        this.span.in_scope(|| log_error(&outcome));
+        // Outside the span: the line's fields are its own, not nested.
+        completed(this.method, this.uri, this.id, elapsed, &outcome);
         if let Ok(response) = &mut outcome {
-            crate::metrics::request(this.method, response, this.started.elapsed());
+            crate::metrics::request(this.method, response, elapsed);
             response.headers_mut().insert(X_REQUEST_ID_NAME, this.id.clone());
         }
         std::task::Poll::Ready(outcome)
     }
 }
 
-/// Logs the error a response carries, as `tracing_actix_web` did before
-/// [`RequestTelemetry`] replaced it (same message and levels).
+/// Logs the error a response carries (a warning for 4xx, an error for
+/// 5xx), with the error's message (`Display`), never its `Debug` dump.
 fn log_error<B>(outcome: &Result<ServiceResponse<B>, Error>) {
     let (error, status) = match outcome {
         Ok(response) => match response.response().error() {
@@ -220,15 +237,55 @@ fn log_error<B>(outcome: &Result<ServiceResponse<B>, Error>) {
         },
         Err(error) => (error.as_response_error(), error.as_response_error().status_code()),
     };
-    let prefix = "Error encountered while processing the incoming HTTP request";
+    let code = status.as_u16();
     if status.is_client_error() {
-        tracing::warn!("{}: {:?}", prefix, error);
+        tracing::warn!(status = code, error = %error, "request refused");
     } else {
-        tracing::error!("{}: {:?}", prefix, error);
+        tracing::error!(status = code, error = %error, "request failed");
     }
 }
 
-/// The client IP as a span field (empty when unknown).
+/// The user a request acted for, recorded by the handler that verified its
+/// access token (the `user_id` of the request line: the token's `sub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownUser(pub uuid::Uuid);
+
+impl KnownUser {
+    /// Records `user` on `req` for the request line; nothing when that
+    /// line would not be logged at the level its path logs a success at
+    /// (a quiet path's `debug` is off by default), so a token lookup on
+    /// `GET /api/auth/me` costs no allocation.
+    pub fn record(req: &actix_web::HttpRequest, user: uuid::Uuid) {
+        let logged = if is_quiet(req.path()) {
+            tracing::enabled!(tracing::Level::DEBUG)
+        } else {
+            tracing::enabled!(tracing::Level::INFO)
+        };
+        if logged {
+            req.extensions_mut().insert(Self(user));
+        }
+    }
+}
+
+/// The longest user agent logged, in characters.
+const USER_AGENT_MAX: usize = 256;
+
+/// The `User-Agent` to log: control characters dropped, at most
+/// [`USER_AGENT_MAX`] characters, invalid UTF-8 replaced.
+fn user_agent(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers
+        .get(actix_web::http::header::USER_AGENT)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(USER_AGENT_MAX)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The client IP as a field (empty when unknown).
 struct ClientIpField(Option<std::net::IpAddr>);
 
 impl std::fmt::Display for ClientIpField {
@@ -240,73 +297,94 @@ impl std::fmt::Display for ClientIpField {
     }
 }
 
-/// The span of every request: no query string, no headers.
-#[derive(Debug)]
-pub struct RequestSpan;
-
-impl RequestSpan {
-    fn on_request_start(request: &ServiceRequest, id: &HeaderValue) -> Span {
-        // The field values are computed only if the span is enabled (the
-        // macros evaluate them after the level check): a quiet request at
-        // `info` does not pay for them.
-        let request_id = || RequestIdField(id.clone());
-        let client_ip = || {
-            ClientIpField(
-                request
-                    .app_data::<actix_web::web::Data<crate::state::AppState>>()
-                    .and_then(|state| state.client_ip(request.request())),
-            )
-        };
-        if is_quiet(request.path()) {
-            return tracing::debug_span!(
-                "request",
-                method = %request.method(),
-                path = %request.path(),
-                client_ip = %client_ip(),
-                request_id = %request_id(),
-                status = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
-            );
-        }
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            path = %request.path(),
-            client_ip = %client_ip(),
-            request_id = %request_id(),
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        )
+/// The span of every request: the request id only (no query string, no
+/// headers), at `debug` on the quiet paths. Never logged itself; the lines
+/// logged inside it carry it.
+fn request_span(request: &ServiceRequest, id: &HeaderValue) -> Span {
+    if is_quiet(request.path()) {
+        return tracing::debug_span!("request", request_id = %RequestIdField(id));
     }
+    tracing::info_span!("request", request_id = %RequestIdField(id))
+}
 
-    /// Records the outcome on `span` (the request line, logged when the span
-    /// closes); a failed quiet request, whose span is below `info`, gets an
-    /// `info` line of its own.
-    fn on_request_end<B>(
-        span: &Span,
-        started: std::time::Instant,
-        outcome: &Result<ServiceResponse<B>, Error>,
-    ) {
-        let status = match outcome {
-            Ok(response) => response.status().as_u16(),
-            Err(error) => error.as_response_error().status_code().as_u16(),
-        };
-        if !span.is_disabled() {
-            span.record("status", status);
-            if outcome.is_ok() {
-                let micros = started.elapsed().as_micros();
-                // Milliseconds with three decimals, as a number.
-                span.record("latency_ms", (micros as f64) / 1000.0);
-            }
-        }
-        // A quiet path's span is below `info`; its failures still are not.
-        if status >= 400
-            && let Ok(response) = outcome
-            && is_quiet(response.request().path())
-            && span.is_disabled()
-        {
-            tracing::info!(method = %response.request().method(), path = %response.request().path(), status, "request");
-        }
+/// The one request line, `request completed`, the same for every contract
+/// and outcome; `debug` for a successful request on a quiet path, else
+/// `info`.
+macro_rules! request_line {
+    ($level:ident, $line:expr) => {{
+        let line = $line;
+        tracing::$level!(
+            method = %line.method,
+            route = %line.route,
+            path = %line.path,
+            status = line.status,
+            latency_ms = line.latency_ms,
+            client_ip = %line.client_ip,
+            request_id = %line.request_id,
+            user_id = line.user_id.map(tracing::field::display),
+            user_agent = %line.user_agent,
+            "request completed"
+        )
+    }};
+}
+
+/// The fields of the request line.
+struct RequestLine<'a> {
+    method: &'a actix_web::http::Method,
+    route: String,
+    path: &'a str,
+    status: u16,
+    latency_ms: f64,
+    client_ip: ClientIpField,
+    request_id: RequestIdField<'a>,
+    user_id: Option<uuid::Uuid>,
+    user_agent: String,
+}
+
+/// Logs the request line of `outcome` (see [`request_line!`]). Its fields
+/// are computed only when the line is logged at all.
+fn completed<'a, B>(
+    method: &'a actix_web::http::Method,
+    uri: &'a actix_web::http::Uri,
+    id: &'a HeaderValue,
+    elapsed: std::time::Duration,
+    outcome: &'a Result<ServiceResponse<B>, Error>,
+) {
+    let (status, request) = match outcome {
+        Ok(response) => (response.status().as_u16(), Some(response.request())),
+        Err(error) => (error.as_response_error().status_code().as_u16(), None),
+    };
+    let path = request.map_or_else(|| uri.path(), actix_web::HttpRequest::path);
+    let quiet = status < 400 && is_quiet(path);
+    let enabled = if quiet {
+        tracing::enabled!(tracing::Level::DEBUG)
+    } else {
+        tracing::enabled!(tracing::Level::INFO)
+    };
+    if !enabled {
+        return;
+    }
+    let line = RequestLine {
+        method,
+        route: request
+            .and_then(actix_web::HttpRequest::match_pattern)
+            .unwrap_or_else(|| path.to_owned()),
+        path,
+        status,
+        // Milliseconds with three decimals, as a number.
+        latency_ms: (elapsed.as_micros() as f64) / 1000.0,
+        client_ip: ClientIpField(request.and_then(|r| {
+            r.app_data::<actix_web::web::Data<crate::state::AppState>>()
+                .map_or_else(|| r.peer_addr().map(|a| a.ip()), |state| state.client_ip(r))
+        })),
+        request_id: RequestIdField(id),
+        user_id: request.and_then(|r| r.extensions().get::<KnownUser>().map(|u| u.0)),
+        user_agent: request.map(|r| user_agent(r.headers())).unwrap_or_default(),
+    };
+    if quiet {
+        request_line!(debug, line);
+    } else {
+        request_line!(info, line);
     }
 }
 

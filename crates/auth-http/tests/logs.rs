@@ -19,6 +19,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use auth_infra::testdb::{TestBackend, TestDatabase};
 use serde_json::{Value, json};
 
+#[path = "logs/request_line.rs"]
+mod request_line;
+
 const JWT_SECRET: &str = "log-scan-jwt-secret-4f1c9a7e2b6d8053a1e4c7b9d2f6e8a0";
 const ADMIN_TOKEN: &str = "log-scan-admin-token-9d3e7b1a5c2f0e4a8b6d";
 const PASSWORD: &str = "LogScanPass1!";

@@ -21,7 +21,9 @@ use crate::state::AppState;
 /// The signed-in user behind `Authorization: Bearer`.
 async fn user(state: &AppState, req: &HttpRequest) -> Result<User, MfaError> {
     let token = bearer_token(req).ok_or(MfaError::Unauthenticated)?;
-    Ok(state.auth.factors().authenticate(token).await?.0)
+    let user = state.auth.factors().authenticate(token).await?.0;
+    crate::telemetry::KnownUser::record(req, user.uuid);
+    Ok(user)
 }
 
 /// A JSON answer that no cache keeps (it may carry secrets).
