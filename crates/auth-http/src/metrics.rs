@@ -481,27 +481,7 @@ fn describe() {
         "auth_event_listener_disconnects_total",
         "Times the PostgreSQL event listener lost its connection."
     );
-    describe_counter!(
-        "auth_backchannel_delivered_total",
-        "Back-channel logout tokens a client answered with 2xx."
-    );
-    describe_counter!(
-        "auth_backchannel_retried_total",
-        "Back-channel logout posts that failed and were scheduled again."
-    );
-    describe_counter!(
-        "auth_backchannel_failed_total",
-        "Back-channel logout events given up (retry time over, or the client gone)."
-    );
-    describe_gauge!(
-        "auth_backchannel_pending",
-        "Back-channel logout events neither delivered nor given up."
-    );
-    describe_gauge!(
-        "auth_backchannel_oldest_pending_seconds",
-        Unit::Seconds,
-        "Age of the oldest pending back-channel logout event (0 when none)."
-    );
+    crate::startup::describe_delivery_metrics();
     describe_gauge!("auth_ws_sockets", "Open WebSockets, by kind (session or chat).");
     describe_counter!("auth_ws_pushes_total", "Frames pushed to sockets, by type.");
     describe_gauge!(

@@ -22,6 +22,7 @@ mod chat;
 mod keys;
 mod services;
 mod signals;
+pub(crate) use signals::describe_metrics as describe_delivery_metrics;
 mod social;
 
 pub use services::{

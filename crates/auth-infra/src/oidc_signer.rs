@@ -4,10 +4,10 @@
 
 use auth_domain::PortError;
 use auth_domain::oidc::client::IdTokenAlg;
-use auth_domain::oidc::ports::{ClientAccessClaims, IdTokenClaims, OidcSigner};
-use auth_domain::oidc::signals::{
-    BACKCHANNEL_LOGOUT_EVENT, LogoutClaims, SESSION_REVOKED_EVENT, SessionRevokedSet,
+use auth_domain::oidc::ports::{
+    ClientAccessClaims, IdTokenClaims, LogoutClaims, OidcSigner, SessionRevokedSet,
 };
+use auth_domain::oidc::signals::{BACKCHANNEL_LOGOUT_EVENT, SESSION_REVOKED_EVENT};
 use auth_domain::sessions::token::TokenError;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};

@@ -9,7 +9,6 @@ use uuid::Uuid;
 use crate::error::PortError;
 use crate::identity::user::UserId;
 use crate::oidc::client::{IdTokenAlg, OAuthClient};
-use crate::oidc::signals::{LogoutClaims, SessionRevokedSet};
 use crate::sessions::session::SessionId;
 use crate::sessions::token::TokenError;
 
@@ -239,6 +238,45 @@ pub struct ClientAccessClaims {
     pub iat: i64,
     /// Expiry, seconds.
     pub exp: i64,
+}
+
+/// Claims of a logout token (Back-Channel Logout 1.0 §2.4): `iss`, `aud`,
+/// `iat`, `exp`, `jti`, `sub`, `sid`, `events`; never a `nonce`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutClaims {
+    /// The client (`aud`).
+    pub client_id: String,
+    /// The user's UUID.
+    pub sub: Uuid,
+    /// The ended session.
+    pub sid: SessionId,
+    /// Issue time, seconds.
+    pub iat: i64,
+    /// Expiry, seconds.
+    pub exp: i64,
+    /// A fresh random id per token (a retried delivery is a new token).
+    pub jti: String,
+}
+
+/// A SET (RFC 8417) with one CAEP `session-revoked` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRevokedSet {
+    /// The client (`aud`).
+    pub client_id: String,
+    /// The SET's id (the signal's, stable).
+    pub jti: String,
+    /// Issue time, seconds.
+    pub iat: i64,
+    /// The user's UUID.
+    pub sub: Uuid,
+    /// The ended session.
+    pub sid: SessionId,
+    /// When it ended, seconds (`event_timestamp`).
+    pub event_timestamp: i64,
+    /// CAEP `initiating_entity`: `user`, `admin`, `policy` or `system`.
+    pub initiating_entity: &'static str,
+    /// Why (`reason_admin.en`): the stored [`RevokeReason`] name.
+    pub reason: &'static str,
 }
 
 /// Signs and verifies the provider's tokens.

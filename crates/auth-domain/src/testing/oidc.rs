@@ -13,8 +13,8 @@ use crate::oidc::ports::{
     ClientAccessClaims, CodeTake, Grant, IdTokenClaims, OAuthClientStore, OAuthGrantStore, OidcSigner,
     StoredCode,
 };
+use crate::oidc::ports::{LogoutClaims, SessionRevokedSet};
 use crate::oidc::provider::OidcPorts;
-use crate::oidc::signals::{LogoutClaims, SessionRevokedSet};
 use crate::sessions::session::SessionId;
 use crate::sessions::token::TokenError;
 

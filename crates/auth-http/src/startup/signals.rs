@@ -186,6 +186,32 @@ impl Delivery {
     }
 }
 
+/// `# HELP` of the `auth_backchannel_*` families (see `crate::metrics`).
+pub(crate) fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge};
+    describe_counter!(
+        "auth_backchannel_delivered_total",
+        "Back-channel logout tokens a client answered with 2xx."
+    );
+    describe_counter!(
+        "auth_backchannel_retried_total",
+        "Back-channel logout posts that failed and were scheduled again."
+    );
+    describe_counter!(
+        "auth_backchannel_failed_total",
+        "Back-channel logout events given up (retry time over, or the client gone)."
+    );
+    describe_gauge!(
+        "auth_backchannel_pending",
+        "Back-channel logout events neither delivered nor given up."
+    );
+    describe_gauge!(
+        "auth_backchannel_oldest_pending_seconds",
+        Unit::Seconds,
+        "Age of the oldest pending back-channel logout event (0 when none)."
+    );
+}
+
 fn count(report: &DeliveryReport) {
     metrics::counter!("auth_backchannel_delivered_total").increment(report.delivered as u64);
     metrics::counter!("auth_backchannel_retried_total").increment(report.retried as u64);
