@@ -168,27 +168,26 @@ macro_rules! signal_columns {
     };
 }
 
+/// The due pushes, oldest first, as a query of their ids.
+macro_rules! due {
+    ($now:expr, $limit:expr) => {
+        session_signals::table
+            .filter(session_signals::push.eq(true))
+            .filter(session_signals::delivered_at.is_null())
+            .filter(session_signals::gave_up_at.is_null())
+            .filter(session_signals::next_attempt_at.le($now))
+            .order((session_signals::next_attempt_at.asc(), session_signals::id.asc()))
+            .limit($limit)
+            .select(session_signals::id)
+    };
+}
+
 /// The due pushes' ids, oldest first; locked and skipped-if-locked on
-/// PostgreSQL.
+/// PostgreSQL (inside the claim's transaction).
 fn due_ids(conn: &mut AnyConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
-    macro_rules! due {
-        () => {
-            session_signals::table
-                .filter(session_signals::push.eq(true))
-                .filter(session_signals::delivered_at.is_null())
-                .filter(session_signals::gave_up_at.is_null())
-                .filter(session_signals::next_attempt_at.le(now))
-                .order((
-                    session_signals::next_attempt_at.asc(),
-                    session_signals::id.asc(),
-                ))
-                .limit(limit)
-                .select(session_signals::id)
-        };
-    }
     match conn {
-        AnyConnection::Postgres(pg) => due!().for_update().skip_locked().load(pg),
-        AnyConnection::Sqlite(sqlite) => due!().load(sqlite),
+        AnyConnection::Postgres(pg) => due!(now, limit).for_update().skip_locked().load(pg),
+        AnyConnection::Sqlite(sqlite) => due!(now, limit).load(sqlite),
     }
 }
 
@@ -204,9 +203,11 @@ impl SignalOutbox for DieselSignalOutbox {
         let (rows, clients) = self
             .db
             .query("claim session signals", move |conn| {
-                // Most calls find nothing due: a read answers them without
-                // opening a write transaction (SQLite's lock each second).
-                if due_ids(conn, now, 1)?.is_empty() {
+                // Most calls find nothing due: a plain read answers them
+                // without a write transaction (SQLite's lock each second)
+                // or row locks (PostgreSQL writes a locked row's tuple).
+                let any: Vec<i64> = due!(now, 1).load(conn)?;
+                if any.is_empty() {
                     return Ok((Vec::new(), Vec::new()));
                 }
                 conn.transaction(|conn| {
