@@ -537,22 +537,7 @@ async fn audit_events_name_the_client_everywhere(target: &Target) {
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     // Password reset.
-    let before = app.mail().count_to(&user.email).await;
-    let sent = app
-        .post(
-            "/api/auth/send/auth-key",
-            &json!({"authId": user.login, "email": user.email, "type": "FORGET_PASSWORD"}),
-        )
-        .await;
-    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
-    let code = app.mail().wait_for(&user.email, before + 1).await.code();
-    let reset = app
-        .post_headers(
-            "/api/auth/reset/password",
-            &json!({"userId": user.id, "authCode": code, "newPassword": "Another123!"}),
-            &ua,
-        )
-        .await;
+    let reset = super::reset_password(&app, &user, "Another123!", &ua).await;
     assert_eq!(reset.status.as_u16(), 200, "{}", reset.text);
 
     let bearer = format!("Bearer {}", app.admin_token());

@@ -181,21 +181,7 @@ async fn every_session_end_reaches_the_back_channel(target: &Target) {
 
     // A password reset ends every session of the account.
     let (_, _, sid, sub) = session(&app, &user).await;
-    let before = app.mail().count_to(&user.email).await;
-    let sent = app
-        .post(
-            "/api/auth/send/auth-key",
-            &json!({"authId": user.login, "email": user.email, "type": "FORGET_PASSWORD"}),
-        )
-        .await;
-    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
-    let code = app.mail().wait_for(&user.email, before + 1).await.code();
-    let reset = app
-        .post(
-            "/api/auth/reset/password",
-            &json!({"userId": user.id, "authCode": code, "newPassword": "NewPassword1!"}),
-        )
-        .await;
+    let reset = super::reset_password(&app, &user, "NewPassword1!", &[]).await;
     assert_eq!(reset.status.as_u16(), 200, "{}", reset.text);
     told(&app, &rx, "/all", &all, &sid, &sub).await;
     ended.push(("password reset", sid));

@@ -293,6 +293,33 @@ pub async fn reissue(app: &TestApp, access: &str, refresh: &str) -> Reply {
     .await
 }
 
+/// A password reset as a user does it (`account`): a `FORGET_PASSWORD`
+/// code sent (200) and read from the mail, then `POST
+/// /api/auth/reset/password` with it and `password`, with `headers`; the
+/// reset's reply.
+pub async fn reset_password(
+    app: &TestApp,
+    user: &NewUser,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let before = app.mail().count_to(&user.email).await;
+    let sent = app
+        .post(
+            "/api/auth/send/auth-key",
+            &json!({"authId": user.login, "email": user.email, "type": "FORGET_PASSWORD"}),
+        )
+        .await;
+    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
+    let code = app.mail().wait_for(&user.email, before + 1).await.code();
+    app.post_headers(
+        "/api/auth/reset/password",
+        &json!({"userId": user.id, "authCode": code, "newPassword": password}),
+        headers,
+    )
+    .await
+}
+
 /// `session` refresh.
 pub async fn session_refresh(app: &TestApp, refresh: &str) -> Reply {
     app.post("/api/token/refresh", &json!({"refreshToken": refresh}))

@@ -157,21 +157,7 @@ async fn every_revocation_pushes_logout(target: &Target) {
     let (a1, _) = app.standard_login(&user).await;
     let (a2, _) = app.standard_login(&user).await;
     let (mut s1, mut s2) = (socket(&app, &a1).await, socket(&app, &a2).await);
-    let before = app.mail().count_to(&user.email).await;
-    let sent = app
-        .post(
-            "/api/auth/send/auth-key",
-            &json!({"authId": user.login, "email": user.email, "type": "FORGET_PASSWORD"}),
-        )
-        .await;
-    assert_eq!(sent.status.as_u16(), 200, "{}", sent.text);
-    let code = app.mail().wait_for(&user.email, before + 1).await.code();
-    let reset = app
-        .post(
-            "/api/auth/reset/password",
-            &json!({"userId": user.id, "authCode": code, "newPassword": "Another123!"}),
-        )
-        .await;
+    let reset = super::reset_password(&app, &user, "Another123!", &[]).await;
     assert_eq!(reset.status.as_u16(), 200, "{}", reset.text);
     let message = "비밀번호가 변경되어 로그아웃됩니다. 다시 로그인해 주세요.";
     expect_logout(&mut s1, message).await;
