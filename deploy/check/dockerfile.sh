@@ -23,14 +23,7 @@ bin="${1:-}"
 [ -z "$bin" ] || bin="$(realpath "$bin")"
 cd "$(dirname "$0")/../.."
 [ -n "$dockerfile" ] || dockerfile="$PWD/deploy/Dockerfile"
-if [ -z "$bin" ]; then
-  bin=target/release/auth-server
-  [ -x "$bin" ] || bin=target/debug/auth-server
-fi
-[ -x "$bin" ] || { echo "FAIL: no auth-server binary at $bin (build it or pass its path)" >&2; exit 1; }
-bin="$(realpath "$bin")"
-python=/usr/bin/python3
-[ -x "$python" ] || python="$(command -v python3 || true)"
+. deploy/check/common.sh
 [ -n "$python" ] || { echo "FAIL: this check needs python3 (3.11 or later)" >&2; exit 1; }
 
 echo "-- $dockerfile, build context $PWD"

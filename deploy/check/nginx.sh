@@ -30,14 +30,7 @@ bin="${1:-}"
 cd "$(dirname "$0")/../.."
 [ -n "$conf" ] || conf="$PWD/deploy/nginx.conf"
 params="$PWD/deploy/nginx-proxy-params.conf"
-if [ -z "$bin" ]; then
-  bin=target/release/auth-server
-  [ -x "$bin" ] || bin=target/debug/auth-server
-fi
-[ -x "$bin" ] || { echo "FAIL: no auth-server binary at $bin (build it or pass its path)" >&2; exit 1; }
-bin="$(realpath "$bin")"
-python=/usr/bin/python3
-[ -x "$python" ] || python="$(command -v python3 || true)"
+. deploy/check/common.sh
 nginx="$(command -v nginx || true)"
 if [ -z "$nginx" ] && [ -x /usr/sbin/nginx ]; then nginx=/usr/sbin/nginx; fi
 for tool in "$python" "$nginx" curl; do

@@ -24,14 +24,7 @@ bin="${1:-}"
 [ -z "$bin" ] || bin="$(realpath "$bin")"
 cd "$(dirname "$0")/../.."
 [ -n "$unit" ] || unit=deploy/auth-server.service
-if [ -z "$bin" ]; then
-  bin=target/release/auth-server
-  [ -x "$bin" ] || bin=target/debug/auth-server
-fi
-[ -x "$bin" ] || { echo "FAIL: no auth-server binary at $bin (build it or pass its path)" >&2; exit 1; }
-bin="$(realpath "$bin")"
-python=/usr/bin/python3
-[ -x "$python" ] || python="$(command -v python3 || true)"
+. deploy/check/common.sh
 for tool in "$python" systemd-analyze curl; do
   command -v "$tool" >/dev/null || {
     echo "FAIL: ${tool:-python3} not found; this check needs python3, systemd-analyze (package systemd) and curl, and libseccomp.so.2" >&2
