@@ -167,16 +167,6 @@ pub trait LogoutSender: Send + Sync {
     /// Posts one logout token to `uri`: `Ok` for a 2xx answer, the reason
     /// otherwise (never the token).
     async fn send(&self, uri: &str, logout_token: &str) -> Result<(), String>;
-
-    /// Posts each `(uri, logout token)` and answers in the same order; one
-    /// after the other unless the adapter does better.
-    async fn send_all(&self, posts: &[(String, String)]) -> Vec<Result<(), String>> {
-        let mut out = Vec::with_capacity(posts.len());
-        for (uri, token) in posts {
-            out.push(self.send(uri, token).await);
-        }
-        out
-    }
 }
 
 /// Who ended a session, in CAEP's words.
@@ -360,10 +350,10 @@ impl Signals {
     }
 
     /// One pass, for callers without a pipeline of their own: takes what is
-    /// due, posts all of it with `sender` and records the outcomes when the
-    /// last post has ended. (The server's delivery task instead keeps posts
-    /// in flight and records each as it ends, so a hung receiver holds up
-    /// no one else: `auth-http`'s `startup/signals.rs`.)
+    /// due, posts it with `sender` one after the other and records the
+    /// outcomes when the last post has ended. (The server's delivery task
+    /// instead keeps posts in flight and records each as it ends, so a hung
+    /// receiver holds up no one else: `auth-http`'s `startup/signals.rs`.)
     ///
     /// # Errors
     /// [`PortError`] when the outbox cannot be read or written.
@@ -372,33 +362,18 @@ impl Signals {
         sender: &dyn LogoutSender,
         policy: &DeliveryPolicy,
     ) -> Result<DeliveryReport, PortError> {
-        let now = self.core.now();
         let taken = self.take_due(policy, policy.batch).await?;
-        let mut report = DeliveryReport {
-            taken: taken.due.len() + taken.failed,
-            failed: taken.failed,
-            ..DeliveryReport::default()
-        };
-        let mut posts = Vec::with_capacity(taken.due.len());
-        let mut sent = Vec::with_capacity(taken.due.len());
+        let mut outcomes = Vec::with_capacity(taken.due.len());
         for (signal, target) in taken.due {
-            match self.logout_token(&signal, &target) {
-                Ok(token) => {
-                    posts.push((target.uri, token));
-                    sent.push(signal);
-                }
-                Err(e) => {
-                    self.failed(&signal, now, policy, &format!("cannot sign: {e}"), &mut report)
-                        .await?;
-                }
-            }
+            let outcome = match self.logout_token(&signal, &target) {
+                Ok(token) => sender.send(&target.uri, &token).await,
+                Err(e) => Err(format!("cannot sign: {e}")),
+            };
+            outcomes.push((signal, outcome));
         }
-        let outcomes = sender.send_all(&posts).await;
-        let outcomes: Vec<_> = sent.into_iter().zip(outcomes).collect();
-        let recorded = self.record(&outcomes, policy).await?;
-        report.delivered = recorded.delivered;
-        report.retried += recorded.retried;
-        report.failed += recorded.failed;
+        let mut report = self.record(&outcomes, policy).await?;
+        report.taken = outcomes.len() + taken.failed;
+        report.failed += taken.failed;
         Ok(report)
     }
 
