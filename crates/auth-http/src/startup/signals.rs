@@ -41,8 +41,7 @@ pub(super) fn spawn_deliveries(
     settings: &SignalSettings,
     wake: broadcast::Receiver<Event>,
 ) -> Result<tokio::task::JoinHandle<()>, StartupError> {
-    let sender = HttpLogoutSender::new(settings.timeout)
-        .map_err(|e| StartupError::Signals(e.to_string()))?;
+    let sender = HttpLogoutSender::new(settings.timeout).map_err(|e| StartupError::Signals(e.to_string()))?;
     let delivery = Delivery {
         signals: auth.signals().clone(),
         sender,
