@@ -417,6 +417,27 @@ mod tests {
     /// Issue 33.8: every wrong value in one run, one per line in key order:
     /// values that do not parse and values out of range, in several
     /// sections.
+    /// The back-channel and feed settings: a blank value (an unset
+    /// template variable) or one out of range is refused, naming it.
+    #[test]
+    fn blank_or_out_of_range_signal_settings_are_refused() {
+        for (var, value, problem) in [
+            ("AUTH_BACKCHANNEL_TIMEOUT_SECONDS", "", "invalid type"),
+            ("AUTH_BACKCHANNEL_TIMEOUT_SECONDS", "0", "between 1 and"),
+            ("AUTH_BACKCHANNEL_CONCURRENCY", "", "invalid type"),
+            ("AUTH_BACKCHANNEL_CONCURRENCY", "0", "between 1 and 4096"),
+            ("AUTH_BACKCHANNEL_CONCURRENCY", "5000", "between 1 and 4096"),
+            ("AUTH_BACKCHANNEL_MAX_BACKOFF_SECONDS", "0", "between 1 and"),
+            ("AUTH_BACKCHANNEL_RETRY_SECONDS", "", "invalid type"),
+            ("AUTH_SSF_RETENTION_SECONDS", "59", "between 60 and"),
+            ("AUTH_SSF_POLL_WAIT_SECONDS", "301", "between 0 and 300"),
+            ("AUTH_SSF_POLL_WAIT_SECONDS", " ", "invalid type"),
+        ] {
+            let err = error(&[(var, value)]);
+            assert!(err.contains(var) && err.contains(problem), "{var}={value:?}: {err}");
+        }
+    }
+
     #[test]
     fn every_wrong_value_is_reported_at_once() {
         let err = error(&[
