@@ -434,7 +434,10 @@ mod tests {
             ("AUTH_SSF_POLL_WAIT_SECONDS", " ", "invalid type"),
         ] {
             let err = error(&[(var, value)]);
-            assert!(err.contains(var) && err.contains(problem), "{var}={value:?}: {err}");
+            assert!(
+                err.contains(var) && err.contains(problem),
+                "{var}={value:?}: {err}"
+            );
         }
     }
 
