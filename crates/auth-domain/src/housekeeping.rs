@@ -1,6 +1,7 @@
 //! Purging rows that can no longer matter: expired refresh records and the
 //! sessions they leave behind, revoked sessions, expired codes and OAuth
-//! states, idle throttle counters, and audit events past their retention.
+//! states, idle throttle counters, spent request-rate budgets, and audit
+//! events past their retention.
 //!
 //! [`Housekeeper`] decides *what* is expired (pure rules over a clock);
 //! the [`Housekeeping`] port deletes it. It is a use case of its own, not
@@ -66,7 +67,9 @@ impl RetentionPolicy {
 /// What [`Housekeeping::purge`] deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeCutoffs {
-    /// The time of the purge.
+    /// The time of the purge; request-rate budgets whose theoretical
+    /// arrival time is at or before it are spent (see
+    /// [`crate::identity::throttle::RequestRate`]).
     pub now: DateTime<Utc>,
     /// Refresh records that expired before this; then sessions that have no
     /// refresh record left and were created before this.
@@ -101,6 +104,8 @@ pub struct PurgeReport {
     pub second_factor_steps: u64,
     /// Login throttle counters.
     pub throttle_counters: u64,
+    /// Spent per-client request-rate budgets.
+    pub request_rates: u64,
     /// Audit events.
     pub audit_events: u64,
 }
@@ -115,6 +120,7 @@ impl PurgeReport {
             + self.authorization_codes
             + self.second_factor_steps
             + self.throttle_counters
+            + self.request_rates
             + self.audit_events
     }
 }
@@ -124,8 +130,9 @@ impl PurgeReport {
 pub trait Housekeeping: Send + Sync {
     /// Deletes every row [`PurgeCutoffs`] describes, and nothing else: MUST
     /// NOT touch a live session, an unexpired refresh record, code or state,
-    /// a throttle counter in its window or locked, nor a user. Safe to run
-    /// concurrently (several instances purge the same database).
+    /// a throttle counter in its window or locked, a request-rate budget
+    /// not yet spent, nor a user. Safe to run concurrently (several
+    /// instances purge the same database).
     ///
     /// # Errors
     /// [`PortError`] on infrastructure failure (rows already deleted stay

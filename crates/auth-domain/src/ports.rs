@@ -22,7 +22,7 @@ pub use crate::housekeeping::Housekeeping;
 pub use crate::identity::ports::{
     Background, BackgroundTask, InsertUserError, PasswordHasher, UserRepository,
 };
-pub use crate::identity::throttle::LoginThrottle;
+pub use crate::identity::throttle::{LoginThrottle, RequestRates};
 pub use crate::sessions::ports::{EventBus, SessionStore, TokenCodec};
 pub use crate::social::{LoginStateStore, SocialIdentityStore, SocialProvider, SocialProviderError};
 pub use crate::verification::ports::{CodeStore, Mailer};

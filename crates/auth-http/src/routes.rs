@@ -350,9 +350,10 @@ async fn limited(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse, actix_web::Error> {
-    let over = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.rate_limit(req.request()).err());
+    let over = match req.app_data::<web::Data<AppState>>().cloned() {
+        Some(state) => state.rate_limit(req.request()).await.err(),
+        None => None,
+    };
     match over {
         Some(wait) => Ok(req.into_response(refuse(wait))),
         None => Ok(next.call(req).await?.map_into_boxed_body()),

@@ -29,6 +29,8 @@
 //! - [`DieselAuditLog`]: the audit trail (best effort).
 //! - [`DieselAdminRoleStore`]: which accounts hold the admin role.
 //! - [`DieselLoginThrottle`]: login attempt counters, shared by instances.
+//! - [`DieselRequestRates`]: the per-IP request budgets, shared by
+//!   instances (one upsert per request on PostgreSQL).
 //! - [`DieselHousekeeping`]: the purge of expired rows.
 //! - [`accounts_by_password_scheme`]: accounts per stored password scheme
 //!   (for metrics).
@@ -66,9 +68,9 @@ pub use backchannel::HttpLogoutSender;
 pub use db::{
     ACCESS_PURPOSE, APPS_KEY_NAME, Backend, Database, DbError, DieselAdminRoleStore, DieselAppRepository,
     DieselAuditLog, DieselChatProfiles, DieselCodeStore, DieselFactorStore, DieselHousekeeping,
-    DieselLoginStateStore, DieselLoginThrottle, DieselOidcStore, DieselSessionStore, DieselSignalOutbox,
-    DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError, Rotated,
-    SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
+    DieselLoginStateStore, DieselLoginThrottle, DieselOidcStore, DieselRequestRates, DieselSessionStore,
+    DieselSignalOutbox, DieselSocialIdentityStore, DieselUserRepository, HmacAppTokens, Kek, KeyStoreError,
+    Rotated, SigningKeyStore, accounts_by_password_scheme, load_or_create_key, load_or_create_signing_secret,
     reset_signing_keys,
 };
 pub use events::{LocalEventBus, PgEventBus};

@@ -1568,6 +1568,7 @@ mod housekeeping {
                 authorization_codes: 0,
                 second_factor_steps: 0,
                 throttle_counters: 1,
+                request_rates: 0,
                 audit_events: 1,
             }
         );

@@ -7,8 +7,13 @@
 //! attempt is counted *before* the password is verified (a reservation), so
 //! a parallel burst cannot outrun the lock. [`ip_bucket`] says which clients
 //! share a per-IP counter.
+//!
+//! The per-IP request rate limit of the public endpoints has its own port,
+//! [`RequestRates`]: one budget per client ([`RequestRate`], a GCRA), kept
+//! where every instance sees it.
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -206,6 +211,81 @@ pub trait LoginThrottle: Send + Sync {
     async fn reset(&self, key: &str) -> Result<(), PortError>;
 }
 
+/// A per-client request budget: `per_minute` requests a minute, of which
+/// `per_minute` may come at once (the burst), as a GCRA ("generic cell rate
+/// algorithm", the rule of `governor`'s in-memory limiter).
+///
+/// A bucket stores its *theoretical arrival time* (TAT). A request at `now`
+/// is allowed when `TAT <= now + tolerance()`, and then moves the TAT to
+/// `max(TAT, now) + interval()`; a bucket without a TAT (or with one in the
+/// past) is fresh. A refused request changes nothing and must wait
+/// `TAT - tolerance() - now`, at most one `interval()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRate {
+    per_minute: NonZeroU32,
+}
+
+impl RequestRate {
+    /// `per_minute` requests a minute, `per_minute` at once.
+    pub fn per_minute(per_minute: NonZeroU32) -> Self {
+        Self { per_minute }
+    }
+
+    /// The requests allowed a minute (and at once).
+    pub fn limit(&self) -> NonZeroU32 {
+        self.per_minute
+    }
+
+    /// The emission interval: one request's share of the minute (at least
+    /// one microsecond, the stored precision).
+    pub fn interval(&self) -> TimeDelta {
+        TimeDelta::microseconds(self.interval_micros())
+    }
+
+    /// How far ahead of `now` the TAT may be for a request to be allowed:
+    /// `interval() × (per_minute − 1)`, so a fresh bucket takes exactly
+    /// `per_minute` requests at once.
+    pub fn tolerance(&self) -> TimeDelta {
+        // At most 2^32 µs (about 72 minutes): no overflow.
+        TimeDelta::microseconds(self.interval_micros() * i64::from(self.per_minute.get() - 1))
+    }
+
+    fn interval_micros(&self) -> i64 {
+        (60_000_000 / i64::from(self.per_minute.get())).max(1)
+    }
+}
+
+/// Why [`RequestRates::hit`] did not allow a request.
+#[derive(Debug, thiserror::Error)]
+pub enum HitError {
+    /// Over the budget: the wait until the bucket allows a request again.
+    #[error("over the request rate limit, retry in {0}")]
+    Over(TimeDelta),
+    /// The store failed; nothing is known about the budget.
+    #[error(transparent)]
+    Internal(#[from] PortError),
+}
+
+/// Stores the per-client request budgets ([`RequestRate`]) of the public
+/// endpoints, keyed by bucket (the client's [`ip_bucket`], as text), where
+/// every instance serving the same database sees them: N instances then
+/// allow the configured rate in total, not N times it.
+#[async_trait]
+pub trait RequestRates: Send + Sync {
+    /// Counts one request of `bucket` at `now` against `rate`.
+    ///
+    /// MUST decide and store atomically across concurrent callers and
+    /// instances, by the rule of [`RequestRate`]: allow (and move the
+    /// bucket's TAT) or refuse (changing nothing). A bucket whose stored TAT
+    /// is at or before `now` is fresh, so such rows may be purged any time.
+    ///
+    /// # Errors
+    /// [`HitError::Over`] with the wait when refused (MAY be an estimate
+    /// under concurrency, but always in `(0, rate.interval()]`);
+    /// [`HitError::Internal`] on infrastructure failure only.
+    async fn hit(&self, bucket: &str, rate: RequestRate, now: DateTime<Utc>) -> Result<(), HitError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +371,18 @@ mod tests {
         assert_eq!(next.failures, 1);
         assert_eq!(next.window_start, later);
         assert_eq!(next.locked_until, None);
+    }
+
+    #[test]
+    fn a_request_rate_shares_the_minute_out_over_its_budget() {
+        let rate = RequestRate::per_minute(NonZeroU32::new(6).unwrap());
+        assert_eq!(rate.interval(), TimeDelta::seconds(10));
+        assert_eq!(rate.tolerance(), TimeDelta::seconds(50));
+        let one = RequestRate::per_minute(NonZeroU32::MIN);
+        assert_eq!(one.interval(), TimeDelta::minutes(1));
+        assert_eq!(one.tolerance(), TimeDelta::zero());
+        let huge = RequestRate::per_minute(NonZeroU32::MAX);
+        assert_eq!(huge.interval(), TimeDelta::microseconds(1));
+        assert_eq!(huge.tolerance(), TimeDelta::microseconds(i64::from(u32::MAX - 1)));
     }
 }

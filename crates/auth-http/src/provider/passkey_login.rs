@@ -61,7 +61,7 @@ pub async fn sign_in(state: web::Data<AppState>, req: HttpRequest, payload: web:
         Err(a) => return a,
     };
     let again = |status, text| login_form(&state, &req, &request, &raw, status, Some(text), None);
-    if state.rate_limit(&req).is_err() {
+    if state.rate_limit(&req).await.is_err() {
         return again(StatusCode::TOO_MANY_REQUESTS, Text::Throttled);
     }
     if !csrf_ok(&state, &req, &form) {

@@ -24,10 +24,10 @@ use crate::db::schema::{
 use crate::db::{Backend, Database, to_db_time};
 
 /// The tables whose rows the service updates or deletes all day (rotation,
-/// throttle counters, codes, the purge itself); `audit_log` is vacuumed
+/// throttle counters, request budgets, codes, the purge itself); `audit_log` is vacuumed
 /// only after the purge deleted some of it (it is otherwise append-only).
-const CHURNING_TABLES: &str =
-    "sessions, refresh_tokens, verification_codes, code_decoys, login_throttle, oauth_states, oauth_codes";
+const CHURNING_TABLES: &str = "sessions, refresh_tokens, verification_codes, code_decoys, login_throttle, \
+                               request_rates, oauth_states, oauth_codes";
 
 /// Purges expired rows from every table that accumulates them.
 #[derive(Debug, Clone)]
@@ -54,6 +54,7 @@ impl Housekeeping for DieselHousekeeping {
         let codes = crate::DieselCodeStore::new(self.db.clone())
             .purge_expired(c.now, c.code_horizon)
             .await?;
+        let purge_time = c.now;
         let now = to_db_time(c.now);
         let refresh_before = to_db_time(c.refresh_expired_before);
         let revoked_before = to_db_time(c.revoked_before);
@@ -120,6 +121,8 @@ impl Housekeeping for DieselHousekeeping {
                     )
                     .execute(conn)?,
                 );
+                // A budget whose arrival time has passed is a fresh one.
+                report.request_rates = count(crate::db::request_rates::purge_spent(conn, purge_time)?);
                 report.codes = count(codes);
                 if let Some(before) = audit_before {
                     report.audit_events = count(

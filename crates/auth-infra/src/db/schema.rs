@@ -146,6 +146,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_rates (bucket) {
+        bucket -> Text,
+        tat_micros -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -329,6 +336,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_consents,
     app_users,
     login_throttle,
+    request_rates,
     audit_log,
     mfa_totp,
     mfa_recovery_codes,
