@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use auth_http::startup::open_database;
-use auth_http::{Application, telemetry};
+use auth_http::{Application, cli::backup::backup, telemetry};
 
 #[derive(Parser)]
 #[command(name = "auth-server", version, about = "Self-hosted authentication service")]
@@ -30,6 +30,10 @@ enum Command {
     /// throttle counters and audit events past `AUTH_AUDIT_RETENTION_DAYS`
     /// once; prints what was deleted as JSON.
     Purge,
+    /// Copy the database to FILE (must not exist) while servers run: SQLite
+    /// `VACUUM INTO`, PostgreSQL `pg_dump --format=custom` (on PATH). Prints
+    /// `{"backend","file","bytes"}`; restoring is in docs/operations.md.
+    Backup { file: std::path::PathBuf },
     /// Check the configuration: print the effective settings (secrets
     /// redacted) and exit non-zero on any problem, an unknown `AUTH_*`
     /// variable included.
@@ -385,6 +389,7 @@ async fn main() -> std::process::ExitCode {
         Command::Apps { .. }
             | Command::Clients { .. }
             | Command::Purge
+            | Command::Backup { .. }
             | Command::Users { .. }
             | Command::Sessions { .. }
             | Command::SendTestEmail { .. }
@@ -403,6 +408,7 @@ async fn main() -> std::process::ExitCode {
         }),
         // Answered above, before a log subscriber exists.
         Command::Openapi | Command::Config { .. } | Command::Healthcheck { .. } => Ok(()),
+        Command::Backup { file } => return print_json(backup(&settings, &file).await),
         Command::Purge => {
             return match auth_http::cli::purge(&settings).await {
                 Ok(report) => {
@@ -579,7 +585,7 @@ async fn main() -> std::process::ExitCode {
 
 /// Prints a command's JSON on stdout (exit 0), or its error on stderr
 /// (exit 1).
-fn print_json(result: Result<serde_json::Value, String>) -> std::process::ExitCode {
+fn print_json<E: std::fmt::Display>(result: Result<serde_json::Value, E>) -> std::process::ExitCode {
     match result {
         Ok(out) => {
             emit(&out.to_string());

@@ -10,6 +10,7 @@ use auth_domain::chat::use_cases::CreateAppError;
 use auth_infra::LocalEventBus;
 use serde::Serialize;
 
+pub mod backup;
 pub mod clients;
 mod import;
 mod keys;
@@ -88,6 +89,7 @@ pub async fn purge(settings: &Settings) -> Result<serde_json::Value, AppsCommand
         "authorizationCodes": report.authorization_codes,
         "secondFactorSteps": report.second_factor_steps,
         "throttleCounters": report.throttle_counters,
+        "requestRates": report.request_rates,
         "auditEvents": report.audit_events,
     }))
 }
