@@ -8,7 +8,6 @@
 //! into the local bus; so each event is delivered exactly once per instance.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -128,7 +127,58 @@ pub fn decode(payload: &str) -> Option<Event> {
 pub struct PgEventBus {
     db: Database,
     local: LocalEventBus,
-    stop: Arc<AtomicBool>,
+    listener: Arc<Listener>,
+}
+
+/// The listener thread's stop flag and its exit, shared by the bus's
+/// clones.
+#[derive(Debug, Default)]
+struct Listener {
+    /// Set to stop; the thread waits on `wake` between polls and
+    /// reconnections, so a stop interrupts its sleeps.
+    stopped: std::sync::Mutex<bool>,
+    wake: std::sync::Condvar,
+    /// The thread, until joined.
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Signalled by the thread as it returns (so a stop can wait for it
+    /// with a bound).
+    exited: std::sync::Mutex<bool>,
+    exit: std::sync::Condvar,
+}
+
+/// How long [`PgEventBus::stop_listening`] waits for the listener thread:
+/// it is between polls (5 ms) or reconnections unless a connection attempt
+/// hangs on an unreachable server.
+const JOIN_WAIT: Duration = Duration::from_secs(3);
+
+impl Listener {
+    fn is_stopped(&self) -> bool {
+        *self
+            .stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sleeps `d` unless stopped meanwhile; true when stopped.
+    fn sleep(&self, d: Duration) -> bool {
+        let guard = self
+            .stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, d, |stopped| !*stopped)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard
+    }
+
+    fn mark_exited(&self) {
+        *self
+            .exited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        self.exit.notify_all();
+    }
 }
 
 impl PgEventBus {
@@ -136,28 +186,46 @@ impl PgEventBus {
     /// database as `db`) and returns the bus. Events received are delivered
     /// to `local`. The listener reconnects with a back-off if the connection
     /// drops; events sent while it is down are lost (sockets then learn of a
-    /// revocation at their next session check).
+    /// revocation at their next session check). Stop it with
+    /// [`PgEventBus::stop_listening`] before the process exits.
     pub fn start(db: Database, url: String, local: LocalEventBus, poll: Duration) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
+        let listener = Arc::new(Listener::default());
+        let thread_listener = listener.clone();
         let thread_local = local.clone();
         let spawned = std::thread::Builder::new()
             .name("auth-pg-listener".into())
-            .spawn(move || listen(&url, &thread_local, &thread_stop, poll));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the PostgreSQL event listener");
+            .spawn(move || {
+                listen(&url, &thread_local, &thread_listener, poll);
+                thread_listener.mark_exited();
+            });
+        match spawned {
+            Ok(thread) => {
+                *listener
+                    .thread
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(thread);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the PostgreSQL event listener");
+                listener.mark_exited();
+            }
         }
-        Self { db, local, stop }
+        Self { db, local, listener }
     }
 
     /// A bus that only publishes (`NOTIFY`), with no listener: for a
     /// process that changes state but holds no sockets (`auth-server`'s
     /// admin commands), so the serving instances push what it announces.
     pub fn publisher(db: Database) -> Self {
+        let listener = Listener {
+            stopped: std::sync::Mutex::new(true),
+            exited: std::sync::Mutex::new(true),
+            ..Listener::default()
+        };
         Self {
             db,
             local: LocalEventBus::new(16),
-            stop: Arc::new(AtomicBool::new(true)),
+            listener: Arc::new(listener),
         }
     }
 
@@ -166,10 +234,50 @@ impl PgEventBus {
         &self.local
     }
 
-    /// Stops the listener thread (at its next poll). Call when the server
-    /// stops; clones share the flag.
+    /// Stops the listener thread and waits for it (at most a few seconds:
+    /// longer only when it is connecting to a server that does not answer).
+    /// Idempotent; clones share the listener.
+    ///
+    /// Call it before the process exits: a thread still inside libpq (and
+    /// so OpenSSL, on a TLS connection) while the C libraries' exit
+    /// handlers free their state corrupts the heap (docs/security.md,
+    /// "Exit-time heap corruption").
     pub fn stop_listening(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        {
+            let mut stopped = self
+                .listener
+                .stopped
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *stopped = true;
+        }
+        self.listener.wake.notify_all();
+        let exited = self
+            .listener
+            .exited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (exited, _) = self
+            .listener
+            .exit
+            .wait_timeout_while(exited, JOIN_WAIT, |exited| !*exited)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !*exited {
+            tracing::warn!("the event listener did not stop in time (a connection attempt hangs)");
+            return;
+        }
+        drop(exited);
+        let thread = self
+            .listener
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::warn!("the event listener thread panicked");
+        }
     }
 }
 
@@ -180,33 +288,37 @@ fn listener_up(up: bool) {
     metrics::gauge!("auth_event_listener_up").set(if up { 1.0 } else { 0.0 });
 }
 
-fn listen(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
+fn listen(url: &str, local: &LocalEventBus, control: &Listener, poll: Duration) {
     listener_up(false);
-    listen_until_stopped(url, local, stop, poll);
+    listen_until_stopped(url, local, control, poll);
     listener_up(false);
 }
 
-fn listen_until_stopped(url: &str, local: &LocalEventBus, stop: &AtomicBool, poll: Duration) {
+fn listen_until_stopped(url: &str, local: &LocalEventBus, control: &Listener, poll: Duration) {
     let mut backoff = Duration::from_millis(100);
-    while !stop.load(Ordering::Relaxed) {
+    while !control.is_stopped() {
         let mut conn = match PgConnection::establish(url) {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %crate::redact_database_url(&e.to_string()), "event listener cannot connect; retrying");
-                std::thread::sleep(backoff);
+                if control.sleep(backoff) {
+                    return;
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
         if let Err(e) = diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn) {
             tracing::warn!(error = %e, "event listener cannot LISTEN; retrying");
-            std::thread::sleep(backoff);
+            if control.sleep(backoff) {
+                return;
+            }
             continue;
         }
         tracing::info!(channel = CHANNEL, "listening for events from other instances");
         listener_up(true);
         backoff = Duration::from_millis(100);
-        'poll: while !stop.load(Ordering::Relaxed) {
+        'poll: while !control.is_stopped() {
             for received in conn.notifications_iter() {
                 match received {
                     Ok(n) => match decode(&n.payload) {
@@ -221,7 +333,9 @@ fn listen_until_stopped(url: &str, local: &LocalEventBus, stop: &AtomicBool, pol
                     }
                 }
             }
-            std::thread::sleep(poll);
+            if control.sleep(poll) {
+                return;
+            }
         }
     }
 }

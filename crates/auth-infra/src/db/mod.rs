@@ -7,7 +7,8 @@
 //!
 //! The diesel adapters of the storage ports live here too, one module per
 //! port (re-exported at the crate root): `users`, `sessions`, `codes`,
-//! `apps` (the `chat` contract), `social_store`, `throttle`, `audit`,
+//! `apps` (the `chat` contract), `social_store`, `throttle`,
+//! `request_rates` (the per-IP request budgets), `audit`,
 //! `housekeeping`, `signing_store` (signing keys), `keys` (server keys and
 //! secrets), `factors` (second factors and pending second steps), `roles`
 //! (the admin role of accounts) and `password_schemes` (a metrics query).
@@ -21,6 +22,7 @@
 
 mod apps;
 mod audit;
+mod backup;
 mod codes;
 mod factors;
 mod housekeeping;
@@ -30,6 +32,7 @@ mod kek;
 mod keys;
 mod oidc;
 mod password_schemes;
+mod request_rates;
 mod roles;
 pub(crate) mod schema;
 mod sessions;
@@ -41,6 +44,7 @@ mod users;
 
 pub use apps::{DieselAppRepository, DieselChatProfiles, HmacAppTokens};
 pub use audit::DieselAuditLog;
+pub use backup::sqlite_vacuum_into;
 pub use codes::DieselCodeStore;
 pub use factors::DieselFactorStore;
 pub use housekeeping::DieselHousekeeping;
@@ -48,6 +52,7 @@ pub use kek::Kek;
 pub use keys::{APPS_KEY_NAME, load_or_create_key, load_or_create_signing_secret};
 pub use oidc::DieselOidcStore;
 pub use password_schemes::accounts_by_password_scheme;
+pub use request_rates::DieselRequestRates;
 pub use roles::DieselAdminRoleStore;
 pub use sessions::DieselSessionStore;
 pub use signals::DieselSignalOutbox;
@@ -169,6 +174,22 @@ impl fmt::Debug for Database {
     }
 }
 
+/// The pool's helper threads (r2d2's default is 3, named `r2d2-worker-N`),
+/// which end as soon as the pool is dropped. r2d2's default pool keeps them
+/// until its next scheduled reap (up to 30 s), so every pool a process had
+/// opened and dropped in the last half minute still had threads, and a
+/// pending connection attempt could run, while the process exited
+/// (docs/security.md, "Exit-time heap corruption").
+fn pool_threads() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    std::sync::Arc::new(
+        scheduled_thread_pool::ScheduledThreadPool::builder()
+            .num_threads(3)
+            .thread_name_pattern("r2d2-worker-{}")
+            .on_drop_behavior(scheduled_thread_pool::OnPoolDropBehavior::DiscardPendingScheduled)
+            .build(),
+    )
+}
+
 impl Database {
     /// The pool's connections: `(open, idle)` (for metrics).
     pub fn pool_state(&self) -> (u32, u32) {
@@ -206,6 +227,7 @@ impl Database {
         let backend = manager.target.backend();
         let redacted_url = manager.redacted.as_str().into();
         let pool = Pool::builder()
+            .thread_pool(pool_threads())
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
