@@ -34,7 +34,7 @@ pub fn mail_sink() -> &'static SmtpSink {
 
 /// The settings of the suite's in-process servers before a scenario's own
 /// changes, as `AUTH_*` variables: production defaults, plus port 0, small
-/// pools, mail to the suite's SMTP sink, a known admin token, no request
+/// pools, a shutdown without drain, mail to the suite's SMTP sink, a known admin token, no request
 /// rate limit, and the staging profile's per-IP login failure budget
 /// (`auth_qa::qa::staging_profile`).
 pub fn test_env(database_url: &str) -> Vec<(String, String)> {
@@ -44,6 +44,7 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
         ("AUTH_DATABASE_POOL_SIZE", "4".to_owned()),
         ("AUTH_WORKERS", "2".to_owned()),
         ("AUTH_SHUTDOWN_TIMEOUT_SECONDS", "1".to_owned()),
+        ("AUTH_SHUTDOWN_DRAIN_SECONDS", "0".to_owned()),
         ("AUTH_SMTP_URL", mail_sink().url()),
         ("AUTH_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("AUTH_RATE_LIMIT_ENABLED", "false".to_owned()),

@@ -10,8 +10,13 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers and the instance is not shutting
+/// down (from the first moment of a shutdown it answers 503 `draining`, so
+/// a balancer stops sending it requests).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.is_draining() {
+        return HttpResponse::ServiceUnavailable().json(json!({"status": "draining"}));
+    }
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Err(e) => {
@@ -25,7 +30,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 #[schema(as = ProbeStatus)]
 pub struct Probe {
-    /// `ok`, `ready` or `unavailable`.
+    /// `ok`, `ready`, `unavailable` (the database does not answer) or
+    /// `draining` (the instance is shutting down).
     status: String,
 }
 
@@ -61,7 +67,8 @@ pub fn routes() -> Vec<crate::routes::Route> {
                     .reply::<Probe>(200, "Ready.", json!({"status": "ready"}))
                     .reply::<Probe>(
                         503,
-                        "The database does not answer.",
+                        "The database does not answer (`unavailable`), or the instance is shutting down \
+                         (`draining`).",
                         json!({"status": "unavailable"}),
                     )
             },

@@ -21,7 +21,9 @@ use crate::state::AppState;
 mod chat;
 mod keys;
 mod services;
+mod shutdown;
 mod signals;
+pub use shutdown::ShutdownHandle;
 pub(crate) use signals::describe_metrics as describe_delivery_metrics;
 mod social;
 
@@ -86,15 +88,28 @@ pub struct Application {
     /// `GET /metrics` alone, on `AUTH_METRICS_BIND`.
     metrics_server: Option<Server>,
     metrics_port: Option<u16>,
-    pg_bus: Option<PgEventBus>,
+    /// The listener thread, stopped and joined however the application
+    /// ends (dropped included).
+    pg_listener: Option<shutdown::Listener>,
     registry: Arc<Registry>,
     /// The scheduled purge, stopped with the server.
     purge: Option<tokio::task::JoinHandle<()>>,
     /// The periodic re-read of the signing keys, stopped with the server.
     key_refresh: tokio::task::JoinHandle<()>,
-    /// The back-channel logout deliveries, stopped with the server.
-    deliveries: tokio::task::JoinHandle<()>,
+    /// The back-channel logout deliveries, flushed at shutdown.
+    deliveries: signals::Deliveries,
+    /// Password upgrades still running, waited for at shutdown.
+    background: auth_infra::TokioBackground,
     chat: Arc<auth_ws::ChatPresence>,
+    draining: crate::state::Draining,
+    /// `AUTH_SHUTDOWN_TIMEOUT_SECONDS`.
+    shutdown_timeout: std::time::Duration,
+    /// `AUTH_SHUTDOWN_DRAIN_SECONDS`.
+    shutdown_drain: std::time::Duration,
+    shutdown: (
+        tokio::sync::watch::Sender<bool>,
+        tokio::sync::watch::Receiver<bool>,
+    ),
 }
 
 impl std::fmt::Debug for Application {
@@ -252,12 +267,14 @@ impl Application {
             };
         tracing::info!(cross_instance = pg_bus.is_some(), "event bus ready");
         let keys = Arc::new(TokenKeys::load(&settings, &db).await?);
-        let auth = build_service_with(&settings, &db, events, &keys).await?;
+        let background = auth_infra::TokioBackground::new();
+        let auth = services::build_service_tracked(&settings, &db, events, &keys, background.clone()).await?;
         let key_refresh = keys.spawn_refresh();
         let purge = (!settings.purge.interval.is_zero())
             .then(|| spawn_purge(housekeeper(&settings, &db), settings.purge.interval));
         let deliveries = signals::spawn_deliveries(auth.clone(), &settings.signals, local.subscribe())?;
         let registry = Arc::new(Registry::default());
+        let draining = crate::state::Draining::default();
         auth_ws::spawn_dispatcher(registry.clone(), local.subscribe());
         let chat = Arc::new(auth_ws::ChatPresence::default());
         let ws_state = web::Data::new(WsState {
@@ -273,7 +290,7 @@ impl Application {
         });
         let state = web::Data::new(AppState {
             auth,
-            db,
+            db: db.clone(),
             max_body_bytes: settings.http.max_body_bytes,
             import_max_bytes: settings.http.import_max_bytes,
             admin_token: settings.http.admin_token.clone(),
@@ -286,7 +303,8 @@ impl Application {
                 settings.throttle.rate_limit_per_minute,
                 settings.throttle.client_ipv6_prefix,
             )
-            .exempting(settings.throttle.rate_limit_exempt.clone()),
+            .exempting(settings.throttle.rate_limit_exempt.clone())
+            .stored_in(&db),
             oauth_cookie: crate::state::OAuthCookie::new(
                 &settings.oauth.public_url,
                 &settings.contracts.picsel.prefix,
@@ -308,6 +326,7 @@ impl Application {
                 poll_wait: settings.signals.poll_wait,
                 wake: local.clone(),
             },
+            draining: draining.clone(),
         });
         let hsts = settings.oauth.public_url.starts_with("https://");
         let served = web::Data::new(crate::openapi::Served(Arc::new(crate::openapi::document(
@@ -347,12 +366,16 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(ws_state.clone())
                 .wrap(security_headers(hsts))
+                .wrap(actix_web::middleware::from_fn(shutdown::close_when_draining))
                 .wrap(crate::telemetry::RequestTelemetry)
                 .app_data(served.clone())
                 .app_data(token_keys.clone())
                 .configure(move |cfg| plan.mount(cfg))
         })
-        .shutdown_timeout(settings.http.shutdown_timeout.as_secs());
+        .shutdown_timeout(settings.http.shutdown_timeout.as_secs())
+        // SIGTERM and SIGINT are ours: the sequence begins before actix
+        // stops accepting (`run_until_stopped`).
+        .disable_signals();
         if let Some(workers) = settings.http.workers {
             server = server.workers(workers.max(1));
         }
@@ -373,12 +396,17 @@ impl Application {
             server,
             metrics_server: metrics_server.map(|(_, server)| server),
             metrics_port,
-            pg_bus,
+            pg_listener: pg_bus.map(shutdown::Listener),
             registry,
             purge,
             key_refresh,
             deliveries,
+            background,
             chat,
+            draining,
+            shutdown_timeout: settings.http.shutdown_timeout,
+            shutdown_drain: settings.http.shutdown_drain,
+            shutdown: tokio::sync::watch::channel(false),
         })
     }
 
@@ -393,32 +421,110 @@ impl Application {
         self.metrics_port
     }
 
-    /// A handle to stop the server gracefully.
+    /// A handle to the HTTP server alone (its `stop` skips the drain: no
+    /// 503 first, sockets not closed); see [`Application::shutdown_handle`].
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM, or [`ServerHandle::stop`]).
+    /// Begins the shutdown sequence as SIGTERM does.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.0.clone())
+    }
+
+    /// Serves until SIGTERM or SIGINT (or [`ShutdownHandle::begin`]), then
+    /// shuts down as `startup/shutdown.rs` describes: `/readyz` 503 at
+    /// once, sockets closed with 1001, requests in flight finished within
+    /// `AUTH_SHUTDOWN_TIMEOUT_SECONDS`, background work flushed, the
+    /// listener thread and the pools closed. [`ServerHandle::stop`] stops
+    /// the HTTP server without the drain, and the rest of the sequence
+    /// follows.
     ///
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let metrics = self.metrics_server.map(|server| {
+        let Self {
+            server,
+            metrics_server,
+            pg_listener,
+            registry,
+            purge,
+            key_refresh,
+            deliveries,
+            background,
+            draining,
+            shutdown_timeout,
+            shutdown_drain,
+            shutdown: (_requests, mut begun),
+            ..
+        } = self;
+        let metrics = metrics_server.map(|server| {
             let handle = server.handle();
             tokio::spawn(server);
             handle
         });
-        let result = self.server.await;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        let result = tokio::select! {
+            result = &mut server => result,
+            why = shutdown::requested(&mut begun) => {
+                tracing::info!(
+                    signal = why,
+                    drain_seconds = shutdown_drain.as_secs(),
+                    timeout_seconds = shutdown_timeout.as_secs(),
+                    "shutting down: draining"
+                );
+                draining.begin();
+                let sockets = registry.close_all();
+                tracing::info!(sockets, "sockets told to go away (1001)");
+                // Still accepting: `/readyz` answers 503 to the balancer,
+                // and what the proxy still sends is served, each
+                // connection closed after its response. A second signal
+                // ends the wait.
+                let forced = tokio::select! {
+                    () = tokio::time::sleep(shutdown_drain) => false,
+                    why = shutdown::signal() => {
+                        tracing::warn!(signal = why, "second signal: stopping at once");
+                        true
+                    }
+                };
+                // Sent now: the listener closes, in-flight requests finish.
+                drop(handle.stop(!forced));
+                if forced {
+                    server.await
+                } else {
+                    tokio::select! {
+                        result = &mut server => result,
+                        why = shutdown::signal() => {
+                            tracing::warn!(signal = why, "second signal: stopping at once");
+                            drop(handle.stop(false));
+                            server.await
+                        }
+                    }
+                }
+            }
+        };
         if let Some(metrics) = metrics {
             metrics.stop(true).await;
         }
-        if let Some(purge) = &self.purge {
+        if let Some(purge) = &purge {
             purge.abort();
         }
-        self.key_refresh.abort();
-        self.deliveries.abort();
-        if let Some(bus) = &self.pg_bus {
-            bus.stop_listening();
+        key_refresh.abort();
+        let bound = shutdown::stage_bound(shutdown_timeout);
+        let (flushed, running) = tokio::join!(deliveries.finish(bound), background.drain(bound));
+        if !flushed {
+            tracing::warn!("back-channel posts still in flight at exit: their leases hand them on");
+        }
+        if running > 0 {
+            tracing::warn!(
+                tasks = running,
+                "password upgrades still running at exit: done at a later login"
+            );
+        }
+        if let Some(listener) = pg_listener {
+            // Joins the thread (a few milliseconds): off the runtime.
+            let _ = tokio::task::spawn_blocking(move || drop(listener)).await;
         }
         match &result {
             Ok(()) => tracing::info!(version = env!("CARGO_PKG_VERSION"), "stopped"),

@@ -28,7 +28,8 @@ pub struct AppState {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Whether `GET /metrics` answers (`AUTH_METRICS_ENABLED`).
     pub metrics_enabled: bool,
-    /// Per-IP request limits of the public endpoints (`AUTH_RATE_LIMIT_*`).
+    /// Per-IP request limits of the public endpoints (`AUTH_RATE_LIMIT_*`),
+    /// counted in the database on PostgreSQL, in memory on SQLite.
     pub rate_limit: crate::rate_limit::RateLimit,
     /// Where and how the social-login browser cookie is set.
     pub oauth_cookie: OAuthCookie,
@@ -44,6 +45,25 @@ pub struct AppState {
     pub admin_require_mfa: bool,
     /// How `POST /ssf/poll` answers and what wakes it.
     pub feed: crate::ssf::FeedConfig,
+    /// Set when the instance begins to shut down: `/readyz` answers 503
+    /// and every response closes its connection.
+    pub draining: Draining,
+}
+
+/// Whether this instance is shutting down (shared by its workers).
+#[derive(Debug, Clone, Default)]
+pub struct Draining(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    /// Marks the instance as shutting down.
+    pub fn begin(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the instance is shutting down.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// The cookie that binds a browser-started social login to its browser
@@ -103,12 +123,13 @@ impl AppState {
     }
 
     /// Counts one request of `req`'s client against the public-endpoint
-    /// limit; `Err` is the wait until the next one is allowed.
+    /// limit (in the database on PostgreSQL, so shared by every instance);
+    /// `Err` is the wait until the next one is allowed.
     ///
     /// # Errors
     /// The wait, when the client is over its limit.
-    pub fn rate_limit(&self, req: &actix_web::HttpRequest) -> Result<(), chrono::TimeDelta> {
-        self.rate_limit.check(self.client_ip(req))
+    pub async fn rate_limit(&self, req: &actix_web::HttpRequest) -> Result<(), chrono::TimeDelta> {
+        self.rate_limit.check(self.client_ip(req)).await
     }
 }
 

@@ -356,6 +356,7 @@ impl ChatSocket {
                     // has no LOGOUT frame, so the close says it.
                     Some(Push::Logout(_)) => reason = Some(policy(SESSION_ENDED)),
                     Some(Push::AppRevoked) => reason = Some(policy(APP_REVOKED)),
+                    Some(Push::GoingAway) => reason = Some(Some(crate::registry::going_away())),
                     Some(Push::Notification(_)) => {}
                     None => reason = Some(None),
                 },

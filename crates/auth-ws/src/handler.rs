@@ -165,6 +165,7 @@ impl Socket {
                     }
                     // Only `chat` sockets hear of applications.
                     Some(Push::AppRevoked) => {}
+                    Some(Push::GoingAway) => reason = Some(Some(crate::registry::going_away())),
                     None => reason = Some(None),
                 },
                 () = &mut timer => {

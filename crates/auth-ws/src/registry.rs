@@ -22,6 +22,17 @@ pub enum Push {
     /// The socket's application was deleted or re-keyed: close (`chat`
     /// sockets only).
     AppRevoked,
+    /// This instance is shutting down: close with 1001 (going away), so
+    /// the client reconnects, through the proxy, to another instance.
+    GoingAway,
+}
+
+/// The close reason of [`Push::GoingAway`]: code 1001.
+pub fn going_away() -> actix_ws::CloseReason {
+    actix_ws::CloseReason {
+        code: actix_ws::CloseCode::Away,
+        description: Some("server shutting down".into()),
+    }
 }
 
 /// Which contract a socket speaks.
@@ -50,6 +61,9 @@ struct Inner {
     by_user: HashMap<Uuid, Vec<u64>>,
     by_app: HashMap<AppId, Vec<u64>>,
     chat: usize,
+    /// Set by [`Registry::close_all`]: a socket registered later is told
+    /// to go away at once.
+    closing: bool,
 }
 
 /// Sockets by session, by user and by application. Cheap operations under
@@ -110,6 +124,10 @@ impl Registry {
         if let Some(app) = &conn.app {
             inner.by_app.entry(app.clone()).or_default().push(id);
             inner.chat += 1;
+        }
+        if inner.closing {
+            // Its task has not started reading yet; the push waits for it.
+            let _ = conn.tx.unbounded_send(Push::GoingAway);
         }
         inner.conns.insert(id, conn);
         Registration {
@@ -192,6 +210,20 @@ impl Registry {
         self.len() == 0
     }
 
+    /// Tells every socket, and every socket registered from now on, to
+    /// close with 1001 (going away): the shutdown's first step, so clients
+    /// reconnect elsewhere instead of holding the instance open. Returns
+    /// how many were told.
+    pub fn close_all(&self) -> usize {
+        let mut inner = self.lock();
+        inner.closing = true;
+        inner
+            .conns
+            .values()
+            .filter(|conn| conn.tx.unbounded_send(Push::GoingAway).is_ok())
+            .count()
+    }
+
     /// Turns an event into pushes to the sockets it concerns; returns how
     /// many sockets were told.
     pub fn dispatch(&self, event: &Event) -> usize {
@@ -226,6 +258,21 @@ impl Registry {
 mod tests {
     use super::*;
     use auth_domain::sessions::session::RevokeReason;
+
+    #[test]
+    fn closing_all_tells_every_socket_and_every_later_one() {
+        let registry = Arc::new(Registry::default());
+        let (tx1, mut rx1) = mpsc::unbounded();
+        let (tx2, mut rx2) = mpsc::unbounded();
+        let _g1 = registry.register(SessionId::from_uuid(Uuid::new_v4()), Uuid::new_v4(), tx1);
+        let _g2 = registry.register_chat(AppId::parse("app_0123abc").unwrap(), None, tx2);
+        assert_eq!(registry.close_all(), 2);
+        assert_eq!(rx1.try_recv().unwrap(), Push::GoingAway);
+        assert_eq!(rx2.try_recv().unwrap(), Push::GoingAway);
+        let (tx3, mut rx3) = mpsc::unbounded();
+        let _g3 = registry.register(SessionId::from_uuid(Uuid::new_v4()), Uuid::new_v4(), tx3);
+        assert_eq!(rx3.try_recv().unwrap(), Push::GoingAway);
+    }
 
     #[test]
     fn events_reach_exactly_their_sockets_and_guards_unregister() {

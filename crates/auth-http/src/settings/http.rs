@@ -34,6 +34,14 @@ pub struct HttpSettings {
     /// (`AUTH_SHUTDOWN_TIMEOUT_SECONDS`).
     #[serde(rename = "shutdown_timeout_seconds", with = "typed::seconds")]
     pub shutdown_timeout: Duration,
+    /// How long after SIGTERM the instance keeps accepting, answering
+    /// `/readyz` with 503 and closing each connection after its response,
+    /// before it stops accepting (`AUTH_SHUTDOWN_DRAIN_SECONDS`, default 5;
+    /// 0 stops accepting at once). Above the balancer's health-check
+    /// interval and the proxy's upstream keep-alive (4 s in
+    /// `deploy/nginx.conf`).
+    #[serde(rename = "shutdown_drain_seconds", with = "typed::seconds")]
+    pub shutdown_drain: Duration,
     /// Exact origins (`https://app.example.com`) allowed to call the public
     /// contract routes from a browser (CORS), comma-separated in
     /// `AUTH_CORS_ALLOWED_ORIGINS`; empty: no CORS headers at all. Never
@@ -66,6 +74,7 @@ impl Default for HttpSettings {
             import_max_bytes: 64 << 20,
             workers: None,
             shutdown_timeout: Duration::from_secs(10),
+            shutdown_drain: Duration::from_secs(5),
             cors_allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             admin_token: None,
@@ -87,7 +96,8 @@ impl HttpSettings {
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
-        duration_seconds("shutdown_timeout_seconds", self.shutdown_timeout, 0)
+        duration_seconds("shutdown_timeout_seconds", self.shutdown_timeout, 0)?;
+        duration_seconds("shutdown_drain_seconds", self.shutdown_drain, 0)
     }
 }
 

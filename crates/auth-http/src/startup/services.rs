@@ -81,6 +81,18 @@ pub async fn build_service_with(
     events: Arc<dyn EventBus>,
     keys: &TokenKeys,
 ) -> Result<AuthService, StartupError> {
+    build_service_tracked(settings, db, events, keys, TokioBackground::new()).await
+}
+
+/// [`build_service_with`], its background work (password upgrades) run
+/// through `background`, which the server waits for when it stops.
+pub(crate) async fn build_service_tracked(
+    settings: &Settings,
+    db: &Database,
+    events: Arc<dyn EventBus>,
+    keys: &TokenKeys,
+    background: TokioBackground,
+) -> Result<AuthService, StartupError> {
     let hasher = password_hasher(settings)?;
     let mailer = build_mailer(settings)?;
     let ports = Ports {
@@ -97,7 +109,7 @@ pub async fn build_service_with(
         chat: chat::ports(db).await?,
         throttle: Arc::new(DieselLoginThrottle::new(db.clone())),
         audit: Arc::new(DieselAuditLog::new(db.clone())),
-        background: Arc::new(TokioBackground),
+        background: Arc::new(background),
         oidc: oidc_ports(settings, db, keys),
         factors: factor_ports(settings, db)?,
         roles: Arc::new(DieselAdminRoleStore::new(db.clone())),

@@ -31,8 +31,33 @@ const FLUSH: Duration = Duration::from_millis(50);
 
 type Posted = (Signal, Result<(), String>);
 
-/// Starts the deliveries; aborting the handle stops them (what is leased
-/// and not yet recorded is taken again when its lease ends).
+/// The running deliveries: [`Deliveries::finish`] at shutdown, or dropped
+/// with the runtime (what is leased and not yet recorded is then taken
+/// again when its lease ends).
+pub(super) struct Deliveries {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Deliveries {
+    /// Takes what is due once more (the sessions ended by the last
+    /// requests), lets the posts in flight end and records them, within
+    /// `within`; then stops. Returns whether it finished in time (if not,
+    /// the rest is left to the lease, as after a crash).
+    pub(super) async fn finish(self, within: Duration) -> bool {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        match tokio::time::timeout(within, &mut task).await {
+            Ok(_) => true,
+            Err(_) => {
+                task.abort();
+                false
+            }
+        }
+    }
+}
+
+/// Starts the deliveries.
 ///
 /// # Errors
 /// [`StartupError::Signals`] when the HTTP client cannot be built.
@@ -40,7 +65,7 @@ pub(super) fn spawn_deliveries(
     auth: AuthService,
     settings: &SignalSettings,
     wake: broadcast::Receiver<Event>,
-) -> Result<tokio::task::JoinHandle<()>, StartupError> {
+) -> Result<Deliveries, StartupError> {
     let sender = HttpLogoutSender::new(settings.timeout).map_err(|e| StartupError::Signals(e.to_string()))?;
     let delivery = Delivery {
         signals: auth.signals().clone(),
@@ -50,7 +75,11 @@ pub(super) fn spawn_deliveries(
         retention: chrono::TimeDelta::from_std(settings.retention.max(settings.retry_for))
             .unwrap_or(chrono::TimeDelta::MAX),
     };
-    Ok(tokio::spawn(delivery.run(wake)))
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    Ok(Deliveries {
+        task: tokio::spawn(delivery.run(wake, stopped)),
+        stop,
+    })
 }
 
 struct Delivery {
@@ -62,7 +91,10 @@ struct Delivery {
 }
 
 impl Delivery {
-    async fn run(self, mut wake: broadcast::Receiver<Event>) {
+    async fn run(self, mut wake: broadcast::Receiver<Event>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // Once stopping: one last take, then only the posts in flight.
+        let mut stopping = false;
+        let mut last_take = false;
         let mut in_flight: JoinSet<Posted> = JoinSet::new();
         // Outcomes not yet written: flushed in one write per batch or per
         // FLUSH, whichever comes first (a delivery's lease covers the gap).
@@ -77,10 +109,17 @@ impl Delivery {
             {
                 self.record(&std::mem::take(&mut finished)).await;
             }
-            if look {
+            if look && !last_take {
                 look = self.fill(&mut in_flight).await;
+                last_take = stopping;
             }
-            if tokio::time::Instant::now() >= next_tick {
+            if stopping && in_flight.is_empty() {
+                if !finished.is_empty() {
+                    self.record(&finished).await;
+                }
+                return;
+            }
+            if !stopping && tokio::time::Instant::now() >= next_tick {
                 next_tick = tokio::time::Instant::now() + TICK;
                 look = true;
                 self.gauges().await;
@@ -103,7 +142,11 @@ impl Delivery {
                     look |= in_flight.len() <= self.capacity * 3 / 4;
                 }
                 () = tokio::time::sleep_until(flush_at), if !finished.is_empty() => {}
-                event = wake.recv() => {
+                changed = stop.changed(), if !stopping => {
+                    stopping = true;
+                    look = changed.is_ok();
+                }
+                event = wake.recv(), if !stopping => {
                     match event {
                         Ok(Event::SessionsRevoked { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => look = true,
                         Ok(_) => {}
@@ -114,7 +157,7 @@ impl Delivery {
                     }
                     while wake.try_recv().is_ok() {}
                 }
-                () = tokio::time::sleep_until(next_tick) => {}
+                () = tokio::time::sleep_until(next_tick), if !stopping => {}
             }
         }
     }
