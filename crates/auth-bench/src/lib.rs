@@ -1,5 +1,6 @@
 //! The benchmarks (`load-bench`, `token-bench`, `ws-bench`, `timing-bench`,
-//! `import-bench`, `logout-bench`; `just bench`, docs/performance.md) and
+//! `import-bench`, `logout-bench`, `soak-bench` ([`soak`]); `just bench`,
+//! docs/performance.md; `cost-bench` ([`costs`]), docs/capacity.md) and
 //! their shared plumbing: start a real `auth-server` process ([`Server`]),
 //! read figures off it ([`rss_kib`], [`ceiling`], [`metric_sum`]), drive it
 //! ([`http`], [`bare`]), receive what it posts ([`receiver`]), fill a
@@ -15,9 +16,11 @@
 
 pub mod bare;
 pub mod ceiling;
+pub mod costs;
 pub mod http;
 pub mod receiver;
 pub mod scale;
+pub mod soak;
 pub mod sockets;
 
 use std::process::{Child, Command, Stdio};
