@@ -86,8 +86,36 @@ bench-logout rounds="200" sessions="5000" throughput_rounds="3":
     cargo build --release --bin auth-server --bin logout-bench
     ./target/release/logout-bench --rounds {{rounds}} --sessions {{sessions}} --throughput-rounds {{throughput_rounds}}
 
+# What each operation costs each side (docs/capacity.md): server CPU,
+# PostgreSQL backend CPU, statements, commits, rows and WAL bytes per login,
+# rotation, token check, code send, socket and back-channel event, from
+# /proc, pg_stat_statements and pg_walinspect (release build, PostgreSQL 15+
+# then SQLite, ~10 minutes with the defaults); needs pg_stat_statements
+# preloaded (the bench says how); writes docs/capacity.md between the
+# cost-bench markers.
+bench-costs rounds="3" logins="200" logouts="400":
+    cargo build --release --bin auth-server --bin cost-bench
+    ./target/release/cost-bench --rounds {{rounds}} --logins {{logins}} --logouts {{logouts}}
+
 # Failed-login timing for existing vs unknown accounts (release build,
 # SQLite); writes docs/security.md.
 bench-timing rounds="150":
     cargo build --release --bin auth-server --bin timing-bench
     ./target/release/timing-bench --rounds {{rounds}}
+
+# A long run without drift: a level mixed load (logins, rotations, token
+# checks, code sends, socket churn, admin searches) for `minutes` on SQLite,
+# then PostgreSQL, sampling the server's RSS, file descriptors, threads,
+# database size, pool use and p50/p99 per operation every 10 s, with the
+# slope of each series over the last two thirds (release build; a
+# benchmark, not a test; `options` e.g. `--backend sqlite --rate 80`);
+# writes docs/soak/ and docs/performance.md between the soak markers.
+soak minutes="30" *options:
+    cargo build --release --bin auth-server --bin soak-bench
+    ./target/release/soak-bench --minutes {{minutes}} {{options}}
+
+# The release server under valgrind's memcheck while auth-qa drives the
+# scenarios matching `filter`, then SIGTERM (issue 32: the exit-time heap
+# corruption); PostgreSQL over TLS by default. Fails on any memory error.
+memcheck filter="session::" backend="postgres":
+    bash tests/memcheck.sh {{filter}} {{backend}}
