@@ -106,10 +106,8 @@ pub struct Application {
     shutdown_timeout: std::time::Duration,
     /// `AUTH_SHUTDOWN_DRAIN_SECONDS`.
     shutdown_drain: std::time::Duration,
-    shutdown: (
-        tokio::sync::watch::Sender<bool>,
-        tokio::sync::watch::Receiver<bool>,
-    ),
+    /// What [`ShutdownHandle::begin`] sets.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Application {
@@ -406,7 +404,7 @@ impl Application {
             draining,
             shutdown_timeout: settings.http.shutdown_timeout,
             shutdown_drain: settings.http.shutdown_drain,
-            shutdown: tokio::sync::watch::channel(false),
+            shutdown: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -429,7 +427,7 @@ impl Application {
 
     /// Begins the shutdown sequence as SIGTERM does.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.shutdown.0.clone())
+        ShutdownHandle(self.shutdown.clone())
     }
 
     /// Serves until SIGTERM or SIGINT (or [`ShutdownHandle::begin`]), then
@@ -455,7 +453,7 @@ impl Application {
             draining,
             shutdown_timeout,
             shutdown_drain,
-            shutdown: (_requests, mut begun),
+            shutdown,
             ..
         } = self;
         let metrics = metrics_server.map(|server| {
@@ -465,6 +463,7 @@ impl Application {
         });
         let handle = server.handle();
         let mut server = std::pin::pin!(server);
+        let mut begun = shutdown.subscribe();
         let result = tokio::select! {
             result = &mut server => result,
             why = shutdown::requested(&mut begun) => {
@@ -477,29 +476,22 @@ impl Application {
                 draining.begin();
                 let sockets = registry.close_all();
                 tracing::info!(sockets, "sockets told to go away (1001)");
-                // Still accepting: `/readyz` answers 503 to the balancer,
-                // and what the proxy still sends is served, each
-                // connection closed after its response. A second signal
-                // ends the wait.
-                let forced = tokio::select! {
-                    () = tokio::time::sleep(shutdown_drain) => false,
+                // Still accepting for the drain: `/readyz` answers 503 to
+                // the balancer, and what the proxy still sends is served,
+                // each connection closed after its response. Then the
+                // listener closes and in-flight requests finish. A second
+                // signal, during either, stops at once.
+                let graceful = async {
+                    tokio::time::sleep(shutdown_drain).await;
+                    drop(handle.stop(true));
+                    (&mut server).await
+                };
+                tokio::select! {
+                    result = graceful => result,
                     why = shutdown::signal() => {
                         tracing::warn!(signal = why, "second signal: stopping at once");
-                        true
-                    }
-                };
-                // Sent now: the listener closes, in-flight requests finish.
-                drop(handle.stop(!forced));
-                if forced {
-                    server.await
-                } else {
-                    tokio::select! {
-                        result = &mut server => result,
-                        why = shutdown::signal() => {
-                            tracing::warn!(signal = why, "second signal: stopping at once");
-                            drop(handle.stop(false));
-                            server.await
-                        }
+                        drop(handle.stop(false));
+                        server.await
                     }
                 }
             }
